@@ -1,0 +1,36 @@
+/*
+ * audit.h - the pipeline: sources -> verify -> probe -> (classify -> policy
+ * -> ledger, in later issues). The one place that composes the stages, for
+ * `audit`, `watch` and the library's users. Stages are plain functions over a
+ * snapshot and never call each other.
+ */
+#ifndef PC_AUDIT_H
+#define PC_AUDIT_H
+
+#include "core/error.h"
+#include "core/model.h"
+#include "inventory/inventory.h"
+
+#include <stdbool.h>
+
+struct pc_scan_opts;
+
+struct pc_audit_opts {
+	bool host;                      /* host inventory */
+	struct pc_inventory_opts inventory;
+	bool verify;                    /* live check of TCP listeners */
+	double verify_timeout_ms;       /* per connection (default 1000) */
+	unsigned verify_parallel;       /* connections in flight (default 4) */
+	bool probe;                     /* service identification */
+	const struct pc_scan_opts *scan; /* network-side scan, or NULL */
+	/* optional: called for each endpoint as soon as it is final */
+	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,
+			    const struct pc_endpoint *ep);
+	void *ctx;
+};
+
+void pc_audit_opts_default(struct pc_audit_opts *opts);
+int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
+		 struct pc_error *err);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * audit.c - `portcensus [audit] [TARGET...]`: the whole pipeline. Without
+ * targets it audits this host: every listener in every namespace, with its
+ * owner, each checked with a live connection.
+ */
+#include "audit.h"
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: portcensus [audit] [OPTIONS] [TARGET...]\n"
+	"\n"
+	"Map this host's listeners in every network namespace, with owners, and\n"
+	"check each TCP listener with a live connection from inside its namespace.\n"
+	"\n"
+	"Options:\n"
+	"  --established     include established TCP connections\n"
+	"  --no-owners       do not attribute sockets to processes\n"
+	"  --no-verify       skip the live connection check\n"
+	"  --timeout MS      deadline of each live check (default 1000)\n"
+	"  --own-netns       only the namespace portcensus runs in\n";
+
+static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_endpoint *ep)
+{
+	void **c = ctx;
+	const struct pc_report_ops *fmt = c[0];
+	FILE *f = c[1];
+	struct pc_report_opts ro = {.view = PC_VIEW_AUDIT, .version = PC_VERSION};
+	fmt->stream_endpoint(f, snap, ep, &ro);
+}
+
+static int run(struct pc_cli *cli, int argc, char **argv)
+{
+	enum { OPT_EST = 256, OPT_NO_OWNERS, OPT_NO_VERIFY, OPT_TIMEOUT, OPT_OWN_NETNS };
+	static const struct option longopts[] = {
+		{"established", no_argument, NULL, OPT_EST},
+		{"no-owners", no_argument, NULL, OPT_NO_OWNERS},
+		{"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"own-netns", no_argument, NULL, OPT_OWN_NETNS},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct pc_audit_opts opts;
+	pc_audit_opts_default(&opts);
+	unsigned long long v;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_EST:
+			opts.inventory.established = true;
+			break;
+		case OPT_NO_OWNERS:
+			opts.inventory.owners = false;
+			break;
+		case OPT_NO_VERIFY:
+			opts.verify = false;
+			break;
+		case OPT_TIMEOUT:
+			if (!pc_cli_parse_uint(optarg, 1, 600000, &v))
+				return pc_cli_usage_error(cli, "--timeout takes milliseconds "
+							       "(1-600000), not '%s'",
+							  optarg);
+			opts.verify_timeout_ms = (double)v;
+			break;
+		case OPT_OWN_NETNS:
+			opts.inventory.all_netns = false;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return pc_cli_usage_error(cli, "unknown option '%s' (see 'portcensus help "
+						       "audit')",
+						  argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return pc_cli_usage_error(cli, "network targets need the scanner, which this "
+					       "build does not have yet: '%s'",
+					  argv[optind]);
+
+	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
+	if (!fmt)
+		return PC_EXIT_USAGE;
+	FILE *f = pc_cli_open_output(cli);
+	if (!f)
+		return PC_EXIT_RUNTIME;
+	void *ctx[2] = {(void *)fmt, f};
+	if (fmt->stream_endpoint) {
+		opts.on_endpoint = stream;
+		opts.ctx = ctx;
+	}
+
+	struct pc_snapshot *snap = pc_snapshot_new(cli->cmdline);
+	if (!snap) {
+		pc_cli_close_output(cli, f, false);
+		return pc_cli_usage_error(cli, "out of memory"), PC_EXIT_RUNTIME;
+	}
+	struct pc_error err = {0};
+	int r = pc_audit_run(snap, &opts, &err);
+	int rc = 0;
+	if (r < 0) {
+		rc = pc_cli_fail(cli, &err);
+	} else {
+		rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_AUDIT, f, fmt->stream_endpoint != NULL);
+	}
+	int crc = pc_cli_close_output(cli, f, rc == 0);
+	if (!rc)
+		rc = crc;
+	pc_snapshot_free(snap);
+	return rc;
+}
+
+const struct pc_cli_command pc_cmd_audit = {
+	.name = "audit",
+	.summary = "map, verify and report (the default command)",
+	.usage = usage,
+	.run = run,
+};

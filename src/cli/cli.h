@@ -1,0 +1,74 @@
+/*
+ * cli.h - what every subcommand shares: global options, output, errors and
+ * exit codes. Only src/main.c and src/cli/ may print or exit.
+ *
+ * Exit codes (DESIGN.md §4): 0 clean; 1 findings at or above --fail-on;
+ * 2 usage, target, policy or input error; 3 runtime failure.
+ */
+#ifndef PC_CLI_CLI_H
+#define PC_CLI_CLI_H
+
+#include "core/error.h"
+#include "core/model.h"
+#include "report/report.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum { PC_EXIT_OK = 0, PC_EXIT_FINDINGS = 1, PC_EXIT_USAGE = 2, PC_EXIT_RUNTIME = 3 };
+
+struct pc_cli {
+	const char *prog;        /* "portcensus" */
+	const char *command;     /* subcommand name */
+	const char *format;      /* --format, NULL for the command's default */
+	const char *output;      /* -o FILE, NULL for stdout */
+	bool quiet;              /* --quiet: no progress, no notes */
+	bool color;              /* colours allowed on stdout */
+	bool progress;           /* progress on stderr (a terminal, not --quiet) */
+	const char *cmdline;     /* argv joined, for snapshot.command */
+};
+
+struct pc_cli_command {
+	const char *name;
+	const char *summary; /* one line for `portcensus help` */
+	const char *usage;   /* full text for `portcensus help NAME` and --help */
+	int (*run)(struct pc_cli *cli, int argc, char **argv);
+};
+
+/* Registry, NULL-terminated (main.c). */
+extern const struct pc_cli_command *const pc_cli_commands[];
+const struct pc_cli_command *pc_cli_find(const char *name);
+
+/* "portcensus: error: ..." on stderr; returns PC_EXIT_USAGE. */
+int pc_cli_usage_error(struct pc_cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print err (file:line:col: msg) and return the exit code for its code:
+ * input errors 2, everything else 3. */
+int pc_cli_fail(struct pc_cli *cli, const struct pc_error *err);
+/* "portcensus: warning: ..." on stderr unless quiet. */
+void pc_cli_note(struct pc_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Resolve --format (default `def`); NULL after printing an error when the
+ * name is unknown. */
+const struct pc_report_ops *pc_cli_format(struct pc_cli *cli, const char *def);
+/* Open -o FILE (or stdout). NULL after printing an error. The file is
+ * written to a temporary name and renamed on pc_cli_close_output(ok). */
+FILE *pc_cli_open_output(struct pc_cli *cli);
+/* Flush and close; returns 0 or PC_EXIT_RUNTIME after printing the error. */
+int pc_cli_close_output(struct pc_cli *cli, FILE *f, bool ok);
+/* Write a whole snapshot in the chosen format to the chosen output. */
+int pc_cli_emit(struct pc_cli *cli, const struct pc_snapshot *snap,
+		const struct pc_report_ops *fmt, enum pc_report_view view, FILE *f, bool streamed);
+
+/* Parse a non-negative integer in [min, max]; false on any junk. */
+bool pc_cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+		       unsigned long long *ret);
+
+/* Each subcommand, cli/<name>.c. */
+extern const struct pc_cli_command pc_cmd_listeners;
+extern const struct pc_cli_command pc_cmd_connections;
+extern const struct pc_cli_command pc_cmd_audit;
+extern const struct pc_cli_command pc_cmd_scan;
+extern const struct pc_cli_command pc_cmd_verify;
+
+#endif

@@ -1,0 +1,12 @@
+/*
+ * registry.c - the subcommands, in the order `portcensus help` lists them.
+ * Adding a command is one file in src/cli/ plus one line here.
+ */
+#include "cli/cli.h"
+
+#include <stddef.h>
+
+const struct pc_cli_command *const pc_cli_commands[] = {
+	&pc_cmd_audit,
+	NULL,
+};

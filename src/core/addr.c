@@ -1,0 +1,192 @@
+/*
+ * addr.c - address helpers over inet_pton/inet_ntop.
+ */
+#include "core/addr.h"
+#include "core/error.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int pc_addr_parse(const char *s, struct pc_addr *ret_addr)
+{
+	struct pc_addr a;
+	memset(&a, 0, sizeof(a));
+	if (inet_pton(AF_INET, s, a.bytes) == 1) {
+		a.family = AF_INET;
+	} else if (inet_pton(AF_INET6, s, a.bytes) == 1) {
+		a.family = AF_INET6;
+	} else {
+		return PC_EINVAL;
+	}
+	*ret_addr = a;
+	return 0;
+}
+
+void pc_addr_from_v4(struct pc_addr *a, uint32_t v)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = AF_INET;
+	a->bytes[0] = (uint8_t)(v >> 24);
+	a->bytes[1] = (uint8_t)(v >> 16);
+	a->bytes[2] = (uint8_t)(v >> 8);
+	a->bytes[3] = (uint8_t)v;
+}
+
+uint32_t pc_addr_v4(const struct pc_addr *a)
+{
+	return (uint32_t)a->bytes[0] << 24 | (uint32_t)a->bytes[1] << 16 |
+	       (uint32_t)a->bytes[2] << 8 | a->bytes[3];
+}
+
+const char *pc_addr_format(const struct pc_addr *a, char *buf, size_t len)
+{
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (a->family == AF_INET || a->family == AF_INET6) {
+		if (!inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
+			buf[0] = '\0';
+	}
+	return buf;
+}
+
+static size_t addr_len(const struct pc_addr *a)
+{
+	return a->family == AF_INET ? 4 : a->family == AF_INET6 ? 16 : 0;
+}
+
+bool pc_addr_equal(const struct pc_addr *a, const struct pc_addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes, addr_len(a)) == 0;
+}
+
+int pc_addr_compare(const struct pc_addr *a, const struct pc_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->bytes, b->bytes, addr_len(a));
+}
+
+static bool is_v4_mapped(const struct pc_addr *a)
+{
+	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	return a->family == AF_INET6 && memcmp(a->bytes, prefix, 12) == 0;
+}
+
+/* The IPv4 value of a v4 or v4-mapped v6 address; false when neither. */
+static bool as_v4(const struct pc_addr *a, uint32_t *v)
+{
+	if (a->family == AF_INET) {
+		*v = pc_addr_v4(a);
+		return true;
+	}
+	if (is_v4_mapped(a)) {
+		*v = (uint32_t)a->bytes[12] << 24 | (uint32_t)a->bytes[13] << 16 |
+		     (uint32_t)a->bytes[14] << 8 | a->bytes[15];
+		return true;
+	}
+	return false;
+}
+
+bool pc_addr_is_any(const struct pc_addr *a)
+{
+	static const uint8_t zero[16];
+	size_t n = addr_len(a);
+	return n && memcmp(a->bytes, zero, n) == 0;
+}
+
+bool pc_addr_is_loopback(const struct pc_addr *a)
+{
+	uint32_t v;
+	if (as_v4(a, &v))
+		return (v >> 24) == 127;
+	if (a->family == AF_INET6) {
+		static const uint8_t one[16] = {[15] = 1};
+		return memcmp(a->bytes, one, 16) == 0;
+	}
+	return false;
+}
+
+bool pc_addr_is_multicast(const struct pc_addr *a)
+{
+	uint32_t v;
+	if (as_v4(a, &v))
+		return (v >> 28) == 0xe;
+	return a->family == AF_INET6 && a->bytes[0] == 0xff;
+}
+
+static bool in_v4(uint32_t v, uint32_t net, int prefix)
+{
+	uint32_t mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+	return (v & mask) == (net & mask);
+}
+
+bool pc_addr_is_internal(const struct pc_addr *a)
+{
+	uint32_t v;
+	if (as_v4(a, &v)) {
+		return in_v4(v, 0x7f000000u, 8) ||  /* 127.0.0.0/8 loopback */
+		       in_v4(v, 0x0a000000u, 8) ||  /* 10.0.0.0/8 RFC 1918 */
+		       in_v4(v, 0xac100000u, 12) || /* 172.16.0.0/12 RFC 1918 */
+		       in_v4(v, 0xc0a80000u, 16) || /* 192.168.0.0/16 RFC 1918 */
+		       in_v4(v, 0x64400000u, 10) || /* 100.64.0.0/10 RFC 6598 */
+		       in_v4(v, 0xc6120000u, 15) || /* 198.18.0.0/15 RFC 2544 */
+		       in_v4(v, 0xa9fe0000u, 16);   /* 169.254.0.0/16 link-local */
+	}
+	if (a->family != AF_INET6)
+		return false;
+	if (pc_addr_is_loopback(a))
+		return true;
+	if ((a->bytes[0] & 0xfe) == 0xfc) /* fc00::/7 ULA */
+		return true;
+	if (a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80) /* fe80::/10 */
+		return true;
+	return false;
+}
+
+size_t pc_addr_to_sockaddr(const struct pc_addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, a->bytes, 4);
+		return sizeof(*sin);
+	}
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, a->bytes, 16);
+		return sizeof(*sin6);
+	}
+	return 0;
+}
+
+int pc_addr_from_sockaddr(const void *sa, struct pc_addr *ret_addr, uint16_t *ret_port)
+{
+	const struct sockaddr *s = sa;
+	struct pc_addr a;
+	memset(&a, 0, sizeof(a));
+	uint16_t port;
+	if (s->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = sa;
+		a.family = AF_INET;
+		memcpy(a.bytes, &sin->sin_addr, 4);
+		port = ntohs(sin->sin_port);
+	} else if (s->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = sa;
+		a.family = AF_INET6;
+		memcpy(a.bytes, &sin6->sin6_addr, 16);
+		port = ntohs(sin6->sin6_port);
+	} else {
+		return PC_EINVAL;
+	}
+	*ret_addr = a;
+	if (ret_port)
+		*ret_port = port;
+	return 0;
+}

@@ -1,0 +1,252 @@
+/*
+ * json.c - streaming JSON writer over stdio. Writes are not checked one by
+ * one; callers check ferror() on the stream once at the end.
+ */
+#include "core/json.h"
+
+#include <math.h>
+#include <string.h>
+
+void pc_json_init(struct pc_json *j, FILE *f, bool pretty)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+	j->pretty = pretty;
+	j->first[0] = true;
+}
+
+static void indent(struct pc_json *j)
+{
+	if (!j->pretty)
+		return;
+	fputc('\n', j->f);
+	for (int i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
+}
+
+/* Separator before a value or a key. */
+static void before_value(struct pc_json *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->depth > 0) {
+		if (!j->first[j->depth])
+			fputc(',', j->f);
+		indent(j);
+	}
+	j->first[j->depth] = false;
+}
+
+static void open_container(struct pc_json *j, char c)
+{
+	before_value(j);
+	fputc(c, j->f);
+	if (j->depth < PC_JSON_MAX_DEPTH - 1)
+		j->depth++;
+	j->first[j->depth] = true;
+}
+
+static void close_container(struct pc_json *j, char c)
+{
+	bool empty = j->first[j->depth];
+	if (j->depth > 0)
+		j->depth--;
+	if (!empty)
+		indent(j);
+	fputc(c, j->f);
+}
+
+void pc_json_begin_object(struct pc_json *j)
+{
+	open_container(j, '{');
+}
+
+void pc_json_end_object(struct pc_json *j)
+{
+	close_container(j, '}');
+}
+
+void pc_json_begin_array(struct pc_json *j)
+{
+	open_container(j, '[');
+}
+
+void pc_json_end_array(struct pc_json *j)
+{
+	close_container(j, ']');
+}
+
+static void write_escaped(FILE *f, const char *s, size_t len)
+{
+	struct pc_buf b;
+	pc_buf_init(&b, len * 6 + 3);
+	if (pc_json_escape(&b, s, len) == 0)
+		fwrite(b.data, 1, b.len, f);
+	else
+		fputs("null", f);
+	pc_buf_free(&b);
+}
+
+void pc_json_key(struct pc_json *j, const char *key)
+{
+	before_value(j);
+	write_escaped(j->f, key, strlen(key));
+	fputs(j->pretty ? ": " : ":", j->f);
+	j->after_key = true;
+}
+
+void pc_json_stringn(struct pc_json *j, const char *s, size_t len)
+{
+	before_value(j);
+	if (!s)
+		fputs("null", j->f);
+	else
+		write_escaped(j->f, s, len);
+}
+
+void pc_json_string(struct pc_json *j, const char *s)
+{
+	pc_json_stringn(j, s, s ? strlen(s) : 0);
+}
+
+void pc_json_int(struct pc_json *j, int64_t v)
+{
+	before_value(j);
+	fprintf(j->f, "%lld", (long long)v);
+}
+
+void pc_json_uint(struct pc_json *j, uint64_t v)
+{
+	before_value(j);
+	fprintf(j->f, "%llu", (unsigned long long)v);
+}
+
+void pc_json_double(struct pc_json *j, double v, int decimals)
+{
+	before_value(j);
+	if (!isfinite(v))
+		fputs("null", j->f);
+	else
+		fprintf(j->f, "%.*f", decimals, v);
+}
+
+void pc_json_bool(struct pc_json *j, bool v)
+{
+	before_value(j);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void pc_json_null(struct pc_json *j)
+{
+	before_value(j);
+	fputs("null", j->f);
+}
+
+int pc_utf8_seq_len(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	int n;
+	unsigned int cp;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len < (size_t)n)
+		return 0;
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0; /* overlong or out of range */
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		return 0; /* surrogate */
+	return n;
+}
+
+int pc_json_escape(struct pc_buf *b, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	int r = pc_buf_addch(b, '"');
+	size_t i = 0;
+	while (!r && i < len) {
+		unsigned char c = s[i];
+		if (c == '"' || c == '\\') {
+			char esc[2] = {'\\', (char)c};
+			r = pc_buf_add(b, esc, 2);
+			i++;
+		} else if (c == '\n') {
+			r = pc_buf_add(b, "\\n", 2);
+			i++;
+		} else if (c == '\r') {
+			r = pc_buf_add(b, "\\r", 2);
+			i++;
+		} else if (c == '\t') {
+			r = pc_buf_add(b, "\\t", 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			r = pc_buf_printf(b, "\\u%04x", c);
+			i++;
+		} else if (c < 0x80) {
+			r = pc_buf_addch(b, (char)c);
+			i++;
+		} else {
+			int n = pc_utf8_seq_len(s + i, len - i);
+			if (n == 0) {
+				r = pc_buf_add(b, "\\ufffd", 6);
+				i++;
+			} else {
+				r = pc_buf_add(b, s + i, (size_t)n);
+				i += (size_t)n;
+			}
+		}
+	}
+	if (!r)
+		r = pc_buf_addch(b, '"');
+	return r;
+}
+
+char *pc_text_sanitize(const char *str, char *out, size_t outlen)
+{
+	if (!outlen)
+		return out;
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	size_t len = strlen((const char *)s), i = 0, o = 0;
+	while (i < len && o + 1 < outlen) {
+		unsigned char c = s[i];
+		if (c < 0x20 || c == 0x7f) {
+			out[o++] = '?';
+			i++;
+		} else if (c < 0x80) {
+			out[o++] = (char)c;
+			i++;
+		} else {
+			int n = pc_utf8_seq_len(s + i, len - i);
+			/* C1 controls (U+0080..U+009F) act like ESC on some terminals */
+			bool c1 = n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0;
+			if (n == 0 || c1 || o + (size_t)n + 1 > outlen) {
+				out[o++] = '?';
+				i += n ? (size_t)n : 1;
+			} else {
+				memcpy(out + o, s + i, (size_t)n);
+				o += (size_t)n;
+				i += (size_t)n;
+			}
+		}
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -1,0 +1,52 @@
+/*
+ * json.h - a small streaming JSON writer, and the string escaping that every
+ * text output relies on.
+ *
+ * Strings from the kernel or a peer may hold control characters, NUL bytes or
+ * invalid UTF-8: the escaper emits valid JSON for any byte sequence, writing
+ * \u00XX for controls and U+FFFD for each byte that is not part of a valid
+ * UTF-8 sequence (overlongs and surrogates included).
+ */
+#ifndef PC_CORE_JSON_H
+#define PC_CORE_JSON_H
+
+#include "core/buf.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PC_JSON_MAX_DEPTH 32
+
+struct pc_json {
+	FILE *f;
+	bool pretty;
+	int depth;
+	bool first[PC_JSON_MAX_DEPTH]; /* no member written yet at this depth */
+	bool after_key;
+};
+
+void pc_json_init(struct pc_json *j, FILE *f, bool pretty);
+void pc_json_begin_object(struct pc_json *j);
+void pc_json_end_object(struct pc_json *j);
+void pc_json_begin_array(struct pc_json *j);
+void pc_json_end_array(struct pc_json *j);
+void pc_json_key(struct pc_json *j, const char *key);
+void pc_json_string(struct pc_json *j, const char *s); /* NULL writes null */
+void pc_json_stringn(struct pc_json *j, const char *s, size_t len);
+void pc_json_int(struct pc_json *j, int64_t v);
+void pc_json_uint(struct pc_json *j, uint64_t v);
+void pc_json_double(struct pc_json *j, double v, int decimals);
+void pc_json_bool(struct pc_json *j, bool v);
+void pc_json_null(struct pc_json *j);
+
+/* Append the JSON string literal (with quotes) for s[0..len) to b. */
+int pc_json_escape(struct pc_buf *b, const char *s, size_t len);
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+int pc_utf8_seq_len(const unsigned char *s, size_t len);
+/* Copy s into out (at most outlen-1 bytes) with every control byte, DEL,
+ * ESC sequence and invalid UTF-8 byte replaced by '?', so that it is safe to
+ * print on a terminal or in CSV. Returns out. */
+char *pc_text_sanitize(const char *s, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * model.h - the endpoint and snapshot model every stage works on.
+ *
+ * A snapshot is one audit: metadata plus a vector of endpoints. Everything a
+ * snapshot points to (strings, owners, services) lives in its arena and is
+ * freed with pc_snapshot_free(); stages never free fields one by one.
+ *
+ * Unknown values are represented explicitly (NULL strings, -1 numbers,
+ * PC_TRI_UNKNOWN) so the writers can print null instead of inventing a value.
+ */
+#ifndef PC_CORE_MODEL_H
+#define PC_CORE_MODEL_H
+
+#include "core/addr.h"
+#include "core/arena.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum pc_tristate { PC_TRI_UNKNOWN = -1, PC_TRI_FALSE = 0, PC_TRI_TRUE = 1 };
+
+enum pc_proto { PC_PROTO_TCP = 0, PC_PROTO_UDP = 1 };
+
+enum pc_source { PC_SOURCE_HOST = 0, PC_SOURCE_SCAN, PC_SOURCE_IMPORT };
+
+enum pc_state {
+	PC_STATE_LISTEN = 0,
+	PC_STATE_ESTABLISHED,
+	PC_STATE_OPEN,
+	PC_STATE_CLOSED,
+	PC_STATE_FILTERED,
+	PC_STATE_OPEN_FILTERED, /* UDP silence */
+};
+
+enum pc_bind { PC_BIND_UNKNOWN = 0, PC_BIND_LOOPBACK, PC_BIND_ANY, PC_BIND_SPECIFIC };
+
+enum pc_auth { PC_AUTH_UNKNOWN = 0, PC_AUTH_NONE, PC_AUTH_REQUIRED };
+
+/* Result of re-checking an imported or earlier result (`verify`). */
+enum pc_recheck {
+	PC_RECHECK_NONE = 0,     /* not a re-check */
+	PC_RECHECK_CONFIRMED,    /* still open, same service (or none claimed) */
+	PC_RECHECK_CLOSED,       /* closed now */
+	PC_RECHECK_FILTERED,     /* no answer now */
+	PC_RECHECK_DIFFERENT,    /* open, but another service than claimed */
+};
+
+struct pc_container {
+	const char *id;      /* full container id, or NULL */
+	const char *runtime; /* "docker", "containerd", "cri-o", "podman", or NULL */
+	const char *pod_uid; /* Kubernetes pod uid, or NULL */
+	const char *name;    /* container name when known, or NULL */
+};
+
+struct pc_owner {
+	int pid;
+	const char *comm;
+	const char *exe;
+	long uid; /* -1 unknown */
+	const char *user;
+	const char *unit; /* systemd unit, or NULL */
+	struct pc_container container;
+};
+
+struct pc_netns {
+	uint64_t inode;   /* 0 when unknown (e.g. network-side records) */
+	const char *name; /* /run/netns name or container name, or NULL */
+};
+
+struct pc_tls_info {
+	const char *version; /* "TLSv1.3" */
+	const char *cipher;
+	const char *subject;
+	const char *issuer;
+	const char *not_after; /* ISO 8601 UTC */
+	enum pc_tristate self_signed;
+};
+
+struct pc_service {
+	const char *name;    /* "redis", "http", ... */
+	const char *product; /* "Redis", "nginx", or NULL */
+	const char *version; /* or NULL */
+	enum pc_tristate tls;
+	enum pc_auth auth;
+	const char *evidence; /* one line: what proved it */
+	const char *banner;   /* printable excerpt, capped, or NULL */
+	struct pc_tls_info *tls_info; /* or NULL */
+};
+
+struct pc_verified {
+	bool done;      /* a live check was made */
+	bool reachable;
+	double rtt_ms;  /* < 0 when unknown */
+	const char *error; /* why not reachable ("refused", "timeout"), or NULL */
+};
+
+struct pc_endpoint {
+	enum pc_source source;
+	enum pc_proto proto;
+	struct pc_addr addr;
+	uint16_t port;
+	enum pc_state state;
+	enum pc_bind bind;
+	struct pc_netns netns;
+	const char *hostname; /* target name as given, for network-side records */
+
+	struct pc_owner *owners; /* array in the arena */
+	size_t n_owners;
+
+	bool has_peer; /* established: the remote end */
+	struct pc_addr peer_addr;
+	uint16_t peer_port;
+
+	uint64_t sock_inode; /* 0 unknown; internal join key, not printed */
+	uint32_t uid;        /* socket uid from the kernel, internal */
+
+	double rtt_ms; /* scan: handshake time; < 0 unknown */
+	struct pc_verified verified;
+	struct pc_service *service; /* NULL until probed */
+
+	/* verify: what the imported file said, and the re-check verdict */
+	enum pc_recheck recheck;
+	const char *claimed_service; /* or NULL */
+	const char *recheck_reason;  /* or NULL */
+};
+
+/* Statistics of a network scan, shown in snapshot.scan. */
+struct pc_scan_stats {
+	bool present;
+	const char *engine; /* "syn", "connect", "udp" */
+	uint64_t targets, ports, probes_planned;
+	uint64_t sent, replies, retries, capture_drops;
+	double duration_s;
+	double rate_pps;
+};
+
+struct pc_snapshot {
+	struct pc_arena arena;
+	const char *host;
+	const char *command;
+	int64_t started_at_ms; /* Unix epoch, milliseconds */
+	int64_t finished_at_ms;
+
+	const char **warnings;
+	size_t n_warnings, cap_warnings;
+
+	struct pc_endpoint *endpoints;
+	size_t n_endpoints, cap_endpoints;
+
+	struct pc_scan_stats scan;
+};
+
+/* New snapshot with host (gethostname) and started_at set. NULL on ENOMEM. */
+struct pc_snapshot *pc_snapshot_new(const char *command);
+void pc_snapshot_free(struct pc_snapshot *snap);
+/* Append a zeroed endpoint with unknowns set (-1 rtt, uid -1 ...). The
+ * returned pointer is valid until the next append. NULL on ENOMEM. */
+struct pc_endpoint *pc_snapshot_add_endpoint(struct pc_snapshot *snap);
+/* Add a warning (copied, de-duplicated). 0 or PC_ENOMEM. */
+int pc_snapshot_warn(struct pc_snapshot *snap, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pc_snapshot_finish(struct pc_snapshot *snap);
+/* Sort endpoints by (source, proto, netns inode, address, port, state, peer). */
+void pc_snapshot_sort(struct pc_snapshot *snap);
+char *pc_snapshot_strdup(struct pc_snapshot *snap, const char *s);
+
+/* Allocate a zeroed owner array of n in the arena. */
+struct pc_owner *pc_snapshot_owners(struct pc_snapshot *snap, size_t n);
+struct pc_service *pc_snapshot_service(struct pc_snapshot *snap);
+
+/* Bind scope of a local address. */
+enum pc_bind pc_bind_of(const struct pc_addr *a);
+
+const char *pc_proto_name(enum pc_proto p);
+const char *pc_source_name(enum pc_source s);
+const char *pc_state_name(enum pc_state s);
+const char *pc_bind_name(enum pc_bind b);
+const char *pc_auth_name(enum pc_auth a);
+const char *pc_recheck_name(enum pc_recheck r);
+
+int64_t pc_now_ms(void);           /* wall clock */
+double pc_monotonic_ms(void);      /* CLOCK_MONOTONIC */
+/* ISO 8601 UTC with milliseconds: 2026-11-27T01:02:03.456Z */
+const char *pc_format_time(int64_t ms, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * json_common.c - the JSON shape of snapshots and endpoints, shared by the
+ * json and jsonl formats so the two can never drift apart. Every key of the
+ * contract is always present; unknown values are null.
+ */
+#include "report/report.h"
+
+#include <string.h>
+
+static void json_addr(struct pc_json *j, const struct pc_addr *a)
+{
+	char buf[PC_ADDR_STRLEN];
+	if (a->family == 0)
+		pc_json_null(j);
+	else
+		pc_json_string(j, pc_addr_format(a, buf, sizeof(buf)));
+}
+
+static void json_owner(struct pc_json *j, const struct pc_owner *o)
+{
+	pc_json_begin_object(j);
+	pc_json_key(j, "pid");
+	pc_json_int(j, o->pid);
+	pc_json_key(j, "comm");
+	pc_json_string(j, o->comm);
+	pc_json_key(j, "exe");
+	pc_json_string(j, o->exe);
+	pc_json_key(j, "uid");
+	if (o->uid < 0)
+		pc_json_null(j);
+	else
+		pc_json_int(j, o->uid);
+	pc_json_key(j, "user");
+	pc_json_string(j, o->user);
+	pc_json_key(j, "unit");
+	pc_json_string(j, o->unit);
+	pc_json_key(j, "container");
+	const struct pc_container *c = &o->container;
+	if (!c->id && !c->runtime && !c->pod_uid && !c->name) {
+		pc_json_null(j);
+	} else {
+		pc_json_begin_object(j);
+		pc_json_key(j, "id");
+		pc_json_string(j, c->id);
+		pc_json_key(j, "runtime");
+		pc_json_string(j, c->runtime);
+		pc_json_key(j, "pod_uid");
+		pc_json_string(j, c->pod_uid);
+		pc_json_key(j, "name");
+		pc_json_string(j, c->name);
+		pc_json_end_object(j);
+	}
+	pc_json_end_object(j);
+}
+
+static void json_tri(struct pc_json *j, enum pc_tristate t)
+{
+	if (t == PC_TRI_UNKNOWN)
+		pc_json_null(j);
+	else
+		pc_json_bool(j, t == PC_TRI_TRUE);
+}
+
+static void json_service(struct pc_json *j, const struct pc_service *s)
+{
+	pc_json_begin_object(j);
+	pc_json_key(j, "name");
+	pc_json_string(j, s->name);
+	pc_json_key(j, "product");
+	pc_json_string(j, s->product);
+	pc_json_key(j, "version");
+	pc_json_string(j, s->version);
+	pc_json_key(j, "tls");
+	json_tri(j, s->tls);
+	pc_json_key(j, "auth");
+	pc_json_string(j, pc_auth_name(s->auth));
+	pc_json_key(j, "evidence");
+	pc_json_string(j, s->evidence);
+	pc_json_key(j, "banner");
+	pc_json_string(j, s->banner);
+	if (s->tls_info) {
+		const struct pc_tls_info *t = s->tls_info;
+		pc_json_key(j, "tls_info");
+		pc_json_begin_object(j);
+		pc_json_key(j, "version");
+		pc_json_string(j, t->version);
+		pc_json_key(j, "cipher");
+		pc_json_string(j, t->cipher);
+		pc_json_key(j, "subject");
+		pc_json_string(j, t->subject);
+		pc_json_key(j, "issuer");
+		pc_json_string(j, t->issuer);
+		pc_json_key(j, "not_after");
+		pc_json_string(j, t->not_after);
+		pc_json_key(j, "self_signed");
+		json_tri(j, t->self_signed);
+		pc_json_end_object(j);
+	}
+	pc_json_end_object(j);
+}
+
+void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
+{
+	pc_json_begin_object(j);
+	pc_json_key(j, "source");
+	pc_json_string(j, pc_source_name(ep->source));
+	pc_json_key(j, "proto");
+	pc_json_string(j, pc_proto_name(ep->proto));
+	pc_json_key(j, "address");
+	json_addr(j, &ep->addr);
+	pc_json_key(j, "port");
+	pc_json_uint(j, ep->port);
+	pc_json_key(j, "state");
+	pc_json_string(j, pc_state_name(ep->state));
+	if (ep->hostname) {
+		pc_json_key(j, "hostname");
+		pc_json_string(j, ep->hostname);
+	}
+	pc_json_key(j, "bind");
+	pc_json_string(j, pc_bind_name(ep->bind));
+	pc_json_key(j, "netns");
+	if (ep->netns.inode == 0 && !ep->netns.name) {
+		pc_json_null(j);
+	} else {
+		pc_json_begin_object(j);
+		pc_json_key(j, "inode");
+		if (ep->netns.inode)
+			pc_json_uint(j, ep->netns.inode);
+		else
+			pc_json_null(j);
+		pc_json_key(j, "name");
+		pc_json_string(j, ep->netns.name);
+		pc_json_end_object(j);
+	}
+	pc_json_key(j, "owners");
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < ep->n_owners; i++)
+		json_owner(j, &ep->owners[i]);
+	pc_json_end_array(j);
+	pc_json_key(j, "peer");
+	if (ep->has_peer) {
+		pc_json_begin_object(j);
+		pc_json_key(j, "address");
+		json_addr(j, &ep->peer_addr);
+		pc_json_key(j, "port");
+		pc_json_uint(j, ep->peer_port);
+		pc_json_end_object(j);
+	} else {
+		pc_json_null(j);
+	}
+	if (ep->source != PC_SOURCE_HOST) {
+		pc_json_key(j, "rtt_ms");
+		if (ep->rtt_ms < 0)
+			pc_json_null(j);
+		else
+			pc_json_double(j, ep->rtt_ms, 3);
+	}
+	pc_json_key(j, "verified");
+	if (ep->verified.done) {
+		pc_json_begin_object(j);
+		pc_json_key(j, "reachable");
+		pc_json_bool(j, ep->verified.reachable);
+		pc_json_key(j, "rtt_ms");
+		if (ep->verified.rtt_ms < 0)
+			pc_json_null(j);
+		else
+			pc_json_double(j, ep->verified.rtt_ms, 3);
+		pc_json_key(j, "error");
+		pc_json_string(j, ep->verified.error);
+		pc_json_end_object(j);
+	} else {
+		pc_json_null(j);
+	}
+	pc_json_key(j, "service");
+	if (ep->service)
+		json_service(j, ep->service);
+	else
+		pc_json_null(j);
+	if (ep->recheck != PC_RECHECK_NONE) {
+		pc_json_key(j, "recheck");
+		pc_json_begin_object(j);
+		pc_json_key(j, "status");
+		pc_json_string(j, pc_recheck_name(ep->recheck));
+		pc_json_key(j, "claimed_service");
+		pc_json_string(j, ep->claimed_service);
+		pc_json_key(j, "reason");
+		pc_json_string(j, ep->recheck_reason);
+		pc_json_end_object(j);
+	}
+	pc_json_end_object(j);
+}
+
+void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
+{
+	char t[40];
+	pc_json_begin_object(j);
+	pc_json_key(j, "host");
+	pc_json_string(j, snap->host);
+	pc_json_key(j, "started_at");
+	pc_json_string(j, pc_format_time(snap->started_at_ms, t, sizeof(t)));
+	pc_json_key(j, "finished_at");
+	if (snap->finished_at_ms)
+		pc_json_string(j, pc_format_time(snap->finished_at_ms, t, sizeof(t)));
+	else
+		pc_json_null(j);
+	pc_json_key(j, "command");
+	pc_json_string(j, snap->command);
+	pc_json_key(j, "warnings");
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < snap->n_warnings; i++)
+		pc_json_string(j, snap->warnings[i]);
+	pc_json_end_array(j);
+	if (snap->scan.present) {
+		const struct pc_scan_stats *s = &snap->scan;
+		pc_json_key(j, "scan");
+		pc_json_begin_object(j);
+		pc_json_key(j, "engine");
+		pc_json_string(j, s->engine);
+		pc_json_key(j, "targets");
+		pc_json_uint(j, s->targets);
+		pc_json_key(j, "ports");
+		pc_json_uint(j, s->ports);
+		pc_json_key(j, "probes_planned");
+		pc_json_uint(j, s->probes_planned);
+		pc_json_key(j, "sent");
+		pc_json_uint(j, s->sent);
+		pc_json_key(j, "replies");
+		pc_json_uint(j, s->replies);
+		pc_json_key(j, "retries");
+		pc_json_uint(j, s->retries);
+		pc_json_key(j, "capture_drops");
+		pc_json_uint(j, s->capture_drops);
+		pc_json_key(j, "duration_s");
+		pc_json_double(j, s->duration_s, 3);
+		pc_json_key(j, "rate_pps");
+		pc_json_double(j, s->rate_pps, 0);
+		pc_json_end_object(j);
+	}
+	pc_json_end_object(j);
+}
+
+void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap)
+{
+	size_t by_state[PC_STATE_OPEN_FILTERED + 1] = {0};
+	size_t tcp = 0, udp = 0, reachable = 0, unreachable = 0, identified = 0, noauth = 0;
+	for (size_t i = 0; i < snap->n_endpoints; i++) {
+		const struct pc_endpoint *e = &snap->endpoints[i];
+		if ((size_t)e->state < sizeof(by_state) / sizeof(by_state[0]))
+			by_state[e->state]++;
+		if (e->proto == PC_PROTO_TCP)
+			tcp++;
+		else
+			udp++;
+		if (e->verified.done) {
+			if (e->verified.reachable)
+				reachable++;
+			else
+				unreachable++;
+		}
+		if (e->service && e->service->name) {
+			identified++;
+			if (e->service->auth == PC_AUTH_NONE)
+				noauth++;
+		}
+	}
+	pc_json_begin_object(j);
+	pc_json_key(j, "endpoints");
+	pc_json_uint(j, snap->n_endpoints);
+	pc_json_key(j, "tcp");
+	pc_json_uint(j, tcp);
+	pc_json_key(j, "udp");
+	pc_json_uint(j, udp);
+	pc_json_key(j, "by_state");
+	pc_json_begin_object(j);
+	for (int s = 0; s <= PC_STATE_OPEN_FILTERED; s++) {
+		if (!by_state[s])
+			continue;
+		pc_json_key(j, pc_state_name((enum pc_state)s));
+		pc_json_uint(j, by_state[s]);
+	}
+	pc_json_end_object(j);
+	pc_json_key(j, "reachable");
+	pc_json_uint(j, reachable);
+	pc_json_key(j, "unreachable");
+	pc_json_uint(j, unreachable);
+	pc_json_key(j, "identified");
+	pc_json_uint(j, identified);
+	pc_json_key(j, "no_auth");
+	pc_json_uint(j, noauth);
+	pc_json_key(j, "warnings");
+	pc_json_uint(j, snap->n_warnings);
+	pc_json_end_object(j);
+}

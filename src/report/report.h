@@ -1,0 +1,73 @@
+/*
+ * report.h - output formats. Each format is one file exporting one
+ * `const struct pc_report_ops`, listed in the registry in report.c.
+ *
+ * Writers only read the snapshot. They write to a FILE the CLI opened
+ * (stdout or -o FILE) and return 0 or a negative PC_E* code; the caller checks
+ * ferror() and fclose() for I/O errors.
+ */
+#ifndef PC_REPORT_REPORT_H
+#define PC_REPORT_REPORT_H
+
+#include "core/json.h"
+#include "core/model.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* What the command was, so the table can choose its columns. */
+enum pc_report_view {
+	PC_VIEW_LISTENERS = 0, /* host inventory */
+	PC_VIEW_AUDIT,         /* inventory + verification + service */
+	PC_VIEW_SCAN,          /* network-side records */
+	PC_VIEW_VERIFY,        /* re-check of imported results */
+};
+
+struct pc_report_opts {
+	enum pc_report_view view;
+	bool color;  /* table only: ANSI colours allowed (terminal, no NO_COLOR) */
+	const char *version;
+};
+
+struct pc_report_ops {
+	const char *name;
+	const char *description;
+	/*
+	 * Write the whole snapshot. When the endpoints were already written one
+	 * by one through stream_endpoint, `streamed` is true and the writer
+	 * writes only what comes after them (or nothing).
+	 */
+	int (*write)(FILE *f, const struct pc_snapshot *snap, const struct pc_report_opts *opts,
+		     bool streamed);
+	/*
+	 * Optional. Write one endpoint as soon as it is known, for streaming
+	 * formats (jsonl). NULL for formats that need the whole snapshot.
+	 */
+	int (*stream_endpoint)(FILE *f, const struct pc_snapshot *snap,
+			       const struct pc_endpoint *ep, const struct pc_report_opts *opts);
+};
+
+/* NULL when no format has that name. */
+const struct pc_report_ops *pc_report_find(const char *name);
+/* Registry in display order, NULL-terminated. */
+extern const struct pc_report_ops *const pc_report_registry[];
+
+/* The endpoint object of the JSON contract (docs/formats.md), shared by the
+ * json and jsonl writers. */
+void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep);
+/* The snapshot metadata object ("snapshot": {...}). */
+void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap);
+/* The summary object. */
+void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap);
+
+/* Owner in one short line, "pid/comm" or "pid/comm (+2)"; "-" when none. */
+const char *pc_report_owner_short(const struct pc_endpoint *ep, char *buf, size_t len);
+/* "addr:port", with brackets for IPv6. */
+const char *pc_report_hostport(const struct pc_addr *a, uint16_t port, char *buf, size_t len);
+
+extern const struct pc_report_ops pc_report_table;
+extern const struct pc_report_ops pc_report_json;
+extern const struct pc_report_ops pc_report_jsonl;
+extern const struct pc_report_ops pc_report_csv;
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * test_core.c - addresses, arena, capped buffers, JSON escaping of hostile
+ * strings, terminal sanitising.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/addr.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/model.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+static void addr_roundtrip(const char *in, const char *out)
+{
+	struct pc_addr a;
+	char buf[PC_ADDR_STRLEN];
+	assert_int_equal(pc_addr_parse(in, &a), 0);
+	assert_string_equal(pc_addr_format(&a, buf, sizeof(buf)), out);
+}
+
+static void test_addr_format(void **state)
+{
+	(void)state;
+	addr_roundtrip("198.18.0.1", "198.18.0.1");
+	addr_roundtrip("0.0.0.0", "0.0.0.0");
+	addr_roundtrip("::", "::");
+	addr_roundtrip("fd00:198:18:0:0:0:0:1", "fd00:198:18::1");
+	addr_roundtrip("::ffff:127.0.0.1", "::ffff:127.0.0.1");
+	struct pc_addr a;
+	assert_int_equal(pc_addr_parse("198.18.0.256", &a), PC_EINVAL);
+	assert_int_equal(pc_addr_parse("", &a), PC_EINVAL);
+	assert_int_equal(pc_addr_parse("1.2.3", &a), PC_EINVAL);
+	assert_int_equal(pc_addr_parse(":::", &a), PC_EINVAL);
+}
+
+static enum pc_bind bind_of(const char *s)
+{
+	struct pc_addr a;
+	assert_int_equal(pc_addr_parse(s, &a), 0);
+	return pc_bind_of(&a);
+}
+
+static void test_addr_classes(void **state)
+{
+	(void)state;
+	assert_int_equal(bind_of("0.0.0.0"), PC_BIND_ANY);
+	assert_int_equal(bind_of("::"), PC_BIND_ANY);
+	assert_int_equal(bind_of("127.0.0.53"), PC_BIND_LOOPBACK);
+	assert_int_equal(bind_of("::1"), PC_BIND_LOOPBACK);
+	assert_int_equal(bind_of("::ffff:127.0.0.1"), PC_BIND_LOOPBACK);
+	assert_int_equal(bind_of("198.18.0.1"), PC_BIND_SPECIFIC);
+	assert_int_equal(bind_of("fe80::1"), PC_BIND_SPECIFIC);
+
+	const char *internal[] = {"10.1.2.3",    "172.16.0.1",  "172.31.255.255", "192.168.1.1",
+				  "100.64.0.1",  "198.18.0.1",  "198.19.255.255", "169.254.1.1",
+				  "127.0.0.1",   "fd00::1",     "fc00::1",        "fe80::1",
+				  "::1",         "::ffff:10.0.0.1"};
+	const char *external[] = {"8.8.8.8",    "172.32.0.1", "198.20.0.1", "100.128.0.1",
+				  "11.0.0.1",   "2001:db8::1", "fec0::1",   "::ffff:8.8.8.8",
+				  "192.169.0.1"};
+	struct pc_addr a;
+	for (size_t i = 0; i < sizeof(internal) / sizeof(*internal); i++) {
+		assert_int_equal(pc_addr_parse(internal[i], &a), 0);
+		if (!pc_addr_is_internal(&a))
+			fail_msg("%s should be internal", internal[i]);
+	}
+	for (size_t i = 0; i < sizeof(external) / sizeof(*external); i++) {
+		assert_int_equal(pc_addr_parse(external[i], &a), 0);
+		if (pc_addr_is_internal(&a))
+			fail_msg("%s should not be internal", external[i]);
+	}
+	assert_int_equal(pc_addr_parse("224.0.0.251", &a), 0);
+	assert_true(pc_addr_is_multicast(&a));
+	assert_int_equal(pc_addr_parse("ff02::fb", &a), 0);
+	assert_true(pc_addr_is_multicast(&a));
+}
+
+static void test_arena(void **state)
+{
+	(void)state;
+	struct pc_arena ar;
+	pc_arena_init(&ar);
+	char *s = pc_arena_strdup(&ar, "hello");
+	assert_string_equal(s, "hello");
+	char *big = pc_arena_alloc(&ar, 1 << 20);
+	assert_non_null(big);
+	big[(1 << 20) - 1] = 1;
+	char *t = pc_arena_printf(&ar, "%d-%s", 42, "x");
+	assert_string_equal(t, "42-x");
+	assert_string_equal(s, "hello");
+	for (int i = 0; i < 10000; i++)
+		assert_non_null(pc_arena_alloc(&ar, 100));
+	assert_null(pc_arena_alloc(&ar, SIZE_MAX));
+	assert_null(pc_arena_strdup(&ar, NULL));
+	pc_arena_free(&ar);
+	pc_arena_free(&ar); /* twice is fine */
+}
+
+static void test_buf_cap(void **state)
+{
+	(void)state;
+	struct pc_buf b;
+	pc_buf_init(&b, 10);
+	assert_int_equal(pc_buf_addstr(&b, "0123456789"), 0);
+	assert_int_equal(pc_buf_addch(&b, 'x'), PC_ETOOBIG);
+	assert_int_equal(b.len, 10);
+	assert_string_equal(b.data, "0123456789");
+	pc_buf_reset(&b);
+	assert_int_equal(pc_buf_printf(&b, "%s", "too long for ten"), PC_ETOOBIG);
+	assert_int_equal(pc_buf_printf(&b, "%d", 12345), 0);
+	assert_string_equal(b.data, "12345");
+	pc_buf_free(&b);
+	pc_buf_free(&b);
+}
+
+static void esc(const char *in, size_t len, const char *want)
+{
+	struct pc_buf b;
+	pc_buf_init(&b, 4096);
+	assert_int_equal(pc_json_escape(&b, in, len), 0);
+	assert_string_equal(b.data, want);
+	pc_buf_free(&b);
+}
+
+static void test_json_escape_hostile(void **state)
+{
+	(void)state;
+	esc("plain", 5, "\"plain\"");
+	esc("a\"b\\c", 5, "\"a\\\"b\\\\c\"");
+	esc("nul\0x", 5, "\"nul\\u0000x\"");
+	esc("\x1b[31mred", 8, "\"\\u001b[31mred\"");
+	esc("tab\tnl\ncr\r", 10, "\"tab\\tnl\\ncr\\r\"");
+	esc("\x7f", 1, "\"\\u007f\"");
+	/* invalid UTF-8: lone continuation, truncated sequence, overlong, surrogate */
+	esc("\x80", 1, "\"\\ufffd\"");
+	esc("\xc3", 1, "\"\\ufffd\"");
+	esc("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");
+	esc("\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"");
+	esc("\xf5\x80\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
+	/* valid multi-byte passes through */
+	esc("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+}
+
+static void test_text_sanitize(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_string_equal(pc_text_sanitize("ok", out, sizeof(out)), "ok");
+	assert_string_equal(pc_text_sanitize("\x1b]0;pwn\x07", out, sizeof(out)), "?]0;pwn?");
+	assert_string_equal(pc_text_sanitize("\xc2\x9b" "31m", out, sizeof(out)), "?31m");
+	assert_string_equal(pc_text_sanitize("\xff\xfe", out, sizeof(out)), "??");
+	assert_string_equal(pc_text_sanitize("caf\xc3\xa9", out, sizeof(out)), "caf\xc3\xa9");
+	char tiny[4];
+	assert_string_equal(pc_text_sanitize("abcdef", tiny, sizeof(tiny)), "abc");
+	assert_string_equal(pc_text_sanitize("ab\xc3\xa9", tiny, sizeof(tiny)), "ab?");
+	assert_string_equal(pc_text_sanitize(NULL, out, sizeof(out)), "");
+}
+
+static void test_error_format(void **state)
+{
+	(void)state;
+	struct pc_error e;
+	char out[256];
+	pc_error_set_at(&e, PC_EPARSE, "policy.yaml", 3, 7, "unknown key '%s'", "bnid");
+	pc_error_format(&e, out, sizeof(out));
+	assert_string_equal(out, "policy.yaml:3:7: unknown key 'bnid'");
+	assert_int_equal(pc_error_set(NULL, PC_EINVAL, "x"), PC_EINVAL);
+	pc_error_set(&e, PC_EINVAL, "bad port '%s'", "70000");
+	pc_error_format(&e, out, sizeof(out));
+	assert_string_equal(out, "bad port '70000'");
+	assert_string_equal(pc_strerror(-ENOENT), strerror(ENOENT));
+}
+
+static void test_snapshot(void **state)
+{
+	(void)state;
+	struct pc_snapshot *s = pc_snapshot_new("test");
+	assert_non_null(s);
+	for (int i = 0; i < 1000; i++) {
+		struct pc_endpoint *e = pc_snapshot_add_endpoint(s);
+		assert_non_null(e);
+		pc_addr_from_v4(&e->addr, 0xc6120000u + (uint32_t)(999 - i));
+		e->port = (uint16_t)(i % 7);
+	}
+	assert_int_equal(s->n_endpoints, 1000);
+	assert_true(s->endpoints[0].rtt_ms < 0);
+	pc_snapshot_sort(s);
+	for (size_t i = 1; i < s->n_endpoints; i++)
+		assert_true(pc_addr_compare(&s->endpoints[i - 1].addr, &s->endpoints[i].addr) <= 0);
+	pc_snapshot_warn(s, "no access to %s", "/proc/1/fd");
+	pc_snapshot_warn(s, "no access to %s", "/proc/1/fd");
+	assert_int_equal(s->n_warnings, 1);
+	char t[40];
+	assert_string_equal(pc_format_time(1700000000123, t, sizeof(t)), "2023-11-14T22:13:20.123Z");
+	pc_snapshot_free(s);
+	pc_snapshot_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addr_format),   cmocka_unit_test(test_addr_classes),
+		cmocka_unit_test(test_arena),         cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_json_escape_hostile), cmocka_unit_test(test_text_sanitize),
+		cmocka_unit_test(test_error_format),  cmocka_unit_test(test_snapshot),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
