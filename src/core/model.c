@@ -142,6 +142,21 @@ struct pc_service *pc_snapshot_service(struct pc_snapshot *s)
 	return svc;
 }
 
+void pc_endpoint_dial_addr(const struct pc_endpoint *ep, struct pc_addr *ret_addr)
+{
+	struct pc_addr a = ep->addr;
+	if (pc_addr_is_any(&a)) {
+		memset(a.bytes, 0, sizeof(a.bytes));
+		if (a.family == AF_INET) {
+			a.bytes[0] = 127;
+			a.bytes[3] = 1;
+		} else {
+			a.bytes[15] = 1;
+		}
+	}
+	*ret_addr = a;
+}
+
 enum pc_bind pc_bind_of(const struct pc_addr *a)
 {
 	if (a->family != AF_INET && a->family != AF_INET6)

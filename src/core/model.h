@@ -169,6 +169,11 @@ char *pc_snapshot_strdup(struct pc_snapshot *snap, const char *s);
 struct pc_owner *pc_snapshot_owners(struct pc_snapshot *snap, size_t n);
 struct pc_service *pc_snapshot_service(struct pc_snapshot *snap);
 
+/* The address to connect to for a live check of ep: its own address, or
+ * loopback of the same family when it is bound to any (0.0.0.0 -> 127.0.0.1,
+ * :: -> ::1). */
+void pc_endpoint_dial_addr(const struct pc_endpoint *ep, struct pc_addr *ret_addr);
+
 /* Bind scope of a local address. */
 enum pc_bind pc_bind_of(const struct pc_addr *a);
 

@@ -1,0 +1,89 @@
+/*
+ * scan.h - the network side of the map: which (address, proto, port) of a
+ * target set are open, closed or filtered.
+ *
+ * Shape (zmap's split): scan.c owns the target set, the permutation order,
+ * sharding, pacing, de-duplication of results and the statistics; an engine
+ * (connect, SYN, UDP) only sends probes and classifies replies. Engines are
+ * `const struct pc_scan_engine_ops` tables listed in one registry.
+ *
+ * An engine pulls probes with pc_scan_next() until it returns false, sends
+ * them at the pace pc_scan_pace() allows, and reports each probe's final
+ * state exactly once with pc_scan_result(). Everything else is scan.c's.
+ */
+#ifndef PC_SCAN_SCAN_H
+#define PC_SCAN_SCAN_H
+
+#include "core/error.h"
+#include "core/model.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pc_targets; /* parsed target set with exclusions (targets.h) */
+struct pc_ports;   /* parsed TCP and UDP port lists (ports.h) */
+
+enum pc_scan_engine { PC_ENGINE_AUTO = 0, PC_ENGINE_CONNECT, PC_ENGINE_SYN };
+
+struct pc_scan_opts {
+	const struct pc_targets *targets;
+	const struct pc_ports *ports;
+	enum pc_scan_engine engine;
+	uint64_t rate_pps;          /* global probe rate; 0 = default */
+	unsigned host_inflight;     /* per-host cap of probes in flight; 0 = default */
+	uint64_t seed;              /* permutation seed; 0 = random */
+	bool seed_set;
+	unsigned shard_index, shard_count; /* 1-based index; count 0 or 1 = whole */
+	bool show_closed, show_filtered;
+	unsigned retries;           /* re-sends of unanswered probes */
+	double timeout_ms;          /* per probe */
+	double cooldown_ms;         /* wait for late replies after the last send */
+	bool store;                 /* keep endpoints in the snapshot (false: only stream) */
+	/* optional: each reported endpoint, as soon as it is final */
+	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,
+			    const struct pc_endpoint *ep);
+	/* optional: progress, at most a few times a second */
+	void (*on_progress)(void *ctx, const struct pc_scan_stats *stats, uint64_t found);
+	void *ctx;
+};
+
+/* Run the scan; results go to snap (and on_endpoint), statistics to
+ * snap->scan. */
+int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts,
+		struct pc_error *err);
+
+/* ---- the engine side ---- */
+
+struct pc_scan_ctx;
+
+struct pc_scan_probe {
+	struct pc_addr addr;
+	enum pc_proto proto;
+	uint16_t port;
+	uint64_t index; /* position in the permutation, for engines that keep state */
+};
+
+/* Next probe in scan order for this pass; false when the pass is done. */
+bool pc_scan_next(struct pc_scan_ctx *ctx, struct pc_scan_probe *ret_probe);
+/* How many probes may be sent now under --rate (token bucket); blocks for
+ * at most max_wait_ms when none may. */
+uint64_t pc_scan_pace(struct pc_scan_ctx *ctx, uint64_t want, double max_wait_ms);
+/* Final state of one probe; duplicates are ignored. rtt_ms < 0 if unknown. */
+void pc_scan_result(struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc_proto proto,
+		    uint16_t port, enum pc_state state, double rtt_ms);
+const struct pc_scan_opts *pc_scan_ctx_opts(const struct pc_scan_ctx *ctx);
+struct pc_scan_stats *pc_scan_ctx_stats(struct pc_scan_ctx *ctx);
+struct pc_snapshot *pc_scan_ctx_snapshot(struct pc_scan_ctx *ctx);
+
+struct pc_scan_engine_ops {
+	const char *name;   /* "connect", "syn", "udp" */
+	enum pc_proto proto;
+	bool needs_raw;     /* needs CAP_NET_RAW */
+	/* Open what needs privileges (raw sockets) before capabilities drop. */
+	int (*prepare)(struct pc_scan_ctx *ctx, void **ret_state, struct pc_error *err);
+	/* Run the whole pass. */
+	int (*run)(struct pc_scan_ctx *ctx, void *state, struct pc_error *err);
+	void (*release)(void *state);
+};
+
+#endif
