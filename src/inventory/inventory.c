@@ -24,7 +24,3 @@ int pc_inventory_collect(struct pc_snapshot *snap, const struct pc_inventory_opt
 	return pc_error_set(err, PC_ENOTSUP, "host inventory is not implemented yet");
 }
 
-void pc_netns_set_free(struct pc_netns_set *set)
-{
-	(void)set;
-}
