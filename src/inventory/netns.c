@@ -40,6 +40,7 @@ struct pc_netns_set {
 	struct pc_netns_entry *v;
 	size_t n, cap;
 	uint64_t self;
+	unsigned denied;
 	/* inode -> index+1, open addressing, used while discovering */
 	size_t *slots;
 	size_t n_slots;
@@ -286,6 +287,7 @@ int pc_netns_discover(struct pc_netns_set **ret_set, const char *proc_root,
 	if (r == PC_ENOMEM || r == PC_ETOOBIG)
 		goto fail;
 	r = 0;
+	s->denied = denied_procs + denied_named;
 	if (snap && (denied_procs || denied_named)) {
 		if (denied_procs && denied_named)
 			pc_snapshot_warn(snap, "not permitted to read the network namespace of "
@@ -350,13 +352,26 @@ static int open_thread_netns(void)
 	return fd >= 0 ? fd : -errno;
 }
 
-int pc_netns_socket(const struct pc_netns_set *set, uint64_t inode, int domain, int type,
-		    int protocol)
+enum inside_op { OP_SOCKET, OP_OPEN };
+
+struct inside_args {
+	enum inside_op op;
+	int domain, type, protocol; /* OP_SOCKET */
+	const char *path;           /* OP_OPEN */
+	int flags;
+};
+
+static int do_op(const struct inside_args *a)
 {
-	if (!set || inode == 0 || inode == set->self) {
-		int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
-		return fd >= 0 ? fd : -errno;
-	}
+	int fd = a->op == OP_SOCKET ? socket(a->domain, a->type | SOCK_CLOEXEC, a->protocol)
+				    : open(a->path, a->flags | O_CLOEXEC);
+	return fd >= 0 ? fd : -errno;
+}
+
+static int inside(const struct pc_netns_set *set, uint64_t inode, const struct inside_args *a)
+{
+	if (!set || inode == 0 || inode == set->self)
+		return do_op(a);
 	const struct pc_netns_entry *e = lookup(set, inode);
 	if (!e)
 		return -ENOENT;
@@ -370,12 +385,30 @@ int pc_netns_socket(const struct pc_netns_set *set, uint64_t inode, int domain, 
 		close(back);
 		return r;
 	}
-	int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
-	int r = fd >= 0 ? fd : -errno;
+	int r = do_op(a);
 	if (setns(back, CLONE_NEWNET) != 0)
 		abort();
 	close(back);
 	return r;
+}
+
+int pc_netns_socket(const struct pc_netns_set *set, uint64_t inode, int domain, int type,
+		    int protocol)
+{
+	struct inside_args a = {
+		.op = OP_SOCKET, .domain = domain, .type = type, .protocol = protocol};
+	return inside(set, inode, &a);
+}
+
+int pc_netns_open(const struct pc_netns_set *set, uint64_t inode, const char *path, int flags)
+{
+	struct inside_args a = {.op = OP_OPEN, .path = path, .flags = flags};
+	return inside(set, inode, &a);
+}
+
+unsigned pc_netns_denied(const struct pc_netns_set *set)
+{
+	return set ? set->denied : 0;
 }
 
 void pc_netns_set_free(struct pc_netns_set *set)

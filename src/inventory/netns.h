@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/model.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,7 +27,9 @@ struct pc_netns_set;
 
 /* Discover every namespace visible through proc_root and netns_dir (NULL
  * for defaults). With all=false, only the caller's own. Warnings (e.g. no
- * permission to open another process's namespace) go to snap when not NULL. */
+ * permission to open another process's namespace) go to snap when not NULL;
+ * a caller that words its own warning passes NULL and asks
+ * pc_netns_denied(). The set is sorted by inode. */
 int pc_netns_discover(struct pc_netns_set **ret_set, const char *proc_root,
 		      const char *netns_dir, bool all, struct pc_snapshot *snap,
 		      struct pc_error *err);
@@ -41,6 +44,13 @@ uint64_t pc_netns_self(const struct pc_netns_set *set);
  * the wrong namespace would make every later result a lie). */
 int pc_netns_socket(const struct pc_netns_set *set, uint64_t inode, int domain, int type,
 		    int protocol);
+/* open(path, flags | O_CLOEXEC) from inside the namespace with that inode,
+ * e.g. "/proc/thread-self/net/tcp", which then shows that namespace's
+ * sockets for as long as the fd is open. Same rules as pc_netns_socket(). */
+int pc_netns_open(const struct pc_netns_set *set, uint64_t inode, const char *path, int flags);
+/* How many processes' namespaces (or /run/netns entries) could not be read
+ * for lack of permission during discovery. */
+unsigned pc_netns_denied(const struct pc_netns_set *set);
 void pc_netns_set_free(struct pc_netns_set *set);
 
 #endif

@@ -1,0 +1,121 @@
+/*
+ * listeners.c - `portcensus listeners`: the host inventory on its own,
+ * every listening socket in every network namespace with its owners, and
+ * no live checks (that is `audit`). Turns argv into inventory options,
+ * runs the inventory, prints.
+ */
+#include "cli/cli.h"
+#include "inventory/inventory.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: portcensus listeners [OPTIONS]\n"
+	"\n"
+	"List every listening TCP socket and every bound UDP socket, IPv4 and IPv6,\n"
+	"in every network namespace of this host, with the processes that hold\n"
+	"them (pid, command, executable, user, systemd unit, container). Sockets\n"
+	"are read with NETLINK_SOCK_DIAG; /proc/net is the fallback. Without root\n"
+	"it lists what it can see and says what is missing.\n"
+	"\n"
+	"Options:\n"
+	"  --established     also list established TCP connections, with peer\n"
+	"  --no-owners       do not attribute sockets to processes (faster)\n"
+	"  --proc            read /proc/net/{tcp,udp}[6] instead of netlink\n"
+	"  --own-netns       only the network namespace portcensus runs in\n";
+
+/* The table prints the warnings under itself; the machine formats carry
+ * them in their data, and a person running them should see them too. */
+static void note_warnings(struct pc_cli *cli, const struct pc_snapshot *snap,
+			  const struct pc_report_ops *fmt)
+{
+	if (strcmp(fmt->name, "table") == 0)
+		return;
+	for (size_t i = 0; i < snap->n_warnings; i++)
+		pc_cli_note(cli, "%s", snap->warnings[i]);
+}
+
+static int run(struct pc_cli *cli, int argc, char **argv)
+{
+	enum { OPT_EST = 256, OPT_NO_OWNERS, OPT_PROC, OPT_OWN_NETNS };
+	static const struct option longopts[] = {
+		{"established", no_argument, NULL, OPT_EST},
+		{"no-owners", no_argument, NULL, OPT_NO_OWNERS},
+		{"proc", no_argument, NULL, OPT_PROC},
+		{"own-netns", no_argument, NULL, OPT_OWN_NETNS},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct pc_inventory_opts opts;
+	pc_inventory_opts_default(&opts);
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_EST:
+			opts.established = true;
+			break;
+		case OPT_NO_OWNERS:
+			opts.owners = false;
+			break;
+		case OPT_PROC:
+			opts.force_proc = true;
+			break;
+		case OPT_OWN_NETNS:
+			opts.all_netns = false;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return pc_cli_usage_error(cli, "unknown option '%s' (see 'portcensus help "
+						       "listeners')",
+						  argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return pc_cli_usage_error(cli, "listeners takes no arguments, not '%s' (see "
+					       "'portcensus help listeners')",
+					  argv[optind]);
+
+	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
+	if (!fmt)
+		return PC_EXIT_USAGE;
+	struct pc_snapshot *snap = pc_snapshot_new(cli->cmdline);
+	if (!snap) {
+		pc_cli_usage_error(cli, "out of memory");
+		return PC_EXIT_RUNTIME;
+	}
+	struct pc_error err = {0};
+	int r = pc_inventory_collect(snap, &opts, NULL, &err);
+	if (r < 0) {
+		int rc = pc_cli_fail(cli, &err);
+		pc_snapshot_free(snap);
+		return rc;
+	}
+	pc_snapshot_sort(snap);
+	pc_snapshot_finish(snap);
+
+	FILE *f = pc_cli_open_output(cli);
+	if (!f) {
+		pc_snapshot_free(snap);
+		return PC_EXIT_RUNTIME;
+	}
+	int rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_LISTENERS, f, false);
+	int crc = pc_cli_close_output(cli, f, rc == 0);
+	if (!rc)
+		rc = crc;
+	if (!rc)
+		note_warnings(cli, snap, fmt);
+	pc_snapshot_free(snap);
+	return rc;
+}
+
+const struct pc_cli_command pc_cmd_listeners = {
+	.name = "listeners",
+	.summary = "every listening socket in every network namespace, with owners",
+	.usage = usage,
+	.run = run,
+};

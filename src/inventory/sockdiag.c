@@ -1,0 +1,240 @@
+/*
+ * sockdiag.c - inet_diag dumps over NETLINK_SOCK_DIAG, and their parser.
+ *
+ * One request per (family, protocol) with the wanted states as a bit mask,
+ * so the kernel filters and we copy only what we keep. The reply is a
+ * stream of netlink messages split over several recv() calls (the kernel
+ * fills at most ~32 KiB per call); a message never straddles two calls, so
+ * each buffer is parsed on its own.
+ *
+ * Nothing in a reply is trusted: every nlmsg_len and rta_len is checked
+ * against what is left of the buffer, short payloads are errors, buffers
+ * read with MSG_TRUNC set are errors, and the whole dump has a byte cap and
+ * a receive timeout. Headers are copied out with memcpy because a fuzzer (or
+ * a captured file) need not hand us aligned bytes.
+ */
+#include "inventory/sockdiag.h"
+
+#include "core/error.h"
+
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define RECV_BUF_SIZE (64 * 1024)
+/* 1 GiB of replies is ~12 million sockets: more than any host we audit
+ * can hold, and a bound on a kernel (or test double) that never stops. */
+#define DUMP_MAX_BYTES ((size_t)1 << 30)
+#define RECV_TIMEOUT_S 5
+
+static int parse_attrs(const unsigned char *p, size_t len, uint8_t *protocol)
+{
+	while (len >= sizeof(struct rtattr)) {
+		struct rtattr rta;
+		memcpy(&rta, p, sizeof(rta));
+		if (rta.rta_len < sizeof(rta) || rta.rta_len > len)
+			return PC_EPARSE;
+		if (rta.rta_type == INET_DIAG_PROTOCOL && rta.rta_len >= sizeof(rta) + 1)
+			*protocol = p[sizeof(rta)];
+		size_t step = RTA_ALIGN(rta.rta_len);
+		if (step >= len)
+			return 0;
+		p += step;
+		len -= step;
+	}
+	/* a few bytes of padding may follow the last attribute */
+	return 0;
+}
+
+static int parse_diag(const unsigned char *p, size_t len, uint8_t protocol, pc_sock_rec_fn fn,
+		      void *ctx, struct pc_sockdiag_status *st)
+{
+	struct inet_diag_msg m;
+	if (len < sizeof(m))
+		return PC_EPARSE;
+	memcpy(&m, p, sizeof(m));
+	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
+		return PC_EPARSE;
+	size_t off = NLMSG_ALIGN(sizeof(m));
+	uint8_t attr_proto = protocol;
+	if (off < len) {
+		int r = parse_attrs(p + off, len - off, &attr_proto);
+		if (r < 0)
+			return r;
+	}
+	/* UDP-Lite sockets answer UDP dumps on some kernels; they are not UDP */
+	if (attr_proto != protocol)
+		return 0;
+	struct pc_sock_rec rec = {
+		.family = m.idiag_family,
+		.protocol = protocol,
+		.state = m.idiag_state,
+		.local_port = ntohs(m.id.idiag_sport),
+		.remote_port = ntohs(m.id.idiag_dport),
+		.uid = m.idiag_uid,
+		.inode = m.idiag_inode,
+	};
+	size_t alen = m.idiag_family == AF_INET ? 4 : 16;
+	rec.local.family = rec.remote.family = m.idiag_family;
+	memcpy(rec.local.bytes, m.id.idiag_src, alen);
+	memcpy(rec.remote.bytes, m.id.idiag_dst, alen);
+	st->records++;
+	return fn(ctx, &rec);
+}
+
+int pc_sockdiag_parse(const void *buf, size_t len, uint32_t seq, uint8_t protocol,
+		      pc_sock_rec_fn fn, void *ctx, struct pc_sockdiag_status *st)
+{
+	const unsigned char *p = buf;
+	while (len > 0) {
+		struct nlmsghdr h;
+		if (len < sizeof(h))
+			return PC_EPARSE;
+		memcpy(&h, p, sizeof(h));
+		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len)
+			return PC_EPARSE;
+		const unsigned char *payload = p + NLMSG_HDRLEN;
+		size_t plen = h.nlmsg_len - NLMSG_HDRLEN;
+		if (h.nlmsg_seq == seq) {
+			if (h.nlmsg_flags & NLM_F_DUMP_INTR)
+				st->interrupted = true;
+			int err;
+			switch (h.nlmsg_type) {
+			case NLMSG_DONE:
+				st->done = true;
+				/* since 4.x the kernel may put the dump's error here */
+				if (plen >= sizeof(err)) {
+					memcpy(&err, payload, sizeof(err));
+					if (err < 0)
+						return err >= -4095 ? err : PC_EPARSE;
+				}
+				return 0;
+			case NLMSG_ERROR:
+				if (plen < sizeof(err))
+					return PC_EPARSE;
+				memcpy(&err, payload, sizeof(err));
+				if (err == 0) /* an ack */
+					break;
+				return err < 0 && err >= -4095 ? err : PC_EPARSE;
+			case NLMSG_OVERRUN:
+				return PC_EIO;
+			case SOCK_DIAG_BY_FAMILY: {
+				int r = parse_diag(payload, plen, protocol, fn, ctx, st);
+				if (r != 0)
+					return r;
+				break;
+			}
+			default: /* NLMSG_NOOP and anything newer */
+				break;
+			}
+		}
+		size_t step = NLMSG_ALIGN(h.nlmsg_len);
+		if (step >= len)
+			break;
+		p += step;
+		len -= step;
+	}
+	return 0;
+}
+
+int pc_sockdiag_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	return fd >= 0 ? fd : -errno;
+}
+
+static uint32_t next_seq(void)
+{
+	static _Thread_local uint32_t seq;
+	return ++seq;
+}
+
+int pc_sockdiag_dump(int fd, uint8_t family, uint8_t protocol, uint32_t states,
+		     pc_sock_rec_fn fn, void *ctx)
+{
+	struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
+		return -errno;
+
+	uint32_t seq = next_seq();
+	struct {
+		struct nlmsghdr h;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.h = {
+			.nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = seq,
+		},
+		.r = {
+			.sdiag_family = family,
+			.sdiag_protocol = protocol,
+			.idiag_states = states,
+		},
+	};
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	ssize_t n;
+	do
+		n = sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != sizeof(req))
+		return PC_EIO;
+
+	unsigned char *buf = malloc(RECV_BUF_SIZE);
+	if (!buf)
+		return PC_ENOMEM;
+	struct pc_sockdiag_status st = {0};
+	size_t total = 0;
+	int r = 0;
+	while (!st.done) {
+		struct iovec iov = {.iov_base = buf, .iov_len = RECV_BUF_SIZE};
+		struct sockaddr_nl from;
+		struct msghdr msg = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+		};
+		n = recvmsg(fd, &msg, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = errno == EAGAIN || errno == EWOULDBLOCK ? PC_ETIMEOUT : -errno;
+			break;
+		}
+		if (n == 0) {
+			r = PC_EIO;
+			break;
+		}
+		if (msg.msg_flags & MSG_TRUNC) {
+			r = PC_EPARSE;
+			break;
+		}
+		/* only the kernel (port 0) answers dumps */
+		if (msg.msg_namelen >= sizeof(from) && from.nl_pid != 0)
+			continue;
+		total += (size_t)n;
+		if (total > DUMP_MAX_BYTES) {
+			r = PC_ETOOBIG;
+			break;
+		}
+		r = pc_sockdiag_parse(buf, (size_t)n, seq, protocol, fn, ctx, &st);
+		if (r != 0)
+			break;
+	}
+	free(buf);
+	if (r == 0 && st.interrupted)
+		return PC_SOCKDIAG_INTERRUPTED;
+	return r;
+}
