@@ -53,6 +53,11 @@ static void json_owner(struct pc_json *j, const struct pc_owner *o)
 	pc_json_end_object(j);
 }
 
+void pc_report_json_owner(struct pc_json *j, const struct pc_owner *o)
+{
+	json_owner(j, o);
+}
+
 static void json_tri(struct pc_json *j, enum pc_tristate t)
 {
 	if (t == PC_TRI_UNKNOWN)

@@ -55,6 +55,8 @@ extern const struct pc_report_ops *const pc_report_registry[];
 /* The endpoint object of the JSON contract (docs/formats.md), shared by the
  * json and jsonl writers. */
 void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep);
+/* One owner object of the endpoint contract (for the connection edges). */
+void pc_report_json_owner(struct pc_json *j, const struct pc_owner *o);
 /* The snapshot metadata object ("snapshot": {...}). */
 void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap);
 /* The summary object. */
@@ -69,5 +71,6 @@ extern const struct pc_report_ops pc_report_table;
 extern const struct pc_report_ops pc_report_json;
 extern const struct pc_report_ops pc_report_jsonl;
 extern const struct pc_report_ops pc_report_csv;
+extern const struct pc_report_ops pc_report_dot;
 
 #endif
