@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct pc_targets; /* parsed target set with exclusions (targets.h) */
 struct pc_ports;   /* parsed TCP and UDP port lists (ports.h) */
@@ -39,6 +40,9 @@ struct pc_scan_opts {
 	double timeout_ms;          /* per probe */
 	double cooldown_ms;         /* wait for late replies after the last send */
 	bool store;                 /* keep endpoints in the snapshot (false: only stream) */
+	bool drop_caps;             /* drop every capability once the engines are
+				     * prepared (the `scan` command; not `audit`,
+				     * whose later stages still need them) */
 	/* optional: each reported endpoint, as soon as it is final */
 	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,
 			    const struct pc_endpoint *ep);
@@ -51,6 +55,18 @@ struct pc_scan_opts {
  * snap->scan. */
 int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts,
 		struct pc_error *err);
+
+/* Dry run (--list-targets): write every probe of opts (this shard) once, in
+ * scan order, one "ADDRESS PROTO PORT" line each, and send nothing. Memory
+ * stays constant whatever the size of the target set. */
+int pc_scan_list_targets(const struct pc_scan_opts *opts, FILE *f, struct pc_error *err);
+
+/* Defaults used when an option is 0. */
+#define PC_SCAN_DEFAULT_RATE 10000      /* probes per second */
+#define PC_SCAN_RATE_UNLIMITED UINT64_MAX
+#define PC_SCAN_DEFAULT_HOST_INFLIGHT 256
+#define PC_SCAN_DEFAULT_TIMEOUT_MS 1000
+#define PC_SCAN_DEFAULT_COOLDOWN_MS 1000
 
 /* ---- the engine side ---- */
 
@@ -71,6 +87,17 @@ uint64_t pc_scan_pace(struct pc_scan_ctx *ctx, uint64_t want, double max_wait_ms
 /* Final state of one probe; duplicates are ignored. rtt_ms < 0 if unknown. */
 void pc_scan_result(struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc_proto proto,
 		    uint16_t port, enum pc_state state, double rtt_ms);
+/* The index of (addr, proto, port) in this pass (the same value as
+ * pc_scan_probe.index: dense in [0, probes of the pass before sharding));
+ * false when it is not a probe of this pass, e.g. a stray reply. */
+bool pc_scan_index(const struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc_proto proto,
+		   uint16_t port, uint64_t *ret_index);
+/* Whether a final state was already reported for that index: lets an engine
+ * re-send only what is still unanswered. */
+bool pc_scan_reported(const struct pc_scan_ctx *ctx, uint64_t index);
+/* Start this pass's order again from its first probe (a retransmission
+ * round); pc_scan_next then yields the same sequence once more. */
+void pc_scan_rewind(struct pc_scan_ctx *ctx);
 const struct pc_scan_opts *pc_scan_ctx_opts(const struct pc_scan_ctx *ctx);
 struct pc_scan_stats *pc_scan_ctx_stats(struct pc_scan_ctx *ctx);
 struct pc_snapshot *pc_scan_ctx_snapshot(struct pc_scan_ctx *ctx);

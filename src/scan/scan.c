@@ -1,0 +1,671 @@
+/*
+ * scan.c - the scan core: target set x ports in permuted order, sharding,
+ * pacing, de-duplication of results, statistics, progress and streaming.
+ * Engines (connect.c, syn.c, udp.c) only send probes and classify replies;
+ * they reach all of this through the pc_scan_* calls of scan.h.
+ *
+ * One pass per protocol (TCP with the connect or SYN engine, then UDP). A
+ * pass has an index space of n = addresses x ports; value x stands for
+ * address x % addresses and port x / addresses, so consecutive values hit
+ * different hosts. The order is a keyed permutation of [0, n) (permute.h);
+ * shard i of k takes positions i-1, i-1+k, ... of it. Positions are handed
+ * out with one atomic counter, so an engine may pull from several threads.
+ *
+ * What is kept per probe: nothing but one bit, "reported", in a bitmap over
+ * [0, n) (40 KiB for a /16 x 5 ports). The bitmap is an anonymous
+ * MAP_NORESERVE mapping, so untouched pages cost no memory; index spaces too
+ * large for one (2^36 bits) fall back to a hash set of reported values.
+ * Endpoints are streamed to on_endpoint as each result arrives; with
+ * store = false none is kept, so memory stays flat however many ports open.
+ */
+#include "scan/scan.h"
+#include "scan/permute.h"
+#include "scan/privdrop.h"
+#include "scan/ports.h"
+#include "scan/targets.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* ---- the engine registry ---- */
+
+extern const struct pc_scan_engine_ops pc_scan_engine_connect;
+
+static const struct pc_scan_engine_ops *const engines[] = {
+	&pc_scan_engine_connect,
+	NULL,
+};
+
+static const struct pc_scan_engine_ops *find_engine(const char *name)
+{
+	for (size_t i = 0; engines[i]; i++)
+		if (strcmp(engines[i]->name, name) == 0)
+			return engines[i];
+	return NULL;
+}
+
+/* ---- context ---- */
+
+#define BITMAP_MAX_BITS (UINT64_C(1) << 36)
+#define NAME_CACHE 64
+
+struct seen_set {
+	uint8_t *bits; /* mmap'ed bitmap, or NULL */
+	size_t bits_len;
+	uint64_t *hash; /* open addressing of value + 1, when no bitmap */
+	size_t hash_cap, hash_n;
+};
+
+struct pc_scan_ctx {
+	const struct pc_scan_opts *opts;
+	struct pc_snapshot *snap;
+	const struct pc_targets *targets;
+	const struct pc_ports *ports;
+	uint64_t n_addrs;
+
+	/* the current pass */
+	enum pc_proto proto;
+	uint64_t n_ports;
+	uint64_t n;
+	struct pc_permute perm;
+	uint64_t shard_first, shard_step, shard_len;
+	_Atomic uint64_t next;
+
+	/* pacing: a token bucket */
+	pthread_mutex_t pace_lock;
+	double rate, burst, tokens, refilled_ms;
+
+	/* results */
+	pthread_mutex_t lock;
+	struct seen_set seen;
+	uint64_t results, found;
+	double last_progress_ms;
+	double t0; /* start of the first pass */
+	int error; /* first failure inside pc_scan_result (ENOMEM) */
+	struct {
+		const char *key, *copy;
+	} names[NAME_CACHE];
+};
+
+static uint64_t random_seed(void)
+{
+	uint64_t s = 0;
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32;
+	}
+	return s;
+}
+
+/* Set ctx up for one pass over proto. */
+static void pass_init(struct pc_scan_ctx *ctx, enum pc_proto proto, uint64_t seed)
+{
+	const struct pc_scan_opts *o = ctx->opts;
+	ctx->proto = proto;
+	ctx->n_ports = pc_ports_count(ctx->ports, proto);
+	ctx->n = ctx->n_addrs * ctx->n_ports;
+	/* the UDP pass gets its own order: same seed, different key */
+	pc_permute_init(&ctx->perm, ctx->n, seed ^ (proto == PC_PROTO_UDP ? 0x5544500000000000ULL : 0));
+	uint64_t k = o->shard_count > 1 ? o->shard_count : 1;
+	uint64_t i = o->shard_count > 1 ? o->shard_index - 1 : 0;
+	ctx->shard_first = i;
+	ctx->shard_step = k;
+	ctx->shard_len = ctx->n > i ? (ctx->n - i + k - 1) / k : 0;
+	atomic_store(&ctx->next, 0);
+}
+
+bool pc_scan_next(struct pc_scan_ctx *ctx, struct pc_scan_probe *ret_probe)
+{
+	uint64_t j = atomic_fetch_add_explicit(&ctx->next, 1, memory_order_relaxed);
+	if (j >= ctx->shard_len) {
+		/* keep the counter from wrapping when engines keep asking */
+		atomic_store_explicit(&ctx->next, ctx->shard_len, memory_order_relaxed);
+		return false;
+	}
+	uint64_t x = pc_permute_at(&ctx->perm, ctx->shard_first + j * ctx->shard_step);
+	pc_targets_at(ctx->targets, x % ctx->n_addrs, &ret_probe->addr);
+	ret_probe->proto = ctx->proto;
+	ret_probe->port = pc_ports_at(ctx->ports, ctx->proto, (size_t)(x / ctx->n_addrs));
+	ret_probe->index = x;
+	return true;
+}
+
+void pc_scan_rewind(struct pc_scan_ctx *ctx)
+{
+	atomic_store(&ctx->next, 0);
+}
+
+bool pc_scan_index(const struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc_proto proto,
+		   uint16_t port, uint64_t *ret_index)
+{
+	uint64_t ai;
+	size_t pi;
+	if (proto != ctx->proto || !pc_targets_index(ctx->targets, addr, &ai) ||
+	    !pc_ports_index(ctx->ports, proto, port, &pi))
+		return false;
+	*ret_index = ai + ctx->n_addrs * (uint64_t)pi;
+	return true;
+}
+
+/* ---- the set of reported values ---- */
+
+static int seen_init(struct seen_set *s, uint64_t n)
+{
+	memset(s, 0, sizeof(*s));
+	if (n == 0)
+		return 0;
+	if (n <= BITMAP_MAX_BITS) {
+		s->bits_len = (size_t)((n + 7) / 8);
+		void *p = mmap(NULL, s->bits_len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return PC_ENOMEM;
+		s->bits = p;
+		return 0;
+	}
+	s->hash_cap = 1024;
+	s->hash = calloc(s->hash_cap, sizeof(*s->hash));
+	return s->hash ? 0 : PC_ENOMEM;
+}
+
+static void seen_free(struct seen_set *s)
+{
+	if (s->bits)
+		munmap(s->bits, s->bits_len);
+	free(s->hash);
+	memset(s, 0, sizeof(*s));
+}
+
+static uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static bool seen_has(const struct seen_set *s, uint64_t v)
+{
+	if (s->bits)
+		return __atomic_load_n(&s->bits[v / 8], __ATOMIC_RELAXED) >> (v % 8) & 1;
+	if (!s->hash)
+		return false;
+	for (size_t i = hash64(v) & (s->hash_cap - 1);; i = (i + 1) & (s->hash_cap - 1)) {
+		if (s->hash[i] == 0)
+			return false;
+		if (s->hash[i] == v + 1)
+			return true;
+	}
+}
+
+/* Mark v; 1 if it was new, 0 if already there, PC_ENOMEM. */
+static int seen_add(struct seen_set *s, uint64_t v)
+{
+	if (s->bits) {
+		uint8_t bit = (uint8_t)(1u << (v % 8));
+		uint8_t old = __atomic_fetch_or(&s->bits[v / 8], bit, __ATOMIC_RELAXED);
+		return !(old & bit);
+	}
+	if (seen_has(s, v))
+		return 0;
+	if ((s->hash_n + 1) * 2 > s->hash_cap) {
+		size_t cap = s->hash_cap * 2;
+		uint64_t *h = calloc(cap, sizeof(*h));
+		if (!h)
+			return PC_ENOMEM;
+		for (size_t i = 0; i < s->hash_cap; i++) {
+			if (!s->hash[i])
+				continue;
+			size_t j = hash64(s->hash[i] - 1) & (cap - 1);
+			while (h[j])
+				j = (j + 1) & (cap - 1);
+			h[j] = s->hash[i];
+		}
+		free(s->hash);
+		s->hash = h;
+		s->hash_cap = cap;
+	}
+	size_t i = hash64(v) & (s->hash_cap - 1);
+	while (s->hash[i])
+		i = (i + 1) & (s->hash_cap - 1);
+	s->hash[i] = v + 1;
+	s->hash_n++;
+	return 1;
+}
+
+bool pc_scan_reported(const struct pc_scan_ctx *ctx, uint64_t index)
+{
+	if (index >= ctx->n)
+		return false;
+	if (ctx->seen.bits)
+		return seen_has(&ctx->seen, index);
+	pthread_mutex_lock((pthread_mutex_t *)&ctx->lock);
+	bool r = seen_has(&ctx->seen, index);
+	pthread_mutex_unlock((pthread_mutex_t *)&ctx->lock);
+	return r;
+}
+
+/* ---- pacing ---- */
+
+static void pace_init(struct pc_scan_ctx *ctx)
+{
+	uint64_t r = ctx->opts->rate_pps ? ctx->opts->rate_pps : PC_SCAN_DEFAULT_RATE;
+	ctx->rate = r == PC_SCAN_RATE_UNLIMITED ? 0 : (double)r;
+	/* a burst of 2 ms of probes (at least one): smooth enough to keep the
+	 * rate within a few per cent over any second, coarse enough that an
+	 * engine can batch */
+	ctx->burst = ctx->rate * 0.002;
+	if (ctx->burst < 1)
+		ctx->burst = 1;
+	ctx->tokens = 1;
+	ctx->refilled_ms = pc_monotonic_ms();
+}
+
+static void refill(struct pc_scan_ctx *ctx, double now)
+{
+	ctx->tokens += (now - ctx->refilled_ms) * ctx->rate / 1000.0;
+	if (ctx->tokens > ctx->burst)
+		ctx->tokens = ctx->burst;
+	ctx->refilled_ms = now;
+}
+
+static void sleep_ms(double ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6)};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void report_progress(struct pc_scan_ctx *ctx, bool force);
+
+/* Progress from the engine's loop too, so a scan with few results (a
+ * filtered range) still shows it moving. */
+static void poll_progress(struct pc_scan_ctx *ctx)
+{
+	if (!ctx->opts->on_progress || pc_monotonic_ms() - ctx->last_progress_ms < 250)
+		return;
+	if (pthread_mutex_trylock(&ctx->lock) == 0) {
+		report_progress(ctx, false);
+		pthread_mutex_unlock(&ctx->lock);
+	}
+}
+
+uint64_t pc_scan_pace(struct pc_scan_ctx *ctx, uint64_t want, double max_wait_ms)
+{
+	poll_progress(ctx);
+	if (want == 0)
+		return 0;
+	if (ctx->rate == 0)
+		return want;
+	double waited = 0;
+	for (;;) {
+		pthread_mutex_lock(&ctx->pace_lock);
+		refill(ctx, pc_monotonic_ms());
+		if (ctx->tokens >= 1) {
+			uint64_t give = (uint64_t)ctx->tokens;
+			if (give > want)
+				give = want;
+			ctx->tokens -= (double)give;
+			pthread_mutex_unlock(&ctx->pace_lock);
+			return give;
+		}
+		double need = (1 - ctx->tokens) * 1000.0 / ctx->rate;
+		pthread_mutex_unlock(&ctx->pace_lock);
+		if (waited >= max_wait_ms)
+			return 0;
+		if (need > max_wait_ms - waited)
+			need = max_wait_ms - waited;
+		sleep_ms(need);
+		waited += need;
+	}
+}
+
+/* ---- results ---- */
+
+static bool shown(const struct pc_scan_opts *o, enum pc_state st)
+{
+	switch (st) {
+	case PC_STATE_OPEN:
+		return true;
+	case PC_STATE_CLOSED:
+		return o->show_closed;
+	case PC_STATE_FILTERED:
+	case PC_STATE_OPEN_FILTERED:
+		return o->show_filtered;
+	default:
+		return false;
+	}
+}
+
+/* The host name for a stored endpoint, copied once into the arena. */
+static const char *name_copy(struct pc_scan_ctx *ctx, const char *name)
+{
+	size_t h = ((uintptr_t)name >> 4) % NAME_CACHE;
+	if (ctx->names[h].key == name)
+		return ctx->names[h].copy;
+	const char *c = pc_snapshot_strdup(ctx->snap, name);
+	if (c) {
+		ctx->names[h].key = name;
+		ctx->names[h].copy = c;
+	}
+	return c;
+}
+
+static void report_progress(struct pc_scan_ctx *ctx, bool force)
+{
+	const struct pc_scan_opts *o = ctx->opts;
+	if (!o->on_progress)
+		return;
+	double now = pc_monotonic_ms();
+	if (!force && now - ctx->last_progress_ms < 250)
+		return;
+	ctx->last_progress_ms = now;
+	struct pc_scan_stats *st = &ctx->snap->scan;
+	st->duration_s = (now - ctx->t0) / 1000.0;
+	st->rate_pps = st->duration_s > 0 ? (double)st->sent / st->duration_s : 0;
+	o->on_progress(o->ctx, st, ctx->found);
+}
+
+void pc_scan_result(struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc_proto proto,
+		    uint16_t port, enum pc_state state, double rtt_ms)
+{
+	uint64_t x;
+	if (!pc_scan_index(ctx, addr, proto, port, &x))
+		return; /* not ours: a stray or forged reply */
+	pthread_mutex_lock(&ctx->lock);
+	int fresh = seen_add(&ctx->seen, x);
+	if (fresh <= 0) {
+		if (fresh < 0 && !ctx->error)
+			ctx->error = fresh;
+		pthread_mutex_unlock(&ctx->lock);
+		return;
+	}
+	ctx->results++;
+	if (state == PC_STATE_OPEN)
+		ctx->found++;
+	const struct pc_scan_opts *o = ctx->opts;
+	if (shown(o, state)) {
+		struct pc_endpoint tmp, *ep = &tmp;
+		if (o->store) {
+			ep = pc_snapshot_add_endpoint(ctx->snap);
+			if (!ep) {
+				if (!ctx->error)
+					ctx->error = PC_ENOMEM;
+				pthread_mutex_unlock(&ctx->lock);
+				return;
+			}
+		} else {
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.verified.rtt_ms = -1;
+		}
+		ep->source = PC_SOURCE_SCAN;
+		ep->proto = proto;
+		ep->addr = *addr;
+		ep->port = port;
+		ep->state = state;
+		ep->bind = PC_BIND_UNKNOWN;
+		ep->rtt_ms = rtt_ms;
+		const char *name = pc_targets_hostname(ctx->targets, addr);
+		ep->hostname = name && o->store ? name_copy(ctx, name) : name;
+		if (o->on_endpoint)
+			o->on_endpoint(o->ctx, ctx->snap, ep);
+	}
+	if ((ctx->results & 63) == 0)
+		report_progress(ctx, false);
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+const struct pc_scan_opts *pc_scan_ctx_opts(const struct pc_scan_ctx *ctx)
+{
+	return ctx->opts;
+}
+
+struct pc_scan_stats *pc_scan_ctx_stats(struct pc_scan_ctx *ctx)
+{
+	return &ctx->snap->scan;
+}
+
+struct pc_snapshot *pc_scan_ctx_snapshot(struct pc_scan_ctx *ctx)
+{
+	return ctx->snap;
+}
+
+/* ---- privileges ---- */
+
+/* ---- the run ---- */
+
+static int choose_engines(const struct pc_scan_opts *o, bool tcp, bool udp,
+			  const struct pc_scan_engine_ops **ret_tcp,
+			  const struct pc_scan_engine_ops **ret_udp, struct pc_error *err)
+{
+	bool raw = pc_privdrop_has(CAP_NET_RAW);
+	*ret_tcp = *ret_udp = NULL;
+	if (tcp) {
+		const struct pc_scan_engine_ops *syn = find_engine("syn");
+		switch (o->engine) {
+		case PC_ENGINE_CONNECT:
+			*ret_tcp = find_engine("connect");
+			break;
+		case PC_ENGINE_SYN:
+			if (!syn)
+				return pc_error_set(err, PC_ENOTSUP,
+						    "this build has no SYN engine (use --connect)");
+			if (!raw)
+				return pc_error_set(err, PC_EPERM,
+						    "--syn needs CAP_NET_RAW (run as root, or use "
+						    "--connect)");
+			*ret_tcp = syn;
+			break;
+		case PC_ENGINE_AUTO:
+			*ret_tcp = syn && raw ? syn : find_engine("connect");
+			break;
+		}
+		if (!*ret_tcp)
+			return pc_error_set(err, PC_ENOTSUP, "no TCP scan engine in this build");
+	}
+	if (udp) {
+		*ret_udp = find_engine("udp");
+		if (!*ret_udp)
+			return pc_error_set(err, PC_ENOTSUP, "this build has no UDP scan engine");
+		if ((*ret_udp)->needs_raw && !raw)
+			return pc_error_set(err, PC_EPERM,
+					    "UDP scanning needs CAP_NET_RAW (run as root)");
+	}
+	return 0;
+}
+
+static int check_opts(const struct pc_scan_opts *o, struct pc_error *err)
+{
+	if (!o->targets || !o->ports)
+		return pc_error_set(err, PC_EINVAL, "no targets or no ports");
+	if (pc_targets_count(o->targets) == 0)
+		return pc_error_set(err, PC_EINVAL, "no targets");
+	if (pc_ports_count(o->ports, PC_PROTO_TCP) + pc_ports_count(o->ports, PC_PROTO_UDP) == 0)
+		return pc_error_set(err, PC_EINVAL, "no ports");
+	if (o->shard_count > 1 && (o->shard_index < 1 || o->shard_index > o->shard_count))
+		return pc_error_set(err, PC_EINVAL, "shard %u/%u: the index must be 1-%u",
+				    o->shard_index, o->shard_count, o->shard_count);
+	/* addresses x ports must fit the 64-bit index space: 2^32 x 2^16 does */
+	return 0;
+}
+
+static void ctx_init(struct pc_scan_ctx *ctx, const struct pc_scan_opts *o, struct pc_snapshot *snap)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->opts = o;
+	ctx->snap = snap;
+	ctx->targets = o->targets;
+	ctx->ports = o->ports;
+	ctx->n_addrs = pc_targets_count(o->targets);
+	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_mutex_init(&ctx->pace_lock, NULL);
+	pace_init(ctx);
+}
+
+static uint64_t planned(const struct pc_scan_opts *o, uint64_t n)
+{
+	uint64_t k = o->shard_count > 1 ? o->shard_count : 1;
+	uint64_t i = o->shard_count > 1 ? o->shard_index - 1 : 0;
+	return n > i ? (n - i + k - 1) / k : 0;
+}
+
+int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struct pc_error *err)
+{
+	int r = check_opts(opts, err);
+	if (r < 0)
+		return r;
+	uint64_t n_addrs = pc_targets_count(opts->targets);
+	size_t n_tcp = pc_ports_count(opts->ports, PC_PROTO_TCP);
+	size_t n_udp = pc_ports_count(opts->ports, PC_PROTO_UDP);
+	const struct pc_scan_engine_ops *ops[2];
+	r = choose_engines(opts, n_tcp > 0, n_udp > 0, &ops[0], &ops[1], err);
+	if (r < 0)
+		return r;
+
+	struct pc_scan_ctx *ctx = malloc(sizeof(*ctx));
+	if (!ctx)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	ctx_init(ctx, opts, snap);
+	uint64_t seed = opts->seed_set ? opts->seed : random_seed();
+
+	struct pc_scan_stats *st = &snap->scan;
+	memset(st, 0, sizeof(*st));
+	st->present = true;
+	st->targets = n_addrs;
+	st->ports = n_tcp + n_udp;
+	st->probes_planned = planned(opts, n_addrs * n_tcp) + planned(opts, n_addrs * n_udp);
+	char engine_name[32];
+	snprintf(engine_name, sizeof(engine_name), "%s%s%s", ops[0] ? ops[0]->name : "",
+		 ops[0] && ops[1] ? "+" : "", ops[1] ? ops[1]->name : "");
+	st->engine = pc_snapshot_strdup(snap, engine_name);
+
+	/* open everything that needs privileges first, then drop them */
+	void *state[2] = {NULL, NULL};
+	for (int p = 0; p < 2; p++) {
+		if (!ops[p])
+			continue;
+		pass_init(ctx, p ? PC_PROTO_UDP : PC_PROTO_TCP, seed);
+		if (ops[p]->prepare) {
+			r = ops[p]->prepare(ctx, &state[p], err);
+			if (r < 0)
+				goto out;
+		}
+	}
+	if (opts->drop_caps) {
+		r = pc_privdrop_all(err);
+		if (r < 0)
+			goto out;
+	}
+
+	double t0 = ctx->t0 = pc_monotonic_ms();
+	for (int p = 0; p < 2 && r >= 0; p++) {
+		if (!ops[p])
+			continue;
+		pass_init(ctx, p ? PC_PROTO_UDP : PC_PROTO_TCP, seed);
+		r = seen_init(&ctx->seen, ctx->n);
+		if (r < 0) {
+			pc_error_set(err, r, "out of memory");
+			break;
+		}
+		r = ops[p]->run(ctx, state[p], err);
+		seen_free(&ctx->seen);
+		if (r >= 0 && ctx->error)
+			r = pc_error_set(err, ctx->error, "scan: %s", pc_strerror(ctx->error));
+	}
+	st->duration_s = (pc_monotonic_ms() - t0) / 1000.0;
+	st->rate_pps = st->duration_s > 0 ? (double)st->sent / st->duration_s : 0;
+	report_progress(ctx, true);
+out:
+	for (int p = 0; p < 2; p++)
+		if (ops[p] && ops[p]->release)
+			ops[p]->release(state[p]);
+	pthread_mutex_destroy(&ctx->lock);
+	pthread_mutex_destroy(&ctx->pace_lock);
+	free(ctx);
+	if (r >= 0 && opts->store)
+		pc_snapshot_sort(snap);
+	return r < 0 ? r : 0;
+}
+
+/* ---- dry run ---- */
+
+/* IPv4 text without inet_ntop: the dry run prints millions of lines. */
+static size_t format_v4(const uint8_t *b, char *out)
+{
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+		if (v >= 100)
+			out[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[n++] = (char)('0' + v / 10 % 10);
+		out[n++] = (char)('0' + v % 10);
+		if (i < 3)
+			out[n++] = '.';
+	}
+	return n;
+}
+
+int pc_scan_list_targets(const struct pc_scan_opts *opts, FILE *f, struct pc_error *err)
+{
+	int r = check_opts(opts, err);
+	if (r < 0)
+		return r;
+	struct pc_scan_ctx *ctx = malloc(sizeof(*ctx));
+	if (!ctx)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	ctx_init(ctx, opts, NULL);
+	ctx->rate = 0;
+	uint64_t seed = opts->seed_set ? opts->seed : random_seed();
+	for (int p = 0; p < 2; p++) {
+		enum pc_proto proto = p ? PC_PROTO_UDP : PC_PROTO_TCP;
+		if (pc_ports_count(opts->ports, proto) == 0)
+			continue;
+		pass_init(ctx, proto, seed);
+		const char *tail = p ? " udp " : " tcp ";
+		struct pc_scan_probe pr;
+		char line[PC_ADDR_STRLEN + 16];
+		while (pc_scan_next(ctx, &pr)) {
+			size_t n;
+			if (pr.addr.family == AF_INET) {
+				n = format_v4(pr.addr.bytes, line);
+			} else {
+				pc_addr_format(&pr.addr, line, PC_ADDR_STRLEN);
+				n = strlen(line);
+			}
+			memcpy(line + n, tail, 5);
+			n += 5;
+			char digits[6];
+			size_t d = 0;
+			unsigned port = pr.port;
+			do {
+				digits[d++] = (char)('0' + port % 10);
+				port /= 10;
+			} while (port);
+			while (d)
+				line[n++] = digits[--d];
+			line[n++] = '\n';
+			if (fwrite(line, 1, n, f) != n) {
+				r = pc_error_set(err, PC_EIO, "writing the target list: %s",
+						 strerror(errno));
+				goto out;
+			}
+		}
+	}
+out:
+	pthread_mutex_destroy(&ctx->lock);
+	pthread_mutex_destroy(&ctx->pace_lock);
+	free(ctx);
+	return r;
+}
