@@ -1,0 +1,55 @@
+/*
+ * inflight.h - the probes a raw engine has sent and not yet settled, in send
+ * order, findable by (address, port).
+ *
+ * Memory is O(probes in flight), never O(target set): a ring of fixed
+ * capacity holds each probe from its latest send until its deadline, and a
+ * linear-probing index (twice the ring's size, backward-shift deletion, no
+ * tombstones) finds it when a reply comes. Because every try of a probe
+ * waits the same time, deadlines expire in ring order: the engine only ever
+ * looks at the head - re-send it (it moves to the tail) or give up on it.
+ * An answered probe stays in the ring, marked done, until its deadline, so
+ * the ring never has holes.
+ */
+#ifndef PC_SCAN_INFLIGHT_H
+#define PC_SCAN_INFLIGHT_H
+
+#include "core/addr.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pc_inflight_entry {
+	struct pc_addr addr;
+	uint16_t port;
+	uint8_t tries; /* sends so far */
+	bool done;     /* reported; waits for its deadline to leave */
+	uint64_t sent_us, deadline_us;
+};
+
+struct pc_inflight;
+
+/* A ring for at least cap probes (rounded up to a power of two, at most
+ * 2^24). 0 or PC_ENOMEM/PC_EINVAL. */
+int pc_inflight_new(size_t cap, struct pc_inflight **ret_inflight);
+void pc_inflight_free(struct pc_inflight *f);
+
+size_t pc_inflight_count(const struct pc_inflight *f);
+size_t pc_inflight_capacity(const struct pc_inflight *f);
+
+/* Append a probe at the tail (tries 0, not done, times zero); NULL when
+ * full. The pointer is valid until the next push, pop or requeue. The
+ * caller makes sure (addr, port) is not in flight already. */
+struct pc_inflight_entry *pc_inflight_push(struct pc_inflight *f, const struct pc_addr *addr,
+					   uint16_t port);
+struct pc_inflight_entry *pc_inflight_find(struct pc_inflight *f, const struct pc_addr *addr,
+					   uint16_t port);
+/* The oldest entry, or NULL when empty. */
+struct pc_inflight_entry *pc_inflight_head(struct pc_inflight *f);
+/* Forget the head. */
+void pc_inflight_pop(struct pc_inflight *f);
+/* Move the head to the tail (for a re-send); returns it at its new place. */
+struct pc_inflight_entry *pc_inflight_requeue(struct pc_inflight *f);
+
+#endif

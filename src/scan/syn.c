@@ -1,0 +1,551 @@
+/*
+ * syn.c - the SYN scan engine (CAP_NET_RAW): half-open TCP probes sent in
+ * batches through raw IP sockets, replies captured on an AF_PACKET socket
+ * behind a kernel BPF filter and validated statelessly with a SYN cookie.
+ *
+ * Why raw IP sockets for sending rather than hand-built Ethernet frames on
+ * AF_PACKET: the kernel then routes each packet, picks the interface and
+ * resolves the next hop's MAC itself (ARP/NDP, with its own queue while it
+ * resolves), so there is no second copy of the route and neighbour tables
+ * to get wrong; only the source address is asked of the kernel (route.c).
+ * On this machine the raw path reaches the same rate as AF_PACKET
+ * (docs/bench-scan.md): the target's kernel, not the send path, is the limit.
+ *
+ * Why AF_PACKET for receiving: one socket sees TCP and ICMP for IPv4 and
+ * IPv6, a classic BPF program keeps everything but replies to our source
+ * port range (and ICMP errors) in the kernel, and PACKET_STATISTICS counts
+ * what the socket dropped, so capture drops are reported, not silent.
+ *
+ * Which probes are unanswered: every probe sits in an in-flight ring
+ * (inflight.h) from its send until its deadline; a reply marks it done; a
+ * probe reaching the head of the ring unanswered is sent again (up to
+ * --retries more times) or, on its last try, reported filtered. Memory is
+ * O(rate x timeout), whatever the size of the target set.
+ *
+ * Our own kernel sees the SYN-ACKs too and, since no socket of ours owns the
+ * source port, answers them with an RST. That is harmless for a SYN scan
+ * (the target just drops its half-open connection; the reply was already
+ * captured) and we do not touch the firewall of the scanning host to stop
+ * it. The source ports are chosen outside ip_local_port_range, so no
+ * connection of this host can share their 4-tuples.
+ */
+#include "scan/cookie.h"
+#include "scan/inflight.h"
+#include "scan/packet.h"
+#include "scan/route.h"
+#include "scan/scan.h"
+#include "scan/syn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BATCH 64
+#define SNAPLEN 256
+#define SPORT_COUNT 64
+#define RCVBUF (32 << 20)
+#define WARN_NOROUTE_MAX 8
+
+struct syn_state {
+	int tx4, tx6, rx;
+	struct pc_route_cache *routes;
+	struct pc_cookie_key key;
+	uint16_t sport_lo; /* source ports sport_lo .. sport_lo + SPORT_COUNT - 1 */
+	struct pc_inflight *inflight;
+	unsigned noroute_warned;
+	/* send batch */
+	uint8_t pkt[BATCH][PC_PACKET_SYN_MAX];
+	struct sockaddr_storage dst[BATCH];
+	struct iovec iov[BATCH];
+	struct mmsghdr msg[BATCH];
+	int fam[BATCH];
+	unsigned n_batch;
+	/* receive batch */
+	uint8_t rbuf[BATCH][SNAPLEN];
+	struct iovec riov[BATCH];
+	struct mmsghdr rmsg[BATCH];
+};
+
+static uint64_t now_us(void)
+{
+	return (uint64_t)(pc_monotonic_ms() * 1000.0);
+}
+
+/* ---- privileged setup ---- */
+
+/* Source ports: a random block of SPORT_COUNT outside the kernel's
+ * ephemeral range, so that no local connection can collide with ours. */
+static uint16_t pick_sport_lo(const struct pc_cookie_key *key)
+{
+	unsigned lo = 32768, hi = 60999;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	if (f) {
+		unsigned a, b;
+		if (fscanf(f, "%u %u", &a, &b) == 2 && a <= b && b <= 65535) {
+			lo = a;
+			hi = b;
+		}
+		fclose(f);
+	}
+	unsigned above = 65535 - hi, below = lo > 1024 ? lo - 1024 : 0;
+	unsigned r = (unsigned)(key->k0 >> 20);
+	if (above >= SPORT_COUNT * 2)
+		return (uint16_t)(hi + 1 + r % (above - SPORT_COUNT));
+	if (below >= SPORT_COUNT * 2)
+		return (uint16_t)(1024 + r % (below - SPORT_COUNT));
+	/* the ephemeral range covers nearly everything: use its top */
+	return (uint16_t)(65535 - SPORT_COUNT + 1);
+}
+
+/*
+ * Classic BPF over the network header (SOCK_DGRAM): accept, unless it is a
+ * packet we send, IPv4/IPv6 TCP to our port range (first fragment only) or
+ * an ICMP/ICMPv6 destination-unreachable; cut it to SNAPLEN bytes.
+ */
+static int attach_filter(int fd, uint16_t lo, uint16_t hi)
+{
+	struct sock_filter code[] = {
+		/* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 27, 0),
+		/* 2 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
+		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 13),
+		/* IPv4 */
+		/* 4 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 2, 0),
+		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMP, 7, 0),
+		/* 7 */ BPF_STMT(BPF_RET | BPF_K, 0),
+		/* 8 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 19, 0),
+		/* 10 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		/* 11 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+		/* 12 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, lo, 0, 16),
+		/* 13 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, hi, 15, 14),
+		/* ICMP */
+		/* 14 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		/* 15 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),
+		/* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 3, 11, 12),
+		/* 17: not IPv4 */
+		/* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 11),
+		/* 18 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),
+		/* 19 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 2, 0),
+		/* 20 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMPV6, 4, 0),
+		/* 21 */ BPF_STMT(BPF_RET | BPF_K, 0),
+		/* 22 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42),
+		/* 23 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, lo, 0, 5),
+		/* 24 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, hi, 4, 3),
+		/* 25 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 40),
+		/* 26 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 1, 2),
+		/* 27 */ BPF_STMT(BPF_RET | BPF_K, 0),
+		/* 28: accept */
+		/* 28 */ BPF_STMT(BPF_RET | BPF_K, SNAPLEN),
+		/* 29: reject */
+		/* 29 */ BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int open_rx(struct syn_state *s, struct pc_error *err)
+{
+	/* protocol 0: receives nothing until bound, so no packet slips in
+	 * before the filter is attached */
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		int e = -errno;
+		if (e == -EPERM || e == -EACCES)
+			return pc_error_set(err, PC_EPERM,
+					    "SYN scan needs CAP_NET_RAW (run as root or use --connect)");
+		return pc_error_set(err, e, "cannot open a packet socket: %s", strerror(-e));
+	}
+	s->rx = fd;
+	int ret = attach_filter(fd, s->sport_lo, (uint16_t)(s->sport_lo + SPORT_COUNT - 1));
+	if (ret < 0)
+		return pc_error_set(err, ret, "cannot attach the capture filter: %s", strerror(-ret));
+	int sz = RCVBUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	struct sockaddr_ll sll;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = 0; /* every interface: the route decides which one */
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		int e = -errno;
+		return pc_error_set(err, e, "cannot bind the packet socket: %s", strerror(-e));
+	}
+	/* start the drop counter from zero */
+	struct tpacket_stats st;
+	socklen_t sl = sizeof(st);
+	(void)getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl);
+	return 0;
+}
+
+static int open_tx(int family, int *ret_fd, struct pc_error *err)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (fd < 0) {
+		int e = -errno;
+		if (e == -EAFNOSUPPORT && family == AF_INET6) {
+			*ret_fd = -1; /* no IPv6 on this host: IPv6 probes fail later */
+			return 0;
+		}
+		if (e == -EPERM || e == -EACCES)
+			return pc_error_set(err, PC_EPERM,
+					    "SYN scan needs CAP_NET_RAW (run as root or use --connect)");
+		return pc_error_set(err, e, "cannot open a raw socket: %s", strerror(-e));
+	}
+	int sz = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	*ret_fd = fd;
+	return 0;
+}
+
+static void syn_release(void *state)
+{
+	struct syn_state *s = state;
+	if (!s)
+		return;
+	if (s->tx4 >= 0)
+		close(s->tx4);
+	if (s->tx6 >= 0)
+		close(s->tx6);
+	if (s->rx >= 0)
+		close(s->rx);
+	pc_route_close(s->routes);
+	pc_inflight_free(s->inflight);
+	free(s);
+}
+
+static int syn_prepare(struct pc_scan_ctx *ctx, void **ret_state, struct pc_error *err)
+{
+	(void)ctx;
+	struct syn_state *s = calloc(1, sizeof(*s));
+	if (!s)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	s->tx4 = s->tx6 = s->rx = -1;
+	int ret = pc_cookie_key_random(&s->key);
+	if (ret < 0) {
+		pc_error_set(err, ret, "cannot get random bytes: %s", strerror(-ret));
+		goto fail;
+	}
+	s->sport_lo = pick_sport_lo(&s->key);
+	ret = open_tx(AF_INET, &s->tx4, err);
+	if (ret < 0)
+		goto fail;
+	ret = open_tx(AF_INET6, &s->tx6, err);
+	if (ret < 0)
+		goto fail;
+	ret = open_rx(s, err);
+	if (ret < 0)
+		goto fail;
+	ret = pc_route_open(&s->routes, err);
+	if (ret < 0)
+		goto fail;
+	*ret_state = s;
+	return 0;
+fail:
+	syn_release(s);
+	return ret;
+}
+
+/* ---- the run ---- */
+
+static void count_drops(struct syn_state *s, struct pc_scan_stats *st)
+{
+	struct tpacket_stats ts;
+	socklen_t sl = sizeof(ts);
+	if (getsockopt(s->rx, SOL_PACKET, PACKET_STATISTICS, &ts, &sl) == 0)
+		st->capture_drops += ts.tp_drops; /* the kernel resets on read */
+}
+
+static void report(struct pc_scan_ctx *ctx, struct pc_inflight_entry *e, enum pc_state state,
+		   uint64_t now)
+{
+	double rtt = e->tries && state != PC_STATE_FILTERED ? (double)(now - e->sent_us) / 1000.0 : -1;
+	e->done = true;
+	pc_scan_result(ctx, &e->addr, PC_PROTO_TCP, e->port, state, rtt);
+}
+
+static void handle_reply(struct pc_scan_ctx *ctx, struct syn_state *s, const uint8_t *p, size_t n,
+			 uint64_t now)
+{
+	struct pc_reply r;
+	if (pc_packet_parse_reply(p, n, &r) < 0 || r.proto != IPPROTO_TCP)
+		return;
+	if (r.local_port < s->sport_lo || r.local_port >= s->sport_lo + SPORT_COUNT)
+		return;
+	if (!pc_cookie_check(&s->key, &r.remote, r.remote_port, &r.local, r.local_port, r.ack))
+		return;
+	struct pc_scan_stats *st = pc_scan_ctx_stats(ctx);
+	st->replies++;
+	struct pc_inflight_entry *e = pc_inflight_find(s->inflight, &r.remote, r.remote_port);
+	if (!e || e->done)
+		return; /* a duplicate, or later than its deadline */
+	switch (r.kind) {
+	case PC_REPLY_SYNACK:
+		report(ctx, e, PC_STATE_OPEN, now);
+		break;
+	case PC_REPLY_RST:
+		report(ctx, e, PC_STATE_CLOSED, now);
+		break;
+	case PC_REPLY_UNREACH:
+		/* as nmap: an unreachable of any code means a filter */
+		report(ctx, e, PC_STATE_FILTERED, now);
+		break;
+	}
+}
+
+/* Read what the capture holds; returns how many packets were read. */
+static unsigned drain_rx(struct pc_scan_ctx *ctx, struct syn_state *s)
+{
+	unsigned total = 0;
+	for (int round = 0; round < 64; round++) {
+		for (unsigned i = 0; i < BATCH; i++) {
+			s->riov[i].iov_base = s->rbuf[i];
+			s->riov[i].iov_len = SNAPLEN;
+			memset(&s->rmsg[i].msg_hdr, 0, sizeof(s->rmsg[i].msg_hdr));
+			s->rmsg[i].msg_hdr.msg_iov = &s->riov[i];
+			s->rmsg[i].msg_hdr.msg_iovlen = 1;
+		}
+		int n = recvmmsg(s->rx, s->rmsg, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		uint64_t now = now_us();
+		for (int i = 0; i < n; i++) {
+			size_t len = s->rmsg[i].msg_len;
+			if (len > SNAPLEN)
+				len = SNAPLEN;
+			handle_reply(ctx, s, s->rbuf[i], len, now);
+		}
+		total += (unsigned)n;
+		if (n < BATCH)
+			break;
+	}
+	return total;
+}
+
+static int flush_family(struct syn_state *s, struct pc_scan_stats *st, int family,
+			struct mmsghdr *msgs, unsigned n)
+{
+	int fd = family == AF_INET ? s->tx4 : s->tx6;
+	unsigned off = 0;
+	while (off < n) {
+		int r = sendmmsg(fd, msgs + off, n - off, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS || errno == EAGAIN) {
+				/* a full queue: the probe counts as sent and
+				 * lost; its deadline brings the retry */
+				off++;
+				continue;
+			}
+			if (errno == ENETUNREACH || errno == EHOSTUNREACH || errno == EACCES ||
+			    errno == EPERM) {
+				off++; /* no route now, or a local firewall: no reply */
+				continue;
+			}
+			return -errno;
+		}
+		off += (unsigned)r;
+	}
+	st->sent += n;
+	return 0;
+}
+
+/* Send the batch: IPv4 and IPv6 packets go to their own sockets. */
+static int flush(struct syn_state *s, struct pc_scan_stats *st)
+{
+	struct mmsghdr v4[BATCH], v6[BATCH];
+	unsigned n4 = 0, n6 = 0;
+	for (unsigned i = 0; i < s->n_batch; i++) {
+		if (s->fam[i] == AF_INET)
+			v4[n4++] = s->msg[i];
+		else
+			v6[n6++] = s->msg[i];
+	}
+	s->n_batch = 0;
+	int ret = 0;
+	if (n4)
+		ret = flush_family(s, st, AF_INET, v4, n4);
+	if (!ret && n6)
+		ret = flush_family(s, st, AF_INET6, v6, n6);
+	return ret;
+}
+
+/* Build a probe into the batch. false when it cannot be sent (no route or
+ * no IPv6 socket): the caller reports it. */
+static bool queue_probe(struct pc_scan_ctx *ctx, struct syn_state *s, const struct pc_addr *dst,
+			uint16_t dport)
+{
+	struct pc_route rt;
+	if ((dst->family == AF_INET6 && s->tx6 < 0) ||
+	    pc_route_lookup(s->routes, dst, &rt) < 0) {
+		if (s->noroute_warned < WARN_NOROUTE_MAX) {
+			char a[PC_ADDR_STRLEN];
+			s->noroute_warned++;
+			pc_snapshot_warn(pc_scan_ctx_snapshot(ctx), "no route to %s: not probed",
+					 pc_addr_format(dst, a, sizeof(a)));
+		}
+		return false;
+	}
+	unsigned i = s->n_batch;
+	struct pc_syn_spec sp;
+	memset(&sp, 0, sizeof(sp));
+	sp.src = rt.src;
+	sp.dst = *dst;
+	/* spread over the port block by target, so one flow never
+	 * carries every probe */
+	uint32_t h = pc_cookie_make(&s->key, dst, dport, dst, 0);
+	sp.sport = (uint16_t)(s->sport_lo + (h % SPORT_COUNT));
+	sp.dport = dport;
+	sp.seq = pc_cookie_make(&s->key, dst, dport, &rt.src, sp.sport);
+	sp.ip_id = (uint16_t)(h >> 16);
+	size_t n = pc_packet_build_syn(s->pkt[i], sizeof(s->pkt[i]), &sp);
+	if (!n)
+		return false;
+	size_t sl = pc_addr_to_sockaddr(dst, 0, &s->dst[i]);
+	s->iov[i].iov_base = s->pkt[i];
+	s->iov[i].iov_len = n;
+	memset(&s->msg[i], 0, sizeof(s->msg[i]));
+	s->msg[i].msg_hdr.msg_name = &s->dst[i];
+	s->msg[i].msg_hdr.msg_namelen = (socklen_t)sl;
+	s->msg[i].msg_hdr.msg_iov = &s->iov[i];
+	s->msg[i].msg_hdr.msg_iovlen = 1;
+	s->fam[i] = dst->family;
+	s->n_batch++;
+	return true;
+}
+
+static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
+{
+	struct syn_state *s = state;
+	const struct pc_scan_opts *o = pc_scan_ctx_opts(ctx);
+	struct pc_scan_stats *st = pc_scan_ctx_stats(ctx);
+	uint64_t timeout_us = (uint64_t)((o->timeout_ms > 0 ? o->timeout_ms : 250) * 1000.0);
+	uint64_t last_us = (uint64_t)((o->cooldown_ms > 0 ? o->cooldown_ms : 0) * 1000.0);
+	if (last_us < timeout_us)
+		last_us = timeout_us;
+	unsigned retries = o->retries;
+	if (retries > 10)
+		retries = 10;
+
+	/* enough room for every probe sent within one deadline at the rate
+	 * asked (or a generous default), within bounds */
+	double rate = o->rate_pps ? (double)o->rate_pps : 100000.0;
+	double need = rate * (double)last_us / 1e6 * 1.25 + BATCH * 2;
+	size_t cap = need > (1 << 22) ? (1 << 22) : need < 4096 ? 4096 : (size_t)need;
+	int ret = pc_inflight_new(cap, &s->inflight);
+	if (ret < 0)
+		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
+
+	bool exhausted = false;
+	for (;;) {
+		drain_rx(ctx, s);
+		uint64_t now = now_us();
+
+		/* settle what reached its deadline: answered ones leave,
+		 * unanswered ones are sent again or given up */
+		unsigned resend = 0;
+		struct pc_inflight_entry *h;
+		while ((h = pc_inflight_head(s->inflight)) && h->deadline_us <= now) {
+			if (h->done) {
+				pc_inflight_pop(s->inflight);
+				continue;
+			}
+			if (h->tries > retries) {
+				report(ctx, h, PC_STATE_FILTERED, now);
+				pc_inflight_pop(s->inflight);
+				continue;
+			}
+			if (s->n_batch == BATCH || pc_scan_pace(ctx, 1, 0) == 0)
+				break;
+			h = pc_inflight_requeue(s->inflight);
+			struct pc_addr a = h->addr;
+			uint16_t port = h->port;
+			if (!queue_probe(ctx, s, &a, port)) {
+				report(ctx, h, PC_STATE_FILTERED, now);
+				continue;
+			}
+			h->tries++;
+			h->sent_us = now;
+			h->deadline_us = now + (h->tries > retries ? last_us : timeout_us);
+			st->retries++;
+			resend++;
+		}
+
+		/* new probes, as the pace and the ring allow */
+		size_t room = pc_inflight_capacity(s->inflight) - pc_inflight_count(s->inflight);
+		unsigned want = BATCH - s->n_batch;
+		if (want > room)
+			want = (unsigned)room;
+		if (!exhausted && want) {
+			uint64_t may = pc_scan_pace(ctx, want, resend ? 0 : 1);
+			for (uint64_t k = 0; k < may; k++) {
+				struct pc_scan_probe p;
+				if (!pc_scan_next(ctx, &p)) {
+					exhausted = true;
+					break;
+				}
+				if (p.proto != PC_PROTO_TCP)
+					continue;
+				struct pc_inflight_entry *e =
+					pc_inflight_push(s->inflight, &p.addr, p.port);
+				if (!e)
+					break; /* cannot happen: room was checked */
+				if (!queue_probe(ctx, s, &p.addr, p.port)) {
+					report(ctx, e, PC_STATE_FILTERED, now);
+					continue;
+				}
+				e->tries = 1;
+				e->sent_us = now;
+				e->deadline_us = now + (retries == 0 ? last_us : timeout_us);
+			}
+		}
+		if (s->n_batch) {
+			ret = flush(s, st);
+			if (ret < 0)
+				return pc_error_set(err, ret, "cannot send: %s", strerror(-ret));
+		}
+
+		if (exhausted && pc_inflight_count(s->inflight) == 0)
+			break;
+		/* idle: wait for a reply or the next deadline */
+		if (exhausted || room == 0) {
+			h = pc_inflight_head(s->inflight);
+			now = now_us();
+			int wait_ms = 0;
+			if (h && h->deadline_us > now)
+				wait_ms = (int)((h->deadline_us - now + 999) / 1000);
+			if (wait_ms > 50)
+				wait_ms = 50;
+			struct pollfd pfd = {.fd = s->rx, .events = POLLIN};
+			if (wait_ms > 0 && poll(&pfd, 1, wait_ms) < 0 && errno != EINTR)
+				return pc_error_set(err, -errno, "poll: %s", strerror(errno));
+		}
+	}
+	drain_rx(ctx, s);
+	count_drops(s, st);
+	return 0;
+}
+
+const struct pc_scan_engine_ops pc_scan_engine_syn = {
+	.name = "syn",
+	.proto = PC_PROTO_TCP,
+	.needs_raw = true,
+	.prepare = syn_prepare,
+	.run = syn_run,
+	.release = syn_release,
+};
