@@ -41,6 +41,7 @@ extern const struct pc_scan_engine_ops pc_scan_engine_connect;
 
 static const struct pc_scan_engine_ops *const engines[] = {
 	&pc_scan_engine_connect,
+	&pc_scan_engine_syn,
 	NULL,
 };
 
