@@ -38,6 +38,7 @@
 /* ---- the engine registry ---- */
 
 extern const struct pc_scan_engine_ops pc_scan_engine_connect;
+extern const struct pc_scan_engine_ops pc_scan_engine_syn;
 
 static const struct pc_scan_engine_ops *const engines[] = {
 	&pc_scan_engine_connect,
