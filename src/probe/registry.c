@@ -1,0 +1,36 @@
+/*
+ * registry.c - every probe, in one array, most likely first.
+ *
+ * The order is the engine's "rest by likelihood": after the probes listed
+ * for the port and the passive banner read, the engine tries the others in
+ * this order. HTTP comes first because nearly every TCP service answers a
+ * GET quickly (with HTTP, an error, or by closing). Text protocols that
+ * would wait silently on a binary ClientHello (redis, memcached) come
+ * before TLS; a TLS server answers their plaintext with an alert, which
+ * moves the handshake to the front anyway. Banner probes (ssh, smtp, ...) share the
+ * passive read, so their place here only orders them among themselves.
+ */
+#include "probe/probe_ops.h"
+
+#include <string.h>
+
+extern const struct pc_probe_ops pc_probe_http, pc_probe_tls, pc_probe_redis, pc_probe_ssh;
+
+const struct pc_probe_ops *const pc_probe_registry[] = {
+	/* active TCP probes, by likelihood */
+	&pc_probe_http,
+	&pc_probe_redis,
+	&pc_probe_tls,
+	/* banner probes (passive read) */
+	&pc_probe_ssh,
+};
+
+const size_t pc_probe_registry_len = sizeof(pc_probe_registry) / sizeof(pc_probe_registry[0]);
+
+const struct pc_probe_ops *pc_probe_find(const char *name)
+{
+	for (size_t i = 0; i < pc_probe_registry_len; i++)
+		if (strcmp(pc_probe_registry[i]->name, name) == 0)
+			return pc_probe_registry[i];
+	return NULL;
+}

@@ -1,0 +1,96 @@
+/*
+ * ssh.c - SSH identification string (RFC 4253 4.2): "SSH-2.0-OpenSSH_9.2p1
+ * Debian-2\r\n", sent by the server before anything else.
+ *
+ * Passive: we send nothing. The first four bytes must be "SSH-" (checked as
+ * they arrive, so any other banner is rejected at its first byte that
+ * differs); the line ends at LF, 255 bytes at most. Product and version
+ * come from the software-version field ("OpenSSH_9.2p1" -> OpenSSH,
+ * 9.2p1). SSH always authenticates users, but whether a method like "none"
+ * is accepted takes a key exchange we do not do: auth stays unknown.
+ */
+#include "probe/probe_ops.h"
+
+#include <string.h>
+
+struct ssh_state {
+	char line[256];
+	size_t len;
+};
+
+static const uint16_t ssh_ports[] = { 22, 2222, 22222, 830, 0 };
+
+static void ssh_conclude(struct pc_probe_ctx *ctx, const char *line)
+{
+	struct pc_probe_result *r = ctx->res;
+	/* SSH-protoversion-softwareversion[ SP comments] */
+	const char *proto = line + 4;
+	const char *dash = strchr(proto, '-');
+	PC_PROBE_SET(r->name, "ssh");
+	pc_probe_banner(ctx, (const uint8_t *)line, strlen(line));
+	r->auth = PC_AUTH_UNKNOWN;
+	if (!dash) {
+		PC_PROBE_SET(r->evidence, "SSH identification string without software version");
+		return;
+	}
+	const char *sw = dash + 1;
+	size_t swlen = strcspn(sw, " ");
+	size_t plen = strcspn(sw, "_-");
+	if (plen > swlen)
+		plen = swlen;
+	pc_probe_setn(r->product, sizeof(r->product), sw, plen);
+	if (strncmp(r->product, "dropbear", 8) == 0)
+		PC_PROBE_SET(r->product, "Dropbear");
+	if (plen < swlen)
+		pc_probe_setn(r->version, sizeof(r->version), sw + plen + 1, swlen - plen - 1);
+	pc_probe_setf(r->evidence, sizeof(r->evidence), "SSH identification string (protocol %.*s)",
+		      (int)(dash - proto), proto);
+}
+
+static enum pc_probe_verdict ssh_feed(void *state, struct pc_probe_ctx *ctx, const uint8_t *data,
+				      size_t len)
+{
+	struct ssh_state *s = state;
+	static const char magic[] = "SSH-";
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = data[i];
+		if (s->len < 4 && c != (uint8_t)magic[s->len])
+			return PC_PROBE_NOMATCH;
+		if (c == '\n') {
+			if (s->len > 0 && s->line[s->len - 1] == '\r')
+				s->len--;
+			s->line[s->len] = '\0';
+			/* a NUL inside the line would cut it short: refuse */
+			if (strlen(s->line) != s->len || s->len < 5)
+				return PC_PROBE_NOMATCH;
+			ssh_conclude(ctx, s->line);
+			return PC_PROBE_MATCH;
+		}
+		if (s->len + 1 >= sizeof(s->line))
+			return PC_PROBE_NOMATCH;
+		s->line[s->len++] = (char)c;
+	}
+	return PC_PROBE_MORE;
+}
+
+static enum pc_probe_verdict ssh_done(void *state, struct pc_probe_ctx *ctx, bool eof)
+{
+	struct ssh_state *s = state;
+	(void)eof;
+	/* "SSH-2.0-x" without its line end is still SSH */
+	if (s->len >= 8 && memcmp(s->line, "SSH-", 4) == 0 && memchr(s->line, '\0', s->len) == NULL) {
+		s->line[s->len] = '\0';
+		ssh_conclude(ctx, s->line);
+		return PC_PROBE_MATCH;
+	}
+	return PC_PROBE_NOMATCH;
+}
+
+const struct pc_probe_ops pc_probe_ssh = {
+	.name = "ssh",
+	.flags = PC_PROBE_F_BANNER,
+	.ports = ssh_ports,
+	.state_size = sizeof(struct ssh_state),
+	.feed = ssh_feed,
+	.done = ssh_done,
+};

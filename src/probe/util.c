@@ -1,0 +1,182 @@
+/*
+ * util.c - small helpers every probe shares (queue a request, fill a fixed
+ * result field, assemble lines, make a printable banner excerpt) and the
+ * offline replay driver that unit tests and fuzz targets use to run a probe
+ * over recorded bytes without a socket.
+ */
+#include "probe/probe_ops.h"
+
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int pc_probe_send(struct pc_probe_ctx *ctx, const void *data, size_t len)
+{
+	if (len > sizeof(ctx->out) - ctx->out_len)
+		return PC_ETOOBIG;
+	memcpy(ctx->out + ctx->out_len, data, len);
+	ctx->out_len += len;
+	return 0;
+}
+
+int pc_probe_sendstr(struct pc_probe_ctx *ctx, const char *s)
+{
+	return pc_probe_send(ctx, s, strlen(s));
+}
+
+void pc_probe_setn(char *field, size_t size, const char *s, size_t len)
+{
+	size_t n = 0;
+	if (size == 0)
+		return;
+	while (n < len && n + 1 < size && s[n] != '\0' && s[n] != '\r' && s[n] != '\n') {
+		field[n] = s[n];
+		n++;
+	}
+	field[n] = '\0';
+}
+
+void pc_probe_setf(char *field, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	if (size == 0)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(field, size, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		field[0] = '\0';
+	/* one line only */
+	for (char *p = field; *p; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
+}
+
+void pc_probe_banner(struct pc_probe_ctx *ctx, const uint8_t *s, size_t len)
+{
+	char *b = ctx->res->banner;
+	size_t n = 0;
+	bool space = false;
+	for (size_t i = 0; i < len && n < PC_PROBE_BANNER_MAX; i++) {
+		uint8_t c = s[i];
+		if (c == '\r' || c == '\n' || c == '\t' || c == ' ') {
+			space = n > 0;
+			continue;
+		}
+		if (space && n + 1 < PC_PROBE_BANNER_MAX)
+			b[n++] = ' ';
+		space = false;
+		b[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
+	}
+	b[n] = '\0';
+}
+
+bool pc_probe_has_port(const uint16_t *ports, uint16_t port)
+{
+	if (!ports)
+		return false;
+	for (; *ports; ports++)
+		if (*ports == port)
+			return true;
+	return false;
+}
+
+const uint8_t *pc_probe_memcasemem(const uint8_t *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	if (n == 0)
+		return hay;
+	if (len < n)
+		return NULL;
+	for (size_t i = 0; i + n <= len; i++)
+		if (strncasecmp((const char *)hay + i, needle, n) == 0) {
+			/* strncasecmp stops at NUL: check the bytes ourselves */
+			size_t k = 0;
+			while (k < n && (hay[i + k] | 0x20) == ((uint8_t)needle[k] | 0x20))
+				k++;
+			if (k == n)
+				return hay + i;
+		}
+	return NULL;
+}
+
+int pc_probe_line_feed(struct pc_probe_line *line, const uint8_t *data, size_t len, size_t *used)
+{
+	size_t i;
+	for (i = 0; i < len; i++) {
+		uint8_t c = data[i];
+		if (c == '\n') {
+			if (line->len > 0 && line->buf[line->len - 1] == '\r')
+				line->len--;
+			line->buf[line->len] = '\0';
+			*used = i + 1;
+			return line->overflow ? -1 : 1;
+		}
+		if (line->len + 1 >= sizeof(line->buf)) {
+			line->overflow = true;
+			*used = i + 1;
+			return -1;
+		}
+		line->buf[line->len++] = (char)c;
+	}
+	*used = len;
+	return 0;
+}
+
+enum pc_probe_verdict pc_probe_replay(const struct pc_probe_ops *ops, uint16_t port, bool tls,
+				      const struct pc_probe_segment *segs, size_t n_segs,
+				      size_t split, size_t chunk,
+				      struct pc_probe_result *ret_res)
+{
+	struct pc_probe_ctx *ctx = calloc(1, sizeof(*ctx));
+	void *st = calloc(1, ops->state_size ? ops->state_size : 1);
+	enum pc_probe_verdict v = PC_PROBE_NOMATCH;
+	memset(ret_res, 0, sizeof(*ret_res));
+	if (!ctx || !st)
+		goto out;
+	ctx->port = port;
+	ctx->tls = tls;
+	ctx->res = ret_res;
+	if (ops->start && ops->start(st, ctx) < 0)
+		goto out;
+	size_t seg = 0;
+	for (;;) {
+		const uint8_t *data = seg < n_segs ? segs[seg].data : NULL;
+		size_t len = seg < n_segs ? segs[seg].len : 0;
+		size_t off = 0;
+		v = PC_PROBE_MORE;
+		while (off < len && v == PC_PROBE_MORE) {
+			size_t n = len - off;
+			if (seg == 0 && off == 0 && split > 0 && split < n)
+				n = split;
+			else if (chunk > 0 && chunk < n)
+				n = chunk;
+			ctx->out_len = 0;
+			v = ops->feed(st, ctx, data + off, n);
+			off += n;
+		}
+		if (v == PC_PROBE_MORE) {
+			/* the segment ran out: the peer closed */
+			ctx->out_len = 0;
+			if (ops->done)
+				v = ops->done(st, ctx, true);
+			else
+				v = ret_res->name[0] ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
+		}
+		if (v != PC_PROBE_RECONNECT && v != PC_PROBE_MORE)
+			break;
+		if (++seg > n_segs + 16) {
+			/* a probe that keeps reconnecting to a silent peer */
+			v = ret_res->name[0] ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
+			break;
+		}
+	}
+out:
+	free(st);
+	free(ctx);
+	return v;
+}
