@@ -105,6 +105,8 @@ static const struct dump dumps[] = {
 	{AF_INET, IPPROTO_UDP, "udp"},
 	{AF_INET6, IPPROTO_UDP, "udp6"},
 };
+/* Both TCP families in one dump (see pc_sockdiag_dump), then UDP per family. */
+static const struct dump tcp_both = {AF_UNSPEC, IPPROTO_TCP, NULL};
 
 static uint32_t states_of(const struct dump *d, const struct pc_inventory_opts *opts)
 {
@@ -215,10 +217,23 @@ static int read_namespace(struct collect *c, const struct pc_netns_set *set,
 		}
 	}
 	int got = 0, err = 0;
+	bool tcp_done = false;
+	if (!use_proc) {
+		uint32_t states = states_of(&tcp_both, opts);
+		int r = states ? read_sockdiag(c, nl, &tcp_both, states) : 0;
+		if (r == PC_ENOMEM) {
+			close(nl);
+			return r;
+		}
+		/* a kernel without the combined request: one dump per family */
+		tcp_done = r >= 0;
+		if (r >= 0)
+			got++;
+	}
 	for (size_t i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
 		const struct dump *d = &dumps[i];
 		uint32_t states = states_of(d, opts);
-		if (!states)
+		if (!states || (tcp_done && d->protocol == IPPROTO_TCP))
 			continue;
 		int r;
 		if (!use_proc) {

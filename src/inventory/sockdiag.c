@@ -126,7 +126,8 @@ int pc_sockdiag_parse(const void *buf, size_t len, uint32_t seq, uint8_t protoco
 				return err < 0 && err >= -4095 ? err : PC_EPARSE;
 			case NLMSG_OVERRUN:
 				return PC_EIO;
-			case SOCK_DIAG_BY_FAMILY: {
+			case SOCK_DIAG_BY_FAMILY:
+			case TCPDIAG_GETSOCK: {
 				int r = parse_diag(payload, plen, protocol, fn, ctx, st);
 				if (r != 0)
 					return r;
@@ -165,30 +166,45 @@ int pc_sockdiag_dump(int fd, uint8_t family, uint8_t protocol, uint32_t states,
 		return -errno;
 
 	uint32_t seq = next_seq();
-	struct {
-		struct nlmsghdr h;
-		struct inet_diag_req_v2 r;
-	} req = {
-		.h = {
-			.nlmsg_len = sizeof(req),
-			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			.nlmsg_seq = seq,
-		},
-		.r = {
-			.sdiag_family = family,
-			.sdiag_protocol = protocol,
-			.idiag_states = states,
-		},
-	};
+	union {
+		struct {
+			struct nlmsghdr h;
+			struct inet_diag_req_v2 r;
+		} v2;
+		struct {
+			struct nlmsghdr h;
+			struct inet_diag_req r;
+		} compat;
+	} req;
+	size_t reqlen;
+	memset(&req, 0, sizeof(req));
+	if (family == AF_UNSPEC) {
+		/* TCPDIAG_GETSOCK is the one request that asks for both
+		 * families at once: the kernel walks its (host-wide) socket
+		 * hash once instead of twice */
+		if (protocol != IPPROTO_TCP)
+			return -EINVAL;
+		reqlen = sizeof(req.compat);
+		req.compat.h.nlmsg_type = TCPDIAG_GETSOCK;
+		req.compat.r.idiag_states = states;
+	} else {
+		reqlen = sizeof(req.v2);
+		req.v2.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+		req.v2.r.sdiag_family = family;
+		req.v2.r.sdiag_protocol = protocol;
+		req.v2.r.idiag_states = states;
+	}
+	req.v2.h.nlmsg_len = (uint32_t)reqlen;
+	req.v2.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.v2.h.nlmsg_seq = seq;
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	ssize_t n;
 	do
-		n = sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel));
+		n = sendto(fd, &req, reqlen, 0, (struct sockaddr *)&kernel, sizeof(kernel));
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	if ((size_t)n != sizeof(req))
+	if ((size_t)n != reqlen)
 		return PC_EIO;
 
 	unsigned char *buf = malloc(RECV_BUF_SIZE);
