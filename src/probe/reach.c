@@ -217,10 +217,12 @@ static void warn_skipped(struct reach *r)
 {
 	if (r->skipped_netns)
 		pc_snapshot_warn(r->snap,
-				 "live check skipped for %zu listener%s: cannot make a socket in "
-				 "%s network namespace (%s)",
+				 "live check skipped for %zu listener%s: cannot enter %s network "
+				 "namespace (%s)",
 				 r->skipped_netns, r->skipped_netns == 1 ? "" : "s",
-				 r->nsset ? "its" : "another", strerror(r->netns_errno));
+				 r->skipped_netns == 1 ? "its" : "their",
+				 r->netns_errno == ENOENT ? "not open or unknown"
+							  : strerror(r->netns_errno));
 	if (r->skipped_linklocal)
 		pc_snapshot_warn(r->snap,
 				 "live check skipped for %zu IPv6 link-local listener%s: the "
