@@ -8,6 +8,7 @@
 
 const struct pc_cli_command *const pc_cli_commands[] = {
 	&pc_cmd_audit,
+	&pc_cmd_scan,
 	&pc_cmd_listeners,
 	&pc_cmd_connections,
 	&pc_cmd_verify,

@@ -1,0 +1,161 @@
+/*
+ * scan.c - `portcensus scan TARGET... [-p PORTS]`: the network side on its
+ * own. Parses the shared scan options (scan_opts.c), runs the scan, and
+ * writes the report; streaming formats (jsonl) get each result as soon as
+ * it is confirmed and the snapshot keeps none, so memory stays flat on any
+ * range. `--list-targets` is a dry run that only prints the probes.
+ */
+#include "cli/cli.h"
+#include "cli/scan_opts.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_head[] =
+	"usage: portcensus scan [OPTIONS] TARGET... [-p PORTS]\n"
+	"\n"
+	"Find the open TCP (and UDP) ports of internal addresses, from the network\n"
+	"side. Only internal ranges are scanned unless --allow-public.\n"
+	"\n" PC_CLI_SCAN_USAGE;
+
+struct stream_ctx {
+	const struct pc_report_ops *fmt;
+	FILE *f;
+	struct pc_cli *cli;
+};
+
+static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_endpoint *ep)
+{
+	struct stream_ctx *c = ctx;
+	struct pc_report_opts ro = {.view = PC_VIEW_SCAN, .version = PC_VERSION};
+	if (c->cli->progress)
+		pc_cli_scan_progress_end(c->cli);
+	c->fmt->stream_endpoint(c->f, snap, ep, &ro);
+}
+
+static void progress(void *ctx, const struct pc_scan_stats *st, uint64_t found)
+{
+	pc_cli_scan_progress(ctx, st, found);
+}
+
+static int run(struct pc_cli *cli, int argc, char **argv)
+{
+	static const struct option own[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct option longopts[64];
+	pc_cli_scan_merge(own, longopts, sizeof(longopts) / sizeof(longopts[0]));
+	pc_cli_scan_fix_argv(argc, argv);
+
+	struct pc_cli_scan s;
+	int rc = pc_cli_scan_init(cli, &s);
+	if (rc)
+		return rc;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hp:", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_head, stdout);
+			goto out;
+		}
+		if (c == '?' || c == ':') {
+			if (optopt && optopt < 256)
+				rc = pc_cli_usage_error(cli, "option -%c: unknown or missing its value "
+							     "(see 'portcensus help scan')",
+							optopt);
+			else
+				rc = pc_cli_usage_error(cli, "unknown option or missing value: '%s' "
+							     "(see 'portcensus help scan')",
+							argv[optind - 1]);
+			goto out;
+		}
+		rc = pc_cli_scan_option(cli, &s, c, optarg);
+		if (rc == 1)
+			rc = pc_cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
+		if (rc)
+			goto out;
+	}
+	for (int i = optind; i < argc; i++) {
+		rc = pc_cli_scan_target(cli, &s, argv[i]);
+		if (rc)
+			goto out;
+	}
+	if (!s.have_targets) {
+		rc = pc_cli_usage_error(cli, "no targets (see 'portcensus help scan')");
+		goto out;
+	}
+	rc = pc_cli_scan_finish(cli, &s);
+	if (rc)
+		goto out;
+
+	if (s.list_targets) {
+		FILE *f = pc_cli_open_output(cli);
+		if (!f) {
+			rc = PC_EXIT_RUNTIME;
+			goto out;
+		}
+		/* millions of short lines: one big buffer, no flush per line */
+		static char big[1 << 20];
+		setvbuf(f, big, _IOFBF, sizeof(big));
+		struct pc_error err = {0};
+		int r = pc_scan_list_targets(&s.opts, f, &err);
+		if (r < 0)
+			rc = pc_cli_fail(cli, &err);
+		int crc = pc_cli_close_output(cli, f, rc == 0);
+		if (!rc)
+			rc = crc;
+		goto out;
+	}
+
+	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
+	if (!fmt) {
+		rc = PC_EXIT_USAGE;
+		goto out;
+	}
+	FILE *f = pc_cli_open_output(cli);
+	if (!f) {
+		rc = PC_EXIT_RUNTIME;
+		goto out;
+	}
+	struct stream_ctx sc = {fmt, f, cli};
+	bool streamed = fmt->stream_endpoint != NULL;
+	s.opts.store = !streamed;
+	s.opts.on_endpoint = streamed ? stream : NULL;
+	s.opts.on_progress = cli->progress ? progress : NULL;
+	s.opts.ctx = &sc;
+	s.opts.drop_caps = true;
+
+	struct pc_snapshot *snap = pc_snapshot_new(cli->cmdline);
+	if (!snap) {
+		pc_cli_close_output(cli, f, false);
+		fprintf(stderr, "%s: error: out of memory\n", cli->prog);
+		rc = PC_EXIT_RUNTIME;
+		goto out;
+	}
+	struct pc_error err = {0};
+	int r = pc_scan_run(snap, &s.opts, &err);
+	pc_cli_scan_progress_end(cli);
+	pc_snapshot_finish(snap);
+	if (r < 0)
+		rc = pc_cli_fail(cli, &err);
+	else
+		rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_SCAN, f, streamed);
+	int crc = pc_cli_close_output(cli, f, rc == 0);
+	if (!rc)
+		rc = crc;
+	pc_snapshot_free(snap);
+out:
+	pc_cli_scan_free(&s);
+	return rc;
+}
+
+
+const struct pc_cli_command pc_cmd_scan = {
+	.name = "scan",
+	.summary = "find open ports of internal addresses from the network side",
+	.usage = usage_head,
+	.run = run,
+};
