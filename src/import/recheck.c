@@ -309,7 +309,8 @@ static const struct alias aliases[] = {
 	{"ldaps", "ldap"},        {"amqps", "amqp"},         {"mongod", "mongodb"},
 	{"sunrpc", "rpcbind"},    {"ms-wbt-server", "rdp"},  {"ssl", "tls"},
 	{"node_exporter", "prometheus"}, {"node-exporter", "prometheus"},
-	{"prometheus-node-exporter", "prometheus"},
+	{"prometheus-node-exporter", "prometheus"}, {"prometheus-metrics", "prometheus"},
+	{"metrics", "prometheus"},
 	{"redis-server", "redis"}, {"zookeeper", "zookeeper"},
 };
 
@@ -400,7 +401,11 @@ static const char *describe(struct pc_snapshot *snap, const struct pc_service *s
 
 void pc_import_judge(struct pc_snapshot *snap, struct pc_endpoint *ep, bool claim_guessed)
 {
-	const struct pc_service *s = ep->service && ep->service->name ? ep->service : NULL;
+	/* a probe engine may name what it could not identify "unknown" */
+	const struct pc_service *s = ep->service && ep->service->name &&
+						     strcmp(ep->service->name, "unknown") != 0
+					     ? ep->service
+					     : NULL;
 	const char *claim = ep->claimed_service;
 	struct pc_arena *a = &snap->arena;
 	if (s && ep->state != PC_STATE_OPEN)

@@ -36,12 +36,15 @@ static void field(FILE *f, const char *s, bool last)
 static int write_csv(FILE *f, const struct pc_snapshot *snap, const struct pc_report_opts *opts,
 		     bool streamed)
 {
-	(void)opts;
 	(void)streamed;
+	/* verify adds its verdict columns at the end, so other commands'
+	 * columns keep their positions */
+	bool verify = opts && opts->view == PC_VIEW_VERIFY;
 	fputs("source,proto,address,port,state,bind,netns_inode,netns_name,pid,comm,user,unit,"
 	      "container_id,peer_address,peer_port,reachable,rtt_ms,service,product,version,auth,"
-	      "tls\n",
+	      "tls",
 	      f);
+	fputs(verify ? ",recheck,claimed_service,recheck_reason\n" : "\n", f);
 	for (size_t i = 0; i < snap->n_endpoints; i++) {
 		const struct pc_endpoint *e = &snap->endpoints[i];
 		const struct pc_owner *o = e->n_owners ? &e->owners[0] : NULL;
@@ -75,7 +78,12 @@ static int write_csv(FILE *f, const struct pc_snapshot *snap, const struct pc_re
 		field(f, s ? s->product : NULL, false);
 		field(f, s ? s->version : NULL, false);
 		field(f, s ? pc_auth_name(s->auth) : NULL, false);
-		field(f, s && s->tls != PC_TRI_UNKNOWN ? (s->tls ? "true" : "false") : NULL, true);
+		field(f, s && s->tls != PC_TRI_UNKNOWN ? (s->tls ? "true" : "false") : NULL, !verify);
+		if (verify) {
+			field(f, pc_recheck_name(e->recheck), false);
+			field(f, e->claimed_service, false);
+			field(f, e->recheck_reason, true);
+		}
 	}
 	return 0;
 }

@@ -294,5 +294,24 @@ void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap)
 	pc_json_uint(j, noauth);
 	pc_json_key(j, "warnings");
 	pc_json_uint(j, snap->n_warnings);
+	/* verify: how many claims held */
+	size_t k[PC_RECHECK_DIFFERENT + 1] = {0};
+	bool any = false;
+	for (size_t i = 0; i < snap->n_endpoints; i++) {
+		enum pc_recheck r = snap->endpoints[i].recheck;
+		if (r != PC_RECHECK_NONE && (size_t)r <= PC_RECHECK_DIFFERENT) {
+			k[r]++;
+			any = true;
+		}
+	}
+	if (any) {
+		pc_json_key(j, "recheck");
+		pc_json_begin_object(j);
+		for (int r = PC_RECHECK_CONFIRMED; r <= PC_RECHECK_DIFFERENT; r++) {
+			pc_json_key(j, pc_recheck_name((enum pc_recheck)r));
+			pc_json_uint(j, k[r]);
+		}
+		pc_json_end_object(j);
+	}
 	pc_json_end_object(j);
 }

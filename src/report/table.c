@@ -252,6 +252,16 @@ static int write_table(FILE *f, const struct pc_snapshot *snap, const struct pc_
 		fprintf(f, "warning: %s\n", pc_text_sanitize(snap->warnings[i], w, sizeof(w)));
 	}
 	fprintf(f, "%zu endpoint%s\n", snap->n_endpoints, snap->n_endpoints == 1 ? "" : "s");
+	if (opts->view == PC_VIEW_VERIFY) {
+		size_t k[PC_RECHECK_DIFFERENT + 1] = {0};
+		for (size_t i = 0; i < snap->n_endpoints; i++)
+			if ((size_t)snap->endpoints[i].recheck <= PC_RECHECK_DIFFERENT)
+				k[snap->endpoints[i].recheck]++;
+		fprintf(f, "verify: %zu confirmed, %zu closed now, %zu filtered now, %zu different "
+			   "service\n",
+			k[PC_RECHECK_CONFIRMED], k[PC_RECHECK_CLOSED], k[PC_RECHECK_FILTERED],
+			k[PC_RECHECK_DIFFERENT]);
+	}
 	return 0;
 }
 
