@@ -39,10 +39,12 @@
 
 extern const struct pc_scan_engine_ops pc_scan_engine_connect;
 extern const struct pc_scan_engine_ops pc_scan_engine_syn;
+extern const struct pc_scan_engine_ops pc_scan_engine_udp;
 
 static const struct pc_scan_engine_ops *const engines[] = {
 	&pc_scan_engine_connect,
 	&pc_scan_engine_syn,
+	&pc_scan_engine_udp,
 	NULL,
 };
 

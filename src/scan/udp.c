@@ -1,0 +1,438 @@
+/*
+ * udp.c - the UDP scan engine: a protocol payload (udp_payloads.h) or an
+ * empty datagram to each (address, port); a UDP answer means open, an
+ * ICMP/ICMPv6 port-unreachable closed, another unreachable filtered, and
+ * silence after every retry open|filtered.
+ *
+ * Why ordinary UDP sockets and not raw ones: with IP_RECVERR the kernel
+ * hands an unconnected socket every ICMP error about a datagram it sent,
+ * together with that datagram's destination (the quoted address and port),
+ * on the socket's error queue. Replies reach the socket only when they are
+ * addressed to its own port, so the kernel already does the validation a
+ * cookie does for SYN; no privilege is needed, and nothing is captured.
+ *
+ * Unanswered probes are tracked in the same in-flight ring as SYN probes
+ * (inflight.h): O(rate x timeout) memory, retries for silence.
+ *
+ * "closed" depends on the target's ICMP rate limit: Linux sends at most
+ * about one destination-unreachable per second to one peer after a burst
+ * of six (net.ipv4.icmp_ratelimit, icmp_msgs_per_sec), and other systems
+ * have similar limits. A closed port whose ICMP error was suppressed
+ * looks silent, so open|filtered may include closed ports when many ports
+ * of one host are probed quickly; the run says so in a warning whenever
+ * some probes drew a port-unreachable (so the targets do send them) and
+ * others stayed silent. Retries, spaced by --timeout, recover some;
+ * exact closed sets on many ports need a rate of about one probe per
+ * second per host, as nmap's -sU slows to.
+ */
+#include "scan/inflight.h"
+#include "scan/scan.h"
+#include "scan/syn.h"
+#include "scan/udp_payloads.h"
+
+#include <errno.h>
+#include <time.h> /* before errqueue.h, which uses struct timespec */
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <netinet/icmp6.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BATCH 64
+#define RBUF 2048
+
+struct udp_state {
+	int fd[2]; /* IPv4, IPv6 */
+	struct pc_inflight *inflight;
+	uint64_t closed, silent;
+	/* send batch */
+	struct sockaddr_storage dst[BATCH];
+	struct iovec iov[BATCH];
+	struct mmsghdr msg[BATCH];
+	int fam[BATCH];
+	unsigned n_batch;
+	uint8_t rbuf[RBUF];
+	uint8_t cbuf[512];
+};
+
+static uint64_t now_us(void)
+{
+	return (uint64_t)(pc_monotonic_ms() * 1000.0);
+}
+
+static int open_socket(int family, int *ret_fd, struct pc_error *err)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		int e = -errno;
+		if (family == AF_INET6 && e == -EAFNOSUPPORT) {
+			*ret_fd = -1;
+			return 0;
+		}
+		return pc_error_set(err, e, "cannot open a UDP socket: %s", strerror(-e));
+	}
+	int one = 1, ret = 0;
+	if (family == AF_INET) {
+		ret = setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	} else {
+		ret = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (ret == 0)
+			ret = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	}
+	if (ret < 0) {
+		int e = -errno;
+		close(fd);
+		return pc_error_set(err, e, "cannot ask for ICMP errors on a UDP socket: %s",
+				    strerror(-e));
+	}
+	int sz = 8 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	/* bound to an ephemeral port now, so the first error has a home */
+	struct sockaddr_storage ss;
+	struct pc_addr any;
+	memset(&any, 0, sizeof(any));
+	any.family = (uint8_t)family;
+	size_t sl = pc_addr_to_sockaddr(&any, 0, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, (socklen_t)sl) < 0) {
+		int e = -errno;
+		close(fd);
+		return pc_error_set(err, e, "cannot bind a UDP socket: %s", strerror(-e));
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static void udp_release(void *state)
+{
+	struct udp_state *s = state;
+	if (!s)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (s->fd[i] >= 0)
+			close(s->fd[i]);
+	pc_inflight_free(s->inflight);
+	free(s);
+}
+
+static int udp_prepare(struct pc_scan_ctx *ctx, void **ret_state, struct pc_error *err)
+{
+	(void)ctx;
+	struct udp_state *s = calloc(1, sizeof(*s));
+	if (!s)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	s->fd[0] = s->fd[1] = -1;
+	int ret = open_socket(AF_INET, &s->fd[0], err);
+	if (ret == 0)
+		ret = open_socket(AF_INET6, &s->fd[1], err);
+	if (ret < 0) {
+		udp_release(s);
+		return ret;
+	}
+	*ret_state = s;
+	return 0;
+}
+
+static void report(struct pc_scan_ctx *ctx, struct udp_state *s, struct pc_inflight_entry *e,
+		   enum pc_state state, uint64_t now)
+{
+	double rtt = state == PC_STATE_OPEN || state == PC_STATE_CLOSED
+			     ? (double)(now - e->sent_us) / 1000.0
+			     : -1;
+	e->done = true;
+	if (state == PC_STATE_CLOSED)
+		s->closed++;
+	else if (state == PC_STATE_OPEN_FILTERED)
+		s->silent++;
+	pc_scan_result(ctx, &e->addr, PC_PROTO_UDP, e->port, state, rtt);
+}
+
+static void settle(struct pc_scan_ctx *ctx, struct udp_state *s, const struct sockaddr_storage *from,
+		   enum pc_state state, uint64_t now)
+{
+	struct pc_addr a;
+	uint16_t port;
+	if (pc_addr_from_sockaddr(from, &a, &port) < 0)
+		return;
+	struct pc_inflight_entry *e = pc_inflight_find(s->inflight, &a, port);
+	if (!e || e->done)
+		return;
+	pc_scan_ctx_stats(ctx)->replies++;
+	report(ctx, s, e, state, now);
+}
+
+/* Datagrams: a reply from (address, port) we probed means open. */
+static void drain_data(struct pc_scan_ctx *ctx, struct udp_state *s, int fd)
+{
+	for (int i = 0; i < 4096; i++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, s->rbuf, sizeof(s->rbuf), MSG_DONTWAIT,
+				     (struct sockaddr *)&from, &fl);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			continue; /* a pending ICMP error reported as errno: see errqueue */
+		}
+		settle(ctx, s, &from, PC_STATE_OPEN, now_us());
+	}
+}
+
+/* ICMP errors about our datagrams: msg_name holds the probe's destination. */
+static void drain_errors(struct pc_scan_ctx *ctx, struct udp_state *s, int fd)
+{
+	for (int i = 0; i < 4096; i++) {
+		struct sockaddr_storage dst;
+		struct iovec iov = {.iov_base = s->rbuf, .iov_len = sizeof(s->rbuf)};
+		struct msghdr mh;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = &dst;
+		mh.msg_namelen = sizeof(dst);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = s->cbuf;
+		mh.msg_controllen = sizeof(s->cbuf);
+		ssize_t n = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+			bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+			if (!v4 && !v6)
+				continue;
+			if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
+				continue;
+			struct sock_extended_err ee;
+			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+			enum pc_state st;
+			if (v4 && ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == ICMP_DEST_UNREACH)
+				st = ee.ee_code == ICMP_PORT_UNREACH ? PC_STATE_CLOSED : PC_STATE_FILTERED;
+			else if (v6 && ee.ee_origin == SO_EE_ORIGIN_ICMP6 &&
+				 ee.ee_type == ICMP6_DST_UNREACH)
+				st = ee.ee_code == ICMP6_DST_UNREACH_NOPORT ? PC_STATE_CLOSED
+									    : PC_STATE_FILTERED;
+			else
+				continue; /* time exceeded, too big, local errors: not a verdict */
+			if (mh.msg_namelen < sizeof(struct sockaddr_in))
+				continue;
+			settle(ctx, s, &dst, st, now_us());
+		}
+	}
+}
+
+static void drain(struct pc_scan_ctx *ctx, struct udp_state *s)
+{
+	for (int i = 0; i < 2; i++) {
+		if (s->fd[i] < 0)
+			continue;
+		drain_errors(ctx, s, s->fd[i]);
+		drain_data(ctx, s, s->fd[i]);
+	}
+}
+
+static int send_family(struct udp_state *s, struct pc_scan_stats *st, int fi,
+		       struct mmsghdr *msgs, unsigned n)
+{
+	unsigned off = 0, again = 0;
+	while (off < n) {
+		int r = sendmmsg(s->fd[fi], msgs + off, n - off, 0);
+		if (r >= 0) {
+			off += (unsigned)r;
+			again = 0;
+			continue;
+		}
+		switch (errno) {
+		case EINTR:
+			continue;
+		case ECONNREFUSED:
+		case EHOSTUNREACH:
+		case ENETUNREACH:
+		case EHOSTDOWN:
+			/* an earlier ICMP error surfacing on this send (it is
+			 * on the error queue too): the datagram was not sent;
+			 * try it once more */
+			if (++again <= 2)
+				continue;
+			off++;
+			again = 0;
+			continue;
+		case ENOBUFS:
+		case EAGAIN:
+		case EACCES:
+		case EPERM:
+		case EINVAL:
+			off++; /* lost or refused locally: its deadline retries it */
+			continue;
+		default:
+			return -errno;
+		}
+	}
+	st->sent += n;
+	return 0;
+}
+
+static int flush(struct udp_state *s, struct pc_scan_stats *st)
+{
+	struct mmsghdr m[2][BATCH];
+	unsigned k[2] = {0, 0};
+	for (unsigned i = 0; i < s->n_batch; i++) {
+		int fi = s->fam[i] == AF_INET ? 0 : 1;
+		m[fi][k[fi]++] = s->msg[i];
+	}
+	s->n_batch = 0;
+	for (int fi = 0; fi < 2; fi++) {
+		if (!k[fi])
+			continue;
+		int ret = send_family(s, st, fi, m[fi], k[fi]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static bool queue_probe(struct udp_state *s, const struct pc_addr *dst, uint16_t port)
+{
+	int fi = dst->family == AF_INET ? 0 : 1;
+	if (s->fd[fi] < 0)
+		return false;
+	unsigned i = s->n_batch;
+	const struct pc_udp_payload *p = pc_udp_payload_for(port);
+	size_t sl = pc_addr_to_sockaddr(dst, port, &s->dst[i]);
+	if (!sl)
+		return false;
+	/* payloads are const; sendmsg does not write through iov_base */
+	s->iov[i].iov_base = p ? (void *)(uintptr_t)p->data : NULL;
+	s->iov[i].iov_len = p ? p->len : 0;
+	memset(&s->msg[i], 0, sizeof(s->msg[i]));
+	s->msg[i].msg_hdr.msg_name = &s->dst[i];
+	s->msg[i].msg_hdr.msg_namelen = (socklen_t)sl;
+	s->msg[i].msg_hdr.msg_iov = &s->iov[i];
+	s->msg[i].msg_hdr.msg_iovlen = 1;
+	s->fam[i] = dst->family;
+	s->n_batch++;
+	return true;
+}
+
+static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
+{
+	struct udp_state *s = state;
+	const struct pc_scan_opts *o = pc_scan_ctx_opts(ctx);
+	struct pc_scan_stats *st = pc_scan_ctx_stats(ctx);
+	uint64_t timeout_us = (uint64_t)((o->timeout_ms > 0 ? o->timeout_ms : 1000) * 1000.0);
+	uint64_t last_us = (uint64_t)((o->cooldown_ms > 0 ? o->cooldown_ms : 0) * 1000.0);
+	if (last_us < timeout_us)
+		last_us = timeout_us;
+	unsigned retries = o->retries > 10 ? 10 : o->retries;
+	double rate = o->rate_pps && o->rate_pps != UINT64_MAX ? (double)o->rate_pps : 100000.0;
+	double need = rate * (double)last_us / 1e6 * 1.25 + BATCH * 2;
+	size_t cap = need > (1 << 22) ? (1 << 22) : need < 4096 ? 4096 : (size_t)need;
+	int ret = pc_inflight_new(cap, &s->inflight);
+	if (ret < 0)
+		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
+
+	bool exhausted = false;
+	for (;;) {
+		drain(ctx, s);
+		uint64_t now = now_us();
+		unsigned resend = 0;
+		struct pc_inflight_entry *h;
+		while ((h = pc_inflight_head(s->inflight)) && h->deadline_us <= now) {
+			if (h->done) {
+				pc_inflight_pop(s->inflight);
+				continue;
+			}
+			if (h->tries > retries) {
+				report(ctx, s, h, PC_STATE_OPEN_FILTERED, now);
+				pc_inflight_pop(s->inflight);
+				continue;
+			}
+			if (s->n_batch == BATCH || pc_scan_pace(ctx, 1, 0) == 0)
+				break;
+			h = pc_inflight_requeue(s->inflight);
+			if (!queue_probe(s, &h->addr, h->port)) {
+				report(ctx, s, h, PC_STATE_FILTERED, now);
+				continue;
+			}
+			h->tries++;
+			h->sent_us = now;
+			h->deadline_us = now + (h->tries > retries ? last_us : timeout_us);
+			st->retries++;
+			resend++;
+		}
+
+		size_t room = pc_inflight_capacity(s->inflight) - pc_inflight_count(s->inflight);
+		unsigned want = BATCH - s->n_batch;
+		if (want > room)
+			want = (unsigned)room;
+		if (!exhausted && want) {
+			uint64_t may = pc_scan_pace(ctx, want, resend ? 0 : 1);
+			for (uint64_t k = 0; k < may; k++) {
+				struct pc_scan_probe p;
+				if (!pc_scan_next(ctx, &p)) {
+					exhausted = true;
+					break;
+				}
+				if (p.proto != PC_PROTO_UDP)
+					continue;
+				struct pc_inflight_entry *e =
+					pc_inflight_push(s->inflight, &p.addr, p.port);
+				if (!e)
+					break; /* cannot happen: room was checked */
+				if (!queue_probe(s, &p.addr, p.port)) {
+					report(ctx, s, e, PC_STATE_FILTERED, now);
+					continue;
+				}
+				e->tries = 1;
+				e->sent_us = now;
+				e->deadline_us = now + (retries == 0 ? last_us : timeout_us);
+			}
+		}
+		if (s->n_batch) {
+			ret = flush(s, st);
+			if (ret < 0)
+				return pc_error_set(err, ret, "cannot send: %s", strerror(-ret));
+		}
+		if (exhausted && pc_inflight_count(s->inflight) == 0)
+			break;
+		if (exhausted || room == 0) {
+			h = pc_inflight_head(s->inflight);
+			now = now_us();
+			int wait_ms = 0;
+			if (h && h->deadline_us > now)
+				wait_ms = (int)((h->deadline_us - now + 999) / 1000);
+			if (wait_ms > 50)
+				wait_ms = 50;
+			struct pollfd pfd[2] = {{.fd = s->fd[0], .events = POLLIN},
+						{.fd = s->fd[1], .events = POLLIN}};
+			/* POLLERR comes with the error queue whatever the events */
+			if (wait_ms > 0 && poll(pfd, 2, wait_ms) < 0 && errno != EINTR)
+				return pc_error_set(err, -errno, "poll: %s", strerror(errno));
+		}
+	}
+	drain(ctx, s);
+	if (s->closed && s->silent)
+		pc_snapshot_warn(pc_scan_ctx_snapshot(ctx),
+				 "udp: %llu ports answered port-unreachable and %llu stayed silent; "
+				 "targets rate-limit ICMP errors (Linux: about 1/s per peer), so "
+				 "some open|filtered ports may be closed (slow down with --rate)",
+				 (unsigned long long)s->closed, (unsigned long long)s->silent);
+	return 0;
+}
+
+const struct pc_scan_engine_ops pc_scan_engine_udp = {
+	.name = "udp",
+	.proto = PC_PROTO_UDP,
+	.needs_raw = false,
+	.prepare = udp_prepare,
+	.run = udp_run,
+	.release = udp_release,
+};
