@@ -6,7 +6,9 @@
 # 127.0.0.1 and ::1), on a specific lab address (IPv4 and IPv6), on
 # loopback. An nftables rule in b drops one listener's port, so its check
 # must end at the deadline (--timeout 500) as "timeout", and the run must
-# not take much longer than one deadline. UDP sockets get no live check.
+# not take much longer than one deadline. UDP sockets get no live check,
+# nor does a listener on an IPv6 link-local address (its interface is not
+# in the model): it gets a snapshot warning instead.
 #
 # Oracle: the listeners we started (and `ss` in each namespace, which must
 # agree); every TCP listener must appear once with verified.reachable true
@@ -36,6 +38,16 @@ for s in "${specs[@]}"; do
 	lab_listener "$1" tcp "$3" "$2" >/dev/null
 done
 lab_listener "$b" udp 0.0.0.0 9004 >/dev/null
+# link-local: the address is only on the veth inside the lab; never dialled
+ip -n "$a" addr add fe80::198:18:1/64 dev "$LAB_LAST_IF1" nodad
+lab_spawn "$a" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(("fe80::198:18:1", 8005, 0, socket.if_nametoindex(sys.argv[1])))
+s.listen(8)
+time.sleep(600)' "$LAB_LAST_IF1" >/dev/null
+lab_wait_listen "$a" tcp 8005
 for s in "${specs[@]}"; do
 	set -- $s
 	lab_wait_listen "$1" tcp "$2"
@@ -57,7 +69,7 @@ for ns in "$a" "$b"; do
 	oracle+=$(ip netns exec "$ns" ss -Hltn | awk -v ns="$ns" '{
 		a = $4; p = a; sub(/.*:/, "", p); sub(/:[^:]*$/, "", a);
 		gsub(/[\[\]]/, "", a); if (a == "*") a = "0.0.0.0";
-		print ns, a, p }')
+		if (p != 8005) print ns, a, p }')
 	oracle+=$'\n'
 done
 oracle=$(printf '%s' "$oracle" | sed '/^$/d' | sort)
@@ -113,6 +125,13 @@ for key, reachable in want.items():
             fails.append(f"listener {key}: error {v['error']!r}, want 'timeout'")
         if v["rtt_ms"] is not None:
             fails.append(f"listener {key}: unreachable but rtt {v['rtt_ms']}")
+ll = seen.pop((ns_a, "fe80::198:18:1", 8005), None)
+if ll is None:
+    fails.append("link-local listener missing from the audit")
+elif ll["verified"] is not None:
+    fails.append(f"link-local listener was checked: {ll['verified']}")
+if not any("link-local" in w for w in doc["snapshot"]["warnings"]):
+    fails.append(f"no link-local warning: {doc['snapshot']['warnings']}")
 extra = set(seen) - set(want)
 if extra:
     fails.append(f"unexpected listeners: {sorted(extra)}")
@@ -120,6 +139,8 @@ s = doc["summary"]
 if s.get("reachable") != 6 or s.get("unreachable") != 1:
     fails.append(f"summary reachable/unreachable {s.get('reachable')}/{s.get('unreachable')}, want 6/1")
 # one deadline (500 ms) plus the inventory; never the kernel's SYN retries
+if elapsed < 500:
+    fails.append(f"audit took {elapsed} ms: the dropped port cannot have had its 500 ms")
 if elapsed > 5000:
     fails.append(f"audit took {elapsed} ms with --timeout 500")
 if fails:
