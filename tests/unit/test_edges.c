@@ -391,6 +391,62 @@ static void test_server_port(void **state)
 	assert_string_equal(pc_edge_basis_name(PC_EDGE_HEURISTIC), "heuristic");
 }
 
+/* Random snapshots (fixed seed) with mirrors, duplicates across namespaces,
+ * mapped addresses and listeners: whatever the input, every socket is in
+ * exactly one connection, a pair is two sockets, and the counts add up. */
+static void test_invariants(void **state)
+{
+	(void)state;
+	unsigned seed = 12345;
+	for (int round = 0; round < 200; round++) {
+		struct pc_snapshot *s = pc_snapshot_new("test");
+		int n = (int)(rand_r(&seed) % 60);
+		for (int i = 0; i < n; i++) {
+			uint64_t ns = NS_A + (uint64_t)(rand_r(&seed) % 3);
+			char la[32], pa[32];
+			bool mapped = rand_r(&seed) % 4 == 0;
+			snprintf(la, sizeof(la), "%s198.18.0.%u", mapped ? "::ffff:" : "",
+				 rand_r(&seed) % 3 + 1);
+			snprintf(pa, sizeof(pa), "%s198.18.0.%u", mapped ? "::ffff:" : "",
+				 rand_r(&seed) % 3 + 1);
+			uint16_t lp = (uint16_t)(rand_r(&seed) % 2 ? 80 : 40000 + rand_r(&seed) % 4);
+			uint16_t pp = (uint16_t)(rand_r(&seed) % 2 ? 80 : 40000 + rand_r(&seed) % 4);
+			switch (rand_r(&seed) % 4) {
+			case 0:
+				listener(s, ns, rand_r(&seed) % 2 ? "0.0.0.0" : la, lp, i + 1, "l");
+				break;
+			case 1: /* both halves */
+				est(s, ns, la, lp, pa, pp, i + 1, "a");
+				est(s, rand_r(&seed) % 2 ? ns : NS_A, pa, pp, la, lp, i + 1000, "b");
+				break;
+			default:
+				est(s, ns, la, lp, pa, pp, rand_r(&seed) % 2 ? i + 1 : 0, "c");
+				break;
+			}
+		}
+		size_t sockets = 0;
+		for (size_t i = 0; i < s->n_endpoints; i++)
+			sockets += s->endpoints[i].state == PC_STATE_ESTABLISHED;
+		struct pc_edges *edges = build(s);
+		assert_int_equal(edges->stats.sockets, sockets);
+		assert_int_equal(edges->stats.connections, sockets - edges->stats.paired);
+		size_t total = 0;
+		for (size_t i = 0; i < edges->n_edges; i++) {
+			const struct pc_edge *e = &edges->edges[i];
+			assert_true(e->count >= 1);
+			assert_int_equal(e->client.port, 0);
+			assert_true(e->server.local || e->server.n_owners == 0);
+			assert_true(e->client.local || e->client.n_owners == 0);
+			assert_int_not_equal(e->server.addr.family, 0);
+			total += e->count;
+		}
+		assert_int_equal(total, edges->stats.connections);
+		assert_true(edges->stats.heuristic <= edges->stats.connections);
+		pc_edges_free(edges);
+		pc_snapshot_free(s);
+	}
+}
+
 /* ---- writers ---- */
 
 static struct pc_snapshot *hostile(void)
@@ -528,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_aggregation_keys),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_server_port),
+		cmocka_unit_test(test_invariants),
 		cmocka_unit_test(test_write_json),
 		cmocka_unit_test(test_write_table),
 		cmocka_unit_test(test_write_dot),
