@@ -160,7 +160,10 @@ int pc_import_masscan_list(struct pc_import_ctx *c, const char *data, size_t len
 		if (memchr(data + pos, '\0', l))
 			return pc_error_set_at(c->err, PC_EPARSE, c->file, line, 0,
 					       "NUL byte in a masscan -oL file");
-		if (l && data[pos] != '#') {
+		size_t k = 0;
+		while (k < l && (data[pos + k] == ' ' || data[pos + k] == '\t'))
+			k++;
+		if (k < l && data[pos + k] != '#') {
 			int r = parse_list_line(c, data + pos, l, line);
 			if (r < 0)
 				return r;

@@ -242,9 +242,14 @@ static void end_host(struct xstate *x)
 	x->in_host = false;
 	struct pc_import_stats *st = x->c->stats;
 	if (!x->have_addr) {
-		for (size_t i = 0; i < x->nports; i++)
-			if (x->ports[i].open)
+		for (size_t i = 0; i < x->nports; i++) {
+			if (x->ports[i].proto == PC_IMPORT_PROTO_OTHER)
+				st->other_proto++;
+			else if (x->ports[i].open)
 				goto noaddr;
+			else
+				st->not_open++;
+		}
 		clear_ports(x);
 		return;
 	noaddr:
