@@ -25,7 +25,7 @@ int pc_buf_add(struct pc_buf *b, const void *data, size_t len);
 int pc_buf_addstr(struct pc_buf *b, const char *s);
 int pc_buf_addch(struct pc_buf *b, char c);
 int pc_buf_printf(struct pc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int pc_buf_vprintf(struct pc_buf *b, const char *fmt, va_list ap);
+int pc_buf_vprintf(struct pc_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Read a whole file of at most b->cap bytes. */
 int pc_buf_read_file(struct pc_buf *b, const char *path);
 /* Read an fd to EOF, at most b->cap bytes. */
