@@ -71,6 +71,7 @@ extern const struct pc_report_ops pc_report_table;
 extern const struct pc_report_ops pc_report_json;
 extern const struct pc_report_ops pc_report_jsonl;
 extern const struct pc_report_ops pc_report_csv;
+extern const struct pc_report_ops pc_report_nmap_xml;
 extern const struct pc_report_ops pc_report_dot;
 
 #endif
