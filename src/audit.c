@@ -5,7 +5,11 @@
  */
 #include "audit.h"
 #include "inventory/netns.h"
+#include "probe/probe.h"
 #include "probe/reach.h"
+
+#include <errno.h>
+#include <sys/socket.h>
 
 void pc_audit_opts_default(struct pc_audit_opts *opts)
 {
@@ -17,6 +21,18 @@ void pc_audit_opts_default(struct pc_audit_opts *opts)
 		.probe = true,
 	};
 	pc_inventory_opts_default(&opts->inventory);
+}
+
+/* Host records are probed from inside their own namespace, like the live
+ * check; network-side records from ours. */
+static int audit_socket(void *ctx, const struct pc_endpoint *ep, int domain, int type,
+			int protocol)
+{
+	const struct pc_netns_set *nsset = ctx;
+	if (ep->source == PC_SOURCE_HOST && nsset && ep->netns.inode)
+		return pc_netns_socket(nsset, ep->netns.inode, domain, type, protocol);
+	int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+	return fd < 0 ? -errno : fd;
 }
 
 int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
@@ -35,6 +51,15 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 			.parallel = opts->verify_parallel,
 		};
 		r = pc_reach_verify(snap, nsset, &ro, err);
+		if (r < 0)
+			goto out;
+	}
+	if (opts->probe) {
+		struct pc_probe_run_opts po = {
+			.make_socket = audit_socket,
+			.socket_ctx = nsset,
+		};
+		r = pc_probe_run(snap, &po, err);
 		if (r < 0)
 			goto out;
 	}

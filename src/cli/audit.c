@@ -18,7 +18,8 @@ static const char usage[] =
 	"Options:\n"
 	"  --established     include established TCP connections\n"
 	"  --no-owners       do not attribute sockets to processes\n"
-	"  --no-verify       skip the live connection check\n"
+	"  --no-verify       skip the live connection check (and the probes)\n"
+	"  --no-probe        skip the service probes\n"
 	"  --timeout MS      deadline of each live check (default 1000)\n"
 	"  --own-netns       only the namespace portcensus runs in\n";
 
@@ -33,13 +34,15 @@ static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_en
 
 static int run(struct pc_cli *cli, int argc, char **argv)
 {
-	enum { OPT_EST = 256, OPT_NO_OWNERS, OPT_NO_VERIFY, OPT_TIMEOUT, OPT_OWN_NETNS };
+	enum { OPT_EST = 256, OPT_NO_OWNERS, OPT_NO_VERIFY, OPT_TIMEOUT, OPT_OWN_NETNS,
+	       OPT_NO_PROBE };
 	static const struct option longopts[] = {
 		{"established", no_argument, NULL, OPT_EST},
 		{"no-owners", no_argument, NULL, OPT_NO_OWNERS},
 		{"no-verify", no_argument, NULL, OPT_NO_VERIFY},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"own-netns", no_argument, NULL, OPT_OWN_NETNS},
+		{"no-probe", no_argument, NULL, OPT_NO_PROBE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -59,6 +62,10 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 			break;
 		case OPT_NO_VERIFY:
 			opts.verify = false;
+			opts.probe = false;
+			break;
+		case OPT_NO_PROBE:
+			opts.probe = false;
 			break;
 		case OPT_TIMEOUT:
 			if (!pc_cli_parse_uint(optarg, 1, 600000, &v))
