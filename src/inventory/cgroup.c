@@ -141,12 +141,14 @@ static bool component_container(struct span c, struct span parent, bool under_po
 
 static bool component_pod(struct span c, char out[37])
 {
-	/* systemd driver: kubepods[-QOS]-pod<uid_>.slice */
-	if (starts(c, "kubepods") && ends(c, ".slice")) {
-		if (c.len < 36 + 9)
+	/* systemd driver: kubepods[-QOS]-pod<uid_>.slice, which containerd
+	 * may extend to "...pod<uid_>.slice:cri-containerd:<id>" */
+	if (starts(c, "kubepods")) {
+		const char *slice = memmem(c.p, c.len, ".slice", 6);
+		if (!slice || slice - c.p < 8 + 4 + 36)
 			return false;
-		const char *uid = c.p + c.len - 6 - 36;
-		if (memcmp(uid - 3, "pod", 3) != 0)
+		const char *uid = slice - 36;
+		if (memcmp(uid - 4, "-pod", 4) != 0)
 			return false;
 		return take_pod_uid(uid, 36, out);
 	}
@@ -158,7 +160,14 @@ static bool component_pod(struct span c, char out[37])
 
 static bool component_unit(struct span c)
 {
-	return (ends(c, ".service") || ends(c, ".scope")) && c.len > 6;
+	if (!(ends(c, ".service") || ends(c, ".scope")) || c.len <= 6)
+		return false;
+	/* systemd escapes everything odd in a unit name; raw control bytes
+	 * (or a NUL) mean this is not one */
+	for (size_t i = 0; i < c.len; i++)
+		if ((unsigned char)c.p[i] < 0x20 || c.p[i] == 0x7f)
+			return false;
+	return true;
 }
 
 /* Read a path; returns true when it showed anything. */

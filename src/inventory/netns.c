@@ -134,6 +134,16 @@ static uint64_t parse_ns_link(const char *s, size_t len)
 	return v;
 }
 
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
 static uint64_t read_ns_inode(const char *path)
 {
 	char link[64];
@@ -144,16 +154,6 @@ static uint64_t read_ns_inode(const char *path)
 	if (!ino)
 		errno = EINVAL;
 	return ino;
-}
-
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
 }
 
 static int walk_procs(struct pc_netns_set *s, const char *proc_root, unsigned *ret_denied)
@@ -273,7 +273,17 @@ int pc_netns_discover(struct pc_netns_set **ret_set, const char *proc_root,
 	unsigned denied_procs = 0, denied_named = 0;
 	if (s->self) {
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		r = add_entry(s, s->self, fd, (int)getpid());
+		/* our pid as proc_root numbers it (a pid namespace, or a test's
+		 * fake tree, need not agree with getpid()) */
+		char link[32];
+		snprintf(path, sizeof(path), "%s/self", proc_root);
+		ssize_t len = readlink(path, link, sizeof(link) - 1);
+		int pid = 0;
+		if (len > 0) {
+			link[len] = '\0';
+			pid = all_digits(link) ? (int)strtol(link, NULL, 10) : 0;
+		}
+		r = add_entry(s, s->self, fd, pid);
 		if (r < 0)
 			goto fail;
 	}
