@@ -62,6 +62,7 @@ struct syn_state {
 	uint16_t sport_lo; /* source ports sport_lo .. sport_lo + SPORT_COUNT - 1 */
 	struct pc_inflight *inflight;
 	unsigned noroute_warned;
+	uint64_t pending; /* in the ring and not yet reported */
 	/* send batch */
 	uint8_t pkt[BATCH][PC_PACKET_SYN_MAX];
 	struct sockaddr_storage dst[BATCH];
@@ -270,11 +271,12 @@ static void count_drops(struct syn_state *s, struct pc_scan_stats *st)
 		st->capture_drops += ts.tp_drops; /* the kernel resets on read */
 }
 
-static void report(struct pc_scan_ctx *ctx, struct pc_inflight_entry *e, enum pc_state state,
-		   uint64_t now)
+static void report(struct pc_scan_ctx *ctx, struct syn_state *s, struct pc_inflight_entry *e,
+		   enum pc_state state, uint64_t now)
 {
 	double rtt = e->tries && state != PC_STATE_FILTERED ? (double)(now - e->sent_us) / 1000.0 : -1;
 	e->done = true;
+	s->pending--;
 	pc_scan_result(ctx, &e->addr, PC_PROTO_TCP, e->port, state, rtt);
 }
 
@@ -295,14 +297,14 @@ static void handle_reply(struct pc_scan_ctx *ctx, struct syn_state *s, const uin
 		return; /* a duplicate, or later than its deadline */
 	switch (r.kind) {
 	case PC_REPLY_SYNACK:
-		report(ctx, e, PC_STATE_OPEN, now);
+		report(ctx, s, e, PC_STATE_OPEN, now);
 		break;
 	case PC_REPLY_RST:
-		report(ctx, e, PC_STATE_CLOSED, now);
+		report(ctx, s, e, PC_STATE_CLOSED, now);
 		break;
 	case PC_REPLY_UNREACH:
 		/* as nmap: an unreachable of any code means a filter */
-		report(ctx, e, PC_STATE_FILTERED, now);
+		report(ctx, s, e, PC_STATE_FILTERED, now);
 		break;
 	}
 }
@@ -434,8 +436,11 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 	struct syn_state *s = state;
 	const struct pc_scan_opts *o = pc_scan_ctx_opts(ctx);
 	struct pc_scan_stats *st = pc_scan_ctx_stats(ctx);
-	uint64_t timeout_us = (uint64_t)((o->timeout_ms > 0 ? o->timeout_ms : 250) * 1000.0);
-	uint64_t last_us = (uint64_t)((o->cooldown_ms > 0 ? o->cooldown_ms : 0) * 1000.0);
+	double timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PC_SCAN_DEFAULT_TIMEOUT_MS;
+	double cooldown_ms = o->cooldown_ms > 0 ? o->cooldown_ms : PC_SCAN_DEFAULT_COOLDOWN_MS;
+	/* every try waits the timeout; the last one waits the cooldown too */
+	uint64_t timeout_us = (uint64_t)(timeout_ms * 1000.0);
+	uint64_t last_us = (uint64_t)(cooldown_ms * 1000.0);
 	if (last_us < timeout_us)
 		last_us = timeout_us;
 	unsigned retries = o->retries;
@@ -444,9 +449,10 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 
 	/* enough room for every probe sent within one deadline at the rate
 	 * asked (or a generous default), within bounds */
-	double rate = o->rate_pps ? (double)o->rate_pps : 100000.0;
+	bool unlimited = o->rate_pps == PC_SCAN_RATE_UNLIMITED;
+	double rate = !o->rate_pps ? PC_SCAN_DEFAULT_RATE : unlimited ? 150000.0 : (double)o->rate_pps;
 	double need = rate * (double)last_us / 1e6 * 1.25 + BATCH * 2;
-	size_t cap = need > (1 << 22) ? (1 << 22) : need < 4096 ? 4096 : (size_t)need;
+	size_t cap = need > (1 << 20) ? (1 << 20) : need < 4096 ? 4096 : (size_t)need;
 	int ret = pc_inflight_new(cap, &s->inflight);
 	if (ret < 0)
 		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
@@ -460,13 +466,14 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 		 * unanswered ones are sent again or given up */
 		unsigned resend = 0;
 		struct pc_inflight_entry *h;
-		while ((h = pc_inflight_head(s->inflight)) && h->deadline_us <= now) {
+		/* answered probes leave at once; others at their deadline */
+		while ((h = pc_inflight_head(s->inflight)) && (h->done || h->deadline_us <= now)) {
 			if (h->done) {
 				pc_inflight_pop(s->inflight);
 				continue;
 			}
 			if (h->tries > retries) {
-				report(ctx, h, PC_STATE_FILTERED, now);
+				report(ctx, s, h, PC_STATE_FILTERED, now);
 				pc_inflight_pop(s->inflight);
 				continue;
 			}
@@ -476,7 +483,7 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 			struct pc_addr a = h->addr;
 			uint16_t port = h->port;
 			if (!queue_probe(ctx, s, &a, port)) {
-				report(ctx, h, PC_STATE_FILTERED, now);
+				report(ctx, s, h, PC_STATE_FILTERED, now);
 				continue;
 			}
 			h->tries++;
@@ -505,8 +512,9 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 					pc_inflight_push(s->inflight, &p.addr, p.port);
 				if (!e)
 					break; /* cannot happen: room was checked */
+				s->pending++;
 				if (!queue_probe(ctx, s, &p.addr, p.port)) {
-					report(ctx, e, PC_STATE_FILTERED, now);
+					report(ctx, s, e, PC_STATE_FILTERED, now);
 					continue;
 				}
 				e->tries = 1;
@@ -520,7 +528,7 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 				return pc_error_set(err, ret, "cannot send: %s", strerror(-ret));
 		}
 
-		if (exhausted && pc_inflight_count(s->inflight) == 0)
+		if (exhausted && s->pending == 0)
 			break;
 		/* idle: wait for a reply or the next deadline */
 		if (exhausted || room == 0) {

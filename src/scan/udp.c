@@ -19,9 +19,9 @@
  * of six (net.ipv4.icmp_ratelimit, icmp_msgs_per_sec), and other systems
  * have similar limits. A closed port whose ICMP error was suppressed
  * looks silent, so open|filtered may include closed ports when many ports
- * of one host are probed quickly; the run says so in a warning whenever
- * some probes drew a port-unreachable (so the targets do send them) and
- * others stayed silent. Retries, spaced by --timeout, recover some;
+ * of one host are probed quickly; the run says so in a warning when a host
+ * sent at least a full burst of port-unreachables and left other ports
+ * silent (a per-host tally, bounded at 32,768 hosts). Retries, spaced by --timeout, recover some;
  * exact closed sets on many ports need a rate of about one probe per
  * second per host, as nmap's -sU slows to.
  */
@@ -44,11 +44,24 @@
 
 #define BATCH 64
 #define RBUF 2048
+#define HOSTS_MAX (1u << 16) /* hosts tracked for the rate-limit warning */
+#define ICMP_BURST 6         /* Linux's per-peer burst of ICMP errors */
+
+/* Per host: how many probes came back closed and how many stayed silent.
+ * A host that sent a full burst of port-unreachables and left other ports
+ * silent has probably been rate-limiting, not filtering. */
+struct host_count {
+	struct pc_addr addr; /* family 0: empty */
+	uint32_t closed, silent;
+};
 
 struct udp_state {
 	int fd[2]; /* IPv4, IPv6 */
 	struct pc_inflight *inflight;
-	uint64_t closed, silent;
+	uint64_t pending; /* in the ring and not yet reported */
+	struct host_count *hosts; /* open addressing, HOSTS_MAX slots */
+	size_t n_hosts;
+	bool hosts_full;
 	/* send batch */
 	struct sockaddr_storage dst[BATCH];
 	struct iovec iov[BATCH];
@@ -116,6 +129,7 @@ static void udp_release(void *state)
 		if (s->fd[i] >= 0)
 			close(s->fd[i]);
 	pc_inflight_free(s->inflight);
+	free(s->hosts);
 	free(s);
 }
 
@@ -137,6 +151,50 @@ static int udp_prepare(struct pc_scan_ctx *ctx, void **ret_state, struct pc_erro
 	return 0;
 }
 
+static size_t host_slot(const struct pc_addr *a)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ a->family;
+	for (size_t i = 0; i < (a->family == AF_INET6 ? 16u : 4u); i++)
+		h = (h ^ a->bytes[i]) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 32)) & (HOSTS_MAX - 1);
+}
+
+static void count_host(struct udp_state *s, const struct pc_addr *a, bool closed)
+{
+	if (!s->hosts)
+		return;
+	size_t i = host_slot(a);
+	while (s->hosts[i].addr.family && !pc_addr_equal(&s->hosts[i].addr, a))
+		i = (i + 1) & (HOSTS_MAX - 1);
+	struct host_count *h = &s->hosts[i];
+	if (!h->addr.family) {
+		if (s->n_hosts >= HOSTS_MAX / 2) {
+			s->hosts_full = true; /* keep probe chains short */
+			return;
+		}
+		h->addr = *a;
+		s->n_hosts++;
+	}
+	if (closed)
+		h->closed++;
+	else
+		h->silent++;
+}
+
+/* Hosts that look rate-limited; ret_first gets one of them. */
+static uint64_t limited_hosts(const struct udp_state *s, struct pc_addr *ret_first)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; s->hosts && i < HOSTS_MAX; i++) {
+		const struct host_count *h = &s->hosts[i];
+		if (h->addr.family && h->closed >= ICMP_BURST && h->silent > 0) {
+			if (n++ == 0)
+				*ret_first = h->addr;
+		}
+	}
+	return n;
+}
+
 static void report(struct pc_scan_ctx *ctx, struct udp_state *s, struct pc_inflight_entry *e,
 		   enum pc_state state, uint64_t now)
 {
@@ -144,10 +202,9 @@ static void report(struct pc_scan_ctx *ctx, struct udp_state *s, struct pc_infli
 			     ? (double)(now - e->sent_us) / 1000.0
 			     : -1;
 	e->done = true;
-	if (state == PC_STATE_CLOSED)
-		s->closed++;
-	else if (state == PC_STATE_OPEN_FILTERED)
-		s->silent++;
+	s->pending--;
+	if (state == PC_STATE_CLOSED || state == PC_STATE_OPEN_FILTERED)
+		count_host(s, &e->addr, state == PC_STATE_CLOSED);
 	pc_scan_result(ctx, &e->addr, PC_PROTO_UDP, e->port, state, rtt);
 }
 
@@ -327,17 +384,24 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 	struct udp_state *s = state;
 	const struct pc_scan_opts *o = pc_scan_ctx_opts(ctx);
 	struct pc_scan_stats *st = pc_scan_ctx_stats(ctx);
-	uint64_t timeout_us = (uint64_t)((o->timeout_ms > 0 ? o->timeout_ms : 1000) * 1000.0);
-	uint64_t last_us = (uint64_t)((o->cooldown_ms > 0 ? o->cooldown_ms : 0) * 1000.0);
+	double timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PC_SCAN_DEFAULT_TIMEOUT_MS;
+	double cooldown_ms = o->cooldown_ms > 0 ? o->cooldown_ms : PC_SCAN_DEFAULT_COOLDOWN_MS;
+	/* every try waits the timeout; the last one waits the cooldown too */
+	uint64_t timeout_us = (uint64_t)(timeout_ms * 1000.0);
+	uint64_t last_us = (uint64_t)(cooldown_ms * 1000.0);
 	if (last_us < timeout_us)
 		last_us = timeout_us;
 	unsigned retries = o->retries > 10 ? 10 : o->retries;
-	double rate = o->rate_pps && o->rate_pps != UINT64_MAX ? (double)o->rate_pps : 100000.0;
+	bool unlimited = o->rate_pps == PC_SCAN_RATE_UNLIMITED;
+	double rate = !o->rate_pps ? PC_SCAN_DEFAULT_RATE : unlimited ? 150000.0 : (double)o->rate_pps;
 	double need = rate * (double)last_us / 1e6 * 1.25 + BATCH * 2;
-	size_t cap = need > (1 << 22) ? (1 << 22) : need < 4096 ? 4096 : (size_t)need;
+	size_t cap = need > (1 << 20) ? (1 << 20) : need < 4096 ? 4096 : (size_t)need;
 	int ret = pc_inflight_new(cap, &s->inflight);
 	if (ret < 0)
 		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
+	s->hosts = calloc(HOSTS_MAX, sizeof(*s->hosts));
+	if (!s->hosts)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
 
 	bool exhausted = false;
 	for (;;) {
@@ -345,7 +409,8 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 		uint64_t now = now_us();
 		unsigned resend = 0;
 		struct pc_inflight_entry *h;
-		while ((h = pc_inflight_head(s->inflight)) && h->deadline_us <= now) {
+		/* answered probes leave at once; others at their deadline */
+		while ((h = pc_inflight_head(s->inflight)) && (h->done || h->deadline_us <= now)) {
 			if (h->done) {
 				pc_inflight_pop(s->inflight);
 				continue;
@@ -387,6 +452,7 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 					pc_inflight_push(s->inflight, &p.addr, p.port);
 				if (!e)
 					break; /* cannot happen: room was checked */
+				s->pending++;
 				if (!queue_probe(s, &p.addr, p.port)) {
 					report(ctx, s, e, PC_STATE_FILTERED, now);
 					continue;
@@ -401,7 +467,7 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 			if (ret < 0)
 				return pc_error_set(err, ret, "cannot send: %s", strerror(-ret));
 		}
-		if (exhausted && pc_inflight_count(s->inflight) == 0)
+		if (exhausted && s->pending == 0)
 			break;
 		if (exhausted || room == 0) {
 			h = pc_inflight_head(s->inflight);
@@ -419,12 +485,21 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 		}
 	}
 	drain(ctx, s);
-	if (s->closed && s->silent)
+	struct pc_addr first;
+	uint64_t n = limited_hosts(s, &first);
+	if (n) {
+		char a[PC_ADDR_STRLEN];
 		pc_snapshot_warn(pc_scan_ctx_snapshot(ctx),
-				 "udp: %llu ports answered port-unreachable and %llu stayed silent; "
-				 "targets rate-limit ICMP errors (Linux: about 1/s per peer), so "
-				 "some open|filtered ports may be closed (slow down with --rate)",
-				 (unsigned long long)s->closed, (unsigned long long)s->silent);
+				 "udp: %llu host(s) (e.g. %s) sent a burst of port-unreachables and "
+				 "left other ports silent; targets rate-limit ICMP errors (Linux: "
+				 "about 1/s per peer), so some open|filtered ports there may be "
+				 "closed (scan fewer ports per host per second)",
+				 (unsigned long long)n, pc_addr_format(&first, a, sizeof(a)));
+	}
+	if (s->hosts_full)
+		pc_snapshot_warn(pc_scan_ctx_snapshot(ctx),
+				 "udp: too many hosts to check each for ICMP rate limiting; "
+				 "open|filtered may include closed ports");
 	return 0;
 }
 
