@@ -410,6 +410,9 @@ static void probe_verdict(struct engine *e, struct job *j, enum pc_probe_verdict
 		}
 		return;
 	case PC_PROBE_MATCH:
+		/* a parting message (Terminate, QUIT, DISCONNECT): best effort */
+		if (j->ctx->out_len && j->conn == CONN_READY)
+			conn_send(e, j, j->ctx->out, j->ctx->out_len);
 		job_match(e, j, j->res);
 		return;
 	case PC_PROBE_RECONNECT: {

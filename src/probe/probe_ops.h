@@ -159,6 +159,18 @@ int pc_probe_line_feed(struct pc_probe_line *line, const uint8_t *data, size_t l
 		       size_t *used);
 
 /*
+ * One BER/DER TLV at p[0..n): tag (single byte tags only), header size and
+ * content length (short form, or long form of up to 4 bytes). 0 when the
+ * header is complete and the content fits in n, -1 otherwise (truncated,
+ * indefinite or absurd length).
+ */
+int pc_probe_ber(const uint8_t *p, size_t n, uint8_t *ret_tag, size_t *ret_hdr, size_t *ret_len);
+/* Header only: 0 when the header is complete (content may be missing), 1
+ * when more bytes are needed, -1 when invalid. */
+int pc_probe_ber_header(const uint8_t *p, size_t n, uint8_t *ret_tag, size_t *ret_hdr,
+			size_t *ret_len);
+
+/*
  * pc_probe_replay - run one probe offline over recorded server bytes, one
  * segment per connection the probe makes (a probe that returns RECONNECT
  * moves on to the next segment; bytes left in the current one are dropped,

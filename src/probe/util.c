@@ -127,6 +127,48 @@ int pc_probe_line_feed(struct pc_probe_line *line, const uint8_t *data, size_t l
 	return 0;
 }
 
+int pc_probe_ber_header(const uint8_t *p, size_t n, uint8_t *ret_tag, size_t *ret_hdr,
+			size_t *ret_len)
+{
+	if (n < 2)
+		return 1;
+	if ((p[0] & 0x1f) == 0x1f)
+		return -1; /* multi-byte tags: not in the protocols we read */
+	size_t len, hdr;
+	if (p[1] < 0x80) {
+		len = p[1];
+		hdr = 2;
+	} else {
+		size_t k = p[1] & 0x7f;
+		if (k == 0 || k > 4)
+			return -1;
+		if (n < 2 + k)
+			return 1;
+		len = 0;
+		for (size_t i = 0; i < k; i++)
+			len = len << 8 | p[2 + i];
+		hdr = 2 + k;
+	}
+	*ret_tag = p[0];
+	*ret_hdr = hdr;
+	*ret_len = len;
+	return 0;
+}
+
+int pc_probe_ber(const uint8_t *p, size_t n, uint8_t *ret_tag, size_t *ret_hdr, size_t *ret_len)
+{
+	uint8_t tag;
+	size_t hdr, len;
+	if (pc_probe_ber_header(p, n, &tag, &hdr, &len) != 0)
+		return -1;
+	if (len > n - hdr)
+		return -1;
+	*ret_tag = tag;
+	*ret_hdr = hdr;
+	*ret_len = len;
+	return 0;
+}
+
 enum pc_probe_verdict pc_probe_replay(const struct pc_probe_ops *ops, uint16_t port, bool tls,
 				      const struct pc_probe_segment *segs, size_t n_segs,
 				      size_t split, size_t chunk,

@@ -1,0 +1,94 @@
+/*
+ * pop3.c - POP3: the "+OK" greeting, then CAPA.
+ *
+ * Passive: "+OK Dovecot (Debian) ready." Then "CAPA": "+OK", one
+ * capability per line (USER, SASL PLAIN, STLS, IMPLEMENTATION ...), "."
+ * alone ends the list; then QUIT. POP3 gives no access to a mailbox
+ * before USER/PASS or AUTH, so the verdict is auth required, with the
+ * offered mechanisms as evidence. A server that closes after the greeting
+ * is still POP3.
+ */
+#include "probe/probe_ops.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct pop3_state {
+	struct pc_probe_line line;
+	int phase; /* 0 greeting, 1 CAPA status, 2 CAPA list */
+	char caps[120];
+};
+
+static const uint16_t pop3_ports[] = { 110, 995, 0 };
+
+static enum pc_probe_verdict pop3_feed(void *state, struct pc_probe_ctx *ctx, const uint8_t *data,
+				       size_t len)
+{
+	struct pop3_state *s = state;
+	struct pc_probe_result *r = ctx->res;
+	static const char magic[] = "+OK";
+	while (len > 0) {
+		size_t before = s->line.len;
+		size_t used;
+		int rc = pc_probe_line_feed(&s->line, data, len, &used);
+		if (s->phase == 0)
+			for (size_t k = before; k < s->line.len && k < 3; k++)
+				if (s->line.buf[k] != magic[k])
+					return PC_PROBE_NOMATCH;
+		data += used;
+		len -= used;
+		if (rc < 0)
+			return s->phase ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
+		if (rc == 0)
+			break;
+		char *l = s->line.buf;
+		s->line.len = 0;
+		if (s->phase == 0) {
+			if (strncmp(l, "+OK", 3) != 0 || (l[3] != ' ' && l[3] != '\0'))
+				return PC_PROBE_NOMATCH;
+			PC_PROBE_SET(r->name, "pop3");
+			r->auth = PC_AUTH_REQUIRED;
+			PC_PROBE_SET(r->evidence, "+OK greeting; mail access needs USER/PASS or AUTH");
+			pc_probe_banner(ctx, (const uint8_t *)l, strlen(l));
+			if (strstr(l, "Dovecot"))
+				PC_PROBE_SET(r->product, "Dovecot");
+			else if (strstr(l, "Cyrus"))
+				PC_PROBE_SET(r->product, "Cyrus");
+			s->phase = 1;
+			pc_probe_sendstr(ctx, "CAPA\r\n");
+			return PC_PROBE_MORE;
+		}
+		if (s->phase == 1) {
+			if (strncmp(l, "+OK", 3) != 0) {
+				pc_probe_sendstr(ctx, "QUIT\r\n");
+				return PC_PROBE_MATCH;
+			}
+			s->phase = 2;
+			continue;
+		}
+		if (strcmp(l, ".") == 0) {
+			if (s->caps[0])
+				pc_probe_setf(r->evidence, sizeof(r->evidence),
+					      "+OK greeting; mail access needs a login (CAPA: %s)", s->caps);
+			pc_probe_sendstr(ctx, "QUIT\r\n");
+			return PC_PROBE_MATCH;
+		}
+		if (strncmp(l, "IMPLEMENTATION ", 15) == 0 && !r->product[0])
+			PC_PROBE_SET(r->product, l + 15);
+		if (strncmp(l, "USER", 4) == 0 || strncmp(l, "SASL", 4) == 0 ||
+		    strncmp(l, "STLS", 4) == 0) {
+			size_t n = strlen(s->caps);
+			if (n + strlen(l) + 2 < sizeof(s->caps))
+				snprintf(s->caps + n, sizeof(s->caps) - n, "%s%s", n ? ", " : "", l);
+		}
+	}
+	return PC_PROBE_MORE;
+}
+
+const struct pc_probe_ops pc_probe_pop3 = {
+	.name = "pop3",
+	.flags = PC_PROBE_F_BANNER | PC_PROBE_F_TLS,
+	.ports = pop3_ports,
+	.state_size = sizeof(struct pop3_state),
+	.feed = pop3_feed,
+};
