@@ -59,6 +59,7 @@ static bool equals(struct span s, const char *str)
 static bool take_pod_uid(const char *p, size_t len, char out[37])
 {
 	static const size_t groups[] = {8, 4, 4, 4, 12};
+	char uid[37];
 	if (len != 36)
 		return false;
 	size_t k = 0;
@@ -66,15 +67,17 @@ static bool take_pod_uid(const char *p, size_t len, char out[37])
 		for (size_t i = 0; i < groups[g]; i++, k++) {
 			if (!is_hex(p[k]))
 				return false;
-			out[k] = p[k];
+			uid[k] = p[k];
 		}
 		if (g < 4) {
 			if (p[k] != '-' && p[k] != '_')
 				return false;
-			out[k++] = '-';
+			uid[k++] = '-';
 		}
 	}
-	out[36] = '\0';
+	uid[36] = '\0';
+	/* written only whole: a near miss leaves out as it was */
+	memcpy(out, uid, sizeof(uid));
 	return true;
 }
 
