@@ -43,6 +43,8 @@
 #include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,19 +52,35 @@
 #include <unistd.h>
 
 #define BATCH 64
+/* In-flight ring per sender: its pages are all touched once the scan is
+ * longer than the ring, so this bounds the memory (64 Ki x 40 bytes plus
+ * the index: about 3 MiB). When it is full, sending waits for deadlines:
+ * 64 Ki unanswered probes per timeout is the ceiling for a silent range. */
+#define RING_MAX (1u << 16)
 #define SNAPLEN 256
 #define SPORT_COUNT 64
 #define RCVBUF (32 << 20)
 #define WARN_NOROUTE_MAX 8
+#define MAX_WORKERS 4
 
-struct syn_state {
+struct syn_engine;
+
+/* One sender/receiver: its own sockets, its own block of source ports (so
+ * its capture filter sees only the replies to its own probes), its own
+ * route cache and in-flight ring. Workers share only the scan context
+ * (whose calls are thread-safe) and the engine's warning list. */
+struct syn_worker {
+	struct syn_engine *eng;
 	int tx4, tx6, rx;
 	struct pc_route_cache *routes;
 	struct pc_cookie_key key;
 	uint16_t sport_lo; /* source ports sport_lo .. sport_lo + SPORT_COUNT - 1 */
 	struct pc_inflight *inflight;
-	unsigned noroute_warned;
 	uint64_t pending; /* in the ring and not yet reported */
+	pthread_t thread;
+	bool started;
+	int ret;
+	struct pc_error err;
 	/* send batch */
 	uint8_t pkt[BATCH][PC_PACKET_SYN_MAX];
 	struct sockaddr_storage dst[BATCH];
@@ -76,6 +94,16 @@ struct syn_state {
 	struct mmsghdr rmsg[BATCH];
 };
 
+struct syn_engine {
+	struct syn_worker *w[MAX_WORKERS];
+	unsigned n_workers;
+	struct pc_scan_ctx *ctx;
+	atomic_bool stop; /* a worker failed: the others end too */
+	pthread_mutex_t lock; /* the no-route list */
+	struct pc_addr noroute[WARN_NOROUTE_MAX];
+	unsigned n_noroute;
+};
+
 static uint64_t now_us(void)
 {
 	return (uint64_t)(pc_monotonic_ms() * 1000.0);
@@ -83,10 +111,12 @@ static uint64_t now_us(void)
 
 /* ---- privileged setup ---- */
 
-/* Source ports: a random block of SPORT_COUNT outside the kernel's
- * ephemeral range, so that no local connection can collide with ours. */
-static uint16_t pick_sport_lo(const struct pc_cookie_key *key)
+/* Source ports: a random block of n SPORT_COUNT-port blocks outside the
+ * kernel's ephemeral range, so that no local connection can collide with
+ * ours. */
+static uint16_t pick_sport_lo(const struct pc_cookie_key *key, unsigned n)
 {
+	unsigned need = SPORT_COUNT * n;
 	unsigned lo = 32768, hi = 60999;
 	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
 	if (f) {
@@ -99,12 +129,12 @@ static uint16_t pick_sport_lo(const struct pc_cookie_key *key)
 	}
 	unsigned above = 65535 - hi, below = lo > 1024 ? lo - 1024 : 0;
 	unsigned r = (unsigned)(key->k0 >> 20);
-	if (above >= SPORT_COUNT * 2)
-		return (uint16_t)(hi + 1 + r % (above - SPORT_COUNT));
-	if (below >= SPORT_COUNT * 2)
-		return (uint16_t)(1024 + r % (below - SPORT_COUNT));
+	if (above >= need * 2)
+		return (uint16_t)(hi + 1 + r % (above - need));
+	if (below >= need * 2)
+		return (uint16_t)(1024 + r % (below - need));
 	/* the ephemeral range covers nearly everything: use its top */
-	return (uint16_t)(65535 - SPORT_COUNT + 1);
+	return (uint16_t)(65535 - need + 1);
 }
 
 /*
@@ -157,7 +187,7 @@ static int attach_filter(int fd, uint16_t lo, uint16_t hi)
 	return 0;
 }
 
-static int open_rx(struct syn_state *s, struct pc_error *err)
+static int open_rx(struct syn_worker *s, struct pc_error *err)
 {
 	/* protocol 0: receives nothing until bound, so no packet slips in
 	 * before the filter is attached */
@@ -213,9 +243,8 @@ static int open_tx(int family, int *ret_fd, struct pc_error *err)
 	return 0;
 }
 
-static void syn_release(void *state)
+static void worker_free(struct syn_worker *s)
 {
-	struct syn_state *s = state;
 	if (!s)
 		return;
 	if (s->tx4 >= 0)
@@ -229,49 +258,96 @@ static void syn_release(void *state)
 	free(s);
 }
 
-static int syn_prepare(struct pc_scan_ctx *ctx, void **ret_state, struct pc_error *err)
+static void syn_release(void *state)
 {
-	(void)ctx;
-	struct syn_state *s = calloc(1, sizeof(*s));
+	struct syn_engine *e = state;
+	if (!e)
+		return;
+	for (unsigned i = 0; i < e->n_workers; i++)
+		worker_free(e->w[i]);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+/* Senders: one per CPU (at most MAX_WORKERS) when the rate needs more than
+ * one. Over a veth pair, or to any target that shares our CPUs, the
+ * target's kernel answers inside the sender's softirq: a second sender on
+ * the other CPU is what doubles the rate (docs/bench-scan.md). */
+static unsigned worker_count(const struct pc_scan_opts *o)
+{
+	uint64_t rate = o->rate_pps ? o->rate_pps : PC_SCAN_DEFAULT_RATE;
+	if (rate <= 30000)
+		return 1;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	return cpus > MAX_WORKERS ? MAX_WORKERS : (unsigned)cpus;
+}
+
+static int worker_open(struct syn_engine *e, const struct pc_cookie_key *key, uint16_t sport_lo,
+		       struct syn_worker **ret_worker, struct pc_error *err)
+{
+	struct syn_worker *s = calloc(1, sizeof(*s));
 	if (!s)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	s->eng = e;
 	s->tx4 = s->tx6 = s->rx = -1;
-	int ret = pc_cookie_key_random(&s->key);
+	s->key = *key;
+	s->sport_lo = sport_lo;
+	int ret = open_tx(AF_INET, &s->tx4, err);
+	if (ret == 0)
+		ret = open_tx(AF_INET6, &s->tx6, err);
+	if (ret == 0)
+		ret = open_rx(s, err);
+	if (ret == 0)
+		ret = pc_route_open(&s->routes, err);
+	if (ret < 0) {
+		worker_free(s);
+		return ret;
+	}
+	*ret_worker = s;
+	return 0;
+}
+
+static int syn_prepare(struct pc_scan_ctx *ctx, void **ret_state, struct pc_error *err)
+{
+	struct syn_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	pthread_mutex_init(&e->lock, NULL);
+	e->ctx = ctx;
+	struct pc_cookie_key key;
+	int ret = pc_cookie_key_random(&key);
 	if (ret < 0) {
 		pc_error_set(err, ret, "cannot get random bytes: %s", strerror(-ret));
 		goto fail;
 	}
-	s->sport_lo = pick_sport_lo(&s->key);
-	ret = open_tx(AF_INET, &s->tx4, err);
-	if (ret < 0)
-		goto fail;
-	ret = open_tx(AF_INET6, &s->tx6, err);
-	if (ret < 0)
-		goto fail;
-	ret = open_rx(s, err);
-	if (ret < 0)
-		goto fail;
-	ret = pc_route_open(&s->routes, err);
-	if (ret < 0)
-		goto fail;
-	*ret_state = s;
+	unsigned n = worker_count(pc_scan_ctx_opts(ctx));
+	uint16_t lo = pick_sport_lo(&key, n);
+	for (unsigned i = 0; i < n; i++) {
+		ret = worker_open(e, &key, (uint16_t)(lo + i * SPORT_COUNT), &e->w[i], err);
+		if (ret < 0)
+			goto fail;
+		e->n_workers++;
+	}
+	*ret_state = e;
 	return 0;
 fail:
-	syn_release(s);
+	syn_release(e);
 	return ret;
 }
 
 /* ---- the run ---- */
 
-static void count_drops(struct syn_state *s, struct pc_scan_stats *st)
+static void count_drops(struct syn_worker *s, struct pc_scan_stats *st)
 {
 	struct tpacket_stats ts;
 	socklen_t sl = sizeof(ts);
 	if (getsockopt(s->rx, SOL_PACKET, PACKET_STATISTICS, &ts, &sl) == 0)
-		st->capture_drops += ts.tp_drops; /* the kernel resets on read */
+		__atomic_fetch_add(&st->capture_drops, ts.tp_drops, __ATOMIC_RELAXED);
 }
 
-static void report(struct pc_scan_ctx *ctx, struct syn_state *s, struct pc_inflight_entry *e,
+static void report(struct pc_scan_ctx *ctx, struct syn_worker *s, struct pc_inflight_entry *e,
 		   enum pc_state state, uint64_t now)
 {
 	double rtt = e->tries && state != PC_STATE_FILTERED ? (double)(now - e->sent_us) / 1000.0 : -1;
@@ -280,7 +356,7 @@ static void report(struct pc_scan_ctx *ctx, struct syn_state *s, struct pc_infli
 	pc_scan_result(ctx, &e->addr, PC_PROTO_TCP, e->port, state, rtt);
 }
 
-static void handle_reply(struct pc_scan_ctx *ctx, struct syn_state *s, const uint8_t *p, size_t n,
+static void handle_reply(struct pc_scan_ctx *ctx, struct syn_worker *s, const uint8_t *p, size_t n,
 			 uint64_t now)
 {
 	struct pc_reply r;
@@ -291,7 +367,7 @@ static void handle_reply(struct pc_scan_ctx *ctx, struct syn_state *s, const uin
 	if (!pc_cookie_check(&s->key, &r.remote, r.remote_port, &r.local, r.local_port, r.ack))
 		return;
 	struct pc_scan_stats *st = pc_scan_ctx_stats(ctx);
-	st->replies++;
+	__atomic_fetch_add(&st->replies, 1, __ATOMIC_RELAXED);
 	struct pc_inflight_entry *e = pc_inflight_find(s->inflight, &r.remote, r.remote_port);
 	if (!e || e->done)
 		return; /* a duplicate, or later than its deadline */
@@ -310,7 +386,7 @@ static void handle_reply(struct pc_scan_ctx *ctx, struct syn_state *s, const uin
 }
 
 /* Read what the capture holds; returns how many packets were read. */
-static unsigned drain_rx(struct pc_scan_ctx *ctx, struct syn_state *s)
+static unsigned drain_rx(struct pc_scan_ctx *ctx, struct syn_worker *s)
 {
 	unsigned total = 0;
 	for (int round = 0; round < 64; round++) {
@@ -338,7 +414,7 @@ static unsigned drain_rx(struct pc_scan_ctx *ctx, struct syn_state *s)
 	return total;
 }
 
-static int flush_family(struct syn_state *s, struct pc_scan_stats *st, int family,
+static int flush_family(struct syn_worker *s, struct pc_scan_stats *st, int family,
 			struct mmsghdr *msgs, unsigned n)
 {
 	int fd = family == AF_INET ? s->tx4 : s->tx6;
@@ -363,12 +439,12 @@ static int flush_family(struct syn_state *s, struct pc_scan_stats *st, int famil
 		}
 		off += (unsigned)r;
 	}
-	st->sent += n;
+	__atomic_fetch_add(&st->sent, n, __ATOMIC_RELAXED);
 	return 0;
 }
 
 /* Send the batch: IPv4 and IPv6 packets go to their own sockets. */
-static int flush(struct syn_state *s, struct pc_scan_stats *st)
+static int flush(struct syn_worker *s, struct pc_scan_stats *st)
 {
 	struct mmsghdr v4[BATCH], v6[BATCH];
 	unsigned n4 = 0, n6 = 0;
@@ -389,18 +465,19 @@ static int flush(struct syn_state *s, struct pc_scan_stats *st)
 
 /* Build a probe into the batch. false when it cannot be sent (no route or
  * no IPv6 socket): the caller reports it. */
-static bool queue_probe(struct pc_scan_ctx *ctx, struct syn_state *s, const struct pc_addr *dst,
+static bool queue_probe(struct syn_worker *s, const struct pc_addr *dst,
 			uint16_t dport)
 {
 	struct pc_route rt;
 	if ((dst->family == AF_INET6 && s->tx6 < 0) ||
 	    pc_route_lookup(s->routes, dst, &rt) < 0) {
-		if (s->noroute_warned < WARN_NOROUTE_MAX) {
-			char a[PC_ADDR_STRLEN];
-			s->noroute_warned++;
-			pc_snapshot_warn(pc_scan_ctx_snapshot(ctx), "no route to %s: not probed",
-					 pc_addr_format(dst, a, sizeof(a)));
-		}
+		/* the snapshot is not ours to touch from a worker: keep
+		 * the first few and warn after the run */
+		struct syn_engine *e = s->eng;
+		pthread_mutex_lock(&e->lock);
+		if (e->n_noroute < WARN_NOROUTE_MAX)
+			e->noroute[e->n_noroute++] = *dst;
+		pthread_mutex_unlock(&e->lock);
 		return false;
 	}
 	unsigned i = s->n_batch;
@@ -431,9 +508,9 @@ static bool queue_probe(struct pc_scan_ctx *ctx, struct syn_state *s, const stru
 	return true;
 }
 
-static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
+static int worker_run(struct syn_worker *s, struct pc_error *err)
 {
-	struct syn_state *s = state;
+	struct pc_scan_ctx *ctx = s->eng->ctx;
 	const struct pc_scan_opts *o = pc_scan_ctx_opts(ctx);
 	struct pc_scan_stats *st = pc_scan_ctx_stats(ctx);
 	double timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PC_SCAN_DEFAULT_TIMEOUT_MS;
@@ -451,14 +528,16 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 	 * asked (or a generous default), within bounds */
 	bool unlimited = o->rate_pps == PC_SCAN_RATE_UNLIMITED;
 	double rate = !o->rate_pps ? PC_SCAN_DEFAULT_RATE : unlimited ? 150000.0 : (double)o->rate_pps;
-	double need = rate * (double)last_us / 1e6 * 1.25 + BATCH * 2;
-	size_t cap = need > (1 << 20) ? (1 << 20) : need < 4096 ? 4096 : (size_t)need;
+	double need = rate * (double)last_us / 1e6 * 1.25 / s->eng->n_workers + BATCH * 2;
+	size_t cap = need > RING_MAX ? RING_MAX : need < 4096 ? 4096 : (size_t)need;
 	int ret = pc_inflight_new(cap, &s->inflight);
 	if (ret < 0)
 		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
 
 	bool exhausted = false;
 	for (;;) {
+		if (atomic_load_explicit(&s->eng->stop, memory_order_relaxed))
+			return 0;
 		drain_rx(ctx, s);
 		uint64_t now = now_us();
 
@@ -482,14 +561,14 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 			h = pc_inflight_requeue(s->inflight);
 			struct pc_addr a = h->addr;
 			uint16_t port = h->port;
-			if (!queue_probe(ctx, s, &a, port)) {
+			if (!queue_probe(s, &a, port)) {
 				report(ctx, s, h, PC_STATE_FILTERED, now);
 				continue;
 			}
 			h->tries++;
 			h->sent_us = now;
 			h->deadline_us = now + (h->tries > retries ? last_us : timeout_us);
-			st->retries++;
+			__atomic_fetch_add(&st->retries, 1, __ATOMIC_RELAXED);
 			resend++;
 		}
 
@@ -513,7 +592,7 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 				if (!e)
 					break; /* cannot happen: room was checked */
 				s->pending++;
-				if (!queue_probe(ctx, s, &p.addr, p.port)) {
+				if (!queue_probe(s, &p.addr, p.port)) {
 					report(ctx, s, e, PC_STATE_FILTERED, now);
 					continue;
 				}
@@ -547,6 +626,47 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 	drain_rx(ctx, s);
 	count_drops(s, st);
 	return 0;
+}
+
+static void *worker_thread(void *arg)
+{
+	struct syn_worker *s = arg;
+	s->ret = worker_run(s, &s->err);
+	if (s->ret < 0)
+		atomic_store(&s->eng->stop, true);
+	return NULL;
+}
+
+static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
+{
+	struct syn_engine *e = state;
+	e->ctx = ctx;
+	for (unsigned i = 1; i < e->n_workers; i++) {
+		int r = pthread_create(&e->w[i]->thread, NULL, worker_thread, e->w[i]);
+		if (r != 0) {
+			/* fewer senders is slower, not wrong: worker 0 and the
+			 * started ones pull every remaining probe */
+			break;
+		}
+		e->w[i]->started = true;
+	}
+	int ret = worker_run(e->w[0], err);
+	if (ret < 0)
+		atomic_store(&e->stop, true);
+	for (unsigned i = 1; i < e->n_workers; i++) {
+		if (!e->w[i]->started)
+			continue;
+		pthread_join(e->w[i]->thread, NULL);
+		if (ret == 0 && e->w[i]->ret < 0) {
+			ret = e->w[i]->ret;
+			*err = e->w[i]->err;
+		}
+	}
+	char a[PC_ADDR_STRLEN];
+	for (unsigned i = 0; i < e->n_noroute; i++)
+		pc_snapshot_warn(pc_scan_ctx_snapshot(ctx), "no route to %s: not probed",
+				 pc_addr_format(&e->noroute[i], a, sizeof(a)));
+	return ret;
 }
 
 const struct pc_scan_engine_ops pc_scan_engine_syn = {

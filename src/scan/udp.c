@@ -43,6 +43,11 @@
 #include <unistd.h>
 
 #define BATCH 64
+/* In-flight ring per sender: its pages are all touched once the scan is
+ * longer than the ring, so this bounds the memory (64 Ki x 40 bytes plus
+ * the index: about 3 MiB). When it is full, sending waits for deadlines:
+ * 64 Ki unanswered probes per timeout is the ceiling for a silent range. */
+#define RING_MAX (1u << 16)
 #define RBUF 2048
 #define HOSTS_MAX (1u << 16) /* hosts tracked for the rate-limit warning */
 #define ICMP_BURST 6         /* Linux's per-peer burst of ICMP errors */
@@ -395,7 +400,7 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 	bool unlimited = o->rate_pps == PC_SCAN_RATE_UNLIMITED;
 	double rate = !o->rate_pps ? PC_SCAN_DEFAULT_RATE : unlimited ? 150000.0 : (double)o->rate_pps;
 	double need = rate * (double)last_us / 1e6 * 1.25 + BATCH * 2;
-	size_t cap = need > (1 << 20) ? (1 << 20) : need < 4096 ? 4096 : (size_t)need;
+	size_t cap = need > RING_MAX ? RING_MAX : need < 4096 ? 4096 : (size_t)need;
 	int ret = pc_inflight_new(cap, &s->inflight);
 	if (ret < 0)
 		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
