@@ -7,6 +7,7 @@
 #include "inventory/netns.h"
 #include "probe/probe.h"
 #include "probe/reach.h"
+#include "scan/scan.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -42,6 +43,11 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 	int r = 0;
 	if (opts->host) {
 		r = pc_inventory_collect(snap, &opts->inventory, &nsset, err);
+		if (r < 0)
+			goto out;
+	}
+	if (opts->scan) {
+		r = pc_scan_run(snap, opts->scan, err);
 		if (r < 0)
 			goto out;
 	}

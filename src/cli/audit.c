@@ -5,6 +5,7 @@
  */
 #include "audit.h"
 #include "cli/cli.h"
+#include "cli/scan_opts.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -21,7 +22,12 @@ static const char usage[] =
 	"  --no-verify       skip the live connection check (and the probes)\n"
 	"  --no-probe        skip the service probes\n"
 	"  --timeout MS      deadline of each live check (default 1000)\n"
-	"  --own-netns       only the namespace portcensus runs in\n";
+	"  --own-netns       only the namespace portcensus runs in\n"
+	"\n"
+	"With TARGETs (or -iL), audit those addresses from the network side instead:\n"
+	"scan them with the options of `portcensus scan`, then verify and probe what\n"
+	"answers. --timeout then also bounds each scan probe.\n"
+	"\n" PC_CLI_SCAN_USAGE;
 
 static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_endpoint *ep)
 {
@@ -32,7 +38,7 @@ static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_en
 	fmt->stream_endpoint(f, snap, ep, &ro);
 }
 
-static int run(struct pc_cli *cli, int argc, char **argv)
+static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_scan *s)
 {
 	enum { OPT_EST = 256, OPT_NO_OWNERS, OPT_NO_VERIFY, OPT_TIMEOUT, OPT_OWN_NETNS,
 	       OPT_NO_PROBE };
@@ -46,13 +52,16 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	struct option merged[64];
+	pc_cli_scan_merge(longopts, merged, sizeof(merged) / sizeof(merged[0]));
+	pc_cli_scan_fix_argv(argc, argv);
 	struct pc_audit_opts opts;
 	pc_audit_opts_default(&opts);
 	unsigned long long v;
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hp:", merged, NULL)) != -1) {
 		switch (c) {
 		case OPT_EST:
 			opts.inventory.established = true;
@@ -73,6 +82,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 							       "(1-600000), not '%s'",
 							  optarg);
 			opts.verify_timeout_ms = (double)v;
+			s->opts.timeout_ms = (double)v;
 			break;
 		case OPT_OWN_NETNS:
 			opts.inventory.all_netns = false;
@@ -80,16 +90,42 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
-		default:
+		default: {
+			int sr = c == '?' ? 1 : pc_cli_scan_option(cli, s, c, optarg);
+			if (sr == 0)
+				break;
+			if (sr != 1)
+				return sr;
+		}
 			return pc_cli_usage_error(cli, "unknown option '%s' (see 'portcensus help "
 						       "audit')",
 						  argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return pc_cli_usage_error(cli, "network targets need the scanner, which this "
-					       "build does not have yet: '%s'",
-					  argv[optind]);
+	for (int i = optind; i < argc; i++) {
+		int tr = pc_cli_scan_target(cli, s, argv[i]);
+		if (tr)
+			return tr;
+	}
+	if (s->have_targets) {
+		int fr = pc_cli_scan_finish(cli, s);
+		if (fr)
+			return fr;
+		if (s->list_targets) {
+			struct pc_error lerr = {0};
+			if (pc_scan_list_targets(&s->opts, stdout, &lerr) < 0)
+				return pc_cli_fail(cli, &lerr);
+			return pc_cli_close_output(cli, stdout, true);
+		}
+		/* the targets replace the host inventory; results are kept in
+		 * the snapshot for the probes and streamed by the pipeline */
+		opts.host = false;
+		s->opts.store = true;
+		s->opts.on_endpoint = NULL;
+		s->opts.on_progress = cli->progress ? pc_cli_scan_progress : NULL;
+		s->opts.ctx = cli;
+		opts.scan = &s->opts;
+	}
 
 	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
 	if (!fmt)
@@ -120,6 +156,18 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = crc;
 	pc_snapshot_free(snap);
+	return rc;
+}
+
+static int run(struct pc_cli *cli, int argc, char **argv)
+{
+	struct pc_cli_scan s;
+	int rc = pc_cli_scan_init(cli, &s);
+	if (rc)
+		return rc;
+	rc = run_audit(cli, argc, argv, &s);
+	pc_cli_scan_progress_end(cli);
+	pc_cli_scan_free(&s);
 	return rc;
 }
 

@@ -7,7 +7,7 @@
 # filtered ports (an nftables drop in the target, with a listener behind it,
 # so only the drop can explain silence). Checks, each an exact set:
 #   1. IPv4 + IPv6, --show closed,filtered: every (address, port, state);
-#   2. the default view: open ports only;
+#   2. the default view: open ports only; the same through `audit TARGET...`;
 #   3. under `ulimit -n 256`, all 65,535 ports of one host: the same open set;
 #   4. an AnyIP /16 (one listener answers 65,536 addresses), a few ports;
 #   5. self-connect: a namespace scanning its own loopback over ports inside
@@ -74,6 +74,11 @@ lab_assert_eq "connect scan, all states" "$expected" "$(states <<<"$out")"
 out=$(lab_exec "$s" "$PORTCENSUS" scan --connect --format jsonl --timeout 300 \
 	-p "$ports" 198.18.1.2 198.18.2.2 fd00:198:18:1::2) || lab_fail "scan failed"
 lab_assert_eq "connect scan, default view" "$(grep ' open$' <<<"$expected")" "$(states <<<"$out")"
+
+# 2b. `audit TARGET...` scans with the same options and feeds the pipeline
+out=$(lab_exec "$s" "$PORTCENSUS" audit --connect --no-probe --format jsonl --timeout 300 \
+	-p "$ports" 198.18.1.2 198.18.2.2 fd00:198:18:1::2) || lab_fail "audit with targets failed"
+lab_assert_eq "audit TARGET..., open ports" "$(grep ' open$' <<<"$expected")" "$(states <<<"$out")"
 
 # 3. every port of one host with 256 descriptors: still exact
 out=$(lab_exec "$s" bash -c "ulimit -n 256 && exec \"\$0\" scan --connect --format jsonl \
