@@ -794,6 +794,11 @@ static void job_finish(struct engine *e, struct job *j)
 	}
 	if (!r)
 		return;
+	if (r != &tmp) {
+		tmp = *r;
+		r = &tmp;
+	}
+	pc_probe_result_clean(&tmp);
 	struct pc_service *s = pc_snapshot_service(e->snap);
 	if (!s)
 		return;

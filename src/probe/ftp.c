@@ -72,8 +72,13 @@ static enum pc_probe_verdict ftp_feed(void *state, struct pc_probe_ctx *ctx, con
 		if (s->phase == 0) {
 			if (strncmp(l, "220", 3) != 0)
 				return PC_PROBE_NOMATCH;
-			if (!s->greeting[0] && l[3] != '\0')
-				pc_probe_setn(s->greeting, sizeof(s->greeting), l + 4, strlen(l + 4));
+			if (l[3] != '\0') {
+				/* multi-line greetings: the product is often on the last line */
+				size_t o = strlen(s->greeting);
+				if (o + 2 < sizeof(s->greeting))
+					snprintf(s->greeting + o, sizeof(s->greeting) - o, "%s%s",
+						 o ? " " : "", l + 4);
+			}
 			if (!last)
 				continue;
 			const char *g = s->greeting;
@@ -90,14 +95,14 @@ static enum pc_probe_verdict ftp_feed(void *state, struct pc_probe_ctx *ctx, con
 			PC_PROBE_SET(r->evidence, "220 FTP greeting");
 			s->phase = 1;
 			pc_probe_sendstr(ctx, "USER anonymous\r\n");
-			return PC_PROBE_MORE;
+			continue;
 		}
 		if (!last)
 			continue;
 		if (s->phase == 1 && strncmp(l, "331", 3) == 0) {
 			s->phase = 2;
 			pc_probe_sendstr(ctx, "PASS portcensus@example.invalid\r\n");
-			return PC_PROBE_MORE;
+			continue;
 		}
 		if (strncmp(l, "230", 3) == 0) {
 			r->auth = PC_AUTH_NONE;

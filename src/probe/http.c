@@ -480,7 +480,8 @@ static enum path_id next_path(struct http_state *s)
 			continue;
 		if (p != P_VERSION && s->app == APP_ELASTIC)
 			continue;
-		if (s->app == APP_DOCKER || s->app == APP_K8S || s->app == APP_KUBELET)
+		if (p != P_VERSION &&
+		    (s->app == APP_DOCKER || s->app == APP_K8S || s->app == APP_KUBELET))
 			continue;
 		return p;
 	}

@@ -95,7 +95,7 @@ static enum pc_probe_verdict imap_feed(void *state, struct pc_probe_ctx *ctx, co
 			PC_PROBE_SET(r->evidence, "* OK greeting; mailbox access needs LOGIN or AUTHENTICATE");
 			s->phase = 1;
 			pc_probe_sendstr(ctx, "a1 CAPABILITY\r\n");
-			return PC_PROBE_MORE;
+			continue;
 		}
 		if (strncmp(l, "* CAPABILITY ", 13) == 0)
 			keep_caps(s, l);

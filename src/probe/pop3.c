@@ -56,7 +56,7 @@ static enum pc_probe_verdict pop3_feed(void *state, struct pc_probe_ctx *ctx, co
 				PC_PROBE_SET(r->product, "Cyrus");
 			s->phase = 1;
 			pc_probe_sendstr(ctx, "CAPA\r\n");
-			return PC_PROBE_MORE;
+			continue;
 		}
 		if (s->phase == 1) {
 			if (strncmp(l, "+OK", 3) != 0) {

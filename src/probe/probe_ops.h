@@ -139,6 +139,11 @@ void pc_probe_setf(char *field, size_t size, const char *fmt, ...)
 /* Banner excerpt: the printable excerpt of s[0..len), control bytes and
  * non-ASCII turned into '.', line breaks into ' ', capped. */
 void pc_probe_banner(struct pc_probe_ctx *ctx, const uint8_t *s, size_t len);
+/* Make every field of a result printable ASCII (control bytes, DEL and
+ * bytes >= 0x80 become '.'): peer text reaches product, version, evidence
+ * and banner, and no terminal escape or broken UTF-8 may leave a probe.
+ * The engine and pc_probe_replay apply it to every final result. */
+void pc_probe_result_clean(struct pc_probe_result *res);
 bool pc_probe_has_port(const uint16_t *ports, uint16_t port);
 /* Case-insensitive search of needle in hay[0..len). */
 const uint8_t *pc_probe_memcasemem(const uint8_t *hay, size_t len, const char *needle);

@@ -96,7 +96,7 @@ static enum pc_probe_verdict smtp_feed(void *state, struct pc_probe_ctx *ctx, co
 			PC_PROBE_SET(r->evidence, "220 SMTP greeting");
 			s->phase = 1;
 			pc_probe_sendstr(ctx, "EHLO portcensus.invalid\r\n");
-			return PC_PROBE_MORE;
+			continue;
 		}
 		/* EHLO reply */
 		if (l[0] != '2') {

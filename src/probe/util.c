@@ -75,6 +75,22 @@ void pc_probe_banner(struct pc_probe_ctx *ctx, const uint8_t *s, size_t len)
 	b[n] = '\0';
 }
 
+static void clean_field(char *f, size_t size)
+{
+	for (size_t i = 0; i < size && f[i]; i++)
+		if ((unsigned char)f[i] < 0x20 || (unsigned char)f[i] >= 0x7f)
+			f[i] = '.';
+}
+
+void pc_probe_result_clean(struct pc_probe_result *res)
+{
+	clean_field(res->name, sizeof(res->name));
+	clean_field(res->product, sizeof(res->product));
+	clean_field(res->version, sizeof(res->version));
+	clean_field(res->evidence, sizeof(res->evidence));
+	clean_field(res->banner, sizeof(res->banner));
+}
+
 bool pc_probe_has_port(const uint16_t *ports, uint16_t port)
 {
 	if (!ports)
@@ -218,6 +234,7 @@ enum pc_probe_verdict pc_probe_replay(const struct pc_probe_ops *ops, uint16_t p
 		}
 	}
 out:
+	pc_probe_result_clean(ret_res);
 	free(st);
 	free(ctx);
 	return v;

@@ -82,7 +82,7 @@ static enum pc_probe_verdict vnc_feed(void *state, struct pc_probe_ctx *ctx, con
 			char reply[13];
 			snprintf(reply, sizeof(reply), "RFB 003.00%d\n", s->minor);
 			pc_probe_send(ctx, reply, 12);
-			return PC_PROBE_MORE;
+			break;
 		}
 	}
 	for (; i < len && s->got < sizeof(s->b); i++) {

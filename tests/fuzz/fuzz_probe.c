@@ -1,0 +1,58 @@
+/*
+ * fuzz_probe.c - every probe's response parser, through one target.
+ *
+ * Input: [probe index][flags][answer]["\xffSEG"][answer]... The first byte
+ * picks the probe (modulo the registry, so every parser is reached); flags
+ * bit 0 says "inside TLS", bits 1-7 a chunk size for feeding the answer
+ * (0: whole); the answers are the segments a probe that reconnects sees,
+ * one per connection. The run goes through pc_probe_replay, the same
+ * driver the unit tests use, so the fuzzer exercises exactly the feed()
+ * and done() paths the engine calls. Seeds: tests/fuzz/corpus/probe/,
+ * written by `test_probe --write-corpus`.
+ */
+#include "probe/probe_ops.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_SEGS 16
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 2 || pc_probe_registry_len == 0)
+		return 0;
+	const struct pc_probe_ops *ops = pc_probe_registry[data[0] % pc_probe_registry_len];
+	if (!ops->feed)
+		return 0;
+	bool tls = data[1] & 1;
+	size_t chunk = data[1] >> 1;
+	data += 2;
+	size -= 2;
+	struct pc_probe_segment segs[MAX_SEGS];
+	size_t n = 0, start = 0;
+	for (size_t i = 0; i + 4 <= size && n < MAX_SEGS - 1; i++) {
+		if (memcmp(data + i, "\xffSEG", 4) == 0) {
+			segs[n].data = data + start;
+			segs[n].len = i - start;
+			n++;
+			start = i + 4;
+			i += 3;
+		}
+	}
+	segs[n].data = data + start;
+	segs[n].len = size - start;
+	n++;
+	struct pc_probe_result r;
+	pc_probe_replay(ops, 1, tls, segs, n, 0, (ops->flags & PC_PROBE_F_UDP) ? 0 : chunk, &r);
+	/* every field is a printable ASCII line, the banner within its cap */
+	if (strlen(r.banner) > PC_PROBE_BANNER_MAX)
+		__builtin_trap();
+	const char *fields[] = { r.name, r.product, r.version, r.evidence, r.banner };
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+		for (const char *p = fields[f]; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				__builtin_trap();
+	return 0;
+}
