@@ -268,35 +268,53 @@ static int read_namespace(struct collect *c, const struct pc_netns_set *set,
 	return 0;
 }
 
+static const char *plural(unsigned n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/*
+ * One warning, in plain words: what could not be read (namespaces,
+ * processes' namespaces, processes' open files), what that means for the
+ * output, and what to do about it.
+ */
 static void warn_shortfall(struct pc_snapshot *snap, const struct shortfall *sf, bool proc_forced)
 {
 	if (sf->no_sockdiag && !proc_forced)
 		pc_snapshot_warn(snap, "the kernel offers no NETLINK_SOCK_DIAG (inet_diag) "
 				       "here: sockets were read from /proc/net instead");
-	if (!sf->ns_unread && !sf->procs_ns && !sf->procs_fds)
-		return;
-	char what[512] = "";
-	size_t len = 0;
-	const char *sep = "";
+	char part[3][160];
+	size_t n = 0;
 	if (sf->ns_unread) {
-		len += (size_t)snprintf(what + len, sizeof(what) - len,
-					"%s%u network namespaces (%s)", sep, sf->ns_unread,
-					pc_strerror(sf->first_error));
-		sep = ", ";
+		char why[64];
+		snprintf(why, sizeof(why), "%s", strerror(-sf->first_error));
+		if (sf->first_error > -4096 && sf->first_error < 0 && why[0] >= 'A' && why[0] <= 'Z')
+			why[0] = (char)(why[0] - 'A' + 'a');
+		else if (sf->first_error <= -4096 || sf->first_error >= 0)
+			snprintf(why, sizeof(why), "%s", pc_strerror(sf->first_error));
+		snprintf(part[n++], sizeof(part[0]), "the sockets of %u network %s (%s)",
+			 sf->ns_unread, plural(sf->ns_unread, "namespace", "namespaces"), why);
 	}
-	if (sf->procs_ns && len < sizeof(what)) {
-		len += (size_t)snprintf(what + len, sizeof(what) - len,
-					"%sthe namespaces of %u processes", sep, sf->procs_ns);
-		sep = ", ";
-	}
-	if (sf->procs_fds && len < sizeof(what))
-		snprintf(what + len, sizeof(what) - len, "%sthe open files of %u processes", sep,
-			 sf->procs_fds);
+	if (sf->procs_ns)
+		snprintf(part[n++], sizeof(part[0]), "the network namespace of %u %s", sf->procs_ns,
+			 plural(sf->procs_ns, "process", "processes"));
+	if (sf->procs_fds)
+		snprintf(part[n++], sizeof(part[0]), "the open files of %u %s", sf->procs_fds,
+			 plural(sf->procs_fds, "process", "processes"));
+	if (n == 0)
+		return;
+	char what[512];
+	if (n == 1)
+		snprintf(what, sizeof(what), "%s", part[0]);
+	else if (n == 2)
+		snprintf(what, sizeof(what), "%s and %s", part[0], part[1]);
+	else
+		snprintf(what, sizeof(what), "%s, %s and %s", part[0], part[1], part[2]);
 	bool root = geteuid() == 0;
-	pc_snapshot_warn(snap, "%s: could not read %s, so their sockets may be missing and "
-			       "their owners are shown as unknown%s",
+	pc_snapshot_warn(snap, "%s: could not read %s; sockets there may be missing and owners "
+			       "are shown as unknown%s",
 			 root ? "incomplete inventory" : "running without root privileges", what,
-			 root ? "" : " (run as root to see every process and namespace)");
+			 root ? "" : " (run as root to see every namespace and process)");
 }
 
 int pc_inventory_collect(struct pc_snapshot *snap, const struct pc_inventory_opts *opts,
