@@ -705,6 +705,7 @@ static void job_next(struct engine *e, struct job *j)
 			return;
 		j->step++;
 		if (j->step >= j->n_steps || pc_monotonic_ms() >= j->budget_end ||
+		    j->read_total >= PC_PROBE_READ_CAP ||
 		    (!j->udp && j->silent >= 2)) {
 			job_finish(e, j);
 			return;

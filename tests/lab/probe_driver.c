@@ -6,7 +6,8 @@
  *
  * usage: probe_driver [-t TIMEOUT_MS] [-P PARALLEL] [-H PER_HOST]
  *                     [-f FORMAT] [-n COUNT] tcp|udp:ADDR:PORT...
- * -n repeats every endpoint COUNT times (a crowd of connections).
+ * -n repeats every endpoint COUNT times (a crowd of connections); -m
+ * prints the peak resident set (VmHWM from /proc/self/status) on stderr.
  */
 #include "core/addr.h"
 #include "core/error.h"
@@ -54,14 +55,15 @@ int main(int argc, char **argv)
 	struct pc_probe_run_opts o = { 0 };
 	const char *format = "json";
 	long count = 1;
-	int c;
-	while ((c = getopt(argc, argv, "t:P:H:f:n:")) != -1) {
+	int c, memory = 0;
+	while ((c = getopt(argc, argv, "t:P:H:f:n:m")) != -1) {
 		switch (c) {
 		case 't': o.timeout_ms = strtod(optarg, NULL); break;
 		case 'P': o.parallel = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'H': o.host_inflight = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'f': format = optarg; break;
 		case 'n': count = strtol(optarg, NULL, 10); break;
+		case 'm': memory = 1; break;
 		default: return 2;
 		}
 	}
@@ -101,5 +103,14 @@ int main(int argc, char **argv)
 	struct pc_report_opts ro = { .view = PC_VIEW_SCAN, .version = PC_VERSION };
 	int r = rep->write(stdout, snap, &ro, false);
 	pc_snapshot_free(snap);
+	if (memory) {
+		FILE *f = fopen("/proc/self/status", "re");
+		char line[256];
+		while (f && fgets(line, sizeof(line), f))
+			if (strncmp(line, "VmHWM:", 6) == 0)
+				fputs(line, stderr);
+		if (f)
+			fclose(f);
+	}
 	return r < 0 ? 3 : 0;
 }
