@@ -103,6 +103,10 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		pc_snapshot_free(snap);
 		return PC_EXIT_RUNTIME;
 	}
+	/* a host with 50,000 sockets makes tens of megabytes of JSON: write
+	 * it in large blocks rather than the stream's default 4 KiB */
+	static char outbuf[1 << 20];
+	setvbuf(f, outbuf, _IOFBF, sizeof(outbuf));
 	int rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_LISTENERS, f, false);
 	int crc = pc_cli_close_output(cli, f, rc == 0);
 	if (!rc)

@@ -22,6 +22,8 @@
 #include "inventory/cgroup.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -55,17 +57,36 @@ struct proc {
 	int pid;
 };
 
+/* What every worker reads: the inode index over the endpoints. */
 struct walk {
 	struct pc_snapshot *snap;
 	size_t first;
 	struct slot *slots;
 	size_t mask;
 	uint32_t *next_ep; /* chain of endpoints sharing an inode */
+	/* merged results of the workers */
 	struct pair *pairs;
 	size_t n_pairs, cap_pairs;
 	struct proc *procs;
 	size_t n_procs, cap_procs;
 	struct pc_owners_stats st;
+};
+
+/* One walking thread: claims pids in small batches from a shared cursor,
+ * keeps its own matches, never writes shared memory. */
+struct worker {
+	const struct walk *w;
+	int procfd;
+	const int *pids;
+	size_t n_pids;
+	_Atomic size_t *cursor;
+	char *dents;
+	struct pair *pairs;
+	size_t n_pairs, cap_pairs;
+	struct proc *procs;
+	size_t n_procs, cap_procs;
+	struct pc_owners_stats st;
+	int err;
 };
 
 static size_t hash64(uint64_t x)
@@ -130,7 +151,7 @@ static uint64_t socket_inode(const char *s, size_t len)
 	return v;
 }
 
-static int add_pair(struct walk *w, uint32_t ep, uint32_t proc)
+static int add_pair(struct worker *w, uint32_t ep, uint32_t proc)
 {
 	if (w->n_pairs == w->cap_pairs) {
 		size_t cap = w->cap_pairs ? w->cap_pairs * 2 : 256;
@@ -144,7 +165,7 @@ static int add_pair(struct walk *w, uint32_t ep, uint32_t proc)
 	return 0;
 }
 
-static int add_proc(struct walk *w, int pid)
+static int add_proc(struct worker *w, int pid)
 {
 	if (w->n_procs == w->cap_procs) {
 		size_t cap = w->cap_procs ? w->cap_procs * 2 : 64;
@@ -171,37 +192,38 @@ static int parse_pid(const char *s)
 	return (int)v;
 }
 
-/* Walk the fds of one process; dents is the reused getdents buffer. */
-static int walk_fds(struct walk *w, int procfd, const char *pidname, int pid, char *dents)
+/* Walk the fds of one process, with the worker's reused getdents buffer. */
+static int walk_fds(struct worker *wk, int pid)
 {
-	char path[300];
-	snprintf(path, sizeof(path), "%s/fd", pidname);
-	int dfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const struct walk *w = wk->w;
+	char path[32];
+	snprintf(path, sizeof(path), "%d/fd", pid);
+	int dfd = openat(wk->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		if (errno == EACCES || errno == EPERM)
-			w->st.procs_denied++;
+			wk->st.procs_denied++;
 		else
-			w->st.procs_gone++;
+			wk->st.procs_gone++;
 		return 0;
 	}
 	uint32_t proc = NO_EP;
 	for (;;) {
-		long n = syscall(SYS_getdents64, dfd, dents, DENTS_BUF);
+		long n = syscall(SYS_getdents64, dfd, wk->dents, DENTS_BUF);
 		if (n <= 0) {
 			/* -1 with EACCES happens when the process exec'd a setuid
 			 * program between open and read */
 			if (n < 0 && (errno == EACCES || errno == EPERM))
-				w->st.procs_denied++;
+				wk->st.procs_denied++;
 			break;
 		}
 		for (long off = 0; off < n;) {
-			struct linux_dirent64 *d = (struct linux_dirent64 *)(dents + off);
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(wk->dents + off);
 			if (d->d_reclen == 0)
 				break;
 			off += d->d_reclen;
 			if (d->d_name[0] < '0' || d->d_name[0] > '9')
 				continue;
-			w->st.fds++;
+			wk->st.fds++;
 			char link[64];
 			ssize_t len = readlinkat(dfd, d->d_name, link, sizeof(link));
 			if (len <= 0 || (size_t)len >= sizeof(link))
@@ -213,14 +235,14 @@ static int walk_fds(struct walk *w, int procfd, const char *pidname, int pid, ch
 			if (ep == NO_EP)
 				continue;
 			if (proc == NO_EP) {
-				if (add_proc(w, pid) < 0) {
+				if (add_proc(wk, pid) < 0) {
 					close(dfd);
 					return PC_ENOMEM;
 				}
-				proc = (uint32_t)(w->n_procs - 1);
+				proc = (uint32_t)(wk->n_procs - 1);
 			}
 			for (; ep != NO_EP; ep = w->next_ep[ep]) {
-				if (add_pair(w, ep, proc) < 0) {
+				if (add_pair(wk, ep, proc) < 0) {
 					close(dfd);
 					return PC_ENOMEM;
 				}
@@ -228,6 +250,60 @@ static int walk_fds(struct walk *w, int procfd, const char *pidname, int pid, ch
 		}
 	}
 	close(dfd);
+	return 0;
+}
+
+#define BATCH 8
+
+static void *worker_run(void *arg)
+{
+	struct worker *wk = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(wk->cursor, BATCH);
+		if (i >= wk->n_pids)
+			break;
+		size_t end = i + BATCH < wk->n_pids ? i + BATCH : wk->n_pids;
+		for (; i < end; i++) {
+			int r = walk_fds(wk, wk->pids[i]);
+			if (r < 0) {
+				wk->err = r;
+				/* let the others finish early too */
+				atomic_store(wk->cursor, wk->n_pids);
+				return NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Fold a worker's matches into the walk, renumbering its processes. */
+static int merge(struct walk *w, const struct worker *wk)
+{
+	size_t np = w->n_procs + wk->n_procs, nq = w->n_pairs + wk->n_pairs;
+	if (np > w->cap_procs) {
+		struct proc *p = realloc(w->procs, np * sizeof(*p));
+		if (!p)
+			return PC_ENOMEM;
+		w->procs = p;
+		w->cap_procs = np;
+	}
+	if (nq > w->cap_pairs) {
+		struct pair *p = realloc(w->pairs, nq * sizeof(*p));
+		if (!p)
+			return PC_ENOMEM;
+		w->pairs = p;
+		w->cap_pairs = nq;
+	}
+	if (wk->n_procs)
+		memcpy(w->procs + w->n_procs, wk->procs, wk->n_procs * sizeof(*wk->procs));
+	for (size_t i = 0; i < wk->n_pairs; i++)
+		w->pairs[w->n_pairs + i] = (struct pair){
+			wk->pairs[i].ep, wk->pairs[i].proc + (uint32_t)w->n_procs};
+	w->n_procs = np;
+	w->n_pairs = nq;
+	w->st.procs_denied += wk->st.procs_denied;
+	w->st.procs_gone += wk->st.procs_gone;
+	w->st.fds += wk->st.fds;
 	return 0;
 }
 
@@ -405,6 +481,37 @@ out:
 	return r;
 }
 
+/* The pids under proc_root, in a growing array. */
+static int list_pids(DIR *d, int **ret_pids, size_t *ret_n)
+{
+	int *pids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		int pid = parse_pid(de->d_name);
+		if (pid <= 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 512;
+			int *p = realloc(pids, cap * sizeof(*p));
+			if (!p) {
+				free(pids);
+				return PC_ENOMEM;
+			}
+			pids = p;
+		}
+		pids[n++] = pid;
+	}
+	*ret_pids = pids;
+	*ret_n = n;
+	return 0;
+}
+
+/* Walkers: the walk is readlink-bound kernel work that scales with cores;
+ * more than 4 only fight over the same locks. */
+#define MAX_WORKERS 4
+#define PIDS_PER_WORKER 32
+
 int pc_owners_attribute(struct pc_snapshot *snap, size_t first, const char *proc_root,
 			struct pc_owners_stats *ret_stats)
 {
@@ -418,37 +525,78 @@ int pc_owners_attribute(struct pc_snapshot *snap, size_t first, const char *proc
 	}
 	if (snap->n_endpoints - first >= NO_EP)
 		return PC_ETOOBIG;
-	char *dents = NULL;
+	struct worker wk[MAX_WORKERS];
+	size_t n_workers = 0;
+	int *pids = NULL;
+	size_t n_pids = 0;
 	DIR *d = NULL;
+	memset(wk, 0, sizeof(wk));
 	int r = build_index(&w);
 	if (r < 0)
 		goto out;
-	dents = malloc(DENTS_BUF);
-	if (!dents) {
-		r = PC_ENOMEM;
-		goto out;
-	}
 	d = opendir(proc_root);
 	if (!d) {
 		r = -errno;
 		goto out;
 	}
-	int procfd = dirfd(d);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		int pid = parse_pid(de->d_name);
-		if (pid <= 0)
-			continue;
-		w.st.procs++;
-		r = walk_fds(&w, procfd, de->d_name, pid, dents);
-		if (r < 0)
+	r = list_pids(d, &pids, &n_pids);
+	if (r < 0)
+		goto out;
+	w.st.procs = (unsigned)n_pids;
+
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus > 0 ? (size_t)cpus : 1;
+	if (want > MAX_WORKERS)
+		want = MAX_WORKERS;
+	if (want > n_pids / PIDS_PER_WORKER)
+		want = n_pids / PIDS_PER_WORKER;
+	if (want < 1)
+		want = 1;
+	_Atomic size_t cursor = 0;
+	for (size_t i = 0; i < want; i++) {
+		wk[i] = (struct worker){
+			.w = &w,
+			.procfd = dirfd(d),
+			.pids = pids,
+			.n_pids = n_pids,
+			.cursor = &cursor,
+			.dents = malloc(DENTS_BUF),
+		};
+		if (!wk[i].dents) {
+			r = PC_ENOMEM;
 			goto out;
+		}
+		n_workers++;
 	}
-	r = attach(&w, procfd);
+	/* the calling thread is worker 0; the others get threads when they can */
+	pthread_t tid[MAX_WORKERS];
+	bool started[MAX_WORKERS] = {false};
+	for (size_t i = 1; i < n_workers; i++)
+		started[i] = pthread_create(&tid[i], NULL, worker_run, &wk[i]) == 0;
+	worker_run(&wk[0]);
+	for (size_t i = 1; i < n_workers; i++) {
+		if (started[i])
+			pthread_join(tid[i], NULL);
+		else
+			worker_run(&wk[i]); /* picks up whatever is left */
+	}
+	for (size_t i = 0; i < n_workers && r == 0; i++) {
+		if (wk[i].err)
+			r = wk[i].err;
+		else
+			r = merge(&w, &wk[i]);
+	}
+	if (r == 0)
+		r = attach(&w, dirfd(d));
 out:
+	for (size_t i = 0; i < MAX_WORKERS; i++) {
+		free(wk[i].dents);
+		free(wk[i].pairs);
+		free(wk[i].procs);
+	}
 	if (d)
 		closedir(d);
-	free(dents);
+	free(pids);
 	free(w.slots);
 	free(w.next_ep);
 	free(w.pairs);
