@@ -20,6 +20,7 @@ void pc_audit_opts_default(struct pc_audit_opts *opts)
 		.verify_timeout_ms = 1000,
 		.verify_parallel = 4,
 		.probe = true,
+		.probe_timeout_ms = 2000,
 	};
 	pc_inventory_opts_default(&opts->inventory);
 }
@@ -62,6 +63,7 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 	}
 	if (opts->probe) {
 		struct pc_probe_run_opts po = {
+			.timeout_ms = opts->probe_timeout_ms,
 			.make_socket = audit_socket,
 			.socket_ctx = nsset,
 		};

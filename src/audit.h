@@ -22,6 +22,7 @@ struct pc_audit_opts {
 	double verify_timeout_ms;       /* per connection (default 1000) */
 	unsigned verify_parallel;       /* connections in flight (default 4) */
 	bool probe;                     /* service identification */
+	double probe_timeout_ms;        /* per probe exchange (default 2000) */
 	const struct pc_scan_opts *scan; /* network-side scan, or NULL */
 	/* optional: called for each endpoint as soon as it is final */
 	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,

@@ -21,7 +21,8 @@ static const char usage[] =
 	"  --no-owners       do not attribute sockets to processes\n"
 	"  --no-verify       skip the live connection check (and the probes)\n"
 	"  --no-probe        skip the service probes\n"
-	"  --timeout MS      deadline of each live check (default 1000)\n"
+	"  --timeout MS      deadline of each live check and probe exchange\n"
+	"                    (default 1000 for the check, 2000 for a probe)\n"
 	"  --own-netns       only the namespace portcensus runs in\n"
 	"\n"
 	"With TARGETs (or -iL), audit those addresses from the network side instead:\n"
@@ -82,6 +83,7 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 							       "(1-600000), not '%s'",
 							  optarg);
 			opts.verify_timeout_ms = (double)v;
+			opts.probe_timeout_ms = (double)v;
 			s->opts.timeout_ms = (double)v;
 			break;
 		case OPT_OWN_NETNS:
