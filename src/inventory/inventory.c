@@ -9,6 +9,8 @@
  * kernel, or a namespace we may not enter) the same records come from
  * /proc/PID/net/{tcp,udp}[6] of a process inside that namespace (procnet.c). Owners are
  * attributed last, in one walk of /proc for all namespaces (owners.c).
+ * Namespaces are read by a few threads at once (see read_all()), because
+ * every dump walks the host-wide socket hash, whatever namespace asks.
  *
  * Lack of privilege is expected (a user auditing their own processes): we
  * count what could not be read and say so in one warning at the end.
@@ -25,6 +27,9 @@
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -317,6 +322,136 @@ static void warn_shortfall(struct pc_snapshot *snap, const struct shortfall *sf,
 			 root ? "" : " (run as root to see every namespace and process)");
 }
 
+/*
+ * Namespace readers. Each dump walks the kernel's host-wide socket hash and
+ * skips other namespaces' sockets, so with many namespaces the kernel work
+ * is namespaces x all sockets: spread over threads, each with its own
+ * private snapshot, merged afterwards (the merge is a copy; the walk is the
+ * cost).
+ */
+struct reader {
+	const struct pc_netns_set *set;
+	const struct pc_inventory_opts *opts;
+	const char *proc_root;
+	const char *const *names; /* per namespace, in the caller's arena */
+	_Atomic size_t *cursor;
+	struct pc_snapshot *out;
+	struct shortfall sf;
+	size_t n_read;
+	int err;
+};
+
+static void *reader_run(void *arg)
+{
+	struct reader *rd = arg;
+	size_t n = pc_netns_count(rd->set);
+	for (;;) {
+		size_t i = atomic_fetch_add(rd->cursor, 1);
+		if (i >= n)
+			break;
+		const struct pc_netns_entry *e = pc_netns_get(rd->set, i);
+		struct collect c = {
+			.snap = rd->out,
+			.opts = rd->opts,
+			.ns = {.inode = e->inode, .name = rd->names[i]},
+		};
+		int r = read_namespace(&c, rd->set, e, rd->proc_root, &rd->sf);
+		if (r == PC_ENOMEM) {
+			rd->err = r;
+			atomic_store(rd->cursor, n);
+			break;
+		}
+		if (r == 0)
+			rd->n_read++;
+	}
+	return NULL;
+}
+
+static int merge_reader(struct pc_snapshot *snap, struct shortfall *sf, size_t *n_read,
+			const struct reader *rd)
+{
+	if (rd->out != snap) {
+		for (size_t i = 0; i < rd->out->n_endpoints; i++) {
+			struct pc_endpoint *ep = pc_snapshot_add_endpoint(snap);
+			if (!ep)
+				return PC_ENOMEM;
+			*ep = rd->out->endpoints[i];
+		}
+		for (size_t i = 0; i < rd->out->n_warnings; i++)
+			if (pc_snapshot_warn(snap, "%s", rd->out->warnings[i]) < 0)
+				return PC_ENOMEM;
+	}
+	sf->ns_unread += rd->sf.ns_unread;
+	sf->ns_fallback += rd->sf.ns_fallback;
+	sf->no_sockdiag |= rd->sf.no_sockdiag;
+	if (!sf->first_error)
+		sf->first_error = rd->sf.first_error;
+	*n_read += rd->n_read;
+	return rd->err;
+}
+
+#define MAX_READERS 4
+
+static int read_all(struct pc_snapshot *snap, const struct pc_netns_set *set,
+		    const struct pc_inventory_opts *opts, const char *proc_root,
+		    struct shortfall *sf, size_t *n_read)
+{
+	size_t n = pc_netns_count(set);
+	const char **names = calloc(n ? n : 1, sizeof(*names));
+	if (!names)
+		return PC_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = pc_netns_get(set, i)->name;
+		if (name && !(names[i] = pc_snapshot_strdup(snap, name))) {
+			free(names);
+			return PC_ENOMEM;
+		}
+	}
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus > 1 ? (size_t)cpus : 1;
+	if (want > MAX_READERS)
+		want = MAX_READERS;
+	if (want > n)
+		want = n;
+	if (want < 1)
+		want = 1;
+	_Atomic size_t cursor = 0;
+	struct reader rd[MAX_READERS];
+	pthread_t tid[MAX_READERS];
+	bool started[MAX_READERS] = {false};
+	int r = 0;
+	memset(rd, 0, sizeof(rd));
+	for (size_t i = 0; i < want; i++) {
+		rd[i] = (struct reader){
+			.set = set,
+			.opts = opts,
+			.proc_root = proc_root,
+			.names = names,
+			.cursor = &cursor,
+			.out = i == 0 ? snap : pc_snapshot_new(NULL),
+		};
+		if (!rd[i].out) {
+			want = i; /* the readers made so far do all the work */
+			break;
+		}
+	}
+	for (size_t i = 1; i < want; i++)
+		started[i] = pthread_create(&tid[i], NULL, reader_run, &rd[i]) == 0;
+	reader_run(&rd[0]);
+	for (size_t i = 1; i < want; i++)
+		if (started[i])
+			pthread_join(tid[i], NULL);
+	for (size_t i = 0; i < want; i++) {
+		int m = merge_reader(snap, sf, n_read, &rd[i]);
+		if (m < 0 && r == 0)
+			r = m;
+		if (rd[i].out != snap)
+			pc_snapshot_free(rd[i].out);
+	}
+	free(names);
+	return r;
+}
+
 int pc_inventory_collect(struct pc_snapshot *snap, const struct pc_inventory_opts *opts,
 			 struct pc_netns_set **nsset, struct pc_error *err)
 {
@@ -331,24 +466,7 @@ int pc_inventory_collect(struct pc_snapshot *snap, const struct pc_inventory_opt
 	struct shortfall sf = {.procs_ns = pc_netns_denied(set)};
 	size_t first = snap->n_endpoints;
 	size_t n_read = 0;
-	for (size_t i = 0; i < pc_netns_count(set); i++) {
-		const struct pc_netns_entry *e = pc_netns_get(set, i);
-		struct collect c = {
-			.snap = snap,
-			.opts = opts,
-			.ns = {.inode = e->inode, .name = pc_snapshot_strdup(snap, e->name)},
-		};
-		if (e->name && !c.ns.name) {
-			r = PC_ENOMEM;
-			break;
-		}
-		r = read_namespace(&c, set, e, proc_root, &sf);
-		if (r == PC_ENOMEM)
-			break;
-		if (r == 0)
-			n_read++;
-		r = 0;
-	}
+	r = read_all(snap, set, opts, proc_root, &sf, &n_read);
 	if (r == PC_ENOMEM) {
 		pc_netns_set_free(set);
 		return pc_error_set(err, PC_ENOMEM, "out of memory");

@@ -13,6 +13,11 @@
  * sockets they hold; their strings live in the snapshot's arena and are
  * shared by all their owner records.
  *
+ * The walk is spread over a few threads (one per core, at most 4) that
+ * claim pids in small batches from a shared cursor and keep their matches
+ * to themselves; the matches are merged once all are done. The inode index
+ * is built before and only read during the walk.
+ *
  * A process may exit at any point of this: every failure to read one of its
  * files is "gone" (or "denied" when we may not look), never an error.
  */
