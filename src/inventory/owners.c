@@ -515,7 +515,7 @@ static int list_pids(DIR *d, int **ret_pids, size_t *ret_n)
 /* Walkers: the walk is readlink-bound kernel work that scales with cores;
  * more than 4 only fight over the same locks. */
 #define MAX_WORKERS 4
-#define PIDS_PER_WORKER 32
+#define PIDS_PER_WORKER 8
 
 int pc_owners_attribute(struct pc_snapshot *snap, size_t first, const char *proc_root,
 			struct pc_owners_stats *ret_stats)
