@@ -260,7 +260,9 @@ NFT
 #  - SSH always authenticates, but which methods (and whether "none" is
 #    accepted) is only said after a key exchange: auth unknown;
 #  - PostgreSQL says its version (server_version) only after a login, so
-#    only the trust instance shows it; mosquitto never says its version.
+#    only the trust instance shows it; mosquitto tells its version only to
+#    a client that subscribes to $SYS topics, which a read-only CONNECT
+#    probe does not do.
 svc_expectations() {
 	local redis_v pg_v nginx_v ssh_v etcd_v memc_v
 	redis_v=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
