@@ -460,6 +460,8 @@ static void probe_done(struct engine *e, struct job *j, bool eof)
 		j->silent = 0;
 	if (v == PC_PROBE_RECONNECT && !eof && !j->got_bytes)
 		v = j->res->name[0] ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
+	if (v == PC_PROBE_NOMATCH && j->ctx->hint_tls)
+		plan_tls_next(j);
 	probe_verdict(e, j, v);
 }
 
@@ -475,8 +477,9 @@ static void deliver(struct engine *e, struct job *j, const uint8_t *data, size_t
 	if (j->act == ACT_PROBE) {
 		j->ctx->out_len = 0;
 		enum pc_probe_verdict v = j->ops->feed(j->state, j->ctx, data, len);
-		if (v == PC_PROBE_NOMATCH && len >= 2 && (data[0] == 0x15 || data[0] == 0x16) &&
-		    data[1] == 0x03)
+		if (v == PC_PROBE_NOMATCH && (j->ctx->hint_tls ||
+					      (len >= 2 && (data[0] == 0x15 || data[0] == 0x16) &&
+					       data[1] == 0x03)))
 			plan_tls_next(j);
 		probe_verdict(e, j, v);
 		return;

@@ -532,6 +532,14 @@ static void conclude(struct http_state *s, struct pc_probe_ctx *ctx)
 static enum pc_probe_verdict response_end(struct http_state *s, struct pc_probe_ctx *ctx)
 {
 	s->rs = R_DONE;
+	if (!s->got_any && !ctx->tls && s->r.status == 400 &&
+	    (body_find(&s->r, "plain HTTP request was sent to HTTPS") ||
+	     body_find(&s->r, "speaking plain HTTP to an SSL-enabled") ||
+	     body_find(&s->r, "HTTP request to an HTTPS server"))) {
+		/* the real service is behind TLS: let the engine handshake */
+		ctx->hint_tls = true;
+		return PC_PROBE_NOMATCH;
+	}
 	s->got_any = true;
 	analyse(s, &s->r);
 	PC_PROBE_SET(ctx->res->name, "http"); /* identified: HTTP spoke */

@@ -81,6 +81,9 @@ struct pc_probe_ctx {
 	struct pc_probe_result *res;
 	uint8_t out[PC_PROBE_OUT_MAX]; /* bytes to send next */
 	size_t out_len;
+	/* set by a probe with its NOMATCH: the peer said it wants TLS (e.g. "plain
+	 * HTTP request sent to HTTPS port"); the engine tries TLS next */
+	bool hint_tls;
 };
 
 struct pc_probe_ops {

@@ -356,6 +356,12 @@ static void http_samples(void)
 		    "\"templated\":false}}}"));
 	expect(s, "spring-actuator", "Spring Boot", NULL, PC_AUTH_NONE, "/actuator");
 
+	s = add("http-plain-to-https-port", "http", 4433);
+	seg(s, http(400, nginx,
+		    "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>"
+		    "</head></html>"));
+	nomatch(s);
+
 	s = add("http-not-http", "http", 80);
 	seg(s, seg_str("SSH-2.0-OpenSSH_9.2p1\r\n"));
 	nomatch(s);
