@@ -17,6 +17,7 @@
  */
 #include "inventory/inventory.h"
 
+#include "inventory/container.h"
 #include "inventory/netns.h"
 #include "inventory/owners.h"
 #include "inventory/procnet.h"
@@ -452,6 +453,71 @@ static int read_all(struct pc_snapshot *snap, const struct pc_netns_set *set,
 	return r;
 }
 
+/* The name a container or pod gives the namespace its owner lives in. */
+static const char *owner_ns_name(struct pc_container_names *names, const struct pc_owner *o)
+{
+	const char *pod = pc_container_pod_name(names, o->container.pod_uid);
+	return pod ? pod : o->container.name;
+}
+
+/*
+ * Name the namespaces that /run/netns does not name after the one pod or
+ * container whose processes hold their sockets. Never our own namespace (a
+ * container on the host network is not the host), and never when two
+ * owners disagree: an ambiguous name is worse than none.
+ */
+static int name_namespaces(struct pc_snapshot *snap, size_t first,
+			   const struct pc_netns_set *set, struct pc_container_names *names)
+{
+	size_t n = pc_netns_count(set);
+	const char **cand = calloc(n ? n : 1, sizeof(*cand));
+	bool *bad = calloc(n ? n : 1, sizeof(*bad));
+	int r = 0;
+	if (!cand || !bad) {
+		r = PC_ENOMEM;
+		goto out;
+	}
+	uint64_t self = pc_netns_self(set);
+	size_t k = 0; /* index of the last namespace seen: endpoints come in runs */
+	for (size_t i = first; i < snap->n_endpoints; i++) {
+		const struct pc_endpoint *ep = &snap->endpoints[i];
+		if (ep->netns.name || ep->netns.inode == self || !ep->n_owners)
+			continue;
+		if (k >= n || pc_netns_get(set, k)->inode != ep->netns.inode) {
+			for (k = 0; k < n && pc_netns_get(set, k)->inode != ep->netns.inode; k++)
+				;
+			if (k == n)
+				continue;
+		}
+		for (size_t j = 0; j < ep->n_owners && !bad[k]; j++) {
+			const char *name = owner_ns_name(names, &ep->owners[j]);
+			if (!name)
+				bad[k] = true; /* a process of no known container */
+			else if (!cand[k])
+				cand[k] = name;
+			else if (strcmp(cand[k], name) != 0)
+				bad[k] = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!cand[i] || bad[i])
+			continue;
+		const char *copy = pc_snapshot_strdup(snap, cand[i]);
+		if (!copy) {
+			r = PC_ENOMEM;
+			goto out;
+		}
+		uint64_t inode = pc_netns_get(set, i)->inode;
+		for (size_t e = first; e < snap->n_endpoints; e++)
+			if (snap->endpoints[e].netns.inode == inode && !snap->endpoints[e].netns.name)
+				snap->endpoints[e].netns.name = copy;
+	}
+out:
+	free(cand);
+	free(bad);
+	return r;
+}
+
 int pc_inventory_collect(struct pc_snapshot *snap, const struct pc_inventory_opts *opts,
 			 struct pc_netns_set **nsset, struct pc_error *err)
 {
@@ -481,7 +547,11 @@ int pc_inventory_collect(struct pc_snapshot *snap, const struct pc_inventory_opt
 
 	if (opts->owners && snap->n_endpoints > first) {
 		struct pc_owners_stats st = {0};
-		r = pc_owners_attribute(snap, first, proc_root, &st);
+		struct pc_container_names *names = pc_container_names_new(opts->runtime_root);
+		r = names ? pc_owners_attribute(snap, first, proc_root, names, &st) : PC_ENOMEM;
+		if (r == 0)
+			r = name_namespaces(snap, first, set, names);
+		pc_container_names_free(names);
 		if (r == PC_ENOMEM) {
 			pc_netns_set_free(set);
 			return pc_error_set(err, r, "out of memory");

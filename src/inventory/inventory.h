@@ -18,6 +18,10 @@
  * - Every endpoint gets source HOST, proto, addr, port, state (LISTEN for
  *   TCP listeners and bound UDP sockets, ESTABLISHED with peer), bind,
  *   netns {inode, name}, sock_inode, uid, owners.
+ * - netns.name is the /run/netns name; failing that, for a namespace that
+ *   is not ours and whose owners all belong to one container or pod, the
+ *   pod's "NAMESPACE/POD" or the container's name, when the runtime's state
+ *   on disk gives it (container.h); else NULL.
  */
 #ifndef PC_INVENTORY_INVENTORY_H
 #define PC_INVENTORY_INVENTORY_H
@@ -37,6 +41,10 @@ struct pc_inventory_opts {
 	bool force_proc;  /* use the /proc/net fallback instead of netlink */
 	const char *proc_root; /* NULL means "/proc" (tests point it elsewhere) */
 	const char *netns_dir; /* NULL means "/run/netns" */
+	/* NULL means "/": where the container runtimes' state is looked for
+	 * (/var/lib/docker, /var/lib/containers, /var/log/pods), for the
+	 * names of containers and pods; tests point it elsewhere */
+	const char *runtime_root;
 };
 
 void pc_inventory_opts_default(struct pc_inventory_opts *opts);

@@ -66,6 +66,7 @@ struct proc {
 struct walk {
 	struct pc_snapshot *snap;
 	size_t first;
+	struct pc_container_names *names;
 	struct slot *slots;
 	size_t mask;
 	uint32_t *next_ep; /* chain of endpoints sharing an inode */
@@ -386,7 +387,7 @@ static const char *user_name(struct pc_snapshot *snap, struct user_cache *uc, lo
 
 /* Describe one process into o (strings in the snapshot's arena). */
 static int describe(struct pc_snapshot *snap, int procfd, int pid, struct user_cache *uc,
-		    struct pc_owner *o)
+		    struct pc_container_names *names, struct pc_owner *o)
 {
 	char pidname[16], buf[4096];
 	snprintf(pidname, sizeof(pidname), "%d", pid);
@@ -419,6 +420,9 @@ static int describe(struct pc_snapshot *snap, int procfd, int pid, struct user_c
 		if (cg.id[0] && !(o->container.id = pc_arena_strdup(a, cg.id)))
 			return PC_ENOMEM;
 		o->container.runtime = cg.runtime;
+		const char *cname = pc_container_name(names, cg.runtime, cg.id);
+		if (cname && !(o->container.name = pc_arena_strdup(a, cname)))
+			return PC_ENOMEM;
 		if (cg.pod_uid[0] && !(o->container.pod_uid = pc_arena_strdup(a, cg.pod_uid)))
 			return PC_ENOMEM;
 	}
@@ -450,7 +454,7 @@ static int attach(struct walk *w, int procfd)
 		goto out;
 	}
 	for (size_t i = 0; i < w->n_procs; i++) {
-		r = describe(snap, procfd, w->procs[i].pid, uc, &described[i]);
+		r = describe(snap, procfd, w->procs[i].pid, uc, w->names, &described[i]);
 		if (r < 0)
 			goto out;
 	}
@@ -518,11 +522,11 @@ static int list_pids(DIR *d, int **ret_pids, size_t *ret_n)
 #define PIDS_PER_WORKER 8
 
 int pc_owners_attribute(struct pc_snapshot *snap, size_t first, const char *proc_root,
-			struct pc_owners_stats *ret_stats)
+			struct pc_container_names *names, struct pc_owners_stats *ret_stats)
 {
 	if (!proc_root)
 		proc_root = "/proc";
-	struct walk w = {.snap = snap, .first = first};
+	struct walk w = {.snap = snap, .first = first, .names = names};
 	if (first >= snap->n_endpoints) {
 		if (ret_stats)
 			*ret_stats = w.st;

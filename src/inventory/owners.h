@@ -7,6 +7,7 @@
 #define PC_INVENTORY_OWNERS_H
 
 #include "core/model.h"
+#include "inventory/container.h"
 
 #include <stddef.h>
 
@@ -21,11 +22,12 @@ struct pc_owners_stats {
 /*
  * Fill owners of snap->endpoints[first .. n_endpoints) that have a
  * sock_inode, from proc_root (NULL means "/proc"). Each endpoint gets every
- * process holding its socket, by ascending pid. Processes that vanish or
- * that we may not read are counted in ret_stats (may be NULL), never an
- * error. Returns 0, PC_ENOMEM, or -errno when proc_root cannot be read.
+ * process holding its socket, by ascending pid. Container names come from
+ * names (may be NULL: none). Processes that vanish or that we may not read
+ * are counted in ret_stats (may be NULL), never an error. Returns 0,
+ * PC_ENOMEM, or -errno when proc_root cannot be read.
  */
 int pc_owners_attribute(struct pc_snapshot *snap, size_t first, const char *proc_root,
-			struct pc_owners_stats *ret_stats);
+			struct pc_container_names *names, struct pc_owners_stats *ret_stats);
 
 #endif

@@ -29,7 +29,12 @@
 
 #define NS1 4026531111ULL
 #define NS2 4026532222ULL
+#define NS3 4026533333ULL
+#define NS4 4026534444ULL
 #define CID "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00112233445566778899"
+#define CID2 "aaaa5d6c7b8a99887766554433221100ffeeddccbbaa00112233445566778899"
+#define POD "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+#define POD_ "0a1b2c3d_4e5f_6789_abcd_ef0123456789"
 
 static char root[64];
 
@@ -182,6 +187,43 @@ static int setup(void **state)
 		net(pid, "udp6", tcp6_hdr, "");
 	}
 
+	/* a Kubernetes pod's namespace, named by the kubelet's log directory */
+	proc(500, NS3, "web", "0\t0\t0\t0",
+	     "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" POD_
+	     ".slice/cri-containerd-" CID2 ".scope\n");
+	fd(500, 3, "socket:[7777]");
+	net(500, "tcp", tcp_hdr,
+	    "   0: 00000000:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 "
+	    "       0 7777 1 0000000000000000 100 0 0 10 0\n");
+	net(500, "udp", tcp_hdr, "");
+	net(500, "tcp6", tcp6_hdr, "");
+	net(500, "udp6", tcp6_hdr, "");
+	mkdirs("var/log/pods/default_web-0_" POD "/web");
+	mkdirs("var/log/pods/not-a-pod-dir");
+
+	/* two containers sharing one namespace: no single name for it */
+	proc(600, NS4, "a", "0\t0\t0\t0", "0::/system.slice/docker-" CID ".scope\n");
+	proc(601, NS4, "b", "0\t0\t0\t0", "0::/system.slice/docker-" CID2 ".scope\n");
+	fd(600, 3, "socket:[8888]");
+	fd(601, 3, "socket:[8888]");
+	for (int pid = 600; pid <= 601; pid++) {
+		net(pid, "tcp", tcp_hdr,
+		    "   0: 00000000:2328 00000000:0000 0A 00000000:00000000 00:00000000 00000000 "
+		    "    0        0 8888 1 0000000000000000 100 0 0 10 0\n");
+		net(pid, "udp", tcp_hdr, "");
+		net(pid, "tcp6", tcp6_hdr, "");
+		net(pid, "udp6", tcp6_hdr, "");
+	}
+
+	/* the runtimes' state: docker names both containers (a volume's
+	 * "Name" deeper in the file is not the container's) */
+	mkdirs("var/lib/docker/containers/" CID);
+	put("var/lib/docker/containers/" CID "/config.v2.json",
+	    "{\"ID\":\"" CID "\",\"MountPoints\":{\"/data\":{\"Name\":\"vol\"}},"
+	    "\"Name\":\"/sshd-box\",\"Config\":{\"Hostname\":\"x\"}}");
+	mkdirs("var/lib/docker/containers/" CID2);
+	put("var/lib/docker/containers/" CID2 "/config.v2.json", "{\"Name\":\"/other\"}");
+
 	/* a process that exited between readdir and our look: only a dir */
 	mkdirs("300");
 	return 0;
@@ -210,7 +252,7 @@ static void test_netns_discover(void **state)
 	struct pc_netns_set *set = NULL;
 	struct pc_error err = {0};
 	assert_int_equal(pc_netns_discover(&set, root, nsdir, true, NULL, &err), 0);
-	assert_int_equal(pc_netns_count(set), 2);
+	assert_int_equal(pc_netns_count(set), 4);
 	assert_int_equal(pc_netns_self(set), NS1);
 	const struct pc_netns_entry *e = pc_netns_find(set, NS2);
 	assert_non_null(e);
@@ -224,7 +266,8 @@ static void test_netns_discover(void **state)
 	/* sorted by inode */
 	assert_int_equal(pc_netns_get(set, 0)->inode, NS1);
 	assert_int_equal(pc_netns_get(set, 1)->inode, NS2);
-	assert_null(pc_netns_get(set, 2));
+	assert_int_equal(pc_netns_get(set, 3)->inode, NS4);
+	assert_null(pc_netns_get(set, 4));
 	assert_int_equal(pc_netns_denied(set), 0);
 	/* a namespace we cannot enter gives no socket, and says why */
 	assert_int_equal(pc_netns_socket(set, NS2, AF_INET, SOCK_STREAM, 0), -EACCES);
@@ -257,11 +300,11 @@ static void test_owners_attribute(void **state)
 	ep_with(snap, 0);    /* no inode known */
 	ep_with(snap, 5555);
 	struct pc_owners_stats st;
-	assert_int_equal(pc_owners_attribute(snap, 1, root, &st), 0);
-	assert_int_equal(st.procs, 6); /* 100 101 102 200 300 400 */
+	assert_int_equal(pc_owners_attribute(snap, 1, root, NULL, &st), 0);
+	assert_int_equal(st.procs, 9); /* 100 101 102 200 300 400 500 600 601 */
 	assert_int_equal(st.procs_gone, 1); /* 300 has no fd dir */
 	assert_int_equal(st.procs_denied, 0);
-	assert_int_equal(st.fds, 11);
+	assert_int_equal(st.fds, 14);
 
 	struct pc_endpoint *e = &snap->endpoints[0];
 	assert_int_equal(e->n_owners, 0);
@@ -297,7 +340,7 @@ static void test_owners_attribute(void **state)
 	/* a proc root that is not there: an error, not a crash */
 	snap = pc_snapshot_new("test");
 	ep_with(snap, 1111);
-	assert_int_equal(pc_owners_attribute(snap, 0, "/nonexistent-proc", &st), -ENOENT);
+	assert_int_equal(pc_owners_attribute(snap, 0, "/nonexistent-proc", NULL, &st), -ENOENT);
 	assert_int_equal(snap->endpoints[0].n_owners, 0);
 	pc_snapshot_free(snap);
 }
@@ -325,15 +368,16 @@ static void test_inventory_fallback(void **state)
 	opts.established = true;
 	opts.proc_root = root;
 	opts.netns_dir = nsdir;
+	opts.runtime_root = root;
 	struct pc_snapshot *snap = pc_snapshot_new("test");
 	struct pc_error err = {0};
 	struct pc_netns_set *set = NULL;
 	assert_int_equal(pc_inventory_collect(snap, &opts, &set, &err), 0);
 	assert_non_null(set);
-	assert_int_equal(pc_netns_count(set), 2);
+	assert_int_equal(pc_netns_count(set), 4);
 	/* 8080 listen + established, 8443, udp 5353 (udp port 0 is not
-	 * bound; the TIME_WAIT line is neither), 22, udp 53 */
-	assert_int_equal(snap->n_endpoints, 6);
+	 * bound; the TIME_WAIT line is neither), 22, udp 53, 8000, 9000 */
+	assert_int_equal(snap->n_endpoints, 8);
 	assert_int_equal(snap->n_warnings, 0);
 	char buf[64];
 
@@ -370,9 +414,34 @@ static void test_inventory_fallback(void **state)
 	assert_int_equal(e->owners[0].pid, 200);
 	assert_string_equal(e->owners[0].container.runtime, "docker");
 
+	assert_string_equal(e->owners[0].container.name, "sshd-box");
+	assert_string_equal(e->netns.name, "sshd-box"); /* named after its container */
+
 	e = find(snap, PC_PROTO_UDP, 53, PC_STATE_LISTEN);
 	assert_non_null(e);
 	assert_int_equal(e->bind, PC_BIND_LOOPBACK);
+	assert_string_equal(e->netns.name, "sshd-box");
+	assert_int_equal(e->netns.inode, NS2);
+
+	/* our own namespace is never named after a container */
+	e = find(snap, PC_PROTO_TCP, 8080, PC_STATE_LISTEN);
+	assert_null(e->netns.name);
+
+	/* a pod: "namespace/pod"; containerd names no container on disk */
+	e = find(snap, PC_PROTO_TCP, 8000, PC_STATE_LISTEN);
+	assert_non_null(e);
+	assert_string_equal(e->netns.name, "default/web-0");
+	assert_string_equal(e->owners[0].container.runtime, "containerd");
+	assert_string_equal(e->owners[0].container.pod_uid, POD);
+	assert_null(e->owners[0].container.name);
+
+	/* two containers in one namespace: no name, but each owner has its own */
+	e = find(snap, PC_PROTO_TCP, 9000, PC_STATE_LISTEN);
+	assert_non_null(e);
+	assert_null(e->netns.name);
+	assert_int_equal(e->n_owners, 2);
+	assert_string_equal(e->owners[0].container.name, "sshd-box");
+	assert_string_equal(e->owners[1].container.name, "other");
 	pc_netns_set_free(set);
 	pc_snapshot_free(snap);
 
@@ -409,10 +478,11 @@ static void test_inventory_bad_line(void **state)
 	opts.force_proc = true;
 	opts.proc_root = root;
 	opts.netns_dir = nsdir;
+	opts.runtime_root = root;
 	struct pc_snapshot *snap = pc_snapshot_new("test");
 	struct pc_error err = {0};
 	assert_int_equal(pc_inventory_collect(snap, &opts, NULL, &err), 0);
-	assert_int_equal(snap->n_endpoints, 5);
+	assert_int_equal(snap->n_endpoints, 7);
 	assert_int_equal(snap->n_warnings, 1);
 	assert_non_null(strstr(snap->warnings[0], "malformed line 3"));
 	pc_snapshot_free(snap);
