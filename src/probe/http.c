@@ -43,12 +43,16 @@ enum path_id {
 	P_CONSUL,
 	P_PPROF,
 	P_ACTUATOR,
+	P_INFLUX_QUERY,
+	P_COUCH_DBS,
+	P_RABBIT_OVERVIEW,
 	P_COUNT
 };
 
 static const char *const paths[P_COUNT] = {
 	"/", "/version", "/api/v1/namespaces", "/pods", "/v3/kv/range",
 	"/metrics", "/v1/agent/self", "/debug/pprof/", "/actuator",
+	"/query?q=SHOW%20DATABASES", "/_all_dbs", "/api/overview",
 };
 
 /* What one response said. */
@@ -58,6 +62,9 @@ struct resp {
 	char content_type[64];
 	char www_auth[64];
 	char api_version[32]; /* Docker's Api-Version header */
+	char influx_version[32]; /* X-Influxdb-Version */
+	char jenkins_version[32]; /* X-Jenkins */
+	char kibana_version[32]; /* kbn-version */
 	bool consul_header;
 	long long content_length; /* -1: none */
 	bool chunked;
@@ -74,6 +81,12 @@ enum app {
 	APP_ACTUATOR,
 	APP_PPROF,
 	APP_METRICS,
+	APP_MINIO,
+	APP_KIBANA,
+	APP_JENKINS,
+	APP_RABBITMQ,
+	APP_COUCHDB,
+	APP_INFLUXDB,
 	APP_ELASTIC,
 	APP_CONSUL,
 	APP_ETCD,
@@ -288,6 +301,22 @@ static void analyse_root(struct http_state *s, const struct resp *r)
 		set_app(s, APP_K8S, PC_AUTH_REQUIRED, "GET / answered a Kubernetes Status 401/403");
 		PC_PROBE_SET(s->product, "Kubernetes");
 	}
+	if (r->status == 200 && json_str(r, "couchdb", buf, sizeof(buf)) &&
+	    strcmp(buf, "Welcome") == 0) {
+		set_app(s, APP_COUCHDB, PC_AUTH_UNKNOWN, "GET / answered the CouchDB welcome");
+		PC_PROBE_SET(s->product, "CouchDB");
+		if (json_str(r, "version", buf, sizeof(buf)))
+			PC_PROBE_SET(s->version, buf);
+		return;
+	}
+	if (r->status == 200 && pc_probe_memcasemem((const uint8_t *)s->title, strlen(s->title),
+						    "RabbitMQ Management")) {
+		set_app(s, APP_RABBITMQ, PC_AUTH_UNKNOWN, "GET / served the RabbitMQ management UI");
+		PC_PROBE_SET(s->product, "RabbitMQ");
+		return;
+	}
+	if (s->app > APP_HTTP)
+		return; /* a product named itself in its headers */
 	/* generic page */
 	if (r->status == 200 && r->body_len > 0) {
 		bool login = body_find(r, "type=\"password\"") || body_find(r, "type='password'") ||
@@ -352,9 +381,46 @@ static void analyse_version(struct http_state *s, const struct resp *r)
 	}
 }
 
+/* Products that announce themselves in headers on any response. */
+static void analyse_headers(struct http_state *s, const struct resp *r)
+{
+	char ev[160];
+	if (r->influx_version[0] && s->app < APP_INFLUXDB) {
+		set_app(s, APP_INFLUXDB, PC_AUTH_UNKNOWN, "X-Influxdb-Version header");
+		PC_PROBE_SET(s->product, "InfluxDB");
+		PC_PROBE_SET(s->version, r->influx_version);
+	}
+	if (r->jenkins_version[0] && s->app < APP_JENKINS) {
+		if (s->cur == P_ROOT && r->status == 200)
+			set_app(s, APP_JENKINS, PC_AUTH_NONE,
+				"GET / served the Jenkins dashboard without credentials");
+		else if (s->cur == P_ROOT && is_denied(r->status)) {
+			snprintf(ev, sizeof(ev), "GET / answered %d: Jenkins asks for a login",
+				 r->status);
+			set_app(s, APP_JENKINS, PC_AUTH_REQUIRED, ev);
+		} else
+			set_app(s, APP_JENKINS, PC_AUTH_UNKNOWN, "X-Jenkins header");
+		PC_PROBE_SET(s->product, "Jenkins");
+		PC_PROBE_SET(s->version, r->jenkins_version);
+	}
+	if (r->kibana_version[0] && s->app < APP_KIBANA) {
+		set_app(s, APP_KIBANA, PC_AUTH_UNKNOWN, "kbn-version header");
+		PC_PROBE_SET(s->product, "Kibana");
+		PC_PROBE_SET(s->version, r->kibana_version);
+	}
+	if (strncmp(r->server, "MinIO", 5) == 0 && s->app < APP_MINIO) {
+		if (s->cur == P_ROOT && is_denied(r->status))
+			set_app(s, APP_MINIO, PC_AUTH_REQUIRED, "GET / answered AccessDenied");
+		else
+			set_app(s, APP_MINIO, PC_AUTH_UNKNOWN, "Server: MinIO");
+		PC_PROBE_SET(s->product, "MinIO");
+	}
+}
+
 static void analyse(struct http_state *s, const struct resp *r)
 {
 	char buf[96];
+	analyse_headers(s, r);
 	switch (s->cur) {
 	case P_ROOT:
 		analyse_root(s, r);
@@ -455,6 +521,35 @@ static void analyse(struct http_state *s, const struct resp *r)
 			PC_PROBE_SET(s->product, "Spring Boot");
 		}
 		break;
+	case P_INFLUX_QUERY:
+		if (r->status == 200 && body_find(r, "\"results\""))
+			set_app(s, APP_INFLUXDB, PC_AUTH_NONE,
+				"GET /query SHOW DATABASES answered without credentials");
+		else if (is_denied(r->status)) {
+			s->app = APP_NONE;
+			set_app(s, APP_INFLUXDB, PC_AUTH_REQUIRED,
+				"GET /query answered 401: authentication is enabled");
+		}
+		break;
+	case P_COUCH_DBS:
+		if (r->status == 200 && r->body_len > 0 && r->body[0] == '[')
+			set_app(s, APP_COUCHDB, PC_AUTH_NONE, "GET /_all_dbs listed databases without credentials");
+		else if (is_denied(r->status)) {
+			s->app = APP_NONE;
+			set_app(s, APP_COUCHDB, PC_AUTH_REQUIRED, "GET /_all_dbs answered 401/403");
+		}
+		break;
+	case P_RABBIT_OVERVIEW:
+		if (r->status == 200 && body_find(r, "\"rabbitmq_version\"")) {
+			set_app(s, APP_RABBITMQ, PC_AUTH_NONE,
+				"GET /api/overview answered without credentials");
+			if (json_str(r, "rabbitmq_version", buf, sizeof(buf)))
+				PC_PROBE_SET(s->version, buf);
+		} else if (is_denied(r->status)) {
+			s->app = APP_NONE;
+			set_app(s, APP_RABBITMQ, PC_AUTH_REQUIRED, "GET /api/overview answered 401");
+		}
+		break;
 	case P_COUNT:
 		break;
 	}
@@ -466,6 +561,12 @@ static enum path_id next_path(struct http_state *s)
 	static const enum path_id order[] = { P_VERSION, P_METRICS, P_CONSUL, P_PPROF, P_ACTUATOR };
 	if (s->app == APP_K8S && !s->asked[P_K8S_NAMESPACES] && s->auth != PC_AUTH_REQUIRED)
 		return P_K8S_NAMESPACES;
+	if (s->app == APP_INFLUXDB && !s->asked[P_INFLUX_QUERY])
+		return P_INFLUX_QUERY;
+	if (s->app == APP_COUCHDB && !s->asked[P_COUCH_DBS])
+		return P_COUCH_DBS;
+	if (s->app == APP_RABBITMQ && !s->asked[P_RABBIT_OVERVIEW])
+		return P_RABBIT_OVERVIEW;
 	if (s->app == APP_ETCD && !s->asked[P_ETCD_RANGE])
 		return P_ETCD_RANGE;
 	if (!s->asked[P_KUBELET_PODS] && s->asked[P_VERSION] && s->app <= APP_HTTP &&
@@ -495,6 +596,9 @@ static void conclude(struct http_state *s, struct pc_probe_ctx *ctx)
 		[APP_ADMIN] = "http-admin",  [APP_ACTUATOR] = "spring-actuator",
 		[APP_PPROF] = "go-pprof",    [APP_METRICS] = "prometheus-metrics",
 		[APP_ELASTIC] = "elasticsearch", [APP_CONSUL] = "consul",
+		[APP_MINIO] = "minio",	     [APP_KIBANA] = "kibana",
+		[APP_JENKINS] = "jenkins",   [APP_RABBITMQ] = "rabbitmq-management",
+		[APP_COUCHDB] = "couchdb",   [APP_INFLUXDB] = "influxdb",
 		[APP_ETCD] = "etcd",	     [APP_KUBELET] = "kubelet",
 		[APP_K8S] = "kubernetes",    [APP_DOCKER] = "docker",
 	};
@@ -576,6 +680,12 @@ static void header_line(struct http_state *s, char *line)
 		pc_probe_setn(r->content_type, sizeof(r->content_type), v, vl);
 	else if (strcasecmp(line, "WWW-Authenticate") == 0 && !r->www_auth[0])
 		pc_probe_setn(r->www_auth, sizeof(r->www_auth), v, vl);
+	else if (strcasecmp(line, "X-Influxdb-Version") == 0)
+		pc_probe_setn(r->influx_version, sizeof(r->influx_version), v, vl);
+	else if (strcasecmp(line, "X-Jenkins") == 0)
+		pc_probe_setn(r->jenkins_version, sizeof(r->jenkins_version), v, vl);
+	else if (strcasecmp(line, "kbn-version") == 0)
+		pc_probe_setn(r->kibana_version, sizeof(r->kibana_version), v, vl);
 	else if (strcasecmp(line, "Api-Version") == 0)
 		pc_probe_setn(r->api_version, sizeof(r->api_version), v, vl);
 	else if (strncasecmp(line, "X-Consul-", 9) == 0)

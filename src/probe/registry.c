@@ -17,6 +17,7 @@
 extern const struct pc_probe_ops pc_probe_http, pc_probe_redis, pc_probe_memcached, pc_probe_tls,
 	pc_probe_postgres, pc_probe_mongodb, pc_probe_mqtt, pc_probe_amqp, pc_probe_zookeeper,
 	pc_probe_ldap, pc_probe_smb, pc_probe_rdp, pc_probe_rpcbind, pc_probe_dns_tcp,
+	pc_probe_kafka, pc_probe_cassandra, pc_probe_x11,
 	pc_probe_ssh, pc_probe_mysql, pc_probe_smtp, pc_probe_ftp, pc_probe_pop3, pc_probe_imap,
 	pc_probe_vnc, pc_probe_dns_udp, pc_probe_snmp, pc_probe_memcached_udp;
 
@@ -36,6 +37,9 @@ const struct pc_probe_ops *const pc_probe_registry[] = {
 	&pc_probe_rdp,
 	&pc_probe_rpcbind,
 	&pc_probe_dns_tcp,
+	&pc_probe_kafka,
+	&pc_probe_cassandra,
+	&pc_probe_x11,
 	/* banner probes (passive read) */
 	&pc_probe_ssh,
 	&pc_probe_mysql,

@@ -356,6 +356,42 @@ static void http_samples(void)
 		    "\"templated\":false}}}"));
 	expect(s, "spring-actuator", "Spring Boot", NULL, PC_AUTH_NONE, "/actuator");
 
+	s = add("influxdb-open", "http", 8086);
+	seg(s, http(404, "X-Influxdb-Version: 1.8.10\r\nX-Influxdb-Build: OSS\r\n", "404 page not found\n"));
+	seg(s, http(200, "X-Influxdb-Version: 1.8.10\r\nContent-Type: application/json\r\n",
+		    "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"databases\","
+		    "\"columns\":[\"name\"],\"values\":[[\"_internal\"]]}]}]}\n"));
+	for (int i = 0; i < 5; i++)
+		seg(s, http(404, "X-Influxdb-Version: 1.8.10\r\n", "404 page not found\n"));
+	expect(s, "influxdb", "InfluxDB", "1.8.10", PC_AUTH_NONE, "SHOW DATABASES");
+
+	s = add("jenkins-login", "http", 8080);
+	seg(s, http(403, "X-Jenkins: 2.414.3\r\nX-Hudson: 1.395\r\nServer: Jetty(10.0.17)\r\n",
+		    "<html><head><meta http-equiv='refresh' content='1;url=/login?from=%2F'/></head>"
+		    "<body>Authentication required</body></html>"));
+	for (int i = 0; i < 5; i++)
+		seg(s, http(403, "X-Jenkins: 2.414.3\r\n", "Authentication required"));
+	expect(s, "jenkins", "Jenkins", "2.414.3", PC_AUTH_REQUIRED, "Jenkins asks for a login");
+
+	s = add("couchdb-admin-party", "http", 5984);
+	seg(s, http(200, "Server: CouchDB/3.3.2 (Erlang OTP/24)\r\nContent-Type: application/json\r\n",
+		    "{\"couchdb\":\"Welcome\",\"version\":\"3.3.2\",\"git_sha\":\"11a234070\","
+		    "\"vendor\":{\"name\":\"The Apache Software Foundation\"}}\n"));
+	seg(s, http(200, "", "[\"_replicator\",\"_users\",\"orders\"]\n"));
+	for (int i = 0; i < 5; i++)
+		seg(s, http(404, "", "{\"error\":\"not_found\"}"));
+	expect(s, "couchdb", "CouchDB", "3.3.2", PC_AUTH_NONE, "/_all_dbs");
+
+	s = add("rabbitmq-management", "http", 15672);
+	seg(s, http(200, "Server: Cowboy\r\n",
+		    "<!DOCTYPE html><html><head><title>RabbitMQ Management</title></head>"
+		    "<body><div id=\"login\"></div></body></html>"));
+	seg(s, http(401, "WWW-Authenticate: Basic realm=\"RabbitMQ Management\"\r\n",
+		    "{\"error\":\"not_authorized\",\"reason\":\"Not_Authorized\"}"));
+	for (int i = 0; i < 5; i++)
+		seg(s, http(404, "", ""));
+	expect(s, "rabbitmq-management", "RabbitMQ", NULL, PC_AUTH_REQUIRED, "/api/overview");
+
 	s = add("http-plain-to-https-port", "http", 4433);
 	seg(s, http(400, nginx,
 		    "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>"
@@ -999,6 +1035,77 @@ static void net_samples(void)
 	expect(s, "rdp", NULL, NULL, PC_AUTH_UNKNOWN, "NLA not enforced");
 }
 
+static void more_samples(void)
+{
+	struct probe_sample *s;
+	static const char reason[] = "No protocol specified\n";
+	struct bytes b = b_begin();
+	b_u8(&b, 0);
+	b_u8(&b, (uint8_t)(sizeof(reason) - 1));
+	b_add(&b, "\x0b\x00\x00\x00\x06\x00", 6); /* 11.0, 6 words of data */
+	b_add(&b, reason, sizeof(reason) - 1);
+	b_add(&b, "\0\0", 2); /* pad to 24 bytes */
+	s = add("x11-refused", "x11", 6000);
+	seg(s, b_end(&b));
+	expect(s, "x11", NULL, "11.0", PC_AUTH_REQUIRED, "No protocol specified");
+
+	uint8_t ok[8 + 40];
+	memset(ok, 0, sizeof(ok));
+	ok[0] = 1;
+	ok[2] = 11;
+	ok[6] = 10; /* 40 bytes follow */
+	memcpy(ok + 8, "\x00\xc3\x5a\x01", 4); /* release number */
+	s = add("x11-open", "x11", 6001);
+	seg(s, seg_mem(ok, sizeof(ok)));
+	expect(s, "x11", NULL, "11.0", PC_AUTH_NONE, "without authorisation succeeded");
+
+	/* Kafka ApiVersions v0: three APIs */
+	b = b_begin();
+	b_be32(&b, 4 + 2 + 4 + 3 * 6);
+	b_add(&b, "\x50\x43\x4b\x41", 4);
+	b_be16(&b, 0);
+	b_be32(&b, 3);
+	b_be16(&b, 0);  b_be16(&b, 0); b_be16(&b, 9);  /* Produce */
+	b_be16(&b, 1);  b_be16(&b, 0); b_be16(&b, 13); /* Fetch */
+	b_be16(&b, 18); b_be16(&b, 0); b_be16(&b, 3);  /* ApiVersions */
+	s = add("kafka", "kafka", 9092);
+	seg(s, b_end(&b));
+	expect(s, "kafka", "Apache Kafka", NULL, PC_AUTH_UNKNOWN, "3 APIs");
+
+	/* CQL v4: SUPPORTED, then AUTHENTICATE */
+	b = b_begin();
+	struct bytes mm = b_begin();
+	(void)mm;
+	uint8_t body[128];
+	size_t bn = 0;
+	static const uint8_t sup[] = { 0, 2, 0, 11, 'C', 'Q', 'L', '_', 'V', 'E', 'R', 'S', 'I', 'O',
+				       'N', 0, 1, 0, 5, '3', '.', '4', '.', '5', 0, 11, 'C', 'O',
+				       'M', 'P', 'R', 'E', 'S', 'S', 'I', 'O', 'N', 0, 2, 0, 6, 's',
+				       'n', 'a', 'p', 'p', 'y', 0, 3, 'l', 'z', '4' };
+	memcpy(body, sup, sizeof(sup));
+	bn = sizeof(sup);
+	b_add(&b, "\x84\x00\x00\x50\x06", 5);
+	b_be32(&b, (uint32_t)bn);
+	b_add(&b, body, bn);
+	static const char cls[] = "org.apache.cassandra.auth.PasswordAuthenticator";
+	b_add(&b, "\x84\x00\x00\x51\x03", 5);
+	b_be32(&b, (uint32_t)(2 + sizeof(cls) - 1));
+	b_be16(&b, (uint16_t)(sizeof(cls) - 1));
+	b_add(&b, cls, sizeof(cls) - 1);
+	s = add("cassandra-auth", "cassandra", 9042);
+	seg(s, b_end(&b));
+	expect(s, "cassandra", NULL, "3.4.5", PC_AUTH_REQUIRED, "PasswordAuthenticator");
+
+	b = b_begin();
+	b_add(&b, "\x84\x00\x00\x50\x06", 5);
+	b_be32(&b, (uint32_t)bn);
+	b_add(&b, body, bn);
+	b_add(&b, "\x84\x00\x00\x51\x02\x00\x00\x00\x00", 9);
+	s = add("cassandra-open", "cassandra", 9042);
+	seg(s, b_end(&b));
+	expect(s, "cassandra", NULL, "3.4.5", PC_AUTH_NONE, "READY");
+}
+
 const struct probe_sample *probe_samples(size_t *ret_n)
 {
 	if (n_samples == 0) {
@@ -1007,6 +1114,7 @@ const struct probe_sample *probe_samples(size_t *ret_n)
 		mongo_samples();
 		msg_samples();
 		net_samples();
+		more_samples();
 	}
 	*ret_n = n_samples;
 	return samples;
