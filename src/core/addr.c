@@ -45,7 +45,20 @@ const char *pc_addr_format(const struct pc_addr *a, char *buf, size_t len)
 	if (!len)
 		return buf;
 	buf[0] = '\0';
-	if (a->family == AF_INET || a->family == AF_INET6) {
+	if (a->family == AF_INET && len >= 16) {
+		/* by hand: inet_ntop goes through sprintf, and a report of
+		 * 50,000 endpoints formats 100,000 addresses */
+		char *p = buf;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a->bytes[i];
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = i < 3 ? '.' : '\0';
+		}
+	} else if (a->family == AF_INET || a->family == AF_INET6) {
 		if (!inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
 			buf[0] = '\0';
 	}

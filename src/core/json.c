@@ -122,11 +122,14 @@ static void write_escaped(FILE *f, const char *s, size_t len)
 	pc_buf_free(&b);
 }
 
-void pc_json_key(struct pc_json *j, const char *key)
+void pc_json_keyn(struct pc_json *j, const char *key, size_t len)
 {
 	before_value(j);
-	write_escaped(j->f, key, strlen(key));
-	fputs(j->pretty ? ": " : ":", j->f);
+	write_escaped(j->f, key, len);
+	if (j->pretty)
+		fwrite(": ", 1, 2, j->f);
+	else
+		fputc(':', j->f);
 	j->after_key = true;
 }
 

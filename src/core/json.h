@@ -31,7 +31,13 @@ void pc_json_begin_object(struct pc_json *j);
 void pc_json_end_object(struct pc_json *j);
 void pc_json_begin_array(struct pc_json *j);
 void pc_json_end_array(struct pc_json *j);
-void pc_json_key(struct pc_json *j, const char *key);
+void pc_json_keyn(struct pc_json *j, const char *key, size_t len);
+/* Inline so that the length of a literal key is known when compiling: a
+ * report writes millions of keys. */
+static inline void pc_json_key(struct pc_json *j, const char *key)
+{
+	pc_json_keyn(j, key, __builtin_strlen(key));
+}
 void pc_json_string(struct pc_json *j, const char *s); /* NULL writes null */
 void pc_json_stringn(struct pc_json *j, const char *s, size_t len);
 void pc_json_int(struct pc_json *j, int64_t v);
