@@ -74,7 +74,10 @@ struct udp_state {
 	int fam[BATCH];
 	unsigned n_batch;
 	uint8_t rbuf[RBUF];
-	uint8_t cbuf[512];
+	union {
+		struct cmsghdr align; /* CMSG_* walk it as cmsghdrs */
+		uint8_t buf[512];
+	} cbuf;
 };
 
 static uint64_t now_us(void)
@@ -258,8 +261,8 @@ static void drain_errors(struct pc_scan_ctx *ctx, struct udp_state *s, int fd)
 		mh.msg_namelen = sizeof(dst);
 		mh.msg_iov = &iov;
 		mh.msg_iovlen = 1;
-		mh.msg_control = s->cbuf;
-		mh.msg_controllen = sizeof(s->cbuf);
+		mh.msg_control = s->cbuf.buf;
+		mh.msg_controllen = sizeof(s->cbuf.buf);
 		ssize_t n = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
