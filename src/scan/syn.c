@@ -54,8 +54,10 @@
 #define BATCH 64
 /* In-flight ring per sender: its pages are all touched once the scan is
  * longer than the ring, so this bounds the memory (64 Ki x 40 bytes plus
- * the index: about 3 MiB). When it is full, sending waits for deadlines:
- * 64 Ki unanswered probes per timeout is the ceiling for a silent range. */
+ * the index: about 3 MiB). Answered probes leave from the head at once,
+ * but one unanswered probe holds every later one in the ring until its
+ * deadline: when silence is common, a sender sends at most 64 Ki probes
+ * per timeout (65,000/s per sender at the default 1 s). */
 #define RING_MAX (1u << 16)
 #define SNAPLEN 256
 #define SPORT_COUNT 64
