@@ -671,8 +671,11 @@ static bool passive_is_likely(struct engine *e, struct job *j)
 
 static int passive_setup(struct engine *e, struct job *j)
 {
-	size_t n = 0;
-	j->cands = calloc(e->n_probes, sizeof(*j->cands));
+	size_t n = 0, want = 0;
+	for (size_t i = 0; i < e->n_probes; i++)
+		want += (op(e, i)->flags & PC_PROBE_F_BANNER) && usable(op(e, i), false, j->tls_mode);
+	/* only the banner probes: a candidate is a few KiB, a crowd is many */
+	j->cands = calloc(want ? want : 1, sizeof(*j->cands));
 	if (!j->cands)
 		return PC_ENOMEM;
 	/* likely ones first, then registry order */
