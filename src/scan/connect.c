@@ -49,7 +49,6 @@ struct slot {
 	uint16_t port;
 	unsigned attempt;  /* sends so far */
 	double start_ms, deadline_ms;
-	uint32_t host;     /* slot in the host table */
 	struct slot *prev, *next; /* deadline list, or retry list */
 };
 
@@ -132,8 +131,13 @@ static uint32_t host_find(struct worker *w, const struct pc_addr *a)
 	return i;
 }
 
-static void host_release(struct worker *w, uint32_t i)
+/* One probe of addr is over. Looked up by address, never by a remembered
+ * index: a deletion shifts other entries back, so indexes do not last. */
+static void host_release(struct worker *w, const struct pc_addr *addr)
 {
+	uint32_t i = host_find(w, addr);
+	if (w->hosts[i].count == 0)
+		return; /* not counted (cannot happen; never wrap below zero) */
 	if (--w->hosts[i].count)
 		return;
 	/* backward-shift deletion keeps probe chains intact without tombstones */
@@ -197,7 +201,7 @@ static void finish(struct worker *w, struct slot *s, enum pc_state st, double no
 	disconnect(w, s);
 	s->busy = false;
 	s->retry_wait = false;
-	host_release(w, s->host);
+	host_release(w, &s->addr);
 	w->free_slots[w->n_free++] = (unsigned)(s - w->slots);
 }
 
@@ -351,7 +355,7 @@ static void expire(struct worker *w, double now)
 
 /* Take the next probe this worker may start now, honouring the host cap.
  * false when there is none (no more, or its host is at the cap). */
-static bool take_probe(struct worker *w, struct pc_scan_probe *p, uint32_t *ret_host)
+static bool take_probe(struct worker *w, struct pc_scan_probe *p)
 {
 	if (!w->have_pending) {
 		if (!w->pulling || !pc_scan_next(w->ctx, &w->pending)) {
@@ -368,7 +372,6 @@ static bool take_probe(struct worker *w, struct pc_scan_probe *p, uint32_t *ret_
 	if (!w->hosts[h].count)
 		w->hosts[h].addr = p->addr;
 	w->hosts[h].count++;
-	*ret_host = h;
 	return true;
 }
 
@@ -407,14 +410,12 @@ static void fill(struct worker *w, double now)
 	}
 	while (got > 0 && w->n_free > 0) {
 		struct pc_scan_probe p;
-		uint32_t h;
-		if (!take_probe(w, &p, &h))
+		if (!take_probe(w, &p))
 			return;
 		struct slot *s = &w->slots[w->free_slots[w->n_free - 1]];
 		s->addr = p.addr;
 		s->port = p.port;
 		s->attempt = 0;
-		s->host = h;
 		s->busy = true;
 		s->retry_wait = false;
 		w->n_free--;
@@ -425,7 +426,7 @@ static void fill(struct worker *w, double now)
 			w->free_slots[w->n_free++] = (unsigned)(s - w->slots);
 			w->pending = p;
 			w->have_pending = true;
-			host_release(w, h);
+			host_release(w, &p.addr);
 			return;
 		}
 		got--;

@@ -86,6 +86,12 @@ out=$(lab_exec "$s" bash -c "ulimit -n 256 && exec \"\$0\" scan --connect --form
 lab_assert_eq "ulimit -n 256, all ports" "$(printf '198.18.1.2 %s open\n' 22 80 8080 | sort)" \
 	"$(states <<<"$out")"
 
+# 3b. a per-host cap of 3 in flight: slower, still exact
+out=$(lab_exec "$s" "$PORTCENSUS" scan --connect --format jsonl --rate 0 --host-inflight 3 \
+	--timeout 500 -p 1-3000,8080,9000 198.18.1.2 198.18.2.2) || lab_fail "capped scan failed"
+lab_assert_eq "--host-inflight 3" "$(printf '198.18.1.2 %s open\n' 22 80 8080 | sort)" \
+	"$(states <<<"$out")"
+
 # 4. AnyIP /16: 65,536 addresses answer; ports 80 and 22 open, 23 closed
 a=$(lab_ns any)
 lab_link "$s" 198.18.250.1/24 "$a" 198.18.250.2/24
@@ -106,7 +112,7 @@ while True:
 ' "$p" >/dev/null
 	lab_wait_listen "$a" tcp "$p"
 done
-out=$(lab_exec "$s" "$PORTCENSUS" scan --connect --format jsonl --rate 30000 --timeout 1000 \
+out=$(lab_exec "$s" "$PORTCENSUS" scan --connect --format jsonl --rate 0 --timeout 1000 \
 	--retries 2 -p 22,23,80 198.19.0.0/16) || lab_fail "AnyIP scan failed"
 got=$(states <<<"$out")
 n_open=$(grep -c ' open$' <<<"$got")
