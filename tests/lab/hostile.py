@@ -2,7 +2,7 @@
 """Hostile host for the probe engine's robustness test. Runs only inside a
 lab namespace (tests/e2e/probe_hostile.sh starts it there).
 
-usage: hostile.py ADDR BASEPORT
+usage: hostile.py ADDR BASEPORT [STATS_FILE]
 
 Each behaviour listens on BASEPORT + offset:
   +0  endless banner: printable bytes forever, no line end
@@ -17,7 +17,8 @@ Each behaviour listens on BASEPORT + offset:
   +9  HTTP answer with escapes and NULs in Server and <title>
   +10 fake Redis: +PONG, then an endless INFO bulk (the byte cap must stop it)
   +11 endless lines of "220-" (a multi-line greeting that never ends)
-Bytes sent per behaviour are written to stdout as JSON at exit (SIGTERM).
+At exit (SIGTERM) it writes JSON to STATS_FILE (or stdout): bytes sent and
+the highest number of simultaneous connections, per behaviour.
 """
 import asyncio
 import json
@@ -28,6 +29,8 @@ import struct
 import sys
 
 SENT = {}
+OPEN = {}
+PEAK = {}
 
 
 def count(name, n):
@@ -54,7 +57,9 @@ async def trickle(r, w):
 
 
 async def silent(r, w):
-    await asyncio.sleep(3600)
+    # read and never answer, until the client goes away
+    while await r.read(4096):
+        pass
 
 
 async def nul(r, w):
@@ -135,11 +140,15 @@ BEHAVIOURS = [endless, trickle, silent, None, nul, escapes, script, utf8, garbag
 
 def wrap(fn):
     async def handler(r, w):
+        name = fn.__name__
+        OPEN[name] = OPEN.get(name, 0) + 1
+        PEAK[name] = max(PEAK.get(name, 0), OPEN[name])
         try:
             await fn(r, w)
         except (ConnectionError, OSError, asyncio.CancelledError):
             pass
         finally:
+            OPEN[name] -= 1
             try:
                 w.close()
             except Exception:
@@ -175,7 +184,12 @@ async def main():
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     await stop.wait()
-    print(json.dumps(SENT), flush=True)
+    stats = json.dumps({"sent": SENT, "peak": PEAK})
+    if len(sys.argv) > 3:
+        with open(sys.argv[3], "w") as f:
+            f.write(stats)
+    else:
+        print(stats, flush=True)
     os._exit(0)
 
 
