@@ -75,8 +75,9 @@ struct worker {
 	struct pc_scan_probe pending;
 	double timeout_ms;
 	unsigned retries;
-	/* counters, added to the stats at the end */
-	uint64_t sent, replies, retried, unreachable, self_connects, other_errors;
+	struct pc_scan_stats *st; /* sent, replies, retries: updated live */
+	/* counters for the warnings at the end */
+	uint64_t unreachable, self_connects, other_errors;
 	int error;
 	struct pc_error err;
 };
@@ -195,7 +196,7 @@ static void finish(struct worker *w, struct slot *s, enum pc_state st, double no
 	else
 		list_unlink(&w->retry_head, &w->retry_tail, s);
 	if (st == PC_STATE_OPEN || st == PC_STATE_CLOSED)
-		w->replies++;
+		__atomic_fetch_add(&w->st->replies, 1, __ATOMIC_RELAXED);
 	double rtt = st == PC_STATE_OPEN || st == PC_STATE_CLOSED ? now - s->start_ms : -1;
 	pc_scan_result(w->ctx, &s->addr, PC_PROTO_TCP, s->port, st, rtt);
 	disconnect(w, s);
@@ -231,7 +232,7 @@ static bool start(struct worker *w, struct slot *s, double now)
 	s->attempt++;
 	s->start_ms = now;
 	s->deadline_ms = now + w->timeout_ms;
-	w->sent++;
+	__atomic_fetch_add(&w->st->sent, 1, __ATOMIC_RELAXED);
 	list_push(&w->head, &w->tail, s);
 	int r = connect(s->fd, (struct sockaddr *)&ss, (socklen_t)len);
 	int e = r == 0 ? 0 : errno;
@@ -398,7 +399,7 @@ static void fill(struct worker *w, double now)
 		list_unlink(&w->retry_head, &w->retry_tail, s);
 		w->n_retry--;
 		s->retry_wait = false;
-		w->retried++;
+		__atomic_fetch_add(&w->st->retries, 1, __ATOMIC_RELAXED);
 		if (!start(w, s, now)) {
 			/* no descriptor: give it back and try later */
 			s->retry_wait = true;
@@ -534,6 +535,7 @@ static int worker_init(struct worker *w, struct pc_scan_ctx *ctx, unsigned n_slo
 	const struct pc_scan_opts *o = pc_scan_ctx_opts(ctx);
 	memset(w, 0, sizeof(*w));
 	w->ctx = ctx;
+	w->st = pc_scan_ctx_stats(ctx);
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->n_slots = n_slots;
 	w->slots = calloc(n_slots, sizeof(*w->slots));
@@ -590,9 +592,6 @@ static int run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 		pthread_join(w[i].thread, NULL);
 	uint64_t unreachable = 0, self = 0, other = 0;
 	for (unsigned i = 0; i < n_workers; i++) {
-		st->sent += w[i].sent;
-		st->replies += w[i].replies;
-		st->retries += w[i].retried;
 		unreachable += w[i].unreachable;
 		self += w[i].self_connects;
 		other += w[i].other_errors;
