@@ -44,7 +44,7 @@ struct pc_cli_scan {
 	"  --connect         TCP connect scan (no privileges needed)\n" \
 	"  --syn             SYN scan (needs CAP_NET_RAW; the default when held)\n" \
 	"  --rate PPS        probes per second, all hosts (default 10000; 0 = no limit)\n" \
-	"  --host-inflight N probes in flight per host (default 256)\n" \
+	"  --host-inflight N probes in flight per host (default 64 connect, 256 SYN and UDP)\n" \
 	"  --retries N       re-sends of an unanswered probe (default 1)\n" \
 	"  --timeout MS      wait per probe (default 1000)\n" \
 	"  --cooldown MS     wait for late replies after the last probe (SYN, UDP)\n" \
