@@ -20,6 +20,11 @@
  * that make sense inside TLS, every later connection of the job wrapped in
  * TLS (memory BIOs over the same non-blocking sockets).
  *
+ * UDP endpoints get one step: every UDP probe's request goes out at once on
+ * one connected socket, and each datagram that comes back is offered to
+ * every probe; the one whose request it answers (ids are checked) claims
+ * it. An ICMP port unreachable ends the endpoint.
+ *
  * Bounds: each exchange has a deadline (opts->timeout_ms, restarted when a
  * request is sent, not when bytes arrive, so a trickle cannot keep it
  * alive); a job has an overall budget of six exchanges; a job reads at most
@@ -170,6 +175,12 @@ static void plan_build(struct engine *e, struct job *j, bool in_tls)
 {
 	j->n_steps = j->step;
 	j->in_tls_plan = in_tls;
+	if (j->udp) {
+		/* UDP: every probe's datagram at once on one socket; each answer
+		 * goes to every probe, and the one it belongs to claims it */
+		plan_add(j, STEP_PASSIVE, 0);
+		return;
+	}
 	/* likely for this port */
 	for (size_t i = 0; i < e->n_probes; i++) {
 		const struct pc_probe_ops *p = op(e, i);
@@ -492,12 +503,26 @@ static void deliver(struct engine *e, struct job *j, const uint8_t *data, size_t
 			continue;
 		c->ctx.out_len = 0;
 		c->v = c->ops->feed(c->state, &c->ctx, data, len);
+		if (j->udp) {
+			/* a datagram answers one request: whoever claims it wins */
+			if (c->v == PC_PROBE_MATCH) {
+				job_match(e, j, &c->res);
+				return;
+			}
+			if (c->v == PC_PROBE_MORE && c->ctx.out_len)
+				send(j->fd, c->ctx.out, c->ctx.out_len, MSG_NOSIGNAL);
+			if (c->v != PC_PROBE_MORE)
+				c->dead = true;
+			continue;
+		}
 		if (c->v == PC_PROBE_NOMATCH)
 			c->dead = true;
 		else if (c->v == PC_PROBE_RECONNECT ||
 			 (c->v == PC_PROBE_MORE && c->ctx.out_len > 0))
 			c->claimed = true;
 	}
+	if (j->udp)
+		return; /* wait for the other answers */
 	/* the first live candidate in order decides */
 	for (size_t i = 0; i < j->n_cands; i++) {
 		struct candidate *c = &j->cands[i];
@@ -660,6 +685,8 @@ static void ctx_fill(struct job *j, struct pc_probe_ctx *ctx, struct pc_probe_re
 
 static bool passive_is_likely(struct engine *e, struct job *j)
 {
+	if (j->udp)
+		return true; /* UDP has one step: give it the full time */
 	for (size_t i = 0; i < e->n_probes; i++) {
 		const struct pc_probe_ops *p = op(e, i);
 		if ((p->flags & PC_PROBE_F_BANNER) && pc_probe_has_port(p->ports, j->port) &&
@@ -672,8 +699,9 @@ static bool passive_is_likely(struct engine *e, struct job *j)
 static int passive_setup(struct engine *e, struct job *j)
 {
 	size_t n = 0, want = 0;
+	unsigned kind = j->udp ? PC_PROBE_F_UDP : PC_PROBE_F_BANNER;
 	for (size_t i = 0; i < e->n_probes; i++)
-		want += (op(e, i)->flags & PC_PROBE_F_BANNER) && usable(op(e, i), false, j->tls_mode);
+		want += (op(e, i)->flags & kind) && usable(op(e, i), j->udp, j->tls_mode);
 	/* only the banner probes: a candidate is a few KiB, a crowd is many */
 	j->cands = calloc(want ? want : 1, sizeof(*j->cands));
 	if (!j->cands)
@@ -682,7 +710,7 @@ static int passive_setup(struct engine *e, struct job *j)
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < e->n_probes; i++) {
 			const struct pc_probe_ops *p = op(e, i);
-			if (!(p->flags & PC_PROBE_F_BANNER) || !usable(p, false, j->tls_mode))
+			if (!(p->flags & kind) || !usable(p, j->udp, j->tls_mode))
 				continue;
 			if (pc_probe_has_port(p->ports, j->port) != (pass == 0))
 				continue;
@@ -695,7 +723,12 @@ static int passive_setup(struct engine *e, struct job *j)
 			j->n_cands = ++n;
 			if (p->start && p->start(c->state, &c->ctx) < 0)
 				c->dead = true;
-			c->ctx.out_len = 0; /* banner probes send nothing first */
+			if (!j->udp)
+				c->ctx.out_len = 0; /* banner probes send nothing first */
+			else if (!c->dead && c->ctx.out_len &&
+				 send(j->fd, c->ctx.out, c->ctx.out_len, MSG_NOSIGNAL) < 0 &&
+				 errno == ECONNREFUSED)
+				return PC_EIO; /* ICMP unreachable already: closed */
 		}
 	j->act = ACT_PASSIVE;
 	return 0;
@@ -754,8 +787,6 @@ static void job_next(struct engine *e, struct job *j)
 				continue;
 			}
 			j->act = ACT_PROBE;
-			if (!pc_probe_has_port(p->ports, j->port) && j->udp)
-				ms = e->o.timeout_ms / 2;
 		}
 		exchange_restart(e, j, ms);
 		if (j->conn == CONN_READY && !need_new)
