@@ -2,15 +2,18 @@
  * inventory.c - the host inventory: namespaces, then sockets, then owners.
  *
  * For each network namespace (netns.c) one NETLINK_SOCK_DIAG socket is made
- * inside it, and four dumps are asked of it: TCP and UDP, IPv4 and IPv6, each
- * with the kernel filtering states for us (TCP LISTEN [+ ESTABLISHED], UDP
- * unconnected). Records become endpoints straight from the callback, so
- * nothing is copied twice. Where netlink cannot be had (no sock_diag in the
- * kernel, or a namespace we may not enter) the same records come from
- * /proc/PID/net/{tcp,udp}[6] of a process inside that namespace (procnet.c). Owners are
- * attributed last, in one walk of /proc for all namespaces (owners.c).
- * Namespaces are read by a few threads at once (see read_all()), because
- * every dump walks the host-wide socket hash, whatever namespace asks.
+ * inside it, and three dumps are asked of it: TCP of both families at once
+ * (the legacy TCPDIAG_GETSOCK request; one dump per family on a kernel that
+ * refuses it), then UDP over IPv4 and over IPv6, each with the kernel
+ * filtering states for us (TCP LISTEN [+ ESTABLISHED], UDP unconnected).
+ * Records become endpoints straight from the callback, so nothing is copied
+ * twice. Where netlink cannot be had (no sock_diag in the kernel, or a
+ * namespace we may not enter) the same records come from
+ * /proc/PID/net/{tcp,udp}[6] of a process inside that namespace
+ * (procnet.c). Namespaces are read by a few threads at once (read_all()),
+ * because every dump walks the host-wide socket hash, whatever namespace
+ * asks. Owners are attributed last, in one walk of /proc for all
+ * namespaces (owners.c), and container namespaces named (container.c).
  *
  * Lack of privilege is expected (a user auditing their own processes): we
  * count what could not be read and say so in one warning at the end.
