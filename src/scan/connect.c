@@ -84,6 +84,7 @@ struct worker {
 	/* counters for the warnings at the end */
 	uint64_t unreachable, self_connects, other_errors;
 	int error;
+	int last_errno; /* why the last socket() failed */
 	struct pc_error err;
 };
 
@@ -221,8 +222,10 @@ static bool start(struct worker *w, struct slot *s, double now)
 	}
 	if (s->fd < 0) {
 		int fd = new_socket(s->addr.family);
-		if (fd < 0)
+		if (fd < 0) {
+			w->last_errno = -fd;
 			return false;
+		}
 		struct epoll_event ev = {.events = EPOLLOUT | EPOLLET,
 					 .data.u32 = (uint32_t)(s - w->slots)};
 		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -433,6 +436,13 @@ static void fill(struct worker *w, double now)
 			w->pending = p;
 			w->have_pending = true;
 			host_release(w, &p.addr);
+			if (!w->head && !w->retry_head && !w->error)
+				/* nothing of ours in flight will free one: give up
+				 * instead of spinning */
+				w->error = pc_error_set(&w->err, PC_EIO,
+							"connect scan: cannot open a socket: %s "
+							"(raise ulimit -n)",
+							strerror(w->last_errno));
 			return;
 		}
 		got--;
@@ -447,6 +457,8 @@ static void *worker_main(void *arg)
 		double now = pc_monotonic_ms();
 		expire(w, now);
 		fill(w, now);
+		if (w->error)
+			break;
 		bool inflight = w->head != NULL;
 		if (!inflight && !w->retry_head && !w->pulling && !w->have_pending)
 			break;
