@@ -412,9 +412,16 @@ static int describe(struct pc_snapshot *snap, int procfd, int pid, struct user_c
 	if (read_small(procfd, pidname, "status", buf + 1, sizeof(buf) - 1) > 0)
 		o->uid = status_euid(buf);
 	o->user = user_name(snap, uc, o->uid);
-	n = read_small(procfd, pidname, "cgroup", buf, sizeof(buf));
+	/* cgroup v1 files list a line per hierarchy, with paths up to 4 KiB
+	 * each: read more than one page, and drop a last line cut short */
+	static _Thread_local char cgbuf[16384];
+	n = read_small(procfd, pidname, "cgroup", cgbuf, sizeof(cgbuf));
+	if (n == (ssize_t)sizeof(cgbuf) - 1) {
+		char *nl = memrchr(cgbuf, '\n', (size_t)n);
+		n = nl ? nl - cgbuf + 1 : 0;
+	}
 	struct pc_cgroup_info cg;
-	if (n > 0 && pc_cgroup_parse(buf, (size_t)n, &cg) == 0) {
+	if (n > 0 && pc_cgroup_parse(cgbuf, (size_t)n, &cg) == 0) {
 		if (cg.unit[0] && !(o->unit = pc_arena_strdup(a, cg.unit)))
 			return PC_ENOMEM;
 		if (cg.id[0] && !(o->container.id = pc_arena_strdup(a, cg.id)))

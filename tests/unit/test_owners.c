@@ -224,6 +224,22 @@ static int setup(void **state)
 	mkdirs("var/lib/docker/containers/" CID2);
 	put("var/lib/docker/containers/" CID2 "/config.v2.json", "{\"Name\":\"/other\"}");
 
+	/* a cgroup v1 file of 12 KB whose systemd line comes last: read
+	 * whole, not cut at one page */
+	{
+		static char cg[12500];
+		size_t len = 0;
+		for (int i = 2; len + 600 < 12000; i++) {
+			len += (size_t)snprintf(cg + len, sizeof(cg) - len, "%d:ctl%d:/", i, i);
+			memset(cg + len, 'x', 500);
+			len += 500;
+			cg[len++] = '\n';
+		}
+		snprintf(cg + len, sizeof(cg) - len, "1:name=systemd:/system.slice/long.service\n");
+		proc(700, NS1, "long", "0\t0\t0\t0", cg);
+		fd(700, 3, "socket:[9191]");
+	}
+
 	/* a process that exited between readdir and our look: only a dir */
 	mkdirs("300");
 	return 0;
@@ -299,12 +315,13 @@ static void test_owners_attribute(void **state)
 	ep_with(snap, 9999); /* nobody */
 	ep_with(snap, 0);    /* no inode known */
 	ep_with(snap, 5555);
+	ep_with(snap, 9191); /* the process with a 12 KB cgroup file */
 	struct pc_owners_stats st;
 	assert_int_equal(pc_owners_attribute(snap, 1, root, NULL, &st), 0);
-	assert_int_equal(st.procs, 9); /* 100 101 102 200 300 400 500 600 601 */
+	assert_int_equal(st.procs, 10); /* 100 101 102 200 300 400 500 600 601 700 */
 	assert_int_equal(st.procs_gone, 1); /* 300 has no fd dir */
 	assert_int_equal(st.procs_denied, 0);
-	assert_int_equal(st.fds, 14);
+	assert_int_equal(st.fds, 15);
 
 	struct pc_endpoint *e = &snap->endpoints[0];
 	assert_int_equal(e->n_owners, 0);
@@ -335,6 +352,9 @@ static void test_owners_attribute(void **state)
 	assert_string_equal(e->owners[0].container.id, CID);
 	assert_string_equal(e->owners[0].container.runtime, "docker");
 	assert_string_equal(e->owners[0].unit, "docker-" CID ".scope");
+	e = &snap->endpoints[6];
+	assert_int_equal(e->n_owners, 1);
+	assert_string_equal(e->owners[0].unit, "long.service");
 	pc_snapshot_free(snap);
 
 	/* a proc root that is not there: an error, not a crash */
