@@ -512,6 +512,10 @@ static void ctx_init(struct pc_scan_ctx *ctx, const struct pc_scan_opts *o, stru
 	ctx->targets = o->targets;
 	ctx->ports = o->ports;
 	ctx->n_addrs = pc_targets_count(o->targets);
+	/* build the port index arrays now: they are built lazily, and engine
+	 * threads must only ever read them */
+	pc_ports_at(o->ports, PC_PROTO_TCP, 0);
+	pc_ports_at(o->ports, PC_PROTO_UDP, 0);
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_mutex_init(&ctx->pace_lock, NULL);
 	pace_init(ctx);
