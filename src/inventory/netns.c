@@ -191,13 +191,16 @@ static int walk_procs(struct pc_netns_set *s, const char *proc_root, unsigned *r
 	return r;
 }
 
+/* A namespace mounted under two names gets the one that sorts first, so
+ * the answer does not depend on readdir order. */
 static int set_name(struct pc_netns_entry *e, const char *name)
 {
-	if (e->name)
+	if (e->name && strcmp(e->name, name) <= 0)
 		return 0;
 	char *copy = strdup(name);
 	if (!copy)
 		return PC_ENOMEM;
+	free((char *)e->name);
 	e->name = copy;
 	return 0;
 }
