@@ -83,6 +83,7 @@ struct job {
 	bool used;
 	size_t ep_index;
 	struct pc_addr addr;
+	uint64_t ns; /* network namespace of a host record, 0 otherwise */
 	uint16_t port;
 	bool udp;
 
@@ -1010,11 +1011,18 @@ static bool wanted(const struct pc_endpoint *ep)
 	       ep->state == PC_STATE_OPEN_FILTERED;
 }
 
-static size_t host_count(struct engine *e, const struct pc_addr *a)
+/* A host is an address inside one network namespace: 127.0.0.1 in two
+ * containers is two hosts. */
+static uint64_t ns_of(const struct pc_endpoint *ep)
+{
+	return ep->source == PC_SOURCE_HOST ? ep->netns.inode : 0;
+}
+
+static size_t host_count(struct engine *e, const struct pc_addr *a, uint64_t ns)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < e->n_jobs; i++)
-		if (e->jobs[i].used && pc_addr_equal(&e->jobs[i].addr, a))
+		if (e->jobs[i].used && e->jobs[i].ns == ns && pc_addr_equal(&e->jobs[i].addr, a))
 			n++;
 	return n;
 }
@@ -1027,6 +1035,7 @@ static bool job_start(struct engine *e, struct job *j, size_t ep_index)
 	j->fd = -1;
 	j->ep_index = ep_index;
 	j->port = ep->port;
+	j->ns = ns_of(ep);
 	j->udp = ep->proto == PC_PROTO_UDP;
 	if (ep->state == PC_STATE_LISTEN)
 		pc_endpoint_dial_addr(ep, &j->addr);
@@ -1095,7 +1104,7 @@ int pc_probe_run(struct pc_snapshot *snap, const struct pc_probe_run_opts *opts,
 				pc_endpoint_dial_addr(ep, &a);
 			else
 				a = ep->addr;
-			if (host_count(&e, &a) >= e.o.host_inflight)
+			if (host_count(&e, &a, ns_of(ep)) >= e.o.host_inflight)
 				continue;
 			while (e.jobs[slot].used)
 				slot++;
