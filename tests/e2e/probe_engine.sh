@@ -2,7 +2,7 @@
 # probe_engine.sh - the probe engine's own behaviour, through the test-only
 # probe_driver, against real servers in a lab namespace:
 #   - identification by protocol on ports no table associates with the
-#     service (redis on 7777, sshd on 2200, HTTPS on 4433);
+#     service (redis on 7777, also over IPv6, sshd on 2200, HTTPS on 4433);
 #   - TLS on any port: nginx with a self-signed certificate made here on
 #     4433 (the plain GET is refused with "plain HTTP request was sent to
 #     HTTPS port", the engine hands over to TLS): tls_info subject, issuer,
@@ -23,8 +23,9 @@ done
 
 cli=$(lab_ns cli)
 srv=$(lab_ns srv)
-lab_link "$cli" 198.18.9.1/24 "$srv" 198.18.9.2/24
+lab_link "$cli" 198.18.9.1/24 "$srv" 198.18.9.2/24 fd00:198:18:9::1/64 fd00:198:18:9::2/64
 T=198.18.9.2
+T6=fd00:198:18:9::2
 D=$LAB_TMP
 chmod 755 "$D"
 
@@ -33,7 +34,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/key.pem" -out "$D/cert.pem
 cat "$D/key.pem" "$D/cert.pem" >"$D/both.pem"
 printf '* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] Dovecot ready.\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\na1 OK done\r\n' >"$D/imap.txt"
 
-lab_spawn "$srv" redis-server --port 7777 --bind $T --save "" --appendonly no \
+lab_spawn "$srv" redis-server --port 7777 --bind "$T $T6" --save "" --appendonly no \
 	--protected-mode no --dir "$D" >/dev/null
 mkdir -p /run/sshd
 ssh-keygen -q -t ed25519 -N '' -f "$D/hostkey"
@@ -60,13 +61,15 @@ lab_wait_listen "$srv" udp 11211
 lab_wait_listen "$srv" udp 5353
 
 lab_exec "$cli" "$PROBE_DRIVER" -t 2000 -f json tcp:$T:7777 tcp:$T:2200 tcp:$T:4433 \
-	tcp:$T:9993 udp:$T:11211 udp:$T:5353 tcp:$T:5353 tcp:$T:7999 >"$D/out.json" ||
+	tcp:$T:9993 udp:$T:11211 udp:$T:5353 tcp:$T:5353 tcp:$T:7999 "tcp:[$T6]:7777" >"$D/out.json" ||
 	lab_fail "probe_driver failed"
 
 python3 - "$D/out.json" <<'PY' || lab_fail "identification checks"
 import json, re, sys
 d = json.load(open(sys.argv[1]))
-got = {(e["proto"], e["port"]): e.get("service") for e in d["endpoints"]}
+got = {(e["proto"], e["port"]): e.get("service") for e in d["endpoints"] if ":" not in e["address"]}
+v6 = [e for e in d["endpoints"] if ":" in e["address"]]
+assert len(v6) == 1 and (v6[0]["service"] or {}).get("name") == "redis", v6
 def check(key, **want):
     s = got[key]
     assert s is not None, f"{key}: no service"
