@@ -14,7 +14,7 @@ command -v redis-server >/dev/null || lab_skip "needs redis-server (scripts/deps
 
 scan=$(lab_ns scan)
 tgt=$(lab_ns tgt)
-lab_link "$scan" 198.18.2.1/24 "$tgt" 198.18.2.2/24
+lab_link "$scan" 198.18.2.1/24 "$tgt" 198.18.2.2/24 fd00:198:18:2::1/64 fd00:198:18:2::2/64
 scan_if=$LAB_LAST_IF1
 tgt_mac=$(ip netns exec "$tgt" cat "/sys/class/net/$LAB_LAST_IF2/address")
 T=198.18.2.2
@@ -24,7 +24,10 @@ svc_redis "$tgt" $T 6379
 lab_listener "$tgt" tcp $T 7001 >/dev/null
 p7002=$(lab_listener "$tgt" tcp $T 7002)
 lab_listener "$tgt" tcp $T 7003 >/dev/null
-for p in 6379 7001 7002 7003; do lab_wait_listen "$tgt" tcp $p; done
+lab_listener "$tgt" tcp fd00:198:18:2::2 7006 >/dev/null
+lab_listener "$tgt" udp $T 5353 >/dev/null
+for p in 6379 7001 7002 7003 7006; do lab_wait_listen "$tgt" tcp $p; done
+lab_wait_listen "$tgt" udp 5353
 
 pcv() { ip netns exec "$scan" "$PORTCENSUS" verify --probe-timeout 500 "$@"; }
 
@@ -143,6 +146,28 @@ cat >"$D/claims.xml" <<EOF
 EOF
 lab_assert_eq "nmap claims" "6379 different_service http
 7001 confirmed afs3-callback" "$(verdicts "$D/claims.xml")"
+
+# ---- IPv6 and UDP ----
+# a silent UDP socket is "open or filtered" (nothing tells them apart); a
+# UDP port nobody holds answers with ICMP port unreachable: closed now
+cat >"$D/v6udp.jsonl" <<EOF
+{"proto":"tcp","address":"fd00:198:18:2::2","port":7006,"state":"open"}
+{"proto":"tcp","address":"fd00:198:18:2::2","port":7007,"state":"open"}
+{"proto":"udp","address":"$T","port":5353,"state":"open"}
+{"proto":"udp","address":"$T","port":5354,"state":"open"}
+EOF
+got=$(verdicts "$D/v6udp.jsonl" --timeout 800 --probe-timeout 300)
+lab_assert_eq "IPv6 and UDP" "5353 filtered_now -
+5354 closed_now -
+7006 confirmed -
+7007 closed_now -" "$got"
+python3 - "$D/out.json" <<'EOF' || lab_fail "IPv6/UDP states wrong"
+import json, sys
+by = {e["port"]: e for e in json.load(open(sys.argv[1]))["endpoints"]}
+assert by[5353]["state"] == "open|filtered", by[5353]["state"]
+assert by[5354]["verified"]["error"] == "port unreachable", by[5354]["verified"]
+assert by[7006]["address"] == "fd00:198:18:2::2"
+EOF
 
 # ---- malformed input: exit 2, one line naming file:line:col ----
 bad() { # bad NAME CONTENT EXPECTED-STDERR
