@@ -11,6 +11,7 @@
 #   3. under `ulimit -n 256`, all 65,535 ports of two hosts, no per-host cap
 #      (descriptors are the only bound): the same open sets;
 #   4. an AnyIP /16 (one listener answers 65,536 addresses), a few ports;
+#      and --rate 20000 measured within 5 %;
 #   5. self-connect: a namespace scanning its own loopback over ports inside
 #      ip_local_port_range (narrowed to one port) reports no open port.
 . "$(dirname "$0")/../lab/lab.sh"
@@ -121,6 +122,18 @@ n_open=$(grep -c ' open$' <<<"$got")
 lab_assert_eq "AnyIP /16: opens" 131072 "$n_open"
 lab_assert_eq "AnyIP /16: only ports 22 and 80" "" "$(grep -v -E ' (22|80) open$' <<<"$got")"
 lab_assert_eq "AnyIP /16: distinct" 131072 "$(sort -u <<<"$got" | wc -l)"
+
+# 4b. --rate: the measured global rate is within 5 % of the request
+out=$(lab_exec "$s" "$PORTCENSUS" scan --connect --format json --rate 20000 -p 80 \
+	198.19.0.0/17) || lab_fail "paced scan failed"
+got=$(python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = d["snapshot"]["scan"]
+ok = abs(s["rate_pps"] - 20000) <= 1000
+print(len(d["endpoints"]), "rate ok" if ok else "rate %s" % s["rate_pps"])
+' <<<"$out")
+lab_assert_eq "--rate 20000 over 32,768 probes" "32768 rate ok" "$got"
 
 # 5. self-connect: scan our own loopback over ports that include the whole
 # ip_local_port_range, narrowed to one port P: a connect to 127.0.0.1:P can
