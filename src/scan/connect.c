@@ -394,11 +394,10 @@ static bool pending_blocked(struct worker *w)
 
 static void fill(struct worker *w, double now)
 {
+	/* retries keep their own slot; new probes need a free one */
 	uint64_t want = w->n_retry;
-	if (w->n_free > w->n_retry && (w->pulling || w->have_pending) && !pending_blocked(w))
-		want = w->n_free;
-	else if (w->n_free < want)
-		want = w->n_free + w->n_retry;
+	if ((w->pulling || w->have_pending) && !pending_blocked(w))
+		want += w->n_free;
 	if (!want)
 		return;
 	uint64_t got = pc_scan_pace(w->ctx, want, 0);
