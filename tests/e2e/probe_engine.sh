@@ -58,6 +58,12 @@ lab_spawn "$srv" dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=5353
 hostile_pid=$(lab_spawn "$srv" python3 "$LAB_DIR/hostile.py" $T 7100 "$D/hostile.json")
 for p in 7777 2200 4433 9993 11211 5353 7102; do lab_wait_listen "$srv" tcp $p; done
 lab_wait_listen "$srv" udp 11211
+# IPv6 neighbour discovery waits for the link-local address to leave the
+# tentative state: settle it before the probes' deadlines start
+for _ in $(seq 50); do
+	lab_exec "$cli" ping -6 -c 1 -W 1 $T6 >/dev/null 2>&1 && break
+	sleep 0.1
+done
 lab_wait_listen "$srv" udp 5353
 
 lab_exec "$cli" "$PROBE_DRIVER" -t 2000 -f json tcp:$T:7777 tcp:$T:2200 tcp:$T:4433 \
