@@ -72,6 +72,17 @@ out=$(lab_exec "$s" "$PORTCENSUS" scan --connect --format jsonl --show closed,fi
 	lab_fail "scan failed"
 lab_assert_eq "connect scan, all states" "$expected" "$(states <<<"$out")"
 
+# 1b. no route: network unreachable is filtered, and the snapshot says why
+out=$(lab_exec "$s" "$PORTCENSUS" scan --connect --format json --show filtered -p 22,80 \
+	198.18.3.3) || lab_fail "unroutable scan failed"
+got=$(python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+w = [x for x in d["snapshot"]["warnings"] if "unreachable" in x]
+print(" ".join(e["state"] for e in d["endpoints"]), "+ note" if w else "no note")
+' <<<"$out")
+lab_assert_eq "unreachable network" "filtered filtered + note" "$got"
+
 # 2. open only by default
 out=$(lab_exec "$s" "$PORTCENSUS" scan --connect --format jsonl --timeout 300 \
 	-p "$ports" 198.18.1.2 198.18.2.2 fd00:198:18:1::2) || lab_fail "scan failed"
