@@ -7,14 +7,50 @@
 #include <math.h>
 #include <string.h>
 
-/* One thread writes a document, and a report of 50,000 endpoints makes
- * millions of tiny writes: skip stdio's per-call locking. */
-#define fputc fputc_unlocked
-#define fwrite fwrite_unlocked
-#define fputs fputs_unlocked
+/*
+ * Output goes through a buffer inside the writer, handed to the stream when
+ * a top-level value is complete (or the buffer is full): a report of 50,000
+ * endpoints is millions of tiny writes, and stdio's per-call cost was most
+ * of the time. Callers therefore must not write to the stream themselves in
+ * the middle of a value (none does: they add a newline after one).
+ */
+static void flush(struct pc_json *j)
+{
+	if (j->len) {
+		fwrite_unlocked(j->buf, 1, j->len, j->f);
+		j->len = 0;
+	}
+}
+
+static void out(struct pc_json *j, const char *p, size_t n)
+{
+	if (j->len + n > sizeof(j->buf)) {
+		flush(j);
+		if (n > sizeof(j->buf)) {
+			fwrite_unlocked(p, 1, n, j->f);
+			return;
+		}
+	}
+	memcpy(j->buf + j->len, p, n);
+	j->len += n;
+}
+
+static void out_ch(struct pc_json *j, char c)
+{
+	if (j->len == sizeof(j->buf))
+		flush(j);
+	j->buf[j->len++] = c;
+}
+
+/* A value just ended: at the top level, the document is whole. */
+static void value_done(struct pc_json *j)
+{
+	if (j->depth == 0)
+		flush(j);
+}
 
 /* Decimal digits of v, written without printf's format parsing. */
-static void write_u64(FILE *f, uint64_t v)
+static void write_u64(struct pc_json *j, uint64_t v)
 {
 	char buf[20];
 	size_t n = sizeof(buf);
@@ -22,7 +58,7 @@ static void write_u64(FILE *f, uint64_t v)
 		buf[--n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	fwrite(buf + n, 1, sizeof(buf) - n, f);
+	out(j, buf + n, sizeof(buf) - n);
 }
 
 void pc_json_init(struct pc_json *j, FILE *f, bool pretty)
@@ -42,7 +78,7 @@ static void indent(struct pc_json *j)
 		return;
 	/* one fwrite, not one call per level: 50,000 endpoints have a
 	 * million indented lines */
-	fwrite(spaces, 1, 1 + 2 * (size_t)j->depth, j->f);
+	out(j, spaces, 1 + 2 * (size_t)j->depth);
 }
 
 /* Separator before a value or a key. */
@@ -54,7 +90,7 @@ static void before_value(struct pc_json *j)
 	}
 	if (j->depth > 0) {
 		if (!j->first[j->depth])
-			fputc(',', j->f);
+			out_ch(j, ',');
 		indent(j);
 	}
 	j->first[j->depth] = false;
@@ -63,7 +99,7 @@ static void before_value(struct pc_json *j)
 static void open_container(struct pc_json *j, char c)
 {
 	before_value(j);
-	fputc(c, j->f);
+	out_ch(j, c);
 	if (j->depth < PC_JSON_MAX_DEPTH - 1)
 		j->depth++;
 	j->first[j->depth] = true;
@@ -76,7 +112,8 @@ static void close_container(struct pc_json *j, char c)
 		j->depth--;
 	if (!empty)
 		indent(j);
-	fputc(c, j->f);
+	out_ch(j, c);
+	value_done(j);
 }
 
 void pc_json_begin_object(struct pc_json *j)
@@ -99,7 +136,7 @@ void pc_json_end_array(struct pc_json *j)
 	close_container(j, ']');
 }
 
-static void write_escaped(FILE *f, const char *s, size_t len)
+static void write_escaped(struct pc_json *j, const char *s, size_t len)
 {
 	/* fast path: printable ASCII with nothing to escape (keys, addresses,
 	 * most names) goes out as it is, without a buffer */
@@ -108,28 +145,28 @@ static void write_escaped(FILE *f, const char *s, size_t len)
 	       s[i] != '"' && s[i] != '\\')
 		i++;
 	if (i == len) {
-		fputc('"', f);
-		fwrite(s, 1, len, f);
-		fputc('"', f);
+		out_ch(j, '"');
+		out(j, s, len);
+		out_ch(j, '"');
 		return;
 	}
 	struct pc_buf b;
 	pc_buf_init(&b, len * 6 + 3);
 	if (pc_json_escape(&b, s, len) == 0)
-		fwrite(b.data, 1, b.len, f);
+		out(j, b.data, b.len);
 	else
-		fputs("null", f);
+		out(j, "null", 4);
 	pc_buf_free(&b);
 }
 
 void pc_json_keyn(struct pc_json *j, const char *key, size_t len)
 {
 	before_value(j);
-	write_escaped(j->f, key, len);
+	write_escaped(j, key, len);
 	if (j->pretty)
-		fwrite(": ", 1, 2, j->f);
+		out(j, ": ", 2);
 	else
-		fputc(':', j->f);
+		out_ch(j, ':');
 	j->after_key = true;
 }
 
@@ -137,9 +174,10 @@ void pc_json_stringn(struct pc_json *j, const char *s, size_t len)
 {
 	before_value(j);
 	if (!s)
-		fputs("null", j->f);
+		out(j, "null", 4);
 	else
-		write_escaped(j->f, s, len);
+		write_escaped(j, s, len);
+	value_done(j);
 }
 
 void pc_json_string(struct pc_json *j, const char *s)
@@ -151,38 +189,52 @@ void pc_json_int(struct pc_json *j, int64_t v)
 {
 	before_value(j);
 	if (v < 0) {
-		fputc('-', j->f);
-		write_u64(j->f, (uint64_t)0 - (uint64_t)v);
+		out_ch(j, '-');
+		write_u64(j, (uint64_t)0 - (uint64_t)v);
 	} else {
-		write_u64(j->f, (uint64_t)v);
+		write_u64(j, (uint64_t)v);
 	}
+	value_done(j);
 }
 
 void pc_json_uint(struct pc_json *j, uint64_t v)
 {
 	before_value(j);
-	write_u64(j->f, v);
+	write_u64(j, v);
+	value_done(j);
 }
 
 void pc_json_double(struct pc_json *j, double v, int decimals)
 {
 	before_value(j);
-	if (!isfinite(v))
-		fputs("null", j->f);
-	else
+	char buf[512]; /* %f of DBL_MAX is 309 digits before the point */
+	int n = isfinite(v) ? snprintf(buf, sizeof(buf), "%.*f", decimals, v) : -1;
+	if (n < 0) {
+		out(j, "null", 4);
+	} else if ((size_t)n < sizeof(buf)) {
+		out(j, buf, (size_t)n);
+	} else {
+		flush(j);
 		fprintf(j->f, "%.*f", decimals, v);
+	}
+	value_done(j);
 }
 
 void pc_json_bool(struct pc_json *j, bool v)
 {
 	before_value(j);
-	fputs(v ? "true" : "false", j->f);
+	if (v)
+		out(j, "true", 4);
+	else
+		out(j, "false", 5);
+	value_done(j);
 }
 
 void pc_json_null(struct pc_json *j)
 {
 	before_value(j);
-	fputs("null", j->f);
+	out(j, "null", 4);
+	value_done(j);
 }
 
 int pc_utf8_seq_len(const unsigned char *s, size_t len)

@@ -18,12 +18,16 @@
 
 #define PC_JSON_MAX_DEPTH 32
 
+/* Output is collected in buf and handed to f when a top-level value is
+ * complete: do not write to f yourself in the middle of a value. */
 struct pc_json {
 	FILE *f;
 	bool pretty;
 	int depth;
 	bool first[PC_JSON_MAX_DEPTH]; /* no member written yet at this depth */
 	bool after_key;
+	size_t len;     /* bytes waiting in buf */
+	char buf[8192];
 };
 
 void pc_json_init(struct pc_json *j, FILE *f, bool pretty);
