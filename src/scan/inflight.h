@@ -52,4 +52,20 @@ void pc_inflight_pop(struct pc_inflight *f);
 /* Move the head to the tail (for a re-send); returns it at its new place. */
 struct pc_inflight_entry *pc_inflight_requeue(struct pc_inflight *f);
 
+/*
+ * Per-host counts of unanswered probes, for the per-host in-flight cap
+ * (--host-inflight): an open-addressing table whose entries leave when
+ * their count drops to zero, sized for at most cap hosts at once (the
+ * ring's capacity is enough: every counted probe is in the ring).
+ */
+struct pc_hostcount;
+
+int pc_hostcount_new(size_t cap, struct pc_hostcount **ret_hc);
+void pc_hostcount_free(struct pc_hostcount *hc);
+unsigned pc_hostcount_get(const struct pc_hostcount *hc, const struct pc_addr *addr);
+/* +1 for addr; false when the table is full (the caller then waits). */
+bool pc_hostcount_inc(struct pc_hostcount *hc, const struct pc_addr *addr);
+/* -1 for addr (no-op when absent). */
+void pc_hostcount_dec(struct pc_hostcount *hc, const struct pc_addr *addr);
+
 #endif

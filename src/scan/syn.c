@@ -32,6 +32,7 @@
 #include "scan/cookie.h"
 #include "scan/inflight.h"
 #include "scan/packet.h"
+#include "scan/ports.h"
 #include "scan/route.h"
 #include "scan/scan.h"
 #include "scan/syn.h"
@@ -64,6 +65,10 @@
 #define RCVBUF (32 << 20)
 #define WARN_NOROUTE_MAX 8
 #define MAX_WORKERS 4
+#define PARK_MAX 1024
+/* hosts with unanswered probes counted at once per sender; when more
+ * are, new hosts wait in the park like hosts at their cap */
+#define HOSTS_TRACKED 16384
 
 struct syn_engine;
 
@@ -79,6 +84,14 @@ struct syn_worker {
 	uint16_t sport_lo; /* source ports sport_lo .. sport_lo + SPORT_COUNT - 1 */
 	struct pc_inflight *inflight;
 	uint64_t pending; /* in the ring and not yet reported */
+	/* per-host cap: unanswered probes per host, and probes parked until
+	 * their host has room */
+	struct pc_hostcount *hosts;
+	unsigned host_cap;
+	bool count_hosts;
+	struct pc_scan_probe park[PARK_MAX];
+	unsigned n_park;
+	bool park_dirty; /* a probe was settled since the park was looked at */
 	pthread_t thread;
 	bool started;
 	int ret;
@@ -257,6 +270,7 @@ static void worker_free(struct syn_worker *s)
 		close(s->rx);
 	pc_route_close(s->routes);
 	pc_inflight_free(s->inflight);
+	pc_hostcount_free(s->hosts);
 	free(s);
 }
 
@@ -355,6 +369,9 @@ static void report(struct pc_scan_ctx *ctx, struct syn_worker *s, struct pc_infl
 	double rtt = e->tries && state != PC_STATE_FILTERED ? (double)(now - e->sent_us) / 1000.0 : -1;
 	e->done = true;
 	s->pending--;
+	if (s->count_hosts)
+		pc_hostcount_dec(s->hosts, &e->addr);
+	s->park_dirty = true;
 	pc_scan_result(ctx, &e->addr, PC_PROTO_TCP, e->port, state, rtt);
 }
 
@@ -510,6 +527,30 @@ static bool queue_probe(struct syn_worker *s, const struct pc_addr *dst,
 	return true;
 }
 
+/* First send of a probe: into the host's count, the ring and the batch.
+ * false, doing nothing, when the host is at its cap (or too many hosts
+ * are counted): the caller parks the probe. */
+static bool start_probe(struct pc_scan_ctx *ctx, struct syn_worker *s,
+			const struct pc_scan_probe *p, uint64_t now, unsigned retries,
+			uint64_t timeout_us, uint64_t last_us)
+{
+	if (s->count_hosts && (pc_hostcount_get(s->hosts, &p->addr) >= s->host_cap ||
+			       !pc_hostcount_inc(s->hosts, &p->addr)))
+		return false;
+	struct pc_inflight_entry *e = pc_inflight_push(s->inflight, &p->addr, p->port);
+	if (!e)
+		return true; /* cannot happen: the caller checked the room */
+	s->pending++;
+	if (!queue_probe(s, &p->addr, p->port)) {
+		report(ctx, s, e, PC_STATE_FILTERED, now);
+		return true;
+	}
+	e->tries = 1;
+	e->sent_us = now;
+	e->deadline_us = now + (retries == 0 ? last_us : timeout_us);
+	return true;
+}
+
 static int worker_run(struct syn_worker *s, struct pc_error *err)
 {
 	struct pc_scan_ctx *ctx = s->eng->ctx;
@@ -533,8 +574,17 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 	double need = rate * (double)last_us / 1e6 * 1.25 / s->eng->n_workers + BATCH * 2;
 	size_t cap = need > RING_MAX ? RING_MAX : need < 4096 ? 4096 : (size_t)need;
 	int ret = pc_inflight_new(cap, &s->inflight);
+	if (ret == 0)
+		ret = pc_hostcount_new(HOSTS_TRACKED, &s->hosts);
 	if (ret < 0)
 		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
+	unsigned host_cap = o->host_inflight ? o->host_inflight : PC_SCAN_DEFAULT_HOST_INFLIGHT;
+	s->host_cap = host_cap / s->eng->n_workers;
+	if (s->host_cap < 1)
+		s->host_cap = 1;
+	/* with no more ports per host than the cap, it can never bind:
+	 * skip the counting (and the memory its table would touch) */
+	s->count_hosts = pc_ports_count(o->ports, PC_PROTO_TCP) > s->host_cap;
 
 	bool exhausted = false;
 	for (;;) {
@@ -579,9 +629,25 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 		unsigned want = BATCH - s->n_batch;
 		if (want > room)
 			want = (unsigned)room;
-		if (!exhausted && want) {
+		if (want && (!exhausted || (s->n_park && s->park_dirty))) {
 			uint64_t may = pc_scan_pace(ctx, want, resend ? 0 : 1);
-			for (uint64_t k = 0; k < may; k++) {
+			uint64_t k = 0;
+			/* parked probes first, in order, when their host has room */
+			if (s->park_dirty && s->n_park) {
+				unsigned kept = 0;
+				for (unsigned i = 0; i < s->n_park; i++) {
+					struct pc_scan_probe *p = &s->park[i];
+					if (k < may &&
+					    start_probe(ctx, s, p, now, retries, timeout_us, last_us)) {
+						k++;
+					} else {
+						s->park[kept++] = *p;
+					}
+				}
+				s->n_park = kept;
+				s->park_dirty = false;
+			}
+			while (k < may && !exhausted && s->n_park < PARK_MAX) {
 				struct pc_scan_probe p;
 				if (!pc_scan_next(ctx, &p)) {
 					exhausted = true;
@@ -589,18 +655,11 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 				}
 				if (p.proto != PC_PROTO_TCP)
 					continue;
-				struct pc_inflight_entry *e =
-					pc_inflight_push(s->inflight, &p.addr, p.port);
-				if (!e)
-					break; /* cannot happen: room was checked */
-				s->pending++;
-				if (!queue_probe(s, &p.addr, p.port)) {
-					report(ctx, s, e, PC_STATE_FILTERED, now);
+				if (!start_probe(ctx, s, &p, now, retries, timeout_us, last_us)) {
+					s->park[s->n_park++] = p;
 					continue;
 				}
-				e->tries = 1;
-				e->sent_us = now;
-				e->deadline_us = now + (retries == 0 ? last_us : timeout_us);
+				k++;
 			}
 		}
 		if (s->n_batch) {
@@ -609,10 +668,10 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 				return pc_error_set(err, ret, "cannot send: %s", strerror(-ret));
 		}
 
-		if (exhausted && s->pending == 0)
+		if (exhausted && s->pending == 0 && s->n_park == 0)
 			break;
 		/* idle: wait for a reply or the next deadline */
-		if (exhausted || room == 0) {
+		if (exhausted || room == 0 || s->n_park == PARK_MAX) {
 			h = pc_inflight_head(s->inflight);
 			now = now_us();
 			int wait_ms = 0;
@@ -643,6 +702,11 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 {
 	struct syn_engine *e = state;
 	e->ctx = ctx;
+	/* ports.c builds its lookup arrays lazily on first use, without a
+	 * lock: build them here, before a second thread can race on them */
+	size_t ix;
+	(void)pc_ports_at(pc_scan_ctx_opts(ctx)->ports, PC_PROTO_TCP, 0);
+	(void)pc_ports_index(pc_scan_ctx_opts(ctx)->ports, PC_PROTO_TCP, 0, &ix);
 	for (unsigned i = 1; i < e->n_workers; i++) {
 		int r = pthread_create(&e->w[i]->thread, NULL, worker_thread, e->w[i]);
 		if (r != 0) {

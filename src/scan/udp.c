@@ -26,6 +26,7 @@
  * second per host, as nmap's -sU slows to.
  */
 #include "scan/inflight.h"
+#include "scan/ports.h"
 #include "scan/scan.h"
 #include "scan/syn.h"
 #include "scan/udp_payloads.h"
@@ -43,6 +44,10 @@
 #include <unistd.h>
 
 #define BATCH 64
+#define PARK_MAX 1024
+/* hosts with unanswered probes counted at once per sender; when more
+ * are, new hosts wait in the park like hosts at their cap */
+#define HOSTS_TRACKED 16384
 /* In-flight ring per sender: its pages are all touched once the scan is
  * longer than the ring, so this bounds the memory (64 Ki x 40 bytes plus
  * the index: about 3 MiB). Answered probes leave from the head at once,
@@ -66,6 +71,14 @@ struct udp_state {
 	int fd[2]; /* IPv4, IPv6 */
 	struct pc_inflight *inflight;
 	uint64_t pending; /* in the ring and not yet reported */
+	/* per-host cap: unanswered probes per host, and probes parked until
+	 * their host has room */
+	struct pc_hostcount *inflight_hosts;
+	unsigned host_cap;
+	bool count_hosts;
+	struct pc_scan_probe park[PARK_MAX];
+	unsigned n_park;
+	bool park_dirty;
 	struct host_count *hosts; /* open addressing, HOSTS_MAX slots */
 	size_t n_hosts;
 	bool hosts_full;
@@ -139,6 +152,7 @@ static void udp_release(void *state)
 		if (s->fd[i] >= 0)
 			close(s->fd[i]);
 	pc_inflight_free(s->inflight);
+	pc_hostcount_free(s->inflight_hosts);
 	free(s->hosts);
 	free(s);
 }
@@ -213,6 +227,9 @@ static void report(struct pc_scan_ctx *ctx, struct udp_state *s, struct pc_infli
 			     : -1;
 	e->done = true;
 	s->pending--;
+	if (s->count_hosts)
+		pc_hostcount_dec(s->inflight_hosts, &e->addr);
+	s->park_dirty = true;
 	if (state == PC_STATE_CLOSED || state == PC_STATE_OPEN_FILTERED)
 		count_host(s, &e->addr, state == PC_STATE_CLOSED);
 	pc_scan_result(ctx, &e->addr, PC_PROTO_UDP, e->port, state, rtt);
@@ -389,6 +406,30 @@ static bool queue_probe(struct udp_state *s, const struct pc_addr *dst, uint16_t
 	return true;
 }
 
+/* First send of a probe: into the host's count, the ring and the batch.
+ * false, doing nothing, when the host is at its cap (or too many hosts
+ * are counted): the caller parks the probe. */
+static bool start_probe(struct pc_scan_ctx *ctx, struct udp_state *s,
+			const struct pc_scan_probe *p, uint64_t now, unsigned retries,
+			uint64_t timeout_us, uint64_t last_us)
+{
+	if (s->count_hosts && (pc_hostcount_get(s->inflight_hosts, &p->addr) >= s->host_cap ||
+			       !pc_hostcount_inc(s->inflight_hosts, &p->addr)))
+		return false;
+	struct pc_inflight_entry *e = pc_inflight_push(s->inflight, &p->addr, p->port);
+	if (!e)
+		return true; /* cannot happen: the caller checked the room */
+	s->pending++;
+	if (!queue_probe(s, &p->addr, p->port)) {
+		report(ctx, s, e, PC_STATE_FILTERED, now);
+		return true;
+	}
+	e->tries = 1;
+	e->sent_us = now;
+	e->deadline_us = now + (retries == 0 ? last_us : timeout_us);
+	return true;
+}
+
 static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 {
 	struct udp_state *s = state;
@@ -407,8 +448,14 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 	double need = rate * (double)last_us / 1e6 * 1.25 + BATCH * 2;
 	size_t cap = need > RING_MAX ? RING_MAX : need < 4096 ? 4096 : (size_t)need;
 	int ret = pc_inflight_new(cap, &s->inflight);
+	if (ret == 0)
+		ret = pc_hostcount_new(HOSTS_TRACKED, &s->inflight_hosts);
 	if (ret < 0)
 		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
+	s->host_cap = o->host_inflight ? o->host_inflight : PC_SCAN_DEFAULT_HOST_INFLIGHT;
+	/* with no more ports per host than the cap, it can never bind:
+	 * skip the counting (and the memory its table would touch) */
+	s->count_hosts = pc_ports_count(o->ports, PC_PROTO_UDP) > s->host_cap;
 	s->hosts = calloc(HOSTS_MAX, sizeof(*s->hosts));
 	if (!s->hosts)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
@@ -448,9 +495,25 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 		unsigned want = BATCH - s->n_batch;
 		if (want > room)
 			want = (unsigned)room;
-		if (!exhausted && want) {
+		if (want && (!exhausted || (s->n_park && s->park_dirty))) {
 			uint64_t may = pc_scan_pace(ctx, want, resend ? 0 : 1);
-			for (uint64_t k = 0; k < may; k++) {
+			uint64_t k = 0;
+			/* parked probes first, in order, when their host has room */
+			if (s->park_dirty && s->n_park) {
+				unsigned kept = 0;
+				for (unsigned i = 0; i < s->n_park; i++) {
+					struct pc_scan_probe *p = &s->park[i];
+					if (k < may &&
+					    start_probe(ctx, s, p, now, retries, timeout_us, last_us)) {
+						k++;
+					} else {
+						s->park[kept++] = *p;
+					}
+				}
+				s->n_park = kept;
+				s->park_dirty = false;
+			}
+			while (k < may && !exhausted && s->n_park < PARK_MAX) {
 				struct pc_scan_probe p;
 				if (!pc_scan_next(ctx, &p)) {
 					exhausted = true;
@@ -458,18 +521,11 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 				}
 				if (p.proto != PC_PROTO_UDP)
 					continue;
-				struct pc_inflight_entry *e =
-					pc_inflight_push(s->inflight, &p.addr, p.port);
-				if (!e)
-					break; /* cannot happen: room was checked */
-				s->pending++;
-				if (!queue_probe(s, &p.addr, p.port)) {
-					report(ctx, s, e, PC_STATE_FILTERED, now);
+				if (!start_probe(ctx, s, &p, now, retries, timeout_us, last_us)) {
+					s->park[s->n_park++] = p;
 					continue;
 				}
-				e->tries = 1;
-				e->sent_us = now;
-				e->deadline_us = now + (retries == 0 ? last_us : timeout_us);
+				k++;
 			}
 		}
 		if (s->n_batch) {
@@ -477,9 +533,9 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 			if (ret < 0)
 				return pc_error_set(err, ret, "cannot send: %s", strerror(-ret));
 		}
-		if (exhausted && s->pending == 0)
+		if (exhausted && s->pending == 0 && s->n_park == 0)
 			break;
-		if (exhausted || room == 0) {
+		if (exhausted || room == 0 || s->n_park == PARK_MAX) {
 			h = pc_inflight_head(s->inflight);
 			now = now_us();
 			int wait_ms = 0;

@@ -13,7 +13,9 @@
 #   2. the default view: open ports only;
 #   3. all 65,535 ports of one host: the open set, equal to nmap -sS's;
 #   4. without CAP_NET_RAW, --syn fails with a clear message (exit 2 or 3),
-#      and the scanner holds no capability while it scans.
+#      and the scanner holds no capability while it scans;
+#   5. --host-inflight 4 against 20 dropped ports: all 20 filtered, and it
+#      takes five rounds of the timeout (never more than 4 unanswered).
 . "$(dirname "$0")/../lab/lab.sh"
 lab_init
 command -v python3 >/dev/null || lab_skip "needs python3"
@@ -142,4 +144,15 @@ done
 wait "$pid" || lab_fail "long syn scan failed"
 lab_assert_eq "capabilities while scanning (eff, prm, bnd)" \
 	"0000000000000000 0000000000000000 0000000000000000 " "$caps"
-echo "ok: syn scan exact (IPv4, IPv6, RST, drop, ICMP reject, -p- = nmap, privileges dropped)"
+# 5. the per-host cap: 20 silent ports, 4 at a time, 400 ms each
+ip netns exec "$t2" nft add rule inet lab_filter input tcp dport 20000-20019 drop
+t0=$(date +%s%N)
+out=$(lab_exec "$s" "$PORTCENSUS" scan --syn --format json --show closed,filtered --rate 1000 \
+	--host-inflight 4 --timeout 400 --cooldown 400 --retries 0 -p 20000-20019 198.18.12.2) ||
+	lab_fail "host-inflight scan failed"
+t1=$(date +%s%N)
+lab_assert_eq "host-inflight: all filtered" 20 "$(states <<<"$out" | grep -c ' filtered$')"
+ms=$(((t1 - t0) / 1000000))
+lab_log "host-inflight 4, 20 silent ports, 400 ms timeout: $ms ms"
+[ "$ms" -ge 1900 ] || lab_fail "host-inflight 4 did not hold probes back ($ms ms < 5 x 400 ms)"
+echo "ok: syn scan exact (IPv4, IPv6, RST, drop, ICMP reject, -p- = nmap, privileges dropped, per-host cap)"

@@ -94,10 +94,55 @@ static void test_inflight_model(void **state)
 	pc_inflight_free(NULL);
 }
 
+static void test_hostcount_model(void **state)
+{
+	(void)state;
+	struct pc_hostcount *hc;
+	enum { HOSTS = 300 };
+	unsigned model[HOSTS] = {0};
+	size_t live = 0;
+	assert_int_equal(pc_hostcount_new(HOSTS, &hc), 0);
+	uint32_t x = 99;
+	for (int step = 0; step < 300000; step++) {
+		x = x * 1103515245u + 12345u;
+		unsigned h = (x >> 8) % HOSTS;
+		struct pc_addr a = addr_of(h * 977); /* spread, some collisions */
+		if ((x >> 20) & 1) {
+			assert_true(pc_hostcount_inc(hc, &a));
+			if (model[h]++ == 0)
+				live++;
+		} else {
+			pc_hostcount_dec(hc, &a);
+			if (model[h] && --model[h] == 0)
+				live--;
+		}
+		if (step % 101 == 0)
+			for (unsigned k = 0; k < HOSTS; k++) {
+				struct pc_addr b = addr_of(k * 977);
+				assert_int_equal(pc_hostcount_get(hc, &b), model[k]);
+			}
+	}
+	(void)live;
+	pc_hostcount_free(hc);
+	/* full: a new host is refused, a known one still counts */
+	assert_int_equal(pc_hostcount_new(2, &hc), 0);
+	struct pc_addr a1 = addr_of(1), a2 = addr_of(2), a3 = addr_of(3);
+	assert_true(pc_hostcount_inc(hc, &a1));
+	assert_true(pc_hostcount_inc(hc, &a2));
+	assert_false(pc_hostcount_inc(hc, &a3));
+	assert_true(pc_hostcount_inc(hc, &a1));
+	assert_int_equal(pc_hostcount_get(hc, &a1), 2);
+	pc_hostcount_dec(hc, &a2);
+	assert_true(pc_hostcount_inc(hc, &a3));
+	pc_hostcount_free(hc);
+	pc_hostcount_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inflight_model),
+		cmocka_unit_test(test_hostcount_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
