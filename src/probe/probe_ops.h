@@ -139,13 +139,18 @@ void pc_probe_setn(char *field, size_t size, const char *s, size_t len);
 void pc_probe_setf(char *field, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 #define PC_PROBE_SET(field, s) pc_probe_setn((field), sizeof(field), (s), strlen(s))
-/* Banner excerpt: the printable excerpt of s[0..len), control bytes and
- * non-ASCII turned into '.', line breaks into ' ', capped. */
+/* Banner excerpt: the printable excerpt of s[0..len): runs of white space
+ * become one ' ', anything pc_probe_printable() refuses becomes '.', capped
+ * at PC_PROBE_BANNER_MAX bytes without cutting a character. */
 void pc_probe_banner(struct pc_probe_ctx *ctx, const uint8_t *s, size_t len);
-/* Make every field of a result printable ASCII (control bytes, DEL and
- * bytes >= 0x80 become '.'): peer text reaches product, version, evidence
- * and banner, and no terminal escape or broken UTF-8 may leave a probe.
- * The engine and pc_probe_replay apply it to every final result. */
+/* Bytes of the printable character at s: 1 for ASCII 0x20..0x7e, 2..4 for
+ * a valid UTF-8 sequence that is not a C1 control, a line separator or a
+ * bidi override; 0 for anything else (C0 controls, DEL, invalid UTF-8). */
+size_t pc_probe_printable(const uint8_t *s, size_t len);
+/* Make every field of a result printable (what pc_probe_printable refuses
+ * becomes '.'): peer text reaches product, version, evidence and banner,
+ * and no terminal escape or broken UTF-8 may leave a probe. The engine and
+ * pc_probe_replay apply it to every final result. */
 void pc_probe_result_clean(struct pc_probe_result *res);
 bool pc_probe_has_port(const uint16_t *ports, uint16_t port);
 /* Case-insensitive search of needle in hay[0..len). */

@@ -7,6 +7,7 @@
 #include "probe/probe_ops.h"
 
 #include "core/error.h"
+#include "core/json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,30 +57,66 @@ void pc_probe_setf(char *field, size_t size, const char *fmt, ...)
 			*p = ' ';
 }
 
+size_t pc_probe_printable(const uint8_t *s, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (s[0] >= 0x20 && s[0] < 0x7f)
+		return 1;
+	if (s[0] < 0x80)
+		return 0;
+	int n = pc_utf8_seq_len(s, len);
+	if (n < 2)
+		return 0;
+	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return 0; /* C1 controls: U+009B is a CSI to some terminals */
+	if (n == 3 && s[0] == 0xe2 && ((s[1] == 0x80 && s[2] >= 0xa8 && s[2] <= 0xae) ||
+				       (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)))
+		return 0; /* line separators and bidi overrides */
+	return (size_t)n;
+}
+
 void pc_probe_banner(struct pc_probe_ctx *ctx, const uint8_t *s, size_t len)
 {
 	char *b = ctx->res->banner;
 	size_t n = 0;
 	bool space = false;
-	for (size_t i = 0; i < len && n < PC_PROBE_BANNER_MAX; i++) {
+	for (size_t i = 0; i < len && n < PC_PROBE_BANNER_MAX;) {
 		uint8_t c = s[i];
 		if (c == '\r' || c == '\n' || c == '\t' || c == ' ') {
 			space = n > 0;
+			i++;
 			continue;
 		}
 		if (space && n + 1 < PC_PROBE_BANNER_MAX)
 			b[n++] = ' ';
 		space = false;
-		b[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
+		size_t k = pc_probe_printable(s + i, len - i);
+		if (k == 0) {
+			b[n++] = '.';
+			i++;
+			continue;
+		}
+		if (n + k > PC_PROBE_BANNER_MAX)
+			break; /* never cut a character in two */
+		memcpy(b + n, s + i, k);
+		n += k;
+		i += k;
 	}
 	b[n] = '\0';
 }
 
 static void clean_field(char *f, size_t size)
 {
-	for (size_t i = 0; i < size && f[i]; i++)
-		if ((unsigned char)f[i] < 0x20 || (unsigned char)f[i] >= 0x7f)
-			f[i] = '.';
+	size_t len = strnlen(f, size);
+	for (size_t i = 0; i < len;) {
+		size_t k = pc_probe_printable((const uint8_t *)f + i, len - i);
+		if (k == 0) {
+			f[i++] = '.';
+			continue;
+		}
+		i += k;
+	}
 }
 
 void pc_probe_result_clean(struct pc_probe_result *res)

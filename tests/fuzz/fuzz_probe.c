@@ -46,13 +46,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n++;
 	struct pc_probe_result r;
 	pc_probe_replay(ops, 1, tls, segs, n, 0, (ops->flags & PC_PROBE_F_UDP) ? 0 : chunk, &r);
-	/* every field is a printable ASCII line, the banner within its cap */
+	/* every field is one printable line (valid UTF-8, no controls), the
+	 * banner within its cap */
 	if (strlen(r.banner) > PC_PROBE_BANNER_MAX)
 		__builtin_trap();
 	const char *fields[] = { r.name, r.product, r.version, r.evidence, r.banner };
-	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
-		for (const char *p = fields[f]; *p; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		const uint8_t *p = (const uint8_t *)fields[f];
+		size_t n = strlen(fields[f]);
+		for (size_t i = 0; i < n;) {
+			size_t k = pc_probe_printable(p + i, n - i);
+			if (k == 0)
 				__builtin_trap();
+			i += k;
+		}
+	}
 	return 0;
 }

@@ -170,8 +170,12 @@ static void test_hostile_input(void **state)
 				continue;
 			struct pc_probe_result r;
 			pc_probe_replay(ops, 1, false, &seg, 1, 0, 1000, &r);
-			for (const char *p = r.banner; *p; p++)
-				assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+			size_t bl = strlen(r.banner);
+			for (size_t i = 0; i < bl;) {
+				size_t w = pc_probe_printable((const uint8_t *)r.banner + i, bl - i);
+				assert_true(w > 0);
+				i += w;
+			}
 			assert_true(strlen(r.banner) <= PC_PROBE_BANNER_MAX);
 		}
 	}
@@ -216,6 +220,16 @@ static void test_helpers(void **state)
 	memset(&r, 0, sizeof(r));
 	pc_probe_banner(&ctx, (const uint8_t *)"a\x1b[31mb\r\n\tc\xff\x00z", 14);
 	assert_string_equal(r.banner, "a.[31mb c..z");
+	/* valid UTF-8 stays; C1 controls, bidi overrides and broken bytes go */
+	static const char mixed[] = "caf\xc3\xa9 \xc2\x9b" "1m \xe2\x80\xae" "evil \xe2\x82";
+	pc_probe_banner(&ctx, (const uint8_t *)mixed, sizeof(mixed) - 1);
+	assert_string_equal(r.banner, "caf\xc3\xa9 ..1m ...evil ..");
+	/* the cap never cuts a character in two */
+	uint8_t wide[3 * 100];
+	for (size_t i = 0; i < sizeof(wide); i += 3)
+		memcpy(wide + i, "\xe2\x82\xac", 3); /* EURO SIGN */
+	pc_probe_banner(&ctx, wide, sizeof(wide));
+	assert_int_equal(strlen(r.banner), 198);
 	uint8_t big[1000];
 	memset(big, 'x', sizeof(big));
 	pc_probe_banner(&ctx, big, sizeof(big));
