@@ -114,10 +114,14 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		if (fr)
 			return fr;
 		if (s->list_targets) {
+			FILE *lf = pc_cli_open_output(cli);
+			if (!lf)
+				return PC_EXIT_RUNTIME;
 			struct pc_error lerr = {0};
-			if (pc_scan_list_targets(&s->opts, stdout, &lerr) < 0)
-				return pc_cli_fail(cli, &lerr);
-			return pc_cli_close_output(cli, stdout, true);
+			int lr = pc_scan_list_targets(&s->opts, lf, &lerr) < 0 ? pc_cli_fail(cli, &lerr)
+										  : 0;
+			int lc = pc_cli_close_output(cli, lf, lr == 0);
+			return lr ? lr : lc;
 		}
 		/* the targets replace the host inventory; results are kept in
 		 * the snapshot for the probes and streamed by the pipeline */
