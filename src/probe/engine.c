@@ -98,6 +98,8 @@ struct job {
 	SSL *ssl;
 	bool tls_saw_handshake; /* first ciphertext byte was a handshake record */
 	bool got_first_cipher;
+	bool starttls;    /* a probe's in-band upgrade is in its handshake */
+	bool upgraded;    /* ... and succeeded: the service speaks TLS */
 	bool tls_failed_hard;
 	char tls_fail_reason[96];
 	struct pc_tls_info *tls_info;
@@ -375,6 +377,7 @@ static void act_clear(struct job *j)
 	j->res = NULL;
 	j->ops = NULL;
 	j->act = ACT_NONE;
+	j->starttls = false;
 }
 
 static void job_finish(struct engine *e, struct job *j);
@@ -405,6 +408,9 @@ static void exchange_restart(struct engine *e, struct job *j, double ms)
 	j->got_bytes = false;
 	(void)e;
 }
+
+static void tls_step(struct engine *e, struct job *j);
+static void probe_done(struct engine *e, struct job *j, bool eof);
 
 /* After a verdict of the active probe. */
 static void probe_verdict(struct engine *e, struct job *j, enum pc_probe_verdict v)
@@ -438,6 +444,7 @@ static void probe_verdict(struct engine *e, struct job *j, enum pc_probe_verdict
 		j->resend = p;
 		j->resend_len = j->ctx->out_len;
 		j->ctx->out_len = 0;
+		j->ctx->tls = j->tls_mode; /* a STARTTLS upgrade does not carry over */
 		if (conn_open(e, j) < 0) {
 			if (j->res->name[0])
 				job_match(e, j, j->res);
@@ -448,6 +455,17 @@ static void probe_verdict(struct engine *e, struct job *j, enum pc_probe_verdict
 		exchange_restart(e, j, e->o.timeout_ms);
 		return;
 	}
+	case PC_PROBE_STARTTLS:
+		if (j->ssl || j->conn != CONN_READY || !(j->ssl = pc_tls_new(e->tls_ctx))) {
+			probe_done(e, j, true); /* no TLS inside TLS */
+			return;
+		}
+		/* what the probe queued goes out inside TLS (step_begin) */
+		j->starttls = true;
+		j->conn = CONN_HANDSHAKE;
+		exchange_restart(e, j, e->o.timeout_ms);
+		tls_step(e, j);
+		return;
 	case PC_PROBE_NOMATCH:
 	default:
 		j->clean = false;
@@ -616,6 +634,13 @@ static void tls_step(struct engine *e, struct job *j)
 			job_next(e, j);
 			return;
 		}
+		if (j->starttls) {
+			j->starttls = false;
+			j->upgraded = true;
+			if (!j->tls_info)
+				j->tls_info = pc_tls_info_get(j->ssl, e->snap);
+			j->ctx->tls = true;
+		}
 		step_begin(e, j);
 		return;
 	}
@@ -638,6 +663,13 @@ static void tls_fail(struct engine *e, struct job *j)
 		return;
 	}
 	ERR_clear_error();
+	if (j->starttls && j->act == ACT_PROBE) {
+		/* the in-band upgrade failed: the probe decides what it has */
+		j->starttls = false;
+		j->conn = CONN_NONE;
+		probe_done(e, j, true);
+		return;
+	}
 	/* a later TLS connection failed: keep what we have */
 	if (j->act == ACT_PROBE && j->res && j->res->name[0])
 		job_match(e, j, j->res);
@@ -888,12 +920,12 @@ static void on_connected(struct engine *e, struct job *j)
 
 static void on_eof(struct engine *e, struct job *j)
 {
-	if (j->act == ACT_PROBE)
+	if (j->act == ACT_TLS_DETECT || j->conn == CONN_HANDSHAKE)
+		tls_fail(e, j);
+	else if (j->act == ACT_PROBE)
 		probe_done(e, j, true);
 	else if (j->act == ACT_PASSIVE)
 		passive_done(e, j, true);
-	else if (j->act == ACT_TLS_DETECT || j->conn == CONN_HANDSHAKE)
-		tls_fail(e, j);
 	else
 		job_next(e, j);
 }
@@ -971,6 +1003,10 @@ static void on_timeout(struct engine *e, struct job *j)
 {
 	if (j->conn == CONN_CONNECTING && !j->connected_once) {
 		job_finish(e, j); /* filtered: nothing to identify */
+		return;
+	}
+	if (j->conn == CONN_HANDSHAKE && j->starttls) {
+		tls_fail(e, j);
 		return;
 	}
 	if (j->conn == CONN_CONNECTING || j->conn == CONN_HANDSHAKE) {

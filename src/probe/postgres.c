@@ -3,8 +3,10 @@
  *
  * SSLRequest first (8 bytes): the one-byte answer 'S' or 'N' says whether
  * the server offers TLS. After 'N' we send a StartupMessage (protocol 3.0,
- * user=postgres, database=postgres) on the same connection; after 'S' on a
- * new plaintext one. The first message back decides:
+ * user=postgres, database=postgres) on the same connection; after 'S' the
+ * engine does the TLS handshake on it (tls_info is recorded) and the
+ * StartupMessage goes inside TLS; if that handshake fails, on a new
+ * plaintext connection. The first message back decides:
  *   'R' AuthenticationOk (0)               -> auth none (trust)
  *   'R' cleartext (3) / MD5 (5) / SASL (10) / GSS (7) / SSPI (9)
  *                                          -> auth required
@@ -29,6 +31,7 @@ struct pg_state {
 	uint32_t body_len, body_got;
 	uint8_t body[512];
 	bool authed;      /* AuthenticationOk seen */
+	bool fallback;    /* TLS failed: plaintext startup on a new connection */
 	unsigned msgs;
 };
 
@@ -164,10 +167,25 @@ static enum pc_probe_verdict on_message(struct pg_state *s, struct pc_probe_ctx 
 	return PC_PROBE_MORE;
 }
 
+static enum pc_probe_verdict pg_feed_plain(struct pg_state *s, struct pc_probe_ctx *ctx,
+					   const uint8_t *data, size_t len);
+
 static enum pc_probe_verdict pg_feed(void *state, struct pc_probe_ctx *ctx, const uint8_t *data,
 				     size_t len)
 {
-	struct pg_state *s = state;
+	enum pc_probe_verdict v = pg_feed_plain(state, ctx, data, len);
+	if (v == PC_PROBE_MATCH && ctx->tls) {
+		size_t n = strlen(ctx->res->evidence);
+		if (n + 14 < sizeof(ctx->res->evidence))
+			snprintf(ctx->res->evidence + n, sizeof(ctx->res->evidence) - n,
+				 " (inside TLS)");
+	}
+	return v;
+}
+
+static enum pc_probe_verdict pg_feed_plain(struct pg_state *s, struct pc_probe_ctx *ctx,
+					   const uint8_t *data, size_t len)
+{
 	size_t i = 0;
 	if (s->phase == 0) {
 		uint8_t c = data[i++];
@@ -178,7 +196,7 @@ static enum pc_probe_verdict pg_feed(void *state, struct pc_probe_ctx *ctx, cons
 			s->phase = 1;
 			s->ssl = true;
 			send_startup(ctx);
-			return PC_PROBE_RECONNECT; /* plaintext startup on a new connection */
+			return PC_PROBE_STARTTLS; /* the startup goes inside TLS */
 		} else if (c == 'E') {
 			/* a very old server: the error is the answer; parse it */
 			s->phase = 1;
@@ -229,7 +247,15 @@ static enum pc_probe_verdict pg_done(void *state, struct pc_probe_ctx *ctx, bool
 {
 	struct pg_state *s = state;
 	(void)eof;
-	return s->authed && ctx->res->name[0] ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
+	if (s->authed && ctx->res->name[0])
+		return PC_PROBE_MATCH;
+	if (s->ssl && !s->fallback && s->msgs == 0 && s->hdr_len == 0) {
+		/* 'S' but no answer inside TLS: try the startup in plaintext */
+		s->fallback = true;
+		send_startup(ctx);
+		return PC_PROBE_RECONNECT;
+	}
+	return PC_PROBE_NOMATCH;
 }
 
 const struct pc_probe_ops pc_probe_postgres = {

@@ -42,6 +42,12 @@ enum pc_probe_verdict {
 	PC_PROBE_NOMATCH,   /* not this protocol; the stream may be poisoned */
 	PC_PROBE_RECONNECT, /* identified so far; open a new connection (same
 			       TLS mode) and send what was queued on it */
+	PC_PROBE_STARTTLS,  /* the peer agreed to upgrade (SSLRequest 'S', SMTP
+			       STARTTLS 220): handshake on this connection,
+			       then send what was queued inside TLS; later
+			       feed() calls carry the plaintext inside TLS and
+			       ctx->tls is true. A failed handshake ends in
+			       done(eof=true). */
 };
 
 enum pc_probe_flags {

@@ -6,7 +6,9 @@
  * SMTP (ESMTP, SMTP, Postfix, Exim, Sendmail, mail) or the port is an SMTP
  * port, since FTP greets with 220 too. Then "EHLO portcensus.invalid": the
  * 250 lines list extensions (STARTTLS, AUTH PLAIN LOGIN, SIZE ...), named
- * in the evidence; then QUIT. No MAIL/RCPT is ever sent: relaying is not
+ * in the evidence. When STARTTLS is offered we ask for it, and on "220" the
+ * engine upgrades the connection (tls_info is recorded) and we say EHLO
+ * again inside TLS, where servers often list AUTH only; then QUIT. No MAIL/RCPT is ever sent: relaying is not
  * tested. SMTP accepts mail for its own domains without authentication by
  * design, so the verdict is "unknown" unless the server refuses EHLO
  * outright (5xx): then it is not SMTP after all.
@@ -18,7 +20,8 @@
 
 struct smtp_state {
 	struct pc_probe_line line;
-	int phase; /* 0 greeting, 1 EHLO reply */
+	int phase; /* 0 greeting, 1 EHLO reply, 2 its extensions, 3 STARTTLS reply */
+	bool offers_starttls;
 	char greeting[160];
 	char ext[120];
 };
@@ -98,6 +101,18 @@ static enum pc_probe_verdict smtp_feed(void *state, struct pc_probe_ctx *ctx, co
 			pc_probe_sendstr(ctx, "EHLO portcensus.invalid\r\n");
 			continue;
 		}
+		if (s->phase == 3) {
+			if (strncmp(l, "220", 3) != 0) {
+				pc_probe_sendstr(ctx, "QUIT\r\n");
+				return PC_PROBE_MATCH;
+			}
+			/* upgrade, then EHLO again inside TLS */
+			s->phase = 1;
+			s->ext[0] = '\0';
+			s->offers_starttls = false;
+			pc_probe_sendstr(ctx, "EHLO portcensus.invalid\r\n");
+			return PC_PROBE_STARTTLS;
+		}
 		/* EHLO reply */
 		if (l[0] != '2') {
 			pc_probe_sendstr(ctx, "QUIT\r\n");
@@ -106,16 +121,24 @@ static enum pc_probe_verdict smtp_feed(void *state, struct pc_probe_ctx *ctx, co
 		if (strncmp(l, "250", 3) == 0 && l[3] != '\0' && s->phase == 1) {
 			s->phase = 2; /* first 250 line is the host name */
 		} else if (strncmp(l, "250", 3) == 0 && l[3] != '\0') {
+			if (strcmp(l + 4, "STARTTLS") == 0)
+				s->offers_starttls = true;
 			size_t n = strlen(s->ext);
 			if (n + strlen(l + 4) + 2 < sizeof(s->ext))
 				snprintf(s->ext + n, sizeof(s->ext) - n, "%s%s", n ? ", " : "", l + 4);
 		}
 		if (last) {
+			const char *how = ctx->tls ? "EHLO inside TLS" : "220 greeting and EHLO";
 			if (s->ext[0])
-				pc_probe_setf(r->evidence, sizeof(r->evidence),
-					      "220 greeting and EHLO; extensions: %s", s->ext);
+				pc_probe_setf(r->evidence, sizeof(r->evidence), "%s; extensions: %s",
+					      how, s->ext);
 			else
-				PC_PROBE_SET(r->evidence, "220 greeting and EHLO answered");
+				pc_probe_setf(r->evidence, sizeof(r->evidence), "%s answered", how);
+			if (s->offers_starttls && !ctx->tls) {
+				s->phase = 3;
+				pc_probe_sendstr(ctx, "STARTTLS\r\n");
+				continue;
+			}
 			pc_probe_sendstr(ctx, "QUIT\r\n");
 			return PC_PROBE_MATCH;
 		}

@@ -262,7 +262,11 @@ enum pc_probe_verdict pc_probe_replay(const struct pc_probe_ops *ops, uint16_t p
 			else
 				v = ret_res->name[0] ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
 		}
-		if (v != PC_PROBE_RECONNECT && v != PC_PROBE_MORE)
+		if (v == PC_PROBE_STARTTLS)
+			ctx->tls = true; /* the next segment is what came inside TLS */
+		else if (v == PC_PROBE_RECONNECT)
+			ctx->tls = tls; /* a new connection, in the job's own mode */
+		if (v != PC_PROBE_RECONNECT && v != PC_PROBE_STARTTLS && v != PC_PROBE_MORE)
 			break;
 		if (++seg > n_segs + 16) {
 			/* a probe that keeps reconnecting to a silent peer */

@@ -8,6 +8,9 @@
 #     HTTPS port", the engine hands over to TLS): tls_info subject, issuer,
 #     ISO 8601 not_after, self_signed; a TLS-wrapped banner service (socat,
 #     an IMAP greeting) on 9993 is found inside TLS by the passive read;
+#   - an in-band TLS upgrade: PostgreSQL with ssl=on answers the SSLRequest
+#     with 'S', the engine upgrades the same connection, and the startup
+#     (trust: auth none) runs inside TLS, with tls_info;
 #   - UDP: memcached and dnsmasq (version.bind) over UDP, dnsmasq over TCP;
 #   - a closed port keeps service null;
 #   - the per-host cap: 8 endpoints on one silent host with -H 2 never hold
@@ -20,6 +23,9 @@ for c in redis-server nginx socat openssl memcached dnsmasq python3; do
 	command -v "$c" >/dev/null || lab_skip "needs $c"
 done
 [ -x /usr/sbin/sshd ] || lab_skip "needs openssh-server"
+PG=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$PG" ] && [ -x "$PG/postgres" ] || lab_skip "needs postgresql"
+command -v runuser >/dev/null || lab_skip "needs runuser (util-linux)"
 
 cli=$(lab_ns cli)
 srv=$(lab_ns srv)
@@ -53,10 +59,21 @@ lab_spawn "$srv" nginx -c "$D/nginx.conf" -e stderr >/dev/null
 lab_spawn "$srv" socat OPENSSL-LISTEN:9993,bind=$T,cert="$D/both.pem",verify=0,fork,reuseaddr \
 	SYSTEM:"cat $D/imap.txt; sleep 5" >/dev/null
 lab_spawn "$srv" memcached -u nobody -l $T -p 11211 -U 11211 >/dev/null
+mkdir "$D/pg"
+chown postgres "$D/pg"
+runuser -u postgres -- "$PG/initdb" -D "$D/pg" -A trust -U postgres >/dev/null 2>&1 ||
+	lab_fail "initdb"
+echo "host all all 198.18.9.0/24 trust" >>"$D/pg/pg_hba.conf"
+cp "$D/cert.pem" "$D/key.pem" "$D/pg/"
+chown postgres "$D/pg/cert.pem" "$D/pg/key.pem"
+chmod 600 "$D/pg/key.pem"
+lab_spawn "$srv" runuser -u postgres -- "$PG/postgres" -D "$D/pg" -c listen_addresses=$T \
+	-c port=6543 -c unix_socket_directories="$D/pg" -c ssl=on \
+	-c ssl_cert_file="$D/pg/cert.pem" -c ssl_key_file="$D/pg/key.pem" >/dev/null
 lab_spawn "$srv" dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=5353 \
 	--listen-address=$T --bind-interfaces --pid-file="$D/dnsmasq.pid" >/dev/null
 hostile_pid=$(lab_spawn "$srv" python3 "$LAB_DIR/hostile.py" $T 7100 "$D/hostile.json")
-for p in 7777 2200 4433 9993 11211 5353 7102; do lab_wait_listen "$srv" tcp $p; done
+for p in 7777 2200 4433 9993 11211 5353 7102 6543; do lab_wait_listen "$srv" tcp $p 20; done
 lab_wait_listen "$srv" udp 11211
 # IPv6 neighbour discovery waits for the link-local address to leave the
 # tentative state: settle it before the probes' deadlines start
@@ -67,7 +84,8 @@ done
 lab_wait_listen "$srv" udp 5353
 
 lab_exec "$cli" "$PROBE_DRIVER" -t 2000 -f json tcp:$T:7777 tcp:$T:2200 tcp:$T:4433 \
-	tcp:$T:9993 udp:$T:11211 udp:$T:5353 tcp:$T:5353 tcp:$T:7999 "tcp:[$T6]:7777" >"$D/out.json" ||
+	tcp:$T:9993 udp:$T:11211 udp:$T:5353 tcp:$T:5353 tcp:$T:7999 "tcp:[$T6]:7777" \
+	tcp:$T:6543 >"$D/out.json" ||
 	lab_fail "probe_driver failed"
 
 python3 - "$D/out.json" <<'PY' || lab_fail "identification checks"
@@ -96,6 +114,9 @@ assert ti["cipher"], ti
 s = check(("tcp", 9993), name="imap", auth="required", tls=True)
 assert s["tls_info"]["subject"].endswith("CN=probe.lab.test"), s
 check(("udp", 11211), name="memcached", auth="none", tls=False)
+s = check(("tcp", 6543), name="postgresql", product="PostgreSQL", auth="none", tls=True)
+assert "inside TLS" in s["evidence"], s
+assert s["tls_info"]["subject"] == "O=portcensus lab,CN=probe.lab.test", s
 s = check(("udp", 5353), name="dns", product="dnsmasq")
 assert s["version"], s
 check(("tcp", 5353), name="dns", product="dnsmasq")
@@ -126,4 +147,4 @@ lab_log "silent host, 8 endpoints: -H 2 peak $peak2 connections in ${ms2} ms; -H
 [ "$peak8" -gt 2 ] || lab_fail "with -H 8 the endpoints never overlapped ($peak8)"
 [ "$ms8" -lt "$ms2" ] || lab_fail "more in flight was not faster (${ms8} >= ${ms2} ms)"
 
-echo "PASS: probe engine (non-standard ports, TLS anywhere, UDP, per-host cap)"
+echo "PASS: probe engine (non-standard ports, TLS anywhere, STARTTLS, UDP, per-host cap)"

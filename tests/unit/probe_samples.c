@@ -490,7 +490,19 @@ static void db_samples(void)
 	b_be32(&b, 5);
 	b_be32(&b, 0xdeadbeef);
 	seg(s, b_end(&b));
-	expect(s, "postgresql", "PostgreSQL", NULL, PC_AUTH_REQUIRED, "MD5 password");
+	expect(s, "postgresql", "PostgreSQL", NULL, PC_AUTH_REQUIRED, "MD5 password for user postgres (inside TLS)");
+
+	/* 'S', then the handshake fails (the peer closes): plaintext startup */
+	s = add("postgres-ssl-fallback", "postgres", 5432);
+	seg(s, seg_str("S"));
+	seg(s, seg_mem("", 0));
+	b = b_begin();
+	b_u8(&b, 'R');
+	b_be32(&b, 8);
+	b_be32(&b, 3);
+	seg(s, b_end(&b));
+	expect(s, "postgresql", "PostgreSQL", NULL, PC_AUTH_REQUIRED, "cleartext password for user postgres");
+	s->evidence_absent = "inside TLS";
 
 	b = b_begin();
 	b_u8(&b, 'N');
@@ -776,6 +788,13 @@ static void msg_samples(void)
 		       "250-ETRN\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n"
 		       "250-8BITMIME\r\n250 CHUNKING\r\n221 2.0.0 Bye\r\n"));
 	expect(s, "smtp", "Postfix", NULL, PC_AUTH_UNKNOWN, "STARTTLS");
+	s = add("smtp-starttls", "smtp", 587);
+	seg(s, seg_str("220 mx.lab ESMTP Postfix\r\n250-mx.lab\r\n250-PIPELINING\r\n"
+		       "250-STARTTLS\r\n250 8BITMIME\r\n220 2.0.0 Ready to start TLS\r\n"));
+	seg(s, seg_str("250-mx.lab\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"
+		       "221 2.0.0 Bye\r\n"));
+	expect(s, "smtp", "Postfix", NULL, PC_AUTH_UNKNOWN, "EHLO inside TLS; extensions: PIPELINING, AUTH PLAIN LOGIN");
+
 	s = add("smtp-exim-multiline", "smtp", 2526);
 	seg(s, seg_str("220-mx.example.net ESMTP Exim 4.96 Fri, 27 Nov 2026 01:02:03 +0000\r\n"
 		       "220-We do not authorize the use of this system to transport unsolicited\r\n"

@@ -30,6 +30,7 @@ struct probe_sample {
 	const char *name, *product, *version;
 	enum pc_auth auth;
 	const char *evidence; /* substring of the evidence */
+	const char *evidence_absent; /* must not be in the evidence */
 };
 
 /* All samples (built once). */

@@ -99,6 +99,9 @@ static void test_samples(void **state)
 				 r.evidence);
 		if (s->evidence && !strstr(r.evidence, s->evidence))
 			fail_msg("%s: evidence \"%s\" lacks \"%s\"", s->label, r.evidence, s->evidence);
+		if (s->evidence_absent && strstr(r.evidence, s->evidence_absent))
+			fail_msg("%s: evidence \"%s\" has \"%s\"", s->label, r.evidence,
+				 s->evidence_absent);
 		if (!r.evidence[0])
 			fail_msg("%s: no evidence", s->label);
 	}
