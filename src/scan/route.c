@@ -43,8 +43,8 @@ struct pc_route_cache {
 	int fd;
 	uint32_t seq;
 	bool default_rules; /* no policy routing beyond the built-in rules */
-	struct prefix *table;
-	size_t n_table;
+	struct prefix *table; /* grows by doubling, up to MAX_TABLE_ROUTES */
+	size_t n_table, cap_table;
 	struct cached cached[MAX_CACHED_ROUTES];
 	size_t n_cached;
 	struct addr_slot *slots;
@@ -186,8 +186,16 @@ static int table_cb(struct pc_route_cache *rc, const struct nlmsghdr *h, void *a
 	struct route_msg m;
 	if (h->nlmsg_type != RTM_NEWROUTE || parse_route(h, &m) < 0)
 		return 0;
-	if (rc->n_table >= MAX_TABLE_ROUTES)
-		return -E2BIG;
+	if (rc->n_table == rc->cap_table) {
+		if (rc->cap_table >= MAX_TABLE_ROUTES)
+			return -E2BIG;
+		size_t cap = rc->cap_table ? rc->cap_table * 2 : 64;
+		struct prefix *t = realloc(rc->table, cap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		rc->table = t;
+		rc->cap_table = cap;
+	}
 	rc->table[rc->n_table].dst = m.dst;
 	rc->table[rc->n_table].len = m.dst_len;
 	rc->n_table++;
@@ -226,9 +234,8 @@ int pc_route_open(struct pc_route_cache **ret_cache, struct pc_error *err)
 	if (!rc)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
 	rc->fd = -1;
-	rc->table = calloc(MAX_TABLE_ROUTES, sizeof(*rc->table));
 	rc->slots = calloc(ADDR_CACHE, sizeof(*rc->slots));
-	if (!rc->table || !rc->slots) {
+	if (!rc->slots) {
 		pc_route_close(rc);
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
 	}

@@ -574,8 +574,6 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 	double need = rate * (double)last_us / 1e6 * 1.25 / s->eng->n_workers + BATCH * 2;
 	size_t cap = need > RING_MAX ? RING_MAX : need < 4096 ? 4096 : (size_t)need;
 	int ret = pc_inflight_new(cap, &s->inflight);
-	if (ret == 0)
-		ret = pc_hostcount_new(HOSTS_TRACKED, &s->hosts);
 	if (ret < 0)
 		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
 	unsigned host_cap = o->host_inflight ? o->host_inflight : PC_SCAN_DEFAULT_HOST_INFLIGHT;
@@ -585,6 +583,11 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 	/* with no more ports per host than the cap, it can never bind:
 	 * skip the counting (and the memory its table would touch) */
 	s->count_hosts = pc_ports_count(o->ports, PC_PROTO_TCP) > s->host_cap;
+	if (s->count_hosts) {
+		ret = pc_hostcount_new(HOSTS_TRACKED, &s->hosts);
+		if (ret < 0)
+			return pc_error_set(err, ret, "out of memory");
+	}
 
 	bool exhausted = false;
 	for (;;) {

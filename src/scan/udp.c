@@ -448,14 +448,17 @@ static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 	double need = rate * (double)last_us / 1e6 * 1.25 + BATCH * 2;
 	size_t cap = need > RING_MAX ? RING_MAX : need < 4096 ? 4096 : (size_t)need;
 	int ret = pc_inflight_new(cap, &s->inflight);
-	if (ret == 0)
-		ret = pc_hostcount_new(HOSTS_TRACKED, &s->inflight_hosts);
 	if (ret < 0)
 		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
 	s->host_cap = o->host_inflight ? o->host_inflight : PC_SCAN_DEFAULT_HOST_INFLIGHT;
 	/* with no more ports per host than the cap, it can never bind:
 	 * skip the counting (and the memory its table would touch) */
 	s->count_hosts = pc_ports_count(o->ports, PC_PROTO_UDP) > s->host_cap;
+	if (s->count_hosts) {
+		ret = pc_hostcount_new(HOSTS_TRACKED, &s->inflight_hosts);
+		if (ret < 0)
+			return pc_error_set(err, ret, "out of memory");
+	}
 	s->hosts = calloc(HOSTS_MAX, sizeof(*s->hosts));
 	if (!s->hosts)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
