@@ -100,6 +100,7 @@ if lab_exec "$a" "$PROBE_DRIVER" -t $T -f nmap-xml "${eps[@]}" >"$out/all.xml" 2
 	if command -v xmllint >/dev/null && [ -f /usr/share/nmap/nmap.dtd ]; then
 		xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$out/all.xml" ||
 			lab_fail "nmap-xml does not validate"
+		lab_log "nmap-xml validates against nmap.dtd"
 	fi
 else
 	lab_log "no nmap-xml writer registered yet: skipped that format"
