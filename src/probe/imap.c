@@ -6,7 +6,9 @@
  * "* BYE" (refused). Then "a1 CAPABILITY": "* CAPABILITY ..." and
  * "a1 OK"; then "a2 LOGOUT". Without PREAUTH a mailbox needs LOGIN or
  * AUTHENTICATE: auth required, with the offered AUTH= mechanisms (and
- * LOGINDISABLED, STARTTLS) as evidence.
+ * LOGINDISABLED, STARTTLS) as evidence. When STARTTLS is offered we ask
+ * for it ("a2 STARTTLS"): on "a2 OK" the engine upgrades the connection
+ * (tls_info) and we ask "a3 CAPABILITY" inside TLS.
  */
 #include "probe/probe_ops.h"
 
@@ -15,7 +17,8 @@
 
 struct imap_state {
 	struct pc_probe_line line;
-	int phase; /* 0 greeting, 1 capability */
+	int phase; /* 0 greeting, then lines of the capability exchange */
+	bool starttls_sent;
 	char caps[140];
 };
 
@@ -99,11 +102,32 @@ static enum pc_probe_verdict imap_feed(void *state, struct pc_probe_ctx *ctx, co
 		}
 		if (strncmp(l, "* CAPABILITY ", 13) == 0)
 			keep_caps(s, l);
-		if (strncmp(l, "a1 ", 3) == 0 || s->phase > 20) {
+		if (s->starttls_sent) {
+			if (strncmp(l, "a2 ", 3) != 0) {
+				if (++s->phase > 20)
+					return PC_PROBE_MATCH;
+				continue;
+			}
+			s->starttls_sent = false;
+			if (strncmp(l, "a2 OK", 5) != 0) {
+				pc_probe_sendstr(ctx, "a4 LOGOUT\r\n");
+				return PC_PROBE_MATCH;
+			}
+			s->phase = 1;
+			pc_probe_sendstr(ctx, "a3 CAPABILITY\r\n");
+			return PC_PROBE_STARTTLS;
+		}
+		if (strncmp(l, "a1 ", 3) == 0 || strncmp(l, "a3 ", 3) == 0 || s->phase > 20) {
 			if (s->caps[0])
 				pc_probe_setf(r->evidence, sizeof(r->evidence),
-					      "* OK greeting; mailbox access needs a login (%s)", s->caps);
-			pc_probe_sendstr(ctx, "a2 LOGOUT\r\n");
+					      "* OK greeting; mailbox access needs a login (%s%s)",
+					      ctx->tls ? "inside TLS: " : "", s->caps);
+			if (!ctx->tls && strstr(s->caps, "STARTTLS")) {
+				s->starttls_sent = true;
+				pc_probe_sendstr(ctx, "a2 STARTTLS\r\n");
+				continue;
+			}
+			pc_probe_sendstr(ctx, "a4 LOGOUT\r\n");
 			return PC_PROBE_MATCH;
 		}
 		s->phase++;

@@ -5,8 +5,9 @@
  * capability per line (USER, SASL PLAIN, STLS, IMPLEMENTATION ...), "."
  * alone ends the list; then QUIT. POP3 gives no access to a mailbox
  * before USER/PASS or AUTH, so the verdict is auth required, with the
- * offered mechanisms as evidence. A server that closes after the greeting
- * is still POP3.
+ * offered mechanisms as evidence. When STLS is offered we ask for it: on
+ * "+OK" the engine upgrades the connection (tls_info) and we read CAPA again
+ * inside TLS. A server that closes after the greeting is still POP3.
  */
 #include "probe/probe_ops.h"
 
@@ -15,7 +16,8 @@
 
 struct pop3_state {
 	struct pc_probe_line line;
-	int phase; /* 0 greeting, 1 CAPA status, 2 CAPA list */
+	int phase; /* 0 greeting, 1 CAPA status, 2 CAPA list, 3 STLS reply */
+	bool stls;
 	char caps[120];
 };
 
@@ -58,6 +60,17 @@ static enum pc_probe_verdict pop3_feed(void *state, struct pc_probe_ctx *ctx, co
 			pc_probe_sendstr(ctx, "CAPA\r\n");
 			continue;
 		}
+		if (s->phase == 3) {
+			if (strncmp(l, "+OK", 3) != 0) {
+				pc_probe_sendstr(ctx, "QUIT\r\n");
+				return PC_PROBE_MATCH;
+			}
+			s->phase = 1;
+			s->caps[0] = '\0';
+			s->stls = false;
+			pc_probe_sendstr(ctx, "CAPA\r\n");
+			return PC_PROBE_STARTTLS;
+		}
 		if (s->phase == 1) {
 			if (strncmp(l, "+OK", 3) != 0) {
 				pc_probe_sendstr(ctx, "QUIT\r\n");
@@ -69,10 +82,18 @@ static enum pc_probe_verdict pop3_feed(void *state, struct pc_probe_ctx *ctx, co
 		if (strcmp(l, ".") == 0) {
 			if (s->caps[0])
 				pc_probe_setf(r->evidence, sizeof(r->evidence),
-					      "+OK greeting; mail access needs a login (CAPA: %s)", s->caps);
+					      "+OK greeting; mail access needs a login (CAPA%s: %s)",
+					      ctx->tls ? " inside TLS" : "", s->caps);
+			if (s->stls && !ctx->tls) {
+				s->phase = 3;
+				pc_probe_sendstr(ctx, "STLS\r\n");
+				continue;
+			}
 			pc_probe_sendstr(ctx, "QUIT\r\n");
 			return PC_PROBE_MATCH;
 		}
+		if (strcmp(l, "STLS") == 0)
+			s->stls = true;
 		if (strncmp(l, "IMPLEMENTATION ", 15) == 0 && !r->product[0])
 			PC_PROBE_SET(r->product, l + 15);
 		if (strncmp(l, "USER", 4) == 0 || strncmp(l, "SASL", 4) == 0 ||

@@ -828,6 +828,18 @@ static void msg_samples(void)
 		       "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS "
 		       "AUTH=PLAIN AUTH=LOGIN\r\na1 OK Pre-login capabilities listed.\r\n"));
 	expect(s, "imap", "Dovecot", NULL, PC_AUTH_REQUIRED, "AUTH=PLAIN");
+	s = add("imap-starttls", "imap", 143);
+	seg(s, seg_str("* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready.\r\n"
+		       "* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\na1 OK done\r\n"
+		       "a2 OK Begin TLS negotiation now.\r\n"));
+	seg(s, seg_str("* CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=SCRAM-SHA-256\r\na3 OK done\r\n"));
+	expect(s, "imap", NULL, NULL, PC_AUTH_REQUIRED, "inside TLS: AUTH=PLAIN AUTH=SCRAM-SHA-256");
+
+	s = add("pop3-stls", "pop3", 110);
+	seg(s, seg_str("+OK POP3 ready\r\n+OK\r\nUSER\r\nSTLS\r\n.\r\n+OK Begin TLS\r\n"));
+	seg(s, seg_str("+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n"));
+	expect(s, "pop3", NULL, NULL, PC_AUTH_REQUIRED, "CAPA inside TLS: USER, SASL PLAIN");
+
 	s = add("imap-preauth", "imap", 143);
 	seg(s, seg_str("* PREAUTH [CAPABILITY IMAP4rev1] Logged in as lab\r\n"));
 	expect(s, "imap", NULL, NULL, PC_AUTH_NONE, "PREAUTH");
