@@ -185,6 +185,21 @@ static void close_slot_fd(struct slot *s)
 	s->fd = -1;
 }
 
+/* Let s expire at the next look: deadline now, moved to the front so the
+ * deadline list stays in order. */
+static void expire_now(struct worker *w, struct slot *s, double now)
+{
+	s->deadline_ms = now;
+	list_unlink(&w->head, &w->tail, s);
+	s->prev = NULL;
+	s->next = w->head;
+	if (w->head)
+		w->head->prev = s;
+	else
+		w->tail = s;
+	w->head = s;
+}
+
 /* Back to CLOSE so the socket can connect again (RST if it was connected). */
 static void disconnect(struct worker *w, struct slot *s)
 {
@@ -279,7 +294,7 @@ static bool start(struct worker *w, struct slot *s, double now)
 		 * fresh socket and a later try, counted as an attempt */
 		epoll_ctl(w->ep, EPOLL_CTL_DEL, s->fd, NULL);
 		close_slot_fd(s);
-		s->deadline_ms = now; /* expire at once: the retry path takes it */
+		expire_now(w, s, now); /* the retry path takes it */
 	} else {
 		w->other_errors++;
 		finish(w, s, PC_STATE_FILTERED, now);
@@ -325,18 +340,8 @@ static void on_event(struct worker *w, struct slot *s, uint32_t events, double n
 		finish(w, s, PC_STATE_FILTERED, now);
 		return;
 	case ETIMEDOUT:
-		/* the kernel gave up first: expire now (the list stays in
-		 * deadline order with it at the front); expire() retries or
-		 * reports filtered */
-		s->deadline_ms = now;
-		list_unlink(&w->head, &w->tail, s);
-		s->next = w->head;
-		s->prev = NULL;
-		if (w->head)
-			w->head->prev = s;
-		else
-			w->tail = s;
-		w->head = s;
+		/* the kernel gave up first: expire() retries or reports filtered */
+		expire_now(w, s, now);
 		return;
 	default:
 		w->other_errors++;
