@@ -1041,6 +1041,13 @@ static bool wanted(const struct pc_endpoint *ep)
 {
 	if (ep->service)
 		return false;
+	/* a socket bound to a multicast or broadcast address is not a service
+	 * we can ask: a datagram there would leave for every host on the link */
+	struct pc_addr a;
+	pc_endpoint_dial_addr(ep, &a);
+	if (pc_addr_is_multicast(&a) ||
+	    (a.family == AF_INET && pc_addr_v4(&a) == 0xffffffffu))
+		return false;
 	if (ep->proto == PC_PROTO_TCP) {
 		if (ep->state != PC_STATE_LISTEN && ep->state != PC_STATE_OPEN)
 			return false;
