@@ -82,7 +82,7 @@ static enum pc_probe_verdict pop3_feed(void *state, struct pc_probe_ctx *ctx, co
 		if (strcmp(l, ".") == 0) {
 			if (s->caps[0])
 				pc_probe_setf(r->evidence, sizeof(r->evidence),
-					      "+OK greeting; mail access needs a login (CAPA%s: %s)",
+					      "+OK greeting; mail access needs a login (CAPA%s: %.80s)",
 					      ctx->tls ? " inside TLS" : "", s->caps);
 			if (s->stls && !ctx->tls) {
 				s->phase = 3;

@@ -53,9 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *fields[] = { r.name, r.product, r.version, r.evidence, r.banner };
 	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
 		const uint8_t *p = (const uint8_t *)fields[f];
-		size_t n = strlen(fields[f]);
-		for (size_t i = 0; i < n;) {
-			size_t k = pc_probe_printable(p + i, n - i);
+		size_t flen = strlen(fields[f]);
+		for (size_t i = 0; i < flen;) {
+			size_t k = pc_probe_printable(p + i, flen - i);
 			if (k == 0)
 				__builtin_trap();
 			i += k;
