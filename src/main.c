@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 
 #include <locale.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,13 @@ int main(int argc, char **argv)
 	/* a closed pipe (| head) must end us quietly, not kill us mid-write of a
 	 * file; writes then fail with EPIPE and we exit 3 */
 	signal(SIGPIPE, SIG_IGN);
+	/* one fd per namespace held open, one per connection in flight: the
+	 * soft limit (often 1024) is the first wall a big host hits */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl); /* best effort: stay within the soft limit */
+	}
 
 	struct pc_cli cli = {
 		.prog = "portcensus",
