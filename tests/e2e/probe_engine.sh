@@ -7,7 +7,9 @@
 #     4433 (the plain GET is refused with "plain HTTP request was sent to
 #     HTTPS port", the engine hands over to TLS): tls_info subject, issuer,
 #     ISO 8601 not_after, self_signed; a TLS-wrapped banner service (socat,
-#     an IMAP greeting) on 9993 is found inside TLS by the passive read;
+#     an IMAP greeting) on 9993 is found inside TLS by the passive read; a
+#     TLS 1.0-only server (openssl s_server -tls1) is still talked to and
+#     its version recorded;
 #   - an in-band TLS upgrade: PostgreSQL with ssl=on answers the SSLRequest
 #     with 'S', the engine upgrades the same connection, and the startup
 #     (trust: auth none) runs inside TLS, with tls_info;
@@ -58,6 +60,8 @@ NGX
 lab_spawn "$srv" nginx -c "$D/nginx.conf" -e stderr >/dev/null
 lab_spawn "$srv" socat OPENSSL-LISTEN:9993,bind=$T,cert="$D/both.pem",verify=0,fork,reuseaddr \
 	SYSTEM:"cat $D/imap.txt; sleep 5" >/dev/null
+lab_spawn "$srv" openssl s_server -quiet -accept $T:8445 -key "$D/key.pem" -cert "$D/cert.pem" \
+	-www -tls1 -cipher 'DEFAULT:@SECLEVEL=0' >/dev/null
 lab_spawn "$srv" memcached -u nobody -l $T -p 11211 -U 11211 >/dev/null
 mkdir "$D/pg"
 chown postgres "$D/pg"
@@ -73,7 +77,7 @@ lab_spawn "$srv" runuser -u postgres -- "$PG/postgres" -D "$D/pg" -c listen_addr
 lab_spawn "$srv" dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=5353 \
 	--listen-address=$T --bind-interfaces --pid-file="$D/dnsmasq.pid" >/dev/null
 hostile_pid=$(lab_spawn "$srv" python3 "$LAB_DIR/hostile.py" $T 7100 "$D/hostile.json")
-for p in 7777 2200 4433 9993 11211 5353 7102 6543; do lab_wait_listen "$srv" tcp $p 20; done
+for p in 7777 2200 4433 9993 11211 5353 7102 6543 8445; do lab_wait_listen "$srv" tcp $p 20; done
 lab_wait_listen "$srv" udp 11211
 # IPv6 neighbour discovery waits for the link-local address to leave the
 # tentative state: settle it before the probes' deadlines start
@@ -85,7 +89,7 @@ lab_wait_listen "$srv" udp 5353
 
 lab_exec "$cli" "$PROBE_DRIVER" -t 2000 -f json tcp:$T:7777 tcp:$T:2200 tcp:$T:4433 \
 	tcp:$T:9993 udp:$T:11211 udp:$T:5353 tcp:$T:5353 tcp:$T:7999 "tcp:[$T6]:7777" \
-	tcp:$T:6543 >"$D/out.json" ||
+	tcp:$T:6543 tcp:$T:8445 >"$D/out.json" ||
 	lab_fail "probe_driver failed"
 
 python3 - "$D/out.json" <<'PY' || lab_fail "identification checks"
@@ -114,6 +118,8 @@ assert ti["cipher"], ti
 s = check(("tcp", 9993), name="imap", auth="required", tls=True)
 assert s["tls_info"]["subject"].endswith("CN=probe.lab.test"), s
 check(("udp", 11211), name="memcached", auth="none", tls=False)
+s = check(("tcp", 8445), name="http", tls=True)
+assert s["tls_info"]["version"] == "TLSv1", s
 s = check(("tcp", 6543), name="postgresql", product="PostgreSQL", auth="none", tls=True)
 assert "inside TLS" in s["evidence"], s
 assert s["tls_info"]["subject"] == "O=portcensus lab,CN=probe.lab.test", s
