@@ -6,8 +6,14 @@
 # port and on a port no table associates with it. `portcensus verify` on a
 # masscan -oL file listing them must name each service, its product and
 # version where the protocol says them, its auth verdict and TLS - exactly.
+#
+# Then `portcensus audit` (inside lab_isolate, so it sees only this test's
+# namespaces and processes) must find the same 13 servers as listeners in
+# the service namespace, owned by their Debian users, and probe them from
+# inside that namespace to the same verdicts.
 set -u
 . "$(dirname "$0")/../lab/lab.sh"
+lab_isolate "$@"
 lab_init
 . "$LAB_DIR/services.sh"
 svc_require
@@ -78,4 +84,34 @@ lab_assert_eq "claims" "10080 different_service
 15432 confirmed
 16380 different_service
 19100 confirmed" "$got"
+# ---- the host side: audit ----
+ip netns exec "$srv" "$PORTCENSUS" audit --format json >"$D/audit.json" ||
+	lab_fail "audit failed"
+python3 - "$D/audit.json" >"$D/audit.txt" <<'EOF' || lab_fail "audit output does not parse"
+import json, sys
+for e in sorted(json.load(open(sys.argv[1]))["endpoints"], key=lambda e: e["port"]):
+    if e["proto"] != "tcp" or e["address"] != "198.18.3.2":
+        continue
+    s = e["service"] or {}
+    tls = s.get("tls")
+    users = ",".join(sorted({o["user"] or "?" for o in e["owners"]}))
+    print(e["port"], s.get("name") or "-", (s.get("product") or "-").replace(" ", "_"),
+          (s.get("version") or "-").replace(" ", "_"), s.get("auth") or "-",
+          "-" if tls is None else ("yes" if tls else "no"), users)
+EOF
+users="22 root
+80 root,www-data
+443 root,www-data
+1883 mosquitto
+1884 mosquitto
+2379 etcd
+3306 mysql
+5432 postgres
+5433 postgres
+6379 redis
+6380 redis
+9100 prometheus
+11211 memcache"
+want=$(join <(echo "$SVC_EXPECT" | sort -k1,1) <(echo "$users" | sort -k1,1) | sort -n)
+lab_assert_eq "audit of the service namespace" "$want" "$(cat "$D/audit.txt")"
 echo "PASS services"
