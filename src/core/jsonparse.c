@@ -30,6 +30,10 @@ struct parser {
 	size_t nstack, capstack;
 	char *tmp; /* scratch for decoding a string */
 	size_t captmp;
+	size_t values, max_values; /* held at once */
+	const struct pc_jparse_opts *opts;
+	const char *member_key; /* key of the member being parsed at depth 1 */
+	size_t member_key_len;
 };
 
 static int col_of(const struct parser *p, size_t pos)
@@ -347,9 +351,40 @@ static int close_container(struct parser *p, struct pc_jval *v, size_t base)
 	return 0;
 }
 
+/* Is the array being opened (p->depth already counts it) the streamed one? */
+static bool streamed(const struct parser *p)
+{
+	const struct pc_jparse_opts *o = p->opts;
+	if (!o->on_element)
+		return false;
+	if (!o->stream_key)
+		return p->depth == 1;
+	return p->depth == 2 && p->member_key && p->member_key_len == strlen(o->stream_key) &&
+	       memcmp(p->member_key, o->stream_key, p->member_key_len) == 0;
+}
+
+/* Parse one element into its own arena, hand it over, free it. */
+static int stream_element(struct parser *p)
+{
+	struct pc_arena *saved = p->arena;
+	struct pc_arena tmp;
+	pc_arena_init(&tmp);
+	p->arena = &tmp;
+	size_t values = p->values;
+	struct pc_jval kid;
+	int r = parse_value(p, &kid);
+	p->arena = saved;
+	if (r >= 0)
+		r = p->opts->on_element(p->opts->element_ctx, &kid);
+	pc_arena_free(&tmp);
+	p->values = values;
+	return r;
+}
+
 static int parse_array(struct parser *p, struct pc_jval *v)
 {
 	size_t base = p->nstack;
+	bool stream = streamed(p);
 	v->type = PC_JARRAY;
 	p->pos++; /* [ */
 	skip_ws(p);
@@ -358,11 +393,15 @@ static int parse_array(struct parser *p, struct pc_jval *v)
 		return 0;
 	}
 	for (;;) {
-		struct pc_jval kid;
-		int r = parse_value(p, &kid);
-		if (r < 0)
-			return r;
-		r = push(p, &kid);
+		int r;
+		if (stream) {
+			r = stream_element(p);
+		} else {
+			struct pc_jval kid;
+			r = parse_value(p, &kid);
+			if (r >= 0)
+				r = push(p, &kid);
+		}
 		if (r < 0)
 			return r;
 		skip_ws(p);
@@ -406,7 +445,13 @@ static int parse_object(struct parser *p, struct pc_jval *v)
 			return fail_unexpected(p, "':' after key");
 		p->pos++;
 		struct pc_jval kid;
+		if (p->depth == 1) {
+			p->member_key = key;
+			p->member_key_len = klen;
+		}
 		r = parse_value(p, &kid);
+		if (p->depth == 1)
+			p->member_key = NULL;
 		if (r < 0)
 			return r;
 		kid.key = key;
@@ -440,6 +485,9 @@ static int parse_object(struct parser *p, struct pc_jval *v)
 static int parse_value(struct parser *p, struct pc_jval *v)
 {
 	memset(v, 0, sizeof(*v));
+	if (p->max_values && ++p->values > p->max_values)
+		return pc_error_set_at(p->err, PC_ETOOBIG, p->file, p->line, col_of(p, p->pos),
+				       "more than %zu JSON values at once", p->max_values);
 	skip_ws(p);
 	v->line = p->line;
 	v->col = col_of(p, p->pos);
@@ -491,6 +539,8 @@ int pc_jparse(const char *text, size_t len, const struct pc_jparse_opts *opts,
 		.max_depth = opts->max_depth > 0 ? opts->max_depth : PC_JPARSE_DEFAULT_DEPTH,
 		.file = opts->file,
 		.err = err,
+		.max_values = opts->max_values,
+		.opts = opts,
 	};
 	if (opts->max_size && len > opts->max_size)
 		return pc_error_set_at(err, PC_ETOOBIG, opts->file, 0, 0,

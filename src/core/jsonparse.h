@@ -9,7 +9,8 @@
  * invalid UTF-8, no lone surrogates, no duplicate keys - because a file that
  * two readers could understand differently is a file we should refuse. It is
  * bounded: a size cap, a nesting cap (recursion depth is the nesting depth),
- * and all memory in one arena freed with the document.
+ * a cap on values held at once, all memory in one arena freed with the
+ * document, and a streaming mode for the one big array of a results file.
  */
 #ifndef PC_CORE_JSONPARSE_H
 #define PC_CORE_JSONPARSE_H
@@ -52,6 +53,21 @@ struct pc_jparse_opts {
 	bool allow_trailing; /* stop after the first value; else only
 	                      * whitespace may follow it */
 	const char *file;  /* name for error messages, or NULL */
+	/* cap on values held at once (PC_ETOOBIG beyond); 0: no cap */
+	size_t max_values;
+	/*
+	 * Streaming: when on_element is set, the elements of one array are
+	 * not kept in the tree but handed to on_element one by one, each
+	 * freed after the call, so a file of a million records needs the
+	 * memory of one. stream_key NULL: the root array's elements;
+	 * otherwise the elements of the array that is the root object's
+	 * member stream_key. on_element returns 0 or a negative code (with
+	 * err filled), which stops the parse. The streamed array is left in
+	 * the tree with n = 0.
+	 */
+	int (*on_element)(void *ctx, const struct pc_jval *elem);
+	void *element_ctx;
+	const char *stream_key;
 };
 
 /*

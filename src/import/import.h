@@ -32,6 +32,9 @@ enum pc_import_format {
 
 #define PC_IMPORT_MAX_SIZE (256u << 20)   /* bytes of input */
 #define PC_IMPORT_MAX_ENDPOINTS 1000000u  /* distinct open ports */
+/* JSON values held at once: JSON records are streamed one by one, so
+ * this caps one record (or one JSON Lines line), not the file */
+#define PC_IMPORT_MAX_JSON_VALUES 100000u
 
 struct pc_import_opts {
 	const char *name; /* for messages: the path, or "<stdin>" */

@@ -294,22 +294,29 @@ static int json_record(struct pc_import_ctx *c, const struct pc_jval *rec)
 	return 0;
 }
 
+static int on_record(void *ctx, const struct pc_jval *rec)
+{
+	return json_record(ctx, rec);
+}
+
 int pc_import_masscan_json(struct pc_import_ctx *c, const char *data, size_t len)
 {
-	struct pc_jparse_opts o = {.max_size = PC_IMPORT_MAX_SIZE, .file = c->file};
+	/* records are streamed: one in memory at a time */
+	struct pc_jparse_opts o = {
+		.max_size = PC_IMPORT_MAX_SIZE,
+		.max_values = PC_IMPORT_MAX_JSON_VALUES,
+		.file = c->file,
+		.on_element = on_record,
+		.element_ctx = c,
+	};
 	struct pc_jdoc *doc = NULL;
 	int r = pc_jparse(data, len, &o, &doc, NULL, c->err);
 	if (r < 0)
 		return r;
 	const struct pc_jval *root = doc->root;
-	if (root->type != PC_JARRAY) {
+	if (root->type != PC_JARRAY)
 		r = jfail(c, root, "masscan -oJ must be an array of records, not a %s",
 			  pc_jtype_name(root->type));
-		goto out;
-	}
-	for (size_t i = 0; i < root->n && r >= 0; i++)
-		r = json_record(c, &root->kids[i]);
-out:
 	pc_jdoc_free(doc);
 	return r;
 }

@@ -141,7 +141,10 @@ int pc_import_jsonl(struct pc_import_ctx *c, const char *data, size_t len)
 			k++;
 		if (k < l) {
 			struct pc_jparse_opts o = {
-				.max_size = PC_IMPORT_MAX_SIZE, .first_line = line, .file = c->file};
+				.max_size = PC_IMPORT_MAX_SIZE,
+				.max_values = PC_IMPORT_MAX_JSON_VALUES,
+				.first_line = line,
+				.file = c->file};
 			struct pc_jdoc *doc = NULL;
 			int r = pc_jparse(data + pos, l, &o, &doc, NULL, c->err);
 			if (r < 0)
@@ -156,10 +159,31 @@ int pc_import_jsonl(struct pc_import_ctx *c, const char *data, size_t len)
 	return 0;
 }
 
+struct stream {
+	struct pc_import_ctx *c;
+	size_t n;
+};
+
+static int on_endpoint(void *ctx, const struct pc_jval *e)
+{
+	struct stream *s = ctx;
+	s->n++;
+	return endpoint(s->c, e);
+}
+
 int pc_import_our_json(struct pc_import_ctx *c, const char *data, size_t len)
 {
+	/* the endpoints array is streamed: one endpoint in memory at a time */
+	struct stream st = {.c = c};
 	struct pc_jparse_opts o = {
-		.max_size = PC_IMPORT_MAX_SIZE, .allow_trailing = true, .file = c->file};
+		.max_size = PC_IMPORT_MAX_SIZE,
+		.max_values = PC_IMPORT_MAX_JSON_VALUES,
+		.allow_trailing = true,
+		.file = c->file,
+		.on_element = on_endpoint,
+		.element_ctx = &st,
+		.stream_key = "endpoints",
+	};
 	struct pc_jdoc *doc = NULL;
 	size_t used = 0;
 	int r = pc_jparse(data, len, &o, &doc, &used, c->err);
@@ -171,10 +195,23 @@ int pc_import_our_json(struct pc_import_ctx *c, const char *data, size_t len)
 		rest++;
 	const struct pc_jval *root = doc->root;
 	const struct pc_jval *eps = pc_jval_get(root, "endpoints");
-	if (rest < len) {
+	if (rest < len && !eps) {
 		/* more than one value: JSON Lines */
 		pc_jdoc_free(doc);
 		return pc_import_jsonl(c, data, len);
+	}
+	if (rest < len) {
+		/* where the next line starts, for the message */
+		int line = 1;
+		size_t ls = 0;
+		for (size_t i = 0; i < rest; i++)
+			if (data[i] == '\n') {
+				line++;
+				ls = i + 1;
+			}
+		r = pc_error_set_at(c->err, PC_EPARSE, c->file, line, (int)(rest - ls) + 1,
+				    "unexpected text after the JSON document");
+		goto out;
 	}
 	if (!eps) {
 		/* a single record, perhaps pretty-printed */
@@ -188,8 +225,7 @@ int pc_import_our_json(struct pc_import_ctx *c, const char *data, size_t len)
 				    pc_jtype_name(eps->type));
 		goto out;
 	}
-	for (size_t i = 0; i < eps->n && r >= 0; i++)
-		r = endpoint(c, &eps->kids[i]);
+	(void)st; /* the endpoints went to on_endpoint while parsing */
 out:
 	pc_jdoc_free(doc);
 	return r;

@@ -369,6 +369,50 @@ static void test_endpoint_cap(void **state)
 	free(t);
 }
 
+static void test_big_json(void **state)
+{
+	(void)state;
+	/* 150,000 masscan -oJ records and an our-JSON document of 60,000
+	 * endpoints: far more JSON values than may be held at once, so this
+	 * passes only because the records are streamed */
+	size_t n = 150000, cap = n * 140 + 64, o = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	o += (size_t)snprintf(t + o, cap - o, "[\n");
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(t + o, cap - o,
+				      "%s{ \"ip\": \"198.18.%zu.%zu\", \"timestamp\": \"1\", "
+				      "\"ports\": [ {\"port\": %zu, \"proto\": \"tcp\", "
+				      "\"status\": \"open\", \"reason\": \"syn-ack\", \"ttl\": 64} ] }\n",
+				      i ? ",\n" : "", (i / 256) % 256, i % 256, 1 + i / 65536);
+	o += (size_t)snprintf(t + o, cap - o, "]\n");
+	struct run x;
+	import(&x, t, o);
+	assert_int_equal(x.r, 0);
+	assert_int_equal(x.snap->n_endpoints, n);
+	done(&x);
+
+	n = 60000;
+	o = 0;
+	o += (size_t)snprintf(t + o, cap - o, "{\"portcensus\": \"0.1.0\", \"endpoints\": [\n");
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(t + o, cap - o,
+				      "%s{\"source\": \"scan\", \"proto\": \"tcp\", \"address\": "
+				      "\"198.18.%zu.%zu\", \"port\": 80, \"state\": \"open\", "
+				      "\"owners\": [], \"service\": {\"name\": \"http\"}}",
+				      i ? ",\n" : "", (i / 256) % 256, i % 256);
+	o += (size_t)snprintf(t + o, cap - o, "\n], \"summary\": {}}\n");
+	import(&x, t, o);
+	assert_int_equal(x.r, 0);
+	assert_int_equal(x.snap->n_endpoints, n);
+	check_ep(&x, n - 1, PC_PROTO_TCP, "198.18.234.95", 80, "http");
+	done(&x);
+	free(t);
+
+	BAD("{\"endpoints\": []}\n{\"endpoints\": []}\n", 2, 1,
+	    "unexpected text after the JSON document");
+}
+
 static struct pc_service svc(const char *name, const char *product, enum pc_tristate tls)
 {
 	return (struct pc_service){.name = name, .product = product, .tls = tls};
@@ -476,7 +520,7 @@ int main(void)
 		cmocka_unit_test(test_masscan_ndjson), cmocka_unit_test(test_nmap_xml),
 		cmocka_unit_test(test_our_json),     cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_endpoint_cap), cmocka_unit_test(test_same_service),
-		cmocka_unit_test(test_judge),
+		cmocka_unit_test(test_judge),        cmocka_unit_test(test_big_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -214,13 +214,88 @@ static void test_many_members(void **state)
 	free(t);
 }
 
+struct seen {
+	size_t n;
+	uint64_t sum;
+	int fail_at;
+	struct pc_error *err;
+};
+
+static int on_elem(void *ctx, const struct pc_jval *e)
+{
+	struct seen *s = ctx;
+	s->n++;
+	uint64_t v = 0;
+	const struct pc_jval *x = pc_jval_get(e, "x");
+	if (x && pc_jval_uint(x, 1000000, &v))
+		s->sum += v;
+	if (s->fail_at && (int)s->n == s->fail_at)
+		return pc_error_set_at(s->err, PC_EPARSE, "t", e->line, e->col, "stop here");
+	return 0;
+}
+
+static void test_streaming(void **state)
+{
+	(void)state;
+	struct pc_error err = {0};
+	struct seen s = {.err = &err};
+	/* root array: 300,000 elements of 2 values each, with a cap of 100
+	 * values held at once: only streaming can pass */
+	size_t n = 300000, cap = n * 16 + 16, o = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	t[o++] = '[';
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(t + o, cap - o, "%s{\"x\":%zu}", i ? "," : "", i % 10);
+	t[o++] = ']';
+	struct pc_jparse_opts opts = {.max_values = 100, .on_element = on_elem, .element_ctx = &s};
+	struct pc_jdoc *d = NULL;
+	assert_int_equal(pc_jparse(t, o, &opts, &d, NULL, &err), 0);
+	assert_int_equal(s.n, n);
+	assert_int_equal(s.sum, 45 * (n / 10));
+	assert_int_equal(d->root->type, PC_JARRAY);
+	assert_int_equal(d->root->n, 0);
+	pc_jdoc_free(d);
+	/* without streaming the same cap refuses it */
+	struct pc_jparse_opts nostream = {.max_values = 100};
+	assert_int_equal(pc_jparse(t, o, &nostream, &d, NULL, &err), PC_ETOOBIG);
+	assert_true(strstr(err.msg, "more than 100 JSON values") != NULL);
+	free(t);
+
+	/* a member of the root object; other members stay in the tree */
+	const char *doc = "{\"meta\": {\"x\": 1},\n \"items\": [{\"x\": 2},\n {\"x\": 3}],\n"
+			  " \"other\": [{\"x\": 100}]}";
+	s = (struct seen){.err = &err};
+	struct pc_jparse_opts k = {.on_element = on_elem, .element_ctx = &s, .stream_key = "items"};
+	assert_int_equal(pc_jparse(doc, strlen(doc), &k, &d, NULL, &err), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.sum, 5);
+	assert_int_equal(pc_jval_get(d->root, "items")->n, 0);
+	assert_int_equal(pc_jval_get(d->root, "other")->n, 1);
+	pc_jdoc_free(d);
+	/* the callback's error stops the parse, with its position */
+	s = (struct seen){.err = &err, .fail_at = 2};
+	assert_int_equal(pc_jparse(doc, strlen(doc), &k, &d, NULL, &err), PC_EPARSE);
+	assert_int_equal(err.line, 3);
+	assert_int_equal(err.col, 2);
+	assert_string_equal(err.msg, "stop here");
+	/* a syntax error inside a streamed element */
+	s = (struct seen){.err = &err};
+	const char *bad = "[{\"x\":1},\n{\"x\":}]";
+	struct pc_jparse_opts r = {.on_element = on_elem, .element_ctx = &s};
+	assert_int_equal(pc_jparse(bad, strlen(bad), &r, &d, NULL, &err), PC_EPARSE);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(err.line, 2);
+	assert_int_equal(err.col, 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_values),     cmocka_unit_test(test_positions),
 		cmocka_unit_test(test_strings),    cmocka_unit_test(test_strictness),
 		cmocka_unit_test(test_depth_and_size), cmocka_unit_test(test_trailing),
-		cmocka_unit_test(test_many_members),
+		cmocka_unit_test(test_many_members), cmocka_unit_test(test_streaming),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
