@@ -81,6 +81,15 @@ lab_init() {
 lab_cleanup() {
 	local rc=$?
 	local p ns
+	# lab_ns and lab_spawn are usually called as $(...), in a subshell whose
+	# array appends never reach this shell: they also list what they made in
+	# files, read back here
+	if [ -n "$LAB_TMP" ] && [ -f "$LAB_TMP/.pids" ]; then
+		mapfile -t -O "${#LAB_PIDS[@]}" LAB_PIDS <"$LAB_TMP/.pids"
+	fi
+	if [ -n "$LAB_TMP" ] && [ -f "$LAB_TMP/.namespaces" ]; then
+		mapfile -t -O "${#LAB_NS[@]}" LAB_NS <"$LAB_TMP/.namespaces"
+	fi
 	for p in "${LAB_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done
@@ -106,6 +115,7 @@ lab_ns() {
 	local ns="$LAB_ID-$1"
 	ip netns add "$ns" || lab_fail "cannot create namespace $ns"
 	LAB_NS+=("$ns")
+	printf '%s\n' "$ns" >>"$LAB_TMP/.namespaces"
 	ip -n "$ns" link set lo up
 	printf '%s\n' "$ns"
 }
@@ -171,11 +181,15 @@ lab_spawn() {
 	ip netns exec "$ns" "$@" </dev/null >>"$LAB_TMP/spawn.log" 2>&1 &
 	local pid=$!
 	LAB_PIDS+=("$pid")
+	printf '%s\n' "$pid" >>"$LAB_TMP/.pids"
 	printf '%s\n' "$pid"
 }
 
 # lab_track PID: clean up a process started some other way
-lab_track() { LAB_PIDS+=("$1"); }
+lab_track() {
+	LAB_PIDS+=("$1")
+	printf '%s\n' "$1" >>"$LAB_TMP/.pids"
+}
 
 # lab_wait_listen NS tcp|udp PORT [TIMEOUT_S]
 lab_wait_listen() {
