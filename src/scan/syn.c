@@ -22,6 +22,17 @@
  * --retries more times) or, on its last try, reported filtered. Memory is
  * O(rate x timeout), whatever the size of the target set.
  *
+ * Senders: above 30,000 probes/s one sender per CPU (at most 4), each with
+ * its own sockets, its own block of 64 source ports (so its capture filter
+ * only passes replies to its own probes) and its own ring; they share the
+ * scan context, whose calls are thread-safe. Over a veth pair, or to any
+ * target on our CPUs, the target's kernel answers inside the sender's
+ * softirq, and a second sender is what lifts the rate.
+ *
+ * Per-host cap (--host-inflight): a host never has more unanswered probes
+ * than the cap (split between senders); a probe for a full host is parked
+ * (up to 1,024) while later probes for other hosts go on.
+ *
  * Our own kernel sees the SYN-ACKs too and, since no socket of ours owns the
  * source port, answers them with an RST. That is harmless for a SYN scan
  * (the target just drops its half-open connection; the reply was already

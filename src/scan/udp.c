@@ -12,7 +12,8 @@
  * cookie does for SYN; no privilege is needed, and nothing is captured.
  *
  * Unanswered probes are tracked in the same in-flight ring as SYN probes
- * (inflight.h): O(rate x timeout) memory, retries for silence.
+ * (inflight.h): O(rate x timeout) memory, retries for silence, and the
+ * same per-host cap (--host-inflight) with parked probes.
  *
  * "closed" depends on the target's ICMP rate limit: Linux sends at most
  * about one destination-unreachable per second to one peer after a burst
