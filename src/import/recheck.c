@@ -481,11 +481,21 @@ int pc_import_recheck(struct pc_snapshot *snap, const unsigned char *guessed, si
 		if (any)
 			r = pc_probe_run(snap, &opts->probe_opts, err);
 	}
-	if (r >= 0)
-		for (size_t i = 0; i < n; i++)
-			if (mine[i])
-				pc_import_judge(snap, &snap->endpoints[i],
-						guessed && i < n_guessed && guessed[i]);
+	if (r >= 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (!mine[i])
+				continue;
+			struct pc_endpoint *ep = &snap->endpoints[i];
+			pc_import_judge(snap, ep, guessed && i < n_guessed && guessed[i]);
+			/* without probes a claim is unchecked because we did not
+			 * ask, not because the service kept quiet */
+			if (!opts->probe && ep->recheck == PC_RECHECK_CONFIRMED &&
+			    ep->claimed_service)
+				ep->recheck_reason = pc_arena_printf(
+					&snap->arena, "open; not probed, so \"%s\" is unchecked",
+					ep->claimed_service);
+		}
+	}
 	free(mine);
 	return r;
 }
