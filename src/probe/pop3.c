@@ -98,9 +98,11 @@ static enum pc_probe_verdict pop3_feed(void *state, struct pc_probe_ctx *ctx, co
 			PC_PROBE_SET(r->product, l + 15);
 		if (strncmp(l, "USER", 4) == 0 || strncmp(l, "SASL", 4) == 0 ||
 		    strncmp(l, "STLS", 4) == 0) {
-			size_t n = strlen(s->caps);
-			if (n + strlen(l) + 2 < sizeof(s->caps))
-				snprintf(s->caps + n, sizeof(s->caps) - n, "%s%s", n ? ", " : "", l);
+			size_t n = strlen(s->caps), ll = strlen(l), sep = n ? 2 : 0;
+			if (n + sep + ll < sizeof(s->caps)) {
+				memcpy(s->caps + n, ", ", sep);
+				memcpy(s->caps + n + sep, l, ll + 1);
+			}
 		}
 	}
 	return PC_PROBE_MORE;
