@@ -137,6 +137,16 @@ assert by[6379]["reason"].startswith("file says http; it is redis"), by[6379]
 # 7001 answers nothing: open, but the claim cannot be checked
 assert by[7001]["status"] == "confirmed" and "unchecked" in by[7001]["reason"], by[7001]
 EOF
+# without probes the wrong claim cannot be seen: confirmed, unchecked
+pcv --no-probe --format json "$D/claims.jsonl" >"$D/out.json"
+lab_assert_eq "--no-probe exit" 0 $?
+python3 - "$D/out.json" <<'EOF' || lab_fail "--no-probe verdict wrong: $(cat "$D/out.json")"
+import json, sys
+by = {e["port"]: e for e in json.load(open(sys.argv[1]))["endpoints"]}
+assert by[6379]["recheck"]["status"] == "confirmed", by[6379]["recheck"]
+assert by[6379]["recheck"]["reason"] == 'open; not probed, so "http" is unchecked'
+assert by[6379]["service"] is None
+EOF
 cat >"$D/claims.xml" <<EOF
 <?xml version="1.0"?>
 <nmaprun scanner="nmap"><host><address addr="$T" addrtype="ipv4"/><ports>
