@@ -113,16 +113,8 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		int fr = pc_cli_scan_finish(cli, s);
 		if (fr)
 			return fr;
-		if (s->list_targets) {
-			FILE *lf = pc_cli_open_output(cli);
-			if (!lf)
-				return PC_EXIT_RUNTIME;
-			struct pc_error lerr = {0};
-			int lr = pc_scan_list_targets(&s->opts, lf, &lerr) < 0 ? pc_cli_fail(cli, &lerr)
-										  : 0;
-			int lc = pc_cli_close_output(cli, lf, lr == 0);
-			return lr ? lr : lc;
-		}
+		if (s->list_targets)
+			return pc_cli_scan_list(cli, s);
 		/* the targets replace the host inventory; results are kept in
 		 * the snapshot for the probes and streamed by the pipeline */
 		opts.host = false;
@@ -158,9 +150,7 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 	} else {
 		rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_AUDIT, f, fmt->stream_endpoint != NULL);
 	}
-	int crc = pc_cli_close_output(cli, f, rc == 0);
-	if (!rc)
-		rc = crc;
+	rc = pc_cli_finish_output(cli, f, snap, fmt, rc);
 	pc_snapshot_free(snap);
 	return rc;
 }

@@ -60,6 +60,17 @@ int pc_cli_close_output(struct pc_cli *cli, FILE *f, bool ok);
 int pc_cli_emit(struct pc_cli *cli, const struct pc_snapshot *snap,
 		const struct pc_report_ops *fmt, enum pc_report_view view, FILE *f, bool streamed);
 
+/* Close the report's output (keeping the file only when rc is 0) and, for
+ * formats other than the table, which prints them itself, repeat the
+ * snapshot's warnings on stderr: jsonl carries no snapshot metadata, and a
+ * person piping json into jq should still see them. snap may be NULL.
+ * Returns rc, or the close failure when rc was 0. */
+int pc_cli_finish_output(struct pc_cli *cli, FILE *f, const struct pc_snapshot *snap,
+			 const struct pc_report_ops *fmt, int rc);
+/* Open the output, write the whole snapshot, finish. */
+int pc_cli_write_snapshot(struct pc_cli *cli, const struct pc_snapshot *snap,
+			  const struct pc_report_ops *fmt, enum pc_report_view view);
+
 /* Parse a non-negative integer in [min, max]; false on any junk. */
 bool pc_cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 		       unsigned long long *ret);

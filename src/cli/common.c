@@ -70,8 +70,14 @@ const struct pc_report_ops *pc_cli_format(struct pc_cli *cli, const char *def)
 
 FILE *pc_cli_open_output(struct pc_cli *cli)
 {
-	if (!cli->output || strcmp(cli->output, "-") == 0)
+	if (!cli->output || strcmp(cli->output, "-") == 0) {
+		static char outbuf[1 << 20];
+		static bool buffered;
+		if (!buffered && !isatty(STDOUT_FILENO))
+			setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+		buffered = true;
 		return stdout;
+	}
 	int n = snprintf(tmp_path, sizeof(tmp_path), "%s.tmp.%ld", cli->output, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp_path)) {
 		pc_cli_usage_error(cli, "output path too long: %s", cli->output);
@@ -83,6 +89,10 @@ FILE *pc_cli_open_output(struct pc_cli *cli)
 			strerror(errno));
 		return NULL;
 	}
+	/* a host with 50,000 sockets makes tens of megabytes of JSON: write it
+	 * in large blocks rather than the stream's default 4 KiB */
+	static char filebuf[1 << 20];
+	setvbuf(f, filebuf, _IOFBF, sizeof(filebuf));
 	return f;
 }
 
@@ -132,6 +142,31 @@ int pc_cli_emit(struct pc_cli *cli, const struct pc_snapshot *snap,
 		return PC_EXIT_RUNTIME;
 	}
 	return 0;
+}
+
+int pc_cli_finish_output(struct pc_cli *cli, FILE *f, const struct pc_snapshot *snap,
+			 const struct pc_report_ops *fmt, int rc)
+{
+	int crc = pc_cli_close_output(cli, f, rc == 0);
+	if (!rc)
+		rc = crc;
+	if (snap && fmt && strcmp(fmt->name, "table") != 0)
+		for (size_t i = 0; i < snap->n_warnings; i++) {
+			char clean[1024];
+			pc_cli_note(cli, "%s",
+				    pc_text_sanitize(snap->warnings[i], clean, sizeof(clean)));
+		}
+	return rc;
+}
+
+int pc_cli_write_snapshot(struct pc_cli *cli, const struct pc_snapshot *snap,
+			  const struct pc_report_ops *fmt, enum pc_report_view view)
+{
+	FILE *f = pc_cli_open_output(cli);
+	if (!f)
+		return PC_EXIT_RUNTIME;
+	int rc = pc_cli_emit(cli, snap, fmt, view, f, false);
+	return pc_cli_finish_output(cli, f, snap, fmt, rc);
 }
 
 bool pc_cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,

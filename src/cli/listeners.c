@@ -27,15 +27,6 @@ static const char usage[] =
 
 /* The table prints the warnings under itself; the machine formats carry
  * them in their data, and a person running them should see them too. */
-static void note_warnings(struct pc_cli *cli, const struct pc_snapshot *snap,
-			  const struct pc_report_ops *fmt)
-{
-	if (strcmp(fmt->name, "table") == 0)
-		return;
-	for (size_t i = 0; i < snap->n_warnings; i++)
-		pc_cli_note(cli, "%s", snap->warnings[i]);
-}
-
 static int run(struct pc_cli *cli, int argc, char **argv)
 {
 	enum { OPT_EST = 256, OPT_NO_OWNERS, OPT_PROC, OPT_OWN_NETNS };
@@ -98,21 +89,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	pc_snapshot_sort(snap);
 	pc_snapshot_finish(snap);
 
-	FILE *f = pc_cli_open_output(cli);
-	if (!f) {
-		pc_snapshot_free(snap);
-		return PC_EXIT_RUNTIME;
-	}
-	/* a host with 50,000 sockets makes tens of megabytes of JSON: write
-	 * it in large blocks rather than the stream's default 4 KiB */
-	static char outbuf[1 << 20];
-	setvbuf(f, outbuf, _IOFBF, sizeof(outbuf));
-	int rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_LISTENERS, f, false);
-	int crc = pc_cli_close_output(cli, f, rc == 0);
-	if (!rc)
-		rc = crc;
-	if (!rc)
-		note_warnings(cli, snap, fmt);
+	int rc = pc_cli_write_snapshot(cli, snap, fmt, PC_VIEW_LISTENERS);
 	pc_snapshot_free(snap);
 	return rc;
 }

@@ -92,21 +92,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		goto out;
 
 	if (s.list_targets) {
-		FILE *f = pc_cli_open_output(cli);
-		if (!f) {
-			rc = PC_EXIT_RUNTIME;
-			goto out;
-		}
-		/* millions of short lines: one big buffer, no flush per line */
-		static char big[1 << 20];
-		setvbuf(f, big, _IOFBF, sizeof(big));
-		struct pc_error err = {0};
-		int r = pc_scan_list_targets(&s.opts, f, &err);
-		if (r < 0)
-			rc = pc_cli_fail(cli, &err);
-		int crc = pc_cli_close_output(cli, f, rc == 0);
-		if (!rc)
-			rc = crc;
+		rc = pc_cli_scan_list(cli, &s);
 		goto out;
 	}
 
@@ -143,9 +129,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		rc = pc_cli_fail(cli, &err);
 	else
 		rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_SCAN, f, streamed);
-	int crc = pc_cli_close_output(cli, f, rc == 0);
-	if (!rc)
-		rc = crc;
+	rc = pc_cli_finish_output(cli, f, snap, fmt, rc);
 	pc_snapshot_free(snap);
 out:
 	pc_cli_scan_free(&s);

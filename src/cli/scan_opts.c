@@ -283,3 +283,14 @@ void pc_cli_scan_progress_end(struct pc_cli *cli)
 		fputs("\r\033[K", stderr);
 	progress_shown = false;
 }
+
+int pc_cli_scan_list(struct pc_cli *cli, struct pc_cli_scan *s)
+{
+	FILE *f = pc_cli_open_output(cli);
+	if (!f)
+		return PC_EXIT_RUNTIME;
+	/* millions of short lines: the output's big buffer, no flush per line */
+	struct pc_error err = {0};
+	int rc = pc_scan_list_targets(&s->opts, f, &err) < 0 ? pc_cli_fail(cli, &err) : 0;
+	return pc_cli_finish_output(cli, f, NULL, NULL, rc);
+}

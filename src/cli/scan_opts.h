@@ -83,5 +83,8 @@ int pc_cli_scan_finish(struct pc_cli *cli, struct pc_cli_scan *s);
  * ctx is the struct pc_cli. pc_cli_scan_progress_end clears it. */
 void pc_cli_scan_progress(void *ctx, const struct pc_scan_stats *stats, uint64_t found);
 void pc_cli_scan_progress_end(struct pc_cli *cli);
+/* --list-targets: print every probe of the finished options to the output
+ * and return the exit code. */
+int pc_cli_scan_list(struct pc_cli *cli, struct pc_cli_scan *s);
 
 #endif
