@@ -59,6 +59,27 @@ if [ "$want" != "$got" ]; then
 fi
 lab_assert_eq "verify exit status" 0 $rc
 
+# UDP: memcached over UDP on its port and on a redirected one; a UDP port
+# nobody holds is closed now (ICMP port unreachable)
+{
+	echo "$SVC_EXPECT_UDP" | awk -v t=$T '{ print "open udp", $1, t, 1795744158 }'
+	echo "open udp 11299 $T 1795744158"
+} >"$D/udp.list"
+ip netns exec "$cli" "$PORTCENSUS" verify --format json "$D/udp.list" >"$D/udp.json"
+lab_assert_eq "udp verify exit status" 1 $?
+got=$(python3 - "$D/udp.json" <<'EOF'
+import json, sys
+for e in sorted(json.load(open(sys.argv[1]))["endpoints"], key=lambda e: e["port"]):
+    s = e["service"] or {}
+    print(e["proto"], e["port"], s.get("name") or "-", s.get("version") or "-",
+          s.get("auth") or "-", e["state"], e["recheck"]["status"])
+EOF
+)
+memc_v=$(memcached -V | awk '{print $2}')
+lab_assert_eq "udp" "udp 11211 memcached $memc_v none open confirmed
+udp 11299 - - - closed closed_now
+udp 21211 memcached $memc_v none open confirmed" "$got"
+
 # The same endpoints as nmap would name them from its port table, plus
 # real claims: every claim of the right service is confirmed; a wrong one
 # is a different service.

@@ -7,6 +7,7 @@
 #   svc_require                     # skip (77) when a package is missing
 #   svc_start_all "$ns" 198.18.1.2  # everything, standard + other ports
 #   # $SVC_EXPECT: one line per endpoint: "PORT NAME PRODUCT VERSION AUTH TLS"
+#   # $SVC_EXPECT_UDP: the same for the UDP endpoints (memcached)
 #
 # Or one at a time: svc_redis NS ADDR PORT [PASSWORD], svc_memcached,
 # svc_postgres NS ADDR PORT trust|scram, svc_mariadb, svc_nginx, svc_sshd,
@@ -63,11 +64,11 @@ svc_redis() {
 		redis-server "${args[@]}" >/dev/null
 }
 
+# svc_memcached NS ADDR PORT [UDP_PORT]: UDP only when asked (memcached's
+# UDP is the classic amplification vector; the lab shows it can be found)
 svc_memcached() {
-	local ns=$1 addr=$2 port=$3
-	# -U 0: no UDP (memcached's UDP is an amplification vector; the TCP
-	# service is what we identify here)
-	lab_spawn "$ns" memcached -u memcache -l "$addr" -p "$port" -U 0 -m 16 -c 64 >/dev/null
+	local ns=$1 addr=$2 port=$3 udp=${4:-0}
+	lab_spawn "$ns" memcached -u memcache -l "$addr" -p "$port" -U "$udp" -m 16 -c 64 >/dev/null
 }
 
 # svc_postgres_prepare NAME trust|scram: initdb into a temp dir
@@ -232,13 +233,16 @@ svc_node_exporter() {
 		--collector.loadavg >/dev/null
 }
 
-# svc_redirect NS FROM:TO ...: TCP connections to port FROM reach port TO
+# svc_redirect NS [udp/]FROM:TO ...: connections (TCP, or UDP with the
+# udp/ prefix) to port FROM reach port TO
 svc_redirect() {
 	local ns=$1
 	shift
-	local rules="" m
+	local rules="" m proto
 	for m in "$@"; do
-		rules+="		tcp dport ${m%%:*} redirect to :${m##*:}
+		proto=tcp
+		case "$m" in udp/*) proto=udp m=${m#udp/} ;; esac
+		rules+="		$proto dport ${m%%:*} redirect to :${m##*:}
 "
 	done
 	ip netns exec "$ns" nft -f - <<NFT || lab_fail "nft redirect failed in $ns"
@@ -323,7 +327,7 @@ svc_start_all() {
 	done
 	svc_redis "$ns" "$addr" 6379
 	svc_redis "$ns" "$addr" 6380 "$SVC_REDIS_PASSWORD"
-	svc_memcached "$ns" "$addr" 11211
+	svc_memcached "$ns" "$addr" 11211 11211
 	svc_postgres "$ns" "$addr" 5432 trust
 	svc_postgres "$ns" "$addr" 5433 scram
 	svc_mariadb "$ns" "$addr" 3306
@@ -334,10 +338,13 @@ svc_start_all() {
 	svc_node_exporter "$ns" "$addr" 9100
 	svc_redirect "$ns" 16379:6379 16380:6380 21211:11211 15432:5432 15433:5433 \
 		13306:3306 10080:80 10443:443 10022:22 11883:1883 11884:1884 12379:2379 \
-		19100:9100
+		19100:9100 udp/21211:11211
 	for p in 6379 6380 11211 5432 5433 3306 80 443 22 1883 1884 2379 9100; do
 		lab_wait_listen "$ns" tcp "$p" 60
 	done
+	lab_wait_listen "$ns" udp 11211 10
 	SVC_EXPECT=$(svc_expectations)
+	# UDP: memcached answers "version" over UDP too (same lines)
+	SVC_EXPECT_UDP=$(echo "$SVC_EXPECT" | grep -E '^(11211|21211) ')
 	lab_log "lab services up in $((SECONDS - t0)) s"
 }
