@@ -25,6 +25,7 @@ struct pc_inflight_entry {
 	uint16_t port;
 	uint8_t tries; /* sends so far */
 	bool done;     /* reported; waits for its deadline to leave */
+	uint8_t waits; /* rounds spent waiting for the next hop (ARP) */
 	uint64_t sent_us, deadline_us;
 };
 

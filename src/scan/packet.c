@@ -354,3 +354,40 @@ int pc_packet_parse_frame(const uint8_t *frame, size_t len, struct pc_reply *ret
 		return PC_EPARSE;
 	return pc_packet_parse_reply(frame + off, len - off, ret_reply);
 }
+
+/* ---- ARP ---- */
+
+size_t pc_packet_build_arp_request(uint8_t *buf, size_t cap, const uint8_t our_mac[6],
+				   const struct pc_addr *our_ip, const struct pc_addr *target)
+{
+	if (cap < PC_PACKET_ARP_LEN || our_ip->family != AF_INET || target->family != AF_INET)
+		return 0;
+	wr16(buf, 1);                 /* hardware: Ethernet */
+	wr16(buf + 2, ETHERTYPE_IP4); /* protocol: IPv4 */
+	buf[4] = 6;
+	buf[5] = 4;
+	wr16(buf + 6, 1); /* request */
+	memcpy(buf + 8, our_mac, 6);
+	memcpy(buf + 14, our_ip->bytes, 4);
+	memset(buf + 18, 0, 6);
+	memcpy(buf + 24, target->bytes, 4);
+	return PC_PACKET_ARP_LEN;
+}
+
+int pc_packet_parse_arp_reply(const uint8_t *pkt, size_t len, struct pc_addr *ret_ip,
+			      uint8_t ret_mac[6])
+{
+	if (len < PC_PACKET_ARP_LEN)
+		return PC_EPARSE;
+	if (rd16(pkt) != 1 || rd16(pkt + 2) != ETHERTYPE_IP4 || pkt[4] != 6 || pkt[5] != 4 ||
+	    rd16(pkt + 6) != 2)
+		return PC_EPARSE;
+	static const uint8_t zero[6];
+	if (memcmp(pkt + 8, zero, 6) == 0 || (pkt[8] & 1)) /* no null or multicast MAC */
+		return PC_EPARSE;
+	memset(ret_ip, 0, sizeof(*ret_ip));
+	ret_ip->family = AF_INET;
+	memcpy(ret_ip->bytes, pkt + 14, 4);
+	memcpy(ret_mac, pkt + 8, 6);
+	return 0;
+}

@@ -85,4 +85,20 @@ int pc_packet_parse_reply(const uint8_t *pkt, size_t len, struct pc_reply *ret_r
  * allowed). */
 int pc_packet_parse_frame(const uint8_t *frame, size_t len, struct pc_reply *ret_reply);
 
+/* ---- ARP (RFC 826), for on-link IPv4 targets ---- */
+
+#define PC_PACKET_ARP_LEN 28
+
+/* An ARP request (Ethernet/IPv4) asking who has target, from (our_mac,
+ * our_ip); the ARP payload only (a SOCK_DGRAM packet socket adds the
+ * Ethernet header). Returns its length, 0 when cap is too small or the
+ * addresses are not IPv4. */
+size_t pc_packet_build_arp_request(uint8_t *buf, size_t cap, const uint8_t our_mac[6],
+				   const struct pc_addr *our_ip, const struct pc_addr *target);
+
+/* Parse an ARP reply (Ethernet/IPv4, operation 2): who answered and its
+ * MAC. 0, or PC_EPARSE for anything else. */
+int pc_packet_parse_arp_reply(const uint8_t *pkt, size_t len, struct pc_addr *ret_ip,
+			      uint8_t ret_mac[6]);
+
 #endif

@@ -8,6 +8,9 @@
 #include "scan/route.h"
 
 #include <errno.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <stdlib.h>
@@ -39,8 +42,17 @@ struct addr_slot {
 	struct pc_route route;
 };
 
+struct link_info {
+	int ifindex; /* 0: empty */
+	int ret;     /* 0 or PC_ENOTSUP */
+	uint8_t mac[6];
+};
+
+#define ROUTE_LINKS 16
+
 struct pc_route_cache {
 	int fd;
+	struct link_info links[ROUTE_LINKS];
 	uint32_t seq;
 	bool default_rules; /* no policy routing beyond the built-in rules */
 	struct prefix *table; /* grows by doubling, up to MAX_TABLE_ROUTES */
@@ -398,4 +410,38 @@ int pc_route_lookup(struct pc_route_cache *rc, const struct pc_addr *dst, struct
 	slot->route = r;
 	*ret_route = r;
 	return 0;
+}
+
+int pc_route_link_mac(struct pc_route_cache *rc, int ifindex, uint8_t ret_mac[6])
+{
+	size_t i;
+	for (i = 0; i < ROUTE_LINKS && rc->links[i].ifindex; i++) {
+		if (rc->links[i].ifindex == ifindex) {
+			if (rc->links[i].ret == 0)
+				memcpy(ret_mac, rc->links[i].mac, 6);
+			return rc->links[i].ret;
+		}
+	}
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
+		return -errno;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int r = ioctl(fd, SIOCGIFHWADDR, &ifr);
+	int e = errno;
+	close(fd);
+	if (r < 0)
+		return -e;
+	struct link_info li = {.ifindex = ifindex, .ret = PC_ENOTSUP};
+	if (ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER) {
+		memcpy(li.mac, ifr.ifr_hwaddr.sa_data, 6);
+		li.ret = 0;
+	}
+	if (i < ROUTE_LINKS)
+		rc->links[i] = li;
+	if (li.ret == 0)
+		memcpy(ret_mac, li.mac, 6);
+	return li.ret;
 }

@@ -42,6 +42,11 @@ void pc_route_close(struct pc_route_cache *rc);
  * failure. */
 int pc_route_lookup(struct pc_route_cache *rc, const struct pc_addr *dst, struct pc_route *ret_route);
 
+/* The hardware address of interface ifindex when it is Ethernet (ARP works
+ * on it): 0; PC_ENOTSUP for other link types (loopback, tun, ...);
+ * negative errno when the interface cannot be read. Cached. */
+int pc_route_link_mac(struct pc_route_cache *rc, int ifindex, uint8_t ret_mac[6]);
+
 /* Statistics for tests: kernel queries made so far. */
 unsigned long pc_route_queries(const struct pc_route_cache *rc);
 

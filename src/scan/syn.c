@@ -53,6 +53,7 @@
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -77,11 +78,26 @@
 #define WARN_NOROUTE_MAX 8
 #define MAX_WORKERS 4
 #define PARK_MAX 1024
+#define NEIGH_SLOTS (2 * RING_MAX) /* on-link hosts with pending probes, per sender */
+#define ARP_TRIES 3
 /* hosts with unanswered probes counted at once per sender; when more
  * are, new hosts wait in the park like hosts at their cap */
 #define HOSTS_TRACKED 16384
 
 struct syn_engine;
+
+enum neigh_state { NEIGH_EMPTY = 0, NEIGH_RESOLVING, NEIGH_RESOLVED, NEIGH_FAILED };
+
+/* An on-link IPv4 host with probes pending: its MAC once it answered our
+ * ARP request. The entry lives as long as it has pending probes (refs). */
+struct neigh {
+	uint32_t ip; /* network order; 0: empty */
+	uint32_t refs;
+	uint8_t mac[6];
+	uint8_t state;
+	uint8_t arp_tries;
+	uint64_t next_arp_us;
+};
 
 /* One sender/receiver: its own sockets, its own block of source ports (so
  * its capture filter sees only the replies to its own probes), its own
@@ -103,6 +119,11 @@ struct syn_worker {
 	struct pc_scan_probe park[PARK_MAX];
 	unsigned n_park;
 	bool park_dirty; /* a probe was settled since the park was looked at */
+	/* on-link IPv4 hosts, resolved by our own ARP (NEIGH_SLOTS, open
+	 * addressing; allocated on first use) */
+	struct neigh *neigh;
+	size_t n_neigh;
+	uint64_t arp_interval_us;
 	pthread_t thread;
 	bool started;
 	int ret;
@@ -165,47 +186,49 @@ static uint16_t pick_sport_lo(const struct pc_cookie_key *key, unsigned n)
 
 /*
  * Classic BPF over the network header (SOCK_DGRAM): accept, unless it is a
- * packet we send, IPv4/IPv6 TCP to our port range (first fragment only) or
- * an ICMP/ICMPv6 destination-unreachable; cut it to SNAPLEN bytes.
+ * packet we send, ARP (answers to our requests for on-link hosts),
+ * IPv4/IPv6 TCP to our port range (first fragment only) or an ICMP/ICMPv6
+ * destination-unreachable; cut it to SNAPLEN bytes.
  */
 static int attach_filter(int fd, uint16_t lo, uint16_t hi)
 {
 	struct sock_filter code[] = {
 		/* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
-		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 27, 0),
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 28, 0),
 		/* 2 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
-		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 13),
+		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 25, 0),
+		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 13),
 		/* IPv4 */
-		/* 4 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
-		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 2, 0),
-		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMP, 7, 0),
-		/* 7 */ BPF_STMT(BPF_RET | BPF_K, 0),
-		/* 8 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
-		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 19, 0),
-		/* 10 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
-		/* 11 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
-		/* 12 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, lo, 0, 16),
-		/* 13 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, hi, 15, 14),
+		/* 5 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 2, 0),
+		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMP, 7, 0),
+		/* 8 */ BPF_STMT(BPF_RET | BPF_K, 0),
+		/* 9 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+		/* 10 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 19, 0),
+		/* 11 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		/* 12 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+		/* 13 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, lo, 0, 16),
+		/* 14 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, hi, 15, 14),
 		/* ICMP */
-		/* 14 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
-		/* 15 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),
-		/* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 3, 11, 12),
-		/* 17: not IPv4 */
-		/* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 11),
-		/* 18 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),
-		/* 19 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 2, 0),
-		/* 20 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMPV6, 4, 0),
-		/* 21 */ BPF_STMT(BPF_RET | BPF_K, 0),
-		/* 22 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42),
-		/* 23 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, lo, 0, 5),
-		/* 24 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, hi, 4, 3),
-		/* 25 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 40),
-		/* 26 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 1, 2),
-		/* 27 */ BPF_STMT(BPF_RET | BPF_K, 0),
-		/* 28: accept */
-		/* 28 */ BPF_STMT(BPF_RET | BPF_K, SNAPLEN),
-		/* 29: reject */
-		/* 29 */ BPF_STMT(BPF_RET | BPF_K, 0),
+		/* 15 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		/* 16 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),
+		/* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 3, 11, 12),
+		/* 18: not IPv4 */
+		/* 18 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 11),
+		/* 19 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),
+		/* 20 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 2, 0),
+		/* 21 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMPV6, 4, 0),
+		/* 22 */ BPF_STMT(BPF_RET | BPF_K, 0),
+		/* 23 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42),
+		/* 24 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, lo, 0, 5),
+		/* 25 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, hi, 4, 3),
+		/* 26 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 40),
+		/* 27 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 1, 2),
+		/* 28 */ BPF_STMT(BPF_RET | BPF_K, 0),
+		/* 29: accept */
+		/* 29 */ BPF_STMT(BPF_RET | BPF_K, SNAPLEN),
+		/* 30: reject */
+		/* 30 */ BPF_STMT(BPF_RET | BPF_K, 0),
 	};
 	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
@@ -282,6 +305,7 @@ static void worker_free(struct syn_worker *s)
 	pc_route_close(s->routes);
 	pc_inflight_free(s->inflight);
 	pc_hostcount_free(s->hosts);
+	free(s->neigh);
 	free(s);
 }
 
@@ -364,6 +388,138 @@ fail:
 	return ret;
 }
 
+/* ---- on-link IPv4 hosts: our own ARP ----
+ *
+ * Raw IP sockets leave next-hop resolution to the kernel, whose neighbour
+ * table holds about a thousand entries (gc_thresh3) and frees them only
+ * after seconds: a sweep of a large on-link range would find the table
+ * full and lose its probes. So for targets on a directly connected
+ * Ethernet we ask for the MAC ourselves (ARP request on the packet
+ * socket, answer through the capture filter) and send the SYN as a frame
+ * to that MAC; routed targets (one next hop, the gateway) and IPv6 stay
+ * with the kernel. A host that answers none of ARP_TRIES requests, one
+ * per timeout, is down: its probes are reported filtered. */
+
+static uint32_t ip_of(const struct pc_addr *a)
+{
+	uint32_t v;
+	memcpy(&v, a->bytes, 4);
+	return v;
+}
+
+static size_t neigh_home(uint32_t ip)
+{
+	uint32_t h = ip * 0x9e3779b1u;
+	return (size_t)(h ^ (h >> 15)) & (NEIGH_SLOTS - 1);
+}
+
+/* The entry for a, or NULL. */
+static struct neigh *neigh_find(struct syn_worker *s, const struct pc_addr *a)
+{
+	if (!s->neigh)
+		return NULL;
+	uint32_t ip = ip_of(a);
+	for (size_t i = neigh_home(ip); s->neigh[i].ip; i = (i + 1) & (NEIGH_SLOTS - 1))
+		if (s->neigh[i].ip == ip)
+			return &s->neigh[i];
+	return NULL;
+}
+
+/* Take a reference on a's entry, making it (resolving) when absent. NULL
+ * when the table holds as many hosts as it may: the probe waits. */
+static struct neigh *neigh_ref(struct syn_worker *s, const struct pc_addr *a)
+{
+	if (!s->neigh) {
+		s->neigh = calloc(NEIGH_SLOTS, sizeof(*s->neigh));
+		if (!s->neigh)
+			return NULL;
+	}
+	uint32_t ip = ip_of(a);
+	size_t i = neigh_home(ip);
+	for (; s->neigh[i].ip; i = (i + 1) & (NEIGH_SLOTS - 1)) {
+		if (s->neigh[i].ip == ip) {
+			s->neigh[i].refs++;
+			return &s->neigh[i];
+		}
+	}
+	if (ip == 0 || s->n_neigh >= NEIGH_SLOTS / 2)
+		return NULL;
+	struct neigh *n = &s->neigh[i];
+	memset(n, 0, sizeof(*n));
+	n->ip = ip;
+	n->refs = 1;
+	n->state = NEIGH_RESOLVING;
+	s->n_neigh++;
+	return n;
+}
+
+/* Drop a reference; the entry leaves with its last probe (backward-shift
+ * deletion keeps the probe chains whole). */
+static void neigh_unref(struct syn_worker *s, const struct pc_addr *a)
+{
+	struct neigh *n = neigh_find(s, a);
+	if (!n || --n->refs > 0)
+		return;
+	size_t i = (size_t)(n - s->neigh), j = i;
+	s->n_neigh--;
+	for (;;) {
+		memset(&s->neigh[i], 0, sizeof(s->neigh[i]));
+		for (;;) {
+			j = (j + 1) & (NEIGH_SLOTS - 1);
+			if (!s->neigh[j].ip)
+				return;
+			size_t home = neigh_home(s->neigh[j].ip);
+			bool stay = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+			if (!stay)
+				break;
+		}
+		s->neigh[i] = s->neigh[j];
+		i = j;
+	}
+}
+
+/* Whether dst is on a directly connected Ethernet (then: its route). */
+static bool on_link(struct syn_worker *s, const struct pc_addr *dst, struct pc_route *ret_rt,
+		    uint8_t ret_mac[6])
+{
+	return dst->family == AF_INET && pc_route_lookup(s->routes, dst, ret_rt) == 0 &&
+	       ret_rt->gateway.family == 0 && ret_rt->oif > 0 &&
+	       pc_route_link_mac(s->routes, ret_rt->oif, ret_mac) == 0;
+}
+
+static void send_arp(struct syn_worker *s, int ifindex, const uint8_t our_mac[6],
+		     const struct pc_addr *our_ip, const struct pc_addr *target)
+{
+	uint8_t req[PC_PACKET_ARP_LEN];
+	if (!pc_packet_build_arp_request(req, sizeof(req), our_mac, our_ip, target))
+		return;
+	struct sockaddr_ll sll;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ARP);
+	sll.sll_ifindex = ifindex;
+	sll.sll_halen = 6;
+	memset(sll.sll_addr, 0xff, 6);
+	/* a lost request is asked again after the timeout */
+	(void)sendto(s->rx, req, sizeof(req), 0, (struct sockaddr *)&sll, sizeof(sll));
+}
+
+static void handle_arp(struct syn_worker *s, const uint8_t *p, size_t n)
+{
+	struct pc_addr ip;
+	uint8_t mac[6];
+	if (pc_packet_parse_arp_reply(p, n, &ip, mac) < 0)
+		return;
+	/* only hosts we asked about: an unsolicited reply adds nothing */
+	struct neigh *ne = neigh_find(s, &ip);
+	if (!ne || ne->state != NEIGH_RESOLVING)
+		return;
+	memcpy(ne->mac, mac, 6);
+	ne->state = NEIGH_RESOLVED;
+}
+
+enum queued { Q_SENT, Q_WAIT, Q_FAIL };
+
 /* ---- the run ---- */
 
 static void count_drops(struct syn_worker *s, struct pc_scan_stats *st)
@@ -382,6 +538,8 @@ static void report(struct pc_scan_ctx *ctx, struct syn_worker *s, struct pc_infl
 	s->pending--;
 	if (s->count_hosts)
 		pc_hostcount_dec(s->hosts, &e->addr);
+	if (s->neigh && e->addr.family == AF_INET)
+		neigh_unref(s, &e->addr);
 	s->park_dirty = true;
 	pc_scan_result(ctx, &e->addr, PC_PROTO_TCP, e->port, state, rtt);
 }
@@ -435,7 +593,12 @@ static unsigned drain_rx(struct pc_scan_ctx *ctx, struct syn_worker *s)
 			size_t len = s->rmsg[i].msg_len;
 			if (len > SNAPLEN)
 				len = SNAPLEN;
-			handle_reply(ctx, s, s->rbuf[i], len, now);
+			/* ARP starts with hardware type 0x0001, IP with its
+			 * version nibble: the first byte tells them apart */
+			if (len && s->rbuf[i][0] >> 4 == 0)
+				handle_arp(s, s->rbuf[i], len);
+			else
+				handle_reply(ctx, s, s->rbuf[i], len, now);
 		}
 		total += (unsigned)n;
 		if (n < BATCH)
@@ -447,7 +610,7 @@ static unsigned drain_rx(struct pc_scan_ctx *ctx, struct syn_worker *s)
 static int flush_family(struct syn_worker *s, struct pc_scan_stats *st, int family,
 			struct mmsghdr *msgs, unsigned n)
 {
-	int fd = family == AF_INET ? s->tx4 : s->tx6;
+	int fd = family == AF_INET ? s->tx4 : family == AF_INET6 ? s->tx6 : s->rx;
 	unsigned off = 0;
 	while (off < n) {
 		int r = sendmmsg(fd, msgs + off, n - off, 0);
@@ -476,13 +639,15 @@ static int flush_family(struct syn_worker *s, struct pc_scan_stats *st, int fami
 /* Send the batch: IPv4 and IPv6 packets go to their own sockets. */
 static int flush(struct syn_worker *s, struct pc_scan_stats *st)
 {
-	struct mmsghdr v4[BATCH], v6[BATCH];
-	unsigned n4 = 0, n6 = 0;
+	struct mmsghdr v4[BATCH], v6[BATCH], ll[BATCH];
+	unsigned n4 = 0, n6 = 0, nl = 0;
 	for (unsigned i = 0; i < s->n_batch; i++) {
 		if (s->fam[i] == AF_INET)
 			v4[n4++] = s->msg[i];
-		else
+		else if (s->fam[i] == AF_INET6)
 			v6[n6++] = s->msg[i];
+		else
+			ll[nl++] = s->msg[i];
 	}
 	s->n_batch = 0;
 	int ret = 0;
@@ -490,13 +655,17 @@ static int flush(struct syn_worker *s, struct pc_scan_stats *st)
 		ret = flush_family(s, st, AF_INET, v4, n4);
 	if (!ret && n6)
 		ret = flush_family(s, st, AF_INET6, v6, n6);
+	if (!ret && nl)
+		ret = flush_family(s, st, AF_PACKET, ll, nl);
 	return ret;
 }
 
-/* Build a probe into the batch. false when it cannot be sent (no route or
- * no IPv6 socket): the caller reports it. */
-static bool queue_probe(struct syn_worker *s, const struct pc_addr *dst,
-			uint16_t dport)
+/* Build a probe into the batch: Q_SENT; Q_WAIT while its on-link host is
+ * being resolved (the caller tries again after the timeout); Q_FAIL when it
+ * cannot be sent (no route, no IPv6 socket, host down): the caller reports
+ * it. */
+static enum queued queue_probe(struct syn_worker *s, const struct pc_addr *dst, uint16_t dport,
+			       uint64_t now)
 {
 	struct pc_route rt;
 	if ((dst->family == AF_INET6 && s->tx6 < 0) ||
@@ -508,7 +677,29 @@ static bool queue_probe(struct syn_worker *s, const struct pc_addr *dst,
 		if (e->n_noroute < WARN_NOROUTE_MAX)
 			e->noroute[e->n_noroute++] = *dst;
 		pthread_mutex_unlock(&e->lock);
-		return false;
+		return Q_FAIL;
+	}
+	uint8_t our_mac[6];
+	struct neigh *ne = NULL;
+	if (dst->family == AF_INET && rt.gateway.family == 0 && rt.oif > 0 &&
+	    pc_route_link_mac(s->routes, rt.oif, our_mac) == 0) {
+		ne = neigh_find(s, dst);
+		if (!ne)
+			return Q_FAIL; /* start_probe took a reference: cannot happen */
+		if (ne->state == NEIGH_FAILED)
+			return Q_FAIL;
+		if (ne->state == NEIGH_RESOLVING) {
+			if (now >= ne->next_arp_us) {
+				if (ne->arp_tries >= ARP_TRIES) {
+					ne->state = NEIGH_FAILED;
+					return Q_FAIL;
+				}
+				send_arp(s, rt.oif, our_mac, &rt.src, dst);
+				ne->arp_tries++;
+				ne->next_arp_us = now + s->arp_interval_us;
+			}
+			return Q_WAIT;
+		}
 	}
 	unsigned i = s->n_batch;
 	struct pc_syn_spec sp;
@@ -524,8 +715,21 @@ static bool queue_probe(struct syn_worker *s, const struct pc_addr *dst,
 	sp.ip_id = (uint16_t)(h >> 16);
 	size_t n = pc_packet_build_syn(s->pkt[i], sizeof(s->pkt[i]), &sp);
 	if (!n)
-		return false;
-	size_t sl = pc_addr_to_sockaddr(dst, 0, &s->dst[i]);
+		return Q_FAIL;
+	size_t sl;
+	if (ne) {
+		/* an on-link host we resolved: a frame to its MAC */
+		struct sockaddr_ll *sll = (struct sockaddr_ll *)&s->dst[i];
+		memset(sll, 0, sizeof(*sll));
+		sll->sll_family = AF_PACKET;
+		sll->sll_protocol = htons(ETH_P_IP);
+		sll->sll_ifindex = rt.oif;
+		sll->sll_halen = 6;
+		memcpy(sll->sll_addr, ne->mac, 6);
+		sl = sizeof(*sll);
+	} else {
+		sl = pc_addr_to_sockaddr(dst, 0, &s->dst[i]);
+	}
 	s->iov[i].iov_base = s->pkt[i];
 	s->iov[i].iov_len = n;
 	memset(&s->msg[i], 0, sizeof(s->msg[i]));
@@ -533,9 +737,9 @@ static bool queue_probe(struct syn_worker *s, const struct pc_addr *dst,
 	s->msg[i].msg_hdr.msg_namelen = (socklen_t)sl;
 	s->msg[i].msg_hdr.msg_iov = &s->iov[i];
 	s->msg[i].msg_hdr.msg_iovlen = 1;
-	s->fam[i] = dst->family;
+	s->fam[i] = ne ? AF_PACKET : dst->family;
 	s->n_batch++;
-	return true;
+	return Q_SENT;
 }
 
 /* First send of a probe: into the host's count, the ring and the batch.
@@ -548,13 +752,29 @@ static bool start_probe(struct pc_scan_ctx *ctx, struct syn_worker *s,
 	if (s->count_hosts && (pc_hostcount_get(s->hosts, &p->addr) >= s->host_cap ||
 			       !pc_hostcount_inc(s->hosts, &p->addr)))
 		return false;
+	struct pc_route rt;
+	uint8_t mac[6];
+	if (on_link(s, &p->addr, &rt, mac) && !neigh_ref(s, &p->addr)) {
+		/* as many on-link hosts pending as the table holds: wait */
+		if (s->count_hosts)
+			pc_hostcount_dec(s->hosts, &p->addr);
+		return false;
+	}
 	struct pc_inflight_entry *e = pc_inflight_push(s->inflight, &p->addr, p->port);
 	if (!e)
 		return true; /* cannot happen: the caller checked the room */
 	s->pending++;
-	if (!queue_probe(s, &p->addr, p->port)) {
+	switch (queue_probe(s, &p->addr, p->port, now)) {
+	case Q_FAIL:
 		report(ctx, s, e, PC_STATE_FILTERED, now);
 		return true;
+	case Q_WAIT:
+		/* asked for its host's MAC: try again after the timeout */
+		e->waits = 1;
+		e->deadline_us = now + timeout_us;
+		return true;
+	case Q_SENT:
+		break;
 	}
 	e->tries = 1;
 	e->sent_us = now;
@@ -577,6 +797,7 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 	unsigned retries = o->retries;
 	if (retries > 10)
 		retries = 10;
+	s->arp_interval_us = timeout_us;
 
 	/* enough room for every probe sent within one deadline at the rate
 	 * asked (or a generous default), within bounds */
@@ -627,14 +848,22 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 			h = pc_inflight_requeue(s->inflight);
 			struct pc_addr a = h->addr;
 			uint16_t port = h->port;
-			if (!queue_probe(s, &a, port)) {
+			enum queued q = queue_probe(s, &a, port, now);
+			if (q == Q_WAIT && h->waits <= ARP_TRIES) {
+				h->waits++;
+				h->deadline_us = now + timeout_us;
+				continue;
+			}
+			if (q != Q_SENT) {
 				report(ctx, s, h, PC_STATE_FILTERED, now);
 				continue;
 			}
+			bool first = h->tries == 0;
 			h->tries++;
 			h->sent_us = now;
 			h->deadline_us = now + (h->tries > retries ? last_us : timeout_us);
-			__atomic_fetch_add(&st->retries, 1, __ATOMIC_RELAXED);
+			if (!first) /* a first send after ARP is not a retry */
+				__atomic_fetch_add(&st->retries, 1, __ATOMIC_RELAXED);
 			resend++;
 		}
 

@@ -9,7 +9,11 @@
 #   1. exactly the 262,144 open (address, port) pairs, each once, no other;
 #   2. zero capture drops, every probe sent, and every probe answered
 #      (replies = probes: the closed port answers with RST);
-#   3. the same sweep streamed as jsonl keeps its peak RSS under 16 MiB.
+#   3. the same sweep streamed as jsonl keeps its peak RSS under 16 MiB;
+#   4. on-link: a /18 on the scanner's own Ethernet segment (16,384 hosts
+#      answering ARP, far more than the kernel's neighbour table holds) and
+#      a /24 where nobody answers ARP: every open found, the silent /24
+#      reported filtered, nothing else.
 . "$(dirname "$0")/../lab/lab.sh"
 lab_init
 command -v python3 >/dev/null || lab_skip "needs python3"
@@ -80,4 +84,37 @@ if ldd "$PORTCENSUS" 2>/dev/null | grep -q -E 'libasan|libubsan'; then
 else
 	[ "$rss_kb" -lt 16384 ] || lab_fail "peak RSS $rss_kb KiB is not under 16 MiB"
 fi
-echo "ok: AnyIP /16 SYN sweep: 262,144 of 262,144 opens, no drops, peak RSS $rss_kb KiB"
+# 4: on-link, resolved by our own ARP
+s2=$(lab_ns scan2)
+t2=$(lab_ns onlink)
+lab_link "$s2" 198.19.0.1/16 "$t2" 198.19.0.2/16
+lab_anyip "$t2" 198.19.64.0/18
+ip netns exec "$t2" sysctl -qw net.core.somaxconn=65535
+ip netns exec "$t2" sysctl -qw net.ipv4.tcp_max_syn_backlog=65535
+lab_listener "$t2" tcp 0.0.0.0 80 >/dev/null
+lab_wait_listen "$t2" tcp 80
+lab_exec "$s2" "$PORTCENSUS" scan --syn --format json --show filtered --rate 0 --timeout 300 \
+	--retries 1 -p 80 -o "$LAB_TMP/onlink.json" 198.19.64.0/18 198.19.200.0/24 ||
+	lab_fail "on-link sweep failed"
+python3 - "$LAB_TMP/onlink.json" <<'PY' || lab_fail "on-link sweep result is wrong"
+import ipaddress, json, sys
+doc = json.load(open(sys.argv[1]))
+up = ipaddress.ip_network("198.19.64.0/18")
+down = ipaddress.ip_network("198.19.200.0/24")
+opens, filtered, other = set(), set(), []
+for e in doc["endpoints"]:
+    a = ipaddress.ip_address(e["address"])
+    if e["state"] == "open" and a in up:
+        opens.add(a)
+    elif e["state"] == "filtered" and a in down:
+        filtered.add(a)
+    else:
+        other.append(e)
+st = doc["snapshot"]["scan"]
+print("# on-link: %d opens, %d filtered, sent %d, drops %d" % (len(opens), len(filtered), st["sent"], st["capture_drops"]), file=sys.stderr)
+assert len(opens) == 16384, len(opens)
+assert len(filtered) == 256, len(filtered)
+assert not other, other[:3]
+assert st["capture_drops"] == 0, st
+PY
+echo "ok: AnyIP /16 SYN sweep: 262,144 of 262,144 opens, no drops, peak RSS $rss_kb KiB; on-link /18 complete"

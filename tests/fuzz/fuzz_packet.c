@@ -1,7 +1,8 @@
 /*
  * fuzz_packet.c - the SYN scanner's reply parser on hostile bytes: as an IP
  * packet and as an Ethernet frame. Whatever parses must describe a reply
- * that fits inside the input (ports and addresses of a known family).
+ * that fits inside the input (ports and addresses of a known family); and
+ * the ARP reply parser on the same bytes.
  */
 #include "scan/packet.h"
 
@@ -28,5 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(&r);
 	if (pc_packet_parse_frame(data, size, &r) == 0)
 		check(&r);
+	struct pc_addr ip;
+	uint8_t mac[6];
+	if (pc_packet_parse_arp_reply(data, size, &ip, mac) == 0 &&
+	    (ip.family != AF_INET || (mac[0] & 1)))
+		abort();
 	return 0;
 }

@@ -379,6 +379,50 @@ static void test_parse_frame(void **state)
 		assert_int_equal(pc_packet_parse_frame(f, cut, &r), PC_EPARSE);
 }
 
+static void test_arp(void **state)
+{
+	(void)state;
+	uint8_t b[64];
+	static const uint8_t mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+	struct pc_addr us = A("198.18.0.1"), them = A("198.18.0.2"), six = A("fd00:198:18::1");
+	assert_int_equal(pc_packet_build_arp_request(b, 27, mac, &us, &them), 0);
+	assert_int_equal(pc_packet_build_arp_request(b, sizeof(b), mac, &six, &them), 0);
+	size_t n = pc_packet_build_arp_request(b, sizeof(b), mac, &us, &them);
+	/* RFC 826 layout, byte for byte */
+	static const uint8_t want[28] = {0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01,
+					 0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 198, 18, 0, 1,
+					 0, 0, 0, 0, 0, 0, 198, 18, 0, 2};
+	assert_int_equal(n, 28);
+	assert_memory_equal(b, want, 28);
+	/* a request is not a reply */
+	struct pc_addr ip;
+	uint8_t got[6];
+	assert_int_equal(pc_packet_parse_arp_reply(b, n, &ip, got), PC_EPARSE);
+	/* the target's answer: sender = them, with their MAC */
+	static const uint8_t theirs[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+	b[7] = 2;
+	memcpy(b + 8, theirs, 6);
+	memcpy(b + 14, them.bytes, 4);
+	memcpy(b + 18, mac, 6);
+	memcpy(b + 24, us.bytes, 4);
+	assert_int_equal(pc_packet_parse_arp_reply(b, n, &ip, got), 0);
+	assert_true(pc_addr_equal(&ip, &them));
+	assert_memory_equal(got, theirs, 6);
+	for (size_t cut = 0; cut < n; cut++)
+		assert_int_equal(pc_packet_parse_arp_reply(b, cut, &ip, got), PC_EPARSE);
+	/* a multicast or null sender MAC, other hardware, other protocol */
+	b[8] = 0x01;
+	assert_int_equal(pc_packet_parse_arp_reply(b, n, &ip, got), PC_EPARSE);
+	memset(b + 8, 0, 6);
+	assert_int_equal(pc_packet_parse_arp_reply(b, n, &ip, got), PC_EPARSE);
+	memcpy(b + 8, theirs, 6);
+	b[1] = 6;
+	assert_int_equal(pc_packet_parse_arp_reply(b, n, &ip, got), PC_EPARSE);
+	b[1] = 1;
+	b[2] = 0x86;
+	assert_int_equal(pc_packet_parse_arp_reply(b, n, &ip, got), PC_EPARSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_parse_unreach_v4),
 		cmocka_unit_test(test_parse_unreach_v6),
 		cmocka_unit_test(test_parse_frame),
+		cmocka_unit_test(test_arp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
