@@ -10,6 +10,11 @@
  * to get wrong; only the source address is asked of the kernel (route.c).
  * On this machine the raw path reaches the same rate as AF_PACKET
  * (docs/bench-scan.md): the target's kernel, not the send path, is the limit.
+ * One exception: IPv4 targets on a directly connected Ethernet. The
+ * kernel's neighbour table holds about a thousand hosts, so a large
+ * on-link sweep would lose probes; those hosts are resolved by our own ARP
+ * and their SYNs go out as frames to the resolved MAC on the packet socket
+ * (see "on-link IPv4 hosts" below).
  *
  * Why AF_PACKET for receiving: one socket sees TCP and ICMP for IPv4 and
  * IPv6, a classic BPF program keeps everything but replies to our source
