@@ -144,11 +144,8 @@ static enum pc_probe_verdict cql_feed(void *state, struct pc_probe_ctx *ctx, con
 			}
 			continue;
 		}
-		size_t want = s->blen - s->bgot;
-		size_t n = len - i < want ? len - i : want;
-		for (size_t k = 0; k < n; k++)
-			if (s->bgot + k < sizeof(s->body))
-				s->body[s->bgot + k] = data[i + k];
+		size_t n = pc_probe_take(s->body, sizeof(s->body), s->bgot, s->blen - s->bgot,
+					 data + i, len - i);
 		s->bgot += (uint32_t)n;
 		i += n;
 		if (s->bgot == s->blen) {

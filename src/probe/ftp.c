@@ -50,25 +50,16 @@ static enum pc_probe_verdict ftp_feed(void *state, struct pc_probe_ctx *ctx, con
 	struct ftp_state *s = state;
 	struct pc_probe_result *r = ctx->res;
 	while (len > 0) {
-		size_t before = s->line.len;
-		size_t used;
-		int rc = pc_probe_line_feed(&s->line, data, len, &used);
-		for (size_t k = before; k < s->line.len && k < 3; k++)
-			if (s->line.buf[k] < '0' || s->line.buf[k] > '9')
-				return s->phase ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
-		if (s->phase == 0 && s->line.len >= 1 && s->line.buf[0] != '2')
-			return PC_PROBE_NOMATCH;
-		data += used;
-		len -= used;
+		/* every reply line starts with three digits, the greeting with 2 */
+		int rc = pc_probe_line_next(&s->line, s->phase == 0 ? "2##" : "###", &data, &len);
 		if (rc < 0)
 			return s->phase ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
 		if (rc == 0)
 			break;
 		char *l = s->line.buf;
-		s->line.len = 0;
-		if (strlen(l) < 3 || (l[3] != ' ' && l[3] != '-' && l[3] != '\0'))
+		bool last;
+		if (pc_probe_reply_line(l, &last) < 0)
 			return s->phase ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
-		bool last = l[3] != '-';
 		if (s->phase == 0) {
 			if (strncmp(l, "220", 3) != 0)
 				return PC_PROBE_NOMATCH;

@@ -52,23 +52,14 @@ static enum pc_probe_verdict imap_feed(void *state, struct pc_probe_ctx *ctx, co
 {
 	struct imap_state *s = state;
 	struct pc_probe_result *r = ctx->res;
-	static const char magic[] = "* ";
 	while (len > 0) {
-		size_t before = s->line.len;
-		size_t used;
-		int rc = pc_probe_line_feed(&s->line, data, len, &used);
-		if (s->phase == 0)
-			for (size_t k = before; k < s->line.len && k < 2; k++)
-				if (s->line.buf[k] != magic[k])
-					return PC_PROBE_NOMATCH;
-		data += used;
-		len -= used;
+		/* the greeting must start "* " */
+		int rc = pc_probe_line_next(&s->line, s->phase == 0 ? "* " : NULL, &data, &len);
 		if (rc < 0)
 			return s->phase ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
 		if (rc == 0)
 			break;
 		char *l = s->line.buf;
-		s->line.len = 0;
 		if (s->phase == 0) {
 			bool ok = strncmp(l, "* OK", 4) == 0, pre = strncmp(l, "* PREAUTH", 9) == 0,
 			     bye = strncmp(l, "* BYE", 5) == 0;

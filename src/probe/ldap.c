@@ -238,11 +238,7 @@ static enum pc_probe_verdict ldap_feed(void *state, struct pc_probe_ctx *ctx, co
 			}
 			continue;
 		}
-		size_t want = s->total - s->got;
-		size_t n = len - i < want ? len - i : want;
-		for (size_t k = 0; k < n; k++)
-			if (s->got + k < KEEP)
-				s->m[s->got + k] = data[i + k];
+		size_t n = pc_probe_take(s->m, KEEP, s->got, s->total - s->got, data + i, len - i);
 		s->got += n;
 		i += n;
 		if (s->got == s->total) {

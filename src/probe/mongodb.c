@@ -254,11 +254,7 @@ static enum pc_probe_verdict mongo_feed(void *state, struct pc_probe_ctx *ctx, c
 			}
 			continue;
 		}
-		size_t want = s->len - s->got;
-		size_t n = len - i < want ? len - i : want;
-		for (size_t k = 0; k < n; k++)
-			if (s->got + k < KEEP)
-				s->msg[s->got + k] = data[i + k];
+		size_t n = pc_probe_take(s->msg, KEEP, s->got, s->len - s->got, data + i, len - i);
 		s->got += n;
 		i += n;
 		if (s->got == s->len) {

@@ -28,23 +28,14 @@ static enum pc_probe_verdict pop3_feed(void *state, struct pc_probe_ctx *ctx, co
 {
 	struct pop3_state *s = state;
 	struct pc_probe_result *r = ctx->res;
-	static const char magic[] = "+OK";
 	while (len > 0) {
-		size_t before = s->line.len;
-		size_t used;
-		int rc = pc_probe_line_feed(&s->line, data, len, &used);
-		if (s->phase == 0)
-			for (size_t k = before; k < s->line.len && k < 3; k++)
-				if (s->line.buf[k] != magic[k])
-					return PC_PROBE_NOMATCH;
-		data += used;
-		len -= used;
+		/* the greeting must start "+OK" */
+		int rc = pc_probe_line_next(&s->line, s->phase == 0 ? "+OK" : NULL, &data, &len);
 		if (rc < 0)
 			return s->phase ? PC_PROBE_MATCH : PC_PROBE_NOMATCH;
 		if (rc == 0)
 			break;
 		char *l = s->line.buf;
-		s->line.len = 0;
 		if (s->phase == 0) {
 			if (strncmp(l, "+OK", 3) != 0 || (l[3] != ' ' && l[3] != '\0'))
 				return PC_PROBE_NOMATCH;

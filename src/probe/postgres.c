@@ -226,11 +226,8 @@ static enum pc_probe_verdict pg_feed_plain(struct pg_state *s, struct pc_probe_c
 			}
 			continue;
 		}
-		size_t want = s->body_len - s->body_got;
-		size_t n = len - i < want ? len - i : want;
-		for (size_t k = 0; k < n; k++)
-			if (s->body_got + k < sizeof(s->body))
-				s->body[s->body_got + k] = data[i + k];
+		size_t n = pc_probe_take(s->body, sizeof(s->body), s->body_got,
+					 s->body_len - s->body_got, data + i, len - i);
 		s->body_got += (uint32_t)n;
 		i += n;
 		if (s->body_got == s->body_len) {

@@ -167,15 +167,48 @@ const uint8_t *pc_probe_memcasemem(const uint8_t *hay, size_t len, const char *n
  * fixed buffer. Returns 1 when a full line is in line->buf (without CR LF),
  * 0 when more bytes are needed, -1 when the line outgrew the buffer (the
  * peer is not speaking a line protocol we know). *used says how many bytes
- * of data were consumed.
+ * of data were consumed. A line may hold max - 1 bytes (its CR included);
+ * max 0 means the whole buffer.
  */
 struct pc_probe_line {
 	char buf[512];
 	size_t len;
+	size_t max;
 	bool overflow;
+	bool complete; /* pc_probe_line_next returned a line; the next call
+			  starts a new one */
 };
 int pc_probe_line_feed(struct pc_probe_line *line, const uint8_t *data, size_t len,
 		       size_t *used);
+/*
+ * pc_probe_line_next - the reading loop of a text protocol: take the next
+ * line out of *data[0..*len), advancing *data and *len past the bytes used.
+ * When head is not NULL, the first strlen(head) bytes of the line are
+ * checked as they arrive ('#' stands for any digit, any other character
+ * for itself), so that a peer speaking another protocol is refused at its
+ * first byte that differs, whichever way TCP cut the stream, not after a
+ * whole line. Returns 1 when a full line is in line->buf (line->len bytes,
+ * without CR LF; it stays there until the next call, which starts a new
+ * line), 0 when the bytes ran out mid-line, -1 when the line outgrew the
+ * buffer, -2 when the head did not match.
+ */
+int pc_probe_line_next(struct pc_probe_line *line, const char *head, const uint8_t **data,
+		       size_t *len);
+/*
+ * An FTP/SMTP reply line: three digits, then ' ', '-' (more lines of the
+ * same reply follow) or the end of the line. 0 and *ret_last (false on a
+ * '-' line), or -1 when l is not a reply line.
+ */
+int pc_probe_reply_line(const char *l, bool *ret_last);
+
+/*
+ * pc_probe_take - the body of a length-prefixed message arrives in pieces:
+ * take the next piece, at most `want` bytes of data[0..len), and copy it to
+ * keep[got..] as far as keep_size allows (a body longer than the buffer is
+ * counted by the caller, not kept). Returns the bytes taken.
+ */
+size_t pc_probe_take(uint8_t *keep, size_t keep_size, size_t got, size_t want,
+		     const uint8_t *data, size_t len);
 
 /*
  * One BER/DER TLV at p[0..n): tag (single byte tags only), header size and

@@ -132,10 +132,7 @@ static enum pc_probe_verdict rpc_feed(void *state, struct pc_probe_ctx *ctx, con
 			}
 			continue;
 		}
-		size_t n = len - i < s->frag_left ? len - i : s->frag_left;
-		for (size_t k = 0; k < n; k++)
-			if (s->got + k < KEEP)
-				s->m[s->got + k] = data[i + k];
+		size_t n = pc_probe_take(s->m, KEEP, s->got, s->frag_left, data + i, len - i);
 		s->got += n;
 		i += n;
 		s->frag_left -= (uint32_t)n;

@@ -14,8 +14,7 @@
 #include <string.h>
 
 struct ssh_state {
-	char line[256];
-	size_t len;
+	struct pc_probe_line line; /* 255 bytes at most (RFC 4253: 255 with CR LF) */
 };
 
 static const uint16_t ssh_ports[] = { 22, 2222, 22222, 830, 0 };
@@ -47,30 +46,26 @@ static void ssh_conclude(struct pc_probe_ctx *ctx, const char *line)
 		      (int)(dash - proto), proto);
 }
 
+static int ssh_start(void *state, struct pc_probe_ctx *ctx)
+{
+	struct ssh_state *s = state;
+	(void)ctx;
+	s->line.max = 256;
+	return 0;
+}
+
 static enum pc_probe_verdict ssh_feed(void *state, struct pc_probe_ctx *ctx, const uint8_t *data,
 				      size_t len)
 {
 	struct ssh_state *s = state;
-	static const char magic[] = "SSH-";
-	for (size_t i = 0; i < len; i++) {
-		uint8_t c = data[i];
-		if (s->len < 4 && c != (uint8_t)magic[s->len])
-			return PC_PROBE_NOMATCH;
-		if (c == '\n') {
-			if (s->len > 0 && s->line[s->len - 1] == '\r')
-				s->len--;
-			s->line[s->len] = '\0';
-			/* a NUL inside the line would cut it short: refuse */
-			if (strlen(s->line) != s->len || s->len < 5)
-				return PC_PROBE_NOMATCH;
-			ssh_conclude(ctx, s->line);
-			return PC_PROBE_MATCH;
-		}
-		if (s->len + 1 >= sizeof(s->line))
-			return PC_PROBE_NOMATCH;
-		s->line[s->len++] = (char)c;
-	}
-	return PC_PROBE_MORE;
+	int rc = pc_probe_line_next(&s->line, "SSH-", &data, &len);
+	if (rc == 0)
+		return PC_PROBE_MORE;
+	/* a NUL inside the line would cut it short: refuse */
+	if (rc < 0 || strlen(s->line.buf) != s->line.len || s->line.len < 5)
+		return PC_PROBE_NOMATCH;
+	ssh_conclude(ctx, s->line.buf);
+	return PC_PROBE_MATCH;
 }
 
 static enum pc_probe_verdict ssh_done(void *state, struct pc_probe_ctx *ctx, bool eof)
@@ -78,9 +73,10 @@ static enum pc_probe_verdict ssh_done(void *state, struct pc_probe_ctx *ctx, boo
 	struct ssh_state *s = state;
 	(void)eof;
 	/* "SSH-2.0-x" without its line end is still SSH */
-	if (s->len >= 8 && memcmp(s->line, "SSH-", 4) == 0 && memchr(s->line, '\0', s->len) == NULL) {
-		s->line[s->len] = '\0';
-		ssh_conclude(ctx, s->line);
+	if (s->line.len >= 8 && memcmp(s->line.buf, "SSH-", 4) == 0 &&
+	    memchr(s->line.buf, '\0', s->line.len) == NULL) {
+		s->line.buf[s->line.len] = '\0';
+		ssh_conclude(ctx, s->line.buf);
 		return PC_PROBE_MATCH;
 	}
 	return PC_PROBE_NOMATCH;
@@ -91,6 +87,7 @@ const struct pc_probe_ops pc_probe_ssh = {
 	.flags = PC_PROBE_F_BANNER,
 	.ports = ssh_ports,
 	.state_size = sizeof(struct ssh_state),
+	.start = ssh_start,
 	.feed = ssh_feed,
 	.done = ssh_done,
 };

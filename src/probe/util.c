@@ -159,6 +159,7 @@ const uint8_t *pc_probe_memcasemem(const uint8_t *hay, size_t len, const char *n
 
 int pc_probe_line_feed(struct pc_probe_line *line, const uint8_t *data, size_t len, size_t *used)
 {
+	size_t max = line->max && line->max < sizeof(line->buf) ? line->max : sizeof(line->buf);
 	size_t i;
 	for (i = 0; i < len; i++) {
 		uint8_t c = data[i];
@@ -169,7 +170,7 @@ int pc_probe_line_feed(struct pc_probe_line *line, const uint8_t *data, size_t l
 			*used = i + 1;
 			return line->overflow ? -1 : 1;
 		}
-		if (line->len + 1 >= sizeof(line->buf)) {
+		if (line->len + 1 >= max) {
 			line->overflow = true;
 			*used = i + 1;
 			return -1;
@@ -178,6 +179,48 @@ int pc_probe_line_feed(struct pc_probe_line *line, const uint8_t *data, size_t l
 	}
 	*used = len;
 	return 0;
+}
+
+int pc_probe_line_next(struct pc_probe_line *line, const char *head, const uint8_t **data,
+		       size_t *len)
+{
+	if (line->complete) {
+		line->len = 0;
+		line->complete = false;
+	}
+	size_t before = line->len, used;
+	int rc = pc_probe_line_feed(line, *data, *len, &used);
+	size_t n_head = head ? strlen(head) : 0;
+	for (size_t k = before; k < line->len && k < n_head; k++) {
+		char c = line->buf[k];
+		if (head[k] == '#' ? c < '0' || c > '9' : c != head[k])
+			return -2;
+	}
+	*data += used;
+	*len -= used;
+	if (rc == 1)
+		line->complete = true;
+	return rc;
+}
+
+int pc_probe_reply_line(const char *l, bool *ret_last)
+{
+	for (size_t k = 0; k < 3; k++)
+		if (l[k] < '0' || l[k] > '9')
+			return -1;
+	if (l[3] != ' ' && l[3] != '-' && l[3] != '\0')
+		return -1;
+	*ret_last = l[3] != '-';
+	return 0;
+}
+
+size_t pc_probe_take(uint8_t *keep, size_t keep_size, size_t got, size_t want,
+		     const uint8_t *data, size_t len)
+{
+	size_t n = len < want ? len : want;
+	if (got < keep_size)
+		memcpy(keep + got, data, n < keep_size - got ? n : keep_size - got);
+	return n;
 }
 
 int pc_probe_ber_header(const uint8_t *p, size_t n, uint8_t *ret_tag, size_t *ret_hdr,

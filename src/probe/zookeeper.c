@@ -31,10 +31,7 @@ static enum pc_probe_verdict zk_feed(void *state, struct pc_probe_ctx *ctx, cons
 	struct zk_state *s = state;
 	struct pc_probe_result *r = ctx->res;
 	while (len > 0) {
-		size_t used;
-		int rc = pc_probe_line_feed(&s->line, data, len, &used);
-		data += used;
-		len -= used;
+		int rc = pc_probe_line_next(&s->line, NULL, &data, &len);
 		if (rc < 0)
 			return PC_PROBE_NOMATCH;
 		if (rc == 0)
@@ -63,7 +60,6 @@ static enum pc_probe_verdict zk_feed(void *state, struct pc_probe_ctx *ctx, cons
 			}
 			return PC_PROBE_NOMATCH;
 		}
-		s->line.len = 0;
 	}
 	/* the first line must begin like one of the two answers */
 	if (s->lines == 0 && s->line.len > 0) {
