@@ -61,6 +61,12 @@ mscan -oJ "$D/masscan.json"
 xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$D/nmap.xml" 2>/dev/null ||
 	lab_log "note: nmap's own file does not validate against its DTD"
 
+# our own scan, as nmap XML and as JSON Lines
+ip netns exec "$scan" "$PORTCENSUS" scan --connect $T -p $ports --format nmap-xml \
+	>"$D/ours.xml" || lab_fail "portcensus scan (nmap-xml) failed"
+ip netns exec "$scan" "$PORTCENSUS" scan --connect $T -p $ports --format jsonl \
+	>"$D/ours.jsonl" || lab_fail "portcensus scan (jsonl) failed"
+
 expect_all="6379 confirmed redis
 7001 confirmed -
 7002 confirmed -
@@ -75,6 +81,16 @@ lab_assert_eq "masscan -oL, all still open" "${expect_all/6379 confirmed redis/6
 lab_assert_eq "masscan -oJ, all still open" "${expect_all/6379 confirmed redis/6379 confirmed -}" \
 	"$(verdicts "$D/masscan.json")"
 grep -q 'redis' "$D/out.json" || lab_fail "redis on 6379 was not identified"
+for f in ours.xml ours.jsonl; do
+	got=$(verdicts "$D/$f" | sed 's/ confirmed [a-z0-9-]*$/ confirmed -/')
+	lab_assert_eq "our scan ($f), all still open" \
+		"${expect_all/6379 confirmed redis/6379 confirmed -}" "$got"
+done
+# verify's nmap XML output is itself a file verify reads
+pcv --format nmap-xml "$D/masscan.list" >"$D/again.xml"
+lab_assert_eq "verify's own nmap-xml read back" \
+	"${expect_all/6379 confirmed redis/6379 confirmed -}" \
+	"$(verdicts "$D/again.xml" | sed 's/ confirmed [a-z0-9-]*$/ confirmed -/')"
 
 # ---- the lab changes: 7002 stops, 7003 is dropped ----
 kill "$p7002"
