@@ -747,6 +747,17 @@ static enum queued queue_probe(struct syn_worker *s, const struct pc_addr *dst, 
 	return Q_SENT;
 }
 
+/* How long a probe waits for its host's ARP answer before looking again:
+ * 10 ms, doubling, at most the timeout. ARP on a LAN answers within a
+ * millisecond, so most probes go on their first look; a host that never
+ * answers fails after ARP_TRIES requests, one per timeout. */
+static uint64_t arp_wait(unsigned waits, uint64_t timeout_us)
+{
+	unsigned shift = waits > 1 ? waits - 1 : 0;
+	uint64_t w = (uint64_t)10000 << (shift > 10 ? 10 : shift);
+	return w < timeout_us ? w : timeout_us;
+}
+
 /* First send of a probe: into the host's count, the ring and the batch.
  * false, doing nothing, when the host is at its cap (or too many hosts
  * are counted): the caller parks the probe. */
@@ -774,9 +785,9 @@ static bool start_probe(struct pc_scan_ctx *ctx, struct syn_worker *s,
 		report(ctx, s, e, PC_STATE_FILTERED, now);
 		return true;
 	case Q_WAIT:
-		/* asked for its host's MAC: try again after the timeout */
+		/* asked for its host's MAC: look again soon */
 		e->waits = 1;
-		e->deadline_us = now + timeout_us;
+		e->deadline_us = now + arp_wait(1, timeout_us);
 		return true;
 	case Q_SENT:
 		break;
@@ -854,9 +865,9 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 			struct pc_addr a = h->addr;
 			uint16_t port = h->port;
 			enum queued q = queue_probe(s, &a, port, now);
-			if (q == Q_WAIT && h->waits <= ARP_TRIES) {
+			if (q == Q_WAIT && h->waits < 250) {
 				h->waits++;
-				h->deadline_us = now + timeout_us;
+				h->deadline_us = now + arp_wait(h->waits, timeout_us);
 				continue;
 			}
 			if (q != Q_SENT) {
