@@ -93,11 +93,12 @@ static enum pc_probe_verdict on_frame(struct cql_state *s, struct pc_probe_ctx *
 		char cls[96] = "";
 		if (n >= 2) {
 			size_t l = (size_t)s->body[0] << 8 | s->body[1];
-			pc_probe_setn(cls, sizeof(cls), (const char *)s->body + 2, l < n - 2 ? l : n - 2);
+			pc_probe_setn(cls, sizeof(cls), (const char *)s->body + 2,
+				      l < n - 2 ? l : n - 2);
 		}
 		r->auth = PC_AUTH_REQUIRED;
-		pc_probe_setf(r->evidence, sizeof(r->evidence), "CQL STARTUP asked to authenticate (%s)",
-			      cls);
+		pc_probe_setf(r->evidence, sizeof(r->evidence),
+			      "CQL STARTUP asked to authenticate (%s)", cls);
 		return PC_PROBE_MATCH;
 	}
 	if (op == 0x00) { /* ERROR */

@@ -125,7 +125,8 @@ static enum pc_probe_verdict parse(struct dns_state *s, struct pc_probe_ctx *ctx
 				PC_PROBE_SET(r->product, "BIND");
 				pc_probe_setn(r->version, sizeof(r->version), v, strcspn(v, "-"));
 			}
-			pc_probe_setf(r->evidence, sizeof(r->evidence), "version.bind answered \"%.80s\"", v);
+			pc_probe_setf(r->evidence, sizeof(r->evidence),
+				      "version.bind answered \"%.80s\"", v);
 			return PC_PROBE_MATCH;
 		}
 		i += rdlen;

@@ -112,8 +112,8 @@ int pc_probe_conn_flush(struct engine *e, struct job *j)
 		}
 	}
 	while (j->pending_off < j->pending_len) {
-		ssize_t n = send(j->fd, j->pending + j->pending_off, j->pending_len - j->pending_off,
-				 MSG_NOSIGNAL);
+		ssize_t n = send(j->fd, j->pending + j->pending_off,
+				 j->pending_len - j->pending_off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				pc_probe_conn_watch(e, j, EPOLLIN | EPOLLOUT, false);

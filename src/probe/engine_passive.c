@@ -133,7 +133,8 @@ int pc_probe_passive_setup(struct engine *e, struct job *j)
 	size_t n = 0, want = 0;
 	unsigned kind = j->udp ? PC_PROBE_F_UDP : PC_PROBE_F_BANNER;
 	for (size_t i = 0; i < e->n_probes; i++)
-		want += (op(e, i)->flags & kind) && pc_probe_plan_usable(op(e, i), j->udp, j->tls_mode);
+		want += (op(e, i)->flags & kind) &&
+			pc_probe_plan_usable(op(e, i), j->udp, j->tls_mode);
 	/* only the banner probes: a candidate is a few KiB, a crowd is many */
 	j->cands = calloc(want ? want : 1, sizeof(*j->cands));
 	if (!j->cands)

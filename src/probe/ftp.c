@@ -26,9 +26,13 @@ static void product_of(const char *g, struct pc_probe_result *r)
 	static const struct {
 		const char *needle, *product;
 	} p[] = {
-		{ "vsFTPd ", "vsftpd" }, { "ProFTPD ", "ProFTPD" }, { "Pure-FTPd", "Pure-FTPd" },
-		{ "FileZilla Server", "FileZilla Server" }, { "Microsoft FTP", "Microsoft FTP Service" },
-		{ "ucftpd", "ucftpd" }, { NULL, NULL },
+		{ "vsFTPd ", "vsftpd" },
+		{ "ProFTPD ", "ProFTPD" },
+		{ "Pure-FTPd", "Pure-FTPd" },
+		{ "FileZilla Server", "FileZilla Server" },
+		{ "Microsoft FTP", "Microsoft FTP Service" },
+		{ "ucftpd", "ucftpd" },
+		{ NULL, NULL },
 	};
 	for (size_t i = 0; p[i].needle; i++) {
 		const char *h = strstr(g, p[i].needle);
@@ -100,8 +104,8 @@ static enum pc_probe_verdict ftp_feed(void *state, struct pc_probe_ctx *ctx, con
 			PC_PROBE_SET(r->evidence, "anonymous login accepted (230)");
 		} else if (l[0] == '4' || l[0] == '5') {
 			r->auth = PC_AUTH_REQUIRED;
-			pc_probe_setf(r->evidence, sizeof(r->evidence), "anonymous login refused: %.100s",
-				      l);
+			pc_probe_setf(r->evidence, sizeof(r->evidence),
+				      "anonymous login refused: %.100s", l);
 		}
 		pc_probe_sendstr(ctx, "QUIT\r\n");
 		return PC_PROBE_MATCH;

@@ -311,7 +311,8 @@ static void analyse_root(struct http_state *s, const struct resp *r)
 	}
 	if (r->status == 200 && pc_probe_memcasemem((const uint8_t *)s->title, strlen(s->title),
 						    "RabbitMQ Management")) {
-		set_app(s, APP_RABBITMQ, PC_AUTH_UNKNOWN, "GET / served the RabbitMQ management UI");
+		set_app(s, APP_RABBITMQ, PC_AUTH_UNKNOWN,
+			"GET / served the RabbitMQ management UI");
 		PC_PROBE_SET(s->product, "RabbitMQ");
 		return;
 	}
@@ -336,11 +337,14 @@ static void analyse_root(struct http_state *s, const struct resp *r)
 				"GET / served a login form (password field)");
 		else if (admin) {
 			char ev[160];
-			snprintf(ev, sizeof(ev), "GET / served an admin or debug page without login (title \"%.60s\")",
+			snprintf(ev, sizeof(ev),
+				 "GET / served an admin or debug page without login "
+				 "(title \"%.60s\")",
 				 s->title);
 			set_app(s, APP_ADMIN, PC_AUTH_NONE, ev);
 		} else
-			set_app(s, APP_HTTP, PC_AUTH_NONE, "GET / answered 200 without credentials");
+			set_app(s, APP_HTTP, PC_AUTH_NONE,
+				"GET / answered 200 without credentials");
 	} else if (is_denied(r->status)) {
 		char ev[160];
 		snprintf(ev, sizeof(ev), "GET / answered %d%s%.40s", r->status,
@@ -355,7 +359,8 @@ static void analyse_version(struct http_state *s, const struct resp *r)
 {
 	char buf[64];
 	if (r->status == 200 && json_str(r, "ApiVersion", buf, sizeof(buf))) {
-		set_app(s, APP_DOCKER, PC_AUTH_NONE, "GET /version answered ApiVersion without credentials");
+		set_app(s, APP_DOCKER, PC_AUTH_NONE,
+			"GET /version answered ApiVersion without credentials");
 		PC_PROBE_SET(s->product, "Docker Engine");
 		if (json_str(r, "Version", buf, sizeof(buf)))
 			PC_PROBE_SET(s->version, buf);
@@ -440,7 +445,8 @@ static void analyse(struct http_state *s, const struct resp *r)
 		break;
 	case P_KUBELET_PODS:
 		if (r->status == 200 && body_find(r, "PodList")) {
-			set_app(s, APP_KUBELET, PC_AUTH_NONE, "GET /pods listed pods without credentials");
+			set_app(s, APP_KUBELET, PC_AUTH_NONE,
+				"GET /pods listed pods without credentials");
 			PC_PROBE_SET(s->product, "kubelet");
 		} else if (is_denied(r->status) &&
 			   (body_find(r, "Unauthorized") || body_find(r, "resource=nodes"))) {
@@ -455,8 +461,8 @@ static void analyse(struct http_state *s, const struct resp *r)
 			s->app = APP_NONE;
 			set_app(s, APP_ETCD, PC_AUTH_NONE,
 				"POST /v3/kv/range (count only) answered without credentials");
-		} else if (body_find(r, "user name is empty") || body_find(r, "invalid auth token") ||
-			   is_denied(r->status)) {
+		} else if (body_find(r, "user name is empty") ||
+			   body_find(r, "invalid auth token") || is_denied(r->status)) {
 			s->app = APP_NONE;
 			set_app(s, APP_ETCD, PC_AUTH_REQUIRED,
 				"POST /v3/kv/range refused: etcd authentication is enabled");
@@ -472,7 +478,8 @@ static void analyse(struct http_state *s, const struct resp *r)
 				"GET /metrics answered Prometheus metrics without credentials");
 			if (body_find(r, "prometheus_build_info"))
 				PC_PROBE_SET(s->product, "Prometheus");
-			else if (body_find(r, "node_exporter_build_info") || body_find(r, "\nnode_"))
+			else if (body_find(r, "node_exporter_build_info") ||
+				 body_find(r, "\nnode_"))
 				PC_PROBE_SET(s->product, "node_exporter");
 		} else if (is_denied(r->status) && s->app < APP_METRICS && s->app != APP_ADMIN) {
 			snprintf(buf, sizeof(buf), "GET /metrics answered %d", r->status);
@@ -480,15 +487,16 @@ static void analyse(struct http_state *s, const struct resp *r)
 		}
 		break;
 	case P_CONSUL:
-		if (r->status == 200 && (body_find(r, "\"Datacenter\"") || body_find(r, "\"NodeName\""))) {
+		if (r->status == 200 &&
+		    (body_find(r, "\"Datacenter\"") || body_find(r, "\"NodeName\""))) {
 			set_app(s, APP_CONSUL, PC_AUTH_NONE,
 				"GET /v1/agent/self answered without an ACL token");
 			PC_PROBE_SET(s->product, "Consul");
 			if (json_str(r, "Version", buf, sizeof(buf)))
 				PC_PROBE_SET(s->version, buf);
-		} else if (is_denied(r->status) && (s->app == APP_CONSUL || r->consul_header ||
-						    body_find(r, "ACL not found") ||
-						    body_find(r, "Permission denied"))) {
+		} else if (is_denied(r->status) &&
+			   (s->app == APP_CONSUL || r->consul_header ||
+			    body_find(r, "ACL not found") || body_find(r, "Permission denied"))) {
 			s->app = APP_NONE;
 			set_app(s, APP_CONSUL, PC_AUTH_REQUIRED,
 				"GET /v1/agent/self refused: Consul ACLs are enforced");
@@ -503,7 +511,8 @@ static void analyse(struct http_state *s, const struct resp *r)
 				note_also(s, "/debug/pprof/");
 			else
 				set_app(s, APP_PPROF, PC_AUTH_NONE,
-					"GET /debug/pprof/ answered Go profiles without credentials");
+					"GET /debug/pprof/ answered Go profiles "
+					"without credentials");
 		}
 		break;
 	case P_ACTUATOR:
@@ -517,7 +526,8 @@ static void analyse(struct http_state *s, const struct resp *r)
 			}
 		} else if (is_denied(r->status) && s->app <= APP_HTTP &&
 			   (body_find(r, "\"timestamp\"") && body_find(r, "\"path\""))) {
-			set_app(s, APP_ACTUATOR, PC_AUTH_REQUIRED, "GET /actuator answered 401/403");
+			set_app(s, APP_ACTUATOR, PC_AUTH_REQUIRED,
+				"GET /actuator answered 401/403");
 			PC_PROBE_SET(s->product, "Spring Boot");
 		}
 		break;
@@ -533,7 +543,8 @@ static void analyse(struct http_state *s, const struct resp *r)
 		break;
 	case P_COUCH_DBS:
 		if (r->status == 200 && r->body_len > 0 && r->body[0] == '[')
-			set_app(s, APP_COUCHDB, PC_AUTH_NONE, "GET /_all_dbs listed databases without credentials");
+			set_app(s, APP_COUCHDB, PC_AUTH_NONE,
+				"GET /_all_dbs listed databases without credentials");
 		else if (is_denied(r->status)) {
 			s->app = APP_NONE;
 			set_app(s, APP_COUCHDB, PC_AUTH_REQUIRED, "GET /_all_dbs answered 401/403");
@@ -547,7 +558,8 @@ static void analyse(struct http_state *s, const struct resp *r)
 				PC_PROBE_SET(s->version, buf);
 		} else if (is_denied(r->status)) {
 			s->app = APP_NONE;
-			set_app(s, APP_RABBITMQ, PC_AUTH_REQUIRED, "GET /api/overview answered 401");
+			set_app(s, APP_RABBITMQ, PC_AUTH_REQUIRED,
+				"GET /api/overview answered 401");
 		}
 		break;
 	case P_COUNT:

@@ -34,10 +34,12 @@ static void keep_caps(struct imap_state *s, const char *l)
 	size_t n = 0;
 	while (*c && *c != ']') {
 		size_t w = strcspn(c, " ]");
-		if ((w > 5 && strncmp(c, "AUTH=", 5) == 0) || (w == 13 && strncmp(c, "LOGINDISABLED", 13) == 0) ||
+		if ((w > 5 && strncmp(c, "AUTH=", 5) == 0) ||
+		    (w == 13 && strncmp(c, "LOGINDISABLED", 13) == 0) ||
 		    (w == 8 && strncmp(c, "STARTTLS", 8) == 0)) {
 			if (n + w + 2 < sizeof(s->caps)) {
-				snprintf(s->caps + n, sizeof(s->caps) - n, "%s%.*s", n ? " " : "", (int)w, c);
+				snprintf(s->caps + n, sizeof(s->caps) - n, "%s%.*s", n ? " " : "",
+					 (int)w, c);
 				n = strlen(s->caps);
 			}
 		}
@@ -76,17 +78,21 @@ static enum pc_probe_verdict imap_feed(void *state, struct pc_probe_ctx *ctx, co
 			keep_caps(s, l);
 			if (pre) {
 				r->auth = PC_AUTH_NONE;
-				PC_PROBE_SET(r->evidence, "* PREAUTH greeting: session authenticated without a login");
+				PC_PROBE_SET(
+				    r->evidence,
+				    "* PREAUTH greeting: session authenticated without a login");
 				pc_probe_sendstr(ctx, "a2 LOGOUT\r\n");
 				return PC_PROBE_MATCH;
 			}
 			if (bye) {
 				r->auth = PC_AUTH_UNKNOWN;
-				PC_PROBE_SET(r->evidence, "* BYE greeting: server refused the session");
+				PC_PROBE_SET(r->evidence,
+					     "* BYE greeting: server refused the session");
 				return PC_PROBE_MATCH;
 			}
 			r->auth = PC_AUTH_REQUIRED;
-			PC_PROBE_SET(r->evidence, "* OK greeting; mailbox access needs LOGIN or AUTHENTICATE");
+			PC_PROBE_SET(r->evidence,
+				     "* OK greeting; mailbox access needs LOGIN or AUTHENTICATE");
 			s->phase = 1;
 			pc_probe_sendstr(ctx, "a1 CAPABILITY\r\n");
 			continue;

@@ -64,7 +64,8 @@ static enum pc_probe_verdict kafka_feed(void *state, struct pc_probe_ctx *ctx, c
 			     (uint32_t)s->b[12] << 8 | s->b[13];
 		if (n > 1000 || (size_t)n * 6 + 6 > s->size)
 			return PC_PROBE_NOMATCH;
-		pc_probe_setf(r->evidence, sizeof(r->evidence), "ApiVersions answered (%u APIs)", n);
+		pc_probe_setf(r->evidence, sizeof(r->evidence), "ApiVersions answered (%u APIs)",
+			      n);
 	} else {
 		PC_PROBE_SET(r->evidence, "ApiVersions answered UNSUPPORTED_VERSION");
 	}

@@ -154,11 +154,12 @@ static enum pc_probe_verdict conclude(struct ldap_state *s, struct pc_probe_ctx 
 			      s->contexts[0] ? s->contexts : "none");
 	} else if (s->bind_ok) {
 		r->auth = PC_AUTH_REQUIRED;
-		PC_PROBE_SET(r->evidence, "anonymous bind accepted, but the rootDSE search was refused");
+		PC_PROBE_SET(r->evidence,
+			     "anonymous bind accepted, but the rootDSE search was refused");
 	} else {
 		r->auth = PC_AUTH_REQUIRED;
-		pc_probe_setf(r->evidence, sizeof(r->evidence), "anonymous bind refused (resultCode %d)",
-			      s->bind_code);
+		pc_probe_setf(r->evidence, sizeof(r->evidence),
+			      "anonymous bind refused (resultCode %d)", s->bind_code);
 	}
 	if (s->contexts[0])
 		pc_probe_banner(ctx, (const uint8_t *)s->contexts, strlen(s->contexts));

@@ -28,7 +28,8 @@ static int mqtt_start(void *state, struct pc_probe_ctx *ctx)
 		0, 4, 'M', 'Q', 'T', 'T', 4, /* protocol name, level 3.1.1 */
 		0x02,                         /* clean session, no credentials */
 		0, 30,                        /* keep alive */
-		0, 16, 'p', 'o', 'r', 't', 'c', 'e', 'n', 's', 'u', 's', '-', 'p', 'r', 'o', 'b', 'e',
+		0, 16,                        /* client identifier */
+		'p', 'o', 'r', 't', 'c', 'e', 'n', 's', 'u', 's', '-', 'p', 'r', 'o', 'b', 'e',
 	};
 	(void)state;
 	return pc_probe_send(ctx, connect, sizeof(connect));

@@ -42,9 +42,11 @@ static enum pc_probe_verdict conclude(struct mysql_state *s, struct pc_probe_ctx
 			if (p[i] < 0x20 || p[i] >= 0x7f)
 				return PC_PROBE_NOMATCH;
 		PC_PROBE_SET(r->name, "mysql");
-		PC_PROBE_SET(r->product, pc_probe_memcasemem(p, n, "MariaDB") ? "MariaDB" : "MySQL");
+		PC_PROBE_SET(r->product,
+			     pc_probe_memcasemem(p, n, "MariaDB") ? "MariaDB" : "MySQL");
 		r->auth = PC_AUTH_REQUIRED;
-		pc_probe_setf(r->evidence, sizeof(r->evidence), "server refused the connection: %.*s",
+		pc_probe_setf(r->evidence, sizeof(r->evidence),
+			      "server refused the connection: %.*s",
 			      (int)(n - off > 120 ? 120 : n - off), (const char *)p + off);
 		pc_probe_banner(ctx, p + off, n - off);
 		return PC_PROBE_MATCH;
@@ -81,7 +83,8 @@ static enum pc_probe_verdict conclude(struct mysql_state *s, struct pc_probe_ctx
 	r->auth = PC_AUTH_UNKNOWN;
 	if (plugin)
 		pc_probe_setf(r->evidence, sizeof(r->evidence),
-			      "handshake v10 greeting (auth plugin %.40s); login not attempted", plugin);
+			      "handshake v10 greeting (auth plugin %.40s); login not attempted",
+			      plugin);
 	else
 		PC_PROBE_SET(r->evidence, "handshake v10 greeting; login not attempted");
 	return PC_PROBE_MATCH;

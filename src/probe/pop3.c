@@ -41,7 +41,8 @@ static enum pc_probe_verdict pop3_feed(void *state, struct pc_probe_ctx *ctx, co
 				return PC_PROBE_NOMATCH;
 			PC_PROBE_SET(r->name, "pop3");
 			r->auth = PC_AUTH_REQUIRED;
-			PC_PROBE_SET(r->evidence, "+OK greeting; mail access needs USER/PASS or AUTH");
+			PC_PROBE_SET(r->evidence,
+				     "+OK greeting; mail access needs USER/PASS or AUTH");
 			pc_probe_banner(ctx, (const uint8_t *)l, strlen(l));
 			if (strstr(l, "Dovecot"))
 				PC_PROBE_SET(r->product, "Dovecot");
@@ -72,9 +73,10 @@ static enum pc_probe_verdict pop3_feed(void *state, struct pc_probe_ctx *ctx, co
 		}
 		if (strcmp(l, ".") == 0) {
 			if (s->caps[0])
-				pc_probe_setf(r->evidence, sizeof(r->evidence),
-					      "+OK greeting; mail access needs a login (CAPA%s: %.80s)",
-					      ctx->tls ? " inside TLS" : "", s->caps);
+				pc_probe_setf(
+				    r->evidence, sizeof(r->evidence),
+				    "+OK greeting; mail access needs a login (CAPA%s: %.80s)",
+				    ctx->tls ? " inside TLS" : "", s->caps);
 			if (s->stls && !ctx->tls) {
 				s->phase = 3;
 				pc_probe_sendstr(ctx, "STLS\r\n");

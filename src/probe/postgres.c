@@ -147,8 +147,8 @@ static enum pc_probe_verdict on_message(struct pg_state *s, struct pc_probe_ctx 
 				      code, msg);
 		} else {
 			r->auth = PC_AUTH_UNKNOWN;
-			pc_probe_setf(r->evidence, sizeof(r->evidence), "startup error: %s %s", code,
-				      msg);
+			pc_probe_setf(r->evidence, sizeof(r->evidence), "startup error: %s %s",
+				      code, msg);
 		}
 		pc_probe_banner(ctx, (const uint8_t *)msg, strlen(msg));
 		return PC_PROBE_MATCH;

@@ -60,7 +60,8 @@ static enum pc_probe_verdict rdp_feed(void *state, struct pc_probe_ctx *ctx, con
 		return PC_PROBE_MORE;
 	PC_PROBE_SET(r->name, "rdp");
 	r->auth = PC_AUTH_UNKNOWN;
-	PC_PROBE_SET(r->evidence, "X.224 Connection Confirm without negotiation (standard RDP security)");
+	PC_PROBE_SET(r->evidence,
+		     "X.224 Connection Confirm without negotiation (standard RDP security)");
 	if (s->total >= 19) {
 		const uint8_t *n = s->m + 11;
 		uint32_t v = (uint32_t)n[4] | (uint32_t)n[5] << 8 | (uint32_t)n[6] << 16 |

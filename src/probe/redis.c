@@ -56,8 +56,9 @@ static enum pc_probe_verdict redis_line(struct redis_state *s, struct pc_probe_c
 			r->auth = PC_AUTH_UNKNOWN;
 			return PC_PROBE_MORE;
 		}
-		if (starts(line, "-NOAUTH") || starts(line, "-WRONGPASS") || starts(line, "-NOPERM") ||
-		    starts(line, "-DENIED") || starts(line, "-ERR operation not permitted") ||
+		if (starts(line, "-NOAUTH") || starts(line, "-WRONGPASS") ||
+		    starts(line, "-NOPERM") || starts(line, "-DENIED") ||
+		    starts(line, "-ERR operation not permitted") ||
 		    starts(line, "-ERR Client sent AUTH") || starts(line, "-ERR AUTH"))
 			return redis_required(ctx, line);
 		return PC_PROBE_NOMATCH;

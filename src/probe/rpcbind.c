@@ -111,7 +111,8 @@ static enum pc_probe_verdict parse(struct rpc_state *s, struct pc_probe_ctx *ctx
 	}
 	r->auth = PC_AUTH_NONE;
 	pc_probe_setf(r->evidence, sizeof(r->evidence),
-		      "portmap DUMP answered without credentials: %u registrations (%s)", count, list);
+		      "portmap DUMP answered without credentials: %u registrations (%s)", count,
+		      list);
 	pc_probe_banner(ctx, (const uint8_t *)list, strlen(list));
 	return PC_PROBE_MATCH;
 }

@@ -70,7 +70,8 @@ static enum pc_probe_verdict smb_feed(void *state, struct pc_probe_ctx *ctx, con
 		}
 		if (s->got == 8) {
 			const uint8_t *p = s->m + 4;
-			if ((p[0] != 0xfe && p[0] != 0xff) || p[1] != 'S' || p[2] != 'M' || p[3] != 'B')
+			if ((p[0] != 0xfe && p[0] != 0xff) || p[1] != 'S' || p[2] != 'M' ||
+			    p[3] != 'B')
 				return PC_PROBE_NOMATCH;
 		}
 		size_t need = s->m[4] == 0xff ? 4 + 36 : 4 + 64 + 6;
@@ -98,8 +99,8 @@ static enum pc_probe_verdict smb_feed(void *state, struct pc_probe_ctx *ctx, con
 	PC_PROBE_SET(r->name, "smb");
 	r->auth = PC_AUTH_UNKNOWN;
 	if (status != 0) {
-		pc_probe_setf(r->evidence, sizeof(r->evidence), "SMB2 NEGOTIATE failed (status 0x%08x)",
-			      status);
+		pc_probe_setf(r->evidence, sizeof(r->evidence),
+			      "SMB2 NEGOTIATE failed (status 0x%08x)", status);
 		return PC_PROBE_MATCH;
 	}
 	const uint8_t *n = p + 64;
@@ -107,8 +108,9 @@ static enum pc_probe_verdict smb_feed(void *state, struct pc_probe_ctx *ctx, con
 	unsigned dialect = (unsigned)n[4] | (unsigned)n[5] << 8;
 	pc_probe_setf(r->version, sizeof(r->version), "SMB %u.%u.%u", dialect >> 8,
 		      (dialect >> 4) & 0xf, dialect & 0xf);
-	pc_probe_setf(r->evidence, sizeof(r->evidence), "SMB2 NEGOTIATE: dialect 0x%04x, signing %s",
-		      dialect, (mode & 0x02) ? "required" : "not required");
+	pc_probe_setf(r->evidence, sizeof(r->evidence),
+		      "SMB2 NEGOTIATE: dialect 0x%04x, signing %s", dialect,
+		      (mode & 0x02) ? "required" : "not required");
 	pc_probe_setf(r->banner, sizeof(r->banner), "SMB2 dialect 0x%04x signing %s", dialect,
 		      (mode & 0x02) ? "required" : "enabled");
 	return PC_PROBE_MATCH;

@@ -8,10 +8,11 @@
  * 250 lines list extensions (STARTTLS, AUTH PLAIN LOGIN, SIZE ...), named
  * in the evidence. When STARTTLS is offered we ask for it, and on "220" the
  * engine upgrades the connection (tls_info is recorded) and we say EHLO
- * again inside TLS, where servers often list AUTH only; then QUIT. No MAIL/RCPT is ever sent: relaying is not
- * tested. SMTP accepts mail for its own domains without authentication by
- * design, so the verdict is "unknown" unless the server refuses EHLO
- * outright (5xx): then it is not SMTP after all.
+ * again inside TLS, where servers often list AUTH only; then QUIT. No
+ * MAIL/RCPT is ever sent: relaying is not tested. SMTP accepts mail for its
+ * own domains without authentication by design, so the verdict is
+ * "unknown" unless the server refuses EHLO outright (5xx): then it is not
+ * SMTP after all.
  */
 #include "probe/probe_ops.h"
 
@@ -30,7 +31,9 @@ static const uint16_t smtp_ports[] = { 25, 465, 587, 2525, 24, 0 };
 
 static bool smtp_words(const char *s)
 {
-	static const char *const w[] = { "SMTP", "Postfix", "Exim", "Sendmail", "mail", "MTA", NULL };
+	static const char *const w[] = {
+		"SMTP", "Postfix", "Exim", "Sendmail", "mail", "MTA", NULL
+	};
 	for (size_t i = 0; w[i]; i++)
 		if (pc_probe_memcasemem((const uint8_t *)s, strlen(s), w[i]))
 			return true;
@@ -74,11 +77,12 @@ static enum pc_probe_verdict smtp_feed(void *state, struct pc_probe_ctx *ctx, co
 			if (strncmp(l, "220", 3) != 0)
 				return PC_PROBE_NOMATCH;
 			if (!s->greeting[0])
-				pc_probe_setn(s->greeting, sizeof(s->greeting), l + 4 - (l[3] == '\0'),
-					      strlen(l));
+				pc_probe_setn(s->greeting, sizeof(s->greeting),
+					      l + 4 - (l[3] == '\0'), strlen(l));
 			if (!last)
 				continue;
-			if (pc_probe_memcasemem((const uint8_t *)s->greeting, strlen(s->greeting), "FTP"))
+			if (pc_probe_memcasemem((const uint8_t *)s->greeting, strlen(s->greeting),
+						"FTP"))
 				return PC_PROBE_NOMATCH;
 			if (!smtp_words(s->greeting) && !pc_probe_has_port(smtp_ports, ctx->port))
 				return PC_PROBE_NOMATCH;
@@ -115,13 +119,14 @@ static enum pc_probe_verdict smtp_feed(void *state, struct pc_probe_ctx *ctx, co
 				s->offers_starttls = true;
 			size_t n = strlen(s->ext);
 			if (n + strlen(l + 4) + 2 < sizeof(s->ext))
-				snprintf(s->ext + n, sizeof(s->ext) - n, "%s%s", n ? ", " : "", l + 4);
+				snprintf(s->ext + n, sizeof(s->ext) - n, "%s%s", n ? ", " : "",
+					 l + 4);
 		}
 		if (last) {
 			const char *how = ctx->tls ? "EHLO inside TLS" : "220 greeting and EHLO";
 			if (s->ext[0])
-				pc_probe_setf(r->evidence, sizeof(r->evidence), "%s; extensions: %s",
-					      how, s->ext);
+				pc_probe_setf(r->evidence, sizeof(r->evidence),
+					      "%s; extensions: %s", how, s->ext);
 			else
 				pc_probe_setf(r->evidence, sizeof(r->evidence), "%s answered", how);
 			if (s->offers_starttls && !ctx->tls) {

@@ -71,8 +71,10 @@ static enum pc_probe_verdict vnc_feed(void *state, struct pc_probe_ctx *ctx, con
 			return PC_PROBE_NOMATCH;
 		s->ver[s->vgot++] = c;
 		if (s->vgot == 12) {
-			int major = (s->ver[4] - '0') * 100 + (s->ver[5] - '0') * 10 + (s->ver[6] - '0');
-			int minor = (s->ver[8] - '0') * 100 + (s->ver[9] - '0') * 10 + (s->ver[10] - '0');
+			int major =
+			    (s->ver[4] - '0') * 100 + (s->ver[5] - '0') * 10 + (s->ver[6] - '0');
+			int minor =
+			    (s->ver[8] - '0') * 100 + (s->ver[9] - '0') * 10 + (s->ver[10] - '0');
 			PC_PROBE_SET(r->name, "vnc");
 			pc_probe_setf(r->version, sizeof(r->version), "RFB %d.%d", major, minor);
 			pc_probe_banner(ctx, s->ver, 11);
@@ -93,7 +95,8 @@ static enum pc_probe_verdict vnc_feed(void *state, struct pc_probe_ctx *ctx, con
 					     (uint32_t)s->b[2] << 8 | s->b[3];
 				if (t == 0) {
 					r->auth = PC_AUTH_UNKNOWN;
-					PC_PROBE_SET(r->evidence, "RFB 3.3: connection refused by the server");
+					PC_PROBE_SET(r->evidence,
+						     "RFB 3.3: connection refused by the server");
 					return PC_PROBE_MATCH;
 				}
 				uint8_t t8 = t > 255 ? 255 : (uint8_t)t;

@@ -54,7 +54,8 @@ static enum pc_probe_verdict zk_feed(void *state, struct pc_probe_ctx *ctx, cons
 				PC_PROBE_SET(r->name, "zookeeper");
 				PC_PROBE_SET(r->product, "ZooKeeper");
 				r->auth = PC_AUTH_UNKNOWN;
-				PC_PROBE_SET(r->evidence, "srvr refused: not in the four-letter-word whitelist");
+				PC_PROBE_SET(r->evidence,
+					     "srvr refused: not in the four-letter-word whitelist");
 				pc_probe_banner(ctx, (const uint8_t *)l, strlen(l));
 				return PC_PROBE_MATCH;
 			}
@@ -65,7 +66,8 @@ static enum pc_probe_verdict zk_feed(void *state, struct pc_probe_ctx *ctx, cons
 	if (s->lines == 0 && s->line.len > 0) {
 		static const char a[] = "Zookeeper version: ";
 		size_t n = s->line.len < sizeof(a) - 1 ? s->line.len : sizeof(a) - 1;
-		if (memcmp(s->line.buf, a, n) != 0 && memcmp(s->line.buf, "srvr ", s->line.len < 5 ? s->line.len : 5) != 0)
+		if (memcmp(s->line.buf, a, n) != 0 &&
+		    memcmp(s->line.buf, "srvr ", s->line.len < 5 ? s->line.len : 5) != 0)
 			return PC_PROBE_NOMATCH;
 	}
 	return PC_PROBE_MORE;
