@@ -360,16 +360,24 @@ void pc_probe_on_connected(struct engine *e, struct job *j)
 	pc_probe_step_begin(e, j);
 }
 
+/* The current activity has heard all it will: the peer closed (eof) or its
+ * deadline passed. */
+static void activity_end(struct engine *e, struct job *j, bool eof)
+{
+	if (j->act == ACT_PROBE)
+		pc_probe_active_done(e, j, eof);
+	else if (j->act == ACT_PASSIVE)
+		pc_probe_passive_done(e, j, eof);
+	else
+		pc_probe_job_next(e, j);
+}
+
 void pc_probe_on_eof(struct engine *e, struct job *j)
 {
 	if (j->act == ACT_TLS_DETECT || j->conn == CONN_HANDSHAKE)
 		pc_probe_tls_fail(e, j);
-	else if (j->act == ACT_PROBE)
-		pc_probe_active_done(e, j, true);
-	else if (j->act == ACT_PASSIVE)
-		pc_probe_passive_done(e, j, true);
 	else
-		pc_probe_job_next(e, j);
+		activity_end(e, j, true);
 }
 
 void pc_probe_on_readable(struct engine *e, struct job *j)
@@ -432,10 +440,5 @@ void pc_probe_on_timeout(struct engine *e, struct job *j)
 		}
 		return;
 	}
-	if (j->act == ACT_PROBE)
-		pc_probe_active_done(e, j, false);
-	else if (j->act == ACT_PASSIVE)
-		pc_probe_passive_done(e, j, false);
-	else
-		pc_probe_job_next(e, j);
+	activity_end(e, j, false);
 }
