@@ -628,12 +628,16 @@ static int flush_family(struct syn_worker *s, struct pc_scan_stats *st, int fami
 				off++;
 				continue;
 			}
-			if (errno == ENETUNREACH || errno == EHOSTUNREACH || errno == EACCES ||
-			    errno == EPERM) {
-				off++; /* no route now, or a local firewall: no reply */
-				continue;
-			}
-			return -errno;
+			if (errno == EBADF || errno == ENOTSOCK || errno == EFAULT ||
+			    errno == ENOMEM)
+				return -errno; /* our own fault: stop */
+			/* no route now, a local firewall (EPERM), an address
+			 * the kernel refuses (EINVAL: e.g. link-local without
+			 * a scope), a device gone: this packet is lost, its
+			 * deadline retries it and silence means filtered; one
+			 * bad target must not end the whole scan */
+			off++;
+			continue;
 		}
 		off += (unsigned)r;
 	}

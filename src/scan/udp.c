@@ -350,15 +350,18 @@ static int send_family(struct udp_state *s, struct pc_scan_stats *st, int fi,
 			off++;
 			again = 0;
 			continue;
-		case ENOBUFS:
-		case EAGAIN:
-		case EACCES:
-		case EPERM:
-		case EINVAL:
-			off++; /* lost or refused locally: its deadline retries it */
-			continue;
+		case EBADF:
+		case ENOTSOCK:
+		case EFAULT:
+		case ENOMEM:
+			return -errno; /* our own fault: stop */
 		default:
-			return -errno;
+			/* lost or refused locally (ENOBUFS, EPERM from a local
+			 * firewall, EINVAL for an address the kernel refuses,
+			 * ...): its deadline retries it; one bad target must
+			 * not end the whole scan */
+			off++;
+			continue;
 		}
 	}
 	st->sent += n;
