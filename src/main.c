@@ -87,7 +87,7 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 		    strcmp(a, "--output") == 0) {
 			takes = true;
 			if (i + 1 >= argc) {
-				pc_cli_usage_error(cli, "option %s needs a value", a);
+				pc_cli_usage_error(cli, "option '%s' needs a value", a);
 				return -1;
 			}
 			val = argv[++i];

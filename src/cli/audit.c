@@ -62,7 +62,7 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hp:", merged, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hp:", merged, NULL)) != -1) {
 		switch (c) {
 		case OPT_EST:
 			opts.inventory.established = true;
@@ -93,15 +93,15 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 			fputs(usage, stdout);
 			return 0;
 		default: {
-			int sr = c == '?' ? 1 : pc_cli_scan_option(cli, s, c, optarg);
+			if (c == '?' || c == ':')
+				return pc_cli_bad_option(cli, c, argv);
+			int sr = pc_cli_scan_option(cli, s, c, optarg);
 			if (sr == 0)
 				break;
 			if (sr != 1)
 				return sr;
+			return pc_cli_bad_option(cli, '?', argv);
 		}
-			return pc_cli_usage_error(cli, "unknown option '%s' (see 'portcensus help "
-						       "audit')",
-						  argv[optind - 1]);
 		}
 	}
 	for (int i = optind; i < argc; i++) {

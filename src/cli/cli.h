@@ -45,6 +45,10 @@ int pc_cli_usage_error(struct pc_cli *cli, const char *fmt, ...)
 /* Print err (file:line:col: msg) and return the exit code for its code:
  * input errors 2, everything else 3. */
 int pc_cli_fail(struct pc_cli *cli, const struct pc_error *err);
+/* After getopt_long (with an optstring that starts with ':' or "+:")
+ * returned c == '?' or ':': say which option is unknown or lacks its value,
+ * naming the command's help. Returns PC_EXIT_USAGE. */
+int pc_cli_bad_option(struct pc_cli *cli, int c, char **argv);
 /* "portcensus: warning: ..." on stderr unless quiet. */
 void pc_cli_note(struct pc_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -38,6 +39,20 @@ int pc_cli_fail(struct pc_cli *cli, const struct pc_error *err)
 		return PC_EXIT_USAGE;
 	}
 	return PC_EXIT_RUNTIME;
+}
+
+int pc_cli_bad_option(struct pc_cli *cli, int c, char **argv)
+{
+	const char *opt = argv[optind - 1];
+	char shortopt[3] = {'-', (char)optopt, '\0'};
+	/* a short option inside a cluster (-xp) is not argv[optind - 1] */
+	if (optopt > 0 && optopt < 256 && (opt[0] != '-' || opt[1] == '-' || opt[1] != optopt))
+		opt = shortopt;
+	if (c == ':')
+		return pc_cli_usage_error(cli, "option '%s' needs a value (see 'portcensus help %s')",
+					  opt, cli->command ? cli->command : "");
+	return pc_cli_usage_error(cli, "unknown option '%s' (see 'portcensus help %s')", opt,
+				  cli->command ? cli->command : "");
 }
 
 void pc_cli_note(struct pc_cli *cli, const char *fmt, ...)

@@ -56,25 +56,18 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hp:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hp:", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_head, stdout);
 			goto out;
 		}
 		if (c == '?' || c == ':') {
-			if (optopt && optopt < 256)
-				rc = pc_cli_usage_error(cli, "option -%c: unknown or missing its value "
-							     "(see 'portcensus help scan')",
-							optopt);
-			else
-				rc = pc_cli_usage_error(cli, "unknown option or missing value: '%s' "
-							     "(see 'portcensus help scan')",
-							argv[optind - 1]);
+			rc = pc_cli_bad_option(cli, c, argv);
 			goto out;
 		}
 		rc = pc_cli_scan_option(cli, &s, c, optarg);
 		if (rc == 1)
-			rc = pc_cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
+			rc = pc_cli_bad_option(cli, '?', argv);
 		if (rc)
 			goto out;
 	}

@@ -88,7 +88,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_TIMEOUT:
 			if (!pc_cli_parse_uint(optarg, 1, 600000, &v))
@@ -128,9 +128,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		default:
-			return pc_cli_usage_error(cli, "unknown option '%s' (see 'portcensus help "
-						       "verify')",
-						  argv[optind - 1]);
+			return pc_cli_bad_option(cli, c, argv);
 		}
 	}
 	if (argc - optind > 1)
