@@ -430,32 +430,35 @@ static struct neigh *neigh_find(struct syn_worker *s, const struct pc_addr *a)
 	return NULL;
 }
 
-/* Take a reference on a's entry, making it (resolving) when absent. NULL
- * when the table holds as many hosts as it may: the probe waits. */
-static struct neigh *neigh_ref(struct syn_worker *s, const struct pc_addr *a)
+/* Take a reference on a's entry, making it (resolving) when absent: 0; 1
+ * when the table holds as many hosts as it may (the probe waits); -1 when
+ * we cannot track it (no memory, address 0): the kernel resolves it. */
+static int neigh_ref(struct syn_worker *s, const struct pc_addr *a)
 {
+	uint32_t ip = ip_of(a);
+	if (ip == 0)
+		return -1;
 	if (!s->neigh) {
 		s->neigh = calloc(NEIGH_SLOTS, sizeof(*s->neigh));
 		if (!s->neigh)
-			return NULL;
+			return -1;
 	}
-	uint32_t ip = ip_of(a);
 	size_t i = neigh_home(ip);
 	for (; s->neigh[i].ip; i = (i + 1) & (NEIGH_SLOTS - 1)) {
 		if (s->neigh[i].ip == ip) {
 			s->neigh[i].refs++;
-			return &s->neigh[i];
+			return 0;
 		}
 	}
-	if (ip == 0 || s->n_neigh >= NEIGH_SLOTS / 2)
-		return NULL;
+	if (s->n_neigh >= NEIGH_SLOTS / 2)
+		return 1;
 	struct neigh *n = &s->neigh[i];
 	memset(n, 0, sizeof(*n));
 	n->ip = ip;
 	n->refs = 1;
 	n->state = NEIGH_RESOLVING;
 	s->n_neigh++;
-	return n;
+	return 0;
 }
 
 /* Drop a reference; the entry leaves with its last probe (backward-shift
@@ -692,12 +695,10 @@ static enum queued queue_probe(struct syn_worker *s, const struct pc_addr *dst, 
 	struct neigh *ne = NULL;
 	if (dst->family == AF_INET && rt.gateway.family == 0 && rt.oif > 0 &&
 	    pc_route_link_mac(s->routes, rt.oif, our_mac) == 0) {
-		ne = neigh_find(s, dst);
-		if (!ne)
-			return Q_FAIL; /* start_probe took a reference: cannot happen */
-		if (ne->state == NEIGH_FAILED)
+		ne = neigh_find(s, dst); /* NULL: not tracked, the kernel resolves it */
+		if (ne && ne->state == NEIGH_FAILED)
 			return Q_FAIL;
-		if (ne->state == NEIGH_RESOLVING) {
+		if (ne && ne->state == NEIGH_RESOLVING) {
 			if (now >= ne->next_arp_us) {
 				if (ne->arp_tries >= ARP_TRIES) {
 					ne->state = NEIGH_FAILED;
@@ -774,7 +775,7 @@ static bool start_probe(struct pc_scan_ctx *ctx, struct syn_worker *s,
 		return false;
 	struct pc_route rt;
 	uint8_t mac[6];
-	if (on_link(s, &p->addr, &rt, mac) && !neigh_ref(s, &p->addr)) {
+	if (on_link(s, &p->addr, &rt, mac) && neigh_ref(s, &p->addr) == 1) {
 		/* as many on-link hosts pending as the table holds: wait */
 		if (s->count_hosts)
 			pc_hostcount_dec(s->hosts, &p->addr);
