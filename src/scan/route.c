@@ -192,6 +192,26 @@ static int parse_route(const struct nlmsghdr *h, struct route_msg *m)
 	return 0;
 }
 
+int pc_route_parse_reply(const void *msg, size_t len, struct pc_route *ret_route)
+{
+	const struct nlmsghdr *h = msg;
+	struct route_msg m;
+	if (len < sizeof(*h) || h->nlmsg_len < sizeof(*h) || h->nlmsg_len > len ||
+	    h->nlmsg_type != RTM_NEWROUTE || parse_route(h, &m) < 0)
+		return PC_EPARSE;
+	struct pc_route r;
+	memset(&r, 0, sizeof(r));
+	r.dst = m.dst;
+	r.dst_len = m.dst_len;
+	if (m.has_src)
+		r.src = m.src;
+	if (m.has_gw)
+		r.gateway = m.gw;
+	r.oif = m.oif;
+	*ret_route = r;
+	return 0;
+}
+
 static int table_cb(struct pc_route_cache *rc, const struct nlmsghdr *h, void *arg)
 {
 	(void)arg;

@@ -47,6 +47,13 @@ int pc_route_lookup(struct pc_route_cache *rc, const struct pc_addr *dst, struct
  * negative errno when the interface cannot be read. Cached. */
 int pc_route_link_mac(struct pc_route_cache *rc, int ifindex, uint8_t ret_mac[6]);
 
+/* Parse one netlink message as the kernel answers RTM_GETROUTE (header
+ * included; len is what was received). 0 and ret_route filled (dst and
+ * dst_len, src when the route names one, gateway, oif); PC_EPARSE for
+ * anything malformed or of another type. For the fuzzer and tests; the
+ * lookups use the same parser. */
+int pc_route_parse_reply(const void *msg, size_t len, struct pc_route *ret_route);
+
 /* Statistics for tests: kernel queries made so far. */
 unsigned long pc_route_queries(const struct pc_route_cache *rc);
 
