@@ -2,16 +2,14 @@
  * recheck.c - the live half of `verify`: is each port a file claims is open
  * still open, and is it still the service the file said?
  *
- * Step 1, reachability, from the namespace verify runs in: a non-blocking
- * TCP connect per endpoint with its own deadline and at most `parallel` in
- * flight (epoll); a refusal is "closed now", silence or an ICMP unreachable
- * is "filtered now". UDP gets one empty datagram on a connected socket: a
- * reply is open, an ICMP port-unreachable (ECONNREFUSED) is closed, silence
- * is "open|filtered" until a UDP probe gets an answer. Connections are
- * closed with RST (SO_LINGER 0) so a big file leaves no TIME_WAIT behind.
- * audit's reach.c does the same for host listeners inside their own
- * namespaces; this one dials the file's addresses from here and also knows
- * UDP, so the two loops stay separate.
+ * Step 1, reachability, from the namespace verify runs in, by the dialler
+ * that audit's live check uses too (probe/dial.c: a deadline per endpoint,
+ * at most `parallel` in flight, connections closed with an RST so a big
+ * file leaves no TIME_WAIT behind). This file reads its outcomes: a TCP
+ * refusal is "closed now", silence or an ICMP unreachable is "filtered
+ * now". UDP gets one empty datagram on a connected socket: a reply is open,
+ * an ICMP port-unreachable (ECONNREFUSED) is closed, silence is
+ * "open|filtered" until a UDP probe gets an answer.
  *
  * Step 2, identification: pc_probe_run over what answered.
  *
@@ -21,16 +19,13 @@
  * service" must mean the protocol really differs.
  */
 #include "import/import.h"
+#include "probe/dial.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <unistd.h>
 
 void pc_recheck_opts_default(struct pc_recheck_opts *o)
 {
@@ -43,20 +38,7 @@ void pc_recheck_opts_default(struct pc_recheck_opts *o)
 	o->probe_opts.host_inflight = 4;
 }
 
-struct check {
-	int fd;
-	size_t idx;
-	double started;
-};
-
 enum outcome { OUT_OPEN, OUT_CLOSED, OUT_FILTERED, OUT_SILENT };
-
-static void close_reset(int fd)
-{
-	struct linger l = {1, 0};
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(fd);
-}
 
 static const char *errno_text(int e)
 {
@@ -78,10 +60,9 @@ static const char *errno_text(int e)
 	return NULL;
 }
 
-static void finish(struct pc_snapshot *snap, struct check *c, enum outcome out, int error)
+static void finish(struct pc_snapshot *snap, struct pc_endpoint *ep, enum outcome out, int error,
+		   double rtt)
 {
-	struct pc_endpoint *ep = &snap->endpoints[c->idx];
-	double rtt = pc_monotonic_ms() - c->started;
 	ep->verified.done = true;
 	ep->verified.reachable = out == OUT_OPEN;
 	ep->verified.rtt_ms = out == OUT_OPEN ? rtt : -1;
@@ -111,24 +92,6 @@ static void finish(struct pc_snapshot *snap, struct check *c, enum outcome out, 
 		break;
 	}
 	}
-	if (c->fd >= 0)
-		close_reset(c->fd);
-	c->fd = -1;
-}
-
-/* A connect to a local address whose port lies in the ephemeral range can
- * connect to itself and look open: that is not a service. */
-static bool self_connected(int fd, const struct sockaddr_storage *to)
-{
-	struct sockaddr_storage me;
-	socklen_t ml = sizeof(me);
-	if (getsockname(fd, (struct sockaddr *)&me, &ml) < 0)
-		return false;
-	struct pc_addr a, b;
-	uint16_t pa, pb;
-	if (pc_addr_from_sockaddr(&me, &a, &pa) < 0 || pc_addr_from_sockaddr(to, &b, &pb) < 0)
-		return false;
-	return pa == pb && pc_addr_equal(&a, &b);
 }
 
 static bool wants_check(const struct pc_endpoint *ep)
@@ -136,157 +99,68 @@ static bool wants_check(const struct pc_endpoint *ep)
 	return ep->source == PC_SOURCE_IMPORT && ep->state == PC_STATE_OPEN;
 }
 
-static int start(struct pc_snapshot *snap, int ep_fd, struct check *c, size_t idx,
-		 struct pc_error *err)
+struct run {
+	struct pc_snapshot *snap;
+	size_t next; /* next endpoint index to look at */
+	struct pc_error *err;
+};
+
+/* The dialler's next job: the next claim of the file, dialled from here. */
+static int next_claim(void *ctx, struct pc_dial_job *job)
 {
-	struct pc_endpoint *ep = &snap->endpoints[idx];
-	struct sockaddr_storage ss;
-	size_t sl = pc_addr_to_sockaddr(&ep->addr, ep->port, &ss);
-	c->idx = idx;
-	c->fd = -1;
-	c->started = pc_monotonic_ms();
-	if (!sl) {
-		finish(snap, c, OUT_FILTERED, EAFNOSUPPORT);
-		return 0;
+	struct run *r = ctx;
+	while (r->next < r->snap->n_endpoints) {
+		size_t i = r->next++;
+		const struct pc_endpoint *ep = &r->snap->endpoints[i];
+		if (!wants_check(ep))
+			continue;
+		*job = (struct pc_dial_job){
+			.idx = i, .ep = ep, .addr = ep->addr, .port = ep->port, .proto = ep->proto,
+		};
+		return 1;
 	}
-	bool udp = ep->proto == PC_PROTO_UDP;
-	int fd = socket(ss.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0);
-	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
-			return pc_error_set(err, -errno, "socket: %s", strerror(errno));
-		finish(snap, c, OUT_FILTERED, errno);
-		return 0;
-	}
-	c->fd = fd;
-	if (connect(fd, (struct sockaddr *)&ss, (socklen_t)sl) < 0 && errno != EINPROGRESS) {
-		int e = errno;
-		finish(snap, c, e == ECONNREFUSED ? OUT_CLOSED : OUT_FILTERED, e);
-		return 0;
-	}
-	uint32_t events = EPOLLOUT;
-	if (udp) {
-		/* an empty datagram: harmless to any UDP service, and enough to
-		 * draw an ICMP port-unreachable from a closed port */
-		if (send(fd, "", 0, 0) < 0) {
-			int e = errno;
-			finish(snap, c, e == ECONNREFUSED ? OUT_CLOSED : OUT_FILTERED, e);
-			return 0;
-		}
-		events = EPOLLIN;
-	}
-	struct epoll_event ev = {.events = events, .data.ptr = c};
-	if (epoll_ctl(ep_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return pc_error_set(err, -errno, "epoll_ctl: %s", strerror(errno));
 	return 0;
 }
 
-static void on_ready(struct pc_snapshot *snap, struct check *c, const struct pc_endpoint *ep)
+/* What came back, as the claim's state now. A connection to ourselves is
+ * no service: closed. Running out of sockets stops the run, since every
+ * verdict after it would be a lie. */
+static int judge_reach(void *ctx, const struct pc_dial_job *job)
 {
-	int e = 0;
-	socklen_t el = sizeof(e);
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
-		e = errno;
-	if (ep->proto == PC_PROTO_UDP && e == 0) {
-		char b[512];
-		ssize_t n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT);
-		if (n >= 0)
-			finish(snap, c, OUT_OPEN, 0);
-		else if (errno == ECONNREFUSED)
-			finish(snap, c, OUT_CLOSED, ECONNREFUSED);
-		else if (errno != EAGAIN && errno != EWOULDBLOCK)
-			finish(snap, c, OUT_FILTERED, errno);
-		/* else spurious wake-up: keep waiting */
-		return;
+	struct run *r = ctx;
+	struct pc_endpoint *ep = &r->snap->endpoints[job->idx];
+	int e = job->error;
+	switch (job->status) {
+	case PC_DIAL_OPEN:
+		finish(r->snap, ep, OUT_OPEN, 0, job->rtt_ms);
+		break;
+	case PC_DIAL_REFUSED:
+	case PC_DIAL_SELF:
+		finish(r->snap, ep, OUT_CLOSED, ECONNREFUSED, -1);
+		break;
+	case PC_DIAL_TIMEOUT:
+		finish(r->snap, ep, ep->proto == PC_PROTO_UDP ? OUT_SILENT : OUT_FILTERED, e, -1);
+		break;
+	case PC_DIAL_NO_SOCKET:
+		if (e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS)
+			return pc_error_set(r->err, -e, "socket: %s", strerror(e));
+		/* fall through */
+	default:
+		finish(r->snap, ep, OUT_FILTERED, e, -1);
+		break;
 	}
-	if (e == 0) {
-		struct sockaddr_storage ss;
-		pc_addr_to_sockaddr(&ep->addr, ep->port, &ss);
-		if (self_connected(c->fd, &ss))
-			finish(snap, c, OUT_CLOSED, ECONNREFUSED);
-		else
-			finish(snap, c, OUT_OPEN, 0);
-		return;
-	}
-	finish(snap, c, e == ECONNREFUSED ? OUT_CLOSED : OUT_FILTERED, e);
+	return 0;
 }
 
 static int reach_all(struct pc_snapshot *snap, const struct pc_recheck_opts *o,
 		     struct pc_error *err)
 {
-	unsigned par = o->parallel ? o->parallel : 64;
-	double tmo = o->timeout_ms > 0 ? o->timeout_ms : 1500;
-	struct check *slots = calloc(par, sizeof(*slots));
-	if (!slots)
-		return pc_error_set(err, PC_ENOMEM, "out of memory");
-	for (unsigned i = 0; i < par; i++)
-		slots[i].fd = -1;
-	int epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0) {
-		free(slots);
-		return pc_error_set(err, -errno, "epoll_create1: %s", strerror(errno));
-	}
-	int r = 0;
-	size_t next = 0, n = snap->n_endpoints;
-	unsigned inflight = 0;
-	for (;;) {
-		/* fill free slots */
-		for (unsigned i = 0; i < par && next < n && r >= 0; i++) {
-			if (slots[i].fd >= 0)
-				continue;
-			while (next < n && !wants_check(&snap->endpoints[next]))
-				next++;
-			if (next >= n)
-				break;
-			r = start(snap, epfd, &slots[i], next++, err);
-		}
-		if (r < 0)
-			break;
-		inflight = 0;
-		double now = pc_monotonic_ms(), soonest = -1;
-		for (unsigned i = 0; i < par; i++) {
-			if (slots[i].fd < 0)
-				continue;
-			double left = slots[i].started + tmo - now;
-			if (left <= 0) {
-				const struct pc_endpoint *ep = &snap->endpoints[slots[i].idx];
-				finish(snap, &slots[i],
-				       ep->proto == PC_PROTO_UDP ? OUT_SILENT : OUT_FILTERED,
-				       ETIMEDOUT);
-				continue;
-			}
-			inflight++;
-			if (soonest < 0 || left < soonest)
-				soonest = left;
-		}
-		if (!inflight) {
-			while (next < n && !wants_check(&snap->endpoints[next]))
-				next++;
-			if (next >= n)
-				break;
-			continue;
-		}
-		struct epoll_event evs[64];
-		int k = epoll_wait(epfd, evs, 64, (int)soonest + 1);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			r = pc_error_set(err, -errno, "epoll_wait: %s", strerror(errno));
-			break;
-		}
-		for (int i = 0; i < k; i++) {
-			struct check *c = evs[i].data.ptr;
-			if (c->fd < 0)
-				continue;
-			on_ready(snap, c, &snap->endpoints[c->idx]);
-		}
-	}
-	for (unsigned i = 0; i < par; i++)
-		if (slots[i].fd >= 0)
-			close_reset(slots[i].fd);
-	close(epfd);
-	free(slots);
-	return r;
+	struct run r = {.snap = snap, .err = err};
+	struct pc_dial_opts d = {
+		.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 1500,
+		.parallel = o->parallel ? o->parallel : 64,
+	};
+	return pc_dial_run(&d, next_claim, judge_reach, &r, err);
 }
 
 /* ---- service names ---- */
