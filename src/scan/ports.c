@@ -2,11 +2,13 @@
  * ports.c - port list parsing (the -p syntax) and lookup.
  *
  * Bitmaps take the union, so "80,80,1-100" is 100 ports; the index arrays
- * (index -> port, port -> index) are rebuilt lazily after a change. Both are
+ * (index -> port, port -> index) are rebuilt lazily after a change, or at once
+ * by pc_ports_seal() before threads share the list. Both are
  * fixed size (at most 64 Ki entries per protocol), so a hostile spec cannot
  * make the list grow.
  */
 #include "scan/ports.h"
+#include "core/error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,13 @@ static struct proto_list *ready(const struct pc_ports *cp, enum pc_proto proto)
 	}
 	l->dirty = false;
 	return l;
+}
+
+int pc_ports_seal(struct pc_ports *p)
+{
+	if (!ready(p, PC_PROTO_TCP) || !ready(p, PC_PROTO_UDP))
+		return PC_ENOMEM;
+	return 0;
 }
 
 size_t pc_ports_count(const struct pc_ports *p, enum pc_proto proto)

@@ -34,6 +34,10 @@ int pc_ports_add_top(struct pc_ports *p, unsigned n, struct pc_error *err);
 /* Add one port. */
 void pc_ports_add(struct pc_ports *p, enum pc_proto proto, uint16_t port);
 
+/* Build the lookup arrays now. After it returns 0 and until the next add,
+ * pc_ports_at and pc_ports_index only read, so engine threads may share the
+ * list. PC_ENOMEM when the arrays cannot be allocated. */
+int pc_ports_seal(struct pc_ports *p);
 size_t pc_ports_count(const struct pc_ports *p, enum pc_proto proto);
 /* The i-th port of proto in ascending order (i < count). */
 uint16_t pc_ports_at(const struct pc_ports *p, enum pc_proto proto, size_t i);

@@ -542,6 +542,9 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 	if (r < 0)
 		return r;
 
+	/* engines read the port list from several threads: no lazy build */
+	if (pc_ports_seal((struct pc_ports *)opts->ports) < 0)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
 	struct pc_scan_ctx *ctx = malloc(sizeof(*ctx));
 	if (!ctx)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");

@@ -966,11 +966,8 @@ static int syn_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 {
 	struct syn_engine *e = state;
 	e->ctx = ctx;
-	/* ports.c builds its lookup arrays lazily on first use, without a
-	 * lock: build them here, before a second thread can race on them */
-	size_t ix;
-	(void)pc_ports_at(pc_scan_ctx_opts(ctx)->ports, PC_PROTO_TCP, 0);
-	(void)pc_ports_index(pc_scan_ctx_opts(ctx)->ports, PC_PROTO_TCP, 0, &ix);
+	/* the port list's lookup arrays were built by pc_scan_run
+	 * (pc_ports_seal) before any engine thread starts */
 	for (unsigned i = 1; i < e->n_workers; i++) {
 		int r = pthread_create(&e->w[i]->thread, NULL, worker_thread, e->w[i]);
 		if (r != 0) {
