@@ -130,6 +130,9 @@ static int judge_reach(void *ctx, const struct pc_dial_job *job)
 	struct run *r = ctx;
 	struct pc_endpoint *ep = &r->snap->endpoints[job->idx];
 	int e = job->error;
+	if (job->status == PC_DIAL_NO_SOCKET &&
+	    (e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS))
+		return pc_error_set(r->err, -e, "socket: %s", strerror(e));
 	switch (job->status) {
 	case PC_DIAL_OPEN:
 		finish(r->snap, ep, OUT_OPEN, 0, job->rtt_ms);
@@ -141,11 +144,7 @@ static int judge_reach(void *ctx, const struct pc_dial_job *job)
 	case PC_DIAL_TIMEOUT:
 		finish(r->snap, ep, ep->proto == PC_PROTO_UDP ? OUT_SILENT : OUT_FILTERED, e, -1);
 		break;
-	case PC_DIAL_NO_SOCKET:
-		if (e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS)
-			return pc_error_set(r->err, -e, "socket: %s", strerror(e));
-		/* fall through */
-	default:
+	default: /* unreachable, another errno, no socket */
 		finish(r->snap, ep, OUT_FILTERED, e, -1);
 		break;
 	}
