@@ -41,8 +41,8 @@ struct dial {
 	void *ctx;
 	int epfd;
 	struct slot *slots;
-	size_t *free; /* indices of free slots, a stack */
-	size_t n_free;
+	size_t *idle; /* indices of free slots, a stack */
+	size_t n_idle;
 };
 
 const char *pc_dial_status_name(enum pc_dial_status s)
@@ -115,7 +115,7 @@ static int end_job(struct dial *d, struct slot *s, enum pc_dial_status status, i
 		close_reset(s->fd);
 	}
 	s->fd = -1;
-	d->free[d->n_free++] = (size_t)(s - d->slots);
+	d->idle[d->n_idle++] = (size_t)(s - d->slots);
 	return d->done(d->ctx, j);
 }
 
@@ -136,7 +136,7 @@ static int start(struct dial *d, struct slot *s, struct pc_error *err)
 {
 	struct pc_dial_job *j = &s->job;
 	bool udp = j->proto == PC_PROTO_UDP;
-	d->n_free--;
+	d->n_idle--;
 	s->fd = -1;
 	size_t len = pc_addr_to_sockaddr(&j->addr, j->port, &s->to);
 	if (!len)
@@ -211,14 +211,14 @@ int pc_dial_run(const struct pc_dial_opts *opts, pc_dial_next_fn next, pc_dial_d
 	struct dial d = {.o = opts, .done = done, .ctx = ctx, .epfd = -1};
 	int ret = 0;
 	d.slots = calloc(n_slots, sizeof(*d.slots));
-	d.free = calloc(n_slots, sizeof(*d.free));
-	if (!d.slots || !d.free) {
+	d.idle = calloc(n_slots, sizeof(*d.idle));
+	if (!d.slots || !d.idle) {
 		ret = pc_error_set(err, PC_ENOMEM, "out of memory for the live check");
 		goto out;
 	}
 	for (size_t i = 0; i < n_slots; i++) {
 		d.slots[i].fd = -1;
-		d.free[d.n_free++] = n_slots - 1 - i;
+		d.idle[d.n_idle++] = n_slots - 1 - i;
 	}
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d.epfd < 0) {
@@ -228,8 +228,8 @@ int pc_dial_run(const struct pc_dial_opts *opts, pc_dial_next_fn next, pc_dial_d
 
 	bool more = true;
 	for (;;) {
-		while (more && d.n_free) {
-			struct slot *s = &d.slots[d.free[d.n_free - 1]];
+		while (more && d.n_idle) {
+			struct slot *s = &d.slots[d.idle[d.n_idle - 1]];
 			memset(&s->job, 0, sizeof(s->job));
 			ret = next(ctx, &s->job);
 			if (ret < 0)
@@ -239,7 +239,7 @@ int pc_dial_run(const struct pc_dial_opts *opts, pc_dial_next_fn next, pc_dial_d
 			if (ret < 0)
 				goto out;
 		}
-		if (!more && d.n_free == n_slots)
+		if (!more && d.n_idle == n_slots)
 			break;
 
 		struct epoll_event events[DIAL_EVENTS];
@@ -268,6 +268,6 @@ out:
 	if (d.epfd >= 0)
 		close(d.epfd);
 	free(d.slots);
-	free(d.free);
+	free(d.idle);
 	return ret;
 }
