@@ -84,6 +84,9 @@
 #define MAX_WORKERS 4
 #define PARK_MAX 1024
 #define NEIGH_SLOTS (2 * RING_MAX) /* on-link hosts with pending probes, per sender */
+/* ARP requests per try of a probe, one per timeout: the kernel's own
+ * resolution (mcast_solicit) asks 3 times too. A host gets ARP_TRIES x
+ * (1 + --retries) requests before its probes are reported filtered */
 #define ARP_TRIES 3
 /* hosts with unanswered probes counted at once per sender; when more
  * are, new hosts wait in the park like hosts at their cap */
@@ -129,6 +132,7 @@ struct syn_worker {
 	struct neigh *neigh;
 	size_t n_neigh;
 	uint64_t arp_interval_us;
+	unsigned arp_tries_max; /* requests per host: ARP_TRIES x (1 + retries) */
 	pthread_t thread;
 	bool started;
 	int ret;
@@ -402,8 +406,17 @@ fail:
  * Ethernet we ask for the MAC ourselves (ARP request on the packet
  * socket, answer through the capture filter) and send the SYN as a frame
  * to that MAC; routed targets (one next hop, the gateway) and IPv6 stay
- * with the kernel. A host that answers none of ARP_TRIES requests, one
- * per timeout, is down: its probes are reported filtered. */
+ * with the kernel.
+ *
+ * A request or its answer can be lost like any probe: on a loaded host
+ * the softirq backlog (net.core.netdev_max_backlog) drops packets, and a
+ * whole sweep's requests leave within a few hundred milliseconds. So
+ * --retries applies to ARP as to SYNs: each try of a probe is worth one
+ * resolution of ARP_TRIES requests, one per timeout, and only a host that
+ * answers none of its ARP_TRIES x (1 + retries) requests is down: its
+ * probes are reported filtered. They never vanish. Until then they wait
+ * in the ring (tries 0: not sent, so not counted as sent); the SYN that
+ * follows the answer is their first send, not a retry. */
 
 static uint32_t ip_of(const struct pc_addr *a)
 {
@@ -700,7 +713,7 @@ static enum queued queue_probe(struct syn_worker *s, const struct pc_addr *dst, 
 			return Q_FAIL;
 		if (ne && ne->state == NEIGH_RESOLVING) {
 			if (now >= ne->next_arp_us) {
-				if (ne->arp_tries >= ARP_TRIES) {
+				if (ne->arp_tries >= s->arp_tries_max) {
 					ne->state = NEIGH_FAILED;
 					return Q_FAIL;
 				}
@@ -755,7 +768,7 @@ static enum queued queue_probe(struct syn_worker *s, const struct pc_addr *dst, 
 /* How long a probe waits for its host's ARP answer before looking again:
  * 10 ms, doubling, at most the timeout. ARP on a LAN answers within a
  * millisecond, so most probes go on their first look; a host that never
- * answers fails after ARP_TRIES requests, one per timeout. */
+ * answers fails after arp_tries_max requests, one per timeout. */
 static uint64_t arp_wait(unsigned waits, uint64_t timeout_us)
 {
 	unsigned shift = waits > 1 ? waits - 1 : 0;
@@ -782,8 +795,15 @@ static bool start_probe(struct pc_scan_ctx *ctx, struct syn_worker *s,
 		return false;
 	}
 	struct pc_inflight_entry *e = pc_inflight_push(s->inflight, &p->addr, p->port);
-	if (!e)
-		return true; /* cannot happen: the caller checked the room */
+	if (!e) {
+		/* cannot happen (the caller checked the room); if it did,
+		 * the probe must not vanish: undo and let it be parked */
+		if (s->count_hosts)
+			pc_hostcount_dec(s->hosts, &p->addr);
+		if (s->neigh && p->addr.family == AF_INET)
+			neigh_unref(s, &p->addr);
+		return false;
+	}
 	s->pending++;
 	switch (queue_probe(s, &p->addr, p->port, now)) {
 	case Q_FAIL:
@@ -819,6 +839,7 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 	if (retries > 10)
 		retries = 10;
 	s->arp_interval_us = timeout_us;
+	s->arp_tries_max = ARP_TRIES * (retries + 1);
 
 	/* enough room for every probe sent within one deadline at the rate
 	 * asked (or a generous default), within bounds */
@@ -896,11 +917,18 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 		if (want && (!exhausted || (s->n_park && s->park_dirty))) {
 			uint64_t may = pc_scan_pace(ctx, want, resend ? 0 : 1);
 			uint64_t k = 0;
-			/* parked probes first, in order, when their host has room */
+			/* parked probes first, in order, when their host has room;
+			 * the park is clean again only when every parked probe was
+			 * tried: one the pace cut off was not, and with nothing
+			 * left in flight no report would ever mark it dirty again
+			 * (the pass then never ended) */
 			if (s->park_dirty && s->n_park) {
 				unsigned kept = 0;
+				bool cut = false;
 				for (unsigned i = 0; i < s->n_park; i++) {
 					struct pc_scan_probe *p = &s->park[i];
+					if (k >= may)
+						cut = true;
 					if (k < may &&
 					    start_probe(ctx, s, p, now, retries, timeout_us, last_us)) {
 						k++;
@@ -909,7 +937,7 @@ static int worker_run(struct syn_worker *s, struct pc_error *err)
 					}
 				}
 				s->n_park = kept;
-				s->park_dirty = false;
+				s->park_dirty = cut;
 			}
 			while (k < may && !exhausted && s->n_park < PARK_MAX) {
 				struct pc_scan_probe p;

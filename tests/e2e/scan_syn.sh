@@ -15,7 +15,11 @@
 #   4. without CAP_NET_RAW, --syn fails with a clear message (exit 2 or 3),
 #      and the scanner holds no capability while it scans;
 #   5. --host-inflight 4 against 20 dropped ports: all 20 filtered, and it
-#      takes five rounds of the timeout (never more than 4 unanswered).
+#      takes five rounds of the timeout (never more than 4 unanswered);
+#   6. --host-inflight 1 at a low --rate: probes parked behind the cap
+#      while the pace has no token for them must still be sent when the
+#      host's last probe is answered (the pass used to spin forever with
+#      them parked): all 40 ports reported, in seconds.
 . "$(dirname "$0")/../lab/lab.sh"
 lab_init
 command -v python3 >/dev/null || lab_skip "needs python3"
@@ -155,4 +159,10 @@ lab_assert_eq "host-inflight: all filtered" 20 "$(states <<<"$out" | grep -c ' f
 ms=$(((t1 - t0) / 1000000))
 lab_log "host-inflight 4, 20 silent ports, 400 ms timeout: $ms ms"
 [ "$ms" -ge 1900 ] || lab_fail "host-inflight 4 did not hold probes back ($ms ms < 5 x 400 ms)"
-echo "ok: syn scan exact (IPv4, IPv6, RST, drop, ICMP reject, -p- = nmap, privileges dropped, per-host cap)"
+# 6: parked probes and the pace
+out=$(lab_exec "$s" timeout 30 "$PORTCENSUS" scan --syn --format json --show all --rate 200 \
+	--host-inflight 1 --timeout 50 --cooldown 50 --retries 0 -p 5401-5440 198.18.12.2) ||
+	lab_fail "host-inflight 1 at --rate 200 failed or never ended (exit $?)"
+lab_assert_eq "host-inflight 1, rate 200: reported" 40 "$(states <<<"$out" | wc -l)"
+lab_assert_eq "host-inflight 1, rate 200: open" "198.18.12.2 5432 open" "$(states <<<"$out" | grep ' open$')"
+echo "ok: syn scan exact (IPv4, IPv6, RST, drop, ICMP reject, -p- = nmap, privileges dropped, per-host cap, parked probes under the pace)"
