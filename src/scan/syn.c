@@ -264,6 +264,15 @@ static int open_rx(struct syn_worker *s, struct pc_error *err)
 	int sz = RCVBUF;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	/* it also sends (ARP requests, SYN frames to on-link hosts), and a
+	 * frame can stay charged to the socket until it is consumed (over
+	 * veth: by the peer's softirq, from the per-CPU backlog); on a loaded
+	 * host the default 208 KiB could fill and a send fail with EAGAIN
+	 * (not seen here, but cheap to rule out): as much room as the raw IP
+	 * sockets have */
+	sz = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	struct sockaddr_ll sll;
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
