@@ -1,7 +1,8 @@
 /*
  * syn.c - the SYN scan engine (CAP_NET_RAW), its glue: prepare (sockets
  * and source ports, while the privilege lasts), run (one sender per CPU,
- * each running its loop over the in-flight ring and the park), release.
+ * each running the loop shared with UDP, probeloop.c, through the
+ * callbacks below), release.
  * Half-open TCP probes are sent in batches through raw IP sockets
  * (syn_tx.c), replies captured on an AF_PACKET socket behind a kernel BPF
  * filter and validated statelessly with a SYN cookie (syn_rx.c), on-link
@@ -86,8 +87,7 @@ static void worker_free(struct syn_worker *s)
 	if (s->rx >= 0)
 		close(s->rx);
 	pc_route_close(s->routes);
-	pc_inflight_free(s->inflight);
-	pc_hostcount_free(s->hosts);
+	pc_probeloop_release(&s->loop);
 	free(s->neigh);
 	free(s);
 }
@@ -172,223 +172,72 @@ fail:
 }
 
 
-void pc_syn_report(struct pc_scan_ctx *ctx, struct syn_worker *s, struct pc_inflight_entry *e,
-		   enum pc_state state, uint64_t now)
+/* ---- the loop's callbacks (probeloop.h) ---- */
+
+static void cb_drain(void *eng)
 {
-	double rtt = e->tries && state != PC_STATE_FILTERED ? (double)(now - e->sent_us) / 1000.0 : -1;
-	e->done = true;
-	s->pending--;
-	if (s->count_hosts)
-		pc_hostcount_dec(s->hosts, &e->addr);
-	if (s->neigh && e->addr.family == AF_INET)
-		pc_syn_neigh_unref(s, &e->addr);
-	s->park_dirty = true;
-	pc_scan_result(ctx, &e->addr, PC_PROTO_TCP, e->port, state, rtt);
+	struct syn_worker *s = eng;
+	pc_syn_drain_rx(s->eng->ctx, s);
 }
 
-/* First send of a probe: into the host's count, the ring and the batch.
- * false, doing nothing, when the host is at its cap (or too many hosts
- * are counted): the caller parks the probe. */
-static bool start_probe(struct pc_scan_ctx *ctx, struct syn_worker *s,
-			const struct pc_scan_probe *p, uint64_t now, unsigned retries,
-			uint64_t timeout_us, uint64_t last_us)
+static enum pc_queued cb_queue(void *eng, const struct pc_addr *addr, uint16_t port, uint64_t now)
 {
-	if (s->count_hosts && (pc_hostcount_get(s->hosts, &p->addr) >= s->host_cap ||
-			       !pc_hostcount_inc(s->hosts, &p->addr)))
-		return false;
+	return pc_syn_queue_probe(eng, addr, port, now);
+}
+
+static int cb_flush(void *eng)
+{
+	struct syn_worker *s = eng;
+	return pc_syn_flush(s, pc_scan_ctx_stats(s->eng->ctx));
+}
+
+/* An on-link host takes a slot of the neighbour table: while as many
+ * on-link hosts are pending as it holds, the probe waits in the park. */
+static bool cb_admit(void *eng, const struct pc_addr *addr)
+{
+	struct syn_worker *s = eng;
 	struct pc_route rt;
 	uint8_t mac[6];
-	if (pc_syn_on_link(s, &p->addr, &rt, mac) && pc_syn_neigh_ref(s, &p->addr) == 1) {
-		/* as many on-link hosts pending as the table holds: wait */
-		if (s->count_hosts)
-			pc_hostcount_dec(s->hosts, &p->addr);
-		return false;
-	}
-	struct pc_inflight_entry *e = pc_inflight_push(s->inflight, &p->addr, p->port);
-	if (!e) {
-		/* cannot happen (the caller checked the room); if it did,
-		 * the probe must not vanish: undo and let it be parked */
-		if (s->count_hosts)
-			pc_hostcount_dec(s->hosts, &p->addr);
-		if (s->neigh && p->addr.family == AF_INET)
-			pc_syn_neigh_unref(s, &p->addr);
-		return false;
-	}
-	s->pending++;
-	switch (pc_syn_queue_probe(s, &p->addr, p->port, now)) {
-	case Q_FAIL:
-		pc_syn_report(ctx, s, e, PC_STATE_FILTERED, now);
-		return true;
-	case Q_WAIT:
-		/* asked for its host's MAC: look again soon */
-		e->waits = 1;
-		e->deadline_us = now + pc_syn_arp_wait(1, timeout_us);
-		return true;
-	case Q_SENT:
-		break;
-	}
-	e->tries = 1;
-	e->sent_us = now;
-	e->deadline_us = now + (retries == 0 ? last_us : timeout_us);
-	return true;
+	return !(pc_syn_on_link(s, addr, &rt, mac) && pc_syn_neigh_ref(s, addr) == 1);
 }
+
+static void cb_forget(void *eng, const struct pc_addr *addr)
+{
+	struct syn_worker *s = eng;
+	if (s->neigh && addr->family == AF_INET)
+		pc_syn_neigh_unref(s, addr);
+}
+
+static const struct pc_probeloop_ops syn_loop_ops = {
+	.drain = cb_drain,
+	.queue = cb_queue,
+	.flush = cb_flush,
+	.admit = cb_admit,
+	.forget = cb_forget,
+};
 
 static int worker_run(struct syn_worker *s, struct pc_error *err)
 {
-	struct pc_scan_ctx *ctx = s->eng->ctx;
-	const struct pc_scan_opts *o = pc_scan_ctx_opts(ctx);
-	struct pc_scan_stats *st = pc_scan_ctx_stats(ctx);
-	double timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PC_SCAN_DEFAULT_TIMEOUT_MS;
-	double cooldown_ms = o->cooldown_ms > 0 ? o->cooldown_ms : PC_SCAN_DEFAULT_COOLDOWN_MS;
-	/* every try waits the timeout; the last one waits the cooldown too */
-	uint64_t timeout_us = (uint64_t)(timeout_ms * 1000.0);
-	uint64_t last_us = (uint64_t)(cooldown_ms * 1000.0);
-	if (last_us < timeout_us)
-		last_us = timeout_us;
-	unsigned retries = o->retries;
-	if (retries > 10)
-		retries = 10;
-	s->arp_interval_us = timeout_us;
-	s->arp_tries_max = ARP_TRIES * (retries + 1);
-
-	/* enough room for every probe sent within one deadline at the rate
-	 * asked (or a generous default), within bounds */
-	bool unlimited = o->rate_pps == PC_SCAN_RATE_UNLIMITED;
-	double rate = !o->rate_pps ? PC_SCAN_DEFAULT_RATE : unlimited ? 150000.0 : (double)o->rate_pps;
-	double need = rate * (double)last_us / 1e6 * 1.25 / s->eng->n_workers + BATCH * 2;
-	size_t cap = need > RING_MAX ? RING_MAX : need < 4096 ? 4096 : (size_t)need;
-	int ret = pc_inflight_new(cap, &s->inflight);
+	struct pc_probeloop *l = &s->loop;
+	l->ops = &syn_loop_ops;
+	l->eng = s;
+	l->proto = PC_PROTO_TCP;
+	l->silent_state = PC_STATE_FILTERED;
+	l->n_senders = s->eng->n_workers;
+	l->stop = &s->eng->stop;
+	l->wait_fds[0] = (struct pollfd){.fd = s->rx, .events = POLLIN};
+	l->n_wait_fds = 1;
+	int ret = pc_probeloop_init(l, s->eng->ctx, err);
 	if (ret < 0)
-		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
-	unsigned host_cap = o->host_inflight ? o->host_inflight : PC_SCAN_DEFAULT_HOST_INFLIGHT;
-	s->host_cap = host_cap / s->eng->n_workers;
-	if (s->host_cap < 1)
-		s->host_cap = 1;
-	/* with no more ports per host than the cap, it can never bind:
-	 * skip the counting (and the memory its table would touch) */
-	s->count_hosts = pc_ports_count(o->ports, PC_PROTO_TCP) > s->host_cap;
-	if (s->count_hosts) {
-		ret = pc_hostcount_new(HOSTS_TRACKED, &s->hosts);
-		if (ret < 0)
-			return pc_error_set(err, ret, "out of memory");
-	}
-
-	bool exhausted = false;
-	for (;;) {
-		if (atomic_load_explicit(&s->eng->stop, memory_order_relaxed))
-			return 0;
-		pc_syn_drain_rx(ctx, s);
-		uint64_t now = now_us();
-
-		/* settle what reached its deadline: answered ones leave,
-		 * unanswered ones are sent again or given up */
-		unsigned resend = 0;
-		struct pc_inflight_entry *h;
-		/* answered probes leave at once; others at their deadline */
-		while ((h = pc_inflight_head(s->inflight)) && (h->done || h->deadline_us <= now)) {
-			if (h->done) {
-				pc_inflight_pop(s->inflight);
-				continue;
-			}
-			if (h->tries > retries) {
-				pc_syn_report(ctx, s, h, PC_STATE_FILTERED, now);
-				pc_inflight_pop(s->inflight);
-				continue;
-			}
-			if (s->n_batch == BATCH || pc_scan_pace(ctx, 1, 0) == 0)
-				break;
-			h = pc_inflight_requeue(s->inflight);
-			struct pc_addr a = h->addr;
-			uint16_t port = h->port;
-			enum queued q = pc_syn_queue_probe(s, &a, port, now);
-			if (q == Q_WAIT && h->waits < 250) {
-				h->waits++;
-				h->deadline_us = now + pc_syn_arp_wait(h->waits, timeout_us);
-				continue;
-			}
-			if (q != Q_SENT) {
-				pc_syn_report(ctx, s, h, PC_STATE_FILTERED, now);
-				continue;
-			}
-			bool first = h->tries == 0;
-			h->tries++;
-			h->sent_us = now;
-			h->deadline_us = now + (h->tries > retries ? last_us : timeout_us);
-			if (!first) /* a first send after ARP is not a retry */
-				__atomic_fetch_add(&st->retries, 1, __ATOMIC_RELAXED);
-			resend++;
-		}
-
-		/* new probes, as the pace and the ring allow */
-		size_t room = pc_inflight_capacity(s->inflight) - pc_inflight_count(s->inflight);
-		unsigned want = BATCH - s->n_batch;
-		if (want > room)
-			want = (unsigned)room;
-		if (want && (!exhausted || (s->n_park && s->park_dirty))) {
-			uint64_t may = pc_scan_pace(ctx, want, resend ? 0 : 1);
-			uint64_t k = 0;
-			/* parked probes first, in order, when their host has room;
-			 * the park is clean again only when every parked probe was
-			 * tried: one the pace cut off was not, and with nothing
-			 * left in flight no report would ever mark it dirty again
-			 * (the pass then never ended) */
-			if (s->park_dirty && s->n_park) {
-				unsigned kept = 0;
-				bool cut = false;
-				for (unsigned i = 0; i < s->n_park; i++) {
-					struct pc_scan_probe *p = &s->park[i];
-					if (k >= may)
-						cut = true;
-					if (k < may &&
-					    start_probe(ctx, s, p, now, retries, timeout_us, last_us)) {
-						k++;
-					} else {
-						s->park[kept++] = *p;
-					}
-				}
-				s->n_park = kept;
-				s->park_dirty = cut;
-			}
-			while (k < may && !exhausted && s->n_park < PARK_MAX) {
-				struct pc_scan_probe p;
-				if (!pc_scan_next(ctx, &p)) {
-					exhausted = true;
-					break;
-				}
-				if (p.proto != PC_PROTO_TCP)
-					continue;
-				if (!start_probe(ctx, s, &p, now, retries, timeout_us, last_us)) {
-					s->park[s->n_park++] = p;
-					continue;
-				}
-				k++;
-			}
-		}
-		if (s->n_batch) {
-			ret = pc_syn_flush(s, st);
-			if (ret < 0)
-				return pc_error_set(err, ret, "cannot send: %s", strerror(-ret));
-		}
-
-		if (exhausted && s->pending == 0 && s->n_park == 0)
-			break;
-		/* idle: wait for a reply or the next deadline */
-		if (exhausted || room == 0 || s->n_park == PARK_MAX) {
-			h = pc_inflight_head(s->inflight);
-			now = now_us();
-			int wait_ms = 0;
-			if (h && h->deadline_us > now)
-				wait_ms = (int)((h->deadline_us - now + 999) / 1000);
-			if (wait_ms > 50)
-				wait_ms = 50;
-			struct pollfd pfd = {.fd = s->rx, .events = POLLIN};
-			if (wait_ms > 0 && poll(&pfd, 1, wait_ms) < 0 && errno != EINTR)
-				return pc_error_set(err, -errno, "poll: %s", strerror(errno));
-		}
-	}
-	pc_syn_drain_rx(ctx, s);
-	pc_syn_count_drops(s, st);
-	return 0;
+		return ret;
+	s->arp_interval_us = l->timeout_us;
+	s->arp_tries_max = ARP_TRIES * (l->retries + 1);
+	ret = pc_probeloop_run(l, err);
+	if (ret == 1)
+		return 0; /* another sender failed: its error is the one reported */
+	if (ret == 0)
+		pc_syn_count_drops(s, pc_scan_ctx_stats(s->eng->ctx));
+	return ret;
 }
 
 static void *worker_thread(void *arg)

@@ -150,14 +150,3 @@ void pc_syn_handle_arp(struct syn_worker *s, const uint8_t *p, size_t n)
 	memcpy(ne->mac, mac, 6);
 	ne->state = NEIGH_RESOLVED;
 }
-
-/* How long a probe waits for its host's ARP answer before looking again:
- * 10 ms, doubling, at most the timeout. ARP on a LAN answers within a
- * millisecond, so most probes go on their first look; a host that never
- * answers fails after arp_tries_max requests, one per timeout. */
-uint64_t pc_syn_arp_wait(unsigned waits, uint64_t timeout_us)
-{
-	unsigned shift = waits > 1 ? waits - 1 : 0;
-	uint64_t w = (uint64_t)10000 << (shift > 10 ? 10 : shift);
-	return w < timeout_us ? w : timeout_us;
-}

@@ -15,6 +15,7 @@
 #include "scan/cookie.h"
 #include "scan/inflight.h"
 #include "scan/packet.h"
+#include "scan/probeloop.h"
 #include "scan/route.h"
 #include "scan/scan.h"
 
@@ -24,21 +25,15 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define BATCH 64
-/* In-flight ring per sender: its pages are all touched once the scan is
- * longer than the ring, so this bounds the memory (64 Ki x 40 bytes plus
- * the index: about 3 MiB). Answered probes leave from the head at once,
- * but one unanswered probe holds every later one in the ring until its
- * deadline: when silence is common, a sender sends at most 64 Ki probes
- * per timeout (65,000/s per sender at the default 1 s). */
-#define RING_MAX (1u << 16)
+#define BATCH PC_PROBELOOP_BATCH
 #define SNAPLEN 256
 #define SPORT_COUNT 64
 #define RCVBUF (32 << 20)
 #define WARN_NOROUTE_MAX 8
 #define MAX_WORKERS 4
-#define PARK_MAX 1024
-#define NEIGH_SLOTS (2 * RING_MAX) /* on-link hosts with pending probes, per sender */
+/* on-link hosts with pending probes, per sender: twice the largest ring
+ * (probeloop.c), so the table is never more than half full */
+#define NEIGH_SLOTS (2u << 16)
 /* ARP requests per try of a probe, one per timeout: the kernel's own
  * resolution (mcast_solicit) asks 3 times too. A host gets ARP_TRIES x
  * (1 + --retries) requests before its probes are reported filtered */
@@ -72,16 +67,8 @@ struct syn_worker {
 	struct pc_route_cache *routes;
 	struct pc_cookie_key key;
 	uint16_t sport_lo; /* source ports sport_lo .. sport_lo + SPORT_COUNT - 1 */
-	struct pc_inflight *inflight;
-	uint64_t pending; /* in the ring and not yet reported */
-	/* per-host cap: unanswered probes per host, and probes parked until
-	 * their host has room */
-	struct pc_hostcount *hosts;
-	unsigned host_cap;
-	bool count_hosts;
-	struct pc_scan_probe park[PARK_MAX];
-	unsigned n_park;
-	bool park_dirty; /* a probe was settled since the park was looked at */
+	/* ring, park, per-host cap, the batch count: the shared loop */
+	struct pc_probeloop loop;
 	/* on-link IPv4 hosts, resolved by our own ARP (NEIGH_SLOTS, open
 	 * addressing; allocated on first use) */
 	struct neigh *neigh;
@@ -98,7 +85,6 @@ struct syn_worker {
 	struct iovec iov[BATCH];
 	struct mmsghdr msg[BATCH];
 	int fam[BATCH];
-	unsigned n_batch;
 	/* receive batch */
 	uint8_t rbuf[BATCH][SNAPLEN];
 	struct iovec riov[BATCH];
@@ -115,23 +101,12 @@ struct syn_engine {
 	unsigned n_noroute;
 };
 
-enum queued { Q_SENT, Q_WAIT, Q_FAIL };
-
-static inline uint64_t now_us(void)
-{
-	return (uint64_t)(pc_monotonic_ms() * 1000.0);
-}
-
-/* syn.c: a probe's verdict (marks it done, frees its host's slots) */
-void pc_syn_report(struct pc_scan_ctx *ctx, struct syn_worker *s, struct pc_inflight_entry *e,
-		   enum pc_state state, uint64_t now);
-
 /* syn_tx.c: raw IP sockets, the send batch */
 int pc_syn_open_tx(int family, int *ret_fd, struct pc_error *err);
-/* Build a probe into the batch: Q_SENT; Q_WAIT while its on-link host is
- * being resolved; Q_FAIL when it cannot be sent. */
-enum queued pc_syn_queue_probe(struct syn_worker *s, const struct pc_addr *dst, uint16_t dport,
-			       uint64_t now);
+/* Build a probe into the batch: PC_QUEUED_SENT; PC_QUEUED_WAIT while its on-link host is
+ * being resolved; PC_QUEUED_FAIL when it cannot be sent. */
+enum pc_queued pc_syn_queue_probe(struct syn_worker *s, const struct pc_addr *dst, uint16_t dport,
+				  uint64_t now);
 int pc_syn_flush(struct syn_worker *s, struct pc_scan_stats *st);
 
 /* syn_rx.c: the capture socket and reply classification */
@@ -148,6 +123,5 @@ bool pc_syn_on_link(struct syn_worker *s, const struct pc_addr *dst, struct pc_r
 void pc_syn_send_arp(struct syn_worker *s, int ifindex, const uint8_t our_mac[6],
 		     const struct pc_addr *our_ip, const struct pc_addr *target);
 void pc_syn_handle_arp(struct syn_worker *s, const uint8_t *p, size_t n);
-uint64_t pc_syn_arp_wait(unsigned waits, uint64_t timeout_us);
 
 #endif

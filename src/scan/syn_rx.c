@@ -138,19 +138,19 @@ static void handle_reply(struct pc_scan_ctx *ctx, struct syn_worker *s, const ui
 		return;
 	struct pc_scan_stats *st = pc_scan_ctx_stats(ctx);
 	__atomic_fetch_add(&st->replies, 1, __ATOMIC_RELAXED);
-	struct pc_inflight_entry *e = pc_inflight_find(s->inflight, &r.remote, r.remote_port);
+	struct pc_inflight_entry *e = pc_inflight_find(s->loop.inflight, &r.remote, r.remote_port);
 	if (!e || e->done)
 		return; /* a duplicate, or later than its deadline */
 	switch (r.kind) {
 	case PC_REPLY_SYNACK:
-		pc_syn_report(ctx, s, e, PC_STATE_OPEN, now);
+		pc_probeloop_report(&s->loop, e, PC_STATE_OPEN, now);
 		break;
 	case PC_REPLY_RST:
-		pc_syn_report(ctx, s, e, PC_STATE_CLOSED, now);
+		pc_probeloop_report(&s->loop, e, PC_STATE_CLOSED, now);
 		break;
 	case PC_REPLY_UNREACH:
 		/* as nmap: an unreachable of any code means a filter */
-		pc_syn_report(ctx, s, e, PC_STATE_FILTERED, now);
+		pc_probeloop_report(&s->loop, e, PC_STATE_FILTERED, now);
 		break;
 	}
 }
@@ -170,7 +170,7 @@ unsigned pc_syn_drain_rx(struct pc_scan_ctx *ctx, struct syn_worker *s)
 		int n = recvmmsg(s->rx, s->rmsg, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		uint64_t now = now_us();
+		uint64_t now = pc_probeloop_now_us();
 		for (int i = 0; i < n; i++) {
 			size_t len = s->rmsg[i].msg_len;
 			if (len > SNAPLEN)

@@ -86,7 +86,7 @@ int pc_syn_flush(struct syn_worker *s, struct pc_scan_stats *st)
 {
 	struct mmsghdr v4[BATCH], v6[BATCH], ll[BATCH];
 	unsigned n4 = 0, n6 = 0, nl = 0;
-	for (unsigned i = 0; i < s->n_batch; i++) {
+	for (unsigned i = 0; i < s->loop.n_batch; i++) {
 		if (s->fam[i] == AF_INET)
 			v4[n4++] = s->msg[i];
 		else if (s->fam[i] == AF_INET6)
@@ -94,7 +94,7 @@ int pc_syn_flush(struct syn_worker *s, struct pc_scan_stats *st)
 		else
 			ll[nl++] = s->msg[i];
 	}
-	s->n_batch = 0;
+	s->loop.n_batch = 0;
 	int ret = 0;
 	if (n4)
 		ret = flush_family(s, st, AF_INET, v4, n4);
@@ -105,12 +105,12 @@ int pc_syn_flush(struct syn_worker *s, struct pc_scan_stats *st)
 	return ret;
 }
 
-/* Build a probe into the batch: Q_SENT; Q_WAIT while its on-link host is
- * being resolved (the caller tries again after the timeout); Q_FAIL when it
- * cannot be sent (no route, no IPv6 socket, host down): the caller reports
- * it. */
-enum queued pc_syn_queue_probe(struct syn_worker *s, const struct pc_addr *dst, uint16_t dport,
-			       uint64_t now)
+/* Build a probe into the batch: PC_QUEUED_SENT; PC_QUEUED_WAIT while its
+ * on-link host is being resolved (the loop looks again soon);
+ * PC_QUEUED_FAIL when it cannot be sent (no route, no IPv6 socket, host
+ * down): the loop reports it. */
+enum pc_queued pc_syn_queue_probe(struct syn_worker *s, const struct pc_addr *dst, uint16_t dport,
+				  uint64_t now)
 {
 	struct pc_route rt;
 	if ((dst->family == AF_INET6 && s->tx6 < 0) ||
@@ -122,7 +122,7 @@ enum queued pc_syn_queue_probe(struct syn_worker *s, const struct pc_addr *dst, 
 		if (e->n_noroute < WARN_NOROUTE_MAX)
 			e->noroute[e->n_noroute++] = *dst;
 		pthread_mutex_unlock(&e->lock);
-		return Q_FAIL;
+		return PC_QUEUED_FAIL;
 	}
 	uint8_t our_mac[6];
 	struct neigh *ne = NULL;
@@ -130,21 +130,21 @@ enum queued pc_syn_queue_probe(struct syn_worker *s, const struct pc_addr *dst, 
 	    pc_route_link_mac(s->routes, rt.oif, our_mac) == 0) {
 		ne = pc_syn_neigh_find(s, dst); /* NULL: not tracked, the kernel resolves it */
 		if (ne && ne->state == NEIGH_FAILED)
-			return Q_FAIL;
+			return PC_QUEUED_FAIL;
 		if (ne && ne->state == NEIGH_RESOLVING) {
 			if (now >= ne->next_arp_us) {
 				if (ne->arp_tries >= s->arp_tries_max) {
 					ne->state = NEIGH_FAILED;
-					return Q_FAIL;
+					return PC_QUEUED_FAIL;
 				}
 				pc_syn_send_arp(s, rt.oif, our_mac, &rt.src, dst);
 				ne->arp_tries++;
 				ne->next_arp_us = now + s->arp_interval_us;
 			}
-			return Q_WAIT;
+			return PC_QUEUED_WAIT;
 		}
 	}
-	unsigned i = s->n_batch;
+	unsigned i = s->loop.n_batch;
 	struct pc_syn_spec sp;
 	memset(&sp, 0, sizeof(sp));
 	sp.src = rt.src;
@@ -158,7 +158,7 @@ enum queued pc_syn_queue_probe(struct syn_worker *s, const struct pc_addr *dst, 
 	sp.ip_id = (uint16_t)(h >> 16);
 	size_t n = pc_packet_build_syn(s->pkt[i], sizeof(s->pkt[i]), &sp);
 	if (!n)
-		return Q_FAIL;
+		return PC_QUEUED_FAIL;
 	size_t sl;
 	if (ne) {
 		/* an on-link host we resolved: a frame to its MAC */
@@ -181,6 +181,6 @@ enum queued pc_syn_queue_probe(struct syn_worker *s, const struct pc_addr *dst, 
 	s->msg[i].msg_hdr.msg_iov = &s->iov[i];
 	s->msg[i].msg_hdr.msg_iovlen = 1;
 	s->fam[i] = ne ? AF_PACKET : dst->family;
-	s->n_batch++;
-	return Q_SENT;
+	s->loop.n_batch++;
+	return PC_QUEUED_SENT;
 }

@@ -11,9 +11,10 @@
  * addressed to its own port, so the kernel already does the validation a
  * cookie does for SYN; no privilege is needed, and nothing is captured.
  *
- * Unanswered probes are tracked in the same in-flight ring as SYN probes
- * (inflight.h): O(rate x timeout) memory, retries for silence, and the
- * same per-host cap (--host-inflight) with parked probes.
+ * Unanswered probes are tracked by the same loop as SYN probes
+ * (probeloop.h, over the in-flight ring of inflight.h): O(rate x timeout)
+ * memory, retries for silence, and the same per-host cap (--host-inflight)
+ * with parked probes; this file only sends datagrams and reads answers.
  *
  * "closed" depends on the target's ICMP rate limit: Linux sends at most
  * about one destination-unreachable per second to one peer after a burst
@@ -26,8 +27,7 @@
  * exact closed sets on many ports need a rate of about one probe per
  * second per host, as nmap's -sU slows to.
  */
-#include "scan/inflight.h"
-#include "scan/ports.h"
+#include "scan/probeloop.h"
 #include "scan/scan.h"
 #include "scan/syn.h"
 #include "scan/udp_payloads.h"
@@ -38,24 +38,12 @@
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/icmp6.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BATCH 64
-#define PARK_MAX 1024
-/* hosts with unanswered probes counted at once per sender; when more
- * are, new hosts wait in the park like hosts at their cap */
-#define HOSTS_TRACKED 16384
-/* In-flight ring per sender: its pages are all touched once the scan is
- * longer than the ring, so this bounds the memory (64 Ki x 40 bytes plus
- * the index: about 3 MiB). Answered probes leave from the head at once,
- * but one unanswered probe holds every later one in the ring until its
- * deadline: when silence is common, a sender sends at most 64 Ki probes
- * per timeout (65,000/s per sender at the default 1 s). */
-#define RING_MAX (1u << 16)
+#define BATCH PC_PROBELOOP_BATCH
 #define RBUF 2048
 #define HOSTS_MAX (1u << 16) /* hosts tracked for the rate-limit warning */
 #define ICMP_BURST 6         /* Linux's per-peer burst of ICMP errors */
@@ -70,16 +58,9 @@ struct host_count {
 
 struct udp_state {
 	int fd[2]; /* IPv4, IPv6 */
-	struct pc_inflight *inflight;
-	uint64_t pending; /* in the ring and not yet reported */
-	/* per-host cap: unanswered probes per host, and probes parked until
-	 * their host has room */
-	struct pc_hostcount *inflight_hosts;
-	unsigned host_cap;
-	bool count_hosts;
-	struct pc_scan_probe park[PARK_MAX];
-	unsigned n_park;
-	bool park_dirty;
+	struct pc_scan_ctx *ctx;
+	/* ring, park, per-host cap, the batch count: the shared loop */
+	struct pc_probeloop loop;
 	struct host_count *hosts; /* open addressing, HOSTS_MAX slots */
 	size_t n_hosts;
 	bool hosts_full;
@@ -88,18 +69,12 @@ struct udp_state {
 	struct iovec iov[BATCH];
 	struct mmsghdr msg[BATCH];
 	int fam[BATCH];
-	unsigned n_batch;
 	uint8_t rbuf[RBUF];
 	union {
 		struct cmsghdr align; /* CMSG_* walk it as cmsghdrs */
 		uint8_t buf[512];
 	} cbuf;
 };
-
-static uint64_t now_us(void)
-{
-	return (uint64_t)(pc_monotonic_ms() * 1000.0);
-}
 
 static int open_socket(int family, int *ret_fd, struct pc_error *err)
 {
@@ -152,8 +127,7 @@ static void udp_release(void *state)
 	for (int i = 0; i < 2; i++)
 		if (s->fd[i] >= 0)
 			close(s->fd[i]);
-	pc_inflight_free(s->inflight);
-	pc_hostcount_free(s->inflight_hosts);
+	pc_probeloop_release(&s->loop);
 	free(s->hosts);
 	free(s);
 }
@@ -220,22 +194,6 @@ static uint64_t limited_hosts(const struct udp_state *s, struct pc_addr *ret_fir
 	return n;
 }
 
-static void report(struct pc_scan_ctx *ctx, struct udp_state *s, struct pc_inflight_entry *e,
-		   enum pc_state state, uint64_t now)
-{
-	double rtt = state == PC_STATE_OPEN || state == PC_STATE_CLOSED
-			     ? (double)(now - e->sent_us) / 1000.0
-			     : -1;
-	e->done = true;
-	s->pending--;
-	if (s->count_hosts)
-		pc_hostcount_dec(s->inflight_hosts, &e->addr);
-	s->park_dirty = true;
-	if (state == PC_STATE_CLOSED || state == PC_STATE_OPEN_FILTERED)
-		count_host(s, &e->addr, state == PC_STATE_CLOSED);
-	pc_scan_result(ctx, &e->addr, PC_PROTO_UDP, e->port, state, rtt);
-}
-
 static void settle(struct pc_scan_ctx *ctx, struct udp_state *s, const struct sockaddr_storage *from,
 		   enum pc_state state, uint64_t now)
 {
@@ -243,11 +201,11 @@ static void settle(struct pc_scan_ctx *ctx, struct udp_state *s, const struct so
 	uint16_t port;
 	if (pc_addr_from_sockaddr(from, &a, &port) < 0)
 		return;
-	struct pc_inflight_entry *e = pc_inflight_find(s->inflight, &a, port);
+	struct pc_inflight_entry *e = pc_inflight_find(s->loop.inflight, &a, port);
 	if (!e || e->done)
 		return;
 	pc_scan_ctx_stats(ctx)->replies++;
-	report(ctx, s, e, state, now);
+	pc_probeloop_report(&s->loop, e, state, now);
 }
 
 /* Datagrams: a reply from (address, port) we probed means open. */
@@ -265,7 +223,7 @@ static void drain_data(struct pc_scan_ctx *ctx, struct udp_state *s, int fd)
 				return;
 			continue; /* a pending ICMP error reported as errno: see errqueue */
 		}
-		settle(ctx, s, &from, PC_STATE_OPEN, now_us());
+		settle(ctx, s, &from, PC_STATE_OPEN, pc_probeloop_now_us());
 	}
 }
 
@@ -309,7 +267,7 @@ static void drain_errors(struct pc_scan_ctx *ctx, struct udp_state *s, int fd)
 				continue; /* time exceeded, too big, local errors: not a verdict */
 			if (mh.msg_namelen < sizeof(struct sockaddr_in))
 				continue;
-			settle(ctx, s, &dst, st, now_us());
+			settle(ctx, s, &dst, st, pc_probeloop_now_us());
 		}
 	}
 }
@@ -372,11 +330,11 @@ static int flush(struct udp_state *s, struct pc_scan_stats *st)
 {
 	struct mmsghdr m[2][BATCH];
 	unsigned k[2] = {0, 0};
-	for (unsigned i = 0; i < s->n_batch; i++) {
+	for (unsigned i = 0; i < s->loop.n_batch; i++) {
 		int fi = s->fam[i] == AF_INET ? 0 : 1;
 		m[fi][k[fi]++] = s->msg[i];
 	}
-	s->n_batch = 0;
+	s->loop.n_batch = 0;
 	for (int fi = 0; fi < 2; fi++) {
 		if (!k[fi])
 			continue;
@@ -392,7 +350,7 @@ static bool queue_probe(struct udp_state *s, const struct pc_addr *dst, uint16_t
 	int fi = dst->family == AF_INET ? 0 : 1;
 	if (s->fd[fi] < 0)
 		return false;
-	unsigned i = s->n_batch;
+	unsigned i = s->loop.n_batch;
 	const struct pc_udp_payload *p = pc_udp_payload_for(port);
 	size_t sl = pc_addr_to_sockaddr(dst, port, &s->dst[i]);
 	if (!sl)
@@ -406,158 +364,67 @@ static bool queue_probe(struct udp_state *s, const struct pc_addr *dst, uint16_t
 	s->msg[i].msg_hdr.msg_iov = &s->iov[i];
 	s->msg[i].msg_hdr.msg_iovlen = 1;
 	s->fam[i] = dst->family;
-	s->n_batch++;
+	s->loop.n_batch++;
 	return true;
 }
 
-/* First send of a probe: into the host's count, the ring and the batch.
- * false, doing nothing, when the host is at its cap (or too many hosts
- * are counted): the caller parks the probe. */
-static bool start_probe(struct pc_scan_ctx *ctx, struct udp_state *s,
-			const struct pc_scan_probe *p, uint64_t now, unsigned retries,
-			uint64_t timeout_us, uint64_t last_us)
+/* ---- the loop's callbacks (probeloop.h) ---- */
+
+static void cb_drain(void *eng)
 {
-	if (s->count_hosts && (pc_hostcount_get(s->inflight_hosts, &p->addr) >= s->host_cap ||
-			       !pc_hostcount_inc(s->inflight_hosts, &p->addr)))
-		return false;
-	struct pc_inflight_entry *e = pc_inflight_push(s->inflight, &p->addr, p->port);
-	if (!e)
-		return true; /* cannot happen: the caller checked the room */
-	s->pending++;
-	if (!queue_probe(s, &p->addr, p->port)) {
-		report(ctx, s, e, PC_STATE_FILTERED, now);
-		return true;
-	}
-	e->tries = 1;
-	e->sent_us = now;
-	e->deadline_us = now + (retries == 0 ? last_us : timeout_us);
-	return true;
+	struct udp_state *s = eng;
+	drain(s->ctx, s);
 }
+
+static enum pc_queued cb_queue(void *eng, const struct pc_addr *addr, uint16_t port, uint64_t now)
+{
+	(void)now;
+	return queue_probe(eng, addr, port) ? PC_QUEUED_SENT : PC_QUEUED_FAIL;
+}
+
+static int cb_flush(void *eng)
+{
+	struct udp_state *s = eng;
+	return flush(s, pc_scan_ctx_stats(s->ctx));
+}
+
+/* closed and silent ports per host, for the rate-limit warning */
+static void cb_verdict(void *eng, const struct pc_addr *addr, enum pc_state state)
+{
+	if (state == PC_STATE_CLOSED || state == PC_STATE_OPEN_FILTERED)
+		count_host(eng, addr, state == PC_STATE_CLOSED);
+}
+
+static const struct pc_probeloop_ops udp_loop_ops = {
+	.drain = cb_drain,
+	.queue = cb_queue,
+	.flush = cb_flush,
+	.verdict = cb_verdict,
+};
 
 static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)
 {
 	struct udp_state *s = state;
-	const struct pc_scan_opts *o = pc_scan_ctx_opts(ctx);
-	struct pc_scan_stats *st = pc_scan_ctx_stats(ctx);
-	double timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PC_SCAN_DEFAULT_TIMEOUT_MS;
-	double cooldown_ms = o->cooldown_ms > 0 ? o->cooldown_ms : PC_SCAN_DEFAULT_COOLDOWN_MS;
-	/* every try waits the timeout; the last one waits the cooldown too */
-	uint64_t timeout_us = (uint64_t)(timeout_ms * 1000.0);
-	uint64_t last_us = (uint64_t)(cooldown_ms * 1000.0);
-	if (last_us < timeout_us)
-		last_us = timeout_us;
-	unsigned retries = o->retries > 10 ? 10 : o->retries;
-	bool unlimited = o->rate_pps == PC_SCAN_RATE_UNLIMITED;
-	double rate = !o->rate_pps ? PC_SCAN_DEFAULT_RATE : unlimited ? 150000.0 : (double)o->rate_pps;
-	double need = rate * (double)last_us / 1e6 * 1.25 + BATCH * 2;
-	size_t cap = need > RING_MAX ? RING_MAX : need < 4096 ? 4096 : (size_t)need;
-	int ret = pc_inflight_new(cap, &s->inflight);
+	struct pc_probeloop *l = &s->loop;
+	s->ctx = ctx;
+	l->ops = &udp_loop_ops;
+	l->eng = s;
+	l->proto = PC_PROTO_UDP;
+	l->silent_state = PC_STATE_OPEN_FILTERED;
+	l->n_senders = 1;
+	/* POLLERR comes with the error queue whatever the events */
+	l->wait_fds[0] = (struct pollfd){.fd = s->fd[0], .events = POLLIN};
+	l->wait_fds[1] = (struct pollfd){.fd = s->fd[1], .events = POLLIN};
+	l->n_wait_fds = 2;
+	int ret = pc_probeloop_init(l, ctx, err);
 	if (ret < 0)
-		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
-	s->host_cap = o->host_inflight ? o->host_inflight : PC_SCAN_DEFAULT_HOST_INFLIGHT;
-	/* with no more ports per host than the cap, it can never bind:
-	 * skip the counting (and the memory its table would touch) */
-	s->count_hosts = pc_ports_count(o->ports, PC_PROTO_UDP) > s->host_cap;
-	if (s->count_hosts) {
-		ret = pc_hostcount_new(HOSTS_TRACKED, &s->inflight_hosts);
-		if (ret < 0)
-			return pc_error_set(err, ret, "out of memory");
-	}
+		return ret;
 	s->hosts = calloc(HOSTS_MAX, sizeof(*s->hosts));
 	if (!s->hosts)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
-
-	bool exhausted = false;
-	for (;;) {
-		drain(ctx, s);
-		uint64_t now = now_us();
-		unsigned resend = 0;
-		struct pc_inflight_entry *h;
-		/* answered probes leave at once; others at their deadline */
-		while ((h = pc_inflight_head(s->inflight)) && (h->done || h->deadline_us <= now)) {
-			if (h->done) {
-				pc_inflight_pop(s->inflight);
-				continue;
-			}
-			if (h->tries > retries) {
-				report(ctx, s, h, PC_STATE_OPEN_FILTERED, now);
-				pc_inflight_pop(s->inflight);
-				continue;
-			}
-			if (s->n_batch == BATCH || pc_scan_pace(ctx, 1, 0) == 0)
-				break;
-			h = pc_inflight_requeue(s->inflight);
-			if (!queue_probe(s, &h->addr, h->port)) {
-				report(ctx, s, h, PC_STATE_FILTERED, now);
-				continue;
-			}
-			h->tries++;
-			h->sent_us = now;
-			h->deadline_us = now + (h->tries > retries ? last_us : timeout_us);
-			st->retries++;
-			resend++;
-		}
-
-		size_t room = pc_inflight_capacity(s->inflight) - pc_inflight_count(s->inflight);
-		unsigned want = BATCH - s->n_batch;
-		if (want > room)
-			want = (unsigned)room;
-		if (want && (!exhausted || (s->n_park && s->park_dirty))) {
-			uint64_t may = pc_scan_pace(ctx, want, resend ? 0 : 1);
-			uint64_t k = 0;
-			/* parked probes first, in order, when their host has room */
-			if (s->park_dirty && s->n_park) {
-				unsigned kept = 0;
-				for (unsigned i = 0; i < s->n_park; i++) {
-					struct pc_scan_probe *p = &s->park[i];
-					if (k < may &&
-					    start_probe(ctx, s, p, now, retries, timeout_us, last_us)) {
-						k++;
-					} else {
-						s->park[kept++] = *p;
-					}
-				}
-				s->n_park = kept;
-				s->park_dirty = false;
-			}
-			while (k < may && !exhausted && s->n_park < PARK_MAX) {
-				struct pc_scan_probe p;
-				if (!pc_scan_next(ctx, &p)) {
-					exhausted = true;
-					break;
-				}
-				if (p.proto != PC_PROTO_UDP)
-					continue;
-				if (!start_probe(ctx, s, &p, now, retries, timeout_us, last_us)) {
-					s->park[s->n_park++] = p;
-					continue;
-				}
-				k++;
-			}
-		}
-		if (s->n_batch) {
-			ret = flush(s, st);
-			if (ret < 0)
-				return pc_error_set(err, ret, "cannot send: %s", strerror(-ret));
-		}
-		if (exhausted && s->pending == 0 && s->n_park == 0)
-			break;
-		if (exhausted || room == 0 || s->n_park == PARK_MAX) {
-			h = pc_inflight_head(s->inflight);
-			now = now_us();
-			int wait_ms = 0;
-			if (h && h->deadline_us > now)
-				wait_ms = (int)((h->deadline_us - now + 999) / 1000);
-			if (wait_ms > 50)
-				wait_ms = 50;
-			struct pollfd pfd[2] = {{.fd = s->fd[0], .events = POLLIN},
-						{.fd = s->fd[1], .events = POLLIN}};
-			/* POLLERR comes with the error queue whatever the events */
-			if (wait_ms > 0 && poll(pfd, 2, wait_ms) < 0 && errno != EINTR)
-				return pc_error_set(err, -errno, "poll: %s", strerror(errno));
-		}
-	}
-	drain(ctx, s);
+	ret = pc_probeloop_run(l, err);
+	if (ret < 0)
+		return ret;
 	struct pc_addr first;
 	uint64_t n = limited_hosts(s, &first);
 	if (n) {

@@ -1,0 +1,278 @@
+/*
+ * probeloop.c - the send/settle loop shared by the raw engines (SYN and
+ * UDP): see probeloop.h.
+ *
+ * One turn of the loop: read replies; settle the head of the ring while it
+ * is answered or past its deadline (answered: it leaves; unanswered: sent
+ * again, or on its last try given the engine's silent state); then start
+ * new probes, parked ones first, as the pace, the ring and the per-host cap
+ * allow; send the batch; and when nothing can be sent, sleep on the
+ * engine's sockets until a reply or the next deadline (at most 50 ms).
+ * Every probe is reported exactly once, and none is dropped: a probe that
+ * cannot start now waits in the park.
+ */
+#include "scan/probeloop.h"
+#include "scan/ports.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define BATCH PC_PROBELOOP_BATCH
+#define PARK_MAX PC_PROBELOOP_PARK_MAX
+/* hosts with unanswered probes counted at once per sender; when more
+ * are, new hosts wait in the park like hosts at their cap */
+#define HOSTS_TRACKED 16384
+/* In-flight ring per sender: its pages are all touched once the scan is
+ * longer than the ring, so this bounds the memory (64 Ki x 40 bytes plus
+ * the index: about 3 MiB). Answered probes leave from the head at once,
+ * but one unanswered probe holds every later one in the ring until its
+ * deadline: when silence is common, a sender sends at most 64 Ki probes
+ * per timeout (65,000/s per sender at the default 1 s). */
+#define RING_MAX (1u << 16)
+
+int pc_probeloop_init(struct pc_probeloop *l, struct pc_scan_ctx *ctx, struct pc_error *err)
+{
+	const struct pc_scan_opts *o = pc_scan_ctx_opts(ctx);
+	unsigned senders = l->n_senders ? l->n_senders : 1;
+	l->ctx = ctx;
+	double timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PC_SCAN_DEFAULT_TIMEOUT_MS;
+	double cooldown_ms = o->cooldown_ms > 0 ? o->cooldown_ms : PC_SCAN_DEFAULT_COOLDOWN_MS;
+	/* every try waits the timeout; the last one waits the cooldown too */
+	l->timeout_us = (uint64_t)(timeout_ms * 1000.0);
+	l->last_us = (uint64_t)(cooldown_ms * 1000.0);
+	if (l->last_us < l->timeout_us)
+		l->last_us = l->timeout_us;
+	l->retries = o->retries > 10 ? 10 : o->retries;
+
+	/* enough room for every probe sent within one deadline at the rate
+	 * asked (or a generous default), within bounds */
+	bool unlimited = o->rate_pps == PC_SCAN_RATE_UNLIMITED;
+	double rate = !o->rate_pps ? PC_SCAN_DEFAULT_RATE : unlimited ? 150000.0 : (double)o->rate_pps;
+	double need = rate * (double)l->last_us / 1e6 * 1.25 / senders + BATCH * 2;
+	size_t cap = need > RING_MAX ? RING_MAX : need < 4096 ? 4096 : (size_t)need;
+	int ret = pc_inflight_new(cap, &l->inflight);
+	if (ret < 0)
+		return pc_error_set(err, ret, "out of memory for %zu probes in flight", cap);
+	unsigned host_cap = o->host_inflight ? o->host_inflight : PC_SCAN_DEFAULT_HOST_INFLIGHT;
+	l->host_cap = host_cap / senders;
+	if (l->host_cap < 1)
+		l->host_cap = 1;
+	/* with no more ports per host than the cap, it can never bind:
+	 * skip the counting (and the memory its table would touch) */
+	l->count_hosts = pc_ports_count(o->ports, l->proto) > l->host_cap;
+	if (l->count_hosts) {
+		ret = pc_hostcount_new(HOSTS_TRACKED, &l->hosts);
+		if (ret < 0)
+			return pc_error_set(err, ret, "out of memory");
+	}
+	return 0;
+}
+
+void pc_probeloop_report(struct pc_probeloop *l, struct pc_inflight_entry *e, enum pc_state state,
+			 uint64_t now)
+{
+	/* a round trip only for an answer to a probe that was sent */
+	double rtt = e->tries && (state == PC_STATE_OPEN || state == PC_STATE_CLOSED)
+			     ? (double)(now - e->sent_us) / 1000.0
+			     : -1;
+	e->done = true;
+	l->pending--;
+	if (l->count_hosts)
+		pc_hostcount_dec(l->hosts, &e->addr);
+	if (l->ops->forget)
+		l->ops->forget(l->eng, &e->addr);
+	l->park_dirty = true;
+	if (l->ops->verdict)
+		l->ops->verdict(l->eng, &e->addr, state);
+	pc_scan_result(l->ctx, &e->addr, l->proto, e->port, state, rtt);
+}
+
+void pc_probeloop_release(struct pc_probeloop *l)
+{
+	if (!l)
+		return;
+	pc_inflight_free(l->inflight);
+	pc_hostcount_free(l->hosts);
+}
+
+/* How long a probe waits for its next hop (ARP) before looking again:
+ * 10 ms, doubling, at most the timeout. ARP on a LAN answers within a
+ * millisecond, so most probes go on their first look; a host that never
+ * answers is given up by the engine's queue callback. */
+static uint64_t hop_wait(unsigned waits, uint64_t timeout_us)
+{
+	unsigned shift = waits > 1 ? waits - 1 : 0;
+	uint64_t w = (uint64_t)10000 << (shift > 10 ? 10 : shift);
+	return w < timeout_us ? w : timeout_us;
+}
+
+/* First send of a probe: into the host's count, the ring and the batch.
+ * false, doing nothing, when the host is at its cap (or too many hosts
+ * are counted, or the engine cannot take it yet): the caller parks it. */
+static bool start_probe(struct pc_probeloop *l, const struct pc_scan_probe *p, uint64_t now)
+{
+	if (l->count_hosts && (pc_hostcount_get(l->hosts, &p->addr) >= l->host_cap ||
+			       !pc_hostcount_inc(l->hosts, &p->addr)))
+		return false;
+	if (l->ops->admit && !l->ops->admit(l->eng, &p->addr)) {
+		if (l->count_hosts)
+			pc_hostcount_dec(l->hosts, &p->addr);
+		return false;
+	}
+	struct pc_inflight_entry *e = pc_inflight_push(l->inflight, &p->addr, p->port);
+	if (!e) {
+		/* cannot happen (the caller checked the room); if it did,
+		 * the probe must not vanish: undo and let it be parked */
+		if (l->count_hosts)
+			pc_hostcount_dec(l->hosts, &p->addr);
+		if (l->ops->forget)
+			l->ops->forget(l->eng, &p->addr);
+		return false;
+	}
+	l->pending++;
+	switch (l->ops->queue(l->eng, &p->addr, p->port, now)) {
+	case PC_QUEUED_FAIL:
+		pc_probeloop_report(l, e, PC_STATE_FILTERED, now);
+		return true;
+	case PC_QUEUED_WAIT:
+		/* asked for its next hop: look again soon */
+		e->waits = 1;
+		e->deadline_us = now + hop_wait(1, l->timeout_us);
+		return true;
+	case PC_QUEUED_SENT:
+		break;
+	}
+	e->tries = 1;
+	e->sent_us = now;
+	e->deadline_us = now + (l->retries == 0 ? l->last_us : l->timeout_us);
+	return true;
+}
+
+/* Settle what reached its deadline: answered ones leave, unanswered ones
+ * are sent again or given up. Returns how many were sent again. */
+static unsigned settle_head(struct pc_probeloop *l, struct pc_scan_stats *st, uint64_t now)
+{
+	unsigned resend = 0;
+	struct pc_inflight_entry *h;
+	/* answered probes leave at once; others at their deadline */
+	while ((h = pc_inflight_head(l->inflight)) && (h->done || h->deadline_us <= now)) {
+		if (h->done) {
+			pc_inflight_pop(l->inflight);
+			continue;
+		}
+		if (h->tries > l->retries) {
+			pc_probeloop_report(l, h, l->silent_state, now);
+			pc_inflight_pop(l->inflight);
+			continue;
+		}
+		if (l->n_batch == BATCH || pc_scan_pace(l->ctx, 1, 0) == 0)
+			break;
+		h = pc_inflight_requeue(l->inflight);
+		struct pc_addr a = h->addr;
+		uint16_t port = h->port;
+		enum pc_queued q = l->ops->queue(l->eng, &a, port, now);
+		if (q == PC_QUEUED_WAIT && h->waits < 250) {
+			h->waits++;
+			h->deadline_us = now + hop_wait(h->waits, l->timeout_us);
+			continue;
+		}
+		if (q != PC_QUEUED_SENT) {
+			pc_probeloop_report(l, h, PC_STATE_FILTERED, now);
+			continue;
+		}
+		bool first = h->tries == 0;
+		h->tries++;
+		h->sent_us = now;
+		h->deadline_us = now + (h->tries > l->retries ? l->last_us : l->timeout_us);
+		if (!first) /* a first send after ARP is not a retry */
+			__atomic_fetch_add(&st->retries, 1, __ATOMIC_RELAXED);
+		resend++;
+	}
+	return resend;
+}
+
+/* New probes, parked ones first, as the pace (may) allows. Sets
+ * *exhausted when the scan has no more probes. */
+static void start_new(struct pc_probeloop *l, uint64_t may, uint64_t now, bool *exhausted)
+{
+	uint64_t k = 0;
+	/* parked probes first, in order, when their host has room; the park
+	 * is clean again only when every parked probe was tried: one the
+	 * pace cut off was not, and with nothing left in flight no report
+	 * would ever mark it dirty again (the pass then never ended) */
+	if (l->park_dirty && l->n_park) {
+		unsigned kept = 0;
+		bool cut = false;
+		for (unsigned i = 0; i < l->n_park; i++) {
+			struct pc_scan_probe *p = &l->park[i];
+			if (k >= may)
+				cut = true;
+			if (k < may && start_probe(l, p, now))
+				k++;
+			else
+				l->park[kept++] = *p;
+		}
+		l->n_park = kept;
+		l->park_dirty = cut;
+	}
+	while (k < may && !*exhausted && l->n_park < PARK_MAX) {
+		struct pc_scan_probe p;
+		if (!pc_scan_next(l->ctx, &p)) {
+			*exhausted = true;
+			break;
+		}
+		if (p.proto != l->proto)
+			continue;
+		if (!start_probe(l, &p, now)) {
+			l->park[l->n_park++] = p;
+			continue;
+		}
+		k++;
+	}
+}
+
+int pc_probeloop_run(struct pc_probeloop *l, struct pc_error *err)
+{
+	struct pc_scan_stats *st = pc_scan_ctx_stats(l->ctx);
+	bool exhausted = false;
+	for (;;) {
+		if (l->stop && atomic_load_explicit(l->stop, memory_order_relaxed))
+			return 1;
+		l->ops->drain(l->eng);
+		uint64_t now = pc_probeloop_now_us();
+		unsigned resend = settle_head(l, st, now);
+
+		/* new probes, as the pace and the ring allow */
+		size_t room = pc_inflight_capacity(l->inflight) - pc_inflight_count(l->inflight);
+		unsigned want = BATCH - l->n_batch;
+		if (want > room)
+			want = (unsigned)room;
+		if (want && (!exhausted || (l->n_park && l->park_dirty)))
+			start_new(l, pc_scan_pace(l->ctx, want, resend ? 0 : 1), now, &exhausted);
+		if (l->n_batch) {
+			int ret = l->ops->flush(l->eng);
+			if (ret < 0)
+				return pc_error_set(err, ret, "cannot send: %s", strerror(-ret));
+		}
+
+		if (exhausted && l->pending == 0 && l->n_park == 0)
+			break;
+		/* idle: wait for a reply or the next deadline */
+		if (exhausted || room == 0 || l->n_park == PARK_MAX) {
+			struct pc_inflight_entry *h = pc_inflight_head(l->inflight);
+			now = pc_probeloop_now_us();
+			int wait_ms = 0;
+			if (h && h->deadline_us > now)
+				wait_ms = (int)((h->deadline_us - now + 999) / 1000);
+			if (wait_ms > 50)
+				wait_ms = 50;
+			/* for UDP, POLLERR comes with the error queue whatever
+			 * the events */
+			if (wait_ms > 0 && poll(l->wait_fds, l->n_wait_fds, wait_ms) < 0 &&
+			    errno != EINTR)
+				return pc_error_set(err, -errno, "poll: %s", strerror(errno));
+		}
+	}
+	l->ops->drain(l->eng);
+	return 0;
+}
