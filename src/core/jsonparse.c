@@ -381,6 +381,26 @@ static int stream_element(struct parser *p)
 	return r;
 }
 
+/* After a member of an array or object: ',' and another member (0), the
+ * closing bracket (1), or an error; a ',' right before the close is one. */
+static int after_member(struct parser *p, char close, const char *expected)
+{
+	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == ',') {
+		p->pos++;
+		skip_ws(p);
+		if (p->pos < p->len && p->s[p->pos] == close)
+			return fail_at(p, p->pos, close == ']' ? "trailing comma before ']'"
+							       : "trailing comma before '}'");
+		return 0;
+	}
+	if (p->pos < p->len && p->s[p->pos] == close) {
+		p->pos++;
+		return 1;
+	}
+	return fail_unexpected(p, expected);
+}
+
 static int parse_array(struct parser *p, struct pc_jval *v)
 {
 	size_t base = p->nstack;
@@ -404,19 +424,11 @@ static int parse_array(struct parser *p, struct pc_jval *v)
 		}
 		if (r < 0)
 			return r;
-		skip_ws(p);
-		if (p->pos < p->len && p->s[p->pos] == ',') {
-			p->pos++;
-			skip_ws(p);
-			if (p->pos < p->len && p->s[p->pos] == ']')
-				return fail_at(p, p->pos, "trailing comma before ']'");
-			continue;
-		}
-		if (p->pos < p->len && p->s[p->pos] == ']') {
-			p->pos++;
+		r = after_member(p, ']', "',' or ']' in array");
+		if (r < 0)
+			return r;
+		if (r == 1)
 			break;
-		}
-		return fail_unexpected(p, "',' or ']' in array");
 	}
 	return close_container(p, v, base);
 }
@@ -462,19 +474,11 @@ static int parse_object(struct parser *p, struct pc_jval *v)
 		r = push(p, &kid);
 		if (r < 0)
 			return r;
-		skip_ws(p);
-		if (p->pos < p->len && p->s[p->pos] == ',') {
-			p->pos++;
-			skip_ws(p);
-			if (p->pos < p->len && p->s[p->pos] == '}')
-				return fail_at(p, p->pos, "trailing comma before '}'");
-			continue;
-		}
-		if (p->pos < p->len && p->s[p->pos] == '}') {
-			p->pos++;
+		r = after_member(p, '}', "',' or '}' in object");
+		if (r < 0)
+			return r;
+		if (r == 1)
 			break;
-		}
-		return fail_unexpected(p, "',' or '}' in object");
 	}
 	int r = check_duplicates(p, p->stack + base, p->nstack - base);
 	if (r < 0)
