@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 struct pc_scan_opts;
+struct pc_privsep_opts;
 
 struct pc_audit_opts {
 	bool host;                      /* host inventory */
@@ -24,6 +25,9 @@ struct pc_audit_opts {
 	bool probe;                     /* service identification */
 	double probe_timeout_ms;        /* per probe exchange (default 2000) */
 	const struct pc_scan_opts *scan; /* network-side scan, or NULL */
+	/* run the live check and the probes in a confined worker as this user
+	 * (privsep.h); NULL: in this process. The scan has its own (scan.h). */
+	const struct pc_privsep_opts *privsep;
 	/* optional: called for each endpoint as soon as it is final */
 	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,
 			    const struct pc_endpoint *ep);

@@ -1,10 +1,12 @@
 /*
  * main.c - the entry point: global options, subcommand dispatch, help and
- * version. Global options (--format, -o, --quiet, --no-color) may stand
+ * version. Global options (--format, -o, --quiet, --no-color,
+ * --privsep-user) may stand
  * anywhere on the line, before or after the subcommand, as users of nmap and
  * ss expect; they are taken out before the subcommand parses the rest.
  */
 #include "cli/cli.h"
+#include "privsep/privsep.h"
 
 #include <locale.h>
 #include <sys/resource.h>
@@ -19,6 +21,8 @@ static const char *const global_usage =
 	"  -o, --output F   write the report to F (atomically) instead of stdout\n"
 	"  -q, --quiet      no progress and no notes on stderr\n"
 	"  --no-color       no colours (also when NO_COLOR is set)\n"
+	"  --privsep-user U run the probe worker (everything that reads the\n"
+	"                   network) as user U (default nobody)\n"
 	"  -h, --help       help for the command\n";
 
 static void print_help(FILE *f)
@@ -84,7 +88,7 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 			continue;
 		}
 		if (strcmp(a, "--format") == 0 || strcmp(a, "-o") == 0 ||
-		    strcmp(a, "--output") == 0) {
+		    strcmp(a, "--output") == 0 || strcmp(a, "--privsep-user") == 0) {
 			takes = true;
 			if (i + 1 >= argc) {
 				pc_cli_usage_error(cli, "option '%s' needs a value", a);
@@ -99,10 +103,16 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 			takes = true;
 			val = a + 9;
 			a = "--output";
+		} else if (strncmp(a, "--privsep-user=", 15) == 0) {
+			takes = true;
+			val = a + 15;
+			a = "--privsep-user";
 		}
 		if (takes) {
 			if (strcmp(a, "--format") == 0)
 				cli->format = val;
+			else if (strcmp(a, "--privsep-user") == 0)
+				cli->privsep_user = val;
 			else
 				cli->output = val;
 			continue;
@@ -119,6 +129,14 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 	}
 	argv[out] = NULL;
 	return out;
+}
+
+int pc_cli_privsep(struct pc_cli *cli, struct pc_privsep_opts *ret)
+{
+	struct pc_error err = {0};
+	if (pc_privsep_opts_init(ret, cli->privsep_user, &err) < 0)
+		return pc_cli_fail(cli, &err);
+	return 0;
 }
 
 static char *join_argv(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "cli/cli.h"
 #include "cli/scan_opts.h"
+#include "privsep/privsep.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -124,6 +125,13 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		s->opts.ctx = cli;
 		opts.scan = &s->opts;
 	}
+
+	struct pc_privsep_opts ps;
+	int pr = pc_cli_privsep(cli, &ps);
+	if (pr)
+		return pr;
+	opts.privsep = &ps;
+	s->opts.privsep = &ps;
 
 	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
 	if (!fmt)

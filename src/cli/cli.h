@@ -26,6 +26,7 @@ struct pc_cli {
 	bool color;              /* colours allowed on stdout */
 	bool progress;           /* progress on stderr (a terminal, not --quiet) */
 	const char *cmdline;     /* argv joined, for snapshot.command */
+	const char *privsep_user; /* --privsep-user, NULL for the default */
 };
 
 struct pc_cli_command {
@@ -74,6 +75,11 @@ int pc_cli_finish_output(struct pc_cli *cli, FILE *f, const struct pc_snapshot *
 /* Open the output, write the whole snapshot, finish. */
 int pc_cli_write_snapshot(struct pc_cli *cli, const struct pc_snapshot *snap,
 			  const struct pc_report_ops *fmt, enum pc_report_view view);
+
+/* Resolve --privsep-user (main.c) for the commands that fork a probe
+ * worker. 0, or PC_EXIT_USAGE after printing why (no such user). */
+struct pc_privsep_opts;
+int pc_cli_privsep(struct pc_cli *cli, struct pc_privsep_opts *ret);
 
 /* Parse a non-negative integer in [min, max]; false on any junk. */
 bool pc_cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,

@@ -74,11 +74,16 @@ void pc_import_stats_free(struct pc_import_stats *stats);
 
 /* ---- re-check (recheck.c) ---- */
 
+struct pc_privsep_opts;
+
 struct pc_recheck_opts {
 	double timeout_ms; /* per connection; default 1500 */
 	unsigned parallel; /* connections in flight; default 64 */
 	bool probe;        /* identify services with pc_probe_run (default on) */
 	struct pc_probe_run_opts probe_opts;
+	/* run the dial loop, the probes and the verdicts in a confined worker
+	 * as this user (privsep.h); NULL: in this process */
+	const struct pc_privsep_opts *privsep;
 };
 
 void pc_recheck_opts_default(struct pc_recheck_opts *o);
