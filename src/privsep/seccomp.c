@@ -22,8 +22,11 @@
  * - time and randomness: clock_gettime (vDSO fallback), gettimeofday,
  *   getrandom (OpenSSL's DRBG reseeds);
  * - end: exit/exit_group, and getpid/gettid/tgkill for abort();
- * - ioctl only for SIOCGIFHWADDR (the SYN engine reads the MAC of the
- *   interface a route leaves by) and FIONREAD.
+ * - ioctl only for SIOCGIFNAME and SIOCGIFHWADDR (the SYN engine reads
+ *   the MAC of the interface a route leaves by: if_indextoname() and one
+ *   ioctl) and FIONREAD;
+ * - getuid/geteuid/getgid/getegid: they reveal nothing a worker does not
+ *   know.
  * - sched_getaffinity: glibc counts the CPUs with it (the engines size
  *   their thread pools) once /sys/devices/system/cpu/online cannot be read.
  * open/openat fail with EACCES instead of killing: glibc tries such files
@@ -73,7 +76,8 @@ static const int allowed[] = {
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigaction),
 	/* time, randomness */
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(getrandom),
-	SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
+	SCMP_SYS(getegid),
 	/* the end */
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(getpid), SCMP_SYS(gettid),
 	SCMP_SYS(tgkill), SCMP_SYS(restart_syscall),
@@ -97,7 +101,9 @@ int pc_privsep_seccomp_load(struct pc_error *err)
 		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
-	/* sockets of the inet families only */
+	/* sockets of the inet families only; any other family fails with
+	 * EAFNOSUPPORT, because glibc's if_indextoname() tries an AF_UNIX
+	 * socket first and falls back to AF_INET (AF_INET is 2, AF_INET6 10) */
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				     SCMP_A0(SCMP_CMP_EQ, AF_INET));
@@ -105,11 +111,18 @@ int pc_privsep_seccomp_load(struct pc_error *err)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				     SCMP_A0(SCMP_CMP_EQ, AF_INET6));
 	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, SIOCGIFHWADDR));
+		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_LT, AF_INET));
 	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_GT, AF_INET6));
+	for (int d = AF_INET + 1; d < AF_INET6 && r == 0; d++)
+		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)d));
+	static const unsigned long requests[] = {SIOCGIFHWADDR, SIOCGIFNAME, FIONREAD};
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]) && r == 0; i++)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+				     SCMP_A1(SCMP_CMP_EQ, requests[i]));
 	if (r == 0)
 		r = seccomp_load(f);
 	seccomp_release(f);
