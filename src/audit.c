@@ -106,7 +106,7 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 	}
 	if ((opts->verify && opts->host) || opts->probe) {
 		struct check_args a = {.opts = opts, .nsset = nsset};
-		struct pc_privsep_hooks h = {.nsset = nsset, .close_fds = true};
+		struct pc_privsep_hooks h = {.nsset = nsset, .close_fds = true, .tls = opts->probe};
 		r = opts->privsep ? pc_privsep_run(snap, opts->privsep, &h, check, &a, err)
 				  : check(NULL, snap, &a, err);
 		if (r < 0)

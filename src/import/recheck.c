@@ -397,6 +397,6 @@ int pc_import_recheck(struct pc_snapshot *snap, const unsigned char *guessed, si
 	struct recheck_args a = {.guessed = guessed, .n_guessed = n_guessed, .opts = opts};
 	if (!opts->privsep)
 		return recheck(NULL, snap, &a, err);
-	struct pc_privsep_hooks h = {.close_fds = true};
+	struct pc_privsep_hooks h = {.close_fds = true, .tls = opts->probe};
 	return pc_privsep_run(snap, opts->privsep, &h, recheck, &a, err);
 }

@@ -80,6 +80,9 @@ struct pc_privsep_hooks {
 	/* close every fd in the worker except stdio and the channel (false
 	 * when the stage needs fds it opened before the fork: scan engines) */
 	bool close_fds;
+	/* the stage speaks TLS (probes): load OpenSSL's config and providers
+	 * before the filter */
+	bool tls;
 };
 
 /*
