@@ -41,33 +41,19 @@ static bool take(struct cursor *c, void *dst, size_t n, const char *what)
 	return true;
 }
 
-static uint8_t get_u8(struct cursor *c, const char *what)
-{
-	uint8_t v = 0;
-	take(c, &v, 1, what);
-	return v;
-}
-
-static uint32_t get_u32(struct cursor *c, const char *what)
-{
-	uint32_t v = 0;
-	take(c, &v, 4, what);
-	return v;
-}
-
-static int32_t get_i32(struct cursor *c, const char *what)
-{
-	int32_t v = 0;
-	take(c, &v, 4, what);
-	return v;
-}
-
-static uint64_t get_u64(struct cursor *c, const char *what)
-{
-	uint64_t v = 0;
-	take(c, &v, 8, what);
-	return v;
-}
+/* get_u8, get_u32, get_i32, get_u64: one integer in host order, 0 when
+ * it does not fit */
+#define GETTER(name, type)                                                                         \
+	static type name(struct cursor *c, const char *what)                                      \
+	{                                                                                          \
+		type v = 0;                                                                        \
+		take(c, &v, sizeof(v), what);                                                      \
+		return v;                                                                          \
+	}
+GETTER(get_u8, uint8_t)
+GETTER(get_u32, uint32_t)
+GETTER(get_i32, int32_t)
+GETTER(get_u64, uint64_t)
 
 static void invalid(struct cursor *c, const char *what)
 {
@@ -315,29 +301,15 @@ static size_t cut_utf8(const char *s, size_t n, size_t max)
 	return n;
 }
 
-static void put_cstr(struct writer *w, const char *s)
-{
-	uint16_t n = PC_PRIVSEP_STR_NULL;
-	if (!s) {
-		put(w, &n, 2);
-		return;
-	}
-	size_t len = cut_utf8(s, strlen(s), PC_PRIVSEP_STR_MAX);
-	n = (uint16_t)len;
-	put(w, &n, 2);
-	put(w, s, len);
-}
-
 static void put_str(struct writer *w, struct pc_privsep_str s)
 {
-	if (!s.p) {
-		put_cstr(w, NULL);
-		return;
-	}
-	size_t len = cut_utf8(s.p, s.len, PC_PRIVSEP_STR_MAX);
-	uint16_t n = (uint16_t)len;
+	uint16_t n = PC_PRIVSEP_STR_NULL;
+	size_t len = s.p ? cut_utf8(s.p, s.len, PC_PRIVSEP_STR_MAX) : 0;
+	if (s.p)
+		n = (uint16_t)len;
 	put(w, &n, 2);
-	put(w, s.p, len);
+	if (len)
+		put(w, s.p, len);
 }
 
 static void put_update(struct writer *w, const struct pc_privsep_update *u)
