@@ -29,6 +29,7 @@
 
 #include <openssl/ssl.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -475,17 +476,59 @@ __attribute__((weak)) void pc_privsep_test_hook(void)
 {
 }
 
-/* Close every fd but stdio and the channel; stdin and stdout become
- * /dev/null, so the worker can write neither the report nor the terminal's
- * input. stderr stays: the sanitizers report there. */
-static int close_fds(int chan, struct pc_error *err)
+int pc_privsep_fds_open(int **ret_fds, size_t *ret_n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -errno;
+	int *v = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name || fd <= STDERR_FILENO || fd == dirfd(d))
+			continue;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 16;
+			int *nv = realloc(v, c * sizeof(*v));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = c;
+		}
+		v[n++] = (int)fd;
+	}
+	closedir(d);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret_fds = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* Close every fd but stdio and the channel (close_fds), or those listed;
+ * stdin and stdout become /dev/null, so the worker can write neither the
+ * report nor the terminal's input. stderr stays: the sanitizers report
+ * there. */
+static int close_fds(int chan, const struct pc_privsep_hooks *h, struct pc_error *err)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
 		return pc_error_set(err, PC_EPERM, "privsep: /dev/null: %s", strerror(errno));
 	close(null);
-	if ((chan > 3 && close_range(3, (unsigned)chan - 1, 0) < 0) ||
-	    close_range((unsigned)chan + 1, ~0U, 0) < 0)
+	if (!h)
+		return 0;
+	for (size_t i = 0; i < h->n_close_list; i++)
+		if (h->close_list[i] != chan)
+			close(h->close_list[i]);
+	if (h->close_fds && ((chan > 3 && close_range(3, (unsigned)chan - 1, 0) < 0) ||
+			     close_range((unsigned)chan + 1, ~0U, 0) < 0))
 		return pc_error_set(err, PC_EPERM, "privsep: close_range: %s", strerror(errno));
 	return 0;
 }
@@ -547,7 +590,7 @@ static int confine(int chan, pid_t parent, const struct pc_privsep_opts *o,
 	/* the worker never outlives the parent that reads its results */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
 		return pc_error_set(err, PC_EIO, "privsep: the parent is gone");
-	int r = h && h->close_fds ? close_fds(chan, err) : 0;
+	int r = close_fds(chan, h, err);
 	if (r == 0 && h && h->tls)
 		r = warm_openssl(err);
 	if (r == 0)

@@ -80,6 +80,10 @@ struct pc_privsep_hooks {
 	/* close every fd in the worker except stdio and the channel (false
 	 * when the stage needs fds it opened before the fork: scan engines) */
 	bool close_fds;
+	/* else: the fds to close (pc_privsep_fds_open() taken before the
+	 * stage opened its own: the report being written, the namespaces) */
+	const int *close_list;
+	size_t n_close_list;
 	/* the stage speaks TLS (probes): load OpenSSL's config and providers
 	 * before the filter */
 	bool tls;
@@ -95,6 +99,10 @@ struct pc_privsep_hooks {
 int pc_privsep_run(struct pc_snapshot *snap, const struct pc_privsep_opts *opts,
 		   const struct pc_privsep_hooks *hooks, pc_privsep_worker_fn fn, void *arg,
 		   struct pc_error *err);
+
+/* The fds this process has open now, stdio excepted, from /proc/self/fd
+ * (malloc'ed; free it). 0 or a negative errno. */
+int pc_privsep_fds_open(int **ret_fds, size_t *ret_n);
 
 /* ---- the worker's side ---- */
 

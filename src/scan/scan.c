@@ -556,9 +556,12 @@ struct run {
 	/* the worker: its channel and the options its engines see */
 	struct pc_privsep *ps;
 	struct pc_scan_opts wopts;
-	/* the parent: the caller's options, and what was reported per proto */
+	/* the parent: the caller's options, what was reported per proto, the
+	 * fds the worker must close */
 	const struct pc_scan_opts *opts;
 	struct seen_set seen[2];
+	const int *close_list;
+	size_t n_close_list;
 };
 
 static int run_passes(struct run *run, struct pc_error *err)
@@ -716,6 +719,8 @@ static int run_split(struct run *run, struct pc_error *err)
 			.max_found = ctx->snap->scan.probes_planned,
 			.on_stats = parent_stats,
 			.ctx = run,
+			.close_list = run->close_list,
+			.n_close_list = run->n_close_list,
 		};
 		r = pc_privsep_run(ctx->snap, o->privsep, &h, scan_worker, run, err);
 	}
@@ -757,8 +762,16 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 		 ops[0] && ops[1] ? "+" : "", ops[1] ? ops[1]->name : "");
 	st->engine = pc_snapshot_strdup(snap, engine_name);
 
-	/* open everything that needs privileges first, then drop them */
+	/* what is open before the engines open theirs (the report, ...): the
+	 * worker closes it */
 	void *state[2] = {NULL, NULL};
+	int *before = NULL;
+	size_t n_before = 0;
+	if (opts->privsep && (r = pc_privsep_fds_open(&before, &n_before)) < 0) {
+		pc_error_set(err, r, "/proc/self/fd: %s", strerror(-r));
+		goto out;
+	}
+	/* open everything that needs privileges first, then drop them */
 	for (int p = 0; p < 2; p++) {
 		if (!ops[p])
 			continue;
@@ -769,7 +782,8 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 				goto out;
 		}
 	}
-	struct run run = {.ctx = ctx, .ops = ops, .state = state, .seed = seed};
+	struct run run = {.ctx = ctx, .ops = ops, .state = state, .seed = seed,
+			  .close_list = before, .n_close_list = n_before};
 	if (opts->privsep) {
 		r = run_split(&run, err);
 	} else {
@@ -784,6 +798,7 @@ out:
 	for (int p = 0; p < 2; p++)
 		if (ops[p] && ops[p]->release && state[p])
 			ops[p]->release(state[p]);
+	free(before);
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->pace_lock);
 	free(ctx);

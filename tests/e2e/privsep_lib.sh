@@ -42,6 +42,16 @@ privsep_assert_confined() {
 	[ "$uid" != 0 ] || lab_fail "$what: the worker runs as root"
 	lab_assert_eq "$what: NoNewPrivs" 1 "$(awk '/^NoNewPrivs:/ {print $2}' <<<"$st")"
 	lab_assert_eq "$what: Seccomp (2 = filter)" 2 "$(awk '/^Seccomp:/ {print $2}' <<<"$st")"
+	# no file, no namespace: above stdio only sockets, epoll and pipes
+	# (the report being written, -o, stays with the privileged process)
+	local fd target files=""
+	for fd in /proc/"$pid"/fd/*; do
+		[ "${fd##*/}" -gt 2 ] || continue
+		target=$(readlink "$fd") || continue
+		case "$target" in socket:* | anon_inode:* | pipe:*) ;; *) files+="$target " ;; esac
+	done
+	lab_assert_eq "$what: files or namespaces held by the worker" "" "$files"
+	lab_assert_eq "$what: stdout" /dev/null "$(readlink "/proc/$pid/fd/1")"
 }
 
 # privsep_silent NS PORT: a TCP listener on 0.0.0.0:PORT that accepts and

@@ -21,8 +21,8 @@ lab_wait_listen "$t" tcp 80
 lab_drop "$t" tcp 9000
 nobody=$(id -u nobody)
 
-lab_exec "$s" "$PORTCENSUS" scan --syn --format json --timeout 3000 --retries 0 \
-	-p 80,9000 198.18.32.2 >"$LAB_TMP/out.json" 2>"$LAB_TMP/err" &
+ip netns exec "$s" "$PORTCENSUS" scan --syn --format json --timeout 3000 --retries 0 \
+	-o "$LAB_TMP/out.json" -p 80,9000 198.18.32.2 2>"$LAB_TMP/err" &
 main=$!
 lab_track "$main"
 holder=$(privsep_wait_holder "$s" -0) || lab_fail "no process holds a packet socket"

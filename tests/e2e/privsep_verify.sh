@@ -22,8 +22,8 @@ printf '#masscan\nopen tcp 7002 198.18.31.2 1700000000\n# end\n' >"$LAB_TMP/clai
 check() {
 	local user=$1 uid=$2
 	shift 2
-	lab_exec "$c" "$PORTCENSUS" "$@" verify --format json --probe-timeout 1500 \
-		"$LAB_TMP/claims.txt" >"$LAB_TMP/out.json" 2>"$LAB_TMP/err" &
+	ip netns exec "$c" "$PORTCENSUS" "$@" verify --format json --probe-timeout 1500 \
+		-o "$LAB_TMP/out.json" "$LAB_TMP/claims.txt" 2>"$LAB_TMP/err" &
 	local main=$!
 	lab_track "$main"
 	local holder
