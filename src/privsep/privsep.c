@@ -733,6 +733,12 @@ int pc_privsep_run(struct pc_snapshot *snap, const struct pc_privsep_opts *opts,
 		pc_privsep_parent_free(p);
 		return pc_error_set(err, PC_EIO, "privsep: socketpair: %s", strerror(e));
 	}
+	/* room for a few MB of results in flight, so that a scan's engine
+	 * threads (which send under the scan's lock) do not wait for this
+	 * process to be scheduled; best effort (FORCE needs CAP_NET_ADMIN) */
+	int sz = 4 << 20;
+	if (setsockopt(sv[1], SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
