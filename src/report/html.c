@@ -31,7 +31,7 @@
 /* The hashes in the CSP are those of STYLE and SCRIPT, byte for byte;
  * tests/unit/test_report_md_html.c recomputes them, so an edit of either
  * without its hash fails there instead of in a browser. */
-#define STYLE_SHA256 "SVsUasXWmORXpsZ1vILGMInQTzQc47SdqJhRU0oRMxI="
+#define STYLE_SHA256 "9WZEs/HrjbX8pQiLjHsNPJ9A4enoCUeYN86RMeEzWss="
 #define SCRIPT_SHA256 "+3RbdTYbmY7Lmy+RfW0So+Yga5uZRvcoQGKZR2riXPQ="
 
 static const char STYLE[] =
@@ -44,7 +44,7 @@ static const char STYLE[] =
 	"header{padding-top:18px}\n"
 	"h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:22px 0 8px}"
 	"h3{font-size:15px;margin:16px 0 6px}\n"
-	".meta{color:var(--mut);margin:0;overflow-wrap:anywhere}\n"
+	".meta{color:var(--mut);margin:0;overflow-wrap:break-word}\n"
 	".cards{display:flex;flex-wrap:wrap;gap:10px;margin:6px 0}\n"
 	".card{background:#fff;border:1px solid var(--line);border-left:6px solid var(--none);"
 	"border-radius:6px;padding:8px 14px;min-width:120px}\n"
@@ -64,7 +64,8 @@ static const char STYLE[] =
 	"th{background:#eef1f5;position:sticky;top:0;white-space:nowrap}\n"
 	"table.ep th{cursor:pointer;user-select:none}\n"
 	"th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}\n"
-	"td{overflow-wrap:anywhere}td.num{text-align:right;white-space:nowrap}\n"
+	"td{overflow-wrap:anywhere}td.nw{white-space:nowrap}"
+	"td.num{text-align:right;white-space:nowrap}\n"
 	"td.why{color:var(--mut);min-width:220px;max-width:420px}\n"
 	"tr.v-violation td:first-child{box-shadow:inset 3px 0 var(--crit)}\n"
 	"ul.findings{background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px 8px 8px 28px}\n"
@@ -237,7 +238,8 @@ static void html_verdicts(FILE *f, const struct pc_report_doc *doc, enum pc_verd
 			const struct pc_endpoint *ep = grp->eps[i];
 			if (!ep->policy || ep->policy->verdict != v)
 				continue;
-			html_elem(f, "<tr><td>", pc_report_doc_endpoint(ep, b, sizeof(b)), "</td>");
+			html_elem(f, "<tr><td class=\"nw\">", pc_report_doc_endpoint(ep, b, sizeof(b)),
+				  "</td>");
 			html_elem(f, "<td>", grp->host, " / ");
 			html_elem(f, "", grp->netns, "</td>");
 			html_elem(f, "<td>", pc_report_doc_owner(ep, true, b, sizeof(b)), "</td>");
@@ -315,22 +317,25 @@ static void html_row(FILE *f, const struct pc_endpoint *ep)
 	fprintf(f, "<tr data-sev=\"%s\" class=\"v-%s\">", sev, verdict);
 	/* severity sorts by rank, unclassified below info */
 	if (r)
-		fprintf(f, "<td data-key=\"%d\"><span class=\"sev sev-%s\">%s</span> %.1f</td>",
+		fprintf(f, "<td class=\"nw\" data-key=\"%d\"><span class=\"sev sev-%s\">%s</span> "
+			   "%.1f</td>",
 			(int)r->severity, sev, sev, r->score);
 	else
-		fputs("<td data-key=\"-1\"><span class=\"sev\">not classified</span></td>", f);
+		fputs("<td class=\"nw\" data-key=\"-1\"><span class=\"sev\">not classified</span>"
+		      "</td>",
+		      f);
 	fprintf(f, "<td>%s</td>", pc_proto_name(ep->proto));
-	html_elem(f, "<td>", pc_addr_format(&ep->addr, a, sizeof(a)), "</td>");
+	html_elem(f, "<td class=\"nw\">", pc_addr_format(&ep->addr, a, sizeof(a)), "</td>");
 	fprintf(f, "<td class=\"num\" data-key=\"%u\">%u</td>", (unsigned)ep->port,
 		(unsigned)ep->port);
 	html_elem(f, "<td>", pc_report_doc_owner(ep, true, b, sizeof(b)), "</td>");
 	html_elem(f, "<td>", pc_report_doc_service(ep, b, sizeof(b)), "</td>");
-	html_elem(f, "<td>", pc_report_doc_auth(ep), "</td>");
+	html_elem(f, "<td class=\"nw\">", pc_report_doc_auth(ep), "</td>");
 	fprintf(f, "<td>%s</td>",
 		!ep->service || ep->service->tls == PC_TRI_UNKNOWN ? "-"
 		: ep->service->tls			    ? "yes"
 							    : "no");
-	html_elem(f, "<td>", pc_report_doc_verdict(ep), "</td>");
+	html_elem(f, "<td class=\"nw\">", pc_report_doc_verdict(ep), "</td>");
 	html_elem(f, "<td>", pv ? pv->rule : NULL, "</td>");
 	html_elem(f, "<td>", pv ? pv->owner : NULL, "</td>");
 	html_elem(f, "<td>", pv ? pv->doc : NULL, "</td>");

@@ -240,7 +240,7 @@ static void test_unjudged(void **state)
 	assert_non_null(strstr(md, "finished -."));
 	char *html = render("html", s);
 	assert_non_null(strstr(html, "<span class=\"sev\">not classified</span>"));
-	assert_non_null(strstr(html, "<td>not judged</td>"));
+	assert_non_null(strstr(html, "<td class=\"nw\">not judged</td>"));
 	assert_non_null(strstr(html, "id=\"map-empty\""));
 	assert_null(strstr(html, "<svg"));
 	free(md);
