@@ -208,7 +208,8 @@ const char *pc_report_doc_owner(const struct pc_endpoint *ep, bool with_pid, cha
 		snprintf(where, sizeof(where), ", unit %s", o->unit);
 	if (ep->n_owners > 1)
 		snprintf(more, sizeof(more), " (+%zu)", ep->n_owners - 1);
-	snprintf(buf, len, "%s%s%s%s%s", pid, o->comm ? o->comm : "?", more, user, where);
+	snprintf(buf, len, "%s%s%s%s%s", pid, o->comm && *o->comm ? o->comm : "?", more, user,
+		 where);
 	return buf;
 }
 
