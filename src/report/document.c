@@ -262,6 +262,33 @@ const char *pc_report_doc_finding_title(const char *kind)
 	return kind;
 }
 
+bool pc_report_doc_same_kind(const struct pc_finding *a, const struct pc_finding *b)
+{
+	return strcmp(a->kind ? a->kind : "", b->kind ? b->kind : "") == 0;
+}
+
+size_t pc_report_doc_kind_first(const struct pc_snapshot *snap, size_t i)
+{
+	/* quadratic, over a handful of findings per audit */
+	for (size_t j = 0; j < i; j++)
+		if (pc_report_doc_same_kind(&snap->findings[j], &snap->findings[i]))
+			return 0;
+	size_t n = 0;
+	for (size_t j = i; j < snap->n_findings; j++)
+		n += pc_report_doc_same_kind(&snap->findings[j], &snap->findings[i]);
+	return n;
+}
+
+void pc_report_doc_each_verdict(FILE *f, const struct pc_report_doc *doc, enum pc_verdict v,
+				pc_report_doc_row_fn row)
+{
+	for (size_t g = 0; g < doc->n_groups; g++)
+		for (size_t i = 0; i < doc->groups[g].n; i++)
+			if (doc->groups[g].eps[i]->policy &&
+			    doc->groups[g].eps[i]->policy->verdict == v)
+				row(f, &doc->groups[g], doc->groups[g].eps[i]);
+}
+
 bool pc_report_doc_judged(const struct pc_snapshot *snap, const struct pc_report_doc *doc)
 {
 	return snap->n_findings > 0 || doc->by_verdict[PC_VERDICT_NONE] < doc->n_eps;

@@ -81,6 +81,16 @@ const char *pc_report_doc_endpoint(const struct pc_endpoint *ep, char *buf, size
 /* The heading of a finding kind: "Stale documentation", "Due for review",
  * or the kind itself. */
 const char *pc_report_doc_finding_title(const char *kind);
+/* Snapshot findings are shown grouped by kind, kinds in the order they
+ * first appear: the number of findings of findings[i]'s kind when i is the
+ * first of them (the writer opens a heading), else 0. */
+size_t pc_report_doc_kind_first(const struct pc_snapshot *snap, size_t i);
+bool pc_report_doc_same_kind(const struct pc_finding *a, const struct pc_finding *b);
+/* Call row for every listed endpoint whose verdict is v, in document order. */
+typedef void (*pc_report_doc_row_fn)(FILE *f, const struct pc_report_doc_group *g,
+				     const struct pc_endpoint *ep);
+void pc_report_doc_each_verdict(FILE *f, const struct pc_report_doc *doc, enum pc_verdict v,
+				pc_report_doc_row_fn row);
 /* Whether a policy or the classifier ran: any verdict, finding or risk. */
 bool pc_report_doc_judged(const struct pc_snapshot *snap, const struct pc_report_doc *doc);
 bool pc_report_doc_classified(const struct pc_report_doc *doc);

@@ -221,50 +221,43 @@ static void html_reasons(FILE *f, const char *const *reasons, size_t n)
 	}
 }
 
+static void html_verdict_row(FILE *f, const struct pc_report_doc_group *g,
+			     const struct pc_endpoint *ep)
+{
+	char b[PC_DOC_CELL];
+	html_elem(f, "<tr><td class=\"nw\">", pc_report_doc_endpoint(ep, b, sizeof(b)), "</td>");
+	html_elem(f, "<td>", g->host, " / ");
+	html_elem(f, "", g->netns, "</td>");
+	html_elem(f, "<td>", pc_report_doc_owner(ep, true, b, sizeof(b)), "</td>");
+	html_elem(f, "<td>", ep->policy->rule, "</td><td>");
+	html_reasons(f, ep->policy->reasons, ep->policy->n_reasons);
+	fputs("</td></tr>\n", f);
+}
+
 static void html_verdicts(FILE *f, const struct pc_report_doc *doc, enum pc_verdict v,
 			  const char *title, const char *id)
 {
 	size_t n = v == PC_VERDICT_VIOLATION ? doc->violations : doc->undocumented;
 	if (!n)
 		return;
-	char b[PC_DOC_CELL];
 	fprintf(f, "<h3>%s (%zu)</h3>\n<table class=\"list\" id=\"%s\"><thead><tr><th>Listener</th>"
 		   "<th>Host / namespace</th><th>Owner</th><th>Rule</th><th>Why</th></tr></thead>"
 		   "<tbody>\n",
 		title, n, id);
-	for (size_t g = 0; g < doc->n_groups; g++) {
-		const struct pc_report_doc_group *grp = &doc->groups[g];
-		for (size_t i = 0; i < grp->n; i++) {
-			const struct pc_endpoint *ep = grp->eps[i];
-			if (!ep->policy || ep->policy->verdict != v)
-				continue;
-			html_elem(f, "<tr><td class=\"nw\">", pc_report_doc_endpoint(ep, b, sizeof(b)),
-				  "</td>");
-			html_elem(f, "<td>", grp->host, " / ");
-			html_elem(f, "", grp->netns, "</td>");
-			html_elem(f, "<td>", pc_report_doc_owner(ep, true, b, sizeof(b)), "</td>");
-			html_elem(f, "<td>", ep->policy->rule, "</td><td>");
-			html_reasons(f, ep->policy->reasons, ep->policy->n_reasons);
-			fputs("</td></tr>\n", f);
-		}
-	}
+	pc_report_doc_each_verdict(f, doc, v, html_verdict_row);
 	fputs("</tbody></table>\n", f);
 }
 
 static void html_findings(FILE *f, const struct pc_snapshot *snap)
 {
 	for (size_t i = 0; i < snap->n_findings; i++) {
-		const char *kind = snap->findings[i].kind ? snap->findings[i].kind : "";
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = strcmp(snap->findings[j].kind ? snap->findings[j].kind : "", kind) == 0;
-		if (seen)
+		if (!pc_report_doc_kind_first(snap, i))
 			continue;
 		html_elem(f, "<h3>", pc_report_doc_finding_title(snap->findings[i].kind),
 			  "</h3>\n<ul class=\"findings\">\n");
 		for (size_t j = i; j < snap->n_findings; j++) {
 			const struct pc_finding *x = &snap->findings[j];
-			if (strcmp(x->kind ? x->kind : "", kind) != 0)
+			if (!pc_report_doc_same_kind(x, &snap->findings[i]))
 				continue;
 			const char *sev = pc_severity_name(x->severity);
 			fprintf(f, "<li><span class=\"sev sev-%s\">%s</span> ", sev, sev);

@@ -64,8 +64,17 @@ static void md_link(FILE *f, const char *url)
 		md_text(f, url);
 }
 
-static void md_endpoint_line(FILE *f, const struct pc_report_doc_group *g,
-			     const struct pc_endpoint *ep)
+static void md_reasons(FILE *f, const char *const *reasons, size_t n, const char *sep)
+{
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? sep : "", f);
+		md_text(f, reasons[i]);
+	}
+}
+
+/* One violation or undocumented listener, with the broken clauses. */
+static void md_verdict_row(FILE *f, const struct pc_report_doc_group *g,
+			   const struct pc_endpoint *ep)
 {
 	char b[PC_DOC_CELL];
 	fputs("- **", f);
@@ -77,17 +86,17 @@ static void md_endpoint_line(FILE *f, const struct pc_report_doc_group *g,
 	fputs(" (", f);
 	md_text(f, pc_report_doc_owner(ep, false, b, sizeof(b)));
 	fputs(")", f);
-}
-
-static void md_reasons(FILE *f, const char *const *reasons, size_t n, const char *sep)
-{
-	for (size_t i = 0; i < n; i++) {
-		fputs(i ? sep : "", f);
-		md_text(f, reasons[i]);
+	if (ep->policy->rule) {
+		fputs(": rule ", f);
+		md_text(f, ep->policy->rule);
 	}
+	if (ep->policy->n_reasons) {
+		fputs(": ", f);
+		md_reasons(f, ep->policy->reasons, ep->policy->n_reasons, "; ");
+	}
+	fputc('\n', f);
 }
 
-/* Violations or undocumented listeners, with the broken clauses. */
 static size_t md_verdicts(FILE *f, const struct pc_report_doc *doc, enum pc_verdict v,
 			  const char *title)
 {
@@ -95,47 +104,24 @@ static size_t md_verdicts(FILE *f, const struct pc_report_doc *doc, enum pc_verd
 	if (!n)
 		return 0;
 	fprintf(f, "### %s (%zu)\n\n", title, n);
-	for (size_t g = 0; g < doc->n_groups; g++) {
-		const struct pc_report_doc_group *grp = &doc->groups[g];
-		for (size_t i = 0; i < grp->n; i++) {
-			const struct pc_endpoint *ep = grp->eps[i];
-			if (!ep->policy || ep->policy->verdict != v)
-				continue;
-			md_endpoint_line(f, grp, ep);
-			if (ep->policy->rule) {
-				fputs(": rule ", f);
-				md_text(f, ep->policy->rule);
-			}
-			if (ep->policy->n_reasons) {
-				fputs(": ", f);
-				md_reasons(f, ep->policy->reasons, ep->policy->n_reasons, "; ");
-			}
-			fputc('\n', f);
-		}
-	}
+	pc_report_doc_each_verdict(f, doc, v, md_verdict_row);
 	fputc('\n', f);
 	return n;
 }
 
-/* Snapshot findings, one heading per kind, in the order kinds first appear. */
+/* Snapshot findings, one heading per kind. */
 static void md_findings(FILE *f, const struct pc_snapshot *snap)
 {
 	for (size_t i = 0; i < snap->n_findings; i++) {
-		const char *kind = snap->findings[i].kind ? snap->findings[i].kind : "";
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = strcmp(snap->findings[j].kind ? snap->findings[j].kind : "", kind) == 0;
-		if (seen)
+		size_t count = pc_report_doc_kind_first(snap, i);
+		if (!count)
 			continue;
-		size_t count = 0;
-		for (size_t j = i; j < snap->n_findings; j++)
-			count += strcmp(snap->findings[j].kind ? snap->findings[j].kind : "", kind) == 0;
 		fputs("### ", f);
 		md_text(f, pc_report_doc_finding_title(snap->findings[i].kind));
 		fprintf(f, " (%zu)\n\n", count);
 		for (size_t j = i; j < snap->n_findings; j++) {
 			const struct pc_finding *x = &snap->findings[j];
-			if (strcmp(x->kind ? x->kind : "", kind) != 0)
+			if (!pc_report_doc_same_kind(x, &snap->findings[i]))
 				continue;
 			fprintf(f, "- %s", pc_severity_name(x->severity));
 			if (x->rule) {
