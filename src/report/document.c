@@ -65,13 +65,16 @@ struct keyed {
 	const struct pc_endpoint *ep;
 	bool network; /* network-side record: grouped by target, after the host's */
 	int rank;     /* severity when sorting by it (-1 unclassified), else 0 */
+	bool starts;  /* first of its group once sorted */
 	char host[PC_DOC_LABEL];
 	char netns[PC_DOC_LABEL];
 };
 
+/* over pointers: a key is two labels long, too large to move while sorting */
 static int cmp_keyed(const void *pa, const void *pb)
 {
-	const struct keyed *a = pa, *b = pb;
+	const struct keyed *a = *(const struct keyed *const *)pa;
+	const struct keyed *b = *(const struct keyed *const *)pb;
 	if (a->network != b->network)
 		return a->network ? 1 : -1;
 	int c;
@@ -124,13 +127,10 @@ int pc_report_doc_build(const struct pc_snapshot *snap, enum pc_doc_order order,
 	struct pc_report_doc doc = {0};
 	size_t n = snap->n_endpoints;
 	struct keyed *keys = calloc(n ? n : 1, sizeof(*keys));
+	struct keyed **sorted = calloc(n ? n : 1, sizeof(*sorted));
 	doc.eps = calloc(n ? n : 1, sizeof(*doc.eps));
-	doc.groups = calloc(n ? n : 1, sizeof(*doc.groups));
-	if (!keys || !doc.eps || !doc.groups) {
-		free(keys);
-		pc_report_doc_free(&doc);
-		return PC_ENOMEM;
-	}
+	if (!keys || !sorted || !doc.eps)
+		goto nomem;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct pc_endpoint *ep = &snap->endpoints[i];
@@ -144,6 +144,7 @@ int pc_report_doc_build(const struct pc_snapshot *snap, enum pc_doc_order order,
 		label(snap, ep, &keys[k]);
 		if (order == PC_DOC_BY_SEVERITY)
 			keys[k].rank = ep->risk ? (int)ep->risk->severity : -1;
+		sorted[k] = &keys[k];
 		k++;
 		if (ep->risk && (unsigned)ep->risk->severity < PC_SEV_COUNT)
 			doc.by_severity[ep->risk->severity]++;
@@ -153,15 +154,25 @@ int pc_report_doc_build(const struct pc_snapshot *snap, enum pc_doc_order order,
 		doc.by_verdict[(unsigned)v < 4 ? v : PC_VERDICT_NONE]++;
 	}
 	if (k > 1)
-		qsort(keys, k, sizeof(*keys), cmp_keyed);
+		qsort(sorted, k, sizeof(*sorted), cmp_keyed);
+	size_t groups = 0;
 	for (size_t i = 0; i < k; i++) {
-		doc.eps[i] = keys[i].ep;
-		if (i == 0 || keys[i].network != keys[i - 1].network ||
-		    strcmp(keys[i].host, keys[i - 1].host) != 0 ||
-		    strcmp(keys[i].netns, keys[i - 1].netns) != 0) {
+		struct keyed *a = sorted[i];
+		const struct keyed *b = i ? sorted[i - 1] : NULL;
+		/* starts a group: differs from the previous one in host or namespace */
+		a->starts = !b || a->network != b->network || strcmp(a->host, b->host) != 0 ||
+			    strcmp(a->netns, b->netns) != 0;
+		groups += a->starts;
+	}
+	doc.groups = calloc(groups ? groups : 1, sizeof(*doc.groups));
+	if (!doc.groups)
+		goto nomem;
+	for (size_t i = 0; i < k; i++) {
+		doc.eps[i] = sorted[i]->ep;
+		if (sorted[i]->starts) {
 			struct pc_report_doc_group *g = &doc.groups[doc.n_groups++];
-			memcpy(g->host, keys[i].host, sizeof(g->host));
-			memcpy(g->netns, keys[i].netns, sizeof(g->netns));
+			memcpy(g->host, sorted[i]->host, sizeof(g->host));
+			memcpy(g->netns, sorted[i]->netns, sizeof(g->netns));
 			g->eps = &doc.eps[i];
 		}
 		doc.groups[doc.n_groups - 1].n++;
@@ -170,8 +181,14 @@ int pc_report_doc_build(const struct pc_snapshot *snap, enum pc_doc_order order,
 	doc.undocumented = doc.by_verdict[PC_VERDICT_UNDOCUMENTED];
 	doc.violations = doc.by_verdict[PC_VERDICT_VIOLATION];
 	free(keys);
+	free(sorted);
 	*ret = doc;
 	return 0;
+nomem:
+	free(keys);
+	free(sorted);
+	pc_report_doc_free(&doc);
+	return PC_ENOMEM;
 }
 
 void pc_report_doc_free(struct pc_report_doc *doc)

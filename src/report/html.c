@@ -148,7 +148,12 @@ void pc_report_html_text(FILE *f, const char *raw)
 	char clean[PC_DOC_CELL];
 	pc_report_doc_clean(raw, clean);
 	for (const char *p = clean; *p; p++) {
+		size_t run = strcspn(p, "&<>\"'");
+		fwrite(p, 1, run, f);
+		p += run;
 		switch (*p) {
+		case '\0':
+			return;
 		case '&':
 			fputs("&amp;", f);
 			break;
@@ -164,8 +169,6 @@ void pc_report_html_text(FILE *f, const char *raw)
 		case '\'':
 			fputs("&#39;", f);
 			break;
-		default:
-			fputc(*p, f);
 		}
 	}
 }

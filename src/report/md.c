@@ -25,6 +25,8 @@
 
 #include <string.h>
 
+#define MD_SPECIAL "\\`*_[]<>|~&$#!"
+
 /* Markdown text: one line, every character that could start markup
  * backslash-escaped (CommonMark allows a backslash before any ASCII
  * punctuation). */
@@ -36,10 +38,14 @@ static void md_text(FILE *f, const char *raw)
 		fputc('-', f);
 		return;
 	}
-	for (const char *p = clean; *p; p++) {
-		if (strchr("\\`*_[]<>|~&$#!", *p))
+	for (const char *p = clean; *p;) {
+		size_t run = strcspn(p, MD_SPECIAL);
+		fwrite(p, 1, run, f);
+		p += run;
+		if (*p) {
 			fputc('\\', f);
-		fputc(*p, f);
+			fputc(*p++, f);
+		}
 	}
 }
 

@@ -17,9 +17,10 @@
 #    namespaces, listeners, one connection between them; every listener is
 #    in its namespace's table and the connection is on the map.
 #
-# Screenshots (1440x900, a laptop screen) go to $PC_SCREENSHOT_DIR
-# (default /tmp/portcensus-html-chromium), outside the repository, for a
-# person to look at.
+# Screenshots (1440x900, a laptop screen) and the audit's page go to
+# $PC_SCREENSHOT_DIR (meson: build/tests/e2e/html_chromium; default
+# /tmp/portcensus-html-chromium), outside the repository, for a person to
+# look at.
 set -u
 . "$(dirname "$0")/../lab/lab.sh"
 lab_isolate "$@"
