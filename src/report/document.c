@@ -116,13 +116,13 @@ static void label(const struct pc_snapshot *snap, const struct pc_endpoint *ep, 
 		snprintf(k->netns, sizeof(k->netns), "%s", ep->netns.name);
 	else if (ep->netns.inode)
 		snprintf(k->netns, sizeof(k->netns), "netns %llu",
-			 (unsigned long long)ep->netns.inode);
+		         (unsigned long long)ep->netns.inode);
 	else
 		snprintf(k->netns, sizeof(k->netns), "namespace unknown");
 }
 
 int pc_report_doc_build(const struct pc_snapshot *snap, enum pc_doc_order order,
-			struct pc_report_doc *ret)
+                        struct pc_report_doc *ret)
 {
 	struct pc_report_doc doc = {0};
 	size_t n = snap->n_endpoints;
@@ -161,7 +161,7 @@ int pc_report_doc_build(const struct pc_snapshot *snap, enum pc_doc_order order,
 		const struct keyed *b = i ? sorted[i - 1] : NULL;
 		/* starts a group: differs from the previous one in host or namespace */
 		a->starts = !b || a->network != b->network || strcmp(a->host, b->host) != 0 ||
-			    strcmp(a->netns, b->netns) != 0;
+		            strcmp(a->netns, b->netns) != 0;
 		groups += a->starts;
 	}
 	doc.groups = calloc(groups ? groups : 1, sizeof(*doc.groups));
@@ -201,8 +201,7 @@ void pc_report_doc_free(struct pc_report_doc *doc)
 	doc->eps = NULL;
 }
 
-const char *pc_report_doc_owner(const struct pc_endpoint *ep, bool with_pid, char *buf,
-				size_t len)
+const char *pc_report_doc_owner(const struct pc_endpoint *ep, bool with_pid, char *buf, size_t len)
 {
 	if (ep->n_owners == 0) {
 		snprintf(buf, len, "-");
@@ -218,15 +217,15 @@ const char *pc_report_doc_owner(const struct pc_endpoint *ep, bool with_pid, cha
 		snprintf(user, sizeof(user), " as uid %ld", o->uid);
 	if (o->container.id || o->container.name)
 		snprintf(where, sizeof(where), ", container %s%s%.64s",
-			 o->container.runtime ? o->container.runtime : "",
-			 o->container.runtime ? ":" : "",
-			 o->container.name ? o->container.name : o->container.id);
+		         o->container.runtime ? o->container.runtime : "",
+		         o->container.runtime ? ":" : "",
+		         o->container.name ? o->container.name : o->container.id);
 	else if (o->unit)
 		snprintf(where, sizeof(where), ", unit %s", o->unit);
 	if (ep->n_owners > 1)
 		snprintf(more, sizeof(more), " (+%zu)", ep->n_owners - 1);
 	snprintf(buf, len, "%s%s%s%s%s", pid, o->comm && *o->comm ? o->comm : "?", more, user,
-		 where);
+	         where);
 	return buf;
 }
 
@@ -238,8 +237,8 @@ const char *pc_report_doc_service(const struct pc_endpoint *ep, char *buf, size_
 		return buf;
 	}
 	snprintf(buf, len, "%s%s%s%s%s%s", s->name, s->product ? " (" : "",
-		 s->product ? s->product : "", s->product && s->version ? " " : "",
-		 s->product && s->version ? s->version : "", s->product ? ")" : "");
+	         s->product ? s->product : "", s->product && s->version ? " " : "",
+	         s->product && s->version ? s->version : "", s->product ? ")" : "");
 	return buf;
 }
 
@@ -264,7 +263,7 @@ const char *pc_report_doc_endpoint(const struct pc_endpoint *ep, char *buf, size
 {
 	char hp[PC_ADDR_STRLEN + 16];
 	snprintf(buf, len, "%s %s", pc_proto_name(ep->proto),
-		 pc_report_hostport(&ep->addr, ep->port, hp, sizeof(hp)));
+	         pc_report_hostport(&ep->addr, ep->port, hp, sizeof(hp)));
 	return buf;
 }
 
@@ -297,7 +296,7 @@ size_t pc_report_doc_kind_first(const struct pc_snapshot *snap, size_t i)
 }
 
 void pc_report_doc_each_verdict(FILE *f, const struct pc_report_doc *doc, enum pc_verdict v,
-				pc_report_doc_row_fn row)
+                                pc_report_doc_row_fn row)
 {
 	for (size_t g = 0; g < doc->n_groups; g++)
 		for (size_t i = 0; i < doc->groups[g].n; i++)

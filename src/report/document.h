@@ -37,10 +37,10 @@ struct pc_report_doc {
 	size_t n_groups;
 	const struct pc_endpoint **eps; /* every listed endpoint, group by group */
 	size_t n_eps;
-	size_t established;             /* connections: not listed, drawn in a map */
+	size_t established; /* connections: not listed, drawn in a map */
 	size_t by_severity[PC_SEV_COUNT];
-	size_t unclassified;            /* listed endpoints with no risk */
-	size_t by_verdict[4];           /* indexed by enum pc_verdict; NONE: not judged */
+	size_t unclassified;             /* listed endpoints with no risk */
+	size_t by_verdict[4];            /* indexed by enum pc_verdict; NONE: not judged */
 	size_t undocumented, violations; /* = by_verdict[...], for readability */
 };
 
@@ -57,7 +57,7 @@ enum pc_doc_order {
  * document before the snapshot.
  */
 int pc_report_doc_build(const struct pc_snapshot *snap, enum pc_doc_order order,
-			struct pc_report_doc *ret);
+                        struct pc_report_doc *ret);
 void pc_report_doc_free(struct pc_report_doc *doc);
 
 /*
@@ -70,8 +70,7 @@ void pc_report_doc_free(struct pc_report_doc *doc);
 const char *pc_report_doc_clean(const char *s, char out[PC_DOC_CELL]);
 
 /* Plain-text cells, "-" (or the given wording) when unknown. */
-const char *pc_report_doc_owner(const struct pc_endpoint *ep, bool with_pid, char *buf,
-				size_t len);
+const char *pc_report_doc_owner(const struct pc_endpoint *ep, bool with_pid, char *buf, size_t len);
 const char *pc_report_doc_service(const struct pc_endpoint *ep, char *buf, size_t len);
 const char *pc_report_doc_auth(const struct pc_endpoint *ep);
 const char *pc_report_doc_severity(const struct pc_endpoint *ep); /* or "not classified" */
@@ -88,9 +87,9 @@ size_t pc_report_doc_kind_first(const struct pc_snapshot *snap, size_t i);
 bool pc_report_doc_same_kind(const struct pc_finding *a, const struct pc_finding *b);
 /* Call row for every listed endpoint whose verdict is v, in document order. */
 typedef void (*pc_report_doc_row_fn)(FILE *f, const struct pc_report_doc_group *g,
-				     const struct pc_endpoint *ep);
+                                     const struct pc_endpoint *ep);
 void pc_report_doc_each_verdict(FILE *f, const struct pc_report_doc *doc, enum pc_verdict v,
-				pc_report_doc_row_fn row);
+                                pc_report_doc_row_fn row);
 /* Whether a policy or the classifier ran: any verdict, finding or risk. */
 bool pc_report_doc_judged(const struct pc_snapshot *snap, const struct pc_report_doc *doc);
 bool pc_report_doc_classified(const struct pc_report_doc *doc);

@@ -34,6 +34,8 @@
 #define STYLE_SHA256 "9WZEs/HrjbX8pQiLjHsNPJ9A4enoCUeYN86RMeEzWss="
 #define SCRIPT_SHA256 "+3RbdTYbmY7Lmy+RfW0So+Yga5uZRvcoQGKZR2riXPQ="
 
+/* one CSS rule or script statement per source line */
+/* clang-format off */
 static const char STYLE[] =
 	"\n:root{--fg:#1d2430;--mut:#5b6576;--line:#d9dee7;--bg:#f6f7f9;--crit:#b3123a;"
 	"--high:#d9480f;--med:#b98900;--low:#2f7d32;--info:#43618c;--none:#7b8494}\n"
@@ -142,6 +144,7 @@ static const char SCRIPT[] =
 	"apply();\n"
 	"d.documentElement.setAttribute(\"data-pc-script\", \"ready\");\n"
 	"})();\n";
+/* clang-format on */
 
 void pc_report_html_text(FILE *f, const char *raw)
 {
@@ -191,14 +194,17 @@ static const char *sev_class(const struct pc_endpoint *ep)
 
 static void html_card(FILE *f, const char *cls, size_t n, const char *what)
 {
-	fprintf(f, "<div class=\"card %s\"><span class=\"n\">%zu</span><span class=\"l\">%s</span></div>\n",
-		cls, n, what);
+	fprintf(f,
+	        "<div class=\"card %s\"><span class=\"n\">%zu</span><span "
+	        "class=\"l\">%s</span></div>\n",
+	        cls, n, what);
 }
 
 static void html_summary(FILE *f, const struct pc_report_doc *doc)
 {
 	char cls[40];
-	fputs("<section id=\"summary\"><h2>Summary</h2>\n<div class=\"cards\" id=\"severity\">\n", f);
+	fputs("<section id=\"summary\"><h2>Summary</h2>\n<div class=\"cards\" id=\"severity\">\n",
+	      f);
 	for (int s = PC_SEV_CRITICAL; s >= PC_SEV_INFO; s--) {
 		const char *name = pc_severity_name((enum pc_severity)s);
 		snprintf(cls, sizeof(cls), "sev-%s", name);
@@ -225,7 +231,7 @@ static void html_reasons(FILE *f, const char *const *reasons, size_t n)
 }
 
 static void html_verdict_row(FILE *f, const struct pc_report_doc_group *g,
-			     const struct pc_endpoint *ep)
+                             const struct pc_endpoint *ep)
 {
 	char b[PC_DOC_CELL];
 	html_elem(f, "<tr><td class=\"nw\">", pc_report_doc_endpoint(ep, b, sizeof(b)), "</td>");
@@ -238,15 +244,16 @@ static void html_verdict_row(FILE *f, const struct pc_report_doc_group *g,
 }
 
 static void html_verdicts(FILE *f, const struct pc_report_doc *doc, enum pc_verdict v,
-			  const char *title, const char *id)
+                          const char *title, const char *id)
 {
 	size_t n = v == PC_VERDICT_VIOLATION ? doc->violations : doc->undocumented;
 	if (!n)
 		return;
-	fprintf(f, "<h3>%s (%zu)</h3>\n<table class=\"list\" id=\"%s\"><thead><tr><th>Listener</th>"
-		   "<th>Host / namespace</th><th>Owner</th><th>Rule</th><th>Why</th></tr></thead>"
-		   "<tbody>\n",
-		title, n, id);
+	fprintf(f,
+	        "<h3>%s (%zu)</h3>\n<table class=\"list\" id=\"%s\"><thead><tr><th>Listener</th>"
+	        "<th>Host / namespace</th><th>Owner</th><th>Rule</th><th>Why</th></tr></thead>"
+	        "<tbody>\n",
+	        title, n, id);
 	pc_report_doc_each_verdict(f, doc, v, html_verdict_row);
 	fputs("</tbody></table>\n", f);
 }
@@ -257,7 +264,7 @@ static void html_findings(FILE *f, const struct pc_snapshot *snap)
 		if (!pc_report_doc_kind_first(snap, i))
 			continue;
 		html_elem(f, "<h3>", pc_report_doc_finding_title(snap->findings[i].kind),
-			  "</h3>\n<ul class=\"findings\">\n");
+		          "</h3>\n<ul class=\"findings\">\n");
 		for (size_t j = i; j < snap->n_findings; j++) {
 			const struct pc_finding *x = &snap->findings[j];
 			if (!pc_report_doc_same_kind(x, &snap->findings[i]))
@@ -272,8 +279,7 @@ static void html_findings(FILE *f, const struct pc_snapshot *snap)
 	}
 }
 
-static void html_attention(FILE *f, const struct pc_snapshot *snap,
-			   const struct pc_report_doc *doc)
+static void html_attention(FILE *f, const struct pc_snapshot *snap, const struct pc_report_doc *doc)
 {
 	fputs("<section id=\"attention\"><h2>Needs attention</h2>\n", f);
 	html_verdicts(f, doc, PC_VERDICT_VIOLATION, "Violations", "violations");
@@ -295,11 +301,19 @@ static void html_attention(FILE *f, const struct pc_snapshot *snap,
 }
 
 static const char *const columns[][2] = {
-	{"severity", "Severity"}, {"proto", "Proto"},     {"address", "Address"},
-	{"port", "Port"},         {"owner", "Owner"},     {"service", "Service"},
-	{"auth", "Auth"},         {"tls", "TLS"},         {"policy", "Policy"},
-	{"rule", "Rule"},         {"rule_owner", "Rule owner"}, {"doc", "Doc"},
-	{"why", "Why"},
+    {"severity", "Severity"},
+    {"proto", "Proto"},
+    {"address", "Address"},
+    {"port", "Port"},
+    {"owner", "Owner"},
+    {"service", "Service"},
+    {"auth", "Auth"},
+    {"tls", "TLS"},
+    {"policy", "Policy"},
+    {"rule", "Rule"},
+    {"rule_owner", "Rule owner"},
+    {"doc", "Doc"},
+    {"why", "Why"},
 };
 
 static void html_row(FILE *f, const struct pc_endpoint *ep)
@@ -308,14 +322,15 @@ static void html_row(FILE *f, const struct pc_endpoint *ep)
 	const struct pc_risk *r = ep->risk;
 	const struct pc_policy_verdict *pv = ep->policy;
 	const char *sev = sev_class(ep);
-	const char *verdict = pv && pv->verdict != PC_VERDICT_NONE ? pc_verdict_name(pv->verdict)
-								    : "none";
+	const char *verdict =
+	    pv && pv->verdict != PC_VERDICT_NONE ? pc_verdict_name(pv->verdict) : "none";
 	fprintf(f, "<tr data-sev=\"%s\" class=\"v-%s\">", sev, verdict);
 	/* severity sorts by rank, unclassified below info */
 	if (r)
-		fprintf(f, "<td class=\"nw\" data-key=\"%d\"><span class=\"sev sev-%s\">%s</span> "
-			   "%.1f</td>",
-			(int)r->severity, sev, sev, r->score);
+		fprintf(f,
+		        "<td class=\"nw\" data-key=\"%d\"><span class=\"sev sev-%s\">%s</span> "
+		        "%.1f</td>",
+		        (int)r->severity, sev, sev, r->score);
 	else
 		fputs("<td class=\"nw\" data-key=\"-1\"><span class=\"sev\">not classified</span>"
 		      "</td>",
@@ -323,14 +338,14 @@ static void html_row(FILE *f, const struct pc_endpoint *ep)
 	fprintf(f, "<td>%s</td>", pc_proto_name(ep->proto));
 	html_elem(f, "<td class=\"nw\">", pc_addr_format(&ep->addr, a, sizeof(a)), "</td>");
 	fprintf(f, "<td class=\"num\" data-key=\"%u\">%u</td>", (unsigned)ep->port,
-		(unsigned)ep->port);
+	        (unsigned)ep->port);
 	html_elem(f, "<td>", pc_report_doc_owner(ep, true, b, sizeof(b)), "</td>");
 	html_elem(f, "<td>", pc_report_doc_service(ep, b, sizeof(b)), "</td>");
 	html_elem(f, "<td class=\"nw\">", pc_report_doc_auth(ep), "</td>");
 	fprintf(f, "<td>%s</td>",
-		!ep->service || ep->service->tls == PC_TRI_UNKNOWN ? "-"
-		: ep->service->tls			    ? "yes"
-							    : "no");
+	        !ep->service || ep->service->tls == PC_TRI_UNKNOWN ? "-"
+	        : ep->service->tls                                 ? "yes"
+	                                                           : "no");
 	html_elem(f, "<td class=\"nw\">", pc_report_doc_verdict(ep), "</td>");
 	html_elem(f, "<td>", pv ? pv->rule : NULL, "</td>");
 	html_elem(f, "<td>", pv ? pv->owner : NULL, "</td>");
@@ -341,7 +356,7 @@ static void html_row(FILE *f, const struct pc_endpoint *ep)
 		html_reasons(f, r->reasons, r->n_reasons);
 		if (r->remediation)
 			html_elem(f, r->n_reasons ? "<br><b>Fix:</b> " : "<b>Fix:</b> ",
-				  r->remediation, "");
+			          r->remediation, "");
 		any = r->n_reasons || r->remediation;
 	}
 	if (pv && pv->n_reasons) {
@@ -374,7 +389,7 @@ static void html_groups(FILE *f, const struct pc_report_doc *doc)
 		html_elem(f, "<section class=\"group\"><h3>", grp->host, " <span class=\"ns\">/ ");
 		html_elem(f, "", grp->netns, "</span> ");
 		fprintf(f, "<span class=\"ns\">(%zu)</span></h3>\n<table class=\"ep\"><thead><tr>",
-			grp->n);
+		        grp->n);
 		for (size_t c = 0; c < sizeof(columns) / sizeof(columns[0]); c++)
 			fprintf(f, "<th data-col=\"%s\">%s</th>", columns[c][0], columns[c][1]);
 		fputs("</tr></thead>\n<tbody>\n", f);
@@ -386,7 +401,7 @@ static void html_groups(FILE *f, const struct pc_report_doc *doc)
 }
 
 static int write_html(FILE *f, const struct pc_snapshot *snap, const struct pc_report_opts *opts,
-		      bool streamed)
+                      bool streamed)
 {
 	(void)streamed;
 	struct pc_report_doc doc;
@@ -406,16 +421,17 @@ static int write_html(FILE *f, const struct pc_snapshot *snap, const struct pc_r
 	fprintf(f, "<style>%s</style>\n</head>\n<body>\n<header>\n", STYLE);
 	html_elem(f, "<h1>Port audit of ", host, "</h1>\n");
 	html_elem(f, "<p class=\"meta\">portcensus ", opts && opts->version ? opts->version : "?",
-		  " &middot; ");
+	          " &middot; ");
 	html_elem(f, "", snap->command, "");
-	fprintf(f, " &middot; started %s &middot; finished %s &middot; %zu listener%s in %zu "
-		   "group%s",
-		pc_report_doc_time(snap->started_at_ms, t1, sizeof(t1)),
-		pc_report_doc_time(snap->finished_at_ms, t2, sizeof(t2)), doc.n_eps,
-		doc.n_eps == 1 ? "" : "s", doc.n_groups, doc.n_groups == 1 ? "" : "s");
+	fprintf(f,
+	        " &middot; started %s &middot; finished %s &middot; %zu listener%s in %zu "
+	        "group%s",
+	        pc_report_doc_time(snap->started_at_ms, t1, sizeof(t1)),
+	        pc_report_doc_time(snap->finished_at_ms, t2, sizeof(t2)), doc.n_eps,
+	        doc.n_eps == 1 ? "" : "s", doc.n_groups, doc.n_groups == 1 ? "" : "s");
 	if (doc.established)
 		fprintf(f, " &middot; %zu established connection%s", doc.established,
-			doc.established == 1 ? "" : "s");
+		        doc.established == 1 ? "" : "s");
 	fputs("</p>\n</header>\n<main>\n", f);
 	html_summary(f, &doc);
 	html_attention(f, snap, &doc);
@@ -438,7 +454,7 @@ static int write_html(FILE *f, const struct pc_snapshot *snap, const struct pc_r
 }
 
 const struct pc_report_ops pc_report_html = {
-	.name = "html",
-	.description = "self-contained HTML page: summary, findings, sortable tables, map",
-	.write = write_html,
+    .name = "html",
+    .description = "self-contained HTML page: summary, findings, sortable tables, map",
+    .write = write_html,
 };

@@ -80,7 +80,7 @@ static void md_reasons(FILE *f, const char *const *reasons, size_t n, const char
 
 /* One violation or undocumented listener, with the broken clauses. */
 static void md_verdict_row(FILE *f, const struct pc_report_doc_group *g,
-			   const struct pc_endpoint *ep)
+                           const struct pc_endpoint *ep)
 {
 	char b[PC_DOC_CELL];
 	fputs("- **", f);
@@ -104,7 +104,7 @@ static void md_verdict_row(FILE *f, const struct pc_report_doc_group *g,
 }
 
 static size_t md_verdicts(FILE *f, const struct pc_report_doc *doc, enum pc_verdict v,
-			  const char *title)
+                          const char *title)
 {
 	size_t n = v == PC_VERDICT_VIOLATION ? doc->violations : doc->undocumented;
 	if (!n)
@@ -148,12 +148,12 @@ static void md_summary(FILE *f, const struct pc_report_doc *doc)
 	fputs("## Summary\n\n| Severity | Listeners |\n|---|---:|\n", f);
 	for (int s = PC_SEV_CRITICAL; s >= PC_SEV_INFO; s--)
 		fprintf(f, "| %s | %zu |\n", pc_severity_name((enum pc_severity)s),
-			doc->by_severity[s]);
+		        doc->by_severity[s]);
 	if (doc->unclassified)
 		fprintf(f, "| not classified | %zu |\n", doc->unclassified);
 	fputs("\n| Policy | Listeners |\n|---|---:|\n", f);
 	static const enum pc_verdict order[] = {PC_VERDICT_VIOLATION, PC_VERDICT_UNDOCUMENTED,
-						PC_VERDICT_ALLOWED};
+	                                        PC_VERDICT_ALLOWED};
 	for (size_t i = 0; i < 3; i++)
 		fprintf(f, "| %s | %zu |\n", pc_verdict_name(order[i]), doc->by_verdict[order[i]]);
 	if (doc->by_verdict[PC_VERDICT_NONE])
@@ -197,7 +197,7 @@ static void md_group(FILE *f, const struct pc_report_doc_group *g)
 		md_link(f, pv ? pv->doc : NULL);
 		fputs(" |\n", f);
 		details |= (ep->risk && (ep->risk->n_reasons || ep->risk->remediation)) ||
-			   (pv && pv->n_reasons);
+		           (pv && pv->n_reasons);
 	}
 	fputc('\n', f);
 	if (!details)
@@ -215,7 +215,7 @@ static void md_group(FILE *f, const struct pc_report_doc_group *g)
 		fputs("**", f);
 		if (risk) {
 			snprintf(b, sizeof(b), "%s, score %.1f", pc_severity_name(r->severity),
-				 r->score);
+			         r->score);
 			fputs(" (", f);
 			md_text(f, b);
 			if (r->category) {
@@ -230,7 +230,8 @@ static void md_group(FILE *f, const struct pc_report_doc_group *g)
 			}
 		}
 		if (pv && pv->n_reasons) {
-			fprintf(f, "%sPolicy (%s): ", risk ? " " : ": ", pc_verdict_name(pv->verdict));
+			fprintf(f, "%sPolicy (%s): ", risk ? " " : ": ",
+			        pc_verdict_name(pv->verdict));
 			md_reasons(f, pv->reasons, pv->n_reasons, "; ");
 		}
 		fputc('\n', f);
@@ -239,7 +240,7 @@ static void md_group(FILE *f, const struct pc_report_doc_group *g)
 }
 
 static int write_md(FILE *f, const struct pc_snapshot *snap, const struct pc_report_opts *opts,
-		    bool streamed)
+                    bool streamed)
 {
 	(void)streamed;
 	struct pc_report_doc doc;
@@ -254,12 +255,12 @@ static int write_md(FILE *f, const struct pc_snapshot *snap, const struct pc_rep
 	fputs(" from ", f);
 	md_text(f, snap->command);
 	fprintf(f, ", started %s, finished %s. %zu listener%s in %zu group%s (host and namespace).",
-		pc_report_doc_time(snap->started_at_ms, t1, sizeof(t1)),
-		pc_report_doc_time(snap->finished_at_ms, t2, sizeof(t2)), doc.n_eps,
-		doc.n_eps == 1 ? "" : "s", doc.n_groups, doc.n_groups == 1 ? "" : "s");
+	        pc_report_doc_time(snap->started_at_ms, t1, sizeof(t1)),
+	        pc_report_doc_time(snap->finished_at_ms, t2, sizeof(t2)), doc.n_eps,
+	        doc.n_eps == 1 ? "" : "s", doc.n_groups, doc.n_groups == 1 ? "" : "s");
 	if (doc.established)
 		fprintf(f, " %zu established connection%s not listed.", doc.established,
-			doc.established == 1 ? "" : "s");
+		        doc.established == 1 ? "" : "s");
 	fputs("\n\n## Needs attention\n\n", f);
 	bool judged = pc_report_doc_judged(snap, &doc);
 	size_t flagged = md_verdicts(f, &doc, PC_VERDICT_VIOLATION, "Violations");
@@ -294,7 +295,7 @@ static int write_md(FILE *f, const struct pc_snapshot *snap, const struct pc_rep
 }
 
 const struct pc_report_ops pc_report_md = {
-	.name = "md",
-	.description = "Markdown inventory per host and namespace, for a repository",
-	.write = write_md,
+    .name = "md",
+    .description = "Markdown inventory per host and namespace, for a repository",
+    .write = write_md,
 };

@@ -48,7 +48,7 @@ static void end_labels(const struct pc_edge_end *end, bool server, struct node *
 	if (end->local && end->n_owners) {
 		const struct pc_owner *o = &end->owners[0];
 		snprintf(raw, sizeof(raw), "%s (pid %d%s)", o->comm ? o->comm : "?", o->pid,
-			 end->n_owners > 1 ? ", +more" : "");
+		         end->n_owners > 1 ? ", +more" : "");
 	} else if (end->local) {
 		snprintf(raw, sizeof(raw), "owner unknown");
 	} else {
@@ -58,7 +58,7 @@ static void end_labels(const struct pc_edge_end *end, bool server, struct node *
 	pc_text_sanitize(raw, n->line1, sizeof(n->line1));
 	if (server)
 		snprintf(raw, sizeof(raw), "%s, %s",
-			 pc_report_hostport(&end->addr, end->port, hp, sizeof(hp)), ns);
+		         pc_report_hostport(&end->addr, end->port, hp, sizeof(hp)), ns);
 	else
 		snprintf(raw, sizeof(raw), "%s", end->local ? ns : "remote client");
 	pc_text_sanitize(raw, n->line2, sizeof(n->line2));
@@ -66,7 +66,8 @@ static void end_labels(const struct pc_edge_end *end, bool server, struct node *
 
 static int cmp_node(const void *pa, const void *pb)
 {
-	const struct node *a = *(const struct node *const *)pa, *b = *(const struct node *const *)pb;
+	const struct node *a = *(const struct node *const *)pa,
+	                  *b = *(const struct node *const *)pb;
 	int c = strcmp(a->line1, b->line1);
 	return c ? c : strcmp(a->line2, b->line2);
 }
@@ -94,14 +95,15 @@ static void draw_column(FILE *f, struct node **order, size_t n, int x, const cha
 		if ((i && order[i]->row == order[i - 1]->row) || order[i]->row >= MAX_NODES)
 			continue;
 		int y = TOP + (int)order[i]->row * ROW;
-		fprintf(f, "<g class=\"node %s\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-			   "rx=\"6\" fill=\"#eef3fb\" stroke=\"#7d93b5\"/>",
-			cls, x, y, BOX_W, BOX_H);
+		fprintf(f,
+		        "<g class=\"node %s\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+		        "rx=\"6\" fill=\"#eef3fb\" stroke=\"#7d93b5\"/>",
+		        cls, x, y, BOX_W, BOX_H);
 		fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" font-weight=\"600\">", x + 10,
-			y + 16);
+		        y + 16);
 		pc_report_html_text(f, order[i]->line1);
-		fprintf(f, "</text><text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#5b6576\">", x + 10,
-			y + 32);
+		fprintf(f, "</text><text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#5b6576\">",
+		        x + 10, y + 32);
 		pc_report_html_text(f, order[i]->line2);
 		fputs("</text></g>\n", f);
 	}
@@ -140,17 +142,20 @@ int pc_report_svg_map(FILE *f, const struct pc_snapshot *snap)
 	if (rows > MAX_NODES)
 		rows = MAX_NODES;
 	int height = TOP + (int)rows * ROW + 10;
-	fprintf(f, "<svg id=\"connections\" viewBox=\"0 0 %d %d\" "
-		   "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"service connections\" "
-		   "font-family=\"system-ui, sans-serif\">\n",
-		WIDTH, height, WIDTH, height);
+	fprintf(f,
+	        "<svg id=\"connections\" viewBox=\"0 0 %d %d\" "
+	        "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"service connections\" "
+	        "font-family=\"system-ui, sans-serif\">\n",
+	        WIDTH, height, WIDTH, height);
 	fputs("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
 	      "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" "
 	      "fill=\"#51607a\"/></marker></defs>\n",
 	      f);
-	fprintf(f, "<text x=\"20\" y=\"26\" font-size=\"13\" font-weight=\"700\">Clients (%zu)</text>"
-		   "<text x=\"%d\" y=\"26\" font-size=\"13\" font-weight=\"700\">Servers (%zu)</text>\n",
-		left, RIGHT_X, right);
+	fprintf(
+	    f,
+	    "<text x=\"20\" y=\"26\" font-size=\"13\" font-weight=\"700\">Clients (%zu)</text>"
+	    "<text x=\"%d\" y=\"26\" font-size=\"13\" font-weight=\"700\">Servers (%zu)</text>\n",
+	    left, RIGHT_X, right);
 	size_t hidden = 0;
 	for (size_t e = 0; e < n; e++) {
 		const struct pc_edge *edge = &edges->edges[e];
@@ -164,26 +169,30 @@ int pc_report_svg_map(FILE *f, const struct pc_snapshot *snap)
 		double w = 1.5;
 		for (size_t c = edge->count; c > 1 && w < 6.0; c /= 4)
 			w += 1.0; /* thicker for busier edges, capped */
-		fprintf(f, "<path class=\"edge\" d=\"M%d,%d C%d,%d %d,%d %d,%d\" fill=\"none\" "
-			   "stroke=\"#51607a\" stroke-width=\"%.1f\"%s marker-end=\"url(#arrow)\"/>",
-			x1, y1, x1 + 110, y1, x2 - 110, y2, x2, y2, w,
-			edge->basis == PC_EDGE_HEURISTIC ? " stroke-dasharray=\"6 4\"" : "");
+		fprintf(f,
+		        "<path class=\"edge\" d=\"M%d,%d C%d,%d %d,%d %d,%d\" fill=\"none\" "
+		        "stroke=\"#51607a\" stroke-width=\"%.1f\"%s marker-end=\"url(#arrow)\"/>",
+		        x1, y1, x1 + 110, y1, x2 - 110, y2, x2, y2, w,
+		        edge->basis == PC_EDGE_HEURISTIC ? " stroke-dasharray=\"6 4\"" : "");
 		/* the count sits by the arrow head, where arrows no longer cross */
-		fprintf(f, "<text class=\"count\" x=\"%d\" y=\"%d\" font-size=\"11\" "
-			   "text-anchor=\"middle\" fill=\"#1d2430\">%zu</text>\n",
-			x2 - 40, y2 - 7, edge->count);
+		fprintf(f,
+		        "<text class=\"count\" x=\"%d\" y=\"%d\" font-size=\"11\" "
+		        "text-anchor=\"middle\" fill=\"#1d2430\">%zu</text>\n",
+		        x2 - 40, y2 - 7, edge->count);
 	}
 	draw_column(f, order, n, 20, "client");
 	draw_column(f, order + n, n, RIGHT_X, "server");
 	fputs("</svg>\n", f);
-	fprintf(f, "<p class=\"muted\">%zu service edge%s from %zu established connection%s; a "
-		   "number is the connections on that edge; a dashed arrow means the server side "
-		   "was guessed from the port numbers.",
-		n, n == 1 ? "" : "s", edges->stats.connections,
-		edges->stats.connections == 1 ? "" : "s");
+	fprintf(f,
+	        "<p class=\"muted\">%zu service edge%s from %zu established connection%s; a "
+	        "number is the connections on that edge; a dashed arrow means the server side "
+	        "was guessed from the port numbers.",
+	        n, n == 1 ? "" : "s", edges->stats.connections,
+	        edges->stats.connections == 1 ? "" : "s");
 	if (hidden || left > MAX_NODES || right > MAX_NODES)
-		fprintf(f, " Only the first %d nodes of each column are drawn; %zu edge%s not shown.",
-			MAX_NODES, hidden, hidden == 1 ? "" : "s");
+		fprintf(f,
+		        " Only the first %d nodes of each column are drawn; %zu edge%s not shown.",
+		        MAX_NODES, hidden, hidden == 1 ? "" : "s");
 	fputs("</p>\n", f);
 	free(nodes);
 	free(order);

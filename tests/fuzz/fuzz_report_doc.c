@@ -126,7 +126,7 @@ static struct shape shape(const char *out, bool md)
 		while (run < i && p[i - 1 - run] == '\\')
 			run++;
 		bool escaped = md && p[i] != '\n' &&
-			       (run % 2 == 1 || strncmp((const char *)p + i, "<http", 5) == 0);
+		               (run % 2 == 1 || strncmp((const char *)p + i, "<http", 5) == 0);
 		if (!escaped)
 			sh.n[w - watch]++;
 	}

@@ -18,8 +18,8 @@
 
 /* <script>, an HTML attribute break, Markdown table/code/emphasis/link
  * markup, an entity, ESC, a C1 CSI, RLO, LRI and a line separator */
-#define PC_TEST_HOSTILE                                                                   \
-	"<script>alert(1)</script>\"' onerror=x |`x`*_[a](b)&amp;\x1b[31m\xc2\x9b" \
+#define PC_TEST_HOSTILE                                                                            \
+	"<script>alert(1)</script>\"' onerror=x |`x`*_[a](b)&amp;\x1b[31m\xc2\x9b"                 \
 	"\xe2\x80\xae\xe2\x81\xa6\xe2\x80\xa8#$~\\"
 
 struct pc_snapshot *pc_test_report_sample(bool hostile);

@@ -129,8 +129,9 @@ static void test_md_hostile(void **state)
 	assert_plain_text(out);
 	/* the hostile text, escaped: every markup character behind a backslash,
 	 * the controls and bidi characters replaced by '?' */
-	const char *escaped = "\\<script\\>alert(1)\\</script\\>\"' onerror=x \\|\\`x\\`\\*\\_\\[a\\](b)"
-			      "\\&amp;?\\[31m????\\#\\$\\~\\\\";
+	const char *escaped =
+	    "\\<script\\>alert(1)\\</script\\>\"' onerror=x \\|\\`x\\`\\*\\_\\[a\\](b)"
+	    "\\&amp;?\\[31m????\\#\\$\\~\\\\";
 	assert_true(count(out, escaped) >= 10);
 	/* a '<' is escaped, or opens one of our own autolinks */
 	for (const char *p = strchr(out, '<'); p; p = strchr(p + 1, '<'))
@@ -171,14 +172,16 @@ static void test_md_hostile(void **state)
 static void assert_tags_allowed(const char *out)
 {
 	static const char *const allowed[] = {
-		"!DOCTYPE", "html", "head", "meta", "title", "style", "body", "header", "h1",
-		"h2", "h3", "p", "main", "section", "div", "span", "table", "thead", "tbody",
-		"tr", "th", "td", "ul", "li", "b", "br", "code", "label", "input", "select",
-		"option", "svg", "defs", "marker", "path", "text", "g", "rect", "footer",
-		"script", NULL};
+	    "!DOCTYPE", "html",   "head",   "meta",   "title",  "style",  "body",
+	    "header",   "h1",     "h2",     "h3",     "p",      "main",   "section",
+	    "div",      "span",   "table",  "thead",  "tbody",  "tr",     "th",
+	    "td",       "ul",     "li",     "b",      "br",     "code",   "label",
+	    "input",    "select", "option", "svg",    "defs",   "marker", "path",
+	    "text",     "g",      "rect",   "footer", "script", NULL};
 	for (const char *p = strchr(out, '<'); p; p = strchr(p + 1, '<')) {
 		const char *n = p + 1 + (p[1] == '/');
-		size_t len = strspn(n, "!ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+		size_t len =
+		    strspn(n, "!ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
 		if (len == 0)
 			continue; /* "<" in the script or a style: not a tag */
 		bool ok = false;
@@ -192,8 +195,8 @@ static void assert_tags_allowed(const char *out)
 			if (q[0] == ' ' && q[1] == 'o' && q[2] == 'n' && q + 3 < end &&
 			    strspn(q + 3, "abcdefghijklmnopqrstuvwxyz") > 0 &&
 			    q[3 + strspn(q + 3, "abcdefghijklmnopqrstuvwxyz")] == '=')
-				fail_msg("event handler attribute in <%.*s> at offset %td", (int)len,
-					 n, q - out);
+				fail_msg("event handler attribute in <%.*s> at offset %td",
+				         (int)len, n, q - out);
 	}
 }
 
@@ -204,7 +207,7 @@ static void test_html_hostile(void **state)
 	char *out = render("html", s);
 	assert_plain_text(out);
 	const char *escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39; onerror=x "
-			      "|`x`*_[a](b)&amp;amp;?[31m????#$~\\";
+	                      "|`x`*_[a](b)&amp;amp;?[31m????#$~\\";
 	/* host (title, h1, groups), comm, product, container, hostname, rule,
 	 * reason, finding, warning */
 	assert_true(count(out, escaped) >= 10);
@@ -233,7 +236,7 @@ static void test_unjudged(void **state)
 	e->port = 25;
 	char *md = render("md", s);
 	assert_non_null(strstr(md, "| tcp | 127.0.0.1:25 | - | - | - | not classified | not judged "
-				   "| - | - | - |"));
+	                           "| - | - | - |"));
 	assert_non_null(strstr(md, "No policy was evaluated"));
 	assert_non_null(strstr(md, "No listener is classified"));
 	assert_non_null(strstr(md, "| not classified | 1 |"));
@@ -275,7 +278,7 @@ static void test_csp_hashes(void **state)
 	struct pc_snapshot *s = pc_test_report_sample(false);
 	char *out = render("html", s);
 	const char *tags[2][3] = {{"<style>", "</style>", "style-src 'sha256-"},
-				  {"<script>", "</script>", "script-src 'sha256-"}};
+	                          {"<script>", "</script>", "script-src 'sha256-"}};
 	for (int t = 0; t < 2; t++) {
 		char *a = strstr(out, tags[t][0]);
 		assert_non_null(a);
@@ -286,7 +289,8 @@ static void test_csp_hashes(void **state)
 		sha256_b64(a, (size_t)(b - a), want);
 		snprintf(csp, sizeof(csp), "%s%s'", tags[t][2], want);
 		if (!strstr(out, csp))
-			fail_msg("the CSP does not allow the page's %s (sha256 %s)", tags[t][0], want);
+			fail_msg("the CSP does not allow the page's %s (sha256 %s)", tags[t][0],
+			         want);
 	}
 	assert_non_null(strstr(out, "default-src 'none'"));
 	free(out);
@@ -296,9 +300,9 @@ static void test_csp_hashes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_md_golden),   cmocka_unit_test(test_html_golden),
-		cmocka_unit_test(test_md_hostile),  cmocka_unit_test(test_html_hostile),
-		cmocka_unit_test(test_unjudged),    cmocka_unit_test(test_csp_hashes),
+	    cmocka_unit_test(test_md_golden),  cmocka_unit_test(test_html_golden),
+	    cmocka_unit_test(test_md_hostile), cmocka_unit_test(test_html_hostile),
+	    cmocka_unit_test(test_unjudged),   cmocka_unit_test(test_csp_hashes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
