@@ -272,21 +272,33 @@ int pc_dial_run(const struct pc_dial_opts *opts, pc_dial_next_fn next, pc_dial_d
 
 	struct pace pace;
 	pace_init(&pace, opts->rate, n_slots);
+	/* a job taken from next() that waits for its token: asked first, so
+	 * the end of the list never waits for a token it does not need */
+	struct pc_dial_job waiting;
+	bool has_waiting = false;
 	bool more = true;
 	for (;;) {
 		bool paced = false;
 		while (more && d.n_idle) {
+			if (!has_waiting) {
+				memset(&waiting, 0, sizeof(waiting));
+				ret = next(ctx, &waiting);
+				if (ret < 0)
+					goto out;
+				more = ret > 0;
+				ret = 0;
+				if (!more)
+					break;
+				has_waiting = true;
+			}
 			if (!pace_take(&pace)) {
 				paced = true;
 				break;
 			}
 			struct slot *s = &d.slots[d.idle[d.n_idle - 1]];
-			memset(&s->job, 0, sizeof(s->job));
-			ret = next(ctx, &s->job);
-			if (ret < 0)
-				goto out;
-			more = ret > 0;
-			ret = more ? start(&d, s, err) : 0;
+			s->job = waiting;
+			has_waiting = false;
+			ret = start(&d, s, err);
 			if (ret < 0)
 				goto out;
 		}
