@@ -3,8 +3,8 @@
 # and verify sends nothing at all when one entry of its file is refused.
 #
 # In a lab namespace whose only route is 198.18.8.0/24 (so even a bug could
-# not reach a public address), with an nftables counter on every packet the
-# namespace sends:
+# not reach a public address), with an nftables counter on every TCP and UDP
+# packet the namespace sends:
 #   - each address of one list (public v4 and v6, IPv4-mapped, 6to4, NAT64
 #     and local-use NAT64 forms of a public address) is refused by `scan`,
 #     `audit TARGET` and `verify` (a file whose first entry is a live lab
@@ -29,7 +29,9 @@ table inet pcguard {
 	counter sent {}
 	chain out {
 		type filter hook output priority 0; policy accept;
-		counter name "sent"
+		# what portcensus would send (connects, SYNs, datagrams); the
+		# kernel's own ICMPv6 on link up (DAD, MLD, RS) is not ours
+		meta l4proto { tcp, udp } counter name "sent"
 	}
 }
 NFT
