@@ -182,47 +182,42 @@ static void assert_terminal_safe(const char *what, const char *out, bool layout_
 	}
 }
 
+/* A local TCP socket on 198.18.0.1:port owned by pid, in a container. */
+static struct pc_endpoint *owned(struct pc_snapshot *s, enum pc_state state, uint16_t port,
+				 int pid, const char *comm, const char *ctr_id, const char *ctr)
+{
+	struct pc_endpoint *e = pc_snapshot_add_endpoint(s);
+	e->proto = PC_PROTO_TCP;
+	e->state = state;
+	pc_addr_parse("198.18.0.1", &e->addr);
+	e->port = port;
+	e->bind = PC_BIND_SPECIFIC;
+	e->netns.inode = 4026531840u;
+	e->n_owners = 1;
+	e->owners = pc_snapshot_owners(s, 1);
+	e->owners[0].pid = pid;
+	e->owners[0].uid = 0;
+	e->owners[0].comm = hostile(s, comm);
+	e->owners[0].container.id = ctr_id;
+	e->owners[0].container.runtime = "docker";
+	e->owners[0].container.name = hostile(s, ctr);
+	return e;
+}
+
 /* A snapshot whose every free-text field is hostile: a listener owned by a
  * process in a container, a client of it (for dot's edges), and a scanned
  * endpoint with an imported host name and a banner. */
 static struct pc_snapshot *hostile_sample(void)
 {
 	struct pc_snapshot *s = pc_snapshot_new("portcensus \x1b]0;t\x07");
-	struct pc_endpoint *e = pc_snapshot_add_endpoint(s);
-	e->proto = PC_PROTO_TCP;
-	e->state = PC_STATE_LISTEN;
-	pc_addr_parse("198.18.0.1", &e->addr);
-	e->port = 5432;
-	e->bind = PC_BIND_SPECIFIC;
-	e->netns.inode = 4026531840u;
+	struct pc_endpoint *e =
+		owned(s, PC_STATE_LISTEN, 5432, 42, "proc", "0123456789abcdef", "ctr");
 	e->netns.name = hostile(s, "ns");
-	e->n_owners = 1;
-	e->owners = pc_snapshot_owners(s, 1);
-	e->owners[0].pid = 42;
-	e->owners[0].uid = 0;
-	e->owners[0].comm = hostile(s, "proc");
 	e->owners[0].user = hostile(s, "user");
-	e->owners[0].container.id = "0123456789abcdef";
-	e->owners[0].container.runtime = "docker";
-	e->owners[0].container.name = hostile(s, "ctr");
-	e = pc_snapshot_add_endpoint(s);
-	e->proto = PC_PROTO_TCP;
-	e->state = PC_STATE_ESTABLISHED;
-	pc_addr_parse("198.18.0.1", &e->addr);
-	e->port = 40000;
-	e->bind = PC_BIND_SPECIFIC;
-	e->netns.inode = 4026531840u;
+	e = owned(s, PC_STATE_ESTABLISHED, 40000, 43, "client", "fedcba9876543210", "ctr2");
 	e->has_peer = true;
 	pc_addr_parse("198.18.0.1", &e->peer_addr);
 	e->peer_port = 5432;
-	e->n_owners = 1;
-	e->owners = pc_snapshot_owners(s, 1);
-	e->owners[0].pid = 43;
-	e->owners[0].uid = 0;
-	e->owners[0].comm = hostile(s, "client");
-	e->owners[0].container.id = "fedcba9876543210";
-	e->owners[0].container.runtime = "docker";
-	e->owners[0].container.name = hostile(s, "ctr2");
 	e = pc_snapshot_add_endpoint(s);
 	e->source = PC_SOURCE_IMPORT;
 	e->proto = PC_PROTO_TCP;
