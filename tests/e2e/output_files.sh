@@ -4,8 +4,9 @@
 # Before each run we plant symlinks to a victim file at every name an
 # attacker could predict: FILE.tmp.<pid> for every pid around the next ones
 # (this runs in its own pid namespace, lab_isolate, where the next pids are
-# known; the test fails against the old fopen("FILE.tmp.PID") code), FILE.tmp, FILE~, .FILE.tmp, and FILE itself. A real command then
-# writes FILE with -o:
+# known; the test fails against the old fopen("FILE.tmp.PID") code),
+# FILE.tmp, FILE~, .FILE.tmp, and FILE itself. A real command then writes
+# FILE with -o:
 #   - `scan --list-targets` (a dry run: sends nothing);
 #   - `verify` of a small masscan file, in this test's empty network
 #     namespace (no route: every check fails locally, nothing leaves).
