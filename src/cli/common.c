@@ -23,7 +23,8 @@
 static struct pc_atomicfile out_file = {.dirfd = -1, .fd = -1};
 
 /* "prog: KIND: message" with the formatted message sanitised. */
-static void message(const char *prog, const char *kind, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void message(const char *prog, const char *kind,
+							    const char *fmt, va_list ap)
 {
 	char raw[1024], clean[1024];
 	vsnprintf(raw, sizeof(raw), fmt, ap);
