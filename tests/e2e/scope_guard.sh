@@ -10,6 +10,8 @@
 #     `audit TARGET` and `verify` (a file whose first entry is a live lab
 #     listener and whose second is the address): exit 2, a one-line error,
 #     verify's naming FILE:2; after all of them the counter is still 0;
+#   - errors that quote a hostile argument or file name reach stderr with
+#     every control, C1, bidi and line-separator character replaced;
 #   - the same file without the public entry is verified (the guard is not
 #     refusing everything), and --allow-public lets the public one through;
 #   - verify --rate paces its checks: 10 entries at --rate 20 --parallel 1
@@ -56,6 +58,22 @@ for addr in "${refused[@]}"; do
 	[ $rc -eq 2 ] || lab_fail "verify $addr: exit $rc, want 2"
 	grep -q "claims.txt:2:1: .* is not in an internal range (use --allow-public" "$LAB_TMP/err" ||
 		lab_fail "verify $addr: $(cat "$LAB_TMP/err")"
+done
+# the errors quote argv and file names: they reach stderr sanitised
+hostile=$'8.8.8.8\e[2J\xc2\x9b\xe2\x80\xae\xe2\x81\xa6\xe2\x80\xa8\xff'
+for args in "scan -p 80 $hostile" "audit -p 80 $hostile" "verify $LAB_TMP/$hostile.txt" \
+	"verify --rate $hostile" "$hostile"; do
+	rc=0
+	# shellcheck disable=SC2086 # word splitting wanted: the args
+	lab_exec "$a" "$P" $args >/dev/null 2>"$LAB_TMP/err" || rc=$?
+	[ $rc -eq 2 ] || lab_fail "'$args': exit $rc, want 2"
+	python3 - "$LAB_TMP/err" <<'PY' || lab_fail "a control or bidi character reached stderr"
+import sys
+text = open(sys.argv[1], "rb").read().decode("utf-8")
+bad = [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) < 0xa0
+       or 0x202a <= ord(c) <= 0x202e or 0x2066 <= ord(c) <= 0x2069 or ord(c) in (0x2028, 0x2029)]
+assert not bad and "?[2J" in text, repr(text)
+PY
 done
 lab_assert_eq "packets sent by the refused runs" 0 "$(sent)"
 lab_log "${#refused[@]} addresses refused by scan, audit and verify; nothing sent"
