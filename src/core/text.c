@@ -78,7 +78,11 @@ char *pc_text_sanitize(const char *str, char *out, size_t outlen)
 	size_t len = strlen((const char *)s), i = 0, o = 0;
 	while (i < len && o + 1 < outlen) {
 		int n = pc_utf8_seq_len(s + i, len - i);
-		if (n == 0 || pc_text_is_unsafe(s + i, n) || o + (size_t)n + 1 > outlen) {
+		if (n && o + (size_t)n + 1 > outlen) {
+			out[o++] = '?'; /* the end: a character that does not fit whole */
+			break;
+		}
+		if (n == 0 || pc_text_is_unsafe(s + i, n)) {
 			out[o++] = '?';
 			i += n ? (size_t)n : 1;
 		} else {

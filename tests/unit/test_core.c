@@ -232,6 +232,11 @@ static void test_text_sanitize(void **state)
 	char tiny[4];
 	assert_string_equal(pc_text_sanitize("abcdef", tiny, sizeof(tiny)), "abc");
 	assert_string_equal(pc_text_sanitize("ab\xc3\xa9", tiny, sizeof(tiny)), "ab?");
+	char five[5];
+	/* a character that does not fit ends the copy: nothing after it */
+	assert_string_equal(pc_text_sanitize("a\xe2\x82\xac" "bc", five, sizeof(five)),
+			    "a\xe2\x82\xac");
+	assert_string_equal(pc_text_sanitize("ab\xe2\x82\xac" "c", five, sizeof(five)), "ab?");
 	assert_string_equal(pc_text_sanitize(NULL, out, sizeof(out)), "");
 }
 
