@@ -11,8 +11,9 @@
  *
  * Trust: every string of the snapshot may come from a process name, a
  * banner or an imported file. Nothing here escapes; pc_report_doc_clean()
- * makes the text one line of printable characters, and each format then
- * escapes its own metacharacters.
+ * (the terminal sanitizer, core/text.c) makes the text one line of
+ * printable characters in a stable order, and each format then escapes its
+ * own metacharacters.
  */
 #include "report/document.h"
 
@@ -20,45 +21,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/*
- * Characters that make a rendered line lie about its order or break it:
- * U+061C, U+200E, U+200F (marks), U+202A-U+202E (embeddings, overrides),
- * U+2066-U+2069 (isolates), U+2028, U+2029 (separators), U+FEFF. Returns
- * the length of the sequence at s when it is one of them, else 0.
- */
-static size_t reordering_len(const unsigned char *s, size_t len)
-{
-	if (len >= 2 && s[0] == 0xd8 && s[1] == 0x9c)
-		return 2;
-	if (len < 3)
-		return 0;
-	if (s[0] == 0xe2 && s[1] == 0x80 &&
-	    (s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xa8 && s[2] <= 0xae)))
-		return 3;
-	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
-		return 3;
-	if (s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
-		return 3;
-	return 0;
-}
-
 const char *pc_report_doc_clean(const char *s, char out[PC_DOC_CELL])
 {
-	char tmp[PC_DOC_CELL];
-	pc_text_sanitize(s ? s : "", tmp, sizeof(tmp));
-	/* the sanitizer left valid UTF-8 only, so sequences are whole here */
-	size_t len = strlen(tmp), o = 0;
-	for (size_t i = 0; i < len;) {
-		size_t n = reordering_len((const unsigned char *)tmp + i, len - i);
-		if (n) {
-			out[o++] = '?';
-			i += n;
-		} else {
-			out[o++] = tmp[i++];
-		}
-	}
-	out[o] = '\0';
-	return out;
+	return pc_text_sanitize(s, out, PC_DOC_CELL);
 }
 
 struct keyed {

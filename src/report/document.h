@@ -13,6 +13,7 @@
 #define PC_REPORT_DOCUMENT_H
 
 #include "core/error.h"
+#include "core/text.h"
 #include "report/report.h"
 
 #include <stdbool.h>
@@ -62,10 +63,11 @@ void pc_report_doc_free(struct pc_report_doc *doc);
 
 /*
  * The one cleaning step before any format escaping: the terminal sanitizer
- * (pc_text_sanitize: controls, invalid UTF-8), then the characters that
- * reorder or break a rendered line (bidi embeddings, overrides, isolates and
- * marks, U+2028/U+2029, U+FEFF) replaced by '?'. NULL becomes "". Returns
- * out, which holds at most PC_DOC_CELL - 1 bytes.
+ * (pc_text_sanitize, core/text.c: C0 and C1 controls, DEL, bidi
+ * embeddings, overrides, isolates and marks, U+2028/U+2029 and invalid
+ * UTF-8 each become '?'), so a cell is one line that reads in the order it
+ * is written. NULL becomes "". Returns out, which holds at most
+ * PC_DOC_CELL - 1 bytes, cut on a character boundary.
  */
 const char *pc_report_doc_clean(const char *s, char out[PC_DOC_CELL]);
 
