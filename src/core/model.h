@@ -175,7 +175,7 @@ struct pc_forward {
 	size_t n_to;
 };
 
-
+struct pc_verified {
 	bool done;      /* a live check was made */
 	bool reachable;
 	double rtt_ms;  /* < 0 when unknown */
