@@ -1,11 +1,12 @@
 /*
  * main.c - the entry point: global options, subcommand dispatch, help and
  * version. Global options (--format, -o, --quiet, --no-color,
- * --privsep-user) may stand
- * anywhere on the line, before or after the subcommand, as users of nmap and
- * ss expect; they are taken out before the subcommand parses the rest.
+ * --privsep-user) may stand anywhere on the line, before or after the
+ * subcommand, as users of nmap and ss expect; they are taken out before the
+ * subcommand parses the rest.
  */
 #include "cli/cli.h"
+#include "core/text.h"
 #include "privsep/privsep.h"
 
 #include <locale.h>
@@ -52,8 +53,9 @@ static int print_command_help(const char *prog, const char *name, FILE *f)
 			print_help(f);
 			return 0;
 		}
+		char clean[256];
 		fprintf(stderr, "%s: error: unknown command '%s' (see 'portcensus help')\n", prog,
-			name);
+			pc_text_sanitize(name, clean, sizeof(clean)));
 		return PC_EXIT_USAGE;
 	}
 	fprintf(f, "%s\n%s", c->usage, global_usage);

@@ -117,12 +117,14 @@ static struct pc_privsep_str get_str(struct cursor *c, const char *what)
 /* Round-trip times and durations a stage can produce: -1 (unknown) up to a
  * year. */
 #define RTT_MAX (365.0 * 86400 * 1000)
+/* The last enum pc_state value (keep in step with core/model.h). */
+#define STATE_LAST PC_STATE_FORWARDED
 
 static void decode_update(struct cursor *c, struct pc_privsep_update *u)
 {
 	memset(u, 0, sizeof(*u));
 	u->index = get_u32(c, "update.index");
-	u->state = (enum pc_state)get_enum(c, PC_STATE_LISTEN, PC_STATE_OPEN_FILTERED,
+	u->state = (enum pc_state)get_enum(c, PC_STATE_LISTEN, STATE_LAST,
 					   "update.state");
 	u->rtt_ms = get_f64(c, -1, RTT_MAX, "update.rtt_ms");
 	u->v_done = get_bool(c, "update.verified.done");
@@ -143,15 +145,27 @@ static void decode_update(struct cursor *c, struct pc_privsep_update *u)
 	u->tls = (enum pc_tristate)get_enum(c, PC_TRI_UNKNOWN, PC_TRI_TRUE, "service.tls");
 	u->auth = (enum pc_auth)get_enum(c, PC_AUTH_UNKNOWN, PC_AUTH_REQUIRED, "service.auth");
 	u->has_tls_info = get_bool(c, "service.has_tls_info");
-	if (!u->has_tls_info)
-		return;
-	u->tls_version = get_str(c, "tls_info.version");
-	u->cipher = get_str(c, "tls_info.cipher");
-	u->subject = get_str(c, "tls_info.subject");
-	u->issuer = get_str(c, "tls_info.issuer");
-	u->not_after = get_str(c, "tls_info.not_after");
-	u->self_signed = (enum pc_tristate)get_enum(c, PC_TRI_UNKNOWN, PC_TRI_TRUE,
-						    "tls_info.self_signed");
+	if (u->has_tls_info) {
+		u->tls_version = get_str(c, "tls_info.version");
+		u->cipher = get_str(c, "tls_info.cipher");
+		u->subject = get_str(c, "tls_info.subject");
+		u->issuer = get_str(c, "tls_info.issuer");
+		u->not_after = get_str(c, "tls_info.not_after");
+		u->self_signed = (enum pc_tristate)get_enum(c, PC_TRI_UNKNOWN, PC_TRI_TRUE,
+							    "tls_info.self_signed");
+	}
+	u->n_auth_methods = (size_t)get_enum(c, 0, PC_PRIVSEP_AUTH_METHODS_MAX,
+					     "service.n_auth_methods");
+	for (size_t i = 0; i < u->n_auth_methods; i++) {
+		u->auth_methods[i] = get_str(c, "service.auth_methods");
+		if (!u->auth_methods[i].p)
+			invalid(c, "service.auth_methods");
+	}
+	u->has_ssh_info = get_bool(c, "service.has_ssh_info");
+	if (u->has_ssh_info) {
+		u->hostkey_type = get_str(c, "ssh_info.hostkey_type");
+		u->hostkey_fingerprint = get_str(c, "ssh_info.hostkey_fingerprint");
+	}
 }
 
 static void decode_found(struct cursor *c, struct pc_privsep_found *f)
@@ -172,7 +186,7 @@ static void decode_found(struct cursor *c, struct pc_privsep_found *f)
 	uint16_t port = 0;
 	take(c, &port, 2, "found.port");
 	f->port = port;
-	f->state = (enum pc_state)get_enum(c, PC_STATE_LISTEN, PC_STATE_OPEN_FILTERED,
+	f->state = (enum pc_state)get_enum(c, PC_STATE_LISTEN, STATE_LAST,
 					   "found.state");
 	f->rtt_ms = get_f64(c, -1, RTT_MAX, "found.rtt_ms");
 }
@@ -334,14 +348,22 @@ static void put_update(struct writer *w, const struct pc_privsep_update *u)
 	put_u8(w, u->tls);
 	put_u8(w, u->auth);
 	put_u8(w, u->has_tls_info);
-	if (!u->has_tls_info)
-		return;
-	put_str(w, u->tls_version);
-	put_str(w, u->cipher);
-	put_str(w, u->subject);
-	put_str(w, u->issuer);
-	put_str(w, u->not_after);
-	put_u8(w, u->self_signed);
+	if (u->has_tls_info) {
+		put_str(w, u->tls_version);
+		put_str(w, u->cipher);
+		put_str(w, u->subject);
+		put_str(w, u->issuer);
+		put_str(w, u->not_after);
+		put_u8(w, u->self_signed);
+	}
+	put_u8(w, (int)u->n_auth_methods);
+	for (size_t i = 0; i < u->n_auth_methods; i++)
+		put_str(w, u->auth_methods[i]);
+	put_u8(w, u->has_ssh_info);
+	if (u->has_ssh_info) {
+		put_str(w, u->hostkey_type);
+		put_str(w, u->hostkey_fingerprint);
+	}
 }
 
 int pc_privsep_put(struct pc_privsep_out *out, const struct pc_privsep_rec *rec)
@@ -436,12 +458,23 @@ void pc_privsep_update_from(struct pc_privsep_rec *rec, uint32_t index,
 	u->tls = s->tls;
 	u->auth = s->auth;
 	u->has_tls_info = s->tls_info != NULL;
-	if (!s->tls_info)
-		return;
-	u->tls_version = view(s->tls_info->version);
-	u->cipher = view(s->tls_info->cipher);
-	u->subject = view(s->tls_info->subject);
-	u->issuer = view(s->tls_info->issuer);
-	u->not_after = view(s->tls_info->not_after);
-	u->self_signed = s->tls_info->self_signed;
+	if (s->tls_info) {
+		u->tls_version = view(s->tls_info->version);
+		u->cipher = view(s->tls_info->cipher);
+		u->subject = view(s->tls_info->subject);
+		u->issuer = view(s->tls_info->issuer);
+		u->not_after = view(s->tls_info->not_after);
+		u->self_signed = s->tls_info->self_signed;
+	}
+	/* more than the cap are cut (no SSH server offers that many) */
+	for (size_t i = 0; i < s->n_auth_methods && s->auth_methods &&
+			   u->n_auth_methods < PC_PRIVSEP_AUTH_METHODS_MAX;
+	     i++)
+		if (s->auth_methods[i])
+			u->auth_methods[u->n_auth_methods++] = view(s->auth_methods[i]);
+	u->has_ssh_info = s->ssh_info != NULL;
+	if (s->ssh_info) {
+		u->hostkey_type = view(s->ssh_info->hostkey_type);
+		u->hostkey_fingerprint = view(s->ssh_info->hostkey_fingerprint);
+	}
 }

@@ -40,6 +40,7 @@
 #define PC_PRIVSEP_DGRAM_MAX 65536 /* one datagram, and one record's cap */
 #define PC_PRIVSEP_STR_MAX 2048    /* longest string field */
 #define PC_PRIVSEP_STR_NULL 0xffffu
+#define PC_PRIVSEP_AUTH_METHODS_MAX 16 /* service.auth_methods (SSH) */
 
 enum pc_privsep_type {
 	PC_PRIVSEP_SOCKET_REQ = 1, /* worker -> parent: a socket in a namespace */
@@ -80,6 +81,10 @@ struct pc_privsep_update {
 	bool has_tls_info;
 	struct pc_privsep_str tls_version, cipher, subject, issuer, not_after;
 	enum pc_tristate self_signed;
+	size_t n_auth_methods;
+	struct pc_privsep_str auth_methods[PC_PRIVSEP_AUTH_METHODS_MAX];
+	bool has_ssh_info;
+	struct pc_privsep_str hostkey_type, hostkey_fingerprint;
 };
 
 struct pc_privsep_found {

@@ -185,6 +185,23 @@ static int apply_update(struct pc_privsep_parent *p, const struct pc_privsep_upd
 			ti->self_signed = u->self_signed;
 			svc->tls_info = ti;
 		}
+		if (u->n_auth_methods) {
+			svc->auth_methods = pc_arena_alloc(&s->arena, u->n_auth_methods *
+									  sizeof(*svc->auth_methods));
+			if (!svc->auth_methods)
+				return pc_error_set(err, PC_ENOMEM, "out of memory");
+			for (size_t i = 0; i < u->n_auth_methods; i++)
+				svc->auth_methods[i] = copy_str(s, u->auth_methods[i], &oom);
+			svc->n_auth_methods = u->n_auth_methods;
+		}
+		if (u->has_ssh_info) {
+			struct pc_ssh_info *si = pc_arena_alloc(&s->arena, sizeof(*si));
+			if (!si)
+				return pc_error_set(err, PC_ENOMEM, "out of memory");
+			si->hostkey_type = copy_str(s, u->hostkey_type, &oom);
+			si->hostkey_fingerprint = copy_str(s, u->hostkey_fingerprint, &oom);
+			svc->ssh_info = si;
+		}
 	}
 	const char *v_error = copy_str(s, u->v_error, &oom);
 	const char *reason = copy_str(s, u->recheck_reason, &oom);

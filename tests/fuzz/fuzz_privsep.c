@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (size_t i = 0; i < s->n_endpoints; i++) {
 		const struct pc_endpoint *e = &s->endpoints[i];
-		if (e->state > PC_STATE_OPEN_FILTERED || e->recheck > PC_RECHECK_DIFFERENT)
+		if (e->state > PC_STATE_FORWARDED || e->recheck > PC_RECHECK_DIFFERENT)
 			abort();
 		if (e->source == PC_SOURCE_HOST && e->state != PC_STATE_LISTEN)
 			abort();
@@ -74,8 +74,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (e->service) {
 			check_str(e->service->name);
 			check_str(e->service->banner);
-			if (e->service->auth > PC_AUTH_REQUIRED)
+			if (e->service->auth > PC_AUTH_REQUIRED ||
+			    e->service->n_auth_methods > PC_PRIVSEP_AUTH_METHODS_MAX)
 				abort();
+			for (size_t k = 0; k < e->service->n_auth_methods; k++)
+				if (!e->service->auth_methods[k])
+					abort();
 		}
 	}
 	pc_privsep_parent_free(p);

@@ -62,6 +62,13 @@ static void sample(struct pc_privsep_out *out, struct pc_snapshot **ret_snap)
 	ti->not_after = "2036-01-01T00:00:00Z";
 	ti->self_signed = PC_TRI_TRUE;
 	svc->tls_info = ti;
+	static const char *methods[] = {"publickey", "password"};
+	svc->auth_methods = methods;
+	svc->n_auth_methods = 2;
+	struct pc_ssh_info *si = pc_arena_alloc(&s->arena, sizeof(*si));
+	si->hostkey_type = "ssh-ed25519";
+	si->hostkey_fingerprint = "SHA256:abc";
+	svc->ssh_info = si;
 	ep->service = svc;
 	ep = pc_snapshot_add_endpoint(s); /* a second one, untouched */
 	ep->source = PC_SOURCE_HOST;
@@ -110,6 +117,10 @@ static void test_round_trip(void **state)
 	assert_non_null(e->service->tls_info);
 	assert_string_equal(e->service->tls_info->not_after, "2036-01-01T00:00:00Z");
 	assert_int_equal(e->service->tls_info->self_signed, PC_TRI_TRUE);
+	assert_int_equal(e->service->n_auth_methods, 2);
+	assert_string_equal(e->service->auth_methods[1], "password");
+	assert_non_null(e->service->ssh_info);
+	assert_string_equal(e->service->ssh_info->hostkey_fingerprint, "SHA256:abc");
 	assert_null(dst->endpoints[1].service);
 	assert_int_equal(dst->n_warnings, 1);
 	assert_string_equal(dst->warnings[0], "a warning");
@@ -260,7 +271,7 @@ static void test_corrupt_fields(void **state)
 	b = 1; /* a byte after an IPv4 address */
 	assert_int_equal(decode_patched(&found, H + 2 + 4, &b, 1, msg), PC_EPARSE);
 	assert_non_null(strstr(msg, "found.addr"));
-	b = PC_STATE_OPEN_FILTERED + 1;
+	b = PC_STATE_FORWARDED + 1;
 	assert_int_equal(decode_patched(&found, H + 2 + 16 + 2, &b, 1, msg), PC_EPARSE);
 	assert_non_null(strstr(msg, "found.state"));
 	d = NAN;
@@ -290,6 +301,21 @@ static void test_corrupt_fields(void **state)
 	b = PC_RECHECK_DIFFERENT + 1;
 	assert_int_equal(decode_patched(&up, s_at + 2 + 7, &b, 1, msg), PC_EPARSE);
 	assert_non_null(strstr(msg, "update.recheck"));
+
+	/* a service: more auth methods than the cap, a NULL method */
+	up.u.update.has_service = true;
+	up.u.update.name = S("ssh");
+	up.u.update.n_auth_methods = 1;
+	up.u.update.auth_methods[0] = S("publickey");
+	assert_int_equal(decode_patched(&up, 0, "", 0, NULL), 0);
+	/* the count sits after 5 NULL strings, tls, auth, has_tls_info */
+	size_t m_at = s_at + 2 + 7 + 1 + 2 + 1 + (2 + 3) + 4 * 2 + 3;
+	b = PC_PRIVSEP_AUTH_METHODS_MAX + 1;
+	assert_int_equal(decode_patched(&up, m_at, &b, 1, msg), PC_EPARSE);
+	assert_non_null(strstr(msg, "n_auth_methods"));
+	u16 = PC_PRIVSEP_STR_NULL;
+	assert_int_equal(decode_patched(&up, m_at + 1, &u16, 2, msg), PC_EPARSE);
+	assert_non_null(strstr(msg, "auth_methods"));
 
 	/* DONE may not claim success with a positive code; a warning is
 	 * never NULL */
