@@ -212,10 +212,11 @@ static void test_cut_at_every_byte(void **state)
 	free(out);
 }
 
-/* One record; returns the decoder's verdict after patching byte at (from
- * the start of the body) to v. */
-static int decode_patched(const struct pc_privsep_rec *rec, size_t at, const void *v, size_t n,
-			  char *ret_msg)
+/* One record, encoded, its byte at `at` (from the record's start) patched
+ * to v, then decoded (p NULL) or fed to the parent p; returns the verdict,
+ * and the error message in ret_msg (512 bytes) when not NULL. */
+static int run_one(const struct pc_privsep_rec *rec, size_t at, const void *v, size_t n,
+		   struct pc_privsep_parent *p, char *ret_msg)
 {
 	struct pc_privsep_out *out = malloc(sizeof(*out));
 	out->len = 0;
@@ -224,11 +225,18 @@ static int decode_patched(const struct pc_privsep_rec *rec, size_t at, const voi
 	size_t off = 0;
 	struct pc_privsep_rec r;
 	struct pc_error err = {0};
-	int ret = pc_privsep_decode(out->buf, out->len, &off, &r, &err);
+	int ret = p ? pc_privsep_parent_feed(p, out->buf, out->len, &err)
+		    : pc_privsep_decode(out->buf, out->len, &off, &r, &err);
 	if (ret_msg)
 		snprintf(ret_msg, 512, "%s", err.msg);
 	free(out);
 	return ret;
+}
+
+static int decode_patched(const struct pc_privsep_rec *rec, size_t at, const void *v, size_t n,
+			  char *ret_msg)
+{
+	return run_one(rec, at, v, n, NULL, ret_msg);
 }
 
 static void test_corrupt_fields(void **state)
@@ -328,15 +336,7 @@ static void test_corrupt_fields(void **state)
 /* Records that decode but lie about what the parent knows. */
 static int feed_one(struct pc_privsep_parent *p, const struct pc_privsep_rec *rec, char *ret_msg)
 {
-	struct pc_privsep_out *out = malloc(sizeof(*out));
-	out->len = 0;
-	assert_int_equal(pc_privsep_put(out, rec), 0);
-	struct pc_error err = {0};
-	int r = pc_privsep_parent_feed(p, out->buf, out->len, &err);
-	if (ret_msg)
-		snprintf(ret_msg, 512, "%s", err.msg);
-	free(out);
-	return r;
+	return run_one(rec, 0, "", 0, p, ret_msg);
 }
 
 static void test_parent_checks(void **state)
