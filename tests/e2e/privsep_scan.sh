@@ -25,11 +25,18 @@ ip netns exec "$s" "$PORTCENSUS" scan --syn --format json --timeout 3000 --retri
 	-o "$LAB_TMP/out.json" -p 80,9000 198.18.32.2 2>"$LAB_TMP/err" &
 main=$!
 lab_track "$main"
-holder=$(privsep_wait_holder "$s" -0) || lab_fail "no process holds a packet socket"
-sleep 0.2 # the parent closes its copies right after the fork
-holders=$( (privsep_holders "$s" -0; privsep_holders "$s" -w) | sort -u)
-lab_assert_eq "processes holding packet and raw sockets" "$holder" "$holders"
-privsep_assert_confined "syn scan worker" "$holder" "$nobody" "$main"
+# the parent opens the sockets, forks, then closes its copies: wait (5 s at
+# most) for the moment only one process holds them, and it is not the scan
+# process itself
+holders=""
+for _ in $(seq 100); do
+	holders=$( (privsep_holders "$s" -0; privsep_holders "$s" -w) | sort -u)
+	[ -n "$holders" ] && [ "$(wc -l <<<"$holders")" = 1 ] && [ "$holders" != "$main" ] && break
+	sleep 0.05
+done
+[ -n "$holders" ] || lab_fail "no process holds a packet or raw socket"
+lab_assert_eq "processes holding packet and raw sockets" 1 "$(wc -l <<<"$holders")"
+privsep_assert_confined "syn scan worker" "$holders" "$nobody" "$main"
 wait "$main" || lab_fail "scan exited $?: $(cat "$LAB_TMP/err")"
 open=$(python3 -c '
 import json, sys
