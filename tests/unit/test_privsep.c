@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -455,6 +456,68 @@ static int worker_forbidden(struct pc_privsep *ps, struct pc_snapshot *snap, voi
 	return 0;
 }
 
+/* The socket broker: the parent makes an inet socket in its own
+ * namespace and passes it; an unknown namespace is ENOENT. No packet is
+ * sent: the socket is only made. */
+static int worker_sockets(struct pc_privsep *ps, struct pc_snapshot *snap, void *arg,
+			  struct pc_error *err)
+{
+	(void)snap;
+	uint64_t self = *(const uint64_t *)arg;
+	int fd = pc_privsep_socket(ps, self, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return pc_error_set(err, PC_EIO, "own namespace: %s", strerror(-fd));
+	int type = 0;
+	socklen_t len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+		return pc_error_set(err, PC_EIO, "not a stream socket");
+	close(fd);
+	int r = pc_privsep_socket(ps, self + 1, AF_INET, SOCK_STREAM, 0);
+	if (r != -ENOENT)
+		return pc_error_set(err, PC_EIO, "unknown namespace gave %d", r);
+	/* a lie: the parent must kill us here */
+	pc_privsep_socket(ps, self, AF_UNIX, SOCK_STREAM, 0);
+	return pc_error_set(err, PC_EIO, "still alive after asking for AF_UNIX");
+}
+
+static void test_socket_broker(void **state)
+{
+	(void)state;
+	struct stat st;
+	assert_int_equal(stat("/proc/self/ns/net", &st), 0);
+	uint64_t self = (uint64_t)st.st_ino;
+	struct pc_privsep_opts o;
+	struct pc_error err = {0};
+	assert_int_equal(pc_privsep_opts_init(&o, NULL, &err), 0);
+	struct pc_snapshot *s = pc_snapshot_new("test");
+	struct pc_privsep_hooks h = {.close_fds = true};
+	assert_int_equal(pc_privsep_run(s, &o, &h, worker_sockets, &self, &err), PC_EIO);
+	assert_non_null(strstr(err.msg, "probe worker sent a malformed message: socket request "
+					"for domain"));
+	pc_snapshot_free(s);
+}
+
+/* What /proc/self/fd lists: stdio excluded, a new pipe included. */
+static void test_fds_open(void **state)
+{
+	(void)state;
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	int *fds = NULL;
+	size_t n = 0;
+	assert_int_equal(pc_privsep_fds_open(&fds, &n), 0);
+	bool r = false, w = false;
+	for (size_t i = 0; i < n; i++) {
+		assert_true(fds[i] > 2);
+		r |= fds[i] == pfd[0];
+		w |= fds[i] == pfd[1];
+	}
+	assert_true(r && w);
+	free(fds);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
 static void test_live_worker(void **state)
 {
 	(void)state;
@@ -492,6 +555,8 @@ int main(void)
 		cmocka_unit_test(test_parent_checks),
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_live_worker),
+		cmocka_unit_test(test_socket_broker),
+		cmocka_unit_test(test_fds_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
