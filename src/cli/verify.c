@@ -10,6 +10,7 @@
  * 3 on a runtime failure. --exit-zero reports without failing.
  */
 #include "cli/cli.h"
+#include "cli/scan_opts.h"
 #include "import/import.h"
 
 #include <getopt.h>
@@ -33,6 +34,7 @@ static const char usage[] =
 	"  --input FORMAT      do not detect: nmap-xml, masscan-list, masscan-json,\n"
 	"                      json or jsonl\n"
 	"  --exit-zero         exit 0 even when some ports are not confirmed\n"
+	PC_CLI_MAX_PROBED_USAGE
 	"\n"
 	"Exit status: 0 all confirmed, 1 some closed, filtered or different now,\n"
 	"2 unreadable or malformed input, 3 runtime failure.\n";
@@ -68,7 +70,8 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		OPT_PARALLEL,
 		OPT_NO_PROBE,
 		OPT_INPUT,
-		OPT_EXIT_ZERO
+		OPT_EXIT_ZERO,
+		OPT_MAX_PROBED
 	};
 	static const struct option longopts[] = {
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -77,6 +80,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		{"no-probe", no_argument, NULL, OPT_NO_PROBE},
 		{"input", required_argument, NULL, OPT_INPUT},
 		{"exit-zero", no_argument, NULL, OPT_EXIT_ZERO},
+		{"max-probed-ports", required_argument, NULL, OPT_MAX_PROBED},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -124,6 +128,13 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		case OPT_EXIT_ZERO:
 			exit_zero = true;
 			break;
+		case OPT_MAX_PROBED: {
+			int pr = pc_cli_parse_max_probed(cli, optarg,
+							 &ro.probe_opts.max_probed_ports);
+			if (pr)
+				return pr;
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
