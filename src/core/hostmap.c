@@ -81,7 +81,7 @@ static size_t find(const struct pc_hostmap *m, uint64_t ns, const struct pc_addr
 	return i;
 }
 
-uint32_t *pc_hostmap_get(struct pc_hostmap *m, uint64_t ns, const struct pc_addr *addr)
+uint32_t *pc_hostmap_get(const struct pc_hostmap *m, uint64_t ns, const struct pc_addr *addr)
 {
 	struct entry *e = &m->slots[find(m, ns, addr)];
 	return e->addr.family ? &e->value : NULL;

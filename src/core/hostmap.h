@@ -4,8 +4,9 @@
  * index into the caller's own array of per-host records.
  *
  * It is the one hash table that per-host bookkeeping shares (the probe
- * engine's per-host queues and in-flight counts, the connect scanner's
- * per-host cap), so that each of them does not grow its own. Open
+ * engine's per-host queues and in-flight counts, the per-host caps of the
+ * connect scanner and of the SYN/UDP probe loop), so that each of them
+ * does not grow its own. Open
  * addressing with linear probing; removal shifts later members of a run
  * back (no tombstones), so lookups stay short however long a run lasts.
  * The table grows (doubling, at half load) only in pc_hostmap_put; a map
@@ -32,7 +33,7 @@ void pc_hostmap_free(struct pc_hostmap *m);
 
 /* The value of (ns, addr), or NULL when absent. The pointer is valid until
  * the next put or remove. */
-uint32_t *pc_hostmap_get(struct pc_hostmap *m, uint64_t ns, const struct pc_addr *addr);
+uint32_t *pc_hostmap_get(const struct pc_hostmap *m, uint64_t ns, const struct pc_addr *addr);
 /* Find (ns, addr), adding it with value 0 when absent; *ret_value points at
  * its value (valid until the next put or remove). Returns 1 when added, 0
  * when found, PC_ENOMEM when it had to grow and could not. */
