@@ -180,12 +180,32 @@ static size_t rank_of(uint16_t port)
 	return pc_top_tcp_ports_count + port;
 }
 
-/* Run the scheduler over snap with `parallel` slots; ends jobs in a
- * pseudo-random order. Fills starts[] (count per endpoint) and checks the
- * per-host limits on the way. Returns the number of jobs started. */
-static size_t simulate(struct pc_snapshot *snap, unsigned parallel, unsigned host_inflight,
-		       unsigned cap, unsigned *starts, size_t *order)
+/* What a simulated run did: starts per endpoint, endpoints in start order. */
+struct sim {
+	unsigned *starts;
+	size_t *order;
+	size_t started;
+};
+
+static void sim_free(struct sim *r)
 {
+	free(r->starts);
+	free(r->order);
+}
+
+/* Run the scheduler over snap with `parallel` slots; ends jobs in a
+ * pseudo-random order, checking the per-host limits on the way. */
+static struct sim simulate(struct pc_snapshot *snap, unsigned parallel, unsigned host_inflight,
+			   unsigned cap)
+{
+	struct sim r = {
+		.starts = calloc(snap->n_endpoints, sizeof(*r.starts)),
+		.order = calloc(snap->n_endpoints, sizeof(*r.order)),
+	};
+	assert_non_null(r.starts);
+	assert_non_null(r.order);
+	unsigned *starts = r.starts;
+	size_t *order = r.order;
 	struct pc_probe_sched s;
 	assert_int_equal(pc_probe_sched_init(&s, snap, host_inflight, parallel, cap), 0);
 	size_t *slots = calloc(parallel, sizeof(*slots));
@@ -222,7 +242,8 @@ static size_t simulate(struct pc_snapshot *snap, unsigned parallel, unsigned hos
 	free(slots);
 	free(inflight);
 	pc_probe_sched_free(&s);
-	return started;
+	r.started = started;
+	return r;
 }
 
 static void test_sched_cap_and_fairness(void **state)
@@ -267,13 +288,11 @@ static void test_sched_cap_and_fairness(void **state)
 	pc_addr_from_v4(&mc->addr, 0xe00000fbu); /* 224.0.0.251 */
 	size_t n = snap->n_endpoints;
 
-	unsigned *starts = calloc(n, sizeof(*starts));
-	size_t *order = calloc(n, sizeof(*order));
-	assert_non_null(starts);
-	assert_non_null(order);
 	enum { CAP = 100, PAR = 16, PER_HOST = 3 };
-	size_t started = simulate(snap, PAR, PER_HOST, CAP, starts, order);
-	assert_int_equal(started, CAP + 5 + 3 + 600);
+	struct sim r = simulate(snap, PAR, PER_HOST, CAP);
+	unsigned *starts = r.starts;
+	size_t *order = r.order;
+	assert_int_equal(r.started, CAP + 5 + 3 + 600);
 
 	/* fairness: the first starts go to five different hosts */
 	uint32_t seen[5];
@@ -326,8 +345,7 @@ static void test_sched_cap_and_fairness(void **state)
 	assert_string_equal(snap->warnings[0],
 			    "198.18.0.1: 2000 open ports, probed the 100 most common "
 			    "(--max-probed-ports); the other 1900 are reported open but unprobed");
-	free(starts);
-	free(order);
+	sim_free(&r);
 	pc_snapshot_free(snap);
 }
 
@@ -341,19 +359,14 @@ static void test_sched_no_cap(void **state)
 		for (int i = 0; i < 40 * h; i++)
 			add(snap, &(struct sim_ep){PC_SOURCE_SCAN, PC_PROTO_TCP, (uint32_t)h, 0,
 						   (uint16_t)(1 + i), PC_STATE_OPEN});
-	size_t n = snap->n_endpoints;
-	unsigned *starts = calloc(n, sizeof(*starts));
-	size_t *order = calloc(n, sizeof(*order));
-	assert_non_null(starts);
-	assert_non_null(order);
-	assert_int_equal(simulate(snap, 5, 2, 0, starts, order), n);
-	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(starts[i], 1);
+	struct sim r = simulate(snap, 5, 2, 0);
+	assert_int_equal(r.started, snap->n_endpoints);
+	for (size_t i = 0; i < snap->n_endpoints; i++) {
+		assert_int_equal(r.starts[i], 1);
 		assert_null(snap->endpoints[i].probe_skipped);
 	}
 	assert_int_equal(snap->n_warnings, 0);
-	free(starts);
-	free(order);
+	sim_free(&r);
 	pc_snapshot_free(snap);
 }
 
