@@ -137,7 +137,6 @@ struct pc_probe_sched {
 	uint32_t *ring;    /* hosts that may start a job now, in turn */
 	size_t ring_head, ring_n;
 	unsigned parallel;
-	size_t capped_hosts, skipped; /* the cap's effect */
 };
 
 struct engine {

@@ -136,9 +136,8 @@ static int cap_host(struct pc_probe_sched *s, struct pc_snapshot *snap, struct s
 			 "%s: %zu open ports, probed the %u most common (--max-probed-ports); "
 			 "the other %zu are reported open but unprobed",
 			 a, n, max, n - max);
-	h->limit = s->parallel;
-	s->capped_hosts++;
-	s->skipped += n - max;
+	if (s->parallel > h->limit)
+		h->limit = s->parallel;
 	return 0;
 }
 
