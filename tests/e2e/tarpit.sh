@@ -4,8 +4,8 @@
 # Lab: a scanner namespace and a target namespace on a veth pair
 # (198.18.31.0/24). In the target, an nftables rule redirects every TCP
 # port except 22 to one listener on port 9 that accepts and never says a
-# word (tests/lab/listener.py holds each connection open), so every port
-# is open and every probe runs to its deadline; port 22 is a real banner
+# word, so every port is open and every probe runs to its deadline; port
+# 22 is a real banner
 # service (an SSH greeting), as a tarpit host may also run one.
 # Checks, from `portcensus audit 198.18.31.2 -p- --format json`:
 #   1. it finishes in under 60 s (wall clock, date +%s.%N);
@@ -17,7 +17,9 @@
 #   4. port 22 is identified as ssh (the cap keeps real services found);
 #   5. the cap's warning is in snapshot.warnings exactly once;
 #   6. with --max-probed-ports 16 --timeout 300: 16 probed, the same
-#      warning with the new numbers.
+#      warning with the new numbers;
+#   7. `verify` of that output: 65,535 claims re-checked open, 16 probed,
+#      one warning.
 set -u
 . "$(dirname "$0")/../lab/lab.sh"
 lab_isolate "$@"
@@ -30,10 +32,23 @@ t=$(lab_ns tarpit)
 lab_link "$s" 198.18.31.1/24 "$t" 198.18.31.2/24
 T=198.18.31.2
 
-# the tarpit: one silent listener, every other port redirected to it; a
-# generous descriptor limit so it never stops accepting
-lab_spawn "$t" bash -c "ulimit -n \$(ulimit -Hn); exec python3 \"$LAB_DIR/listener.py\" tcp 0.0.0.0 9" \
-	>/dev/null
+# the tarpit: one silent listener, every other port redirected to it. It
+# holds the newest 4,096 connections open and never writes (a probe's
+# connection lives seconds; verify's re-check dials 65,535 times and
+# resets each at once, so holding them all would run out of descriptors)
+lab_spawn "$t" python3 -c '
+import collections, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 9))
+s.listen(4096)
+held = collections.deque()
+while True:
+    c, _ = s.accept()
+    held.append(c)
+    if len(held) > 4096:
+        held.popleft().close()
+' >/dev/null
 ip netns exec "$t" nft -f - <<NFT || lab_fail "nft redirect in $t"
 table ip lab_tarpit {
 	chain prerouting {
@@ -124,6 +139,29 @@ d = json.load(open(sys.argv[1]))
 print("\n".join(str(p) for p in sorted(e["port"] for e in d["endpoints"] if "probe_skipped" not in e)))
 ' "$out/audit16.json")
 lab_assert_eq "the 16 probed ports are the 16 highest ranked" "$(cat "$out/top16")" "$got"
+
+# 7. verify of that file is bounded the same way: every claim re-checked
+# (open), 16 probed, the others confirmed with the reason that says why
+# they are unchecked, one warning
+t0=$(date +%s.%N)
+lab_exec "$s" "$PORTCENSUS" verify --max-probed-ports 16 --probe-timeout 300 --exit-zero \
+	--format json "$out/audit16.json" >"$out/verify16.json" 2>"$out/verify16.err" ||
+	{ cat "$out/verify16.err" >&2; lab_fail "verify of the tarpit failed"; }
+t1=$(date +%s.%N)
+lab_log "verify of 65,535 tarpit claims, --max-probed-ports 16: $(python3 -c "print(f'{$t1 - $t0:.1f}')") s"
+python3 - "$out/verify16.json" <<'PY' || lab_fail "verify --max-probed-ports 16"
+import collections, json, sys
+d = json.load(open(sys.argv[1]))
+eps = d["endpoints"]
+states = collections.Counter(e["state"] for e in eps)
+assert len(eps) == 65535 and states["open"] == 65535, states
+probed = [e for e in eps if "probe_skipped" not in e]
+assert len(probed) == 16, len(probed)
+skipped = [e for e in eps if "probe_skipped" in e]
+assert all(e["recheck"]["status"] == "confirmed" for e in skipped), "a skipped claim not confirmed"
+ws = d["snapshot"]["warnings"]
+assert sum("--max-probed-ports" in w for w in ws) == 1, ws
+PY
 
 # a bad value is a usage error
 lab_exec "$s" "$PORTCENSUS" audit "$T" -p 1 --max-probed-ports x >/dev/null 2>&1
