@@ -24,7 +24,7 @@ static const char usage[] =
 	"  --timeout MS      deadline of each live check and probe exchange\n"
 	"                    (default 1000 for the check, 2000 for a probe)\n"
 	"  --own-netns       only the namespace portcensus runs in\n"
-	PC_CLI_MAX_PROBED_USAGE
+	PC_CLI_MAX_PROBED_USAGE("                    ")
 	"\n"
 	"With TARGETs (or -iL), audit those addresses from the network side instead:\n"
 	"scan them with the options of `portcensus scan`, then verify and probe what\n"

@@ -34,7 +34,7 @@ static const char usage[] =
 	"  --input FORMAT      do not detect: nmap-xml, masscan-list, masscan-json,\n"
 	"                      json or jsonl\n"
 	"  --exit-zero         exit 0 even when some ports are not confirmed\n"
-	PC_CLI_MAX_PROBED_USAGE
+	PC_CLI_MAX_PROBED_USAGE("                      ")
 	"\n"
 	"Exit status: 0 all confirmed, 1 some closed, filtered or different now,\n"
 	"2 unreadable or malformed input, 3 runtime failure.\n";
