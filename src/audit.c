@@ -81,6 +81,7 @@ static int check(struct pc_privsep *ps, struct pc_snapshot *snap, void *arg,
 	if (opts->probe) {
 		struct pc_probe_run_opts po = {
 			.timeout_ms = opts->probe_timeout_ms,
+			.max_probed_ports = opts->probe_max_ports,
 			.make_socket = ps ? worker_socket : audit_socket,
 			.socket_ctx = ps ? (void *)ps : (void *)a->nsset,
 		};

@@ -24,6 +24,7 @@ struct pc_audit_opts {
 	unsigned verify_parallel;       /* connections in flight (default 4) */
 	bool probe;                     /* service identification */
 	double probe_timeout_ms;        /* per probe exchange (default 2000) */
+	unsigned probe_max_ports;       /* pc_probe_run_opts.max_probed_ports */
 	const struct pc_scan_opts *scan; /* network-side scan, or NULL */
 	/* run the live check and the probes in a confined worker as this user
 	 * (privsep.h); NULL: in this process. The scan has its own (scan.h). */

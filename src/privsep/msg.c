@@ -120,6 +120,8 @@ static struct pc_privsep_str get_str(struct cursor *c, const char *what)
 /* The last enum pc_state value (keep in step with core/model.h). */
 #define STATE_LAST PC_STATE_FORWARDED
 
+static void decode_service(struct cursor *c, struct pc_privsep_update *u);
+
 static void decode_update(struct cursor *c, struct pc_privsep_update *u)
 {
 	memset(u, 0, sizeof(*u));
@@ -135,8 +137,13 @@ static void decode_update(struct cursor *c, struct pc_privsep_update *u)
 					       "update.recheck");
 	u->recheck_reason = get_str(c, "update.recheck_reason");
 	u->has_service = get_bool(c, "update.has_service");
-	if (!u->has_service)
-		return;
+	if (u->has_service)
+		decode_service(c, u);
+	u->probe_skipped = get_str(c, "update.probe_skipped");
+}
+
+static void decode_service(struct cursor *c, struct pc_privsep_update *u)
+{
 	u->name = get_str(c, "service.name");
 	u->product = get_str(c, "service.product");
 	u->version = get_str(c, "service.version");
@@ -326,6 +333,8 @@ static void put_str(struct writer *w, struct pc_privsep_str s)
 		put(w, s.p, len);
 }
 
+static void put_service(struct writer *w, const struct pc_privsep_update *u);
+
 static void put_update(struct writer *w, const struct pc_privsep_update *u)
 {
 	put(w, &u->index, 4);
@@ -338,8 +347,13 @@ static void put_update(struct writer *w, const struct pc_privsep_update *u)
 	put_u8(w, u->recheck);
 	put_str(w, u->recheck_reason);
 	put_u8(w, u->has_service);
-	if (!u->has_service)
-		return;
+	if (u->has_service)
+		put_service(w, u);
+	put_str(w, u->probe_skipped);
+}
+
+static void put_service(struct writer *w, const struct pc_privsep_update *u)
+{
 	put_str(w, u->name);
 	put_str(w, u->product);
 	put_str(w, u->version);
@@ -446,6 +460,7 @@ void pc_privsep_update_from(struct pc_privsep_rec *rec, uint32_t index,
 	u->v_error = view(ep->verified.error);
 	u->recheck = ep->recheck;
 	u->recheck_reason = view(ep->recheck_reason);
+	u->probe_skipped = view(ep->probe_skipped);
 	const struct pc_service *s = ep->service;
 	u->has_service = s != NULL;
 	if (!s)

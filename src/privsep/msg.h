@@ -85,6 +85,7 @@ struct pc_privsep_update {
 	struct pc_privsep_str auth_methods[PC_PRIVSEP_AUTH_METHODS_MAX];
 	bool has_ssh_info;
 	struct pc_privsep_str hostkey_type, hostkey_fingerprint;
+	struct pc_privsep_str probe_skipped; /* why the probes skipped it */
 };
 
 struct pc_privsep_found {

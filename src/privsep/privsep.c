@@ -205,6 +205,7 @@ static int apply_update(struct pc_privsep_parent *p, const struct pc_privsep_upd
 	}
 	const char *v_error = copy_str(s, u->v_error, &oom);
 	const char *reason = copy_str(s, u->recheck_reason, &oom);
+	const char *skipped = copy_str(s, u->probe_skipped, &oom);
 	if (oom)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
 	ep->state = u->state;
@@ -216,6 +217,7 @@ static int apply_update(struct pc_privsep_parent *p, const struct pc_privsep_upd
 	ep->recheck = u->recheck;
 	ep->recheck_reason = reason;
 	ep->service = svc;
+	ep->probe_skipped = skipped;
 	return 0;
 }
 
@@ -627,7 +629,8 @@ static int confine(int chan, pid_t parent, const struct pc_privsep_opts *o,
 /* Whether the stage did anything to the endpoint: only those are sent. */
 static bool touched(const struct pc_endpoint *ep)
 {
-	return ep->verified.done || ep->service || ep->recheck != PC_RECHECK_NONE;
+	return ep->verified.done || ep->service || ep->recheck != PC_RECHECK_NONE ||
+	       ep->probe_skipped;
 }
 
 static _Noreturn void worker_main(int chan, pid_t parent, struct pc_snapshot *snap,

@@ -181,6 +181,11 @@ void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
 		json_service(j, ep->service);
 	else
 		pc_json_null(j);
+	if (ep->probe_skipped) {
+		/* only where it happened: every other record stays as it was */
+		pc_json_key(j, "probe_skipped");
+		pc_json_string(j, ep->probe_skipped);
+	}
 	if (ep->recheck != PC_RECHECK_NONE) {
 		pc_json_key(j, "recheck");
 		pc_json_begin_object(j);

@@ -71,13 +71,16 @@ static void sample(struct pc_privsep_out *out, struct pc_snapshot **ret_snap)
 	si->hostkey_fingerprint = "SHA256:abc";
 	svc->ssh_info = si;
 	ep->service = svc;
-	ep = pc_snapshot_add_endpoint(s); /* a second one, untouched */
+	ep = pc_snapshot_add_endpoint(s); /* a second one, skipped by the probes */
 	ep->source = PC_SOURCE_HOST;
 	ep->state = PC_STATE_LISTEN;
+	ep->probe_skipped = "per-host cap";
 
 	out->len = 0;
 	struct pc_privsep_rec rec;
 	pc_privsep_update_from(&rec, 0, &s->endpoints[0]);
+	assert_int_equal(pc_privsep_put(out, &rec), 0);
+	pc_privsep_update_from(&rec, 1, &s->endpoints[1]);
 	assert_int_equal(pc_privsep_put(out, &rec), 0);
 	rec = (struct pc_privsep_rec){.type = PC_PRIVSEP_WARNING, .u.warning = S("a warning")};
 	assert_int_equal(pc_privsep_put(out, &rec), 0);
@@ -123,6 +126,8 @@ static void test_round_trip(void **state)
 	assert_non_null(e->service->ssh_info);
 	assert_string_equal(e->service->ssh_info->hostkey_fingerprint, "SHA256:abc");
 	assert_null(dst->endpoints[1].service);
+	assert_string_equal(dst->endpoints[1].probe_skipped, "per-host cap");
+	assert_null(e->probe_skipped);
 	assert_int_equal(dst->n_warnings, 1);
 	assert_string_equal(dst->warnings[0], "a warning");
 	pc_privsep_parent_free(p);
