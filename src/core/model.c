@@ -2,6 +2,7 @@
  * model.c - snapshot lifetime, endpoint vector, enum names, time helpers.
  */
 #include "core/model.h"
+#include "core/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ void pc_snapshot_free(struct pc_snapshot *s)
 		return;
 	free(s->endpoints);
 	free(s->warnings);
+	free(s->findings);
 	pc_arena_free(&s->arena);
 	free(s);
 }
@@ -276,4 +278,61 @@ const char *pc_format_time(int64_t ms, char *buf, size_t len)
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
 	return buf;
+}
+
+static const char *const severity_names[PC_SEV_COUNT] = {
+	"info", "low", "medium", "high", "critical",
+};
+
+const char *pc_severity_name(enum pc_severity s)
+{
+	return (unsigned)s < PC_SEV_COUNT ? severity_names[s] : "unknown";
+}
+
+int pc_severity_parse(const char *name, enum pc_severity *ret)
+{
+	for (int i = 0; i < PC_SEV_COUNT; i++)
+		if (name && strcmp(name, severity_names[i]) == 0) {
+			*ret = (enum pc_severity)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *pc_verdict_name(enum pc_verdict v)
+{
+	switch (v) {
+	case PC_VERDICT_ALLOWED:
+		return "allowed";
+	case PC_VERDICT_VIOLATION:
+		return "violation";
+	case PC_VERDICT_UNDOCUMENTED:
+		return "undocumented";
+	case PC_VERDICT_NONE:
+		break;
+	}
+	return "none";
+}
+
+int pc_snapshot_add_finding(struct pc_snapshot *s, const char *kind, enum pc_severity severity,
+			    const char *rule, const char *message)
+{
+	if (s->n_findings == s->cap_findings) {
+		size_t n = s->cap_findings ? s->cap_findings * 2 : 8;
+		struct pc_finding *p = realloc(s->findings, n * sizeof(*p));
+		if (!p)
+			return PC_ENOMEM;
+		s->findings = p;
+		s->cap_findings = n;
+	}
+	struct pc_finding f = {
+		.kind = pc_arena_strdup(&s->arena, kind ? kind : ""),
+		.severity = severity,
+		.rule = rule ? pc_arena_strdup(&s->arena, rule) : NULL,
+		.message = pc_arena_strdup(&s->arena, message ? message : ""),
+	};
+	if (!f.kind || !f.message || (rule && !f.rule))
+		return PC_ENOMEM;
+	s->findings[s->n_findings++] = f;
+	return 0;
 }

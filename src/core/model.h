@@ -86,6 +86,63 @@ struct pc_service {
 	const char *evidence; /* one line: what proved it */
 	const char *banner;   /* printable excerpt, capped, or NULL */
 	struct pc_tls_info *tls_info; /* or NULL */
+	const char **auth_methods; /* methods the server offers (SSH), or NULL */
+	size_t n_auth_methods;
+	struct pc_ssh_info *ssh_info; /* or NULL */
+};
+
+/* Severity of a finding or an endpoint's risk, ordered: a larger value is
+ * worse, so `>=` compares against --fail-on. */
+enum pc_severity {
+	PC_SEV_INFO = 0,
+	PC_SEV_LOW,
+	PC_SEV_MEDIUM,
+	PC_SEV_HIGH,
+	PC_SEV_CRITICAL,
+};
+#define PC_SEV_COUNT 5
+
+/* What the classifier concluded (src/classify). Strings and the reasons
+ * array live in the snapshot's arena. */
+struct pc_risk {
+	enum pc_severity severity;
+	double score;            /* 0..10 */
+	const char *category;    /* "database", "cache", ..., "unknown" */
+	const char **reasons;    /* plain sentences, each naming its evidence */
+	size_t n_reasons;
+	const char *remediation; /* what a person should do, or NULL */
+};
+
+enum pc_verdict {
+	PC_VERDICT_NONE = 0,     /* no policy was evaluated */
+	PC_VERDICT_ALLOWED,
+	PC_VERDICT_VIOLATION,
+	PC_VERDICT_UNDOCUMENTED,
+};
+
+/* What the policy said of an endpoint (src/policy). */
+struct pc_policy_verdict {
+	const char *rule;      /* matching rule's name, or NULL */
+	enum pc_verdict verdict;
+	const char **reasons;  /* the clauses broken, or why it is allowed */
+	size_t n_reasons;
+	const char *owner;     /* the rule's owner and doc link, for reports */
+	const char *doc;
+};
+
+/* A finding that is not one endpoint's: stale documentation, a rule due
+ * for review, ... (snapshot.findings). */
+struct pc_finding {
+	const char *kind;      /* "stale_rule", "review_due", ... */
+	enum pc_severity severity;
+	const char *rule;      /* or NULL */
+	const char *message;   /* one plain sentence */
+};
+
+/* SSH evidence from the key exchange (probe ssh with libssh). */
+struct pc_ssh_info {
+	const char *hostkey_type;        /* "ssh-ed25519", ... */
+	const char *hostkey_fingerprint; /* "SHA256:..." */
 };
 
 struct pc_verified {
@@ -123,6 +180,9 @@ struct pc_endpoint {
 	enum pc_recheck recheck;
 	const char *claimed_service; /* or NULL */
 	const char *recheck_reason;  /* or NULL */
+
+	struct pc_risk *risk;             /* NULL until classified */
+	struct pc_policy_verdict *policy; /* NULL until judged */
 };
 
 /* Statistics of a network scan, shown in snapshot.scan. */
@@ -149,6 +209,9 @@ struct pc_snapshot {
 	size_t n_endpoints, cap_endpoints;
 
 	struct pc_scan_stats scan;
+
+	struct pc_finding *findings; /* malloc'd vector, freed with the snapshot */
+	size_t n_findings, cap_findings;
 };
 
 /* New snapshot with host (gethostname) and started_at set. NULL on ENOMEM. */
@@ -183,6 +246,14 @@ const char *pc_state_name(enum pc_state s);
 const char *pc_bind_name(enum pc_bind b);
 const char *pc_auth_name(enum pc_auth a);
 const char *pc_recheck_name(enum pc_recheck r);
+const char *pc_severity_name(enum pc_severity s);
+const char *pc_verdict_name(enum pc_verdict v);
+/* Parse "critical", "high", ... (case-sensitive). 0, or -1 when unknown. */
+int pc_severity_parse(const char *name, enum pc_severity *ret);
+
+/* Append a finding (strings copied into the arena). 0 or PC_ENOMEM. */
+int pc_snapshot_add_finding(struct pc_snapshot *snap, const char *kind,
+			    enum pc_severity severity, const char *rule, const char *message);
 
 int64_t pc_now_ms(void);           /* wall clock */
 double pc_monotonic_ms(void);      /* CLOCK_MONOTONIC */
