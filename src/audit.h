@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "inventory/inventory.h"
+#include "ledger/ledger.h"
 
 #include <stdbool.h>
 
@@ -24,6 +25,11 @@ struct pc_audit_opts {
 	bool probe;                     /* service identification */
 	double probe_timeout_ms;        /* per probe exchange (default 2000) */
 	const struct pc_scan_opts *scan; /* network-side scan, or NULL */
+	/* ledger stage: store the finished snapshot (NULL: --no-store). Its
+	 * outcome goes to ledger_result and never fails the audit, so the
+	 * report is still written when the ledger cannot be. */
+	const struct pc_ledger_request *ledger;
+	struct pc_ledger_result *ledger_result;
 	/* optional: called for each endpoint as soon as it is final */
 	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,
 			    const struct pc_endpoint *ep);

@@ -51,6 +51,7 @@ struct pc_container {
 	const char *runtime; /* "docker", "containerd", "cri-o", "podman", or NULL */
 	const char *pod_uid; /* Kubernetes pod uid, or NULL */
 	const char *name;    /* container name when known, or NULL */
+	const char *image;   /* image reference when known, or NULL (ledger drift) */
 };
 
 struct pc_owner {
