@@ -157,3 +157,17 @@ int pc_ledger_drift_of(struct pc_arena *arena, const struct pc_endpoint *ep,
 	*ret = d;
 	return 0;
 }
+
+uint64_t pc_ledger_drift_hash(const struct pc_ledger_drift *d)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (int f = 0; f < PC_DRIFT_COUNT; f++) {
+		/* a presence byte first, so NULL and "" differ, and a separator
+		 * after, so ("ab", "c") and ("a", "bc") differ */
+		h = (h ^ (d->v[f] ? 1u : 0u)) * 1099511628211ULL;
+		for (const unsigned char *p = (const unsigned char *)d->v[f]; p && *p; p++)
+			h = (h ^ *p) * 1099511628211ULL;
+		h = (h ^ 0xffu) * 1099511628211ULL;
+	}
+	return h;
+}

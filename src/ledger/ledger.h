@@ -176,6 +176,11 @@ const char *pc_ledger_namespace_id(const struct pc_endpoint *ep);
 /* The drift values of ep, strings in arena. 0 or PC_ENOMEM. */
 int pc_ledger_drift_of(struct pc_arena *arena, const struct pc_endpoint *ep,
 		       struct pc_ledger_drift *ret);
+/* A 64-bit hash (FNV-1a) of the drift values, stored in the identity index
+ * so a diff compares two snapshots without reading unchanged rows; equal
+ * hashes are trusted (a collision hides one change with odds of 2^-64),
+ * unequal ones are compared value by value. */
+uint64_t pc_ledger_drift_hash(const struct pc_ledger_drift *d);
 /* "exe", "unit", ... */
 const char *pc_ledger_drift_name(enum pc_ledger_drift_field f);
 const char *pc_ledger_action_name(enum pc_ledger_action a);

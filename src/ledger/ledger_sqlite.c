@@ -113,6 +113,12 @@ static const char *const schema_v2[] = {
 	"ALTER TABLE endpoint ADD COLUMN d_severity TEXT",
 	"ALTER TABLE endpoint ADD COLUMN d_verdict TEXT",
 	"ALTER TABLE owner ADD COLUMN c_image TEXT",
+	/* the drift hash joins the identity index: a diff reads two index
+	 * ranges and only the rows whose hash differs (NULL in rows that
+	 * version 1 wrote: those are compared value by value) */
+	"ALTER TABLE endpoint ADD COLUMN d_hash BIGINT",
+	"DROP INDEX endpoint_ident",
+	"CREATE INDEX endpoint_ident_hash ON endpoint (snapshot_id, ident, d_hash)",
 	/* lists of strings: risk reasons (0), policy reasons (1), auth methods (2) */
 	"CREATE TABLE endpoint_text ("
 	" snapshot_id BIGINT NOT NULL, endpoint_seq INTEGER NOT NULL, list INTEGER NOT NULL,"
@@ -145,7 +151,7 @@ static const char *const ep_cols[] = {
 	"risk", "risk_severity", "risk_score", "risk_category", "risk_remediation",
 	"policy", "policy_rule", "policy_verdict", "policy_owner", "policy_doc",
 	"d_owner", "d_exe", "d_unit", "d_image", "d_service", "d_auth", "d_bind", "d_state",
-	"d_severity", "d_verdict",
+	"d_severity", "d_verdict", "d_hash",
 };
 
 enum ep_col {
@@ -161,7 +167,8 @@ enum ep_col {
 	C_RISK, C_RISK_SEVERITY, C_RISK_SCORE, C_RISK_CATEGORY, C_RISK_REMEDIATION,
 	C_POLICY, C_POLICY_RULE, C_POLICY_VERDICT, C_POLICY_OWNER, C_POLICY_DOC,
 	C_D_OWNER, C_D_FIRST, /* d_exe ... d_verdict: PC_DRIFT_COUNT columns */
-	C_COUNT = C_D_FIRST + PC_DRIFT_COUNT,
+	C_D_HASH = C_D_FIRST + PC_DRIFT_COUNT,
+	C_COUNT,
 };
 
 _Static_assert(sizeof(ep_cols) / sizeof(ep_cols[0]) == C_COUNT, "ep_cols and enum ep_col");
@@ -575,6 +582,7 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 	bind_text(st, B(C_D_OWNER), d.owner);
 	for (int f = 0; f < PC_DRIFT_COUNT; f++)
 		bind_text(st, B(C_D_FIRST + f), d.v[f]);
+	sqlite3_bind_int64(st, B(C_D_HASH), (sqlite3_int64)pc_ledger_drift_hash(&d));
 #undef B
 	int r = step_done(l, st, err, "insert endpoint");
 	if (r < 0)
@@ -1398,7 +1406,10 @@ static int sq_diff(struct pc_ledger *base, int64_t a, int64_t b, struct pc_ledge
 	/* added (in b, not a) and removed (in a, not b): anti-joins on the key */
 	static const char *const only_sql =
 		"SELECT " DIFF_COLS " FROM endpoint x WHERE x.snapshot_id = ?1 AND NOT EXISTS"
-		" (SELECT 1 FROM endpoint y WHERE y.snapshot_id = ?2 AND y.ident = x.ident)";
+		" (SELECT 1 FROM endpoint y WHERE y.snapshot_id = ?2 AND y.ident = x.ident)"
+		/* in key order: SQLite then walks x by the identity index and
+		 * reads a row only when it is reported */
+		" ORDER BY x.ident";
 	for (int pass = 0; pass < 2; pass++) {
 		int64_t x = pass == 0 ? b : a, y = pass == 0 ? a : b;
 		if (!x)
@@ -1434,8 +1445,15 @@ static int sq_diff(struct pc_ledger *base, int64_t a, int64_t b, struct pc_ledge
 				 " b.ident, b.ns_id, b.source, b.proto, b.address, b.port,"
 				 " b.hostname, b.d_owner, b.d_exe, b.d_unit, b.d_image, b.d_service,"
 				 " b.d_auth, b.d_bind, b.d_state, b.d_severity, b.d_verdict"
-				 " FROM endpoint a JOIN endpoint b ON b.snapshot_id = ?2"
-				 " AND b.ident = a.ident WHERE a.snapshot_id = ?1",
+				 /* CROSS JOIN keeps a outside: both sides then read
+				  * only the (snapshot_id, ident, d_hash) index, and
+				  * rows only where the hashes differ (PostgreSQL
+				  * plans this join itself) */
+				 " FROM endpoint a CROSS JOIN endpoint b"
+				 " WHERE a.snapshot_id = ?1 AND b.snapshot_id = ?2"
+				 " AND b.ident = a.ident"
+				 " AND (a.d_hash IS NULL OR b.d_hash IS NULL"
+				 " OR a.d_hash <> b.d_hash)",
 				 &st, err)) < 0)
 			goto out;
 		sqlite3_bind_int64(st, 1, a);
