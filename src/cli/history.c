@@ -96,34 +96,11 @@ static int on_row(void *ctx, const struct pc_ledger_row *r)
 
 static int run(struct pc_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"db", required_argument, NULL, PC_CLI_OPT_DB},
-		{"limit", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *db = NULL;
 	unsigned long long limit = 0;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hn:", longopts, NULL)) != -1) {
-		switch (c) {
-		case PC_CLI_OPT_DB:
-			db = optarg;
-			break;
-		case 'n':
-			if (!pc_cli_parse_uint(optarg, 1, 1000000000, &limit))
-				return pc_cli_usage_error(cli, "--limit takes a count, not '%s'",
-							  optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			return pc_cli_bad_option(cli, c, argv);
-		}
-	}
+	int arc = pc_cli_ledger_args(cli, argc, argv, usage, &db, &limit);
+	if (arc >= 0)
+		return arc;
 	if (optind < argc)
 		return pc_cli_usage_error(cli, "history takes no arguments (got '%s')",
 					  argv[optind]);

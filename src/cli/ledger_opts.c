@@ -9,6 +9,7 @@
 #include "cli/ledger_opts.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,4 +110,33 @@ int pc_cli_ledger_open(struct pc_cli *cli, const char *db, struct pc_ledger **re
 		return PC_EXIT_RUNTIME;
 	}
 	return 0;
+}
+
+int pc_cli_ledger_args(struct pc_cli *cli, int argc, char **argv, const char *usage,
+		       const char **ret_db, unsigned long long *limit)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, PC_CLI_OPT_DB},
+		{"limit", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, limit ? ":hn:" : ":h", longopts, NULL)) != -1) {
+		if (c == PC_CLI_OPT_DB) {
+			*ret_db = optarg;
+		} else if (c == 'n' && limit) {
+			if (!pc_cli_parse_uint(optarg, 1, 1000000000, limit))
+				return pc_cli_usage_error(cli, "--limit takes a count, not '%s'",
+							  optarg);
+		} else if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		} else {
+			return pc_cli_bad_option(cli, c == 'n' ? '?' : c, argv);
+		}
+	}
+	return -1;
 }

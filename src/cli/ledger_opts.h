@@ -56,6 +56,11 @@ const char *pc_cli_ledger_net_scope(struct pc_cli_ledger *lo, int argc, char **a
 /* After the report: print a ledger failure (naming the file) and return
  * the exit code, the ledger's failure (3) winning over rc. */
 int pc_cli_ledger_finish(struct pc_cli *cli, const struct pc_cli_ledger *lo, int rc);
+/* Parse the options of history, diff and report: --db, --help, and with
+ * limit non-NULL -n/--limit. Returns -1 to go on (optind at the first
+ * argument), or an exit code: 0 after printing usage for --help. */
+int pc_cli_ledger_args(struct pc_cli *cli, int argc, char **argv, const char *usage,
+		       const char **ret_db, unsigned long long *limit);
 /* Open an existing ledger for reading (--db or the default). 0 or an exit
  * code after printing the error. */
 int pc_cli_ledger_open(struct pc_cli *cli, const char *db, struct pc_ledger **ret);

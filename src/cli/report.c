@@ -24,27 +24,10 @@ static const char usage[] =
 
 static int run(struct pc_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"db", required_argument, NULL, PC_CLI_OPT_DB},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *db = NULL;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case PC_CLI_OPT_DB:
-			db = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			return pc_cli_bad_option(cli, c, argv);
-		}
-	}
+	int arc = pc_cli_ledger_args(cli, argc, argv, usage, &db, NULL);
+	if (arc >= 0)
+		return arc;
 	if (argc - optind > 1)
 		return pc_cli_usage_error(cli, "report takes one snapshot (got '%s' too)",
 					  argv[optind + 1]);

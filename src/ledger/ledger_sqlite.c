@@ -237,18 +237,22 @@ static void bind_addr(sqlite3_stmt *st, int i, const struct pc_addr *a, char *bu
 	sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
 }
 
-/* A text column copied into the snapshot's arena; NULL stays NULL. *oom is
- * set when the copy fails. */
-static const char *col_str(struct pc_snapshot *snap, sqlite3_stmt *st, int i, bool *oom)
+/* A text column copied into an arena (the loaded snapshot's, or the
+ * diff's); NULL stays NULL. *oom is set when the copy fails. */
+static const char *arena_col(struct pc_arena *a, sqlite3_stmt *st, int i, bool *oom)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);
 	if (!s)
 		return NULL;
-	int n = sqlite3_column_bytes(st, i);
-	const char *c = pc_arena_strndup(&snap->arena, (const char *)s, (size_t)n);
+	const char *c = pc_arena_strndup(a, (const char *)s, (size_t)sqlite3_column_bytes(st, i));
 	if (!c)
 		*oom = true;
 	return c;
+}
+
+static const char *col_str(struct pc_snapshot *snap, sqlite3_stmt *st, int i, bool *oom)
+{
+	return arena_col(&snap->arena, st, i, oom);
 }
 
 static bool col_null(sqlite3_stmt *st, int i)
@@ -621,17 +625,24 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 	return 0;
 }
 
-static char *endpoint_insert_sql(void)
+/* The endpoint INSERT (insert) or the SELECT of one snapshot's endpoints,
+ * both from ep_cols, so the two cannot disagree. Caller frees. */
+static char *endpoint_sql(bool insert)
 {
-	size_t len = 128;
+	size_t len = 160;
 	for (int i = 0; i < C_COUNT; i++)
 		len += strlen(ep_cols[i]) + 6;
 	char *sql = malloc(len);
 	if (!sql)
 		return NULL;
-	size_t k = (size_t)snprintf(sql, len, "INSERT INTO endpoint (snapshot_id");
+	size_t k = (size_t)snprintf(sql, len, insert ? "INSERT INTO endpoint (snapshot_id, "
+						     : "SELECT ");
 	for (int i = 0; i < C_COUNT; i++)
-		k += (size_t)snprintf(sql + k, len - k, ", %s", ep_cols[i]);
+		k += (size_t)snprintf(sql + k, len - k, "%s%s", i ? ", " : "", ep_cols[i]);
+	if (!insert) {
+		snprintf(sql + k, len - k, " FROM endpoint WHERE snapshot_id = ? ORDER BY seq");
+		return sql;
+	}
 	k += (size_t)snprintf(sql + k, len - k, ") VALUES (?");
 	for (int i = 0; i < C_COUNT; i++)
 		k += (size_t)snprintf(sql + k, len - k, ", ?");
@@ -704,7 +715,7 @@ static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 		goto fail;
 	}
 
-	char *sql = endpoint_insert_sql();
+	char *sql = endpoint_sql(true);
 	if (!sql) {
 		r = pc_error_set(err, PC_ENOMEM, "out of memory");
 		goto fail;
@@ -879,21 +890,6 @@ static int sq_find(struct pc_ledger *base, const struct pc_ledger_find *q, int64
 }
 
 /* --- load ---------------------------------------------------------------- */
-
-static char *endpoint_select_sql(void)
-{
-	size_t len = 128;
-	for (int i = 0; i < C_COUNT; i++)
-		len += strlen(ep_cols[i]) + 2;
-	char *sql = malloc(len);
-	if (!sql)
-		return NULL;
-	size_t k = (size_t)snprintf(sql, len, "SELECT ");
-	for (int i = 0; i < C_COUNT; i++)
-		k += (size_t)snprintf(sql + k, len - k, "%s%s", i ? ", " : "", ep_cols[i]);
-	snprintf(sql + k, len - k, " FROM endpoint WHERE snapshot_id = ? ORDER BY seq");
-	return sql;
-}
 
 static bool col_addr(sqlite3_stmt *st, int i, struct pc_addr *a)
 {
@@ -1246,7 +1242,7 @@ static int sq_load(struct pc_ledger *base, int64_t id, struct pc_snapshot **ret,
 	r = load_warnings_findings(l, snap, id, &oom, err);
 	if (r < 0)
 		goto out;
-	char *sql = endpoint_select_sql();
+	char *sql = endpoint_sql(false);
 	if (!sql) {
 		r = pc_error_set(err, PC_ENOMEM, "out of memory");
 		goto out;
@@ -1317,17 +1313,6 @@ static struct pc_ledger_change *diff_add(struct pc_ledger_diff *d)
 	}
 	struct pc_ledger_change *c = &d->changes[d->n_changes++];
 	memset(c, 0, sizeof(*c));
-	return c;
-}
-
-static const char *arena_col(struct pc_arena *a, sqlite3_stmt *st, int i, bool *oom)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-	if (!s)
-		return NULL;
-	const char *c = pc_arena_strndup(a, (const char *)s, (size_t)sqlite3_column_bytes(st, i));
-	if (!c)
-		*oom = true;
 	return c;
 }
 
