@@ -576,6 +576,20 @@ static void test_file_safety(void **state)
 	assert_int_equal(stat(tpath("target"), &st), 0);
 	assert_int_equal(st.st_size, 0);
 
+	/* nor is a link planted as its write-ahead log */
+	l = open_ok(tpath("wal.db"));
+	pc_ledger_close(l);
+	assert_int_equal(symlink(tpath("target"), tpath("wal.db-wal")), 0);
+	struct pc_snapshot *s = full_snapshot();
+	struct pc_ledger_request req = {.path = tpath("wal.db"),
+					.meta = {.kind = "audit", .scope = "host"}};
+	struct pc_ledger_result res;
+	assert_int_equal(pc_ledger_record(s, &req, &res), PC_EIO);
+	assert_string_equal(res.err.file, tpath("wal.db"));
+	pc_snapshot_free(s);
+	assert_int_equal(stat(tpath("target"), &st), 0);
+	assert_int_equal(st.st_size, 0);
+
 	/* a file that is not a ledger */
 	FILE *f = fopen(tpath("junk.db"), "we");
 	assert_non_null(f);
