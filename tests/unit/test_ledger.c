@@ -543,6 +543,25 @@ static void test_parse(void **state)
 			     "12 ", "-0d"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(pc_ledger_parse_selector(bad[i], 0, &q, &err), PC_EINVAL);
+	/* the default path: PORTCENSUS_DB, else root's or the user's */
+	char path[4096];
+	const char *saved = getenv("PORTCENSUS_DB");
+	char *copy = saved ? strdup(saved) : NULL;
+	setenv("PORTCENSUS_DB", "/srv/x/ledger.db", 1);
+	assert_int_equal(pc_ledger_default_path(path, sizeof(path), &err), 0);
+	assert_string_equal(path, "/srv/x/ledger.db");
+	unsetenv("PORTCENSUS_DB");
+	assert_int_equal(pc_ledger_default_path(path, sizeof(path), &err), 0);
+	if (geteuid() == 0)
+		assert_string_equal(path, "/var/lib/portcensus/ledger.db");
+	else
+		assert_non_null(strstr(path, "/portcensus/ledger.db"));
+	assert_int_equal(pc_ledger_default_path(path, 8, &err), PC_ETOOBIG);
+	if (copy) {
+		setenv("PORTCENSUS_DB", copy, 1);
+		free(copy);
+	}
+
 	struct pc_ledger_keep k;
 	assert_int_equal(pc_ledger_parse_keep("0", &k, &err), PC_EINVAL);
 	assert_int_equal(pc_ledger_parse_keep("90x", &k, &err), PC_EINVAL);
