@@ -24,6 +24,7 @@ struct pc_audit_opts {
 	unsigned verify_parallel;       /* connections in flight (default 4) */
 	bool probe;                     /* service identification */
 	double probe_timeout_ms;        /* per probe exchange (default 2000) */
+	unsigned probe_max_ports;       /* pc_probe_run_opts.max_probed_ports */
 	const struct pc_scan_opts *scan; /* network-side scan, or NULL */
 	/* ledger stage: store the finished snapshot (NULL: --no-store). Its
 	 * outcome goes to ledger_result and never fails the audit, so the

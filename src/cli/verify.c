@@ -6,10 +6,14 @@
  *
  * Exit status, for CI: 0 when every claimed-open port is confirmed; 1 when
  * any is closed, filtered or different now (the file is no longer true);
- * 2 when the file cannot be read or is malformed (file:line:col: what);
- * 3 on a runtime failure. --exit-zero reports without failing.
+ * 2 when the file cannot be read or is malformed (file:line:col: what), or
+ * names an address outside the internal ranges without --allow-public (the
+ * scope guard of scan, applied while reading, so nothing is sent); 3 on a
+ * runtime failure. --exit-zero reports without failing. Checks are paced
+ * (--rate, default PC_RECHECK_RATE per second).
  */
 #include "cli/cli.h"
+#include "cli/scan_opts.h"
 #include "import/import.h"
 
 #include <getopt.h>
@@ -29,10 +33,15 @@ static const char usage[] =
 	"  --timeout MS        deadline of each connection check (default 1500)\n"
 	"  --probe-timeout MS  deadline of each probe exchange (default 2000)\n"
 	"  --parallel N        connections in flight (default 64)\n"
+	"  --rate N            connection checks started per second (default 1000;\n"
+	"                      0 = no limit)\n"
+	"  --allow-public      allow entries outside the internal ranges (without it\n"
+	"                      one such entry refuses the whole file: exit 2)\n"
 	"  --no-probe          check reachability only; do not identify services\n"
 	"  --input FORMAT      do not detect: nmap-xml, masscan-list, masscan-json,\n"
 	"                      json or jsonl\n"
 	"  --exit-zero         exit 0 even when some ports are not confirmed\n"
+	PC_CLI_MAX_PROBED_USAGE("                      ")
 	"\n"
 	"Exit status: 0 all confirmed, 1 some closed, filtered or different now,\n"
 	"2 unreadable or malformed input, 3 runtime failure.\n";
@@ -68,7 +77,10 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		OPT_PARALLEL,
 		OPT_NO_PROBE,
 		OPT_INPUT,
-		OPT_EXIT_ZERO
+		OPT_EXIT_ZERO,
+		OPT_RATE,
+		OPT_ALLOW_PUBLIC,
+		OPT_MAX_PROBED
 	};
 	static const struct option longopts[] = {
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -77,6 +89,9 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		{"no-probe", no_argument, NULL, OPT_NO_PROBE},
 		{"input", required_argument, NULL, OPT_INPUT},
 		{"exit-zero", no_argument, NULL, OPT_EXIT_ZERO},
+		{"rate", required_argument, NULL, OPT_RATE},
+		{"allow-public", no_argument, NULL, OPT_ALLOW_PUBLIC},
+		{"max-probed-ports", required_argument, NULL, OPT_MAX_PROBED},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -124,6 +139,23 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		case OPT_EXIT_ZERO:
 			exit_zero = true;
 			break;
+		case OPT_RATE:
+			if (!pc_cli_parse_uint(optarg, 0, 100000000, &v))
+				return pc_cli_usage_error(cli, "--rate takes checks per second "
+							       "(0-100000000, 0 = no limit), not '%s'",
+							  optarg);
+			ro.rate = (double)v;
+			break;
+		case OPT_ALLOW_PUBLIC:
+			io.allow_public = true;
+			break;
+		case OPT_MAX_PROBED: {
+			int pr = pc_cli_parse_max_probed(cli, optarg,
+							 &ro.probe_opts.max_probed_ports);
+			if (pr)
+				return pr;
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
