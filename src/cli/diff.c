@@ -21,7 +21,7 @@ static const char usage[] =
 	"removed, or changed (executable, unit, container image, service, auth,\n"
 	"bind scope, state, severity, policy verdict: before -> after). A pid\n"
 	"alone is not drift. Endpoints are matched on a stable identity: host,\n"
-	"namespace name (or container name), proto, bind address, port; network-\n"
+	"pod, namespace or container name, proto, bind address, port; network-\n"
 	"side records on scanned address, proto, port.\n"
 	"\n"
 	"Without A and B: the latest snapshot against the one before it of the\n"

@@ -46,8 +46,15 @@ const char *pc_ledger_action_name(enum pc_ledger_action a)
 	return "?";
 }
 
-const char *pc_ledger_namespace_id(const struct pc_endpoint *ep)
+const char *pc_ledger_namespace_id(struct pc_arena *arena, const struct pc_endpoint *ep)
 {
+	/* a pod outlives its containers' restarts and names its namespace
+	 * better than the container the inventory picked */
+	for (size_t i = 0; i < ep->n_owners; i++) {
+		const struct pc_container *c = &ep->owners[i].container;
+		if (c->pod && c->pod_namespace)
+			return pc_arena_printf(arena, "pod:%s/%s", c->pod_namespace, c->pod);
+	}
 	if (ep->netns.name)
 		return ep->netns.name;
 	for (size_t i = 0; i < ep->n_owners; i++)
@@ -67,16 +74,18 @@ const char *pc_ledger_identity(struct pc_arena *arena, const struct pc_snapshot 
 		return pc_arena_printf(arena, "net|%s|%s|%u", addr, proto, (unsigned)ep->port);
 	/* '|' inside a name cannot forge another key: the fields before it
 	 * are fixed in number and the host comes first */
+	const char *ns = pc_ledger_namespace_id(arena, ep);
+	if (!ns)
+		return NULL;
 	if (ep->has_peer) {
 		char peer[PC_ADDR_STRLEN] = "-";
 		if (ep->peer_addr.family)
 			pc_addr_format(&ep->peer_addr, peer, sizeof(peer));
-		return pc_arena_printf(arena, "host|%s|%s|%s|%s|%u|%s|%u", snap->host,
-				       pc_ledger_namespace_id(ep), proto, addr, (unsigned)ep->port,
-				       peer, (unsigned)ep->peer_port);
+		return pc_arena_printf(arena, "host|%s|%s|%s|%s|%u|%s|%u", snap->host, ns, proto,
+				       addr, (unsigned)ep->port, peer, (unsigned)ep->peer_port);
 	}
-	return pc_arena_printf(arena, "host|%s|%s|%s|%s|%u", snap->host,
-			       pc_ledger_namespace_id(ep), proto, addr, (unsigned)ep->port);
+	return pc_arena_printf(arena, "host|%s|%s|%s|%s|%u", snap->host, ns, proto, addr,
+			       (unsigned)ep->port);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -169,10 +169,12 @@ extern const struct pc_ledger_ops pc_ledger_sqlite;
  * network-side: scanned address, proto, port). Allocated in arena. */
 const char *pc_ledger_identity(struct pc_arena *arena, const struct pc_snapshot *snap,
 			       const struct pc_endpoint *ep);
-/* The namespace identity: the namespace's name (a /run/netns name or the
+/* The namespace identity: "pod:NAMESPACE/NAME" when an owner is in a
+ * Kubernetes pod, else the namespace's name (a /run/netns name or the
  * container's name, which the inventory sets), else the owners' container
- * name, else "" (the host's own namespace, or one nothing names). */
-const char *pc_ledger_namespace_id(const struct pc_endpoint *ep);
+ * name, else "" (the host's own namespace, or one nothing names). In arena
+ * when composed; NULL on ENOMEM. */
+const char *pc_ledger_namespace_id(struct pc_arena *arena, const struct pc_endpoint *ep);
 /* The drift values of ep, strings in arena. 0 or PC_ENOMEM. */
 int pc_ledger_drift_of(struct pc_arena *arena, const struct pc_endpoint *ep,
 		       struct pc_ledger_drift *ret);

@@ -113,6 +113,17 @@ static const char *const schema_v2[] = {
 	"ALTER TABLE endpoint ADD COLUMN d_severity TEXT",
 	"ALTER TABLE endpoint ADD COLUMN d_verdict TEXT",
 	"ALTER TABLE owner ADD COLUMN c_image TEXT",
+	"ALTER TABLE owner ADD COLUMN c_image_id TEXT",
+	"ALTER TABLE owner ADD COLUMN c_pod TEXT",
+	"ALTER TABLE owner ADD COLUMN c_pod_namespace TEXT",
+	"ALTER TABLE endpoint ADD COLUMN probe_skipped TEXT",
+	"ALTER TABLE endpoint ADD COLUMN forward INTEGER NOT NULL DEFAULT 0",
+	"ALTER TABLE endpoint ADD COLUMN forward_kind INTEGER",
+	"ALTER TABLE endpoint ADD COLUMN forward_rule TEXT",
+	"CREATE TABLE forward_target ("
+	" snapshot_id BIGINT NOT NULL, endpoint_seq INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	" address TEXT, port INTEGER NOT NULL, weight DOUBLE PRECISION, backend_index BIGINT,"
+	" PRIMARY KEY (snapshot_id, endpoint_seq, seq))",
 	/* the drift hash joins the identity index: a diff reads two index
 	 * ranges and only the rows whose hash differs (NULL in rows that
 	 * version 1 wrote: those are compared value by value) */
@@ -150,6 +161,7 @@ static const char *const ep_cols[] = {
 	"ssh", "ssh_hostkey_type", "ssh_hostkey_fingerprint",
 	"risk", "risk_severity", "risk_score", "risk_category", "risk_remediation",
 	"policy", "policy_rule", "policy_verdict", "policy_owner", "policy_doc",
+	"probe_skipped", "forward", "forward_kind", "forward_rule",
 	"d_owner", "d_exe", "d_unit", "d_image", "d_service", "d_auth", "d_bind", "d_state",
 	"d_severity", "d_verdict", "d_hash",
 };
@@ -166,6 +178,7 @@ enum ep_col {
 	C_SSH, C_SSH_TYPE, C_SSH_FP,
 	C_RISK, C_RISK_SEVERITY, C_RISK_SCORE, C_RISK_CATEGORY, C_RISK_REMEDIATION,
 	C_POLICY, C_POLICY_RULE, C_POLICY_VERDICT, C_POLICY_OWNER, C_POLICY_DOC,
+	C_PROBE_SKIPPED, C_FORWARD, C_FORWARD_KIND, C_FORWARD_RULE,
 	C_D_OWNER, C_D_FIRST, /* d_exe ... d_verdict: PC_DRIFT_COUNT columns */
 	C_D_HASH = C_D_FIRST + PC_DRIFT_COUNT,
 	C_COUNT,
@@ -463,7 +476,7 @@ oom:
 }
 
 struct store_stmts {
-	sqlite3_stmt *ep, *owner, *text, *warning, *finding;
+	sqlite3_stmt *ep, *owner, *text, *warning, *finding, *forward;
 };
 
 static void store_stmts_free(struct store_stmts *s)
@@ -473,6 +486,7 @@ static void store_stmts_free(struct store_stmts *s)
 	sqlite3_finalize(s->text);
 	sqlite3_finalize(s->warning);
 	sqlite3_finalize(s->finding);
+	sqlite3_finalize(s->forward);
 }
 
 static int step_done(struct sq_ledger *l, sqlite3_stmt *st, struct pc_error *err,
@@ -518,7 +532,10 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, B(C_SEQ), (sqlite3_int64)seq);
 	bind_text(st, B(C_IDENT), ident);
-	bind_text(st, B(C_NS_ID), ep->source == PC_SOURCE_HOST ? pc_ledger_namespace_id(ep) : "");
+	const char *ns = ep->source == PC_SOURCE_HOST ? pc_ledger_namespace_id(arena, ep) : "";
+	if (!ns)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	bind_text(st, B(C_NS_ID), ns);
 	sqlite3_bind_int(st, B(C_SOURCE), ep->source);
 	sqlite3_bind_int(st, B(C_PROTO), ep->proto);
 	bind_addr(st, B(C_ADDRESS), &ep->addr, a1, sizeof(a1));
@@ -583,6 +600,13 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 		bind_text(st, B(C_POLICY_OWNER), ep->policy->owner);
 		bind_text(st, B(C_POLICY_DOC), ep->policy->doc);
 	}
+	bind_text(st, B(C_PROBE_SKIPPED), ep->probe_skipped);
+	const struct pc_forward *fw = ep->forward;
+	sqlite3_bind_int(st, B(C_FORWARD), fw != NULL);
+	if (fw) {
+		sqlite3_bind_int(st, B(C_FORWARD_KIND), fw->kind);
+		bind_text(st, B(C_FORWARD_RULE), fw->rule);
+	}
 	bind_text(st, B(C_D_OWNER), d.owner);
 	for (int f = 0; f < PC_DRIFT_COUNT; f++)
 		bind_text(st, B(C_D_FIRST + f), d.v[f]);
@@ -609,7 +633,25 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 		bind_text(os, 12, o->container.pod_uid);
 		bind_text(os, 13, o->container.name);
 		bind_text(os, 14, o->container.image);
+		bind_text(os, 15, o->container.image_id);
+		bind_text(os, 16, o->container.pod);
+		bind_text(os, 17, o->container.pod_namespace);
 		r = step_done(l, os, err, "insert owner");
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; fw && i < fw->n_to; i++) {
+		const struct pc_forward_target *to = &fw->to[i];
+		sqlite3_stmt *fs = s->forward;
+		char a3[PC_ADDR_STRLEN];
+		sqlite3_bind_int64(fs, 1, id);
+		sqlite3_bind_int64(fs, 2, (sqlite3_int64)seq);
+		sqlite3_bind_int64(fs, 3, (sqlite3_int64)i);
+		bind_addr(fs, 4, &to->addr, a3, sizeof(a3));
+		sqlite3_bind_int(fs, 5, to->port);
+		bind_double_or_null(fs, 6, to->weight >= 0, to->weight);
+		sqlite3_bind_int64(fs, 7, to->backend_index);
+		r = step_done(l, fs, err, "insert forward_target");
 		if (r < 0)
 			return r;
 	}
@@ -725,9 +767,14 @@ static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 	if (r < 0 ||
 	    (r = prepare(l,
 			 "INSERT INTO owner (snapshot_id, endpoint_seq, seq, pid, comm, exe, uid,"
-			 " user_name, unit, c_id, c_runtime, c_pod_uid, c_name, c_image)"
-			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 " user_name, unit, c_id, c_runtime, c_pod_uid, c_name, c_image,"
+			 " c_image_id, c_pod, c_pod_namespace)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			 &s.owner, err)) < 0 ||
+	    (r = prepare(l,
+			 "INSERT INTO forward_target (snapshot_id, endpoint_seq, seq, address,"
+			 " port, weight, backend_index) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			 &s.forward, err)) < 0 ||
 	    (r = prepare(l,
 			 "INSERT INTO endpoint_text (snapshot_id, endpoint_seq, list, seq, value)"
 			 " VALUES (?, ?, ?, ?, ?)",
@@ -912,7 +959,7 @@ static int load_endpoint(struct pc_snapshot *snap, sqlite3_stmt *st, bool *bad, 
 	if (!col_addr(st, C_ADDRESS, &ep->addr))
 		*bad = true;
 	ep->port = (uint16_t)col_enum(st, C_PORT, 0, 65535, bad);
-	ep->state = (enum pc_state)col_enum(st, C_STATE, 0, PC_STATE_OPEN_FILTERED, bad);
+	ep->state = (enum pc_state)col_enum(st, C_STATE, 0, PC_STATE_FORWARDED, bad);
 	ep->bind = (enum pc_bind)col_enum(st, C_BIND, 0, PC_BIND_SPECIFIC, bad);
 	ep->netns.inode = (uint64_t)sqlite3_column_int64(st, C_NETNS_INODE);
 	ep->netns.name = col_str(snap, st, C_NETNS_NAME, oom);
@@ -980,6 +1027,18 @@ static int load_endpoint(struct pc_snapshot *snap, sqlite3_stmt *st, bool *bad, 
 		else
 			ep->n_owners = (size_t)n_owners;
 	}
+	ep->probe_skipped = col_str(snap, st, C_PROBE_SKIPPED, oom);
+	if (sqlite3_column_int(st, C_FORWARD)) {
+		struct pc_forward *fw = pc_arena_alloc(&snap->arena, sizeof(*fw));
+		if (!fw) {
+			*oom = true;
+			return 0;
+		}
+		fw->kind = (enum pc_forward_kind)col_enum(st, C_FORWARD_KIND, 0, PC_FORWARD_PROXY,
+							  bad);
+		fw->rule = col_str(snap, st, C_FORWARD_RULE, oom);
+		ep->forward = fw; /* targets: load_forward_targets */
+	}
 	if (sqlite3_column_int(st, C_RISK)) {
 		struct pc_risk *k = pc_arena_alloc(&snap->arena, sizeof(*k));
 		if (!k) {
@@ -1018,8 +1077,8 @@ static int load_owners(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id
 	sqlite3_stmt *st;
 	int r = prepare(l,
 			"SELECT endpoint_seq, seq, pid, comm, exe, uid, user_name, unit, c_id,"
-			" c_runtime, c_pod_uid, c_name, c_image FROM owner WHERE snapshot_id = ?"
-			" ORDER BY endpoint_seq, seq",
+			" c_runtime, c_pod_uid, c_name, c_image, c_image_id, c_pod, c_pod_namespace"
+			" FROM owner WHERE snapshot_id = ? ORDER BY endpoint_seq, seq",
 			&st, err);
 	if (r < 0)
 		return r;
@@ -1044,9 +1103,70 @@ static int load_owners(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id
 		o->container.pod_uid = col_str(snap, st, 10, oom);
 		o->container.name = col_str(snap, st, 11, oom);
 		o->container.image = col_str(snap, st, 12, oom);
+		o->container.image_id = col_str(snap, st, 13, oom);
+		o->container.pod = col_str(snap, st, 14, oom);
+		o->container.pod_namespace = col_str(snap, st, 15, oom);
 	}
 	if (rc != SQLITE_DONE)
 		r = sq_error(l, err, "load owners");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The targets of forwarded endpoints, grouped by endpoint in seq order. */
+static int load_forward_targets(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id,
+				bool *bad, bool *oom, struct pc_error *err)
+{
+	sqlite3_stmt *st;
+	int r = prepare(l,
+			"SELECT endpoint_seq, count(*) FROM forward_target WHERE snapshot_id = ?"
+			" GROUP BY endpoint_seq",
+			&st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 e = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
+		if (e < 0 || (uint64_t)e >= snap->n_endpoints || !snap->endpoints[e].forward ||
+		    n <= 0 || n > 1000000) {
+			*bad = true;
+			continue;
+		}
+		struct pc_forward *fw = snap->endpoints[e].forward;
+		fw->to = pc_arena_alloc(&snap->arena, (size_t)n * sizeof(*fw->to));
+		if (!fw->to)
+			*oom = true;
+	}
+	if (rc != SQLITE_DONE)
+		r = sq_error(l, err, "load forward targets");
+	sqlite3_finalize(st);
+	if (r < 0 || *oom)
+		return r;
+	r = prepare(l,
+		    "SELECT endpoint_seq, address, port, weight, backend_index FROM forward_target"
+		    " WHERE snapshot_id = ? ORDER BY endpoint_seq, seq",
+		    &st, err);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 e = sqlite3_column_int64(st, 0);
+		if (e < 0 || (uint64_t)e >= snap->n_endpoints || !snap->endpoints[e].forward ||
+		    !snap->endpoints[e].forward->to)
+			continue; /* already marked bad */
+		struct pc_forward *fw = snap->endpoints[e].forward;
+		struct pc_forward_target *t = &fw->to[fw->n_to++];
+		if (!col_addr(st, 1, &t->addr))
+			*bad = true;
+		t->port = (uint16_t)col_enum(st, 2, 0, 65535, bad);
+		t->weight = col_null(st, 3) ? -1 : sqlite3_column_double(st, 3);
+		t->backend_index = (long)sqlite3_column_int64(st, 4);
+		if (t->backend_index < -1 || t->backend_index >= (long)snap->n_endpoints)
+			*bad = true;
+	}
+	if (rc != SQLITE_DONE)
+		r = sq_error(l, err, "load forward targets");
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1265,6 +1385,9 @@ static int sq_load(struct pc_ledger *base, int64_t id, struct pc_snapshot **ret,
 	if (r < 0)
 		goto out;
 	r = load_texts(l, snap, id, &bad, &oom, err);
+	if (r < 0)
+		goto out;
+	r = load_forward_targets(l, snap, id, &bad, &oom, err);
 	if (r < 0)
 		goto out;
 	if (oom) {
@@ -1491,8 +1614,8 @@ static int sq_retain(struct pc_ledger *base, const struct pc_ledger_keep *keep, 
 	*ret_deleted = 0;
 	if (!keep->count && !keep->max_age_ms)
 		return 0;
-	static const char *const tables[] = {"endpoint_text", "owner", "endpoint", "finding",
-					     "snapshot_warning"};
+	static const char *const tables[] = {"endpoint_text", "forward_target", "owner",
+					     "endpoint", "finding", "snapshot_warning"};
 	int r = exec_sql(l, "BEGIN IMMEDIATE", err);
 	if (r < 0)
 		return r;

@@ -42,7 +42,7 @@ for sid, ne, nw in db.execute("SELECT id, n_endpoints, n_warnings FROM snapshot"
     w = db.execute("SELECT count(*) FROM snapshot_warning WHERE snapshot_id = ?", (sid,)).fetchone()[0]
     assert e[0] == ne and o == e[1] and w == nw, (sid, ne, e, o, w, nw)
 # rows of no snapshot would be a half-written one
-for t in ("endpoint", "owner", "snapshot_warning", "endpoint_text"):
+for t in ("endpoint", "owner", "snapshot_warning", "endpoint_text", "forward_target", "finding"):
     orphans = db.execute("SELECT count(*) FROM %s WHERE snapshot_id NOT IN (SELECT id FROM snapshot)" % t).fetchone()[0]
     assert orphans == 0, (t, orphans)
 print(n)

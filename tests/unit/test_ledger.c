@@ -148,6 +148,10 @@ static struct pc_snapshot *full_snapshot(void)
 				  .self_signed = PC_TRI_TRUE};
 	sv->tls_info = t;
 	e->service = sv;
+	e->owners[0].container.image_id = "sha256:0123";
+	e->owners[0].container.pod = "web-0";
+	e->owners[0].container.pod_namespace = "shop";
+	e->probe_skipped = "per-host cap";
 
 	/* an established connection, a UDP socket without owners */
 	e = add_listener(s, "lab-a", "198.18.0.1", 40000, 400, "/usr/bin/curl", NULL);
@@ -161,6 +165,27 @@ static struct pc_snapshot *full_snapshot(void)
 	pc_addr_parse("127.0.0.1", &e->addr);
 	e->port = 53;
 	e->bind = PC_BIND_LOOPBACK;
+
+	/* a forwarded port with no socket: two targets, one a local listener */
+	e = pc_snapshot_add_endpoint(s);
+	pc_addr_parse("198.18.0.5", &e->addr);
+	e->port = 8443;
+	e->state = PC_STATE_FORWARDED;
+	e->bind = PC_BIND_SPECIFIC;
+	struct pc_forward *fw = pc_arena_alloc(&s->arena, sizeof(*fw));
+	fw->kind = PC_FORWARD_DNAT;
+	fw->rule = "nat/PREROUTING: web";
+	fw->to = pc_arena_alloc(&s->arena, 2 * sizeof(*fw->to));
+	fw->n_to = 2;
+	pc_addr_parse("198.18.0.5", &fw->to[0].addr);
+	fw->to[0].port = 443;
+	fw->to[0].weight = -1;
+	fw->to[0].backend_index = 2;
+	pc_addr_parse("fd00:198:18::9", &fw->to[1].addr);
+	fw->to[1].port = 8443;
+	fw->to[1].weight = 0.5;
+	fw->to[1].backend_index = -1;
+	e->forward = fw;
 
 	/* network side: rtt, hostname, a re-check */
 	e = pc_snapshot_add_endpoint(s);
@@ -249,6 +274,27 @@ static void test_roundtrip(void **state)
 	assert_string_equal(e1->service->auth_methods[1], "password");
 	assert_string_equal(e1->service->ssh_info->hostkey_fingerprint, "SHA256:abc");
 	assert_string_equal(back->endpoints[2].owners[0].container.image, "nginx:1.25");
+	assert_string_equal(back->endpoints[2].owners[0].container.image_id, "sha256:0123");
+	assert_string_equal(back->endpoints[2].owners[0].container.pod_namespace, "shop");
+	assert_string_equal(back->endpoints[2].probe_skipped, "per-host cap");
+	const struct pc_forward *fw = back->endpoints[5].forward;
+	assert_non_null(fw);
+	assert_int_equal(back->endpoints[5].state, PC_STATE_FORWARDED);
+	assert_int_equal(fw->kind, PC_FORWARD_DNAT);
+	assert_string_equal(fw->rule, "nat/PREROUTING: web");
+	assert_int_equal(fw->n_to, 2);
+	assert_int_equal(fw->to[0].port, 443);
+	assert_true(fw->to[0].weight < 0);
+	assert_int_equal(fw->to[0].backend_index, 2);
+	assert_true(fw->to[1].weight == 0.5);
+	assert_int_equal(fw->to[1].backend_index, -1);
+	assert_true(pc_addr_equal(&fw->to[1].addr, &s->endpoints[5].forward->to[1].addr));
+	/* the pod names the namespace in the identity */
+	struct pc_arena ar;
+	pc_arena_init(&ar);
+	assert_string_equal(pc_ledger_identity(&ar, back, &back->endpoints[2]),
+			    "host|lab-host|pod:shop/web-0|tcp|198.18.0.5|443");
+	pc_arena_free(&ar);
 	assert_true(back->endpoints[2].risk == NULL && back->endpoints[2].policy == NULL);
 	free(a);
 	free(b);
@@ -502,7 +548,7 @@ static void test_history_retention(void **state)
 	assert_int_equal(row.by_severity[PC_SEV_MEDIUM], 1);
 	assert_int_equal(row.by_severity[PC_SEV_LOW], 1);
 	assert_int_equal(row.by_severity[PC_SEV_HIGH], 0);
-	assert_int_equal(row.n_endpoints, 6);
+	assert_int_equal(row.n_endpoints, 7);
 	assert_int_equal(row.n_findings, 2);
 
 	struct pc_ledger_keep keep;
