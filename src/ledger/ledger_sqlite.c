@@ -222,6 +222,17 @@ static int prepare(struct sq_ledger *l, const char *sql, sqlite3_stmt **st,
 	return 0;
 }
 
+/* A statement about one snapshot: prepared, its first parameter bound to
+ * the snapshot id. */
+static int prepare_id(struct sq_ledger *l, const char *sql, int64_t id, sqlite3_stmt **st,
+		      struct pc_error *err)
+{
+	int r = prepare(l, sql, st, err);
+	if (r == 0)
+		sqlite3_bind_int64(*st, 1, id);
+	return r;
+}
+
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (!s) {
@@ -1075,14 +1086,11 @@ static int load_owners(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id
 		       bool *oom, struct pc_error *err)
 {
 	sqlite3_stmt *st;
-	int r = prepare(l,
-			"SELECT endpoint_seq, seq, pid, comm, exe, uid, user_name, unit, c_id,"
+	int r = prepare_id(l, "SELECT endpoint_seq, seq, pid, comm, exe, uid, user_name, unit, c_id,"
 			" c_runtime, c_pod_uid, c_name, c_image, c_image_id, c_pod, c_pod_namespace"
-			" FROM owner WHERE snapshot_id = ? ORDER BY endpoint_seq, seq",
-			&st, err);
+			" FROM owner WHERE snapshot_id = ? ORDER BY endpoint_seq, seq", id, &st, err);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sqlite3_int64 e = sqlite3_column_int64(st, 0), k = sqlite3_column_int64(st, 1);
@@ -1118,13 +1126,10 @@ static int load_forward_targets(struct sq_ledger *l, struct pc_snapshot *snap, i
 				bool *bad, bool *oom, struct pc_error *err)
 {
 	sqlite3_stmt *st;
-	int r = prepare(l,
-			"SELECT endpoint_seq, count(*) FROM forward_target WHERE snapshot_id = ?"
-			" GROUP BY endpoint_seq",
-			&st, err);
+	int r = prepare_id(l, "SELECT endpoint_seq, count(*) FROM forward_target WHERE snapshot_id = ?"
+			" GROUP BY endpoint_seq", id, &st, err);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sqlite3_int64 e = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
@@ -1143,13 +1148,10 @@ static int load_forward_targets(struct sq_ledger *l, struct pc_snapshot *snap, i
 	sqlite3_finalize(st);
 	if (r < 0 || *oom)
 		return r;
-	r = prepare(l,
-		    "SELECT endpoint_seq, address, port, weight, backend_index FROM forward_target"
-		    " WHERE snapshot_id = ? ORDER BY endpoint_seq, seq",
-		    &st, err);
+	r = prepare_id(l, "SELECT endpoint_seq, address, port, weight, backend_index FROM forward_target"
+		    " WHERE snapshot_id = ? ORDER BY endpoint_seq, seq", id, &st, err);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sqlite3_int64 e = sqlite3_column_int64(st, 0);
 		if (e < 0 || (uint64_t)e >= snap->n_endpoints || !snap->endpoints[e].forward ||
@@ -1206,13 +1208,10 @@ static int load_texts(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id,
 		      bool *oom, struct pc_error *err)
 {
 	sqlite3_stmt *st;
-	int r = prepare(l,
-			"SELECT endpoint_seq, list, value FROM endpoint_text WHERE snapshot_id = ?"
-			" ORDER BY endpoint_seq, list, seq",
-			&st, err);
+	int r = prepare_id(l, "SELECT endpoint_seq, list, value FROM endpoint_text WHERE snapshot_id = ?"
+			" ORDER BY endpoint_seq, list, seq", id, &st, err);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
 	const char **run = NULL;
 	size_t n = 0, cap = 0;
 	int64_t cur_e = -1;
@@ -1253,15 +1252,12 @@ static int load_meta(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id,
 		     struct pc_ledger_meta *meta, bool *oom, struct pc_error *err)
 {
 	sqlite3_stmt *st;
-	int r = prepare(l,
-			"SELECT host, kind, scope, command, started_at, finished_at, scan,"
+	int r = prepare_id(l, "SELECT host, kind, scope, command, started_at, finished_at, scan,"
 			" scan_engine, scan_targets, scan_ports, scan_probes_planned, scan_sent,"
 			" scan_replies, scan_retries, scan_capture_drops, scan_duration_s,"
-			" scan_rate_pps FROM snapshot WHERE id = ?",
-			&st, err);
+			" scan_rate_pps FROM snapshot WHERE id = ?", id, &st, err);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_finalize(st);
@@ -1301,11 +1297,9 @@ static int load_warnings_findings(struct sq_ledger *l, struct pc_snapshot *snap,
 				  bool *oom, struct pc_error *err)
 {
 	sqlite3_stmt *st;
-	int r = prepare(l, "SELECT message FROM snapshot_warning WHERE snapshot_id = ? ORDER BY seq",
-			&st, err);
+	int r = prepare_id(l, "SELECT message FROM snapshot_warning WHERE snapshot_id = ? ORDER BY seq", id, &st, err);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *m = sqlite3_column_text(st, 0);
@@ -1318,13 +1312,10 @@ static int load_warnings_findings(struct sq_ledger *l, struct pc_snapshot *snap,
 	sqlite3_finalize(st);
 	if (r < 0)
 		return r;
-	r = prepare(l,
-		    "SELECT kind, severity, rule, message FROM finding WHERE snapshot_id = ?"
-		    " ORDER BY seq",
-		    &st, err);
+	r = prepare_id(l, "SELECT kind, severity, rule, message FROM finding WHERE snapshot_id = ?"
+		    " ORDER BY seq", id, &st, err);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sqlite3_int64 sev = sqlite3_column_int64(st, 1);
 		if (sev < 0 || sev > PC_SEV_CRITICAL)
@@ -1471,10 +1462,9 @@ static int snapshot_host(struct sq_ledger *l, struct pc_ledger_diff *d, int64_t 
 	if (!id)
 		return 0;
 	sqlite3_stmt *st;
-	int r = prepare(l, "SELECT host FROM snapshot WHERE id = ?", &st, err);
+	int r = prepare_id(l, "SELECT host FROM snapshot WHERE id = ?", id, &st, err);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
 	bool oom = false;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*ret = arena_col(&d->arena, st, 0, &oom);
