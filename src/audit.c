@@ -71,6 +71,9 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 		if (r < 0)
 			goto out;
 	}
+	if (opts->policy &&
+	    (r = pc_policy_eval(snap, opts->policy, &opts->policy_opts, opts->policy_result, err)) < 0)
+		goto out;
 	pc_snapshot_sort(snap);
 	if (opts->on_endpoint)
 		for (size_t i = 0; i < snap->n_endpoints; i++)

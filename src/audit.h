@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "inventory/inventory.h"
+#include "policy/policy.h"
 
 #include <stdbool.h>
 
@@ -24,6 +25,9 @@ struct pc_audit_opts {
 	bool probe;                     /* service identification */
 	double probe_timeout_ms;        /* per probe exchange (default 2000) */
 	const struct pc_scan_opts *scan; /* network-side scan, or NULL */
+	const struct pc_policy *policy;  /* judge the endpoints, or NULL */
+	struct pc_policy_eval_opts policy_opts;
+	struct pc_policy_result *policy_result; /* filled when policy is set, or NULL */
 	/* optional: called for each endpoint as soon as it is final */
 	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,
 			    const struct pc_endpoint *ep);
