@@ -297,8 +297,9 @@ int pc_policy_init_write(FILE *f, const struct pc_snapshot *snap, int64_t today_
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		bool all = true;
-		while (j < n && cmp_group(&items[i], &items[j]) == 0 && items[j].port == items[i].port)
-			all = all && items[j++].loopback;
+		for (; j < n && cmp_group(&items[i], &items[j]) == 0 && items[j].port == items[i].port;
+		     j++)
+			all = all && items[j].loopback;
 		for (size_t x = i; x < j; x++)
 			items[x].loopback = all;
 		i = j;
