@@ -1066,7 +1066,8 @@ static int load(const char *file, bool keep_partial, struct pc_policy **ret_poli
 	*ret_policy = NULL;
 	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return pc_error_set_at(err, PC_EIO, file, 0, 0, "cannot read the policy: %s",
+		/* a policy that is not there is the user's input error (exit 2) */
+		return pc_error_set_at(err, PC_EINVAL, file, 0, 0, "cannot read the policy: %s",
 				       strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
