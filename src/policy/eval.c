@@ -40,7 +40,12 @@ bool pc_policy_judged(const struct pc_endpoint *ep)
 
 static bool glob(const char *pattern, const char *s)
 {
-	return s && fnmatch(pattern, s, 0) == 0;
+	if (!s)
+		return false;
+	/* most patterns are plain names: strcmp is ten times cheaper */
+	if (!strpbrk(pattern, "*?[\\"))
+		return strcmp(pattern, s) == 0;
+	return fnmatch(pattern, s, 0) == 0;
 }
 
 /* What `host` matches: the snapshot's host for host records, the target
@@ -560,11 +565,12 @@ int pc_policy_eval(struct pc_snapshot *snap, const struct pc_policy *p,
 		return r == PC_ENOMEM ? pc_error_set(err, r, "out of memory") : r;
 	struct pc_policy_index *idx = NULL;
 	uint8_t *hit = calloc(p->n_rules ? p->n_rules : 1, 1);
+	const char **documented = calloc(p->n_rules ? p->n_rules : 1, sizeof(*documented));
 	/* (proto, port) pairs a network-side record saw open: evidence of
 	 * reachability for host records of this snapshot */
 	uint8_t *net_open = calloc(2 * 65536 / 8, 1);
 	r = pc_policy_index_new(p, &idx);
-	if (r < 0 || !hit || !net_open) {
+	if (r < 0 || !hit || !net_open || !documented) {
 		r = pc_error_set(err, PC_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -603,8 +609,17 @@ int pc_policy_eval(struct pc_snapshot *snap, const struct pc_policy *p,
 		check_bind(&J, rule, ep);
 		check_reach(&J, p, rule, ep, &v, seen_open);
 		check_service(&J, rule, ep);
-		if (!J.violation)
-			reason(&J, false, "documented by rule '%s'", rule->name);
+		if (!J.violation) {
+			/* one copy per rule, shared by every endpoint it allows */
+			if (!documented[m])
+				documented[m] = pc_arena_printf(&snap->arena,
+								"documented by rule '%s'",
+								rule->name);
+			if (!documented[m])
+				goto nomem;
+			if (J.n < MAX_REASONS)
+				J.reasons[J.n++] = documented[m];
+		}
 		r = set_verdict(snap, ep, rule, J.violation ? PC_VERDICT_VIOLATION : PC_VERDICT_ALLOWED,
 				&J);
 		if (r < 0)
@@ -627,6 +642,7 @@ nomem:
 out:
 	pc_policy_index_free(idx);
 	free(hit);
+	free(documented);
 	free(net_open);
 	return r;
 }
