@@ -176,6 +176,36 @@ static void test_good_files(void **state)
 	}
 }
 
+/* The complete example of docs/policy.md lints clean, as the page says. */
+static void test_docs_example(void **state)
+{
+	(void)state;
+	FILE *f = fopen(PC_TEST_DATA "/../../../docs/policy.md", "re");
+	assert_non_null(f);
+	static char buf[65536];
+	size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	const char *begin = strstr(buf, "<!-- example:begin -->\n```yaml\n");
+	assert_non_null(begin);
+	begin = strchr(strchr(begin, '\n') + 1, '\n') + 1;
+	const char *end = strstr(begin, "```\n<!-- example:end -->");
+	assert_non_null(end);
+	struct pc_policy *p;
+	struct pc_policy_diags d = {0};
+	struct pc_error err = {0};
+	int r = pc_policy_parse("policy.md", begin, (size_t)(end - begin), &p, &d, &err);
+	if (r == 0)
+		r = pc_policy_lint(p, &d);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "%d:%d %s\n", d.items[i].pos.line, d.items[i].pos.col, d.items[i].msg);
+	assert_int_equal(r, 0);
+	assert_int_equal(p->n_rules, 5);
+	assert_int_equal(p->n_segments, 3);
+	pc_policy_free(p);
+	pc_policy_diags_free(&d);
+}
+
 /* Every prefix of a good file: a clean result or diagnostics, never a crash
  * (ASan build), and never a policy together with diagnostics. */
 static void test_truncations(void **state)
@@ -827,6 +857,7 @@ int main(void)
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_good_files),
 		cmocka_unit_test(test_truncations),
+		cmocka_unit_test(test_docs_example),
 		cmocka_unit_test(test_helpers),
 		cmocka_unit_test(test_eval_verdicts),
 		cmocka_unit_test(test_eval_reachable_from),
