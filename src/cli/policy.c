@@ -57,46 +57,92 @@ int pc_cli_policy_open(struct pc_cli *cli, const char *file, struct pc_policy **
 	return PC_EXIT_USAGE;
 }
 
-static int cmd_lint(struct pc_cli *cli, int argc, char **argv)
+/* The options of the policy subcommands, parsed by one loop: each
+ * subcommand says which it takes. */
+enum { ARG_POLICY = 1, ARG_EMIT = 2, ARG_OWN_NETNS = 4 };
+/* getopt values above any character, so a missing value is reported by
+ * the option's long name */
+enum { OPT_POLICY = 256, OPT_EMIT, OPT_OWN_NETNS };
+
+struct policy_args {
+	const char *file;
+	const char *emit;
+	bool own_netns;
+	bool help;
+};
+
+static int parse_args(struct pc_cli *cli, int argc, char **argv, unsigned allowed,
+		      struct policy_args *a)
 {
 	static const struct option longopts[] = {
-		{"policy", required_argument, NULL, 'P'},
+		{"policy", required_argument, NULL, OPT_POLICY},
+		{"emit", required_argument, NULL, OPT_EMIT},
+		{"own-netns", no_argument, NULL, OPT_OWN_NETNS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *file = NULL;
+	*a = (struct policy_args){.emit = "nft"};
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == 'P') {
-			file = optarg;
+		if (c == OPT_POLICY && (allowed & ARG_POLICY)) {
+			a->file = optarg;
+		} else if (c == OPT_EMIT && (allowed & ARG_EMIT)) {
+			a->emit = optarg;
+		} else if (c == OPT_OWN_NETNS && (allowed & ARG_OWN_NETNS)) {
+			a->own_netns = true;
 		} else if (c == 'h') {
 			fputs(usage, stdout);
+			a->help = true;
 			return 0;
+		} else if (c == OPT_POLICY || c == OPT_EMIT || c == OPT_OWN_NETNS) {
+			/* known, but not this subcommand's (getopt took its value) */
+			const char *name = c == OPT_POLICY ? "--policy"
+					   : c == OPT_EMIT ? "--emit"
+							   : "--own-netns";
+			return pc_cli_usage_error(cli, "option '%s' does not apply to 'policy %s'",
+						  name, argv[0]);
 		} else {
 			return pc_cli_bad_option(cli, c, argv);
 		}
 	}
-	if (!file && optind < argc)
-		file = argv[optind++];
-	if (!file || optind < argc)
+	return 0;
+}
+
+static int cmd_lint(struct pc_cli *cli, int argc, char **argv)
+{
+	struct policy_args a;
+	int rc = parse_args(cli, argc, argv, ARG_POLICY, &a);
+	if (rc || a.help)
+		return rc;
+	if (!a.file && optind < argc)
+		a.file = argv[optind++];
+	if (!a.file || optind < argc)
 		return pc_cli_usage_error(cli, "policy lint takes one FILE");
 	struct pc_policy *p;
-	int rc = pc_cli_policy_open(cli, file, &p);
+	rc = pc_cli_policy_open(cli, a.file, &p);
 	if (rc)
 		return rc;
 	if (!cli->quiet) {
 		char clean[512];
 		printf("%s: ok (%zu rules, %zu segments)\n",
-		       pc_text_sanitize(file, clean, sizeof(clean)), p->n_rules, p->n_segments);
+		       pc_text_sanitize(a.file, clean, sizeof(clean)), p->n_rules, p->n_segments);
 	}
 	pc_policy_free(p);
 	return 0;
 }
 
-/* The host inventory enforce and init start from: no live checks. */
-static int inventory(struct pc_cli *cli, bool all_netns, struct pc_snapshot **ret_snap)
+/* What init and enforce write, from the host inventory. */
+struct host_writer {
+	const char *what; /* for the error message */
+	int (*write)(FILE *f, const struct pc_snapshot *snap, const void *ctx);
+	const void *ctx;
+};
+
+/* Take the host inventory (no live checks; every namespace or only ours),
+ * then write the output through w: the file appears only when complete. */
+static int write_from_host(struct pc_cli *cli, bool all_netns, const struct host_writer *w)
 {
 	struct pc_audit_opts opts;
 	pc_audit_opts_default(&opts);
@@ -107,120 +153,85 @@ static int inventory(struct pc_cli *cli, bool all_netns, struct pc_snapshot **re
 	if (!snap)
 		return pc_cli_usage_error(cli, "out of memory"), PC_EXIT_RUNTIME;
 	struct pc_error err = {0};
+	int rc = 0;
 	if (pc_audit_run(snap, &opts, &err) < 0) {
-		int rc = pc_cli_fail(cli, &err);
-		pc_snapshot_free(snap);
-		return rc;
+		rc = pc_cli_fail(cli, &err);
+		goto out;
 	}
 	for (size_t i = 0; i < snap->n_warnings; i++) {
 		char clean[1024];
 		pc_cli_note(cli, "%s", pc_text_sanitize(snap->warnings[i], clean, sizeof(clean)));
 	}
-	*ret_snap = snap;
-	return 0;
-}
-
-static int cmd_init(struct pc_cli *cli, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{"own-netns", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	bool all_netns = true;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == 'n') {
-			all_netns = false;
-		} else if (c == 'h') {
-			fputs(usage, stdout);
-			return 0;
-		} else {
-			return pc_cli_bad_option(cli, c, argv);
-		}
-	}
-	if (optind < argc)
-		return pc_cli_usage_error(cli, "policy init takes no arguments");
-	struct pc_snapshot *snap;
-	int rc = inventory(cli, all_netns, &snap);
-	if (rc)
-		return rc;
 	FILE *f = pc_cli_open_output(cli);
 	if (!f) {
-		pc_snapshot_free(snap);
-		return PC_EXIT_RUNTIME;
+		rc = PC_EXIT_RUNTIME;
+		goto out;
 	}
-	int r = pc_policy_init_write(f, snap, pc_policy_day_of_ms(pc_now_ms()));
+	int r = w->write(f, snap, w->ctx);
 	if (r < 0) {
-		fprintf(stderr, "%s: error: writing the policy: %s\n", cli->prog, pc_strerror(r));
+		fprintf(stderr, "%s: error: writing %s: %s\n", cli->prog, w->what, pc_strerror(r));
 		rc = PC_EXIT_RUNTIME;
 	}
 	rc = pc_cli_finish_output(cli, f, NULL, NULL, rc);
+out:
 	pc_snapshot_free(snap);
 	return rc;
 }
 
+static int write_init(FILE *f, const struct pc_snapshot *snap, const void *ctx)
+{
+	(void)ctx;
+	return pc_policy_init_write(f, snap, pc_policy_day_of_ms(pc_now_ms()));
+}
+
+static int cmd_init(struct pc_cli *cli, int argc, char **argv)
+{
+	struct policy_args a;
+	int rc = parse_args(cli, argc, argv, ARG_OWN_NETNS, &a);
+	if (rc || a.help)
+		return rc;
+	if (optind < argc)
+		return pc_cli_usage_error(cli, "policy init takes no arguments");
+	struct host_writer w = {.what = "the policy", .write = write_init};
+	return write_from_host(cli, !a.own_netns, &w);
+}
+
+struct enforce_ctx {
+	const struct pc_policy_emitter *em;
+	const struct pc_policy *p;
+	const char *file;
+};
+
+static int write_enforce(FILE *f, const struct pc_snapshot *snap, const void *ctx)
+{
+	const struct enforce_ctx *e = ctx;
+	struct pc_policy_emit_opts eo = {.policy_file = e->file};
+	return e->em->write(f, e->p, snap, &eo);
+}
+
 static int cmd_enforce(struct pc_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"policy", required_argument, NULL, 'P'},
-		{"emit", required_argument, NULL, 'e'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *file = NULL, *emit = "nft";
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == 'P') {
-			file = optarg;
-		} else if (c == 'e') {
-			emit = optarg;
-		} else if (c == 'h') {
-			fputs(usage, stdout);
-			return 0;
-		} else {
-			return pc_cli_bad_option(cli, c, argv);
-		}
-	}
+	struct policy_args a;
+	int rc = parse_args(cli, argc, argv, ARG_POLICY | ARG_EMIT, &a);
+	if (rc || a.help)
+		return rc;
 	if (optind < argc)
 		return pc_cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
-	if (!file)
+	if (!a.file)
 		return pc_cli_usage_error(cli, "policy enforce needs --policy FILE");
-	const struct pc_policy_emitter *em = pc_policy_emitter_find(emit);
+	const struct pc_policy_emitter *em = pc_policy_emitter_find(a.emit);
 	if (!em)
 		return pc_cli_usage_error(cli, "unknown --emit '%s' (choose from: nft, iptables, "
 					       "ip6tables)",
-					  emit);
+					  a.emit);
 	struct pc_policy *p;
-	int rc = pc_cli_policy_open(cli, file, &p);
+	rc = pc_cli_policy_open(cli, a.file, &p);
 	if (rc)
 		return rc;
 	/* a firewall table belongs to one namespace: this one */
-	struct pc_snapshot *snap;
-	rc = inventory(cli, false, &snap);
-	if (rc) {
-		pc_policy_free(p);
-		return rc;
-	}
-	FILE *f = pc_cli_open_output(cli);
-	if (!f) {
-		pc_snapshot_free(snap);
-		pc_policy_free(p);
-		return PC_EXIT_RUNTIME;
-	}
-	struct pc_policy_emit_opts eo = {.policy_file = file};
-	int r = em->write(f, p, snap, &eo);
-	if (r < 0) {
-		fprintf(stderr, "%s: error: writing %s rules: %s\n", cli->prog, em->name,
-			pc_strerror(r));
-		rc = PC_EXIT_RUNTIME;
-	}
-	rc = pc_cli_finish_output(cli, f, NULL, NULL, rc);
-	pc_snapshot_free(snap);
+	struct enforce_ctx ctx = {.em = em, .p = p, .file = a.file};
+	struct host_writer w = {.what = "the rules", .write = write_enforce, .ctx = &ctx};
+	rc = write_from_host(cli, false, &w);
 	pc_policy_free(p);
 	return rc;
 }

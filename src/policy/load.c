@@ -293,6 +293,16 @@ static char *copy(struct loader *L, const char *s)
 	return c;
 }
 
+/* A zeroed array of count items in the policy's arena (never size 0, so a
+ * successful empty list is not NULL); NULL after noting the failure. */
+static void *alloc_items(struct loader *L, size_t count, size_t size)
+{
+	void *v = pc_arena_alloc(&L->p->arena, (count ? count : 1) * size);
+	if (!v)
+		L->nomem = true;
+	return v;
+}
+
 /* Non-empty string without control characters: names end up in reports,
  * comments of firewall files and terminals. */
 static const char *text(struct loader *L, const yaml_node_t *n, const char *what)
@@ -428,11 +438,9 @@ static bool cidr_list(struct loader *L, const yaml_node_t *n, const char *what,
 	if (!sequence(L, n, what))
 		return false;
 	size_t count = SEQ_COUNT(n);
-	struct pc_policy_cidr *c = pc_arena_alloc(&L->p->arena, (count ? count : 1) * sizeof(*c));
-	if (!c) {
-		L->nomem = true;
+	struct pc_policy_cidr *c = alloc_items(L, count, sizeof(*c));
+	if (!c)
 		return false;
-	}
 	size_t k = 0;
 	bool ok = true;
 	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
@@ -459,11 +467,9 @@ static void load_segments(struct loader *L, const yaml_node_t *n)
 		return;
 	}
 	struct pc_policy *p = L->p;
-	p->segments = pc_arena_alloc(&p->arena, (count ? count : 1) * sizeof(*p->segments));
-	if (!p->segments) {
-		L->nomem = true;
+	p->segments = alloc_items(L, count, sizeof(*p->segments));
+	if (!p->segments)
 		return;
-	}
 	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
 	     pr++) {
 		yaml_node_t *k = visit(L, pr->key, n);
@@ -498,11 +504,9 @@ static const char **glob_list(struct loader *L, const yaml_node_t *n, const char
 	if (!sequence(L, n, what))
 		return NULL;
 	size_t count = SEQ_COUNT(n);
-	const char **out = pc_arena_alloc(&L->p->arena, (count ? count : 1) * sizeof(*out));
-	if (!out) {
-		L->nomem = true;
+	const char **out = alloc_items(L, count, sizeof(*out));
+	if (!out)
 		return NULL;
-	}
 	size_t k = 0;
 	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++) {
@@ -612,11 +616,9 @@ static void match_key(struct loader *L, void *ctx, size_t key, yaml_node_t *k, y
 				return;
 			}
 		}
-		m->ports = pc_arena_alloc(&L->p->arena, count * sizeof(*m->ports));
-		if (!m->ports) {
-			L->nomem = true;
+		m->ports = alloc_items(L, count, sizeof(*m->ports));
+		if (!m->ports)
 			return;
-		}
 		if (v->type != YAML_SEQUENCE_NODE) {
 			if (port_item(L, v, &m->ports[0]))
 				m->n_ports = 1;
@@ -703,12 +705,9 @@ static void rule_key(struct loader *L, void *ctx, size_t key, yaml_node_t *k, ya
 		if (!sequence(L, v, "reachable_from: segment names or CIDRs"))
 			return;
 		size_t count = SEQ_COUNT(v);
-		r->reachable = pc_arena_alloc(&L->p->arena,
-					      (count ? count : 1) * sizeof(*r->reachable));
-		if (!r->reachable) {
-			L->nomem = true;
+		r->reachable = alloc_items(L, count, sizeof(*r->reachable));
+		if (!r->reachable)
 			return;
-		}
 		r->has_reachable = true;
 		for (yaml_node_item_t *it = v->data.sequence.items.start;
 		     it < v->data.sequence.items.top; it++) {
@@ -815,11 +814,9 @@ static void load_listeners(struct loader *L, yaml_node_t *n)
 		return;
 	}
 	struct pc_policy *p = L->p;
-	p->rules = pc_arena_alloc(&p->arena, (count ? count : 1) * sizeof(*p->rules));
-	if (!p->rules) {
-		L->nomem = true;
+	p->rules = alloc_items(L, count, sizeof(*p->rules));
+	if (!p->rules)
 		return;
-	}
 	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++) {
 		yaml_node_t *item = visit(L, *it, n);
