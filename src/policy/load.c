@@ -48,6 +48,8 @@ void pc_policy_diags_free(struct pc_policy_diags *d)
 }
 
 static void diag_add(struct pc_policy_diags *d, struct pc_policy_pos pos, const char *rule,
+		     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void diag_add(struct pc_policy_diags *d, struct pc_policy_pos pos, const char *rule,
 		     const char *fmt, va_list ap)
 {
 	if (d->n >= PC_POLICY_MAX_DIAGS) {
@@ -870,7 +872,7 @@ static void top_key(struct loader *L, void *ctx, size_t key, yaml_node_t *k, yam
 
 /* First pass over events: nesting depth and node count stay bounded before
  * libyaml builds a tree of the whole document. */
-static bool prescan(const char *file, const char *data, size_t len, struct pc_policy_diags *d)
+static bool prescan(const char *data, size_t len, struct pc_policy_diags *d)
 {
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser))
@@ -879,7 +881,6 @@ static bool prescan(const char *file, const char *data, size_t len, struct pc_po
 	int depth = 0;
 	size_t nodes = 0, docs = 0;
 	bool ok = true, done = false;
-	(void)file;
 	while (!done) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&parser, &ev)) {
@@ -982,7 +983,7 @@ static int parse(const char *file, const char *data, size_t len, bool keep_parti
 		r = PC_ENOMEM;
 		goto out;
 	}
-	if (!prescan(file, data, len, diags))
+	if (!prescan(data, len, diags))
 		goto out;
 	if (!yaml_parser_initialize(&parser)) {
 		r = PC_ENOMEM;

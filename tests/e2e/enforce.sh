@@ -154,6 +154,33 @@ if command -v iptables-restore >/dev/null; then
 		lab_fail "iptables-restore --test rejects the emitted file"
 fi
 
+# 2b. every feature of the emitter in one file nft must accept: inline CIDRs
+# of both families, overlapping segment CIDRs, a v6-only segment, names
+# that are not nft identifiers, an empty segment, reachable_from: [], UDP,
+# a rule without reachable_from, SSH named by a rule
+features="$LAB_TMP/features.yaml"
+cat >"$features" <<'EOF'
+version: 1
+segments:
+  app-tier.1: [198.18.10.0/24, 198.18.10.128/25, 198.18.0.0/16, 198.19.0.5]
+  "ops team": ["fd00:198:18:20::/64", "fd00:198:18::/48"]
+  empty: []
+listeners:
+  - {name: ssh, match: {ports: [22]}, reachable_from: ["ops team", 198.18.20.0/24]}
+  - {name: redis, match: {ports: [6379]}, reachable_from: [app-tier.1, empty, "fd00:198:18:99::/64", 198.18.99.0/24]}
+  - {name: closed, match: {ports: [8080]}, reachable_from: []}
+  - {name: mdns, match: {ports: [5353], proto: udp}, reachable_from: [app-tier.1]}
+  - {name: web, match: {ports: [80]}}
+EOF
+ip netns exec "$t" "$PORTCENSUS" policy enforce --policy "$features" -q >"$LAB_TMP/features.nft" ||
+	lab_fail "enforce (features) failed"
+ip netns exec "$t" nft -c -f "$LAB_TMP/features.nft" ||
+	lab_fail "nft -c rejects the features file: $(cat "$LAB_TMP/features.nft")"
+grep -qF 'elements = { 198.18.0.0/16, 198.19.0.5/32 }' "$LAB_TMP/features.nft" ||
+	lab_fail "overlapping CIDRs not reduced: $(cat "$LAB_TMP/features.nft")"
+grep -qF 'tcp dport 22 ip6 saddr @seg_ops_team_v6 accept' "$LAB_TMP/features.nft" ||
+	lab_fail "SSH named by a rule is not restricted: $(cat "$LAB_TMP/features.nft")"
+
 # 3. apply twice: the second run replaces the table whole
 ip netns exec "$t" nft -f "$rules" || lab_fail "nft -f failed"
 first=$(ip netns exec "$t" nft list table inet portcensus)
