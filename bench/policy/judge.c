@@ -61,12 +61,13 @@ static char *make_policy(size_t *ret_len)
 			fprintf(f, "    bind: loopback\n");
 		else
 			fprintf(f, "    reachable_from: [seg%d, seg%d]\n", i % SEGMENTS,
-				(i + 7) % SEGMENTS);
+			        (i + 7) % SEGMENTS);
 		if (i % 3 == 0)
 			fprintf(f, "    auth: required\n");
-		fprintf(f, "    owner: team-%d\n    doc: https://wiki.example.internal/svc/%d\n"
-			   "    reviewed: 2026-%02d-01\n",
-			i % 40, i, 1 + i % 12);
+		fprintf(f,
+		        "    owner: team-%d\n    doc: https://wiki.example.internal/svc/%d\n"
+		        "    reviewed: 2026-%02d-01\n",
+		        i % 40, i, 1 + i % 12);
 	}
 	fclose(f);
 	*ret_len = len;
@@ -89,7 +90,8 @@ static struct pc_snapshot *make_snapshot(size_t n)
 		e->state = PC_STATE_LISTEN;
 		/* 80 % on a documented port, the rest anywhere */
 		unsigned rule = rnd(RULES);
-		e->port = (uint16_t)(rnd(5) ? 20000 + 3 * rule + rnd(1 + rule % 3) : 1 + rnd(65535));
+		e->port =
+		    (uint16_t)(rnd(5) ? 20000 + 3 * rule + rnd(1 + rule % 3) : 1 + rnd(65535));
 		pc_addr_from_v4(&e->addr, rnd(4) ? 0 : 0x7f000001);
 		e->bind = pc_bind_of(&e->addr);
 		e->netns.inode = 4026531840u + rnd(200);
@@ -147,8 +149,8 @@ int main(int argc, char **argv)
 		if (pc_policy_parse("bench.yaml", text, len, &p, &d, &err) < 0 ||
 		    pc_policy_lint(p, &d) != 0) {
 			fprintf(stderr, "generated policy does not lint: %d:%d %s\n",
-				d.n ? d.items[0].pos.line : 0, d.n ? d.items[0].pos.col : 0,
-				d.n ? d.items[0].msg : err.msg);
+			        d.n ? d.items[0].pos.line : 0, d.n ? d.items[0].pos.col : 0,
+			        d.n ? d.items[0].msg : err.msg);
 			return 1;
 		}
 		t_load[r] = pc_monotonic_ms() - t0;

@@ -14,24 +14,24 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: portcensus policy lint FILE\n"
-	"       portcensus policy init [--own-netns] [-o FILE]\n"
-	"       portcensus policy check --policy FILE [AUDIT OPTIONS]\n"
-	"       portcensus policy enforce --policy FILE [--emit nft|iptables|ip6tables] [-o FILE]\n"
-	"\n"
-	"Policy as code (docs/policy.md).\n"
-	"\n"
-	"  lint      check a policy: unknown keys, wrong types, bad CIDRs, undefined\n"
-	"            segments, duplicate rule names, rules shadowed by an earlier one;\n"
-	"            each problem on one line as file:line:col (exit 2 when any)\n"
-	"  init      write a starting policy documenting every listener of this host,\n"
-	"            grouped by owner, loopback listeners pinned to loopback\n"
-	"  check     audit this host and judge it (same as audit --policy FILE)\n"
-	"  enforce   write firewall rules for the listeners of this network namespace:\n"
-	"            documented listeners reachable only from their reachable_from,\n"
-	"            every other listening port dropped, SSH kept unless a rule names\n"
-	"            it. --emit nft (default) writes a file for `nft -f`; iptables and\n"
-	"            ip6tables write iptables-restore files\n";
+    "usage: portcensus policy lint FILE\n"
+    "       portcensus policy init [--own-netns] [-o FILE]\n"
+    "       portcensus policy check --policy FILE [AUDIT OPTIONS]\n"
+    "       portcensus policy enforce --policy FILE [--emit nft|iptables|ip6tables] [-o FILE]\n"
+    "\n"
+    "Policy as code (docs/policy.md).\n"
+    "\n"
+    "  lint      check a policy: unknown keys, wrong types, bad CIDRs, undefined\n"
+    "            segments, duplicate rule names, rules shadowed by an earlier one;\n"
+    "            each problem on one line as file:line:col (exit 2 when any)\n"
+    "  init      write a starting policy documenting every listener of this host,\n"
+    "            grouped by owner, loopback listeners pinned to loopback\n"
+    "  check     audit this host and judge it (same as audit --policy FILE)\n"
+    "  enforce   write firewall rules for the listeners of this network namespace:\n"
+    "            documented listeners reachable only from their reachable_from,\n"
+    "            every other listening port dropped, SSH kept unless a rule names\n"
+    "            it. --emit nft (default) writes a file for `nft -f`; iptables and\n"
+    "            ip6tables write iptables-restore files\n";
 
 int pc_cli_policy_open(struct pc_cli *cli, const char *file, struct pc_policy **ret_policy)
 {
@@ -72,14 +72,14 @@ struct policy_args {
 };
 
 static int parse_args(struct pc_cli *cli, int argc, char **argv, unsigned allowed,
-		      struct policy_args *a)
+                      struct policy_args *a)
 {
 	static const struct option longopts[] = {
-		{"policy", required_argument, NULL, OPT_POLICY},
-		{"emit", required_argument, NULL, OPT_EMIT},
-		{"own-netns", no_argument, NULL, OPT_OWN_NETNS},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"policy", required_argument, NULL, OPT_POLICY},
+	    {"emit", required_argument, NULL, OPT_EMIT},
+	    {"own-netns", no_argument, NULL, OPT_OWN_NETNS},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	*a = (struct policy_args){.emit = "nft"};
 	int c;
@@ -99,10 +99,10 @@ static int parse_args(struct pc_cli *cli, int argc, char **argv, unsigned allowe
 		} else if (c == OPT_POLICY || c == OPT_EMIT || c == OPT_OWN_NETNS) {
 			/* known, but not this subcommand's (getopt took its value) */
 			const char *name = c == OPT_POLICY ? "--policy"
-					   : c == OPT_EMIT ? "--emit"
-							   : "--own-netns";
+			                   : c == OPT_EMIT ? "--emit"
+			                                   : "--own-netns";
 			return pc_cli_usage_error(cli, "option '%s' does not apply to 'policy %s'",
-						  name, argv[0]);
+			                          name, argv[0]);
 		} else {
 			return pc_cli_bad_option(cli, c, argv);
 		}
@@ -221,9 +221,10 @@ static int cmd_enforce(struct pc_cli *cli, int argc, char **argv)
 		return pc_cli_usage_error(cli, "policy enforce needs --policy FILE");
 	const struct pc_policy_emitter *em = pc_policy_emitter_find(a.emit);
 	if (!em)
-		return pc_cli_usage_error(cli, "unknown --emit '%s' (choose from: nft, iptables, "
-					       "ip6tables)",
-					  a.emit);
+		return pc_cli_usage_error(cli,
+		                          "unknown --emit '%s' (choose from: nft, iptables, "
+		                          "ip6tables)",
+		                          a.emit);
 	struct pc_policy *p;
 	rc = pc_cli_policy_open(cli, a.file, &p);
 	if (rc)
@@ -261,12 +262,12 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		return pc_cmd_audit.run(cli, argc - 1, argv + 1);
 	}
 	return pc_cli_usage_error(cli, "unknown policy command '%s' (lint, init, check, enforce)",
-				  sub);
+	                          sub);
 }
 
 const struct pc_cli_command pc_cmd_policy = {
-	.name = "policy",
-	.summary = "policy as code: lint, init, check, enforce",
-	.usage = usage,
-	.run = run,
+    .name = "policy",
+    .summary = "policy as code: lint, init, check, enforce",
+    .usage = usage,
+    .run = run,
 };

@@ -26,7 +26,7 @@ static const char *proto_kw(enum pc_proto p)
 
 /* Every source CIDR of the entry, of one family, reduced and sorted. */
 static int entry_sources(const struct pc_policy *p, const struct pc_policy_plan_entry *e,
-			 int family, const struct pc_policy_cidr ***ret, size_t *ret_n)
+                         int family, const struct pc_policy_cidr ***ret, size_t *ret_n)
 {
 	size_t total = e->n_cidrs;
 	for (size_t s = 0; e->segments && s < p->n_segments; s++)
@@ -53,23 +53,24 @@ static int entry_sources(const struct pc_policy *p, const struct pc_policy_plan_
 }
 
 static int write_family(FILE *f, const struct pc_policy *p, const struct pc_snapshot *snap,
-			const struct pc_policy_emit_opts *opts, int family)
+                        const struct pc_policy_emit_opts *opts, int family)
 {
 	struct pc_policy_plan plan;
 	int r = pc_policy_plan_build(p, snap, &plan);
 	if (r < 0)
 		return r;
 	const char *tool = family == AF_INET6 ? "ip6tables" : "iptables";
-	fprintf(f, "# Written by `portcensus policy enforce --emit %s` from %s.\n"
-		   "# Apply with `%s-restore --noflush FILE` (one commit; replaces the\n"
-		   "# PORTCENSUS chain, leaves every other rule alone), and hook the chain\n"
-		   "# into INPUT once:\n"
-		   "#   %s -C INPUT -j PORTCENSUS 2>/dev/null || %s -I INPUT -j PORTCENSUS\n"
-		   "*filter\n"
-		   ":PORTCENSUS - [0:0]\n"
-		   "-A PORTCENSUS -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n"
-		   "-A PORTCENSUS -i lo -j RETURN\n",
-		tool, opts && opts->policy_file ? opts->policy_file : p->file, tool, tool, tool);
+	fprintf(f,
+	        "# Written by `portcensus policy enforce --emit %s` from %s.\n"
+	        "# Apply with `%s-restore --noflush FILE` (one commit; replaces the\n"
+	        "# PORTCENSUS chain, leaves every other rule alone), and hook the chain\n"
+	        "# into INPUT once:\n"
+	        "#   %s -C INPUT -j PORTCENSUS 2>/dev/null || %s -I INPUT -j PORTCENSUS\n"
+	        "*filter\n"
+	        ":PORTCENSUS - [0:0]\n"
+	        "-A PORTCENSUS -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n"
+	        "-A PORTCENSUS -i lo -j RETURN\n",
+	        tool, opts && opts->policy_file ? opts->policy_file : p->file, tool, tool, tool);
 	for (size_t i = 0; i < plan.n; i++) {
 		const struct pc_policy_plan_entry *e = &plan.entries[i];
 		const char *kw = proto_kw(e->proto);
@@ -85,7 +86,7 @@ static int write_family(FILE *f, const struct pc_policy *p, const struct pc_snap
 				char b[PC_ADDR_STRLEN + 8];
 				pc_policy_cidr_format(src[k], b, sizeof(b));
 				fprintf(f, "-A PORTCENSUS -p %s --dport %u -s %s -j RETURN\n", kw,
-					e->port, b);
+				        e->port, b);
 			}
 			free(src);
 		}
@@ -98,25 +99,25 @@ out:
 }
 
 static int iptables_write(FILE *f, const struct pc_policy *p, const struct pc_snapshot *snap,
-			  const struct pc_policy_emit_opts *opts)
+                          const struct pc_policy_emit_opts *opts)
 {
 	return write_family(f, p, snap, opts, AF_INET);
 }
 
 static int ip6tables_write(FILE *f, const struct pc_policy *p, const struct pc_snapshot *snap,
-			   const struct pc_policy_emit_opts *opts)
+                           const struct pc_policy_emit_opts *opts)
 {
 	return write_family(f, p, snap, opts, AF_INET6);
 }
 
 const struct pc_policy_emitter pc_policy_emit_iptables = {
-	.name = "iptables",
-	.description = "iptables-restore --noflush file (IPv4, chain PORTCENSUS)",
-	.write = iptables_write,
+    .name = "iptables",
+    .description = "iptables-restore --noflush file (IPv4, chain PORTCENSUS)",
+    .write = iptables_write,
 };
 
 const struct pc_policy_emitter pc_policy_emit_ip6tables = {
-	.name = "ip6tables",
-	.description = "ip6tables-restore --noflush file (IPv6, chain PORTCENSUS)",
-	.write = ip6tables_write,
+    .name = "ip6tables",
+    .description = "ip6tables-restore --noflush file (IPv6, chain PORTCENSUS)",
+    .write = ip6tables_write,
 };

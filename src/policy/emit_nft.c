@@ -29,7 +29,8 @@ static void clean_name(const char *name, char *out, size_t len)
 	size_t k = 0;
 	for (const char *s = name; *s && k + 1 < len; s++) {
 		char c = *s;
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool ok =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		out[k++] = ok ? c : '_';
 	}
 	out[k] = '\0';
@@ -90,7 +91,7 @@ static int write_sets(FILE *f, const struct pc_policy *p)
 			int family = fam ? AF_INET6 : AF_INET;
 			size_t n = pc_policy_cidrs_reduce(in, s->n_cidrs, family, out);
 			fprintf(f, "\tset %s_%s {\n\t\ttype %s\n\t\tflags interval\n", base,
-				fam ? "v6" : "v4", fam ? "ipv6_addr" : "ipv4_addr");
+			        fam ? "v6" : "v4", fam ? "ipv6_addr" : "ipv4_addr");
 			if (n) {
 				fputs("\t\telements = { ", f);
 				put_cidrs(f, out, n);
@@ -128,7 +129,7 @@ static int write_restrict(FILE *f, const struct pc_policy *p, const struct pc_po
 			return PC_ENOMEM;
 		for (int fam = 0; fam < 2; fam++) {
 			size_t n = pc_policy_cidrs_reduce(e->cidrs, e->n_cidrs,
-							  fam ? AF_INET6 : AF_INET, out);
+			                                  fam ? AF_INET6 : AF_INET, out);
 			if (!n)
 				continue;
 			fprintf(f, "\t\t%s dport %u %s saddr { ", kw, e->port, fam ? "ip6" : "ip");
@@ -142,20 +143,21 @@ static int write_restrict(FILE *f, const struct pc_policy *p, const struct pc_po
 }
 
 static int nft_write(FILE *f, const struct pc_policy *p, const struct pc_snapshot *snap,
-		     const struct pc_policy_emit_opts *opts)
+                     const struct pc_policy_emit_opts *opts)
 {
 	struct pc_policy_plan plan;
 	int r = pc_policy_plan_build(p, snap, &plan);
 	if (r < 0)
 		return r;
-	fprintf(f, "#!/usr/sbin/nft -f\n"
-		   "# Written by `portcensus policy enforce --emit nft` from %s.\n"
-		   "# Apply with `nft -f FILE`: one transaction, which replaces the table\n"
-		   "# inet portcensus whole. Established traffic and loopback are untouched.\n"
-		   "table inet portcensus\n"
-		   "delete table inet portcensus\n"
-		   "table inet portcensus {\n",
-		opts && opts->policy_file ? opts->policy_file : p->file);
+	fprintf(f,
+	        "#!/usr/sbin/nft -f\n"
+	        "# Written by `portcensus policy enforce --emit nft` from %s.\n"
+	        "# Apply with `nft -f FILE`: one transaction, which replaces the table\n"
+	        "# inet portcensus whole. Established traffic and loopback are untouched.\n"
+	        "table inet portcensus\n"
+	        "delete table inet portcensus\n"
+	        "table inet portcensus {\n",
+	        opts && opts->policy_file ? opts->policy_file : p->file);
 	r = write_sets(f, p);
 	if (r < 0)
 		goto out;
@@ -171,16 +173,17 @@ static int nft_write(FILE *f, const struct pc_policy *p, const struct pc_snapsho
 		switch (e->action) {
 		case PC_PLAN_OPEN:
 			fprintf(f, "\t\t# %s/%u: %s%s%s, open to all\n", kw, e->port,
-				e->rule ? "rule '" : "out of scope or unlisted: ignore",
-				e->rule ? e->rule->name : "", e->rule ? "' has no reachable_from" : "");
+			        e->rule ? "rule '" : "out of scope or unlisted: ignore",
+			        e->rule ? e->rule->name : "",
+			        e->rule ? "' has no reachable_from" : "");
 			break;
 		case PC_PLAN_KEEP_SSH:
 			fprintf(f, "\t\t# %s/%u: SSH, no rule names it: kept open\n", kw, e->port);
 			break;
 		case PC_PLAN_RESTRICT:
 			fprintf(f, "\t\t# %s/%u: rule '%s'%s%s\n", kw, e->port, e->rule->name,
-				e->rule->owner ? ", owner " : "",
-				e->rule->owner ? e->rule->owner : "");
+			        e->rule->owner ? ", owner " : "",
+			        e->rule->owner ? e->rule->owner : "");
 			r = write_restrict(f, p, e);
 			if (r < 0)
 				goto out;
@@ -194,7 +197,7 @@ static int nft_write(FILE *f, const struct pc_policy *p, const struct pc_snapsho
 		if (!drops[proto])
 			continue;
 		fprintf(f, "\t\t# undocumented (or reachable_from: []): dropped\n\t\t%s dport { ",
-			proto ? "udp" : "tcp");
+		        proto ? "udp" : "tcp");
 		size_t k = 0;
 		for (size_t i = 0; i < plan.n; i++) {
 			const struct pc_policy_plan_entry *e = &plan.entries[i];
@@ -211,7 +214,7 @@ out:
 }
 
 const struct pc_policy_emitter pc_policy_emit_nft = {
-	.name = "nft",
-	.description = "nftables file for nft -f (table inet portcensus)",
-	.write = nft_write,
+    .name = "nft",
+    .description = "nftables file for nft -f (table inet portcensus)",
+    .write = nft_write,
 };

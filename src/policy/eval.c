@@ -60,7 +60,7 @@ static const char *host_of(const struct pc_endpoint *ep, const char *host, char 
 }
 
 static bool owner_matches(const struct pc_endpoint *ep, const char *process, const char *unit,
-			  const char *container)
+                          const char *container)
 {
 	/* one owner must satisfy every owner field: "sshd in unit ssh.service" */
 	for (size_t i = 0; i < ep->n_owners; i++) {
@@ -78,7 +78,7 @@ static bool owner_matches(const struct pc_endpoint *ep, const char *process, con
 }
 
 bool pc_policy_match_endpoint(const struct pc_policy_match *m, const struct pc_endpoint *ep,
-			      const char *host)
+                              const char *host)
 {
 	if (m->proto >= 0 && (int)ep->proto != m->proto)
 		return false;
@@ -110,8 +110,7 @@ static bool any_glob(const char *const *globs, size_t n, const char *s)
 	return false;
 }
 
-bool pc_policy_in_scope(const struct pc_policy *p, const struct pc_endpoint *ep,
-			const char *host)
+bool pc_policy_in_scope(const struct pc_policy *p, const struct pc_endpoint *ep, const char *host)
 {
 	const struct pc_policy_scope *s = &p->scope;
 	if (s->n_hosts) {
@@ -132,7 +131,7 @@ bool pc_policy_in_scope(const struct pc_policy *p, const struct pc_endpoint *ep,
 }
 
 long pc_policy_first_match(const struct pc_policy *p, const struct pc_endpoint *ep,
-			   const char *host)
+                           const char *host)
 {
 	for (size_t i = 0; i < p->n_rules; i++)
 		if (pc_policy_match_endpoint(&p->rules[i].match, ep, host))
@@ -235,7 +234,7 @@ nomem:
 }
 
 long pc_policy_index_first(const struct pc_policy_index *idx, const struct pc_endpoint *ep,
-			   const char *host)
+                           const char *host)
 {
 	const struct pc_policy *p = idx->p;
 	const uint32_t *a = idx->entries + idx->offsets[ep->port];
@@ -269,7 +268,7 @@ struct judge {
 };
 
 static void reason(struct judge *J, bool violation, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void reason(struct judge *J, bool violation, const char *fmt, ...)
 {
 	char buf[512];
@@ -299,7 +298,7 @@ static const char *bind_text(const struct pc_endpoint *ep, char *buf, size_t len
 
 /* "app, 198.18.5.0/24" */
 static void sources_text(const struct pc_policy *p, const struct pc_policy_rule *r, char *buf,
-			 size_t len)
+                         size_t len)
 {
 	size_t off = 0;
 	buf[0] = '\0';
@@ -321,9 +320,9 @@ static void sources_text(const struct pc_policy *p, const struct pc_policy_rule 
 /* Where the network-side records were seen from. */
 struct vantage {
 	bool known;
-	int segment;                 /* index, or -1 for a CIDR */
+	int segment; /* index, or -1 for a CIDR */
 	struct pc_policy_cidr cidr;
-	const char *text;            /* "segment ops" or "198.18.20.0/24" */
+	const char *text; /* "segment ops" or "198.18.20.0/24" */
 };
 
 static bool cidr_within(const struct pc_policy_cidr *inner, const struct pc_policy_cidr *outer)
@@ -332,7 +331,7 @@ static bool cidr_within(const struct pc_policy_cidr *inner, const struct pc_poli
 }
 
 static bool cidr_allowed(const struct pc_policy *p, const struct pc_policy_rule *r,
-			 const struct pc_policy_cidr *c)
+                         const struct pc_policy_cidr *c)
 {
 	for (size_t i = 0; i < r->n_reachable; i++) {
 		const struct pc_policy_source *s = &r->reachable[i];
@@ -350,7 +349,7 @@ static bool cidr_allowed(const struct pc_policy *p, const struct pc_policy_rule 
 }
 
 static bool vantage_allowed(const struct pc_policy *p, const struct pc_policy_rule *r,
-			    const struct vantage *v)
+                            const struct vantage *v)
 {
 	if (v->segment < 0)
 		return cidr_allowed(p, r, &v->cidr);
@@ -368,7 +367,7 @@ static bool vantage_allowed(const struct pc_policy *p, const struct pc_policy_ru
 }
 
 static void check_reach(struct judge *J, const struct pc_policy *p, const struct pc_policy_rule *r,
-			const struct pc_endpoint *ep, const struct vantage *v, bool seen_open)
+                        const struct pc_endpoint *ep, const struct vantage *v, bool seen_open)
 {
 	if (!r->has_reachable)
 		return;
@@ -407,7 +406,7 @@ static void check_reach(struct judge *J, const struct pc_policy *p, const struct
 }
 
 static void check_bind(struct judge *J, const struct pc_policy_rule *r,
-		       const struct pc_endpoint *ep)
+                       const struct pc_endpoint *ep)
 {
 	if (ep->source != PC_SOURCE_HOST || r->bind == PC_POLICY_BIND_UNSET ||
 	    r->bind == PC_POLICY_BIND_ANY)
@@ -437,7 +436,7 @@ static void check_bind(struct judge *J, const struct pc_policy_rule *r,
 }
 
 static void check_service(struct judge *J, const struct pc_policy_rule *r,
-			  const struct pc_endpoint *ep)
+                          const struct pc_endpoint *ep)
 {
 	const struct pc_service *s = ep->service;
 	if (r->auth_required) {
@@ -469,7 +468,7 @@ static const char *owner_text(const struct pc_endpoint *ep)
 }
 
 static int set_verdict(struct pc_snapshot *snap, struct pc_endpoint *ep,
-		       const struct pc_policy_rule *r, enum pc_verdict verdict, struct judge *J)
+                       const struct pc_policy_rule *r, enum pc_verdict verdict, struct judge *J)
 {
 	struct pc_policy_verdict *v = pc_arena_alloc(&snap->arena, sizeof(*v));
 	const char **reasons = pc_arena_alloc(&snap->arena, (J->n ? J->n : 1) * sizeof(*reasons));
@@ -477,19 +476,19 @@ static int set_verdict(struct pc_snapshot *snap, struct pc_endpoint *ep,
 		return PC_ENOMEM;
 	memcpy(reasons, J->reasons, J->n * sizeof(*reasons));
 	*v = (struct pc_policy_verdict){
-		.rule = r ? r->name : NULL,
-		.verdict = verdict,
-		.reasons = reasons,
-		.n_reasons = J->n,
-		.owner = r ? r->owner : NULL,
-		.doc = r ? r->doc : NULL,
+	    .rule = r ? r->name : NULL,
+	    .verdict = verdict,
+	    .reasons = reasons,
+	    .n_reasons = J->n,
+	    .owner = r ? r->owner : NULL,
+	    .doc = r ? r->doc : NULL,
 	};
 	ep->policy = v;
 	return 0;
 }
 
 static int resolve_from(const struct pc_policy *p, const char *from, struct vantage *v,
-			struct pc_snapshot *snap, struct pc_error *err)
+                        struct pc_snapshot *snap, struct pc_error *err)
 {
 	*v = (struct vantage){.segment = -1};
 	if (!from)
@@ -503,15 +502,15 @@ static int resolve_from(const struct pc_policy *p, const char *from, struct vant
 		}
 	if (pc_policy_parse_cidr(from, &v->cidr) < 0)
 		return pc_error_set(err, PC_EINVAL,
-				    "--from '%s' is neither a segment of the policy nor a CIDR",
-				    from);
+		                    "--from '%s' is neither a segment of the policy nor a CIDR",
+		                    from);
 	v->known = true;
 	v->text = pc_snapshot_strdup(snap, from);
 	return v->text ? 0 : PC_ENOMEM;
 }
 
 static int add_rule_findings(struct pc_snapshot *snap, const struct pc_policy *p,
-			     const uint8_t *hit, int64_t today, struct pc_policy_result *res)
+                             const uint8_t *hit, int64_t today, struct pc_policy_result *res)
 {
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct pc_policy_rule *r = &p->rules[i];
@@ -519,8 +518,8 @@ static int add_rule_findings(struct pc_snapshot *snap, const struct pc_policy *p
 		int rc;
 		if (!hit[i]) {
 			snprintf(msg, sizeof(msg),
-				 "rule '%s' (%s line %d) matched no listener: stale documentation",
-				 r->name, p->file, r->pos.line);
+			         "rule '%s' (%s line %d) matched no listener: stale documentation",
+			         r->name, p->file, r->pos.line);
 			rc = pc_snapshot_add_finding(snap, "stale_rule", PC_SEV_LOW, r->name, msg);
 			if (rc < 0)
 				return rc;
@@ -530,17 +529,17 @@ static int add_rule_findings(struct pc_snapshot *snap, const struct pc_policy *p
 			continue;
 		if (r->reviewed_day < 0) {
 			snprintf(msg, sizeof(msg),
-				 "rule '%s' has no reviewed date (review_max_age %d days): due "
-				 "for review",
-				 r->name, p->review_max_age);
+			         "rule '%s' has no reviewed date (review_max_age %d days): due "
+			         "for review",
+			         r->name, p->review_max_age);
 		} else if (today - r->reviewed_day > p->review_max_age) {
 			char d[16];
 			pc_policy_format_date(r->reviewed_day, d, sizeof(d));
 			snprintf(msg, sizeof(msg),
-				 "rule '%s' was last reviewed on %s, %lld days ago (review_max_age "
-				 "%d): due for review",
-				 r->name, d, (long long)(today - r->reviewed_day),
-				 p->review_max_age);
+			         "rule '%s' was last reviewed on %s, %lld days ago (review_max_age "
+			         "%d): due for review",
+			         r->name, d, (long long)(today - r->reviewed_day),
+			         p->review_max_age);
 		} else {
 			continue;
 		}
@@ -553,11 +552,11 @@ static int add_rule_findings(struct pc_snapshot *snap, const struct pc_policy *p
 }
 
 int pc_policy_eval(struct pc_snapshot *snap, const struct pc_policy *p,
-		   const struct pc_policy_eval_opts *opts, struct pc_policy_result *ret_result,
-		   struct pc_error *err)
+                   const struct pc_policy_eval_opts *opts, struct pc_policy_result *ret_result,
+                   struct pc_error *err)
 {
 	struct pc_policy_result res = {
-		.undocumented_fails = p->unlisted == PC_POLICY_UNLISTED_VIOLATION,
+	    .undocumented_fails = p->unlisted == PC_POLICY_UNLISTED_VIOLATION,
 	};
 	struct vantage v;
 	int r = resolve_from(p, opts ? opts->from : NULL, &v, snap, err);
@@ -604,24 +603,23 @@ int pc_policy_eval(struct pc_snapshot *snap, const struct pc_policy *p,
 		const struct pc_policy_rule *rule = &p->rules[m];
 		hit[m] = 1;
 		size_t bit = (size_t)ep->proto * 65536 + ep->port;
-		bool seen_open = ep->source != PC_SOURCE_HOST ||
-				 (net_open[bit / 8] & (1u << (bit % 8))) != 0;
+		bool seen_open =
+		    ep->source != PC_SOURCE_HOST || (net_open[bit / 8] & (1u << (bit % 8))) != 0;
 		check_bind(&J, rule, ep);
 		check_reach(&J, p, rule, ep, &v, seen_open);
 		check_service(&J, rule, ep);
 		if (!J.violation) {
 			/* one copy per rule, shared by every endpoint it allows */
 			if (!documented[m])
-				documented[m] = pc_arena_printf(&snap->arena,
-								"documented by rule '%s'",
-								rule->name);
+				documented[m] = pc_arena_printf(
+				    &snap->arena, "documented by rule '%s'", rule->name);
 			if (!documented[m])
 				goto nomem;
 			if (J.n < MAX_REASONS)
 				J.reasons[J.n++] = documented[m];
 		}
-		r = set_verdict(snap, ep, rule, J.violation ? PC_VERDICT_VIOLATION : PC_VERDICT_ALLOWED,
-				&J);
+		r = set_verdict(snap, ep, rule,
+		                J.violation ? PC_VERDICT_VIOLATION : PC_VERDICT_ALLOWED, &J);
 		if (r < 0)
 			goto nomem;
 		if (J.violation)

@@ -136,8 +136,8 @@ static void name_part(char *out, size_t len, const char *s)
 	size_t k = 0;
 	for (; s && *s && k + 1 < len && k < 48; s++) {
 		char c = *s;
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == '-';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 		out[k++] = ok ? c : '-';
 	}
 	out[k] = '\0';
@@ -182,8 +182,8 @@ static void write_ports(FILE *f, const struct item *it, size_t n)
 	for (size_t i = 0; i < n;) {
 		/* a run of consecutive ports becomes "lo-hi" */
 		size_t j = i;
-		while (j + 1 < n && (it[j + 1].port == it[j].port ||
-				     it[j + 1].port == (unsigned)it[j].port + 1))
+		while (j + 1 < n &&
+		       (it[j + 1].port == it[j].port || it[j + 1].port == (unsigned)it[j].port + 1))
 			j++;
 		char buf[24];
 		if (it[j].port > it[i].port + 1u)
@@ -212,7 +212,7 @@ static void write_ports(FILE *f, const struct item *it, size_t n)
 }
 
 static int write_rule(FILE *f, const struct item *it, size_t n, struct names *names,
-		      const char *today)
+                      const char *today)
 {
 	const struct item *g = &it[0];
 	char base[160], part[64], ns[64];
@@ -244,7 +244,7 @@ static int write_rule(FILE *f, const struct item *it, size_t n, struct names *na
 		char a[PC_ADDR_STRLEN];
 		pc_addr_format(&it[i].ep->addr, a, sizeof(a));
 		fprintf(f, " %s%s%s:%u", strchr(a, ':') ? "[" : "", a, strchr(a, ':') ? "]" : "",
-			it[i].port);
+		        it[i].port);
 	}
 	if (n > shown)
 		fprintf(f, " and %zu more", n - shown);
@@ -286,9 +286,11 @@ int pc_policy_init_write(FILE *f, const struct pc_snapshot *snap, int64_t today_
 		if (ep->source != PC_SOURCE_HOST || ep->state != PC_STATE_LISTEN)
 			continue;
 		struct item *it = &items[k++];
-		*it = (struct item){.netns = ep->netns.name, .proto = (int)ep->proto,
-				    .loopback = ep->bind == PC_BIND_LOOPBACK, .port = ep->port,
-				    .ep = ep};
+		*it = (struct item){.netns = ep->netns.name,
+		                    .proto = (int)ep->proto,
+		                    .loopback = ep->bind == PC_BIND_LOOPBACK,
+		                    .port = ep->port,
+		                    .ep = ep};
 		owner_of(ep, &it->kind, &it->owner);
 	}
 	/* a port is pinned to loopback only when every socket of the group on
@@ -297,7 +299,8 @@ int pc_policy_init_write(FILE *f, const struct pc_snapshot *snap, int64_t today_
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		bool all = true;
-		for (; j < n && cmp_group(&items[i], &items[j]) == 0 && items[j].port == items[i].port;
+		for (; j < n && cmp_group(&items[i], &items[j]) == 0 &&
+		       items[j].port == items[i].port;
 		     j++)
 			all = all && items[j].loopback;
 		for (size_t x = i; x < j; x++)
@@ -308,16 +311,17 @@ int pc_policy_init_write(FILE *f, const struct pc_snapshot *snap, int64_t today_
 
 	char today[16];
 	pc_policy_format_date(today_day, today, sizeof(today));
-	fprintf(f, "# Starting policy written by `portcensus policy init` on %s.\n"
-		   "# Every listener seen is documented; fill in each owner, add doc links\n"
-		   "# and reachable_from, then check it with `portcensus policy lint`.\n"
-		   "# Reference: docs/policy.md\n"
-		   "version: 1\n"
-		   "segments: {}\n"
-		   "defaults:\n"
-		   "  unlisted: violation\n"
-		   "  review_max_age: 180\n",
-		today);
+	fprintf(f,
+	        "# Starting policy written by `portcensus policy init` on %s.\n"
+	        "# Every listener seen is documented; fill in each owner, add doc links\n"
+	        "# and reachable_from, then check it with `portcensus policy lint`.\n"
+	        "# Reference: docs/policy.md\n"
+	        "version: 1\n"
+	        "segments: {}\n"
+	        "defaults:\n"
+	        "  unlisted: violation\n"
+	        "  review_max_age: 180\n",
+	        today);
 	fputs(n ? "listeners:\n" : "listeners: []\n", f);
 	struct names names = {0};
 	int r = 0;

@@ -81,33 +81,33 @@ int pc_policy_lint(const struct pc_policy *p, struct pc_policy_diags *d)
 			size_t off = 0;
 			for (size_t j = 0; j < p->n_segments && off < sizeof(list); j++) {
 				int w = snprintf(list + off, sizeof(list) - off, "%s%s",
-						 j ? ", " : "", p->segments[j].name);
+				                 j ? ", " : "", p->segments[j].name);
 				if (w < 0)
 					break;
 				off += (size_t)w;
 			}
 			pc_policy_diag_at(d, s->pos, r->name,
-					  "undefined segment '%s' in reachable_from (expected a "
-					  "CIDR or one of the segments: %s)",
-					  s->segment_name, p->n_segments ? list : "none defined");
+			                  "undefined segment '%s' in reachable_from (expected a "
+			                  "CIDR or one of the segments: %s)",
+			                  s->segment_name, p->n_segments ? list : "none defined");
 		}
 		for (size_t j = 0; j < i; j++)
 			if (r->name && p->rules[j].name && strcmp(r->name, p->rules[j].name) == 0) {
 				pc_policy_diag_at(d, r->pos, r->name,
-						  "duplicate rule name, first used at line %d "
-						  "(expected unique names)",
-						  p->rules[j].pos.line);
+				                  "duplicate rule name, first used at line %d "
+				                  "(expected unique names)",
+				                  p->rules[j].pos.line);
 				break;
 			}
 		for (size_t j = 0; j < i; j++)
 			if (match_covers(&p->rules[j].match, &r->match)) {
 				const struct pc_policy_rule *a = &p->rules[j];
-				pc_policy_diag_at(d, r->match_pos.line ? r->match_pos : r->pos,
-						  r->name,
-						  "unreachable: rule '%s' at line %d matches "
-						  "everything this rule matches (expected this rule "
-						  "before it, or a narrower match there)",
-						  a->name ? a->name : "?", a->pos.line);
+				pc_policy_diag_at(
+				    d, r->match_pos.line ? r->match_pos : r->pos, r->name,
+				    "unreachable: rule '%s' at line %d matches "
+				    "everything this rule matches (expected this rule "
+				    "before it, or a narrower match there)",
+				    a->name ? a->name : "?", a->pos.line);
 				break;
 			}
 	}
@@ -122,8 +122,8 @@ void pc_policy_diags_sort(struct pc_policy_diags *d)
 		struct pc_policy_diag cur = d->items[i];
 		size_t j = i;
 		while (j > 0 && (d->items[j - 1].pos.line > cur.pos.line ||
-				 (d->items[j - 1].pos.line == cur.pos.line &&
-				  d->items[j - 1].pos.col > cur.pos.col))) {
+		                 (d->items[j - 1].pos.line == cur.pos.line &&
+		                  d->items[j - 1].pos.col > cur.pos.col))) {
 			d->items[j] = d->items[j - 1];
 			j--;
 		}
@@ -131,8 +131,8 @@ void pc_policy_diags_sort(struct pc_policy_diags *d)
 	}
 }
 
-int pc_policy_open(const char *file, struct pc_policy **ret_policy,
-		   struct pc_policy_diags *diags, struct pc_error *err)
+int pc_policy_open(const char *file, struct pc_policy **ret_policy, struct pc_policy_diags *diags,
+                   struct pc_error *err)
 {
 	struct pc_policy *p = NULL;
 	*ret_policy = NULL;
@@ -153,8 +153,8 @@ int pc_policy_open(const char *file, struct pc_policy **ret_policy,
 	if (first < diags->n) {
 		const struct pc_policy_diag *g = &diags->items[first];
 		pc_error_set_at(err, PC_EINVAL, file, g->pos.line, g->pos.col, "%s%s%s%s",
-				g->rule[0] ? "rule '" : "", g->rule, g->rule[0] ? "': " : "",
-				g->msg);
+		                g->rule[0] ? "rule '" : "", g->rule, g->rule[0] ? "': " : "",
+		                g->msg);
 	}
 	return PC_EINVAL;
 }

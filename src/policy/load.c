@@ -48,9 +48,9 @@ void pc_policy_diags_free(struct pc_policy_diags *d)
 }
 
 static void diag_add(struct pc_policy_diags *d, struct pc_policy_pos pos, const char *rule,
-		     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+                     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 static void diag_add(struct pc_policy_diags *d, struct pc_policy_pos pos, const char *rule,
-		     const char *fmt, va_list ap)
+                     const char *fmt, va_list ap)
 {
 	if (d->n >= PC_POLICY_MAX_DIAGS) {
 		d->dropped++;
@@ -75,7 +75,7 @@ static void diag_add(struct pc_policy_diags *d, struct pc_policy_pos pos, const 
 }
 
 void pc_policy_diag_at(struct pc_policy_diags *d, struct pc_policy_pos pos, const char *rule,
-		       const char *fmt, ...)
+                       const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -83,13 +83,12 @@ void pc_policy_diag_at(struct pc_policy_diags *d, struct pc_policy_pos pos, cons
 	va_end(ap);
 }
 
-void pc_policy_diag_format(const char *file, const struct pc_policy_diag *d, char *out,
-			   size_t len)
+void pc_policy_diag_format(const char *file, const struct pc_policy_diag *d, char *out, size_t len)
 {
 	char where[320] = "";
 	if (d->pos.line > 0)
 		snprintf(where, sizeof(where), "%s:%d:%d: ", file ? file : "", d->pos.line,
-			 d->pos.col);
+		         d->pos.col);
 	else if (file)
 		snprintf(where, sizeof(where), "%s: ", file);
 	if (d->rule[0])
@@ -104,7 +103,7 @@ static struct pc_policy_pos pos_of(const yaml_node_t *n)
 }
 
 static void bad(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void bad(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
 {
 	va_list ap;
@@ -375,7 +374,7 @@ static bool sequence(struct loader *L, const yaml_node_t *n, const char *what)
 typedef void (*key_fn)(struct loader *L, void *ctx, size_t key, yaml_node_t *k, yaml_node_t *v);
 
 static void each_key(struct loader *L, const yaml_node_t *map, const char *const *keys,
-		     size_t n_keys, void *ctx, key_fn fn)
+                     size_t n_keys, void *ctx, key_fn fn)
 {
 	bool seen[16] = {false};
 	for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
@@ -395,8 +394,8 @@ static void each_key(struct loader *L, const yaml_node_t *map, const char *const
 			char list[256] = "";
 			size_t off = 0;
 			for (size_t j = 0; j < n_keys && off < sizeof(list); j++) {
-				int w = snprintf(list + off, sizeof(list) - off, "%s%s", j ? ", " : "",
-						 keys[j]);
+				int w = snprintf(list + off, sizeof(list) - off, "%s%s",
+				                 j ? ", " : "", keys[j]);
 				if (w < 0)
 					break;
 				off += (size_t)w;
@@ -425,8 +424,9 @@ static bool cidr_of(struct loader *L, const yaml_node_t *n, struct pc_policy_cid
 	if (pc_policy_parse_cidr(v, ret) < 0) {
 		char clean[80];
 		pc_text_sanitize(v, clean, sizeof(clean));
-		bad(L, n, "bad CIDR '%s' (expected an address with a prefix length and no host "
-			  "bits set, such as 198.18.1.0/24 or fd00:198:18::/48)",
+		bad(L, n,
+		    "bad CIDR '%s' (expected an address with a prefix length and no host "
+		    "bits set, such as 198.18.1.0/24 or fd00:198:18::/48)",
 		    clean);
 		return false;
 	}
@@ -435,7 +435,7 @@ static bool cidr_of(struct loader *L, const yaml_node_t *n, struct pc_policy_cid
 
 /* A list of CIDRs into an arena array. */
 static bool cidr_list(struct loader *L, const yaml_node_t *n, const char *what,
-		      struct pc_policy_cidr **ret, size_t *ret_n)
+                      struct pc_policy_cidr **ret, size_t *ret_n)
 {
 	if (!sequence(L, n, what))
 		return false;
@@ -501,7 +501,7 @@ static void load_segments(struct loader *L, const yaml_node_t *n)
 }
 
 static const char **glob_list(struct loader *L, const yaml_node_t *n, const char *what,
-			      size_t *ret_n)
+                              size_t *ret_n)
 {
 	if (!sequence(L, n, what))
 		return NULL;
@@ -542,7 +542,8 @@ static void defaults_key(struct loader *L, void *ctx, size_t key, yaml_node_t *k
 {
 	(void)ctx;
 	(void)k;
-	const char *s = scalar(L, v, key == 0 ? "violation, warning or ignore" : "a number of days");
+	const char *s =
+	    scalar(L, v, key == 0 ? "violation, warning or ignore" : "a number of days");
 	if (!s)
 		return;
 	if (key == 0) {
@@ -599,8 +600,8 @@ static bool port_item(struct loader *L, const yaml_node_t *n, struct pc_policy_p
 	return true;
 }
 
-static const char *const match_keys[] = {"ports", "proto",   "process", "unit",
-					 "container", "netns", "host"};
+static const char *const match_keys[] = {"ports",     "proto", "process", "unit",
+                                         "container", "netns", "host"};
 
 static void match_key(struct loader *L, void *ctx, size_t key, yaml_node_t *k, yaml_node_t *v)
 {
@@ -664,9 +665,8 @@ static void match_key(struct loader *L, void *ctx, size_t key, yaml_node_t *k, y
 	}
 }
 
-static const char *const rule_keys[] = {"name",     "match", "bind",  "reachable_from",
-					"auth",     "tls",   "owner", "doc",
-					"reviewed"};
+static const char *const rule_keys[] = {"name", "match", "bind", "reachable_from", "auth",
+                                        "tls",  "owner", "doc",  "reviewed"};
 
 static void rule_key(struct loader *L, void *ctx, size_t key, yaml_node_t *k, yaml_node_t *v)
 {
@@ -680,14 +680,15 @@ static void rule_key(struct loader *L, void *ctx, size_t key, yaml_node_t *k, ya
 		r->match_pos = pos_of(v);
 		if (mapping(L, v, "match"))
 			each_key(L, v, match_keys, sizeof(match_keys) / sizeof(match_keys[0]),
-				 &r->match, match_key);
+			         &r->match, match_key);
 		return;
 	case 2:
 		if (v->type == YAML_SEQUENCE_NODE) {
 			if (cidr_list(L, v, "bind CIDRs", &r->bind_cidrs, &r->n_bind_cidrs)) {
 				if (r->n_bind_cidrs == 0)
-					bad(L, v, "empty bind list (expected loopback, any or "
-						  "a list of CIDRs)");
+					bad(L, v,
+					    "empty bind list (expected loopback, any or "
+					    "a list of CIDRs)");
 				else
 					r->bind = PC_POLICY_BIND_CIDRS;
 			}
@@ -854,13 +855,13 @@ static void top_key(struct loader *L, void *ctx, size_t key, yaml_node_t *k, yam
 	case 2:
 		if (mapping(L, v, "scope"))
 			each_key(L, v, scope_keys, sizeof(scope_keys) / sizeof(scope_keys[0]), NULL,
-				 scope_key);
+			         scope_key);
 		return;
 	case 3:
 		if (mapping(L, v, "defaults"))
 			each_key(L, v, defaults_keys,
-				 sizeof(defaults_keys) / sizeof(defaults_keys[0]), NULL,
-				 defaults_key);
+			         sizeof(defaults_keys) / sizeof(defaults_keys[0]), NULL,
+			         defaults_key);
 		return;
 	case 4:
 		/* after segments, whatever the key order, so reachable_from
@@ -885,22 +886,23 @@ static bool prescan(const char *data, size_t len, struct pc_policy_diags *d)
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&parser, &ev)) {
 			struct pc_policy_pos pos = {(int)parser.problem_mark.line + 1,
-						    (int)parser.problem_mark.column + 1};
-			pc_policy_diag_at(d, pos, NULL, "YAML syntax error: %s (expected valid YAML)",
-					  parser.problem ? parser.problem : "unknown");
+			                            (int)parser.problem_mark.column + 1};
+			pc_policy_diag_at(d, pos, NULL,
+			                  "YAML syntax error: %s (expected valid YAML)",
+			                  parser.problem ? parser.problem : "unknown");
 			ok = false;
 			break;
 		}
 		struct pc_policy_pos pos = {(int)ev.start_mark.line + 1,
-					    (int)ev.start_mark.column + 1};
+		                            (int)ev.start_mark.column + 1};
 		switch (ev.type) {
 		case YAML_MAPPING_START_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
 			nodes++;
 			if (++depth > PC_POLICY_MAX_DEPTH) {
 				pc_policy_diag_at(d, pos, NULL,
-						  "nested %d levels deep (expected at most %d)",
-						  depth, PC_POLICY_MAX_DEPTH);
+				                  "nested %d levels deep (expected at most %d)",
+				                  depth, PC_POLICY_MAX_DEPTH);
 				ok = false;
 				done = true;
 			}
@@ -913,15 +915,16 @@ static bool prescan(const char *data, size_t len, struct pc_policy_diags *d)
 			nodes++;
 			break;
 		case YAML_ALIAS_EVENT:
-			pc_policy_diag_at(d, pos, NULL,
-					  "YAML aliases are not supported (expected a plain value)");
+			pc_policy_diag_at(
+			    d, pos, NULL,
+			    "YAML aliases are not supported (expected a plain value)");
 			ok = false;
 			done = true;
 			break;
 		case YAML_DOCUMENT_START_EVENT:
 			if (++docs > 1) {
 				pc_policy_diag_at(d, pos, NULL,
-						  "second YAML document (expected one document)");
+				                  "second YAML document (expected one document)");
 				ok = false;
 				done = true;
 			}
@@ -934,7 +937,7 @@ static bool prescan(const char *data, size_t len, struct pc_policy_diags *d)
 		}
 		if (nodes > PC_POLICY_MAX_NODES && ok) {
 			pc_policy_diag_at(d, pos, NULL, "more than %u values (expected fewer)",
-					  PC_POLICY_MAX_NODES);
+			                  PC_POLICY_MAX_NODES);
 			ok = false;
 			done = true;
 		}
@@ -943,7 +946,7 @@ static bool prescan(const char *data, size_t len, struct pc_policy_diags *d)
 	yaml_parser_delete(&parser);
 	if (ok && docs == 0) {
 		pc_policy_diag_at(d, (struct pc_policy_pos){1, 1}, NULL,
-				  "empty document (expected version: 1 and listeners: [...])");
+		                  "empty document (expected version: 1 and listeners: [...])");
 		ok = false;
 	}
 	return ok;
@@ -960,14 +963,13 @@ void pc_policy_free(struct pc_policy *p)
 /* keep_partial: on PC_EINVAL, still return what was loaded, so lint can
  * report its own problems beside the structural ones. */
 static int parse(const char *file, const char *data, size_t len, bool keep_partial,
-		 struct pc_policy **ret_policy, struct pc_policy_diags *diags,
-		 struct pc_error *err)
+                 struct pc_policy **ret_policy, struct pc_policy_diags *diags, struct pc_error *err)
 {
 	*ret_policy = NULL;
 	if (len > PC_POLICY_MAX_BYTES)
 		return pc_error_set_at(err, PC_ETOOBIG, file, 0, 0,
-				       "policy is %zu bytes (at most %u)", len,
-				       PC_POLICY_MAX_BYTES);
+		                       "policy is %zu bytes (at most %u)", len,
+		                       PC_POLICY_MAX_BYTES);
 	size_t before = diags->n + diags->dropped;
 	struct pc_policy *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -993,9 +995,9 @@ static int parse(const char *file, const char *data, size_t len, bool keep_parti
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		struct pc_policy_pos pos = {(int)parser.problem_mark.line + 1,
-					    (int)parser.problem_mark.column + 1};
+		                            (int)parser.problem_mark.column + 1};
 		pc_policy_diag_at(diags, pos, NULL, "YAML error: %s",
-				  parser.problem ? parser.problem : "unknown");
+		                  parser.problem ? parser.problem : "unknown");
 		goto out;
 	}
 	have_doc = true;
@@ -1008,7 +1010,7 @@ static int parse(const char *file, const char *data, size_t len, bool keep_parti
 	yaml_node_t *root = visit(&L, 1, NULL);
 	if (!root) {
 		pc_policy_diag_at(diags, (struct pc_policy_pos){1, 1}, NULL,
-				  "empty document (expected version: 1 and listeners: [...])");
+		                  "empty document (expected version: 1 and listeners: [...])");
 		goto out;
 	}
 	if (!mapping(&L, root, "the policy"))
@@ -1033,10 +1035,11 @@ out:
 		r = PC_EINVAL;
 	if (r < 0) {
 		if (r == PC_EINVAL && diags->n > 0) {
-			const struct pc_policy_diag *g = &diags->items[before < diags->n ? before : 0];
+			const struct pc_policy_diag *g =
+			    &diags->items[before < diags->n ? before : 0];
 			pc_error_set_at(err, PC_EINVAL, file, g->pos.line, g->pos.col, "%s%s%s%s",
-					g->rule[0] ? "rule '" : "", g->rule,
-					g->rule[0] ? "': " : "", g->msg);
+			                g->rule[0] ? "rule '" : "", g->rule,
+			                g->rule[0] ? "': " : "", g->msg);
 		} else if (r == PC_EINVAL) {
 			pc_error_set_at(err, r, file, 0, 0, "invalid policy");
 		} else {
@@ -1053,25 +1056,25 @@ out:
 }
 
 int pc_policy_parse(const char *file, const char *data, size_t len, struct pc_policy **ret_policy,
-		    struct pc_policy_diags *diags, struct pc_error *err)
+                    struct pc_policy_diags *diags, struct pc_error *err)
 {
 	return parse(file, data, len, false, ret_policy, diags, err);
 }
 
 static int load(const char *file, bool keep_partial, struct pc_policy **ret_policy,
-		struct pc_policy_diags *diags, struct pc_error *err)
+                struct pc_policy_diags *diags, struct pc_error *err)
 {
 	*ret_policy = NULL;
 	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		/* a policy that is not there is the user's input error (exit 2) */
 		return pc_error_set_at(err, PC_EINVAL, file, 0, 0, "cannot read the policy: %s",
-				       strerror(errno));
+		                       strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return pc_error_set_at(err, PC_EINVAL, file, 0, 0,
-				       "the policy is not a regular file");
+		                       "the policy is not a regular file");
 	}
 	/* read one byte past the cap to tell "too large" from "exactly the cap" */
 	size_t cap = PC_POLICY_MAX_BYTES + 1, len = 0;
@@ -1089,7 +1092,7 @@ static int load(const char *file, bool keep_partial, struct pc_policy **ret_poli
 			free(buf);
 			close(fd);
 			return pc_error_set_at(err, PC_EIO, file, 0, 0,
-					       "cannot read the policy: %s", strerror(e));
+			                       "cannot read the policy: %s", strerror(e));
 		}
 		if (n == 0)
 			break;
@@ -1099,7 +1102,7 @@ static int load(const char *file, bool keep_partial, struct pc_policy **ret_poli
 	int r;
 	if (len > PC_POLICY_MAX_BYTES)
 		r = pc_error_set_at(err, PC_ETOOBIG, file, 0, 0,
-				    "the policy is larger than %u bytes", PC_POLICY_MAX_BYTES);
+		                    "the policy is larger than %u bytes", PC_POLICY_MAX_BYTES);
 	else
 		r = parse(file, buf, len, keep_partial, ret_policy, diags, err);
 	free(buf);
@@ -1107,20 +1110,20 @@ static int load(const char *file, bool keep_partial, struct pc_policy **ret_poli
 }
 
 int pc_policy_load(const char *file, struct pc_policy **ret_policy, struct pc_policy_diags *diags,
-		   struct pc_error *err)
+                   struct pc_error *err)
 {
 	return load(file, false, ret_policy, diags, err);
 }
 
 int pc_policy_load_partial(const char *file, struct pc_policy **ret_policy,
-			   struct pc_policy_diags *diags, struct pc_error *err)
+                           struct pc_policy_diags *diags, struct pc_error *err)
 {
 	return load(file, true, ret_policy, diags, err);
 }
 
 int pc_policy_parse_partial(const char *file, const char *data, size_t len,
-			    struct pc_policy **ret_policy, struct pc_policy_diags *diags,
-			    struct pc_error *err)
+                            struct pc_policy **ret_policy, struct pc_policy_diags *diags,
+                            struct pc_error *err)
 {
 	return parse(file, data, len, true, ret_policy, diags, err);
 }

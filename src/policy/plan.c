@@ -70,7 +70,7 @@ void pc_policy_plan_free(struct pc_policy_plan *plan)
 }
 
 int pc_policy_plan_build(const struct pc_policy *p, const struct pc_snapshot *snap,
-			 struct pc_policy_plan *ret_plan)
+                         struct pc_policy_plan *ret_plan)
 {
 	struct pc_policy_plan plan = {0};
 	pc_arena_init(&plan.arena);
@@ -137,12 +137,12 @@ int pc_policy_plan_build(const struct pc_policy *p, const struct pc_snapshot *sn
 			continue;
 		struct pc_policy_plan_entry *e = &plan.entries[plan.n++];
 		*e = (struct pc_policy_plan_entry){
-			.proto = (enum pc_proto)(key / 65536),
-			.port = (uint16_t)(key % 65536),
-			.rule = a->rule,
-			.segments = a->segments,
-			.cidrs = a->cidrs,
-			.n_cidrs = a->n_cidrs,
+		    .proto = (enum pc_proto)(key / 65536),
+		    .port = (uint16_t)(key % 65536),
+		    .rule = a->rule,
+		    .segments = a->segments,
+		    .cidrs = a->cidrs,
+		    .n_cidrs = a->n_cidrs,
 		};
 		bool any_source = a->n_cidrs > 0;
 		for (size_t s = 0; a->segments && s < p->n_segments; s++)
@@ -185,7 +185,7 @@ static int cmp_cidr(const void *pa, const void *pb)
 }
 
 size_t pc_policy_cidrs_reduce(const struct pc_policy_cidr *const *in, size_t n, int family,
-			      const struct pc_policy_cidr **out)
+                              const struct pc_policy_cidr **out)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -208,8 +208,8 @@ size_t pc_policy_cidrs_reduce(const struct pc_policy_cidr *const *in, size_t n, 
 }
 
 const struct pc_policy_emitter *const pc_policy_emitters[] = {
-	&pc_policy_emit_nft,
-	&pc_policy_emit_iptables,
-	&pc_policy_emit_ip6tables,
-	NULL,
+    &pc_policy_emit_nft,
+    &pc_policy_emit_iptables,
+    &pc_policy_emit_ip6tables,
+    NULL,
 };

@@ -28,13 +28,13 @@
 
 /* Bounds of a policy document (docs/policy.md, "Limits"). */
 #define PC_POLICY_MAX_BYTES (4u << 20)
-#define PC_POLICY_MAX_DEPTH 8      /* mapping/sequence nesting the loader walks */
+#define PC_POLICY_MAX_DEPTH 8 /* mapping/sequence nesting the loader walks */
 #define PC_POLICY_MAX_NODES 2000000u
 #define PC_POLICY_MAX_RULES 20000u
 #define PC_POLICY_MAX_SEGMENTS 1000u
-#define PC_POLICY_MAX_LIST 4096u    /* items in one list (CIDRs, ports, ...) */
-#define PC_POLICY_MAX_STRING 1024u  /* bytes in one scalar */
-#define PC_POLICY_MAX_DIAGS 1000u   /* diagnostics kept; the rest are counted */
+#define PC_POLICY_MAX_LIST 4096u   /* items in one list (CIDRs, ports, ...) */
+#define PC_POLICY_MAX_STRING 1024u /* bytes in one scalar */
+#define PC_POLICY_MAX_DIAGS 1000u  /* diagnostics kept; the rest are counted */
 
 struct pc_policy_pos {
 	int line, col; /* 1-based; 0 when unknown */
@@ -58,8 +58,8 @@ struct pc_policy_port_range {
 
 /* One entry of reachable_from: a segment (by index) or a CIDR. */
 struct pc_policy_source {
-	int segment;               /* index into segments, or -1 for a CIDR */
-	const char *segment_name;  /* as written, for undefined-name errors */
+	int segment;              /* index into segments, or -1 for a CIDR */
+	const char *segment_name; /* as written, for undefined-name errors */
 	struct pc_policy_cidr cidr;
 	struct pc_policy_pos pos;
 };
@@ -88,23 +88,23 @@ struct pc_policy_match {
 	const char *container; /* glob on an owner's container name or id */
 	const char *netns;     /* glob on the namespace name */
 	const char *host;      /* glob on the host name (host records) or the
-				  target name/address (network-side records) */
+	                          target name/address (network-side records) */
 };
 
 struct pc_policy_rule {
 	const char *name;
-	struct pc_policy_pos pos;      /* the rule's mapping */
+	struct pc_policy_pos pos; /* the rule's mapping */
 	struct pc_policy_match match;
 	struct pc_policy_pos match_pos;
 	enum pc_policy_bind bind;
 	struct pc_policy_cidr *bind_cidrs;
 	size_t n_bind_cidrs;
-	bool has_reachable;            /* reachable_from given (may be empty) */
+	bool has_reachable; /* reachable_from given (may be empty) */
 	struct pc_policy_source *reachable;
 	size_t n_reachable;
 	bool auth_required, tls_required;
 	const char *owner, *doc;
-	int64_t reviewed_day;          /* days since 1970-01-01, or -1 */
+	int64_t reviewed_day; /* days since 1970-01-01, or -1 */
 	struct pc_policy_pos reviewed_pos;
 };
 
@@ -129,23 +129,22 @@ struct pc_policy {
 /* One problem found in a policy: where, which rule, what, what was expected. */
 struct pc_policy_diag {
 	struct pc_policy_pos pos;
-	char rule[128];    /* rule name, or "" outside a rule */
+	char rule[128]; /* rule name, or "" outside a rule */
 	char msg[384];
 };
 
 struct pc_policy_diags {
 	struct pc_policy_diag *items;
 	size_t n, cap;
-	size_t dropped;    /* beyond PC_POLICY_MAX_DIAGS */
+	size_t dropped; /* beyond PC_POLICY_MAX_DIAGS */
 };
 
 void pc_policy_diags_free(struct pc_policy_diags *d);
 /* Append one diagnostic (counted in dropped beyond PC_POLICY_MAX_DIAGS). */
 void pc_policy_diag_at(struct pc_policy_diags *d, struct pc_policy_pos pos, const char *rule,
-		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "file:line:col: rule NAME: message" (parts omitted when unknown). */
-void pc_policy_diag_format(const char *file, const struct pc_policy_diag *d, char *out,
-			   size_t len);
+void pc_policy_diag_format(const char *file, const struct pc_policy_diag *d, char *out, size_t len);
 
 /*
  * Parse a policy from memory. `file` names it in diagnostics. Every
@@ -156,20 +155,20 @@ void pc_policy_diag_format(const char *file, const struct pc_policy_diag *d, cha
  * PC_ENOMEM / PC_ETOOBIG otherwise. *ret_policy is NULL on failure.
  */
 int pc_policy_parse(const char *file, const char *data, size_t len, struct pc_policy **ret_policy,
-		    struct pc_policy_diags *diags, struct pc_error *err);
+                    struct pc_policy_diags *diags, struct pc_error *err);
 /* Read FILE (bounded by PC_POLICY_MAX_BYTES) and parse it; PC_EIO when it
  * cannot be read. */
 int pc_policy_load(const char *file, struct pc_policy **ret_policy, struct pc_policy_diags *diags,
-		   struct pc_error *err);
+                   struct pc_error *err);
 void pc_policy_free(struct pc_policy *p);
 /* The same, but on PC_EINVAL *ret_policy holds what could be loaded (or
  * NULL when nothing could), so lint can add its findings: for `policy lint`
  * and the fuzz target. The caller frees it. */
 int pc_policy_load_partial(const char *file, struct pc_policy **ret_policy,
-			   struct pc_policy_diags *diags, struct pc_error *err);
+                           struct pc_policy_diags *diags, struct pc_error *err);
 int pc_policy_parse_partial(const char *file, const char *data, size_t len,
-			    struct pc_policy **ret_policy, struct pc_policy_diags *diags,
-			    struct pc_error *err);
+                            struct pc_policy **ret_policy, struct pc_policy_diags *diags,
+                            struct pc_error *err);
 /* Sort diagnostics by position (stable), as a person reads the file. */
 void pc_policy_diags_sort(struct pc_policy_diags *d);
 
@@ -181,33 +180,32 @@ int pc_policy_lint(const struct pc_policy *p, struct pc_policy_diags *diags);
 
 /* Parse + lint in one call, as `policy lint` and `--policy` do: 0 when the
  * policy is usable, PC_EINVAL with diags and err filled otherwise. */
-int pc_policy_open(const char *file, struct pc_policy **ret_policy,
-		   struct pc_policy_diags *diags, struct pc_error *err);
+int pc_policy_open(const char *file, struct pc_policy **ret_policy, struct pc_policy_diags *diags,
+                   struct pc_error *err);
 
 /* Does the rule's match hold for ep (snapshot host `host`)? */
 bool pc_policy_match_endpoint(const struct pc_policy_match *m, const struct pc_endpoint *ep,
-			      const char *host);
+                              const char *host);
 /* Is ep inside the policy's scope? */
-bool pc_policy_in_scope(const struct pc_policy *p, const struct pc_endpoint *ep,
-			const char *host);
+bool pc_policy_in_scope(const struct pc_policy *p, const struct pc_endpoint *ep, const char *host);
 /* Is the endpoint one a policy judges (a listener or an open port)? */
 bool pc_policy_judged(const struct pc_endpoint *ep);
 /* Index of the first rule matching ep, or -1 (linear: tests and one-offs). */
 long pc_policy_first_match(const struct pc_policy *p, const struct pc_endpoint *ep,
-			   const char *host);
+                           const char *host);
 
 /* The same answer through a per-port index of the rules, for judging tens of
  * thousands of endpoints against thousands of rules. */
 struct pc_policy_index;
 int pc_policy_index_new(const struct pc_policy *p, struct pc_policy_index **ret_index);
 long pc_policy_index_first(const struct pc_policy_index *idx, const struct pc_endpoint *ep,
-			   const char *host);
+                           const char *host);
 void pc_policy_index_free(struct pc_policy_index *idx);
 
 struct pc_policy_eval_opts {
-	int64_t now_ms;        /* for review deadlines; 0 = the wall clock */
-	const char *from;      /* segment or CIDR the network-side records were
-				  seen from, or NULL when unknown */
+	int64_t now_ms;   /* for review deadlines; 0 = the wall clock */
+	const char *from; /* segment or CIDR the network-side records were
+	                     seen from, or NULL when unknown */
 };
 
 /* Counts of what the evaluation found, for the summary and the exit code. */
@@ -223,8 +221,8 @@ struct pc_policy_result {
  * snapshot. 0, PC_EINVAL (opts.from names no segment), or PC_ENOMEM.
  */
 int pc_policy_eval(struct pc_snapshot *snap, const struct pc_policy *p,
-		   const struct pc_policy_eval_opts *opts, struct pc_policy_result *ret_result,
-		   struct pc_error *err);
+                   const struct pc_policy_eval_opts *opts, struct pc_policy_result *ret_result,
+                   struct pc_error *err);
 
 /* Write a starting policy (YAML) documenting every listener of snap;
  * today_day is the date written in `reviewed` (days since the epoch). */
@@ -236,14 +234,14 @@ struct pc_policy_emit_opts {
 };
 
 struct pc_policy_emitter {
-	const char *name;        /* "nft", "iptables", "ip6tables" */
+	const char *name; /* "nft", "iptables", "ip6tables" */
 	const char *description;
 	/* Write rules that make p true for the listeners of snap (host records
 	 * of one namespace): documented listeners accepted only from their
 	 * reachable_from sources, every other listening port dropped, SSH kept
 	 * unless a rule names it. Deterministic: same input, same bytes. */
 	int (*write)(FILE *f, const struct pc_policy *p, const struct pc_snapshot *snap,
-		     const struct pc_policy_emit_opts *opts);
+	             const struct pc_policy_emit_opts *opts);
 };
 
 extern const struct pc_policy_emitter *const pc_policy_emitters[]; /* NULL-terminated */
@@ -270,7 +268,7 @@ struct pc_policy_plan_entry {
 	const struct pc_policy_rule *rule; /* first documenting rule, or NULL */
 	/* sources, for RESTRICT: a bitmap over segments and the CIDRs of the
 	 * rules that document this port */
-	uint8_t *segments;                 /* n_segments flags */
+	uint8_t *segments; /* n_segments flags */
 	const struct pc_policy_cidr **cidrs;
 	size_t n_cidrs;
 };
@@ -282,12 +280,12 @@ struct pc_policy_plan {
 };
 
 int pc_policy_plan_build(const struct pc_policy *p, const struct pc_snapshot *snap,
-			 struct pc_policy_plan *ret_plan);
+                         struct pc_policy_plan *ret_plan);
 void pc_policy_plan_free(struct pc_policy_plan *plan);
 /* The CIDRs of one family from in[0..n), without those another one
  * contains (firewall interval sets refuse overlaps), sorted; out holds n. */
 size_t pc_policy_cidrs_reduce(const struct pc_policy_cidr *const *in, size_t n, int family,
-			      const struct pc_policy_cidr **out);
+                              const struct pc_policy_cidr **out);
 
 /* Days since 1970-01-01 of a UTC time in ms; and of "YYYY-MM-DD" (-1 bad). */
 int64_t pc_policy_day_of_ms(int64_t ms);

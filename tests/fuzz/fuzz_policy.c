@@ -24,11 +24,11 @@ static struct pc_snapshot *fixed_snapshot(void)
 		enum pc_proto proto;
 		const char *comm;
 	} l[] = {
-		{"0.0.0.0", 22, PC_PROTO_TCP, "sshd"},
-		{"127.0.0.1", 6379, PC_PROTO_TCP, "redis-server"},
-		{"::", 5432, PC_PROTO_TCP, "postgres"},
-		{"198.18.1.1", 8080, PC_PROTO_TCP, NULL},
-		{"0.0.0.0", 53, PC_PROTO_UDP, "dnsmasq"},
+	    {"0.0.0.0", 22, PC_PROTO_TCP, "sshd"},
+	    {"127.0.0.1", 6379, PC_PROTO_TCP, "redis-server"},
+	    {"::", 5432, PC_PROTO_TCP, "postgres"},
+	    {"198.18.1.1", 8080, PC_PROTO_TCP, NULL},
+	    {"0.0.0.0", 53, PC_PROTO_UDP, "dnsmasq"},
 	};
 	struct pc_snapshot *s = pc_snapshot_new("fuzz");
 	if (!s)
@@ -58,7 +58,7 @@ static struct pc_snapshot *fixed_snapshot(void)
 }
 
 static void emit_twice(const struct pc_policy_emitter *em, const struct pc_policy *p,
-		       const struct pc_snapshot *s)
+                       const struct pc_snapshot *s)
 {
 	char *out[2] = {NULL, NULL};
 	size_t len[2] = {0, 0};

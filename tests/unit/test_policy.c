@@ -30,34 +30,34 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{"bad_unknown_top.yaml", 2, 1, "", "unknown key 'listners' (expected one of: version"},
-	{"bad_unknown_rule_key.yaml", 5, 5, "web", "unknown key 'owners'"},
-	{"bad_unknown_match_key.yaml", 6, 7, "web", "unknown key 'program' (expected one of: ports"},
-	{"bad_type_ports.yaml", 5, 14, "web", "found a mapping"},
-	{"bad_type_listeners.yaml", 3, 3, "", "expected listeners (a list of rules), found a mapping"},
-	{"bad_port_range.yaml", 4, 25, "web", "bad port '9000-8000'"},
-	{"bad_port_big.yaml", 4, 20, "web", "bad port '70000'"},
-	{"bad_cidr.yaml", 4, 9, "", "bad CIDR '198.18.20.300/24'"},
-	{"bad_cidr_hostbits.yaml", 5, 22, "db", "bad CIDR '198.18.10.7/24'"},
-	{"bad_undefined_segment.yaml", 7, 27, "db",
-	 "undefined segment 'ops' in reachable_from (expected a CIDR or one of the segments: app)"},
-	{"bad_duplicate_name.yaml", 5, 5, "web", "duplicate rule name, first used at line 3"},
-	{"bad_shadowed.yaml", 6, 12, "nginx-https",
-	 "unreachable: rule 'all-nginx' at line 3 matches everything this rule matches"},
-	{"bad_shadowed_range.yaml", 7, 7, "web-alt", "unreachable: rule 'high' at line 3"},
-	{"bad_bind.yaml", 5, 11, "web", "bind must be loopback, any or a list of CIDRs"},
-	{"bad_date.yaml", 5, 15, "web", "bad date '2026-02-30' (expected reviewed: YYYY-MM-DD)"},
-	{"bad_doc.yaml", 5, 10, "web", "doc must be a URL"},
-	{"bad_version.yaml", 1, 10, "", "unsupported version (expected version: 1)"},
-	{"bad_no_version.yaml", 1, 1, "", "no version (expected version: 1)"},
-	{"bad_syntax.yaml", 4, 23, "", "YAML syntax error"},
-	{"bad_alias.yaml", 6, 12, "", "YAML aliases are not supported"},
-	{"bad_unlisted.yaml", 3, 13, "", "unlisted must be violation, warning or ignore"},
-	{"bad_proto.yaml", 4, 33, "dns", "proto must be tcp or udp"},
-	{"bad_no_name.yaml", 3, 5, "", "rule without a name"},
-	{"bad_auth.yaml", 5, 11, "redis", "auth must be required or any"},
-	{"bad_deep.yaml", 2, 19, "", "nested 9 levels deep (expected at most 8)"},
-	{"bad_duplicate_key.yaml", 6, 5, "web", "duplicate key 'owner'"},
+    {"bad_unknown_top.yaml", 2, 1, "", "unknown key 'listners' (expected one of: version"},
+    {"bad_unknown_rule_key.yaml", 5, 5, "web", "unknown key 'owners'"},
+    {"bad_unknown_match_key.yaml", 6, 7, "web", "unknown key 'program' (expected one of: ports"},
+    {"bad_type_ports.yaml", 5, 14, "web", "found a mapping"},
+    {"bad_type_listeners.yaml", 3, 3, "", "expected listeners (a list of rules), found a mapping"},
+    {"bad_port_range.yaml", 4, 25, "web", "bad port '9000-8000'"},
+    {"bad_port_big.yaml", 4, 20, "web", "bad port '70000'"},
+    {"bad_cidr.yaml", 4, 9, "", "bad CIDR '198.18.20.300/24'"},
+    {"bad_cidr_hostbits.yaml", 5, 22, "db", "bad CIDR '198.18.10.7/24'"},
+    {"bad_undefined_segment.yaml", 7, 27, "db",
+     "undefined segment 'ops' in reachable_from (expected a CIDR or one of the segments: app)"},
+    {"bad_duplicate_name.yaml", 5, 5, "web", "duplicate rule name, first used at line 3"},
+    {"bad_shadowed.yaml", 6, 12, "nginx-https",
+     "unreachable: rule 'all-nginx' at line 3 matches everything this rule matches"},
+    {"bad_shadowed_range.yaml", 7, 7, "web-alt", "unreachable: rule 'high' at line 3"},
+    {"bad_bind.yaml", 5, 11, "web", "bind must be loopback, any or a list of CIDRs"},
+    {"bad_date.yaml", 5, 15, "web", "bad date '2026-02-30' (expected reviewed: YYYY-MM-DD)"},
+    {"bad_doc.yaml", 5, 10, "web", "doc must be a URL"},
+    {"bad_version.yaml", 1, 10, "", "unsupported version (expected version: 1)"},
+    {"bad_no_version.yaml", 1, 1, "", "no version (expected version: 1)"},
+    {"bad_syntax.yaml", 4, 23, "", "YAML syntax error"},
+    {"bad_alias.yaml", 6, 12, "", "YAML aliases are not supported"},
+    {"bad_unlisted.yaml", 3, 13, "", "unlisted must be violation, warning or ignore"},
+    {"bad_proto.yaml", 4, 33, "dns", "proto must be tcp or udp"},
+    {"bad_no_name.yaml", 3, 5, "", "rule without a name"},
+    {"bad_auth.yaml", 5, 11, "redis", "auth must be required or any"},
+    {"bad_deep.yaml", 2, 19, "", "nested 9 levels deep (expected at most 8)"},
+    {"bad_duplicate_key.yaml", 6, 5, "web", "duplicate key 'owner'"},
 };
 
 static void test_bad_corpus(void **state)
@@ -77,9 +77,9 @@ static void test_bad_corpus(void **state)
 			fprintf(stderr, "%s: r=%d n=%zu", c->file, r, d.n);
 			for (size_t k = 0; k < d.n; k++)
 				fprintf(stderr, "\n  %d:%d rule '%s': %s", d.items[k].pos.line,
-					d.items[k].pos.col, d.items[k].rule, d.items[k].msg);
+				        d.items[k].pos.col, d.items[k].rule, d.items[k].msg);
 			fprintf(stderr, "\n  want %d:%d rule '%s': %s\n", c->line, c->col, c->rule,
-				c->msg);
+			        c->msg);
 			fail();
 		}
 		assert_null(p);
@@ -101,19 +101,19 @@ static void test_many_errors(void **state)
 {
 	(void)state;
 	static const char doc[] = "version: 1\n"
-				  "segments:\n"
-				  "  app: [198.18.10.0/24]\n"
-				  "listeners:\n"
-				  "  - name: a\n"
-				  "    match: {ports: [80], prot: tcp}\n"
-				  "    reachable_from: [opz]\n"
-				  "  - name: a\n"
-				  "    match: {ports: [80]}\n";
+	                          "segments:\n"
+	                          "  app: [198.18.10.0/24]\n"
+	                          "listeners:\n"
+	                          "  - name: a\n"
+	                          "    match: {ports: [80], prot: tcp}\n"
+	                          "    reachable_from: [opz]\n"
+	                          "  - name: a\n"
+	                          "    match: {ports: [80]}\n";
 	struct pc_policy *p;
 	struct pc_policy_diags d = {0};
 	struct pc_error err = {0};
 	assert_int_equal(pc_policy_parse_partial("x.yaml", doc, strlen(doc), &p, &d, &err),
-			 PC_EINVAL);
+	                 PC_EINVAL);
 	assert_non_null(p);
 	assert_int_equal(d.n, 1);
 	assert_true(pc_policy_lint(p, &d) == 3);
@@ -134,7 +134,7 @@ static void test_good_files(void **state)
 {
 	(void)state;
 	static const char *const files[] = {"good_full.yaml", "good_minimal.yaml",
-					    "good_order.yaml"};
+	                                    "good_order.yaml"};
 	for (size_t i = 0; i < 3; i++) {
 		char path[512];
 		snprintf(path, sizeof(path), DATA "%s", files[i]);
@@ -198,7 +198,8 @@ static void test_docs_example(void **state)
 	if (r == 0)
 		r = pc_policy_lint(p, &d);
 	for (size_t i = 0; i < d.n; i++)
-		fprintf(stderr, "%d:%d %s\n", d.items[i].pos.line, d.items[i].pos.col, d.items[i].msg);
+		fprintf(stderr, "%d:%d %s\n", d.items[i].pos.line, d.items[i].pos.col,
+		        d.items[i].msg);
 	assert_int_equal(r, 0);
 	assert_int_equal(p->n_rules, 5);
 	assert_int_equal(p->n_segments, 3);
@@ -278,14 +279,15 @@ static struct pc_policy *policy_of(const char *doc)
 	if (r == 0)
 		r = pc_policy_lint(p, &d);
 	for (size_t i = 0; i < d.n; i++)
-		fprintf(stderr, "%d:%d %s\n", d.items[i].pos.line, d.items[i].pos.col, d.items[i].msg);
+		fprintf(stderr, "%d:%d %s\n", d.items[i].pos.line, d.items[i].pos.col,
+		        d.items[i].msg);
 	assert_int_equal(r, 0);
 	pc_policy_diags_free(&d);
 	return p;
 }
 
 static struct pc_endpoint *listener(struct pc_snapshot *s, enum pc_proto proto, const char *addr,
-				    uint16_t port, const char *comm)
+                                    uint16_t port, const char *comm)
 {
 	struct pc_endpoint *e = pc_snapshot_add_endpoint(s);
 	e->source = PC_SOURCE_HOST;
@@ -312,36 +314,35 @@ static struct pc_snapshot *snap_new(void)
 
 #define NOW_MS (pc_policy_parse_date("2026-12-06") * 86400000LL + 3600000)
 
-static const char eval_policy[] =
-	"version: 1\n"
-	"segments:\n"
-	"  app: [198.18.10.0/24]\n"
-	"  ops: [198.18.20.0/24]\n"
-	"defaults: {unlisted: violation, review_max_age: 180}\n"
-	"listeners:\n"
-	"  - name: redis\n"
-	"    match: {ports: [6379], process: redis-server}\n"
-	"    bind: loopback\n"
-	"    auth: required\n"
-	"    owner: cache-team\n"
-	"    doc: https://wiki.example.internal/redis\n"
-	"    reviewed: 2026-11-01\n"
-	"  - name: postgres\n"
-	"    match: {ports: [5432], proto: tcp}\n"
-	"    bind: [198.18.1.0/24]\n"
-	"    reachable_from: [app]\n"
-	"    tls: required\n"
-	"    reviewed: 2026-01-01\n"
-	"  - name: metrics\n"
-	"    match: {ports: [9100]}\n"
-	"    reachable_from: []\n"
-	"    reviewed: 2026-12-01\n"
-	"  - name: old-ftp\n"
-	"    match: {ports: [21]}\n"
-	"    reviewed: 2026-12-01\n";
+static const char eval_policy[] = "version: 1\n"
+                                  "segments:\n"
+                                  "  app: [198.18.10.0/24]\n"
+                                  "  ops: [198.18.20.0/24]\n"
+                                  "defaults: {unlisted: violation, review_max_age: 180}\n"
+                                  "listeners:\n"
+                                  "  - name: redis\n"
+                                  "    match: {ports: [6379], process: redis-server}\n"
+                                  "    bind: loopback\n"
+                                  "    auth: required\n"
+                                  "    owner: cache-team\n"
+                                  "    doc: https://wiki.example.internal/redis\n"
+                                  "    reviewed: 2026-11-01\n"
+                                  "  - name: postgres\n"
+                                  "    match: {ports: [5432], proto: tcp}\n"
+                                  "    bind: [198.18.1.0/24]\n"
+                                  "    reachable_from: [app]\n"
+                                  "    tls: required\n"
+                                  "    reviewed: 2026-01-01\n"
+                                  "  - name: metrics\n"
+                                  "    match: {ports: [9100]}\n"
+                                  "    reachable_from: []\n"
+                                  "    reviewed: 2026-12-01\n"
+                                  "  - name: old-ftp\n"
+                                  "    match: {ports: [21]}\n"
+                                  "    reviewed: 2026-12-01\n";
 
 static const struct pc_policy_verdict *judge(struct pc_snapshot *s, const struct pc_policy *p,
-					     const char *from, struct pc_policy_result *res)
+                                             const char *from, struct pc_policy_result *res)
 {
 	struct pc_policy_eval_opts o = {.now_ms = NOW_MS, .from = from};
 	struct pc_error err = {0};
@@ -350,13 +351,13 @@ static const struct pc_policy_verdict *judge(struct pc_snapshot *s, const struct
 }
 
 static void assert_verdict(const struct pc_endpoint *e, enum pc_verdict v, const char *rule,
-			   const char *reason0)
+                           const char *reason0)
 {
 	assert_non_null(e->policy);
 	if (e->policy->verdict != v || (reason0 && (e->policy->n_reasons == 0 ||
-						    strcmp(e->policy->reasons[0], reason0) != 0))) {
+	                                            strcmp(e->policy->reasons[0], reason0) != 0))) {
 		fprintf(stderr, "port %u: verdict %s, reasons:", e->port,
-			pc_verdict_name(e->policy->verdict));
+		        pc_verdict_name(e->policy->verdict));
 		for (size_t i = 0; i < e->policy->n_reasons; i++)
 			fprintf(stderr, " [%s]", e->policy->reasons[i]);
 		fprintf(stderr, "\n want %s [%s]\n", pc_verdict_name(v), reason0 ? reason0 : "");
@@ -412,18 +413,19 @@ static void test_eval_verdicts(void **state)
 	assert_int_equal(ep[1].policy->n_reasons, 2);
 	assert_string_equal(ep[1].policy->reasons[1], "no authentication, policy requires it");
 	assert_verdict(&ep[2], PC_VERDICT_VIOLATION, "postgres",
-		       "bound to 198.18.2.1, policy says 198.18.1.0/24");
+	               "bound to 198.18.2.1, policy says 198.18.1.0/24");
 	assert_string_equal(ep[2].policy->reasons[2], "no TLS, policy requires it");
 	assert_verdict(&ep[3], PC_VERDICT_ALLOWED, "postgres",
-		       "reachable_from app not proven: bound to 198.18.1.1 and no network-side "
-		       "scan in this audit (policy enforce makes it true)");
+	               "reachable_from app not proven: bound to 198.18.1.1 and no network-side "
+	               "scan in this audit (policy enforce makes it true)");
 	assert_string_equal(ep[3].policy->reasons[1], "documented by rule 'postgres'");
 	assert_verdict(&ep[4], PC_VERDICT_VIOLATION, "metrics",
-		       "bound to any, policy allows no remote client");
-	assert_verdict(&ep[5], PC_VERDICT_UNDOCUMENTED, NULL, "no rule documents tcp/8080 (python3)");
+	               "bound to any, policy allows no remote client");
+	assert_verdict(&ep[5], PC_VERDICT_UNDOCUMENTED, NULL,
+	               "no rule documents tcp/8080 (python3)");
 	assert_null(ep[6].policy);
 	assert_verdict(&ep[7], PC_VERDICT_ALLOWED, "redis",
-		       "authentication not proven (unknown), policy requires it");
+	               "authentication not proven (unknown), policy requires it");
 	assert_int_equal(res.allowed, 3);
 	assert_int_equal(res.violation, 3);
 	assert_int_equal(res.undocumented, 1);
@@ -437,13 +439,13 @@ static void test_eval_verdicts(void **state)
 	assert_string_equal(s->findings[0].kind, "review_due");
 	assert_string_equal(s->findings[0].rule, "postgres");
 	assert_string_equal(s->findings[0].message,
-			    "rule 'postgres' was last reviewed on 2026-01-01, 339 days ago "
-			    "(review_max_age 180): due for review");
+	                    "rule 'postgres' was last reviewed on 2026-01-01, 339 days ago "
+	                    "(review_max_age 180): due for review");
 	assert_string_equal(s->findings[1].kind, "stale_rule");
 	assert_string_equal(s->findings[1].rule, "old-ftp");
 	assert_string_equal(s->findings[1].message,
-			    "rule 'old-ftp' (t.yaml line 24) matched no listener: stale "
-			    "documentation");
+	                    "rule 'old-ftp' (t.yaml line 24) matched no listener: stale "
+	                    "documentation");
 	assert_int_equal(s->findings[1].severity, PC_SEV_LOW);
 	pc_snapshot_free(s);
 	pc_policy_free(p);
@@ -468,18 +470,20 @@ static void test_eval_reachable_from(void **state)
 		e = listener(s, PC_PROTO_TCP, "0.0.0.0", 5432, "postgres");
 		e->bind = PC_BIND_ANY;
 		struct pc_policy_result res;
-		const char *from = from_ops == 0 ? "ops" : from_ops == 1 ? "app" : "198.18.10.128/25";
+		const char *from = from_ops == 0   ? "ops"
+		                   : from_ops == 1 ? "app"
+		                                   : "198.18.10.128/25";
 		judge(s, p, from, &res);
 		if (from_ops == 0) {
 			assert_verdict(&s->endpoints[0], PC_VERDICT_VIOLATION, "postgres",
-				       "reachable from segment ops, policy allows app only");
+			               "reachable from segment ops, policy allows app only");
 			assert_verdict(&s->endpoints[1], PC_VERDICT_VIOLATION, "postgres",
-				       "bound to any, policy says 198.18.1.0/24");
+			               "bound to any, policy says 198.18.1.0/24");
 			assert_string_equal(s->endpoints[1].policy->reasons[1],
-					    "reachable from segment ops, policy allows app only");
+			                    "reachable from segment ops, policy allows app only");
 		} else {
 			assert_verdict(&s->endpoints[0], PC_VERDICT_ALLOWED, "postgres",
-				       "documented by rule 'postgres'");
+			               "documented by rule 'postgres'");
 		}
 		pc_snapshot_free(s);
 	}
@@ -492,8 +496,8 @@ static void test_eval_reachable_from(void **state)
 	e->port = 9100;
 	judge(s, p, NULL, NULL);
 	assert_verdict(&s->endpoints[0], PC_VERDICT_ALLOWED, "metrics",
-		       "reachable from the network, from a segment not named (give --from); "
-		       "policy allows no remote client");
+	               "reachable from the network, from a segment not named (give --from); "
+	               "policy allows no remote client");
 	/* an unknown --from is an input error */
 	struct pc_policy_eval_opts o = {.now_ms = NOW_MS, .from = "nowhere"};
 	struct pc_error err = {0};
@@ -507,10 +511,10 @@ static void test_eval_unlisted_and_scope(void **state)
 {
 	(void)state;
 	static const char *const docs[] = {
-		"version: 1\ndefaults: {unlisted: warning}\nlisteners: []\n",
-		"version: 1\ndefaults: {unlisted: ignore}\nlisteners: []\n",
-		"version: 1\nscope: {hosts: [web*]}\nlisteners: []\n",
-		"version: 1\nscope: {netns: [lab-*]}\nlisteners: []\n",
+	    "version: 1\ndefaults: {unlisted: warning}\nlisteners: []\n",
+	    "version: 1\ndefaults: {unlisted: ignore}\nlisteners: []\n",
+	    "version: 1\nscope: {hosts: [web*]}\nlisteners: []\n",
+	    "version: 1\nscope: {netns: [lab-*]}\nlisteners: []\n",
 	};
 	for (size_t i = 0; i < 4; i++) {
 		struct pc_policy *p = policy_of(docs[i]);
@@ -520,12 +524,14 @@ static void test_eval_unlisted_and_scope(void **state)
 		struct pc_policy_result res;
 		judge(s, p, NULL, &res);
 		if (i == 0) {
-			assert_verdict(e, PC_VERDICT_UNDOCUMENTED, NULL, "no rule documents udp/53");
+			assert_verdict(e, PC_VERDICT_UNDOCUMENTED, NULL,
+			               "no rule documents udp/53");
 			assert_string_equal(e->policy->reasons[1],
-					    "defaults.unlisted is warning: not a violation");
+			                    "defaults.unlisted is warning: not a violation");
 			assert_false(res.undocumented_fails);
 		} else if (i == 3) {
-			assert_verdict(e, PC_VERDICT_UNDOCUMENTED, NULL, "no rule documents udp/53");
+			assert_verdict(e, PC_VERDICT_UNDOCUMENTED, NULL,
+			               "no rule documents udp/53");
 		} else {
 			assert_null(e->policy); /* ignored, or out of scope (host db01) */
 		}
@@ -539,14 +545,14 @@ static void test_match_and_index(void **state)
 {
 	(void)state;
 	static const char doc[] =
-		"version: 1\n"
-		"listeners:\n"
-		"  - {name: c, match: {container: \"pg-*\"}}\n"
-		"  - {name: u, match: {unit: \"nginx.service\", ports: [80, 443]}}\n"
-		"  - {name: x, match: {process: \"/usr/sbin/*\", ports: [\"1000-1100\"]}}\n"
-		"  - {name: n, match: {netns: \"lab-*\", proto: udp}}\n"
-		"  - {name: h, match: {host: \"db0?\", ports: [\"2000-60000\"]}}\n"
-		"  - {name: p, match: {ports: [22, 80, 443, 1050]}}\n";
+	    "version: 1\n"
+	    "listeners:\n"
+	    "  - {name: c, match: {container: \"pg-*\"}}\n"
+	    "  - {name: u, match: {unit: \"nginx.service\", ports: [80, 443]}}\n"
+	    "  - {name: x, match: {process: \"/usr/sbin/*\", ports: [\"1000-1100\"]}}\n"
+	    "  - {name: n, match: {netns: \"lab-*\", proto: udp}}\n"
+	    "  - {name: h, match: {host: \"db0?\", ports: [\"2000-60000\"]}}\n"
+	    "  - {name: p, match: {ports: [22, 80, 443, 1050]}}\n";
 	struct pc_policy *p = policy_of(doc);
 	struct pc_policy_index *idx;
 	assert_int_equal(pc_policy_index_new(p, &idx), 0);
@@ -571,7 +577,7 @@ static void test_match_and_index(void **state)
 	assert_int_equal(pc_policy_first_match(p, e, s->host), -1);
 	for (size_t i = 0; i < s->n_endpoints; i++)
 		assert_int_equal(pc_policy_index_first(idx, &s->endpoints[i], s->host),
-				 pc_policy_first_match(p, &s->endpoints[i], s->host));
+		                 pc_policy_first_match(p, &s->endpoints[i], s->host));
 	/* every port, both protocols, with and without an owner */
 	struct pc_endpoint probe = s->endpoints[5];
 	for (unsigned port = 1; port < 65536; port += 7)
@@ -579,7 +585,7 @@ static void test_match_and_index(void **state)
 			probe.port = (uint16_t)port;
 			probe.proto = (enum pc_proto)proto;
 			assert_int_equal(pc_policy_index_first(idx, &probe, s->host),
-					 pc_policy_first_match(p, &probe, s->host));
+			                 pc_policy_first_match(p, &probe, s->host));
 		}
 	pc_policy_index_free(idx);
 	pc_snapshot_free(s);
@@ -637,7 +643,7 @@ static void test_init_roundtrip(void **state)
 		fprintf(stderr, "%s\n", text);
 		for (size_t i = 0; i < d.n; i++)
 			fprintf(stderr, "%d:%d %s: %s\n", d.items[i].pos.line, d.items[i].pos.col,
-				d.items[i].rule, d.items[i].msg);
+			        d.items[i].rule, d.items[i].msg);
 	}
 	assert_int_equal(r, 0);
 	assert_non_null(strstr(text, "  - name: \"redis-server-tcp-loopback\"\n"));
@@ -661,8 +667,8 @@ static void test_init_roundtrip(void **state)
 		judged++;
 		if (!ep->policy || ep->policy->verdict != PC_VERDICT_ALLOWED) {
 			fprintf(stderr, "%s\nport %u: %s %s\n", text, ep->port,
-				ep->policy ? pc_verdict_name(ep->policy->verdict) : "none",
-				ep->policy && ep->policy->n_reasons ? ep->policy->reasons[0] : "");
+			        ep->policy ? pc_verdict_name(ep->policy->verdict) : "none",
+			        ep->policy && ep->policy->n_reasons ? ep->policy->reasons[0] : "");
 			fail();
 		}
 	}
@@ -689,23 +695,23 @@ static void test_init_roundtrip(void **state)
 /* ---- emitters ---- */
 
 static const char enforce_policy[] =
-	"version: 1\n"
-	"segments:\n"
-	"  app: [198.18.10.0/24, 198.18.10.128/25, \"fd00:198:18:10::/64\"]\n"
-	"  ops: [198.18.20.0/24]\n"
-	"listeners:\n"
-	"  - name: redis\n"
-	"    match: {ports: [6379]}\n"
-	"    reachable_from: [app]\n"
-	"    owner: cache-team\n"
-	"  - name: postgres\n"
-	"    match: {ports: [5432]}\n"
-	"    reachable_from: [ops, 198.18.30.0/24]\n"
-	"  - name: web\n"
-	"    match: {ports: [80]}\n"
-	"  - name: closed\n"
-	"    match: {ports: [9100]}\n"
-	"    reachable_from: []\n";
+    "version: 1\n"
+    "segments:\n"
+    "  app: [198.18.10.0/24, 198.18.10.128/25, \"fd00:198:18:10::/64\"]\n"
+    "  ops: [198.18.20.0/24]\n"
+    "listeners:\n"
+    "  - name: redis\n"
+    "    match: {ports: [6379]}\n"
+    "    reachable_from: [app]\n"
+    "    owner: cache-team\n"
+    "  - name: postgres\n"
+    "    match: {ports: [5432]}\n"
+    "    reachable_from: [ops, 198.18.30.0/24]\n"
+    "  - name: web\n"
+    "    match: {ports: [80]}\n"
+    "  - name: closed\n"
+    "    match: {ports: [9100]}\n"
+    "    reachable_from: []\n";
 
 static struct pc_snapshot *enforce_snap(void)
 {
@@ -742,38 +748,38 @@ static void test_emit_nft(void **state)
 	struct pc_snapshot *s = enforce_snap();
 	char *out = emit("nft", p, s);
 	static const char want[] =
-		"table inet portcensus\n"
-		"delete table inet portcensus\n"
-		"table inet portcensus {\n"
-		"\t# segment app\n"
-		"\tset seg_app_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n"
-		"\t\telements = { 198.18.10.0/24 }\n\t}\n"
-		"\tset seg_app_v6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n"
-		"\t\telements = { fd00:198:18:10::/64 }\n\t}\n"
-		"\t# segment ops\n"
-		"\tset seg_ops_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n"
-		"\t\telements = { 198.18.20.0/24 }\n\t}\n"
-		"\tset seg_ops_v6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t}\n"
-		"\tchain input {\n"
-		"\t\ttype filter hook input priority filter; policy accept;\n"
-		"\t\tct state established,related accept\n"
-		"\t\tiif \"lo\" accept\n"
-		"\t\t# tcp/22: SSH, no rule names it: kept open\n"
-		"\t\t# tcp/80: rule 'web' has no reachable_from, open to all\n"
-		"\t\t# tcp/5432: rule 'postgres'\n"
-		"\t\ttcp dport 5432 ip saddr @seg_ops_v4 accept\n"
-		"\t\ttcp dport 5432 ip saddr { 198.18.30.0/24 } accept\n"
-		"\t\ttcp dport 5432 drop\n"
-		"\t\t# tcp/6379: rule 'redis', owner cache-team\n"
-		"\t\ttcp dport 6379 ip saddr @seg_app_v4 accept\n"
-		"\t\ttcp dport 6379 ip6 saddr @seg_app_v6 accept\n"
-		"\t\ttcp dport 6379 drop\n"
-		"\t\t# undocumented (or reachable_from: []): dropped\n"
-		"\t\ttcp dport { 8080, 9100 } drop\n"
-		"\t\t# undocumented (or reachable_from: []): dropped\n"
-		"\t\tudp dport { 5353 } drop\n"
-		"\t}\n"
-		"}\n";
+	    "table inet portcensus\n"
+	    "delete table inet portcensus\n"
+	    "table inet portcensus {\n"
+	    "\t# segment app\n"
+	    "\tset seg_app_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n"
+	    "\t\telements = { 198.18.10.0/24 }\n\t}\n"
+	    "\tset seg_app_v6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n"
+	    "\t\telements = { fd00:198:18:10::/64 }\n\t}\n"
+	    "\t# segment ops\n"
+	    "\tset seg_ops_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n"
+	    "\t\telements = { 198.18.20.0/24 }\n\t}\n"
+	    "\tset seg_ops_v6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t}\n"
+	    "\tchain input {\n"
+	    "\t\ttype filter hook input priority filter; policy accept;\n"
+	    "\t\tct state established,related accept\n"
+	    "\t\tiif \"lo\" accept\n"
+	    "\t\t# tcp/22: SSH, no rule names it: kept open\n"
+	    "\t\t# tcp/80: rule 'web' has no reachable_from, open to all\n"
+	    "\t\t# tcp/5432: rule 'postgres'\n"
+	    "\t\ttcp dport 5432 ip saddr @seg_ops_v4 accept\n"
+	    "\t\ttcp dport 5432 ip saddr { 198.18.30.0/24 } accept\n"
+	    "\t\ttcp dport 5432 drop\n"
+	    "\t\t# tcp/6379: rule 'redis', owner cache-team\n"
+	    "\t\ttcp dport 6379 ip saddr @seg_app_v4 accept\n"
+	    "\t\ttcp dport 6379 ip6 saddr @seg_app_v6 accept\n"
+	    "\t\ttcp dport 6379 drop\n"
+	    "\t\t# undocumented (or reachable_from: []): dropped\n"
+	    "\t\ttcp dport { 8080, 9100 } drop\n"
+	    "\t\t# undocumented (or reachable_from: []): dropped\n"
+	    "\t\tudp dport { 5353 } drop\n"
+	    "\t}\n"
+	    "}\n";
 	const char *body = strstr(out, "table inet portcensus\n");
 	assert_non_null(body);
 	if (strcmp(body, want) != 0) {
@@ -795,16 +801,17 @@ static void test_emit_nft(void **state)
 static void test_emit_ssh_explicit(void **state)
 {
 	(void)state;
-	struct pc_policy *p = policy_of("version: 1\n"
-					"segments: {ops: [198.18.20.0/24]}\n"
-					"listeners:\n"
-					"  - {name: ssh, match: {process: sshd}, reachable_from: [ops]}\n");
+	struct pc_policy *p =
+	    policy_of("version: 1\n"
+	              "segments: {ops: [198.18.20.0/24]}\n"
+	              "listeners:\n"
+	              "  - {name: ssh, match: {process: sshd}, reachable_from: [ops]}\n");
 	struct pc_snapshot *s = snap_new();
 	listener(s, PC_PROTO_TCP, "0.0.0.0", 2222, "sshd");
 	listener(s, PC_PROTO_TCP, "0.0.0.0", 22, "dropbear");
 	char *out = emit("nft", p, s);
 	assert_non_null(strstr(out, "\t\ttcp dport 2222 ip saddr @seg_ops_v4 accept\n"
-				    "\t\ttcp dport 2222 drop\n"));
+	                            "\t\ttcp dport 2222 drop\n"));
 	assert_non_null(strstr(out, "# tcp/22: SSH, no rule names it: kept open\n"));
 	assert_null(strstr(out, "dport { 22"));
 	free(out);
@@ -819,19 +826,19 @@ static void test_emit_iptables(void **state)
 	struct pc_snapshot *s = enforce_snap();
 	char *out = emit("iptables", p, s);
 	static const char want[] =
-		"*filter\n"
-		":PORTCENSUS - [0:0]\n"
-		"-A PORTCENSUS -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n"
-		"-A PORTCENSUS -i lo -j RETURN\n"
-		"-A PORTCENSUS -p tcp --dport 5432 -s 198.18.20.0/24 -j RETURN\n"
-		"-A PORTCENSUS -p tcp --dport 5432 -s 198.18.30.0/24 -j RETURN\n"
-		"-A PORTCENSUS -p tcp --dport 5432 -j DROP\n"
-		"-A PORTCENSUS -p tcp --dport 6379 -s 198.18.10.0/24 -j RETURN\n"
-		"-A PORTCENSUS -p tcp --dport 6379 -j DROP\n"
-		"-A PORTCENSUS -p tcp --dport 8080 -j DROP\n"
-		"-A PORTCENSUS -p tcp --dport 9100 -j DROP\n"
-		"-A PORTCENSUS -p udp --dport 5353 -j DROP\n"
-		"COMMIT\n";
+	    "*filter\n"
+	    ":PORTCENSUS - [0:0]\n"
+	    "-A PORTCENSUS -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n"
+	    "-A PORTCENSUS -i lo -j RETURN\n"
+	    "-A PORTCENSUS -p tcp --dport 5432 -s 198.18.20.0/24 -j RETURN\n"
+	    "-A PORTCENSUS -p tcp --dport 5432 -s 198.18.30.0/24 -j RETURN\n"
+	    "-A PORTCENSUS -p tcp --dport 5432 -j DROP\n"
+	    "-A PORTCENSUS -p tcp --dport 6379 -s 198.18.10.0/24 -j RETURN\n"
+	    "-A PORTCENSUS -p tcp --dport 6379 -j DROP\n"
+	    "-A PORTCENSUS -p tcp --dport 8080 -j DROP\n"
+	    "-A PORTCENSUS -p tcp --dport 9100 -j DROP\n"
+	    "-A PORTCENSUS -p udp --dport 5353 -j DROP\n"
+	    "COMMIT\n";
 	const char *body = strstr(out, "*filter\n");
 	assert_non_null(body);
 	if (strcmp(body, want) != 0) {
@@ -841,7 +848,7 @@ static void test_emit_iptables(void **state)
 	free(out);
 	out = emit("ip6tables", p, s);
 	assert_non_null(strstr(out, "-A PORTCENSUS -p tcp --dport 6379 -s fd00:198:18:10::/64 "
-				    "-j RETURN\n-A PORTCENSUS -p tcp --dport 6379 -j DROP\n"));
+	                            "-j RETURN\n-A PORTCENSUS -p tcp --dport 6379 -j DROP\n"));
 	assert_non_null(strstr(out, "-A PORTCENSUS -p tcp --dport 5432 -j DROP\n"));
 	assert_null(strstr(out, "198.18."));
 	free(out);
@@ -853,20 +860,20 @@ static void test_emit_iptables(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_corpus),
-		cmocka_unit_test(test_many_errors),
-		cmocka_unit_test(test_good_files),
-		cmocka_unit_test(test_truncations),
-		cmocka_unit_test(test_docs_example),
-		cmocka_unit_test(test_helpers),
-		cmocka_unit_test(test_eval_verdicts),
-		cmocka_unit_test(test_eval_reachable_from),
-		cmocka_unit_test(test_eval_unlisted_and_scope),
-		cmocka_unit_test(test_match_and_index),
-		cmocka_unit_test(test_init_roundtrip),
-		cmocka_unit_test(test_emit_nft),
-		cmocka_unit_test(test_emit_ssh_explicit),
-		cmocka_unit_test(test_emit_iptables),
+	    cmocka_unit_test(test_bad_corpus),
+	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_good_files),
+	    cmocka_unit_test(test_truncations),
+	    cmocka_unit_test(test_docs_example),
+	    cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_eval_verdicts),
+	    cmocka_unit_test(test_eval_reachable_from),
+	    cmocka_unit_test(test_eval_unlisted_and_scope),
+	    cmocka_unit_test(test_match_and_index),
+	    cmocka_unit_test(test_init_roundtrip),
+	    cmocka_unit_test(test_emit_nft),
+	    cmocka_unit_test(test_emit_ssh_explicit),
+	    cmocka_unit_test(test_emit_iptables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
