@@ -233,6 +233,19 @@ nomem:
 	return PC_ENOMEM;
 }
 
+void pc_policy_index_candidates(const struct pc_policy_index *idx, int port, const uint32_t **ret_a,
+                                size_t *ret_na, const uint32_t **ret_wide, size_t *ret_nwide)
+{
+	*ret_a = NULL;
+	*ret_na = 0;
+	if (port >= 0 && port < 65536) {
+		*ret_a = idx->entries + idx->offsets[port];
+		*ret_na = idx->offsets[port + 1] - idx->offsets[port];
+	}
+	*ret_wide = idx->wide;
+	*ret_nwide = idx->n_wide;
+}
+
 long pc_policy_index_first(const struct pc_policy_index *idx, const struct pc_endpoint *ep,
                            const char *host)
 {

@@ -68,49 +68,114 @@ static bool match_covers(const struct pc_policy_match *a, const struct pc_policy
 	       glob_covers(a->netns, b->netns) && glob_covers(a->host, b->host);
 }
 
+static void report_undefined(const struct pc_policy *p, const struct pc_policy_rule *r,
+                             struct pc_policy_diags *d)
+{
+	for (size_t k = 0; k < r->n_reachable; k++) {
+		const struct pc_policy_source *s = &r->reachable[k];
+		if (s->segment >= 0 || !s->segment_name)
+			continue;
+		char list[256] = "";
+		size_t off = 0;
+		for (size_t j = 0; j < p->n_segments && off < sizeof(list); j++) {
+			int w = snprintf(list + off, sizeof(list) - off, "%s%s", j ? ", " : "",
+			                 p->segments[j].name);
+			if (w < 0)
+				break;
+			off += (size_t)w;
+		}
+		pc_policy_diag_at(d, s->pos, r->name,
+		                  "undefined segment '%s' in reachable_from (expected a "
+		                  "CIDR or one of the segments: %s)",
+		                  s->segment_name, p->n_segments ? list : "none defined");
+	}
+}
+
+static const struct pc_policy *sort_policy; /* qsort has no context argument */
+
+static int cmp_name(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	const char *na = sort_policy->rules[a].name, *nb = sort_policy->rules[b].name;
+	int c = strcmp(na ? na : "", nb ? nb : "");
+	if (c)
+		return c;
+	return a < b ? -1 : a > b;
+}
+
+/* Duplicate names, by sorting (n log n: a policy may hold 20,000 rules). */
+static int report_duplicates(const struct pc_policy *p, struct pc_policy_diags *d)
+{
+	size_t *order = malloc((p->n_rules ? p->n_rules : 1) * sizeof(*order));
+	if (!order)
+		return PC_ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++)
+		order[i] = i;
+	sort_policy = p;
+	qsort(order, p->n_rules, sizeof(*order), cmp_name);
+	for (size_t i = 1; i < p->n_rules; i++) {
+		const struct pc_policy_rule *r = &p->rules[order[i]];
+		size_t first = i;
+		while (first > 0 && p->rules[order[first - 1]].name && r->name &&
+		       strcmp(p->rules[order[first - 1]].name, r->name) == 0)
+			first--;
+		if (first == i || !r->name)
+			continue;
+		pc_policy_diag_at(d, r->pos, r->name,
+		                  "duplicate rule name, first used at line %d "
+		                  "(expected unique names)",
+		                  p->rules[order[first]].pos.line);
+	}
+	free(order);
+	return 0;
+}
+
+/* The first earlier rule that matches everything rule i matches: only the
+ * rules naming i's first port, or no port or a wide range, can. */
+static long shadowing_rule(const struct pc_policy *p, const struct pc_policy_index *idx, size_t i)
+{
+	const struct pc_policy_rule *r = &p->rules[i];
+	const uint32_t *a, *w;
+	size_t na, nw;
+	pc_policy_index_candidates(idx, r->match.n_ports ? r->match.ports[0].lo : -1, &a, &na, &w,
+	                           &nw);
+	const uint32_t *a_end = a + na, *w_end = w + nw;
+	while (a < a_end || w < w_end) {
+		uint32_t j;
+		if (w >= w_end || (a < a_end && *a < *w))
+			j = *a++;
+		else
+			j = *w++;
+		if (j >= i)
+			break; /* both lists ascend; UINT32_MAX ends the port list */
+		if (match_covers(&p->rules[j].match, &r->match))
+			return (long)j;
+	}
+	return -1;
+}
+
 int pc_policy_lint(const struct pc_policy *p, struct pc_policy_diags *d)
 {
 	size_t before = d->n + d->dropped;
+	struct pc_policy_index *idx = NULL;
+	if (pc_policy_index_new(p, &idx) < 0 || report_duplicates(p, d) < 0) {
+		pc_policy_index_free(idx);
+		return PC_ENOMEM;
+	}
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct pc_policy_rule *r = &p->rules[i];
-		for (size_t k = 0; k < r->n_reachable; k++) {
-			const struct pc_policy_source *s = &r->reachable[k];
-			if (s->segment >= 0 || !s->segment_name)
-				continue;
-			char list[256] = "";
-			size_t off = 0;
-			for (size_t j = 0; j < p->n_segments && off < sizeof(list); j++) {
-				int w = snprintf(list + off, sizeof(list) - off, "%s%s",
-				                 j ? ", " : "", p->segments[j].name);
-				if (w < 0)
-					break;
-				off += (size_t)w;
-			}
-			pc_policy_diag_at(d, s->pos, r->name,
-			                  "undefined segment '%s' in reachable_from (expected a "
-			                  "CIDR or one of the segments: %s)",
-			                  s->segment_name, p->n_segments ? list : "none defined");
+		report_undefined(p, r, d);
+		long j = shadowing_rule(p, idx, i);
+		if (j >= 0) {
+			const struct pc_policy_rule *a = &p->rules[j];
+			pc_policy_diag_at(d, r->match_pos.line ? r->match_pos : r->pos, r->name,
+			                  "unreachable: rule '%s' at line %d matches "
+			                  "everything this rule matches (expected this rule "
+			                  "before it, or a narrower match there)",
+			                  a->name ? a->name : "?", a->pos.line);
 		}
-		for (size_t j = 0; j < i; j++)
-			if (r->name && p->rules[j].name && strcmp(r->name, p->rules[j].name) == 0) {
-				pc_policy_diag_at(d, r->pos, r->name,
-				                  "duplicate rule name, first used at line %d "
-				                  "(expected unique names)",
-				                  p->rules[j].pos.line);
-				break;
-			}
-		for (size_t j = 0; j < i; j++)
-			if (match_covers(&p->rules[j].match, &r->match)) {
-				const struct pc_policy_rule *a = &p->rules[j];
-				pc_policy_diag_at(
-				    d, r->match_pos.line ? r->match_pos : r->pos, r->name,
-				    "unreachable: rule '%s' at line %d matches "
-				    "everything this rule matches (expected this rule "
-				    "before it, or a narrower match there)",
-				    a->name ? a->name : "?", a->pos.line);
-				break;
-			}
 	}
+	pc_policy_index_free(idx);
 	size_t after = d->n + d->dropped;
 	return (int)(after - before);
 }

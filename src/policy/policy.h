@@ -200,6 +200,13 @@ struct pc_policy_index;
 int pc_policy_index_new(const struct pc_policy *p, struct pc_policy_index **ret_index);
 long pc_policy_index_first(const struct pc_policy_index *idx, const struct pc_endpoint *ep,
                            const char *host);
+/* The rules that may match port `port` (-1: an endpoint-less question, only
+ * the rules that name no port or a wide range), as two ascending lists of
+ * rule indices: those naming the port (cut at the first UINT32_MAX) and the
+ * wide ones. Lint uses them to find shadowing rules without comparing every
+ * pair. */
+void pc_policy_index_candidates(const struct pc_policy_index *idx, int port, const uint32_t **ret_a,
+                                size_t *ret_na, const uint32_t **ret_wide, size_t *ret_nwide);
 void pc_policy_index_free(struct pc_policy_index *idx);
 
 struct pc_policy_eval_opts {
