@@ -5,6 +5,7 @@
  * ss expect; they are taken out before the subcommand parses the rest.
  */
 #include "cli/cli.h"
+#include "core/text.h"
 
 #include <locale.h>
 #include <sys/resource.h>
@@ -48,8 +49,9 @@ static int print_command_help(const char *prog, const char *name, FILE *f)
 			print_help(f);
 			return 0;
 		}
+		char clean[256];
 		fprintf(stderr, "%s: error: unknown command '%s' (see 'portcensus help')\n", prog,
-			name);
+			pc_text_sanitize(name, clean, sizeof(clean)));
 		return PC_EXIT_USAGE;
 	}
 	fprintf(f, "%s\n%s", c->usage, global_usage);

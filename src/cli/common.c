@@ -1,7 +1,15 @@
 /*
  * common.c - output handling and messages shared by the subcommands.
+ *
+ * Every message goes to stderr through pc_text_sanitize(): an error quotes
+ * argv, a file's bytes or a peer's, and none of them may reach the terminal
+ * as a control sequence. -o FILE is written through core/atomicfile.c: an
+ * exclusive temporary next to FILE, renamed over it when the report is
+ * whole.
  */
 #include "cli/cli.h"
+#include "core/atomicfile.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -11,15 +19,23 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmp_path[PATH_MAX];
+/* the -o file being written (one per run) */
+static struct pc_atomicfile out_file = {.dirfd = -1, .fd = -1};
+
+/* "prog: KIND: message" with the formatted message sanitised. */
+__attribute__((format(printf, 3, 0))) static void message(const char *prog, const char *kind,
+							    const char *fmt, va_list ap)
+{
+	char raw[1024], clean[1024];
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	fprintf(stderr, "%s: %s: %s\n", prog, kind, pc_text_sanitize(raw, clean, sizeof(clean)));
+}
 
 int pc_cli_usage_error(struct pc_cli *cli, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: error: ", cli->prog);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	message(cli->prog, "error", fmt, ap);
 	va_end(ap);
 	return PC_EXIT_USAGE;
 }
@@ -28,9 +44,7 @@ int pc_cli_fail(struct pc_cli *cli, const struct pc_error *err)
 {
 	char msg[1024];
 	pc_error_format(err, msg, sizeof(msg));
-	char clean[1024];
-	pc_text_sanitize(msg, clean, sizeof(clean));
-	fprintf(stderr, "%s: error: %s\n", cli->prog, clean);
+	pc_cli_usage_error(cli, "%s", msg);
 	switch (err->code) {
 	case PC_EINVAL:
 	case PC_EPARSE:
@@ -61,9 +75,7 @@ void pc_cli_note(struct pc_cli *cli, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: warning: ", cli->prog);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	message(cli->prog, "warning", fmt, ap);
 	va_end(ap);
 }
 
@@ -93,21 +105,20 @@ FILE *pc_cli_open_output(struct pc_cli *cli)
 		buffered = true;
 		return stdout;
 	}
-	int n = snprintf(tmp_path, sizeof(tmp_path), "%s.tmp.%ld", cli->output, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp_path)) {
-		pc_cli_usage_error(cli, "output path too long: %s", cli->output);
-		return NULL;
-	}
-	FILE *f = fopen(tmp_path, "we");
-	if (!f) {
-		fprintf(stderr, "%s: error: cannot write %s: %s\n", cli->prog, cli->output,
-			strerror(errno));
+	struct pc_error err = {0};
+	/* 0666 less the umask, as a shell redirection would create it */
+	if (pc_atomicfile_open(&out_file, cli->output, 0666, &err) < 0) {
+		pc_cli_fail(cli, &err);
 		return NULL;
 	}
 	/* a host with 50,000 sockets makes tens of megabytes of JSON: write it
 	 * in large blocks rather than the stream's default 4 KiB */
 	static char filebuf[1 << 20];
-	setvbuf(f, filebuf, _IOFBF, sizeof(filebuf));
+	FILE *f = pc_atomicfile_stream(&out_file, filebuf, sizeof(filebuf));
+	if (!f) {
+		pc_atomicfile_abort(&out_file);
+		pc_cli_usage_error(cli, "cannot write %s: out of memory", cli->output);
+	}
 	return f;
 }
 
@@ -115,28 +126,20 @@ int pc_cli_close_output(struct pc_cli *cli, FILE *f, bool ok)
 {
 	if (f == stdout) {
 		if (fflush(stdout) != 0 || ferror(stdout)) {
-			fprintf(stderr, "%s: error: writing output: %s\n", cli->prog,
-				strerror(errno));
+			pc_cli_usage_error(cli, "writing output: %s", strerror(errno));
 			return PC_EXIT_RUNTIME;
 		}
 		return 0;
 	}
-	bool bad = ferror(f) != 0;
-	if (fclose(f) != 0)
-		bad = true;
-	if (bad || !ok) {
-		unlink(tmp_path);
-		if (bad) {
-			fprintf(stderr, "%s: error: writing %s failed\n", cli->prog, cli->output);
-			return PC_EXIT_RUNTIME;
-		}
+	if (f != out_file.f || !ok) {
+		/* a failed run leaves no temporary and an existing FILE as it was */
+		pc_atomicfile_abort(&out_file);
 		return 0;
 	}
 	/* rename makes the file appear whole: a reader never sees half a report */
-	if (rename(tmp_path, cli->output) != 0) {
-		fprintf(stderr, "%s: error: cannot write %s: %s\n", cli->prog, cli->output,
-			strerror(errno));
-		unlink(tmp_path);
+	struct pc_error err = {0};
+	if (pc_atomicfile_commit(&out_file, &err) < 0) {
+		pc_cli_fail(cli, &err);
 		return PC_EXIT_RUNTIME;
 	}
 	return 0;
@@ -152,8 +155,7 @@ int pc_cli_emit(struct pc_cli *cli, const struct pc_snapshot *snap,
 	};
 	int r = fmt->write(f, snap, &ro, streamed);
 	if (r < 0) {
-		fprintf(stderr, "%s: error: writing %s output: %s\n", cli->prog, fmt->name,
-			pc_strerror(r));
+		pc_cli_usage_error(cli, "writing %s output: %s", fmt->name, pc_strerror(r));
 		return PC_EXIT_RUNTIME;
 	}
 	return 0;
@@ -167,9 +169,7 @@ int pc_cli_finish_output(struct pc_cli *cli, FILE *f, const struct pc_snapshot *
 		rc = crc;
 	if (snap && fmt && strcmp(fmt->name, "table") != 0)
 		for (size_t i = 0; i < snap->n_warnings; i++) {
-			char clean[1024];
-			pc_cli_note(cli, "%s",
-				    pc_text_sanitize(snap->warnings[i], clean, sizeof(clean)));
+			pc_cli_note(cli, "%s", snap->warnings[i]);
 		}
 	return rc;
 }

@@ -104,8 +104,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	};
 	r = pc_report_edges(f, format, snap, edges, &ro);
 	if (r < 0) {
-		fprintf(stderr, "%s: error: writing %s output: %s\n", cli->prog, format,
-			pc_strerror(r));
+		pc_cli_usage_error(cli, "writing %s output: %s", format, pc_strerror(r));
 		rc = PC_EXIT_RUNTIME;
 	}
 	int crc = pc_cli_close_output(cli, f, rc == 0);

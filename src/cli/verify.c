@@ -6,8 +6,11 @@
  *
  * Exit status, for CI: 0 when every claimed-open port is confirmed; 1 when
  * any is closed, filtered or different now (the file is no longer true);
- * 2 when the file cannot be read or is malformed (file:line:col: what);
- * 3 on a runtime failure. --exit-zero reports without failing.
+ * 2 when the file cannot be read or is malformed (file:line:col: what), or
+ * names an address outside the internal ranges without --allow-public (the
+ * scope guard of scan, applied while reading, so nothing is sent); 3 on a
+ * runtime failure. --exit-zero reports without failing. Checks are paced
+ * (--rate, default PC_RECHECK_RATE per second).
  */
 #include "cli/cli.h"
 #include "import/import.h"
@@ -29,6 +32,10 @@ static const char usage[] =
 	"  --timeout MS        deadline of each connection check (default 1500)\n"
 	"  --probe-timeout MS  deadline of each probe exchange (default 2000)\n"
 	"  --parallel N        connections in flight (default 64)\n"
+	"  --rate N            connection checks started per second (default 1000;\n"
+	"                      0 = no limit)\n"
+	"  --allow-public      allow entries outside the internal ranges (without it\n"
+	"                      one such entry refuses the whole file: exit 2)\n"
 	"  --no-probe          check reachability only; do not identify services\n"
 	"  --input FORMAT      do not detect: nmap-xml, masscan-list, masscan-json,\n"
 	"                      json or jsonl\n"
@@ -68,7 +75,9 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		OPT_PARALLEL,
 		OPT_NO_PROBE,
 		OPT_INPUT,
-		OPT_EXIT_ZERO
+		OPT_EXIT_ZERO,
+		OPT_RATE,
+		OPT_ALLOW_PUBLIC
 	};
 	static const struct option longopts[] = {
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -77,6 +86,8 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		{"no-probe", no_argument, NULL, OPT_NO_PROBE},
 		{"input", required_argument, NULL, OPT_INPUT},
 		{"exit-zero", no_argument, NULL, OPT_EXIT_ZERO},
+		{"rate", required_argument, NULL, OPT_RATE},
+		{"allow-public", no_argument, NULL, OPT_ALLOW_PUBLIC},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -123,6 +134,16 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 			break;
 		case OPT_EXIT_ZERO:
 			exit_zero = true;
+			break;
+		case OPT_RATE:
+			if (!pc_cli_parse_uint(optarg, 0, 100000000, &v))
+				return pc_cli_usage_error(cli, "--rate takes checks per second "
+							       "(0-100000000, 0 = no limit), not '%s'",
+							  optarg);
+			ro.rate = (double)v;
+			break;
+		case OPT_ALLOW_PUBLIC:
+			io.allow_public = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -130,33 +130,98 @@ bool pc_addr_is_multicast(const struct pc_addr *a)
 	return a->family == AF_INET6 && a->bytes[0] == 0xff;
 }
 
-static bool in_v4(uint32_t v, uint32_t net, int prefix)
+/*
+ * The internal ranges, the one definition that the scope guard
+ * (scan/targets.c: scan, audit TARGET, verify) and the bind scope use.
+ *
+ * An IPv4-mapped address (::ffff:a.b.c.d) is its IPv4 address: a dual-stack
+ * socket sends plain IPv4 to it. The 6to4 (2002::/16) and NAT64 (64:ff9b::/96,
+ * 64:ff9b:1::/48) forms are not internal, whatever IPv4 address they embed:
+ * a packet to them goes over IPv6 to a relay or translator that may sit
+ * outside the site (RFC 6052 forbids the well-known prefix for non-global
+ * IPv4 anyway, and the local-use prefix does not say where the IPv4 address
+ * is). Every other IPv6 address that embeds IPv4 (IPv4-compatible ::a.b.c.d,
+ * Teredo 2001::/32) is outside the table too, so it is refused as well.
+ */
+struct block {
+	uint8_t bytes[16];
+	int plen;
+};
+
+static const struct block internal_v4[] = {
+	{{10}, 8},            /* RFC 1918 */
+	{{100, 64}, 10},      /* RFC 6598 shared address space */
+	{{127}, 8},           /* loopback */
+	{{169, 254}, 16},     /* link-local */
+	{{172, 16}, 12},      /* RFC 1918 */
+	{{192, 168}, 16},     /* RFC 1918 */
+	{{198, 18}, 15},      /* RFC 2544 benchmarking */
+};
+
+static const struct block internal_v6[] = {
+	{{[15] = 1}, 128},    /* ::1 */
+	{{0xfc}, 7},          /* ULA */
+	{{0xfe, 0x80}, 10},   /* link-local */
+};
+
+/* Whether the first plen bits of a and b are equal. */
+static bool same_prefix(const uint8_t *a, const uint8_t *b, int plen)
 {
-	uint32_t mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
-	return (v & mask) == (net & mask);
+	int full = plen / 8, rest = plen % 8;
+	if (memcmp(a, b, (size_t)full) != 0)
+		return false;
+	if (!rest)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[full] & mask) == (b[full] & mask);
+}
+
+/* first/last of the block of plen bits that holds bytes[0..n). */
+static void block_bounds(const uint8_t *bytes, size_t n, int plen, uint8_t *first, uint8_t *last)
+{
+	for (size_t i = 0; i < n; i++) {
+		int keep = plen - (int)i * 8;
+		uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+		first[i] = bytes[i] & mask;
+		last[i] = (uint8_t)(bytes[i] | (uint8_t)~mask);
+	}
+}
+
+bool pc_addr_internal_block(const struct pc_addr *a, struct pc_addr *ret_first,
+			    struct pc_addr *ret_last)
+{
+	const struct block *table;
+	size_t n_table, off, n;
+	if (a->family == AF_INET || is_v4_mapped(a)) {
+		table = internal_v4;
+		n_table = sizeof(internal_v4) / sizeof(internal_v4[0]);
+		off = a->family == AF_INET ? 0 : 12;
+		n = 4;
+	} else if (a->family == AF_INET6) {
+		table = internal_v6;
+		n_table = sizeof(internal_v6) / sizeof(internal_v6[0]);
+		off = 0;
+		n = 16;
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < n_table; i++) {
+		if (!same_prefix(a->bytes + off, table[i].bytes, table[i].plen))
+			continue;
+		if (ret_first && ret_last) {
+			*ret_first = *a;
+			*ret_last = *a;
+			block_bounds(a->bytes + off, n, table[i].plen, ret_first->bytes + off,
+				     ret_last->bytes + off);
+		}
+		return true;
+	}
+	return false;
 }
 
 bool pc_addr_is_internal(const struct pc_addr *a)
 {
-	uint32_t v;
-	if (as_v4(a, &v)) {
-		return in_v4(v, 0x7f000000u, 8) ||  /* 127.0.0.0/8 loopback */
-		       in_v4(v, 0x0a000000u, 8) ||  /* 10.0.0.0/8 RFC 1918 */
-		       in_v4(v, 0xac100000u, 12) || /* 172.16.0.0/12 RFC 1918 */
-		       in_v4(v, 0xc0a80000u, 16) || /* 192.168.0.0/16 RFC 1918 */
-		       in_v4(v, 0x64400000u, 10) || /* 100.64.0.0/10 RFC 6598 */
-		       in_v4(v, 0xc6120000u, 15) || /* 198.18.0.0/15 RFC 2544 */
-		       in_v4(v, 0xa9fe0000u, 16);   /* 169.254.0.0/16 link-local */
-	}
-	if (a->family != AF_INET6)
-		return false;
-	if (pc_addr_is_loopback(a))
-		return true;
-	if ((a->bytes[0] & 0xfe) == 0xfc) /* fc00::/7 ULA */
-		return true;
-	if (a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80) /* fe80::/10 */
-		return true;
-	return false;
+	return pc_addr_internal_block(a, NULL, NULL);
 }
 
 size_t pc_addr_to_sockaddr(const struct pc_addr *a, uint16_t port, struct sockaddr_storage *ss)

@@ -30,8 +30,15 @@ bool pc_addr_is_any(const struct pc_addr *a);      /* 0.0.0.0, :: */
 bool pc_addr_is_loopback(const struct pc_addr *a); /* 127/8, ::1, ::ffff:127/104 */
 bool pc_addr_is_multicast(const struct pc_addr *a);
 /* Internal ranges for the scope guard: loopback, RFC 1918, RFC 6598,
- * RFC 2544, link-local (v4 and v6), IPv6 ULA (fc00::/7). */
+ * RFC 2544, link-local (v4 and v6), IPv6 ULA (fc00::/7); an IPv4-mapped
+ * address counts as its IPv4 address. 6to4 and NAT64 forms are never
+ * internal (addr.c says why). */
 bool pc_addr_is_internal(const struct pc_addr *a);
+/* The same, and the first and last address of the internal block that holds
+ * a (in a's family and form), so a range can be checked block by block.
+ * ret_first and ret_last may both be NULL. */
+bool pc_addr_internal_block(const struct pc_addr *a, struct pc_addr *ret_first,
+			    struct pc_addr *ret_last);
 
 /* Fill a sockaddr for connect()/bind(); returns its length, 0 on bad family. */
 struct sockaddr_storage;

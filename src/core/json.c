@@ -237,39 +237,6 @@ void pc_json_null(struct pc_json *j)
 	value_done(j);
 }
 
-int pc_utf8_seq_len(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	int n;
-	unsigned int cp;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len < (size_t)n)
-		return 0;
-	for (int i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0; /* overlong or out of range */
-	if (cp >= 0xd800 && cp <= 0xdfff)
-		return 0; /* surrogate */
-	return n;
-}
-
 int pc_json_escape(struct pc_buf *b, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -310,36 +277,4 @@ int pc_json_escape(struct pc_buf *b, const char *str, size_t len)
 	if (!r)
 		r = pc_buf_addch(b, '"');
 	return r;
-}
-
-char *pc_text_sanitize(const char *str, char *out, size_t outlen)
-{
-	if (!outlen)
-		return out;
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
-	size_t len = strlen((const char *)s), i = 0, o = 0;
-	while (i < len && o + 1 < outlen) {
-		unsigned char c = s[i];
-		if (c < 0x20 || c == 0x7f) {
-			out[o++] = '?';
-			i++;
-		} else if (c < 0x80) {
-			out[o++] = (char)c;
-			i++;
-		} else {
-			int n = pc_utf8_seq_len(s + i, len - i);
-			/* C1 controls (U+0080..U+009F) act like ESC on some terminals */
-			bool c1 = n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0;
-			if (n == 0 || c1 || o + (size_t)n + 1 > outlen) {
-				out[o++] = '?';
-				i += n ? (size_t)n : 1;
-			} else {
-				memcpy(out + o, s + i, (size_t)n);
-				o += (size_t)n;
-				i += (size_t)n;
-			}
-		}
-	}
-	out[o] = '\0';
-	return out;
 }

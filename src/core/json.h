@@ -11,6 +11,7 @@
 #define PC_CORE_JSON_H
 
 #include "core/buf.h"
+#include "core/text.h" /* pc_utf8_seq_len; pc_text_sanitize for the writers */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,11 +53,5 @@ void pc_json_null(struct pc_json *j);
 
 /* Append the JSON string literal (with quotes) for s[0..len) to b. */
 int pc_json_escape(struct pc_buf *b, const char *s, size_t len);
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-int pc_utf8_seq_len(const unsigned char *s, size_t len);
-/* Copy s into out (at most outlen-1 bytes) with every control byte, DEL,
- * ESC sequence and invalid UTF-8 byte replaced by '?', so that it is safe to
- * print on a terminal or in CSV. Returns out. */
-char *pc_text_sanitize(const char *s, char *out, size_t outlen);
 
 #endif

@@ -14,6 +14,7 @@
  */
 #include "import/sink.h"
 #include "core/buf.h"
+#include "scan/targets.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -168,6 +169,15 @@ int pc_import_add(struct pc_import_ctx *c, enum pc_proto proto, const struct pc_
 		  int col)
 {
 	struct pc_snapshot *snap = c->snap;
+	/* every record, duplicates too: the first one out of scope is named */
+	struct pc_addr outside;
+	if (!c->allow_public && pc_targets_guard(addr, addr, &outside) < 0) {
+		char ab[PC_ADDR_STRLEN];
+		return pc_error_set_at(c->err, PC_ESCOPE, c->file, line, col,
+				       "%s is not in an internal range (use --allow-public to "
+				       "verify it); nothing was re-checked",
+				       pc_addr_format(&outside, ab, sizeof(ab)));
+	}
 	if (claimed && !*claimed)
 		claimed = NULL;
 	if (hostname && !*hostname)
@@ -259,6 +269,7 @@ int pc_import_buffer(struct pc_snapshot *snap, const char *data, size_t len,
 		.err = err,
 		.max_endpoints = opts && opts->max_endpoints ? opts->max_endpoints
 							      : PC_IMPORT_MAX_ENDPOINTS,
+		.allow_public = opts && opts->allow_public,
 	};
 	stats->format = f;
 	int r;

@@ -9,7 +9,9 @@
  * from the file; records in other states are counted, not imported.
  *
  * Files are hostile input: a size cap, an endpoint cap, strict syntax, and
- * every error carries file:line:col and says what is wrong.
+ * every error carries file:line:col and says what is wrong. They also say
+ * where verify will send packets, so the scope guard that scan applies to
+ * its targets is applied to every entry as it is read (allow_public).
  */
 #ifndef PC_IMPORT_IMPORT_H
 #define PC_IMPORT_IMPORT_H
@@ -40,6 +42,10 @@ struct pc_import_opts {
 	const char *name; /* for messages: the path, or "<stdin>" */
 	enum pc_import_format format; /* AUTO: detect */
 	size_t max_endpoints;         /* 0: PC_IMPORT_MAX_ENDPOINTS */
+	/* false (the default): the scope guard (pc_targets_guard) refuses the
+	 * file at the first entry outside the internal ranges, with PC_ESCOPE
+	 * and its file:line:col, before anything is re-checked */
+	bool allow_public;
 };
 
 struct pc_import_stats {
@@ -77,9 +83,15 @@ void pc_import_stats_free(struct pc_import_stats *stats);
 struct pc_recheck_opts {
 	double timeout_ms; /* per connection; default 1500 */
 	unsigned parallel; /* connections in flight; default 64 */
+	double rate;       /* connection checks started per second; default
+			    * PC_RECHECK_RATE, 0 = no limit (probe/dial.h) */
 	bool probe;        /* identify services with pc_probe_run (default on) */
 	struct pc_probe_run_opts probe_opts;
 };
+
+/* verify's default pace: a re-check of a big file is paced like a gentle
+ * scan, a handful of ports goes out at once (the bucket is `parallel` deep) */
+#define PC_RECHECK_RATE 1000
 
 void pc_recheck_opts_default(struct pc_recheck_opts *o);
 

@@ -32,6 +32,7 @@ void pc_recheck_opts_default(struct pc_recheck_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = 1500;
 	o->parallel = 64;
+	o->rate = PC_RECHECK_RATE;
 	o->probe = true;
 	o->probe_opts.timeout_ms = 2000;
 	o->probe_opts.parallel = 32;
@@ -158,6 +159,7 @@ static int reach_all(struct pc_snapshot *snap, const struct pc_recheck_opts *o,
 	struct pc_dial_opts d = {
 		.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 1500,
 		.parallel = o->parallel ? o->parallel : 64,
+		.rate = o->rate,
 	};
 	return pc_dial_run(&d, next_claim, judge_reach, &r, err);
 }

@@ -16,6 +16,7 @@ struct pc_import_ctx {
 	struct pc_import_stats *stats;
 	struct pc_error *err;
 	size_t max_endpoints;
+	bool allow_public; /* skip the scope guard */
 	size_t *slots; /* open-addressing hash of endpoint index + 1 */
 	size_t nslots;
 	size_t cap_guessed;
@@ -26,7 +27,7 @@ enum { PC_IMPORT_PROTO_OTHER = -2 };
 /*
  * Add (or merge into) the endpoint (proto, addr, port). claimed may be NULL;
  * a claim from a real identification replaces a port-number guess. line and
- * col point at the record, for the endpoint-cap error.
+ * col point at the record, for the scope-guard and endpoint-cap errors.
  */
 int pc_import_add(struct pc_import_ctx *c, enum pc_proto proto, const struct pc_addr *addr,
 		  uint16_t port, const char *hostname, const char *claimed, bool guessed, int line,

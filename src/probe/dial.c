@@ -14,6 +14,9 @@
  *   stack: memory and the cost of a job do not grow with the number of jobs.
  * - What happens to one job is that job's outcome, handed to done(); only
  *   the loop itself (epoll, memory) or a callback can stop the run.
+ * - Starts can be paced (opts->rate, verify --rate) by a token bucket that
+ *   starts full: a long file is dialled at a steady rate, a few ports are
+ *   not delayed at all.
  */
 #include "probe/dial.h"
 
@@ -34,6 +37,44 @@ struct slot {
 	double started, deadline;
 	struct sockaddr_storage to;
 };
+
+/* Pacing of dial starts (opts->rate): a token bucket refilled at rate per
+ * second, holding at most burst tokens; it starts full, so a short list is
+ * not slowed down at all. */
+struct pace {
+	double per_ms, burst, tokens, last;
+};
+
+static void pace_init(struct pace *p, double rate, size_t parallel)
+{
+	p->per_ms = rate > 0 ? rate / 1000.0 : 0;
+	p->burst = rate > 0 && rate < (double)parallel ? (rate < 1 ? 1 : rate) : (double)parallel;
+	p->tokens = p->burst;
+	p->last = pc_monotonic_ms();
+}
+
+/* Take a token for one start; false when the caller must wait. */
+static bool pace_take(struct pace *p)
+{
+	if (p->per_ms <= 0)
+		return true;
+	double now = pc_monotonic_ms();
+	p->tokens += (now - p->last) * p->per_ms;
+	p->last = now;
+	if (p->tokens > p->burst)
+		p->tokens = p->burst;
+	if (p->tokens < 1)
+		return false;
+	p->tokens -= 1;
+	return true;
+}
+
+/* Milliseconds until the next token, at least 1. */
+static int pace_wait_ms(const struct pace *p)
+{
+	double ms = ceil((1 - p->tokens) / p->per_ms);
+	return ms < 1 ? 1 : ms > 1000 ? 1000 : (int)ms;
+}
 
 struct dial {
 	const struct pc_dial_opts *o;
@@ -194,13 +235,16 @@ static int on_ready(struct dial *d, struct slot *s)
 	return complete(d, s, e);
 }
 
-/* The soonest deadline in flight, as an epoll_wait timeout from now. */
+/* The soonest deadline in flight, as an epoll_wait timeout from now; -1
+ * when nothing is in flight. */
 static int wait_ms(const struct dial *d, size_t n_slots)
 {
 	double now = pc_monotonic_ms(), first = INFINITY;
 	for (size_t i = 0; i < n_slots; i++)
 		if (d->slots[i].fd >= 0 && d->slots[i].deadline < first)
 			first = d->slots[i].deadline;
+	if (first == INFINITY)
+		return -1;
 	return first > now ? (int)ceil(first - now) : 0;
 }
 
@@ -226,16 +270,35 @@ int pc_dial_run(const struct pc_dial_opts *opts, pc_dial_next_fn next, pc_dial_d
 		goto out;
 	}
 
+	struct pace pace;
+	pace_init(&pace, opts->rate, n_slots);
+	/* a job taken from next() that waits for its token: asked first, so
+	 * the end of the list never waits for a token it does not need */
+	struct pc_dial_job waiting;
+	bool has_waiting = false;
 	bool more = true;
 	for (;;) {
+		bool paced = false;
 		while (more && d.n_idle) {
+			if (!has_waiting) {
+				memset(&waiting, 0, sizeof(waiting));
+				ret = next(ctx, &waiting);
+				if (ret < 0)
+					goto out;
+				more = ret > 0;
+				ret = 0;
+				if (!more)
+					break;
+				has_waiting = true;
+			}
+			if (!pace_take(&pace)) {
+				paced = true;
+				break;
+			}
 			struct slot *s = &d.slots[d.idle[d.n_idle - 1]];
-			memset(&s->job, 0, sizeof(s->job));
-			ret = next(ctx, &s->job);
-			if (ret < 0)
-				goto out;
-			more = ret > 0;
-			ret = more ? start(&d, s, err) : 0;
+			s->job = waiting;
+			has_waiting = false;
+			ret = start(&d, s, err);
 			if (ret < 0)
 				goto out;
 		}
@@ -243,7 +306,10 @@ int pc_dial_run(const struct pc_dial_opts *opts, pc_dial_next_fn next, pc_dial_d
 			break;
 
 		struct epoll_event events[DIAL_EVENTS];
-		int n = epoll_wait(d.epfd, events, DIAL_EVENTS, wait_ms(&d, n_slots));
+		int timeout = wait_ms(&d, n_slots);
+		if (paced && (timeout < 0 || timeout > pace_wait_ms(&pace)))
+			timeout = pace_wait_ms(&pace);
+		int n = epoll_wait(d.epfd, events, DIAL_EVENTS, timeout);
 		if (n < 0 && errno != EINTR) {
 			ret = pc_error_set(err, -errno, "live check: epoll_wait: %s",
 					   strerror(errno));

@@ -62,6 +62,10 @@ struct pc_dial_opts {
 	unsigned parallel;        /* jobs in flight, >= 1 */
 	pc_socket_fn make_socket; /* NULL: socket() in the caller's namespace */
 	void *socket_ctx;
+	/* dial starts per second, 0: no limit. A token bucket as deep as
+	 * `parallel` (at most `rate`): a handful of jobs start at once, a
+	 * long list is paced at rate. */
+	double rate;
 };
 
 /*

@@ -1,8 +1,10 @@
 /*
  * csv.c - the "csv" format (RFC 4180): a header line, then one row per
  * endpoint with the owner fields of its first owner. Fields are quoted when
- * needed; control bytes are replaced so that a hostile comm cannot break a
- * spreadsheet row.
+ * needed; every field goes through the terminal sanitizer (core/text.h) so
+ * that a hostile comm cannot break a row, and a field that a spreadsheet
+ * would evaluate as a formula is quoted and prefixed with ' (OWASP's CSV
+ * injection advice).
  */
 #include "report/report.h"
 
@@ -14,8 +16,10 @@ static void field(FILE *f, const char *s, bool last)
 	if (s) {
 		pc_text_sanitize(s, clean, sizeof(clean));
 		bool quote = strpbrk(clean, ",\"") != NULL || clean[0] == ' ';
-		/* a leading = + - @ makes spreadsheets evaluate the cell */
-		bool formula = strchr("=+-@", clean[0]) && clean[0];
+		/* a leading = + - @ makes spreadsheets evaluate the cell (tab and
+		 * CR too, which the sanitizer has already replaced: kept here so
+		 * the rule does not depend on it) */
+		bool formula = clean[0] && strchr("=+-@\t\r", clean[0]);
 		if (quote || formula) {
 			fputc('"', f);
 			if (formula)

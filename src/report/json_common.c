@@ -324,7 +324,7 @@ void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
 
 void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap)
 {
-	size_t by_state[PC_STATE_OPEN_FILTERED + 1] = {0};
+	size_t by_state[PC_STATE_FORWARDED + 1] = {0};
 	size_t tcp = 0, udp = 0, reachable = 0, unreachable = 0, identified = 0, noauth = 0;
 	for (size_t i = 0; i < snap->n_endpoints; i++) {
 		const struct pc_endpoint *e = &snap->endpoints[i];
@@ -355,7 +355,7 @@ void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap)
 	pc_json_uint(j, udp);
 	pc_json_key(j, "by_state");
 	pc_json_begin_object(j);
-	for (int s = 0; s <= PC_STATE_OPEN_FILTERED; s++) {
+	for (int s = 0; s <= PC_STATE_FORWARDED; s++) {
 		if (!by_state[s])
 			continue;
 		pc_json_key(j, pc_state_name((enum pc_state)s));

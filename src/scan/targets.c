@@ -10,6 +10,7 @@
  * finished set is a short array of disjoint intervals with running counts.
  */
 #include "scan/targets.h"
+#include "core/text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,13 +93,6 @@ static void value_addr(uint8_t family, u128 v, struct pc_addr *ret)
 static u128 family_max(uint8_t family)
 {
 	return family == AF_INET ? (u128)0xffffffffu : ~(u128)0;
-}
-
-static const char *value_str(uint8_t family, u128 v, char *buf, size_t len)
-{
-	struct pc_addr a;
-	value_addr(family, v, &a);
-	return pc_addr_format(&a, buf, len);
 }
 
 /* ---- lifetime ---- */
@@ -197,20 +191,17 @@ __attribute__((format(printf, 4, 5))) static int spec_error(struct pc_error *err
 	return pc_error_set(err, code, "%s", msg);
 }
 
-/* A printable copy of a spec for a message (hostile input: no control
- * characters reach the terminal). */
+/* A printable copy of a spec for a message: hostile input, so it goes
+ * through the terminal sanitizer, and a long one is cut with "...". */
 static const char *shown(const char *s, char *buf, size_t len)
 {
-	size_t j = 0;
-	for (size_t i = 0; s[i] && j + 4 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (j + 4 >= len && s[j]) {
-		memcpy(buf + j, "...", 3);
-		j += 3;
-	}
-	buf[j] = '\0';
+	char raw[SPEC_MAX];
+	size_t n = strnlen(s, len - 4 < sizeof(raw) ? len - 4 : sizeof(raw) - 1);
+	memcpy(raw, s, n);
+	raw[n] = '\0';
+	pc_text_sanitize(raw, buf, len - 3);
+	if (s[n])
+		memcpy(buf + strlen(buf), "...", 4);
 	return buf;
 }
 
@@ -585,58 +576,40 @@ static size_t lower_bound(const struct range_vec *v, uint8_t family, u128 lo)
 	return a;
 }
 
-/* Internal and never-probed blocks, built once per finish. */
-struct block {
-	uint8_t family;
-	u128 lo, hi;
-};
-
-static struct block v4_block(uint32_t net, int plen)
+/* The scope guard's walk over [lo, hi] of one family: false, with the first
+ * address outside the internal ranges in *ret_outside, or true. One lookup
+ * per internal block the range crosses, so a /8 costs one step. */
+static bool in_scope(uint8_t family, u128 lo, u128 hi, u128 *ret_outside)
 {
-	u128 mask = plen == 32 ? 0 : (u128)(0xffffffffu >> plen);
-	return (struct block){AF_INET, net, (u128)net | mask};
-}
-
-static struct block v6_block(const char *text, int plen)
-{
-	struct pc_addr a;
-	pc_addr_parse(text, &a);
-	u128 v = addr_value(&a);
-	u128 mask = plen == 128 ? 0 : (~(u128)0 >> plen);
-	return (struct block){AF_INET6, v & ~mask, (v & ~mask) | mask};
-}
-
-static size_t internal_blocks(struct block *out)
-{
-	static const struct {
-		uint32_t net;
-		int plen;
-	} v4[] = {
-		{0x0a000000u, 8},  {0x64400000u, 10}, {0x7f000000u, 8}, {0xa9fe0000u, 16},
-		{0xac100000u, 12}, {0xc0a80000u, 16}, {0xc6120000u, 15},
-	};
-	size_t n = 0;
-	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
-		out[n++] = v4_block(v4[i].net, v4[i].plen);
-	out[n++] = v6_block("::1", 128);
-	/* IPv4-mapped forms of the same ranges, as pc_addr_is_internal has them */
-	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
-		struct block b = v4_block(v4[i].net, v4[i].plen);
-		u128 mapped = (u128)0xffff << 32;
-		out[n++] = (struct block){AF_INET6, mapped | b.lo, mapped | b.hi};
+	u128 cur = lo;
+	for (;;) {
+		struct pc_addr a, first, last;
+		value_addr(family, cur, &a);
+		if (!pc_addr_internal_block(&a, &first, &last)) {
+			*ret_outside = cur;
+			return false;
+		}
+		u128 end = addr_value(&last);
+		if (end >= hi)
+			return true;
+		cur = end + 1;
 	}
-	out[n++] = v6_block("fc00::", 7);
-	out[n++] = v6_block("fe80::", 10);
-	return n;
 }
 
-/* The internal block holding v, or NULL. */
-static const struct block *find_block(const struct block *b, size_t n, uint8_t family, u128 v)
+int pc_targets_guard(const struct pc_addr *first, const struct pc_addr *last,
+		     struct pc_addr *ret_outside)
 {
-	for (size_t i = 0; i < n; i++)
-		if (b[i].family == family && b[i].lo <= v && v <= b[i].hi)
-			return &b[i];
-	return NULL;
+	if (first->family != last->family ||
+	    (first->family != AF_INET && first->family != AF_INET6))
+		return PC_EINVAL;
+	u128 lo = addr_value(first), hi = addr_value(last), out;
+	if (lo > hi)
+		return PC_EINVAL;
+	if (in_scope(first->family, lo, hi, &out))
+		return 0;
+	if (ret_outside)
+		value_addr(first->family, out, ret_outside);
+	return PC_ESCOPE;
 }
 
 /* Append [lo, hi] minus the sorted, merged ranges of sub to out. */
@@ -696,9 +669,6 @@ int pc_targets_finish(struct pc_targets *t, bool allow_public, struct pc_error *
 	struct range_vec never = {never_ranges, sizeof(never_ranges) / sizeof(never_ranges[0]),
 				  sizeof(never_ranges) / sizeof(never_ranges[0])};
 
-	struct block blocks[24];
-	size_t n_blocks = internal_blocks(blocks);
-
 	struct range_vec pieces = {0}, kept = {0}, all = {0};
 	for (size_t i = 0; i < t->inc.n; i++) {
 		const struct range *r = &t->inc.v[i];
@@ -716,24 +686,16 @@ int pc_targets_finish(struct pc_targets *t, bool allow_public, struct pc_error *
 		}
 		for (size_t k = 0; k < kept.n; k++) {
 			struct range p = kept.v[k];
-			if (!allow_public) {
-				u128 cur = p.lo;
-				for (;;) {
-					const struct block *b =
-						find_block(blocks, n_blocks, p.family, cur);
-					if (!b) {
-						ret = pc_error_set(
-							err, PC_ESCOPE,
-							"target '%s': %s is not in an internal "
-							"range (use --allow-public to scan it)",
-							r->spec ? r->spec : "?",
-							value_str(p.family, cur, ab, sizeof(ab)));
-						goto out;
-					}
-					if (b->hi >= p.hi)
-						break;
-					cur = b->hi + 1;
-				}
+			struct pc_addr first, last, outside;
+			value_addr(p.family, p.lo, &first);
+			value_addr(p.family, p.hi, &last);
+			if (!allow_public && pc_targets_guard(&first, &last, &outside) < 0) {
+				ret = pc_error_set(err, PC_ESCOPE,
+						   "target '%s': %s is not in an internal range (use "
+						   "--allow-public to scan it)",
+						   r->spec ? r->spec : "?",
+						   pc_addr_format(&outside, ab, sizeof(ab)));
+				goto out;
 			}
 			if (p.hi - p.lo >= PC_TARGETS_MAX_ADDRS) {
 				ret = pc_error_set(err, PC_ETOOBIG,

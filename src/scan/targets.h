@@ -66,6 +66,17 @@ int pc_targets_add_text(struct pc_targets *t, const char *name, const char *text
  * when nothing is left to scan. */
 int pc_targets_finish(struct pc_targets *t, bool allow_public, struct pc_error *err);
 
+/*
+ * The scope guard, the one check every command that sends packets applies
+ * (scan and audit TARGET through pc_targets_finish, verify through the
+ * importer, import/import.c): 0 when every address of [first, last] (one
+ * family, first <= last) is in an internal range (pc_addr_is_internal),
+ * PC_ESCOPE with the first one that is not in *ret_outside (may be NULL),
+ * PC_EINVAL for a bad range.
+ */
+int pc_targets_guard(const struct pc_addr *first, const struct pc_addr *last,
+		     struct pc_addr *ret_outside);
+
 /* ---- a finished set ---- */
 uint64_t pc_targets_count(const struct pc_targets *t);
 /* The i-th address in ascending order (IPv4 before IPv6); i < count. */

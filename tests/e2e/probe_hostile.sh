@@ -9,15 +9,22 @@
 # Asserts: every endpoint is done within the engine's budget (6 exchanges of
 # -t each); the garbage certificate is reported as TLS; the byte cap holds
 # (the sum of recv() calls on the endless ports, traced, is <= 64 KiB); every
-# output format stays valid (json/jsonl parse, csv parses, table has no ESC
-# byte, nmap-xml validates when that writer exists); 1,008 hostile
+# output format stays valid (json/jsonl parse, csv parses, table and csv
+# are valid UTF-8 with no C0, DEL, C1, bidi or line-separator character,
+# nmap-xml validates); every tool it needs is required (a missing one is a
+# failure, not a skip); 1,008 hostile
 # connections at once keep the peak RSS (VmHWM) under 64 MiB (320 MiB in an
 # ASan build, whose quarantine and redzones inflate it).
 set -u
 . "$(dirname "$0")/../lab/lab.sh"
 lab_init
 : "${PROBE_DRIVER:?PROBE_DRIVER must point to the test-only probe_driver}"
-command -v python3 >/dev/null || lab_skip "needs python3"
+# every tool this test needs is required: a missing one fails the test
+# rather than skipping a check silently
+for tool in python3 xmllint strace; do
+	command -v $tool >/dev/null || lab_fail "needs $tool (run scripts/deps)"
+done
+[ -f /usr/share/nmap/nmap.dtd ] || lab_fail "needs nmap's DTD /usr/share/nmap/nmap.dtd (run scripts/deps)"
 
 a=$(lab_ns cli)
 b=$(lab_ns evil)
@@ -95,9 +102,19 @@ rows = list(csv.reader(open(sys.argv[1], newline="")))
 assert len(rows) >= 13, len(rows)
 ' "$out/all.csv" || lab_fail "csv does not parse"
 lab_exec "$a" "$PROBE_DRIVER" -t $T -f table "${eps[@]}" >"$out/all.table" || lab_fail "table"
-if grep -q $'\x1b' "$out/all.table"; then lab_fail "an ESC byte reached the table"; fi
-command -v xmllint >/dev/null && [ -f /usr/share/nmap/nmap.dtd ] ||
-	lab_skip "needs xmllint and nmap's DTD (run scripts/deps)"
+# table and csv are for terminals and spreadsheets: valid UTF-8 with no C0
+# (but the line end), DEL, C1, bidi override or isolate, or line separator
+python3 - "$out/all.table" "$out/all.csv" <<'PY' || lab_fail "a control or bidi character reached the table or csv"
+import sys
+bad = set(range(0x20)) - {0x0a} | set(range(0x7f, 0xa0)) | set(range(0x202a, 0x202f)) \
+    | set(range(0x2066, 0x206a)) | {0x2028, 0x2029, 0x200e, 0x200f, 0x061c}
+for path in sys.argv[1:]:
+    raw = open(path, "rb").read()
+    text = raw.decode("utf-8")  # raises on invalid UTF-8
+    for i, ch in enumerate(text):
+        assert ord(ch) not in bad, f"{path}: U+{ord(ch):04X} at {i}: {text[max(0, i - 40):i + 10]!r}"
+    print(path, "clean,", len(raw), "bytes")
+PY
 lab_exec "$a" "$PROBE_DRIVER" -t $T -f nmap-xml "${eps[@]}" >"$out/all.xml" ||
 	lab_fail "nmap-xml output failed"
 xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$out/all.xml" ||
@@ -105,21 +122,17 @@ xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$out/all.xml" ||
 lab_log "nmap-xml validates against nmap.dtd"
 
 # 2. the byte cap: everything recv()'d from one endless endpoint <= 64 KiB
-if command -v strace >/dev/null; then
-	for port in $BASE $((BASE + 10)) $((BASE + 11)) $((BASE + 4)); do
-		# LeakSanitizer cannot run under ptrace (ASan builds)
-		lab_exec "$a" env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-			strace -f -qq -e trace=recvfrom -o "$out/trace.$port" \
-			"$PROBE_DRIVER" -t $T -f json "tcp:198.18.7.2:$port" >/dev/null ||
-			lab_fail "probe_driver under strace"
-		total=$(grep -oE '= [0-9]+$' "$out/trace.$port" | awk '{s += $2} END {print s + 0}')
-		lab_log "port $port: $total bytes read"
-		[ "$total" -le 65536 ] || lab_fail "read $total bytes from port $port, cap is 65536"
-		[ "$total" -gt 0 ] || [ "$port" -eq $((BASE + 4)) ] || lab_fail "read nothing from $port"
-	done
-else
-	lab_skip "needs strace for the byte-cap check"
-fi
+for port in $BASE $((BASE + 10)) $((BASE + 11)) $((BASE + 4)); do
+	# LeakSanitizer cannot run under ptrace (ASan builds)
+	lab_exec "$a" env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		strace -f -qq -e trace=recvfrom -o "$out/trace.$port" \
+		"$PROBE_DRIVER" -t $T -f json "tcp:198.18.7.2:$port" >/dev/null ||
+		lab_fail "probe_driver under strace"
+	total=$(grep -oE '= [0-9]+$' "$out/trace.$port" | awk '{s += $2} END {print s + 0}')
+	lab_log "port $port: $total bytes read"
+	[ "$total" -le 65536 ] || lab_fail "read $total bytes from port $port, cap is 65536"
+	[ "$total" -gt 0 ] || [ "$port" -eq $((BASE + 4)) ] || lab_fail "read nothing from $port"
+done
 
 # 3. a crowd: 1,008 hostile connections at once, peak memory bounded
 # ASan keeps freed memory in quarantine and pads every allocation: bound it

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pc_snapshot *snap = pc_snapshot_new("fuzz");
 	if (!snap)
 		return 0;
-	struct pc_import_opts o = {.name = "fuzz", .max_endpoints = 4096};
+	struct pc_import_opts o = {.name = "fuzz", .max_endpoints = 4096, .allow_public = true};
 	struct pc_import_stats st = {0};
 	struct pc_error err = {0};
 	if (pc_import_buffer(snap, (const char *)data, size, &o, &st, &err) == 0) {

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!snap)
 		return 0;
 	struct pc_import_opts o = {.name = "fuzz.xml", .format = PC_IMPORT_NMAP_XML,
-				   .max_endpoints = 4096};
+				   .max_endpoints = 4096, .allow_public = true};
 	struct pc_import_stats st = {0};
 	struct pc_error err = {0};
 	pc_import_buffer(snap, (const char *)data, size, &o, &st, &err);

@@ -10,11 +10,12 @@ Each behaviour listens on BASEPORT + offset:
   +2  accepts and never answers
   +3  resets at once (SO_LINGER 0)
   +4  NUL bytes, 256 KiB, then silence
-  +5  ANSI escapes in a banner (clear screen, set title, colours)
+  +5  ANSI escapes in a banner (clear screen, set title, colours), C1
+      controls raw and in UTF-8, bidi override and isolate, U+2028
   +6  "<script>" in a banner and in an HTTP title
   +7  invalid UTF-8 in a banner
   +8  TLS: a well-formed ServerHello, then a Certificate whose bytes are garbage
-  +9  HTTP answer with escapes and NULs in Server and <title>
+  +9  HTTP answer with escapes, C1, bidi and NULs in Server and <title>
   +10 fake Redis: +PONG, then an endless INFO bulk (the byte cap must stop it)
   +11 endless lines of "220-" (a multi-line greeting that never ends)
 At exit (SIGTERM) it writes JSON to STATS_FILE (or stdout): bytes sent and
@@ -69,7 +70,10 @@ async def nul(r, w):
 
 
 async def escapes(r, w):
-    await write(w, "escapes", b"\x1b[2J\x1b]0;owned\x07\x1b[31mRED\x1b[0m \x9b1;31m ready\r\n")
+    # raw C1 (0x9b), C1 in UTF-8 (U+009B CSI, U+009D OSC), a right-to-left
+    # override and an isolate (U+202E, U+2066) and a line separator (U+2028)
+    await write(w, "escapes", b"\x1b[2J\x1b]0;owned\x07\x1b[31mRED\x1b[0m \x9b1;31m "
+                b"\xc2\x9b31m\xc2\x9d0;t\xe2\x80\xaedeer\xe2\x81\xa6x\xe2\x80\xa8 ready\r\n")
     await asyncio.sleep(3600)
 
 
@@ -112,8 +116,10 @@ async def hostile_http(r, w):
     except asyncio.TimeoutError:
         return
     body = (b"<html><title>\x1b]0;pwn\x07<script>alert(1)</script>\xff\xfe \x00 "
+            b"\xc2\x85\xe2\x81\xa7\xe2\x80\xab"
             b"Admin</title></html>")
-    head = (b"HTTP/1.1 200 OK\r\nServer: evil\x1b[31m/6.6\x00\r\nContent-Length: " +
+    head = (b"HTTP/1.1 200 OK\r\nServer: evil\x1b[31m\xc2\x9b\xe2\x80\xae\xe2\x80\xa9/6.6\x00\r\n"
+            b"Content-Length: " +
             str(len(body)).encode() + b"\r\n\r\n")
     await write(w, "hostile_http", head + body)
     w.close()

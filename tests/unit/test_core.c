@@ -1,6 +1,6 @@
 /*
  * test_core.c - addresses, arena, capped buffers, JSON escaping of hostile
- * strings, terminal sanitising.
+ * strings, terminal sanitising, atomic file writes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,15 +9,23 @@
 #include <cmocka.h>
 
 #include "core/addr.h"
+#include "core/atomicfile.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/model.h"
+#include "core/text.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void addr_roundtrip(const char *in, const char *out)
 {
@@ -66,7 +74,12 @@ static void test_addr_classes(void **state)
 				  "::1",         "::ffff:10.0.0.1"};
 	const char *external[] = {"8.8.8.8",    "172.32.0.1", "198.20.0.1", "100.128.0.1",
 				  "11.0.0.1",   "2001:db8::1", "fec0::1",   "::ffff:8.8.8.8",
-				  "192.169.0.1"};
+				  "192.169.0.1",
+				  /* IPv6 forms that carry an IPv4 address: 6to4 and NAT64
+				   * are refused whatever they embed (addr.c says why) */
+				  "2002:808:808::1", "2002:c612:1::1", "2002:a00:1::1",
+				  "64:ff9b::8.8.8.8", "64:ff9b::10.0.0.1", "64:ff9b:1::808:808",
+				  "64:ff9b:1:a00::1", "::8.8.8.8", "::10.0.0.1", "2001:0:808:808::1"};
 	struct pc_addr a;
 	for (size_t i = 0; i < sizeof(internal) / sizeof(*internal); i++) {
 		assert_int_equal(pc_addr_parse(internal[i], &a), 0);
@@ -150,6 +163,63 @@ static void test_json_escape_hostile(void **state)
 	esc("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
 }
 
+static void block_is(const char *in, const char *first, const char *last)
+{
+	struct pc_addr a, f, l;
+	char b1[PC_ADDR_STRLEN], b2[PC_ADDR_STRLEN];
+	assert_int_equal(pc_addr_parse(in, &a), 0);
+	assert_true(pc_addr_internal_block(&a, &f, &l));
+	assert_string_equal(pc_addr_format(&f, b1, sizeof(b1)), first);
+	assert_string_equal(pc_addr_format(&l, b2, sizeof(b2)), last);
+}
+
+static void test_addr_internal_block(void **state)
+{
+	(void)state;
+	block_is("10.1.2.3", "10.0.0.0", "10.255.255.255");
+	block_is("100.100.0.1", "100.64.0.0", "100.127.255.255");
+	block_is("172.20.1.1", "172.16.0.0", "172.31.255.255");
+	block_is("198.19.3.4", "198.18.0.0", "198.19.255.255");
+	block_is("::ffff:192.168.3.4", "::ffff:192.168.0.0", "::ffff:192.168.255.255");
+	block_is("::1", "::1", "::1");
+	block_is("fd00:198:18::7", "fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	block_is("fe80::1", "fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	struct pc_addr a, f, l;
+	assert_int_equal(pc_addr_parse("8.8.8.8", &a), 0);
+	assert_false(pc_addr_internal_block(&a, &f, &l));
+	memset(&a, 0, sizeof(a));
+	assert_false(pc_addr_internal_block(&a, &f, &l)); /* no family */
+}
+
+/* One sample of each class the sanitizer must replace, inside a name. */
+static void test_text_sanitize_classes(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"a\x01" "b\tc\nd\re", "a?b?c?d?e"},          /* C0 */
+		{"a\x7f" "b", "a?b"},                           /* DEL */
+		{"a\xc2\x80" "b\xc2\x9b" "c\xc2\x9f" "d", "a?b?c?d"}, /* C1 U+0080..9F */
+		{"a\xc2\xa0" "b", "a\xc2\xa0" "b"},             /* U+00A0 stays */
+		{"x\xe2\x80\xaa" "1\xe2\x80\xab" "2\xe2\x80\xac" "3\xe2\x80\xad" "4\xe2\x80\xae" "5",
+		 "x?1?2?3?4?5"},                                /* LRE RLE PDF LRO RLO */
+		{"x\xe2\x81\xa6" "1\xe2\x81\xa7" "2\xe2\x81\xa8" "3\xe2\x81\xa9" "4", "x?1?2?3?4"},
+		{"x\xe2\x80\x8e" "1\xe2\x80\x8f" "2\xd8\x9c" "3", "x?1?2?3"}, /* LRM RLM ALM */
+		{"a\xe2\x80\xa8" "b\xe2\x80\xa9" "c", "a?b?c"},  /* U+2028, U+2029 */
+		{"a\xe2\x80\xa9", "a?"},
+		{"a\xe2\x80\xa7" "b", "a\xe2\x80\xa7" "b"},      /* U+2027 stays */
+		{"a\xc0\xaf" "b", "a??b"},                      /* overlong '/' */
+		{"a\xed\xa0\x80" "b", "a???b"},                /* surrogate */
+		{"a\xe2\x80" "b", "a??b"},                      /* truncated sequence */
+		{"a\xf4\x90\x80\x80", "a????"},               /* above U+10FFFF */
+		{"\xf0\x9f\x98\x80 ok", "\xf0\x9f\x98\x80 ok"},   /* emoji stays */
+	};
+	char out[64];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(pc_text_sanitize(cases[i].in, out, sizeof(out)), cases[i].out);
+}
+
 static void test_text_sanitize(void **state)
 {
 	(void)state;
@@ -162,7 +232,107 @@ static void test_text_sanitize(void **state)
 	char tiny[4];
 	assert_string_equal(pc_text_sanitize("abcdef", tiny, sizeof(tiny)), "abc");
 	assert_string_equal(pc_text_sanitize("ab\xc3\xa9", tiny, sizeof(tiny)), "ab?");
+	char five[5];
+	/* a character that does not fit ends the copy: nothing after it */
+	assert_string_equal(pc_text_sanitize("a\xe2\x82\xac" "bc", five, sizeof(five)),
+			    "a\xe2\x82\xac");
+	assert_string_equal(pc_text_sanitize("ab\xe2\x82\xac" "c", five, sizeof(five)), "ab?");
 	assert_string_equal(pc_text_sanitize(NULL, out, sizeof(out)), "");
+}
+
+/* ---- atomic files ---- */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	static char buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Entries of dir other than . and .. */
+static size_t entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+static void test_atomicfile(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/pc_test_atomic.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char target[256], victim[256], link[256];
+	snprintf(target, sizeof(target), "%s/report.json", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(link, sizeof(link), "%s/report.json.tmp", dir);
+	struct pc_error err = {0};
+
+	/* a whole write, then a replacement */
+	assert_int_equal(pc_atomicfile_write(target, "one\n", 4, 0644, &err), 0);
+	assert_string_equal(slurp(target), "one\n");
+	assert_int_equal(pc_atomicfile_write(target, "two\n", 4, 0644, &err), 0);
+	assert_string_equal(slurp(target), "two\n");
+	assert_int_equal(entries(dir), 1);
+
+	/* a planted link at the target's name is replaced, not followed; one
+	 * at an old-style temporary name is never opened */
+	assert_int_equal(pc_atomicfile_write(victim, "precious\n", 9, 0644, &err), 0);
+	assert_int_equal(unlink(target), 0);
+	assert_int_equal(symlink(victim, target), 0);
+	assert_int_equal(symlink(victim, link), 0);
+	struct pc_atomicfile af;
+	assert_int_equal(pc_atomicfile_open(&af, target, 0600, &err), 0);
+	FILE *f = pc_atomicfile_stream(&af, NULL, 0);
+	assert_non_null(f);
+	fputs("three\n", f);
+	assert_int_equal(pc_atomicfile_commit(&af, &err), 0);
+	struct stat st;
+	assert_int_equal(lstat(target, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600 & ~0u);
+	assert_string_equal(slurp(target), "three\n");
+	assert_string_equal(slurp(victim), "precious\n");
+
+	/* abort: the target stays as it was and no temporary is left */
+	assert_int_equal(pc_atomicfile_open(&af, target, 0644, &err), 0);
+	assert_int_equal(write(af.fd, "junk", 4), 4);
+	assert_int_equal(entries(dir), 4);
+	pc_atomicfile_abort(&af);
+	pc_atomicfile_abort(&af); /* twice is harmless */
+	assert_int_equal(entries(dir), 3);
+	assert_string_equal(slurp(target), "three\n");
+
+	/* a failed rename (the target is a directory) leaves no temporary */
+	char sub[256];
+	snprintf(sub, sizeof(sub), "%s/adir", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_true(pc_atomicfile_write(sub, "x", 1, 0644, &err) < 0);
+	assert_non_null(strstr(err.msg, "rename"));
+	assert_int_equal(entries(dir), 4);
+	/* bad names and missing directories are errors, not crashes */
+	assert_int_equal(pc_atomicfile_write("", "x", 1, 0644, &err), PC_EINVAL);
+	assert_int_equal(pc_atomicfile_write("/tmp/", "x", 1, 0644, &err), PC_EINVAL);
+	char missing[300];
+	snprintf(missing, sizeof(missing), "%s/nope/file", dir);
+	assert_int_equal(pc_atomicfile_write(missing, "x", 1, 0644, &err), -ENOENT);
+
+	/* clean up */
+	rmdir(sub);
+	unlink(target);
+	unlink(victim);
+	unlink(link);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_error_format(void **state)
@@ -211,6 +381,8 @@ int main(void)
 		cmocka_unit_test(test_addr_format),   cmocka_unit_test(test_addr_classes),
 		cmocka_unit_test(test_arena),         cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_json_escape_hostile), cmocka_unit_test(test_text_sanitize),
+		cmocka_unit_test(test_text_sanitize_classes), cmocka_unit_test(test_addr_internal_block),
+		cmocka_unit_test(test_atomicfile),
 		cmocka_unit_test(test_error_format),  cmocka_unit_test(test_snapshot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

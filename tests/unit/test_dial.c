@@ -139,6 +139,65 @@ static void test_callbacks_stop(void **state)
 	assert_int_equal(h.n_done, 0);
 }
 
+/* Record when each dial started (the factory is called at the start). */
+struct stamps {
+	struct feed feed;
+	double t[64];
+	size_t n;
+};
+
+static int stamp_socket(void *ctx, const struct pc_endpoint *ep, int domain, int type,
+			int protocol)
+{
+	struct stamps *s = ctx;
+	if (s->n < sizeof(s->t) / sizeof(s->t[0]))
+		s->t[s->n++] = pc_monotonic_ms();
+	return no_socket(&s->feed, ep, domain, type, protocol);
+}
+
+static double paced_run(struct stamps *s, size_t jobs, unsigned parallel, double rate)
+{
+	memset(s, 0, sizeof(*s));
+	s->feed = (struct feed){.n_jobs = jobs, .factory_errno = EMFILE};
+	struct pc_dial_opts o = {
+		.timeout_ms = 100,
+		.parallel = parallel,
+		.make_socket = stamp_socket,
+		.socket_ctx = s,
+		.rate = rate,
+	};
+	struct pc_error err = {0};
+	double t0 = pc_monotonic_ms();
+	assert_int_equal(pc_dial_run(&o, feed_next, feed_done, &s->feed, &err), 0);
+	assert_int_equal(s->feed.n_done, jobs);
+	return pc_monotonic_ms() - t0;
+}
+
+/* --rate: a bucket as deep as parallel starts at once, the rest follow at
+ * the rate; a short list is not slowed down; 0 is no limit. */
+static void test_rate(void **state)
+{
+	(void)state;
+	struct stamps s;
+	/* 40 starts at 200/s with a bucket of 10: 30 paced starts, ~150 ms */
+	double ms = paced_run(&s, 40, 10, 200);
+	assert_true(ms >= 140);
+	assert_true(ms < 1500);
+	assert_true(s.t[9] - s.t[0] < 30);   /* the first ten at once */
+	assert_true(s.t[39] - s.t[9] >= 140); /* then 5 ms apart */
+	for (size_t i = 11; i < 40; i++)
+		assert_true(s.t[i] - s.t[i - 1] < 60); /* and never stalled */
+	/* a few ports at the default verify rate: no wait at all */
+	ms = paced_run(&s, 5, 64, 1000);
+	assert_true(ms < 50);
+	/* no limit */
+	ms = paced_run(&s, 60, 4, 0);
+	assert_true(ms < 50);
+	/* a rate below one per second still starts the first job at once */
+	ms = paced_run(&s, 1, 4, 0.5);
+	assert_true(ms < 50);
+}
+
 static void test_status_names(void **state)
 {
 	(void)state;
@@ -157,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_no_address),
 		cmocka_unit_test(test_callbacks_stop),
 		cmocka_unit_test(test_status_names),
+		cmocka_unit_test(test_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

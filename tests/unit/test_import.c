@@ -513,10 +513,36 @@ static void test_judge(void **state)
 	pc_snapshot_free(snap);
 }
 
+/* The scope guard while reading (what verify relies on to send nothing):
+ * the first entry out of scope is named by its file:line:col, in every
+ * format, and nothing after it is read. */
+static void test_scope_lines(void **state)
+{
+	(void)state;
+	BAD("open tcp 22 198.18.0.2 1\n\n# c\nopen tcp 22 8.8.8.8 1\nopen tcp 22 9.9.9.9 1\n", 4,
+	    1, "8.8.8.8 is not in an internal range");
+	BAD("[\n{\"ip\": \"198.18.0.2\", \"ports\": [{\"port\": 80, \"proto\": \"tcp\", "
+	    "\"status\": \"open\"}]}\n,\n{\"ip\": \"2002:808:808::1\", \"ports\": [{\"port\": "
+	    "80, \"proto\": \"tcp\", \"status\": \"open\"}]}\n]\n",
+	    4, 37, "2002:808:808::1 is not in an internal range");
+	BAD("{\"ip\":\"198.18.0.2\",\"port\":80,\"proto\":\"tcp\",\"rec_type\":\"status\","
+	    "\"data\":{\"status\":\"open\"}}\n"
+	    "{\"ip\":\"64:ff9b::8.8.8.8\",\"port\":80,\"proto\":\"tcp\",\"rec_type\":"
+	    "\"status\",\"data\":{\"status\":\"open\"}}\n",
+	    2, 1, "64:ff9b::808:808 is not in an internal range");
+	/* our pretty-printed document: the endpoint's own line */
+	BAD("{\n  \"portcensus\": \"0.1.0\",\n  \"endpoints\": [\n    {\n      \"proto\": \"tcp\",\n"
+	    "      \"address\": \"198.18.0.2\",\n      \"port\": 22,\n      \"state\": \"open\"\n"
+	    "    },\n    {\n      \"proto\": \"tcp\",\n      \"address\": \"::ffff:8.8.8.8\",\n"
+	    "      \"port\": 22,\n      \"state\": \"open\"\n    }\n  ]\n}\n",
+	    10, 5, "::ffff:8.8.8.8 is not in an internal range");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_masscan_list), cmocka_unit_test(test_masscan_json),
+		cmocka_unit_test(test_scope_lines),
 		cmocka_unit_test(test_masscan_ndjson), cmocka_unit_test(test_nmap_xml),
 		cmocka_unit_test(test_our_json),     cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_endpoint_cap), cmocka_unit_test(test_same_service),

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "import/import.h"
 #include "scan/targets.h"
 
 #include <stdio.h>
@@ -324,6 +325,159 @@ static void test_file(void **state)
 	pc_targets_free(t);
 }
 
+/*
+ * One scope guard for every command that sends packets. scan and audit
+ * TARGET both build their set with pc_targets_add + pc_targets_finish
+ * (cli/scan_opts.c: pc_cli_scan_target, pc_cli_scan_finish); verify reads
+ * its file with pc_import_buffer (cli/verify.c via pc_import_file). Each
+ * address of one list goes through each of those entry points, and each
+ * must refuse it, with the reader naming the file's line; with
+ * --allow-public all accept it. Internal addresses are accepted by all.
+ */
+static const char *const refused[] = {
+	/* (not 0.0.0.0 or ::: our JSON's listeners on "any" are re-checked on
+	 * loopback, see ourjson.c, and scan refuses them in test_scope) */
+	"8.8.8.8", "203.0.113.5", "192.169.0.1", "11.0.0.1",                  /* public v4 */
+	"2001:4860:4860::8888", "2001:db8::1", "fec0::1",                     /* public v6 */
+	"::ffff:8.8.8.8", "::ffff:203.0.113.5",                               /* v4-mapped */
+	"2002:808:808::1", "2002:808:808:1::5", "2002:a00:1::1",              /* 6to4 */
+	"64:ff9b::8.8.8.8", "64:ff9b::808:808", "64:ff9b::10.0.0.1",          /* NAT64 */
+	"64:ff9b:1::808:808", "64:ff9b:1:808:808::", "64:ff9b:1:a00::1",     /* local NAT64 */
+	"::8.8.8.8", "2001:0:4136:e378:8000:63bf:f7f7:f7f7",                 /* v4-compat, Teredo */
+};
+static const char *const accepted[] = {
+	"10.0.0.1", "172.16.0.1", "192.168.1.1", "100.64.0.1", "198.18.0.1", "169.254.1.1",
+	"127.0.0.1", "fd00:198:18::1", "fe80::1", "::1", "::ffff:10.0.0.1", "::ffff:198.18.0.7",
+};
+
+/* scan and audit TARGET: one spec, finished. */
+static int through_targets(const char *spec, bool allow_public, struct pc_error *err)
+{
+	struct pc_targets *t = make();
+	int r = pc_targets_add(t, spec, err);
+	if (r == 0)
+		r = pc_targets_finish(t, allow_public, err);
+	pc_targets_free(t);
+	return r;
+}
+
+/* verify: the address on line 3 of a file in each format it reads. */
+static int through_import(int format, const char *addr, bool allow_public, struct pc_error *err)
+{
+	char text[1024];
+	bool v6 = strchr(addr, ':') != NULL;
+	switch (format) {
+	case 0: /* masscan -oL */
+		snprintf(text, sizeof(text),
+			 "#masscan\nopen tcp 22 198.18.0.1 1700000000\nopen tcp 80 %s 1700000000\n",
+			 addr);
+		break;
+	case 1: /* nmap -oX: the <port> is on line 3 */
+		snprintf(text, sizeof(text),
+			 "<?xml version=\"1.0\"?>\n<nmaprun><host><address addr=\"%s\" "
+			 "addrtype=\"%s\"/><ports>\n<port protocol=\"tcp\" portid=\"80\"><state "
+			 "state=\"open\"/></port></ports></host></nmaprun>\n",
+			 addr, v6 ? "ipv6" : "ipv4");
+		break;
+	default: /* our JSON Lines */
+		snprintf(text, sizeof(text),
+			 "{\"proto\":\"tcp\",\"address\":\"198.18.0.1\",\"port\":22,\"state\":"
+			 "\"open\"}\n\n{\"proto\":\"tcp\",\"address\":\"%s\",\"port\":80,"
+			 "\"state\":\"open\"}\n",
+			 addr);
+		break;
+	}
+	struct pc_snapshot *snap = pc_snapshot_new("verify");
+	struct pc_import_opts o = {.name = "claims", .allow_public = allow_public};
+	struct pc_import_stats st = {0};
+	int r = pc_import_buffer(snap, text, strlen(text), &o, &st, err);
+	pc_import_stats_free(&st);
+	pc_snapshot_free(snap);
+	return r;
+}
+
+static void test_scope_every_command(void **state)
+{
+	(void)state;
+	struct pc_error err;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		const char *a = refused[i];
+		struct pc_addr pa;
+		assert_int_equal(pc_addr_parse(a, &pa), 0);
+		memset(&err, 0, sizeof(err));
+		if (through_targets(a, false, &err) != PC_ESCOPE)
+			fail_msg("scan/audit accepted %s", a);
+		/* inside a range too */
+		char cidr[80];
+		snprintf(cidr, sizeof(cidr), "%s/%d", a, pa.family == AF_INET ? 31 : 127);
+		if (through_targets(cidr, false, &err) != PC_ESCOPE)
+			fail_msg("scan/audit accepted %s", cidr);
+		assert_int_equal(through_targets(a, true, &err), 0);
+		for (int fmt = 0; fmt < 3; fmt++) {
+			memset(&err, 0, sizeof(err));
+			if (through_import(fmt, a, false, &err) != PC_ESCOPE)
+				fail_msg("verify (format %d) accepted %s: %s", fmt, a, err.msg);
+			assert_string_equal(err.file, "claims");
+			assert_int_equal(err.line, 3);
+			assert_non_null(strstr(err.msg, "not in an internal range"));
+			assert_non_null(strstr(err.msg, "--allow-public"));
+			if (through_import(fmt, a, true, &err) != 0)
+				fail_msg("verify --allow-public (format %d) refused %s: %s", fmt, a,
+					 err.msg);
+		}
+		struct pc_addr out;
+		assert_int_equal(pc_targets_guard(&pa, &pa, &out), PC_ESCOPE);
+	}
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		const char *a = accepted[i];
+		if (through_targets(a, false, &err) != 0)
+			fail_msg("scan/audit refused %s: %s", a, err.msg);
+		for (int fmt = 0; fmt < 3; fmt++)
+			if (through_import(fmt, a, false, &err) != 0)
+				fail_msg("verify (format %d) refused %s: %s", fmt, a, err.msg);
+	}
+}
+
+/* The guard walks a range block by block and names the first address out. */
+static void test_guard_ranges(void **state)
+{
+	(void)state;
+	struct pc_addr lo, hi, out;
+	char buf[PC_ADDR_STRLEN];
+	static const struct {
+		const char *lo, *hi, *outside; /* NULL: all internal */
+	} cases[] = {
+		{"10.0.0.0", "10.255.255.255", NULL},
+		{"10.255.255.255", "11.0.0.0", "11.0.0.0"},
+		{"172.15.255.255", "172.16.0.1", "172.15.255.255"},
+		{"198.18.0.0", "198.19.255.255", NULL},
+		{"::ffff:10.0.0.0", "::ffff:10.255.255.255", NULL},
+		{"::ffff:10.255.255.0", "::ffff:11.0.0.0", "::ffff:11.0.0.0"},
+		{"fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", NULL},
+		{"fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe00::", "fe00::"},
+		{"fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", NULL},
+		{"2002::", "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2002::"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(pc_addr_parse(cases[i].lo, &lo), 0);
+		assert_int_equal(pc_addr_parse(cases[i].hi, &hi), 0);
+		int r = pc_targets_guard(&lo, &hi, &out);
+		if (!cases[i].outside) {
+			assert_int_equal(r, 0);
+		} else {
+			assert_int_equal(r, PC_ESCOPE);
+			assert_string_equal(pc_addr_format(&out, buf, sizeof(buf)), cases[i].outside);
+		}
+	}
+	/* mixed families, backwards */
+	assert_int_equal(pc_addr_parse("10.0.0.1", &lo), 0);
+	assert_int_equal(pc_addr_parse("fd00::1", &hi), 0);
+	assert_int_equal(pc_targets_guard(&lo, &hi, &out), PC_EINVAL);
+	assert_int_equal(pc_targets_guard(&hi, &hi, NULL), 0);
+	assert_int_equal(pc_addr_parse("10.0.0.0", &hi), 0);
+	assert_int_equal(pc_targets_guard(&lo, &hi, &out), PC_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_scope),     cmocka_unit_test(test_merge_exclude),
 		cmocka_unit_test(test_names),     cmocka_unit_test(test_multicast),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_scope_every_command), cmocka_unit_test(test_guard_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
