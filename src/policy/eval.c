@@ -70,7 +70,7 @@ static bool owner_matches(const struct pc_endpoint *ep, const char *process, con
 		if (unit && !glob(unit, o->unit))
 			continue;
 		if (container && !glob(container, o->container.name) &&
-		    !glob(container, o->container.id))
+		    !glob(container, o->container.image) && !glob(container, o->container.id))
 			continue;
 		return true;
 	}
@@ -123,7 +123,8 @@ bool pc_policy_in_scope(const struct pc_policy *p, const struct pc_endpoint *ep,
 	if (s->n_containers) {
 		bool in = false;
 		for (size_t i = 0; i < ep->n_owners && !in; i++)
-			in = any_glob(s->containers, s->n_containers, ep->owners[i].container.name);
+			in = any_glob(s->containers, s->n_containers, ep->owners[i].container.name) ||
+			     any_glob(s->containers, s->n_containers, ep->owners[i].container.image);
 		if (!in)
 			return false;
 	}

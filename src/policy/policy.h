@@ -85,7 +85,7 @@ struct pc_policy_match {
 	int proto;             /* -1 any, else enum pc_proto */
 	const char *process;   /* glob on an owner's comm or exe */
 	const char *unit;      /* glob on an owner's systemd unit */
-	const char *container; /* glob on an owner's container name or id */
+	const char *container; /* glob on an owner's container name, image or id */
 	const char *netns;     /* glob on the namespace name */
 	const char *host;      /* glob on the host name (host records) or the
 	                          target name/address (network-side records) */

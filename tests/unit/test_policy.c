@@ -560,6 +560,10 @@ static void test_match_and_index(void **state)
 	struct pc_endpoint *e = listener(s, PC_PROTO_TCP, "0.0.0.0", 5432, "postgres");
 	e->owners[0].container.name = "pg-main";
 	assert_int_equal(pc_policy_first_match(p, e, s->host), 0);
+	e = listener(s, PC_PROTO_TCP, "0.0.0.0", 5433, "postgres");
+	e->owners[0].container.name = "db";
+	e->owners[0].container.image = "pg-16:latest"; /* the image, when the name says nothing */
+	assert_int_equal(pc_policy_first_match(p, e, s->host), 0);
 	e = listener(s, PC_PROTO_TCP, "0.0.0.0", 443, "nginx");
 	e->owners[0].unit = "nginx.service";
 	assert_int_equal(pc_policy_first_match(p, e, s->host), 1);
@@ -579,7 +583,7 @@ static void test_match_and_index(void **state)
 		assert_int_equal(pc_policy_index_first(idx, &s->endpoints[i], s->host),
 		                 pc_policy_first_match(p, &s->endpoints[i], s->host));
 	/* every port, both protocols, with and without an owner */
-	struct pc_endpoint probe = s->endpoints[5];
+	struct pc_endpoint probe = s->endpoints[6]; /* "other", an owner */
 	for (unsigned port = 1; port < 65536; port += 7)
 		for (int proto = 0; proto < 2; proto++) {
 			probe.port = (uint16_t)port;
