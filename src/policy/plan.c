@@ -21,12 +21,26 @@
 #include <string.h>
 
 struct port_acc {
-	bool seen, in_scope_undoc, ssh, open, documented;
+	bool ssh, open, documented;
 	const struct pc_policy_rule *rule;
 	uint8_t *segments;
 	const struct pc_policy_cidr **cidrs;
 	size_t n_cidrs, cap_cidrs;
 };
+
+/* One listener beyond loopback: its (proto, port) key and where it is. */
+struct keyed {
+	uint32_t key; /* proto * 65536 + port */
+	uint32_t ep;
+};
+
+static int cmp_keyed(const void *pa, const void *pb)
+{
+	const struct keyed *a = pa, *b = pb;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->ep < b->ep ? -1 : a->ep > b->ep;
+}
 
 static bool is_ssh(const struct pc_endpoint *ep)
 {
@@ -69,16 +83,70 @@ void pc_policy_plan_free(struct pc_policy_plan *plan)
 	*plan = (struct pc_policy_plan){0};
 }
 
+/* Fold one listener into its port's accumulator. */
+static int accumulate(struct pc_policy_plan *plan, const struct pc_policy *p,
+                      const struct pc_policy_index *idx, const struct pc_snapshot *snap,
+                      const struct pc_endpoint *ep, struct port_acc *a)
+{
+	if (!pc_policy_in_scope(p, ep, snap->host)) {
+		a->open = true; /* not the policy's business */
+		return 0;
+	}
+	long m = pc_policy_index_first(idx, ep, snap->host);
+	if (m < 0) {
+		if (p->unlisted == PC_POLICY_UNLISTED_IGNORE)
+			a->open = true;
+		a->ssh = a->ssh || is_ssh(ep);
+		return 0;
+	}
+	const struct pc_policy_rule *rule = &p->rules[m];
+	if (!a->rule)
+		a->rule = rule;
+	a->documented = true;
+	if (!rule->has_reachable) {
+		a->open = true;
+		return 0;
+	}
+	if (!a->segments && p->n_segments) {
+		a->segments = pc_arena_alloc(&plan->arena, p->n_segments);
+		if (!a->segments)
+			return PC_ENOMEM;
+	}
+	for (size_t k = 0; k < rule->n_reachable; k++) {
+		const struct pc_policy_source *s = &rule->reachable[k];
+		if (s->segment >= 0)
+			a->segments[s->segment] = 1;
+		else if (add_cidr(plan, a, &s->cidr) < 0)
+			return PC_ENOMEM;
+	}
+	return 0;
+}
+
+static enum pc_policy_plan_action action_of(const struct pc_policy *p, const struct port_acc *a)
+{
+	bool any_source = a->n_cidrs > 0;
+	for (size_t s = 0; a->segments && s < p->n_segments; s++)
+		any_source = any_source || a->segments[s];
+	if (a->open)
+		return PC_PLAN_OPEN;
+	if (!a->documented && a->ssh)
+		return PC_PLAN_KEEP_SSH;
+	if (a->documented && any_source)
+		return PC_PLAN_RESTRICT;
+	return PC_PLAN_DROP;
+}
+
 int pc_policy_plan_build(const struct pc_policy *p, const struct pc_snapshot *snap,
                          struct pc_policy_plan *ret_plan)
 {
 	struct pc_policy_plan plan = {0};
 	pc_arena_init(&plan.arena);
 	struct pc_policy_index *idx = NULL;
-	/* 2 x 65536 accumulators, allocated in one block */
-	struct port_acc *acc = calloc(2 * 65536, sizeof(*acc));
+	/* listeners sorted by (proto, port): each run of one key is one entry,
+	 * in the order the emitters print */
+	struct keyed *keys = malloc((snap->n_endpoints ? snap->n_endpoints : 1) * sizeof(*keys));
 	int r = pc_policy_index_new(p, &idx);
-	if (r < 0 || !acc) {
+	if (r < 0 || !keys) {
 		r = PC_ENOMEM;
 		goto out;
 	}
@@ -88,73 +156,30 @@ int pc_policy_plan_build(const struct pc_policy *p, const struct pc_snapshot *sn
 		if (ep->source != PC_SOURCE_HOST || ep->state != PC_STATE_LISTEN ||
 		    ep->bind == PC_BIND_LOOPBACK)
 			continue;
-		struct port_acc *a = &acc[(size_t)ep->proto * 65536 + ep->port];
-		if (!a->seen)
-			n++;
-		a->seen = true;
-		if (!pc_policy_in_scope(p, ep, snap->host)) {
-			a->open = true; /* not the policy's business */
-			continue;
-		}
-		long m = pc_policy_index_first(idx, ep, snap->host);
-		if (m < 0) {
-			if (p->unlisted == PC_POLICY_UNLISTED_IGNORE)
-				a->open = true;
-			a->ssh = a->ssh || is_ssh(ep);
-			continue;
-		}
-		const struct pc_policy_rule *rule = &p->rules[m];
-		if (!a->rule)
-			a->rule = rule;
-		a->documented = true;
-		if (!rule->has_reachable) {
-			a->open = true;
-			continue;
-		}
-		if (!a->segments && p->n_segments) {
-			a->segments = pc_arena_alloc(&plan.arena, p->n_segments);
-			if (!a->segments) {
-				r = PC_ENOMEM;
-				goto out;
-			}
-		}
-		for (size_t k = 0; k < rule->n_reachable; k++) {
-			const struct pc_policy_source *s = &rule->reachable[k];
-			if (s->segment >= 0)
-				a->segments[s->segment] = 1;
-			else if ((r = add_cidr(&plan, a, &s->cidr)) < 0)
-				goto out;
-		}
+		keys[n++] = (struct keyed){(uint32_t)ep->proto * 65536 + ep->port, (uint32_t)i};
 	}
+	qsort(keys, n, sizeof(*keys), cmp_keyed);
 	plan.entries = pc_arena_alloc(&plan.arena, (n ? n : 1) * sizeof(*plan.entries));
 	if (!plan.entries) {
 		r = PC_ENOMEM;
 		goto out;
 	}
-	for (size_t key = 0; key < 2 * 65536; key++) {
-		struct port_acc *a = &acc[key];
-		if (!a->seen)
-			continue;
-		struct pc_policy_plan_entry *e = &plan.entries[plan.n++];
-		*e = (struct pc_policy_plan_entry){
-		    .proto = (enum pc_proto)(key / 65536),
-		    .port = (uint16_t)(key % 65536),
-		    .rule = a->rule,
-		    .segments = a->segments,
-		    .cidrs = a->cidrs,
-		    .n_cidrs = a->n_cidrs,
+	for (size_t i = 0; i < n;) {
+		struct port_acc a = {0};
+		size_t k = i;
+		for (; k < n && keys[k].key == keys[i].key; k++)
+			if ((r = accumulate(&plan, p, idx, snap, &snap->endpoints[keys[k].ep], &a)) < 0)
+				goto out;
+		plan.entries[plan.n++] = (struct pc_policy_plan_entry){
+		    .proto = (enum pc_proto)(keys[i].key / 65536),
+		    .port = (uint16_t)(keys[i].key % 65536),
+		    .action = action_of(p, &a),
+		    .rule = a.rule,
+		    .segments = a.segments,
+		    .cidrs = a.cidrs,
+		    .n_cidrs = a.n_cidrs,
 		};
-		bool any_source = a->n_cidrs > 0;
-		for (size_t s = 0; a->segments && s < p->n_segments; s++)
-			any_source = any_source || a->segments[s];
-		if (a->open)
-			e->action = PC_PLAN_OPEN;
-		else if (!a->documented && a->ssh)
-			e->action = PC_PLAN_KEEP_SSH;
-		else if (a->documented && any_source)
-			e->action = PC_PLAN_RESTRICT;
-		else
-			e->action = PC_PLAN_DROP;
+		i = k;
 	}
 	*ret_plan = plan;
 	plan = (struct pc_policy_plan){0};
@@ -162,7 +187,7 @@ int pc_policy_plan_build(const struct pc_policy *p, const struct pc_snapshot *sn
 out:
 	pc_policy_plan_free(&plan);
 	pc_policy_index_free(idx);
-	free(acc);
+	free(keys);
 	return r;
 }
 
