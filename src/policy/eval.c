@@ -148,9 +148,12 @@ long pc_policy_first_match(const struct pc_policy *p, const struct pc_endpoint *
 
 struct pc_policy_index {
 	const struct pc_policy *p;
-	uint32_t *offsets; /* 65537: rules of port n are entries[offsets[n]..offsets[n+1]) */
-	uint32_t *entries;
-	uint32_t *wide;
+	/* (port, rule) pairs of the narrow rules, sorted by port then rule, in
+	 * two parallel arrays: a port's rules are one ascending run of rules[] */
+	uint16_t *ports;
+	uint32_t *rules;
+	size_t n;
+	uint32_t *wide; /* rules naming no port or a wide range, ascending */
 	size_t n_wide;
 };
 
@@ -166,70 +169,66 @@ void pc_policy_index_free(struct pc_policy_index *idx)
 {
 	if (!idx)
 		return;
-	free(idx->offsets);
-	free(idx->entries);
+	free(idx->ports);
+	free(idx->rules);
 	free(idx->wide);
 	free(idx);
+}
+
+static int cmp_pair(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+	return a < b ? -1 : a > b;
 }
 
 int pc_policy_index_new(const struct pc_policy *p, struct pc_policy_index **ret_index)
 {
 	struct pc_policy_index *idx = calloc(1, sizeof(*idx));
+	uint64_t *pairs = NULL;
 	if (!idx)
 		return PC_ENOMEM;
 	idx->p = p;
-	idx->offsets = calloc(65537, sizeof(*idx->offsets));
 	idx->wide = malloc((p->n_rules ? p->n_rules : 1) * sizeof(*idx->wide));
-	if (!idx->offsets || !idx->wide)
+	if (!idx->wide)
 		goto nomem;
 	size_t total = 0;
 	for (size_t i = 0; i < p->n_rules; i++) {
-		const struct pc_policy_rule *r = &p->rules[i];
-		size_t span = rule_span(r);
-		if (span == 0 || span > NARROW_SPAN) {
+		size_t span = rule_span(&p->rules[i]);
+		if (span == 0 || span > NARROW_SPAN)
 			idx->wide[idx->n_wide++] = (uint32_t)i;
-			continue;
-		}
-		for (size_t k = 0; k < r->match.n_ports; k++)
-			for (unsigned port = r->match.ports[k].lo; port <= r->match.ports[k].hi;
-			     port++) {
-				idx->offsets[port + 1]++;
-				total++;
-			}
+		else
+			total += span;
 	}
-	for (size_t port = 1; port <= 65536; port++)
-		idx->offsets[port] += idx->offsets[port - 1];
-	idx->entries = malloc((total ? total : 1) * sizeof(*idx->entries));
-	uint32_t *fill = malloc(65536 * sizeof(*fill));
-	if (!idx->entries || !fill) {
-		free(fill);
+	/* port << 32 | rule: one integer sort orders by port, then rule */
+	pairs = malloc((total ? total : 1) * sizeof(*pairs));
+	idx->ports = malloc((total ? total : 1) * sizeof(*idx->ports));
+	idx->rules = malloc((total ? total : 1) * sizeof(*idx->rules));
+	if (!pairs || !idx->ports || !idx->rules)
 		goto nomem;
-	}
-	memcpy(fill, idx->offsets, 65536 * sizeof(*fill));
-	/* rules in order, so each port's list is ascending; a rule naming one
-	 * port twice ([80, 80]) is listed once */
+	size_t k = 0;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct pc_policy_rule *r = &p->rules[i];
 		size_t span = rule_span(r);
 		if (span == 0 || span > NARROW_SPAN)
 			continue;
-		for (size_t k = 0; k < r->match.n_ports; k++)
-			for (unsigned port = r->match.ports[k].lo; port <= r->match.ports[k].hi;
-			     port++) {
-				if (fill[port] > idx->offsets[port] &&
-				    idx->entries[fill[port] - 1] == (uint32_t)i)
-					continue;
-				idx->entries[fill[port]++] = (uint32_t)i;
-			}
+		for (size_t x = 0; x < r->match.n_ports; x++)
+			for (unsigned port = r->match.ports[x].lo; port <= r->match.ports[x].hi; port++)
+				pairs[k++] = (uint64_t)port << 32 | (uint32_t)i;
 	}
-	/* duplicates skipped above leave holes: mark them past any rule */
-	for (size_t port = 0; port < 65536; port++)
-		for (uint32_t e = fill[port]; e < idx->offsets[port + 1]; e++)
-			idx->entries[e] = UINT32_MAX;
-	free(fill);
+	qsort(pairs, k, sizeof(*pairs), cmp_pair);
+	for (size_t x = 0; x < k; x++) {
+		/* a rule naming one port twice ([80, 80]) is listed once */
+		if (idx->n && pairs[x] == pairs[x - 1])
+			continue;
+		idx->ports[idx->n] = (uint16_t)(pairs[x] >> 32);
+		idx->rules[idx->n] = (uint32_t)pairs[x];
+		idx->n++;
+	}
+	free(pairs);
 	*ret_index = idx;
 	return 0;
 nomem:
+	free(pairs);
 	pc_policy_index_free(idx);
 	return PC_ENOMEM;
 }
@@ -239,9 +238,21 @@ void pc_policy_index_candidates(const struct pc_policy_index *idx, int port, con
 {
 	*ret_a = NULL;
 	*ret_na = 0;
-	if (port >= 0 && port < 65536) {
-		*ret_a = idx->entries + idx->offsets[port];
-		*ret_na = idx->offsets[port + 1] - idx->offsets[port];
+	if (port >= 0 && port < 65536 && idx->n) {
+		/* lower bound of port in the sorted ports[] */
+		size_t lo = 0, hi = idx->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (idx->ports[mid] < port)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		size_t end = lo;
+		while (end < idx->n && idx->ports[end] == port)
+			end++;
+		*ret_a = idx->rules + lo;
+		*ret_na = end - lo;
 	}
 	*ret_wide = idx->wide;
 	*ret_nwide = idx->n_wide;
@@ -251,9 +262,10 @@ long pc_policy_index_first(const struct pc_policy_index *idx, const struct pc_en
                            const char *host)
 {
 	const struct pc_policy *p = idx->p;
-	const uint32_t *a = idx->entries + idx->offsets[ep->port];
-	const uint32_t *a_end = idx->entries + idx->offsets[ep->port + 1];
-	const uint32_t *b = idx->wide, *b_end = idx->wide + idx->n_wide;
+	const uint32_t *a, *b;
+	size_t na, nb;
+	pc_policy_index_candidates(idx, ep->port, &a, &na, &b, &nb);
+	const uint32_t *a_end = a + na, *b_end = b + nb;
 	/* merge the two ascending lists: the first rule that matches wins */
 	while (a < a_end || b < b_end) {
 		uint32_t i;
@@ -261,8 +273,6 @@ long pc_policy_index_first(const struct pc_policy_index *idx, const struct pc_en
 			i = *a++;
 		else
 			i = *b++;
-		if (i == UINT32_MAX)
-			break; /* only holes follow on the port list */
 		if (pc_policy_match_endpoint(&p->rules[i].match, ep, host))
 			return (long)i;
 	}

@@ -147,7 +147,7 @@ static long shadowing_rule(const struct pc_policy *p, const struct pc_policy_ind
 		else
 			j = *w++;
 		if (j >= i)
-			break; /* both lists ascend; UINT32_MAX ends the port list */
+			break; /* both lists ascend */
 		if (match_covers(&p->rules[j].match, &r->match))
 			return (long)j;
 	}

@@ -202,8 +202,7 @@ long pc_policy_index_first(const struct pc_policy_index *idx, const struct pc_en
                            const char *host);
 /* The rules that may match port `port` (-1: an endpoint-less question, only
  * the rules that name no port or a wide range), as two ascending lists of
- * rule indices: those naming the port (cut at the first UINT32_MAX) and the
- * wide ones. Lint uses them to find shadowing rules without comparing every
+ * rule indices: those naming the port and the wide ones. Lint uses them to find shadowing rules without comparing every
  * pair. */
 void pc_policy_index_candidates(const struct pc_policy_index *idx, int port, const uint32_t **ret_a,
                                 size_t *ret_na, const uint32_t **ret_wide, size_t *ret_nwide);
