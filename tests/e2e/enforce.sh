@@ -70,7 +70,7 @@ ports_csv=$(echo $tcp_ports | tr ' ' ,)
 
 # scan_states NS TARGET -> "port state" lines, from portcensus
 scan_states() {
-	ip netns exec "$1" "$PORTCENSUS" scan "$2" -p "$ports_csv" --connect --timeout 400 \
+	ip netns exec "$1" "$PORTCENSUS" scan "$2" -p "$ports_csv" --connect --timeout 1000 \
 		--retries 1 --show closed,filtered --format json -q 2>"$LAB_TMP/scan.err" |
 		python3 -c '
 import json, sys
@@ -100,7 +100,7 @@ lab_assert_eq "before enforce, from ops" "$all_open" "$(scan_states "$ops" 198.1
 
 # 1b. network-side evidence: from ops, redis is reachable and must not be
 out="$LAB_TMP/audit_ops.json"
-ip netns exec "$ops" "$PORTCENSUS" audit 198.18.20.1 -p 6379,5432 --connect --timeout 500 \
+ip netns exec "$ops" "$PORTCENSUS" audit 198.18.20.1 -p 6379,5432 --connect --timeout 1000 \
 	--no-probe --policy "$policy" --from ops --format json >"$out" 2>"$LAB_TMP/audit.err"
 rc=$?
 lab_assert_eq "audit --policy exit code with a violation" 1 "$rc"
