@@ -236,7 +236,9 @@ nomem:
 void pc_policy_index_candidates(const struct pc_policy_index *idx, int port, const uint32_t **ret_a,
                                 size_t *ret_na, const uint32_t **ret_wide, size_t *ret_nwide)
 {
-	*ret_a = NULL;
+	/* never NULL (rules holds at least one slot), so callers may form
+	 * a + na even for an empty list */
+	*ret_a = idx->rules;
 	*ret_na = 0;
 	if (port >= 0 && port < 65536 && idx->n) {
 		/* lower bound of port in the sorted ports[] */
