@@ -176,6 +176,27 @@ static void test_good_files(void **state)
 	}
 }
 
+/* Parse and lint a policy that must be clean; on failure print the text
+ * and every problem before failing the test. */
+static struct pc_policy *policy_text(const char *name, const char *text, size_t len)
+{
+	struct pc_policy *p;
+	struct pc_policy_diags d = {0};
+	struct pc_error err = {0};
+	int r = pc_policy_parse(name, text, len, &p, &d, &err);
+	if (r == 0)
+		r = pc_policy_lint(p, &d);
+	if (r != 0) {
+		fprintf(stderr, "%.*s\n", (int)len, text);
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "%d:%d %s: %s\n", d.items[i].pos.line, d.items[i].pos.col,
+			        d.items[i].rule, d.items[i].msg);
+	}
+	assert_int_equal(r, 0);
+	pc_policy_diags_free(&d);
+	return p;
+}
+
 /* The complete example of docs/policy.md lints clean, as the page says. */
 static void test_docs_example(void **state)
 {
@@ -191,20 +212,10 @@ static void test_docs_example(void **state)
 	begin = strchr(strchr(begin, '\n') + 1, '\n') + 1;
 	const char *end = strstr(begin, "```\n<!-- example:end -->");
 	assert_non_null(end);
-	struct pc_policy *p;
-	struct pc_policy_diags d = {0};
-	struct pc_error err = {0};
-	int r = pc_policy_parse("policy.md", begin, (size_t)(end - begin), &p, &d, &err);
-	if (r == 0)
-		r = pc_policy_lint(p, &d);
-	for (size_t i = 0; i < d.n; i++)
-		fprintf(stderr, "%d:%d %s\n", d.items[i].pos.line, d.items[i].pos.col,
-		        d.items[i].msg);
-	assert_int_equal(r, 0);
+	struct pc_policy *p = policy_text("policy.md", begin, (size_t)(end - begin));
 	assert_int_equal(p->n_rules, 5);
 	assert_int_equal(p->n_segments, 3);
 	pc_policy_free(p);
-	pc_policy_diags_free(&d);
 }
 
 /* Every prefix of a good file: a clean result or diagnostics, never a crash
@@ -272,18 +283,7 @@ static void test_helpers(void **state)
 
 static struct pc_policy *policy_of(const char *doc)
 {
-	struct pc_policy *p;
-	struct pc_policy_diags d = {0};
-	struct pc_error err = {0};
-	int r = pc_policy_parse("t.yaml", doc, strlen(doc), &p, &d, &err);
-	if (r == 0)
-		r = pc_policy_lint(p, &d);
-	for (size_t i = 0; i < d.n; i++)
-		fprintf(stderr, "%d:%d %s\n", d.items[i].pos.line, d.items[i].pos.col,
-		        d.items[i].msg);
-	assert_int_equal(r, 0);
-	pc_policy_diags_free(&d);
-	return p;
+	return policy_text("t.yaml", doc, strlen(doc));
 }
 
 static struct pc_endpoint *listener(struct pc_snapshot *s, enum pc_proto proto, const char *addr,
@@ -637,19 +637,7 @@ static void test_init_roundtrip(void **state)
 	listener(s, PC_PROTO_TCP, "0.0.0.0", 5000, "python3")->state = PC_STATE_ESTABLISHED;
 
 	char *text = init_text(s);
-	struct pc_policy *p;
-	struct pc_policy_diags d = {0};
-	struct pc_error err = {0};
-	int r = pc_policy_parse("init.yaml", text, strlen(text), &p, &d, &err);
-	if (r == 0)
-		r = pc_policy_lint(p, &d);
-	if (r != 0) {
-		fprintf(stderr, "%s\n", text);
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%d:%d %s: %s\n", d.items[i].pos.line, d.items[i].pos.col,
-			        d.items[i].rule, d.items[i].msg);
-	}
-	assert_int_equal(r, 0);
+	struct pc_policy *p = policy_text("init.yaml", text, strlen(text));
 	assert_non_null(strstr(text, "  - name: \"redis-server-tcp-loopback\"\n"));
 	assert_non_null(strstr(text, "      unit: \"ssh.service\"\n"));
 	assert_non_null(strstr(text, "      container: \"pg-main\"\n"));
@@ -691,7 +679,6 @@ static void test_init_roundtrip(void **state)
 	assert_string_equal(text, again);
 	free(again);
 	free(text);
-	pc_policy_diags_free(&d);
 	pc_policy_free(p);
 	pc_snapshot_free(s);
 }
