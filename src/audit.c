@@ -72,6 +72,9 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 		if (r < 0)
 			goto out;
 	}
+	if (opts->policy &&
+	    (r = pc_policy_eval(snap, opts->policy, &opts->policy_opts, opts->policy_result, err)) < 0)
+		goto out;
 	pc_snapshot_sort(snap);
 	pc_snapshot_finish(snap);
 	if (opts->ledger && opts->ledger_result)

@@ -11,6 +11,7 @@
 #include "core/model.h"
 #include "inventory/inventory.h"
 #include "ledger/ledger.h"
+#include "policy/policy.h"
 
 #include <stdbool.h>
 
@@ -31,6 +32,9 @@ struct pc_audit_opts {
 	 * report is still written when the ledger cannot be. */
 	const struct pc_ledger_request *ledger;
 	struct pc_ledger_result *ledger_result;
+	const struct pc_policy *policy;  /* judge the endpoints, or NULL */
+	struct pc_policy_eval_opts policy_opts;
+	struct pc_policy_result *policy_result; /* filled when policy is set, or NULL */
 	/* optional: called for each endpoint as soon as it is final */
 	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,
 			    const struct pc_endpoint *ep);
