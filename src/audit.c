@@ -1,9 +1,10 @@
 /*
  * audit.c - the pipeline. Runs the sources (host inventory, network scan),
- * then the live check and the probes over what they found. Later stages
- * (classify, policy, ledger) join here, and only here.
+ * then the live check and the probes over what they found, then classifies
+ * the endpoints. Later stages (policy, ledger) join here, and only here.
  */
 #include "audit.h"
+#include "classify/classify.h"
 #include "inventory/netns.h"
 #include "probe/probe.h"
 #include "probe/reach.h"
@@ -72,6 +73,8 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 		if (r < 0)
 			goto out;
 	}
+	if (opts->kb && (r = pc_classify_run(snap, opts->kb, NULL, err)) < 0)
+		goto out;
 	pc_snapshot_sort(snap);
 	if (opts->on_endpoint)
 		for (size_t i = 0; i < snap->n_endpoints; i++)

@@ -1,5 +1,5 @@
 /*
- * audit.h - the pipeline: sources -> verify -> probe -> (classify -> policy
+ * audit.h - the pipeline: sources -> verify -> probe -> classify -> (policy
  * -> ledger, in later issues). The one place that composes the stages, for
  * `audit`, `watch` and the library's users. Stages are plain functions over a
  * snapshot and never call each other.
@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 struct pc_scan_opts;
+struct pc_kb;
 
 struct pc_audit_opts {
 	bool host;                      /* host inventory */
@@ -25,6 +26,7 @@ struct pc_audit_opts {
 	double probe_timeout_ms;        /* per probe exchange (default 2000) */
 	unsigned probe_max_ports;       /* pc_probe_run_opts.max_probed_ports */
 	const struct pc_scan_opts *scan; /* network-side scan, or NULL */
+	const struct pc_kb *kb;         /* classify with it (src/classify), or NULL */
 	/* optional: called for each endpoint as soon as it is final */
 	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,
 			    const struct pc_endpoint *ep);

@@ -26,6 +26,8 @@ struct pc_cli {
 	bool color;              /* colours allowed on stdout */
 	bool progress;           /* progress on stderr (a terminal, not --quiet) */
 	const char *cmdline;     /* argv joined, for snapshot.command */
+	const char *kb_path;     /* --kb FILE: extends the built-in knowledge base */
+	int fail_on;             /* --fail-on: an enum pc_severity, or -1 when absent */
 };
 
 struct pc_cli_command {
@@ -74,6 +76,16 @@ int pc_cli_finish_output(struct pc_cli *cli, FILE *f, const struct pc_snapshot *
 /* Open the output, write the whole snapshot, finish. */
 int pc_cli_write_snapshot(struct pc_cli *cli, const struct pc_snapshot *snap,
 			  const struct pc_report_ops *fmt, enum pc_report_view view);
+
+/* The knowledge base to classify with: the built-in one, extended by
+ * --kb FILE. NULL after printing the error; *ret_rc is then the exit code
+ * (2 for a bad file, 3 for a runtime failure). Free with pc_kb_free(). */
+struct pc_kb *pc_cli_kb(struct pc_cli *cli, int *ret_rc);
+/* --fail-on: rc when rc is not 0 or --fail-on is absent; PC_EXIT_FINDINGS
+ * when `any` endpoint has a risk and the `worst` is at or above it. */
+int pc_cli_gate(const struct pc_cli *cli, bool any, enum pc_severity worst, int rc);
+/* The same over a classified snapshot. */
+int pc_cli_gate_snapshot(const struct pc_cli *cli, const struct pc_snapshot *snap, int rc);
 
 /* Parse a non-negative integer in [min, max]; false on any junk. */
 bool pc_cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,

@@ -7,6 +7,7 @@
  * exclusive temporary next to FILE, renamed over it when the report is
  * whole.
  */
+#include "classify/classify.h"
 #include "cli/cli.h"
 #include "core/atomicfile.h"
 #include "core/text.h"
@@ -182,6 +183,35 @@ int pc_cli_write_snapshot(struct pc_cli *cli, const struct pc_snapshot *snap,
 		return PC_EXIT_RUNTIME;
 	int rc = pc_cli_emit(cli, snap, fmt, view, f, false);
 	return pc_cli_finish_output(cli, f, snap, fmt, rc);
+}
+
+struct pc_kb *pc_cli_kb(struct pc_cli *cli, int *ret_rc)
+{
+	struct pc_error err = {0};
+	struct pc_kb *kb = NULL;
+	int r = pc_kb_builtin(&kb, &err);
+	if (r == 0 && cli->kb_path)
+		r = pc_kb_load_file(kb, cli->kb_path, &err);
+	if (r < 0) {
+		pc_kb_free(kb);
+		*ret_rc = pc_cli_fail(cli, &err);
+		return NULL;
+	}
+	return kb;
+}
+
+int pc_cli_gate(const struct pc_cli *cli, bool any, enum pc_severity worst, int rc)
+{
+	if (rc || cli->fail_on < 0 || !any)
+		return rc;
+	return (int)worst >= cli->fail_on ? PC_EXIT_FINDINGS : rc;
+}
+
+int pc_cli_gate_snapshot(const struct pc_cli *cli, const struct pc_snapshot *snap, int rc)
+{
+	enum pc_severity worst = PC_SEV_INFO;
+	bool any = snap && pc_classify_worst(snap, &worst);
+	return pc_cli_gate(cli, any, worst, rc);
 }
 
 bool pc_cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,

@@ -3,8 +3,10 @@
  * own. Parses the shared scan options (scan_opts.c), runs the scan, and
  * writes the report; streaming formats (jsonl) get each result as soon as
  * it is confirmed and the snapshot keeps none, so memory stays flat on any
- * range. `--list-targets` is a dry run that only prints the probes.
+ * range. Open ports are classified (src/classify): all at once when the
+ * snapshot keeps them, one by one in a scratch snapshot when streamed. `--list-targets` is a dry run that only prints the probes.
  */
+#include "classify/classify.h"
 #include "cli/cli.h"
 #include "cli/scan_opts.h"
 
@@ -23,15 +25,29 @@ struct stream_ctx {
 	const struct pc_report_ops *fmt;
 	FILE *f;
 	struct pc_cli *cli;
+	const struct pc_kb *kb;
+	struct pc_snapshot *scratch; /* holds the risks of streamed endpoints */
+	bool any;                    /* worst risk so far, for --fail-on */
+	enum pc_severity worst;
+	int error;
 };
 
+/* Called with the scan's lock held, one result at a time: the copy and the
+ * scratch snapshot are ours alone. */
 static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_endpoint *ep)
 {
 	struct stream_ctx *c = ctx;
 	struct pc_report_opts ro = {.view = PC_VIEW_SCAN, .version = PC_VERSION};
+	struct pc_endpoint copy = *ep;
+	struct pc_error err = {0};
+	if (pc_classify_endpoint(c->scratch, c->kb, &copy, NULL, &err) < 0)
+		c->error = err.code;
+	if (copy.risk && (!c->any || copy.risk->severity > c->worst))
+		c->worst = copy.risk->severity;
+	c->any = c->any || copy.risk;
 	if (c->cli->progress)
 		pc_cli_scan_progress_end(c->cli);
-	c->fmt->stream_endpoint(c->f, snap, ep, &ro);
+	c->fmt->stream_endpoint(c->f, snap, &copy, &ro);
 }
 
 static void progress(void *ctx, const struct pc_scan_stats *st, uint64_t found)
@@ -94,12 +110,20 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		rc = PC_EXIT_USAGE;
 		goto out;
 	}
-	FILE *f = pc_cli_open_output(cli);
+	struct pc_kb *kb = pc_cli_kb(cli, &rc);
+	if (!kb)
+		goto out;
+	struct pc_snapshot *scratch = pc_snapshot_new(cli->cmdline);
+	FILE *f = scratch ? pc_cli_open_output(cli) : NULL;
 	if (!f) {
+		if (!scratch)
+			fprintf(stderr, "%s: error: out of memory\n", cli->prog);
+		pc_snapshot_free(scratch);
+		pc_kb_free(kb);
 		rc = PC_EXIT_RUNTIME;
 		goto out;
 	}
-	struct stream_ctx sc = {fmt, f, cli};
+	struct stream_ctx sc = {.fmt = fmt, .f = f, .cli = cli, .kb = kb, .scratch = scratch};
 	bool streamed = fmt->stream_endpoint != NULL;
 	s.opts.store = !streamed;
 	s.opts.on_endpoint = streamed ? stream : NULL;
@@ -111,6 +135,8 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	if (!snap) {
 		pc_cli_close_output(cli, f, false);
 		fprintf(stderr, "%s: error: out of memory\n", cli->prog);
+		pc_snapshot_free(scratch);
+		pc_kb_free(kb);
 		rc = PC_EXIT_RUNTIME;
 		goto out;
 	}
@@ -118,12 +144,21 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	int r = pc_scan_run(snap, &s.opts, &err);
 	pc_cli_scan_progress_end(cli);
 	pc_snapshot_finish(snap);
+	if (r == 0 && sc.error)
+		r = pc_error_set(&err, sc.error, "classifying the results: %s",
+				 pc_strerror(sc.error));
+	if (r == 0 && !streamed)
+		r = pc_classify_run(snap, kb, NULL, &err);
 	if (r < 0)
 		rc = pc_cli_fail(cli, &err);
 	else
 		rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_SCAN, f, streamed);
 	rc = pc_cli_finish_output(cli, f, snap, fmt, rc);
+	rc = streamed ? pc_cli_gate(cli, sc.any, sc.worst, rc)
+		      : pc_cli_gate_snapshot(cli, snap, rc);
 	pc_snapshot_free(snap);
+	pc_snapshot_free(scratch);
+	pc_kb_free(kb);
 out:
 	pc_cli_scan_free(&s);
 	return rc;
