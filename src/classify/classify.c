@@ -155,8 +155,32 @@ static const struct sighting *sightings_find(const struct sightings *s,
 
 /* --- scoring ------------------------------------------------------------- */
 
+/* Arena copies of the strings every endpoint of one service shares (its
+ * category, remediation, and the base reason when no product varies it),
+ * made once per run: 50,000 endpoints would otherwise copy the same few
+ * hundred bytes 50,000 times, and the copying was most of the time. */
+struct shared {
+	const char *category, *remediation, *base;
+};
+
+struct cache {
+	const struct pc_kb *kb;
+	struct shared *v; /* kb->n entries, then one for the fallback; or NULL */
+	const char *unidentified;
+};
+
+static struct shared *shared_of(const struct cache *c, const struct pc_kb_service *k)
+{
+	if (!c->v)
+		return NULL;
+	if (k == &fallback_unknown)
+		return &c->v[c->kb->n];
+	return &c->v[k - c->kb->services];
+}
+
 struct scorer {
 	struct pc_snapshot *snap;
+	struct cache *cache;
 	double score;
 	const char *reasons[MAX_REASONS];
 	size_t n;
@@ -181,6 +205,26 @@ static void add(struct scorer *s, double delta, const char *fmt, ...)
 		s->oom = true;
 	else
 		s->reasons[s->n++] = r;
+}
+
+/* A reason that is the same for many endpoints: copied once per run. */
+static void add_shared(struct scorer *s, double delta, const char **slot, const char *text)
+{
+	s->score += delta;
+	if (s->n >= MAX_REASONS)
+		return;
+	if (!slot || !*slot) {
+		const char *r = pc_arena_strdup(&s->snap->arena, text);
+		if (!r) {
+			s->oom = true;
+			return;
+		}
+		if (slot)
+			*slot = r;
+		s->reasons[s->n++] = r;
+		return;
+	}
+	s->reasons[s->n++] = *slot;
 }
 
 static const char *or_none(const char *s, const char *none)
@@ -213,9 +257,13 @@ static void rule_base(struct scorer *s, const struct pc_endpoint *ep,
 		add(s, 0, "%s (%.60s%s%.40s) is %s (%s): %s", svc->name, svc->product,
 		    svc->version ? " " : "", svc->version ? svc->version : "", k->category,
 		    pc_severity_name(k->severity), k->why);
-	else
-		add(s, 0, "%s is %s (%s): %s", svc->name, k->category,
-		    pc_severity_name(k->severity), k->why);
+	else {
+		char buf[PC_KB_MAX_TEXT + 200];
+		snprintf(buf, sizeof(buf), "%s is %s (%s): %s", k->name, k->category,
+			 pc_severity_name(k->severity), k->why);
+		struct shared *sh = shared_of(s->cache, k);
+		add_shared(s, 0, sh ? &sh->base : NULL, buf);
+	}
 }
 
 static void rule_bind(struct scorer *s, const struct pc_endpoint *ep)
@@ -415,7 +463,7 @@ static void raise_to(struct scorer *s, double floor)
 
 static int classify_one(struct pc_snapshot *snap, const struct pc_kb *kb,
 			struct pc_endpoint *ep, const struct sightings *seen, const char *now,
-			struct pc_error *err)
+			struct cache *cache, struct pc_error *err)
 {
 	if (!pc_classify_applies(ep)) {
 		ep->risk = NULL;
@@ -431,7 +479,7 @@ static int classify_one(struct pc_snapshot *snap, const struct pc_kb *kb,
 		k = &fallback_unknown;
 	bool unidentified = !in_kb || !svc || !svc->name || strcmp(svc->name, "unknown") == 0;
 
-	struct scorer s = {.snap = snap};
+	struct scorer s = {.snap = snap, .cache = cache};
 	rule_base(&s, ep, k, in_kb);
 	rule_bind(&s, ep);
 	bool beyond = rule_beyond_host(&s, ep, seen);
@@ -453,7 +501,8 @@ static int classify_one(struct pc_snapshot *snap, const struct pc_kb *kb,
 		raise_to(&s, FLOOR_EXPOSED);
 	}
 	if (unidentified) {
-		add(&s, 0, "unidentified: what answers here is not known, so it is rated at least "
+		add_shared(&s, 0, &cache->unidentified,
+			   "unidentified: what answers here is not known, so it is rated at least "
 			   "low, never info");
 		raise_to(&s, FLOOR_UNKNOWN);
 	}
@@ -468,10 +517,16 @@ static int classify_one(struct pc_snapshot *snap, const struct pc_kb *kb,
 	r->score = score;
 	r->severity = pc_classify_severity_of(score);
 	/* copied: a snapshot may outlive the knowledge base it was scored with */
-	r->category = pc_snapshot_strdup(snap, k->category);
-	r->remediation = pc_snapshot_strdup(snap, k->remediation);
+	struct shared *sh = shared_of(cache, k);
+	r->category = sh && sh->category ? sh->category : pc_snapshot_strdup(snap, k->category);
+	r->remediation = sh && sh->remediation ? sh->remediation
+					       : pc_snapshot_strdup(snap, k->remediation);
 	if (!r->category || !r->remediation)
 		return pc_error_set(err, PC_ENOMEM, "out of memory classifying endpoints");
+	if (sh) {
+		sh->category = r->category;
+		sh->remediation = r->remediation;
+	}
 	r->reasons = reasons;
 	r->n_reasons = s.n;
 	ep->risk = r;
@@ -497,9 +552,12 @@ int pc_classify_run(struct pc_snapshot *snap, const struct pc_kb *kb,
 		return pc_error_set(err, PC_ENOMEM, "out of memory classifying endpoints");
 	char now[32];
 	now_text(snap, opts, now, sizeof(now));
+	/* without the cache (ENOMEM) every endpoint copies its own strings */
+	struct cache cache = {.kb = kb, .v = calloc(kb->n + 1, sizeof(struct shared))};
 	int r = 0;
 	for (size_t i = 0; i < snap->n_endpoints && r == 0; i++)
-		r = classify_one(snap, kb, &snap->endpoints[i], &seen, now, err);
+		r = classify_one(snap, kb, &snap->endpoints[i], &seen, now, &cache, err);
+	free(cache.v);
 	free(seen.v);
 	return r;
 }
@@ -524,7 +582,8 @@ int pc_classify_endpoint(struct pc_snapshot *snap, const struct pc_kb *kb,
 	}
 	char now[32];
 	now_text(snap, opts, now, sizeof(now));
-	return classify_one(snap, kb, ep, &seen, now, err);
+	struct cache cache = {.kb = kb};
+	return classify_one(snap, kb, ep, &seen, now, &cache, err);
 }
 
 bool pc_classify_worst(const struct pc_snapshot *snap, enum pc_severity *ret)
