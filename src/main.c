@@ -78,7 +78,6 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = NULL;
-		bool takes = false;
 		if (dashdash) {
 			argv[out++] = argv[i];
 			continue;
@@ -88,38 +87,30 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 			argv[out++] = argv[i];
 			continue;
 		}
-		if (strcmp(a, "--format") == 0 || strcmp(a, "-o") == 0 ||
-		    strcmp(a, "--output") == 0 || strcmp(a, "--kb") == 0 ||
-		    strcmp(a, "--fail-on") == 0) {
-			takes = true;
+		/* "--name VALUE", "--name=VALUE", and "-o VALUE" */
+		static const char *const valued[] = {"--format", "--output", "--kb", "--fail-on",
+						     NULL};
+		const char *name = strcmp(a, "-o") == 0 ? "--output" : NULL;
+		for (size_t k = 0; !name && valued[k]; k++) {
+			size_t n = strlen(valued[k]);
+			if (strncmp(a, valued[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+				name = valued[k];
+				val = a[n] == '=' ? a + n + 1 : NULL;
+			}
+		}
+		if (name && !val) {
 			if (i + 1 >= argc) {
 				pc_cli_usage_error(cli, "option '%s' needs a value", a);
 				return -1;
 			}
 			val = argv[++i];
-		} else if (strncmp(a, "--format=", 9) == 0) {
-			takes = true;
-			val = a + 9;
-			a = "--format";
-		} else if (strncmp(a, "--output=", 9) == 0) {
-			takes = true;
-			val = a + 9;
-			a = "--output";
-		} else if (strncmp(a, "--kb=", 5) == 0) {
-			takes = true;
-			val = a + 5;
-			a = "--kb";
-		} else if (strncmp(a, "--fail-on=", 10) == 0) {
-			takes = true;
-			val = a + 10;
-			a = "--fail-on";
 		}
-		if (takes) {
-			if (strcmp(a, "--format") == 0) {
+		if (name) {
+			if (strcmp(name, "--format") == 0) {
 				cli->format = val;
-			} else if (strcmp(a, "--kb") == 0) {
+			} else if (strcmp(name, "--kb") == 0) {
 				cli->kb_path = val;
-			} else if (strcmp(a, "--fail-on") == 0) {
+			} else if (strcmp(name, "--fail-on") == 0) {
 				enum pc_severity sev;
 				if (pc_severity_parse(val, &sev) < 0) {
 					pc_cli_usage_error(cli, "--fail-on takes critical, high, "

@@ -104,6 +104,14 @@ static void json_service(struct pc_json *j, const struct pc_service *s)
 	pc_json_end_object(j);
 }
 
+static void json_strings(struct pc_json *j, const char *const *v, size_t n)
+{
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < n; i++)
+		pc_json_string(j, v[i]);
+	pc_json_end_array(j);
+}
+
 static void json_risk(struct pc_json *j, const struct pc_risk *r)
 {
 	pc_json_begin_object(j);
@@ -114,10 +122,7 @@ static void json_risk(struct pc_json *j, const struct pc_risk *r)
 	pc_json_key(j, "category");
 	pc_json_string(j, r->category);
 	pc_json_key(j, "reasons");
-	pc_json_begin_array(j);
-	for (size_t i = 0; i < r->n_reasons; i++)
-		pc_json_string(j, r->reasons[i]);
-	pc_json_end_array(j);
+	json_strings(j, r->reasons, r->n_reasons);
 	pc_json_key(j, "remediation");
 	pc_json_string(j, r->remediation);
 	pc_json_end_object(j);
@@ -242,10 +247,7 @@ void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
 	pc_json_key(j, "command");
 	pc_json_string(j, snap->command);
 	pc_json_key(j, "warnings");
-	pc_json_begin_array(j);
-	for (size_t i = 0; i < snap->n_warnings; i++)
-		pc_json_string(j, snap->warnings[i]);
-	pc_json_end_array(j);
+	json_strings(j, snap->warnings, snap->n_warnings);
 	if (snap->scan.present) {
 		const struct pc_scan_stats *s = &snap->scan;
 		pc_json_key(j, "scan");

@@ -94,6 +94,17 @@ static void lacks_reason(const struct pc_endpoint *e, const char *needle)
 	assert_null(find_reason(e->risk, needle));
 }
 
+/* A rule fired on `with` and not on `without`, which differ only in what
+ * the rule looks at: its reason is there, and it moved the score by
+ * exactly its weight. */
+static void rule_fired(const struct pc_endpoint *with, const struct pc_endpoint *without,
+		       const char *reason, const char *absent, double weight)
+{
+	has_reason(with, reason);
+	lacks_reason(without, absent);
+	assert_true(with->risk->score == without->risk->score + weight);
+}
+
 /* --- reference cases ----------------------------------------------------- */
 
 static const struct {
@@ -340,10 +351,10 @@ static void test_plaintext(void **state)
 	listener(s, "198.18.1.1", 6379, "redis", PC_AUTH_REQUIRED, "-NOAUTH");
 	run(s);
 	e = s->endpoints;
-	has_reason(&e[0], "credentials and data cross the network in clear text: ftp without "
-			  "TLS (530 Login incorrect)");
-	lacks_reason(&e[1], "cross the network in clear text:");
-	assert_true(e[0].risk->score == e[1].risk->score + 1.0);
+	rule_fired(&e[0], &e[1],
+		   "credentials and data cross the network in clear text: ftp without TLS (530 "
+		   "Login incorrect)",
+		   "cross the network in clear text:", 1.0);
 	has_reason(&e[2], "HTTP basic authentication without TLS (GET / answered 401: "
 			  "WWW-Authenticate Basic realm=\"lab\"): passwords cross the network only "
 			  "base64-encoded");
@@ -374,10 +385,10 @@ static void test_root(void **state)
 	}
 	run(s);
 	struct pc_endpoint *e = s->endpoints;
-	has_reason(&e[0], "runs as root (pid 812 redis-server, uid 0): a flaw in the service is a "
-			  "flaw in the whole host");
-	lacks_reason(&e[1], "runs as root");
-	assert_true(e[0].risk->score == e[1].risk->score + 0.5);
+	rule_fired(&e[0], &e[1],
+		   "runs as root (pid 812 redis-server, uid 0): a flaw in the service is a flaw in "
+		   "the whole host",
+		   "runs as root", 0.5);
 	pc_snapshot_free(s);
 }
 
@@ -449,10 +460,10 @@ static void test_ssh_password(void **state)
 	e->service->n_auth_methods = 2;
 	run(s);
 	e = s->endpoints;
-	has_reason(&e[0], "SSH accepts password authentication (methods offered: publickey, "
-			  "password): passwords can be guessed from the network, keys cannot");
-	lacks_reason(&e[1], "password authentication");
-	assert_true(e[0].risk->score == e[1].risk->score + 1.0);
+	rule_fired(&e[0], &e[1],
+		   "SSH accepts password authentication (methods offered: publickey, password): "
+		   "passwords can be guessed from the network, keys cannot",
+		   "password authentication", 1.0);
 	pc_snapshot_free(s);
 }
 
