@@ -398,18 +398,24 @@ static void rule_secrets(struct scorer *s, const struct pc_endpoint *ep,
 		    also);
 }
 
+/* Every owner whose uid is known runs as root. A pre-fork server whose
+ * master is root but whose workers (the processes that parse requests)
+ * dropped to another user, as nginx and Apache do, does not count. */
 static void rule_root(struct scorer *s, const struct pc_endpoint *ep)
 {
+	const struct pc_owner *root = NULL;
 	for (size_t i = 0; i < ep->n_owners; i++) {
 		const struct pc_owner *o = &ep->owners[i];
-		if (o->uid != 0)
-			continue;
+		if (o->uid > 0)
+			return;
+		if (o->uid == 0 && !root)
+			root = o;
+	}
+	if (root)
 		add(s, W_ROOT,
 		    "runs as root (pid %d %.40s, uid 0): a flaw in the service is a flaw in the "
 		    "whole host",
-		    o->pid, or_none(o->comm, "?"));
-		return;
-	}
+		    root->pid, or_none(root->comm, "?"));
 }
 
 static void rule_certificate(struct scorer *s, const struct pc_endpoint *ep, const char *now)

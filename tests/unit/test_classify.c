@@ -383,12 +383,20 @@ static void test_root(void **state)
 		e->owners[0].comm = "redis-server";
 		e->owners[0].uid = i == 0 ? 0 : 112;
 	}
+	/* nginx: a root master, workers as www-data; the workers parse requests */
+	struct pc_endpoint *e =
+		listener(s, "198.18.1.1", 80, "http", PC_AUTH_REQUIRED, "GET / answered 401");
+	e->owners = pc_snapshot_owners(s, 2);
+	e->n_owners = 2;
+	e->owners[0] = (struct pc_owner){.pid = 10, .comm = "nginx", .uid = 0};
+	e->owners[1] = (struct pc_owner){.pid = 11, .comm = "nginx", .uid = 33};
 	run(s);
-	struct pc_endpoint *e = s->endpoints;
+	e = s->endpoints;
 	rule_fired(&e[0], &e[1],
 		   "runs as root (pid 812 redis-server, uid 0): a flaw in the service is a flaw in "
 		   "the whole host",
 		   "runs as root", 0.5);
+	lacks_reason(&e[2], "runs as root");
 	pc_snapshot_free(s);
 }
 
