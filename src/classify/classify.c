@@ -190,41 +190,45 @@ struct scorer {
 static void add(struct scorer *s, double delta, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void add(struct scorer *s, double delta, const char *fmt, ...)
-{
-	s->score += delta;
-	if (s->n >= MAX_REASONS)
-		return;
-	char buf[600];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	const char *r = pc_arena_strdup(&s->snap->arena, buf);
-	if (!r)
-		s->oom = true;
-	else
-		s->reasons[s->n++] = r;
-}
-
-/* A reason that is the same for many endpoints: copied once per run. */
+/* A reason that is the same for many endpoints: copied once per run into
+ * *slot; slot NULL: copied for this endpoint. */
 static void add_shared(struct scorer *s, double delta, const char **slot, const char *text)
 {
 	s->score += delta;
 	if (s->n >= MAX_REASONS)
 		return;
-	if (!slot || !*slot) {
-		const char *r = pc_arena_strdup(&s->snap->arena, text);
-		if (!r) {
-			s->oom = true;
-			return;
-		}
-		if (slot)
-			*slot = r;
-		s->reasons[s->n++] = r;
+	if (slot && *slot) {
+		s->reasons[s->n++] = *slot;
 		return;
 	}
-	s->reasons[s->n++] = *slot;
+	const char *r = pc_arena_strdup(&s->snap->arena, text);
+	if (!r) {
+		s->oom = true;
+		return;
+	}
+	if (slot)
+		*slot = r;
+	s->reasons[s->n++] = r;
+}
+
+static void add(struct scorer *s, double delta, const char *fmt, ...)
+{
+	char buf[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	add_shared(s, delta, NULL, buf);
+}
+
+/* "198.18.1.1:6379", "[::]:6379", with "/tcp" when asked */
+static const char *hostport(const struct pc_endpoint *ep, bool proto, char *buf, size_t len)
+{
+	char a[PC_ADDR_STRLEN];
+	pc_addr_format(&ep->addr, a, sizeof(a));
+	snprintf(buf, len, ep->addr.family == AF_INET6 ? "[%s]:%u%s%s" : "%s:%u%s%s", a,
+		 (unsigned)ep->port, proto ? "/" : "", proto ? pc_proto_name(ep->proto) : "");
+	return buf;
 }
 
 static const char *or_none(const char *s, const char *none)
@@ -268,10 +272,8 @@ static void rule_base(struct scorer *s, const struct pc_endpoint *ep,
 
 static void rule_bind(struct scorer *s, const struct pc_endpoint *ep)
 {
-	char hp[PC_ADDR_STRLEN + 8], a[PC_ADDR_STRLEN];
-	pc_addr_format(&ep->addr, a, sizeof(a));
-	snprintf(hp, sizeof(hp), ep->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
-		 (unsigned)ep->port);
+	char hp[PC_ADDR_STRLEN + 16];
+	hostport(ep, false, hp, sizeof(hp));
 	switch (ep->bind) {
 	case PC_BIND_LOOPBACK:
 		add(s, W_BIND_LOOPBACK,
@@ -296,11 +298,8 @@ static void rule_bind(struct scorer *s, const struct pc_endpoint *ep)
 static bool rule_beyond_host(struct scorer *s, const struct pc_endpoint *ep,
 			     const struct sightings *seen)
 {
-	char a[PC_ADDR_STRLEN];
-	pc_addr_format(&ep->addr, a, sizeof(a));
 	char hp[PC_ADDR_STRLEN + 16];
-	snprintf(hp, sizeof(hp), ep->addr.family == AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a,
-		 (unsigned)ep->port, pc_proto_name(ep->proto));
+	hostport(ep, true, hp, sizeof(hp));
 	if (ep->source == PC_SOURCE_SCAN && ep->state == PC_STATE_OPEN) {
 		add(s, W_BEYOND_HOST, "reachable beyond this host: a network scan found %s open",
 		    hp);
