@@ -5,10 +5,10 @@
  * Trusted: nothing. The compiled-in base goes through the same code as a
  * user's --kb file, so the one parser is the one the fuzzer drives
  * (tests/fuzz/fuzz_kb.c). Bounded: the input (PC_KB_MAX_BYTES, checked
- * before libyaml sees it), the number of services, the length of every
- * string; libyaml bounds nesting itself, and the walk below only descends
- * the three levels the format has, so an alias cannot make it loop or blow
- * up. Strict: an unknown key, a repeated key, a wrong type or a value out
+ * before libyaml sees it), the nesting depth (checked in a first pass over
+ * the events, see check_depth), the number of services, the length of
+ * every string; the walk below only descends the three levels the format
+ * has, so an alias cannot make it loop or blow up. Strict: an unknown key, a repeated key, a wrong type or a value out
  * of its set is an error naming file:line:col and what was expected, because
  * a typo that silently dropped a remediation would be worse than no file.
  *
@@ -375,24 +375,67 @@ static int merge(struct pc_kb *kb, struct loader *l, struct pc_error *err)
 	return 0;
 }
 
+static int syntax_error(yaml_parser_t *p, const char *name, struct pc_error *err)
+{
+	return pc_error_set_at(err, p->error == YAML_MEMORY_ERROR ? PC_ENOMEM : PC_EPARSE, name,
+			       (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
+			       "%s%s%s", p->problem ? p->problem : "malformed YAML",
+			       p->context ? " " : "", p->context ? p->context : "");
+}
+
+/* libyaml 0.2 has no nesting limit, and its scanner does work in
+ * proportion to the nesting depth for every token: a 1 MiB file of '['
+ * takes minutes. The format is three levels deep, so a first pass over the
+ * events refuses anything deeper than PC_KB_MAX_DEPTH before the document
+ * is loaded. */
+static int check_depth(const char *name, const char *data, size_t len, struct pc_error *err)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	if (!yaml_parser_initialize(&p))
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+	int depth = 0, r = 0;
+	for (bool end = false; !end && r == 0;) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			r = syntax_error(&p, name, err);
+			break;
+		}
+		end = ev.type == YAML_STREAM_END_EVENT;
+		if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT) {
+			if (++depth > PC_KB_MAX_DEPTH)
+				r = pc_error_set_at(err, PC_EPARSE, name,
+						    (int)ev.start_mark.line + 1,
+						    (int)ev.start_mark.column + 1,
+						    "nested deeper than %d levels (the format has 3: "
+						    "top level, services, a service)",
+						    PC_KB_MAX_DEPTH);
+		} else if (ev.type == YAML_MAPPING_END_EVENT ||
+			   ev.type == YAML_SEQUENCE_END_EVENT) {
+			depth--;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return r;
+}
+
 int pc_kb_load_buffer(struct pc_kb *kb, const char *name, const char *data, size_t len,
 		      struct pc_error *err)
 {
 	if (len > PC_KB_MAX_BYTES)
 		return pc_error_set_at(err, PC_ETOOBIG, name, 0, 0,
 				       "knowledge base larger than 1 MiB");
+	int r = check_depth(name, data, len, err);
+	if (r < 0)
+		return r;
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	if (!yaml_parser_initialize(&parser))
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	int r = 0;
 	if (!yaml_parser_load(&parser, &doc)) {
-		const char *problem = parser.problem ? parser.problem : "malformed YAML";
-		r = pc_error_set_at(err, parser.error == YAML_MEMORY_ERROR ? PC_ENOMEM : PC_EPARSE,
-				    name, (int)parser.problem_mark.line + 1,
-				    (int)parser.problem_mark.column + 1, "%s%s%s", problem,
-				    parser.context ? " " : "", parser.context ? parser.context : "");
+		r = syntax_error(&parser, name, err);
 		yaml_parser_delete(&parser);
 		return r;
 	}
@@ -402,14 +445,11 @@ int pc_kb_load_buffer(struct pc_kb *kb, const char *name, const char *data, size
 		/* one document per file: a second one would be silently ignored */
 		yaml_document_t extra;
 		if (!yaml_parser_load(&parser, &extra)) {
-			r = pc_error_set_at(err, PC_EPARSE, name, (int)parser.problem_mark.line + 1,
-					    (int)parser.problem_mark.column + 1, "%s",
-					    parser.problem ? parser.problem : "malformed YAML");
+			r = syntax_error(&parser, name, err);
 		} else {
 			yaml_node_t *more = yaml_document_get_root_node(&extra);
 			if (more)
-				r = fail_at(&l, more,
-					    "a second document (expected one per file)");
+				r = fail_at(&l, more, "a second document (expected one per file)");
 			yaml_document_delete(&extra);
 		}
 	}

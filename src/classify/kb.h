@@ -7,8 +7,9 @@
  * names that the base already has replaces the base's entry whole.
  *
  * The loader treats the file as hostile: at most PC_KB_MAX_BYTES are read,
- * at most PC_KB_MAX_SERVICES entries and PC_KB_MAX_TEXT bytes per string are
- * accepted, unknown keys and repeated keys are errors, and every error names
+ * nesting deeper than PC_KB_MAX_DEPTH, more than PC_KB_MAX_SERVICES entries
+ * and more than PC_KB_MAX_TEXT bytes per string are refused, unknown keys
+ * and repeated keys are errors, and every error names
  * file:line:col and what was expected. A failed load leaves the base as it
  * was.
  */
@@ -25,6 +26,7 @@
 #define PC_KB_MAX_SERVICES 4096
 #define PC_KB_MAX_TEXT 2048
 #define PC_KB_MAX_NAME 64
+#define PC_KB_MAX_DEPTH 8
 
 struct pc_kb_service {
 	char *name;            /* "redis": the service name the probes write */

@@ -671,6 +671,30 @@ static void test_kb_errors(void **state)
 		 "expected a non-empty one-line sentence for 'why'");
 	kb_error("version: 1\nservices: {\n", 3, 1, "did not find expected node content");
 	kb_error(HEAD FULL "---\nversion: 1\n", 9, 1, "a second document");
+	kb_error("version: 1\nservices: [[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]\n", 2, 18,
+		 "nested deeper than 8 levels");
+}
+
+/* libyaml 0.2 scans deep nesting in time quadratic in the depth: 1 MiB of
+ * '[' must be refused at once, not after minutes. */
+static void test_kb_deep_nesting_is_fast(void **state)
+{
+	(void)state;
+	size_t half = PC_KB_MAX_BYTES / 2 - 16;
+	char *doc = malloc(PC_KB_MAX_BYTES);
+	int n = snprintf(doc, PC_KB_MAX_BYTES, "version: 1\nservices: ");
+	memset(doc + n, '[', half);
+	memset(doc + n + half, ']', half);
+	size_t len = (size_t)n + 2 * half;
+	struct pc_kb *k = pc_kb_new();
+	struct pc_error err = {0};
+	double t0 = pc_monotonic_ms();
+	assert_int_equal(pc_kb_load_buffer(k, "deep.yaml", doc, len, &err), PC_EPARSE);
+	double ms = pc_monotonic_ms() - t0;
+	assert_non_null(strstr(err.msg, "nested deeper than 8 levels"));
+	assert_true(ms < 1000);
+	free(doc);
+	pc_kb_free(k);
 }
 
 static void test_kb_override_and_limits(void **state)
@@ -844,6 +868,7 @@ int main(void)
 		cmocka_unit_test(test_which_endpoints),
 		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_kb_errors),
+		cmocka_unit_test(test_kb_deep_nesting_is_fast),
 		cmocka_unit_test(test_kb_override_and_limits),
 		cmocka_unit_test(test_output),
 		cmocka_unit_test(test_bench_50k),
