@@ -5,7 +5,7 @@
  * it is confirmed and the snapshot keeps none, so memory stays flat on any
  * range. Open ports are classified (src/classify): all at once when the
  * snapshot keeps them, one by one in a scratch snapshot when streamed
- * (emptied after each line). `--list-targets` is a dry run that only prints the probes.
+ * (emptied every 256 KiB). `--list-targets` is a dry run that only prints the probes.
  */
 #include "classify/classify.h"
 #include "cli/cli.h"
@@ -49,9 +49,12 @@ static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_en
 	if (c->cli->progress)
 		pc_cli_scan_progress_end(c->cli);
 	c->fmt->stream_endpoint(c->f, snap, &copy, &ro);
-	/* the risk is written: drop it, so memory stays flat on any range */
-	pc_arena_free(&c->scratch->arena);
-	pc_arena_init(&c->scratch->arena);
+	/* the risks are written: drop them now and then, so memory stays flat
+	 * on any range without a malloc and free per result */
+	if (c->scratch->arena.total > (256u << 10)) {
+		pc_arena_free(&c->scratch->arena);
+		pc_arena_init(&c->scratch->arena);
+	}
 }
 
 static void progress(void *ctx, const struct pc_scan_stats *st, uint64_t found)
