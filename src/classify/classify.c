@@ -221,6 +221,31 @@ static void add(struct scorer *s, double delta, const char *fmt, ...)
 	add_shared(s, delta, NULL, buf);
 }
 
+/* head + the first `max` bytes of mid (not cutting a UTF-8 character) +
+ * tail, straight into the arena: the reasons every endpoint gets (bind,
+ * authentication) are built this way because printf was a third of the
+ * time of a run. */
+static void add_join(struct scorer *s, double delta, const char *head, const char *mid,
+		     size_t max, const char *tail)
+{
+	s->score += delta;
+	if (s->n >= MAX_REASONS)
+		return;
+	size_t h = strlen(head), m = strnlen(mid, max), t = strlen(tail);
+	if (m == max)
+		while (m > 0 && ((unsigned char)mid[m] & 0xc0) == 0x80)
+			m--;
+	char *r = pc_arena_alloc(&s->snap->arena, h + m + t + 1);
+	if (!r) {
+		s->oom = true;
+		return;
+	}
+	memcpy(r, head, h);
+	memcpy(r + h, mid, m);
+	memcpy(r + h + m, tail, t + 1);
+	s->reasons[s->n++] = r;
+}
+
 /* "198.18.1.1:6379", "[::]:6379", with "/tcp" when asked */
 static const char *hostport(const struct pc_endpoint *ep, bool proto, char *buf, size_t len)
 {
@@ -276,18 +301,16 @@ static void rule_bind(struct scorer *s, const struct pc_endpoint *ep)
 	hostport(ep, false, hp, sizeof(hp));
 	switch (ep->bind) {
 	case PC_BIND_LOOPBACK:
-		add(s, W_BIND_LOOPBACK,
-		    "bound to loopback only (%s): only processes on this host can connect", hp);
+		add_join(s, W_BIND_LOOPBACK, "bound to loopback only (", hp, sizeof(hp),
+			 "): only processes on this host can connect");
 		break;
 	case PC_BIND_SPECIFIC:
-		add(s, W_BIND_ONE,
-		    "bound to one address (%s): reachable from the networks that address is on",
-		    hp);
+		add_join(s, W_BIND_ONE, "bound to one address (", hp, sizeof(hp),
+			 "): reachable from the networks that address is on");
 		break;
 	case PC_BIND_ANY:
-		add(s, W_BIND_ANY,
-		    "bound to every interface (%s): reachable from every network this host is on",
-		    hp);
+		add_join(s, W_BIND_ANY, "bound to every interface (", hp, sizeof(hp),
+			 "): reachable from every network this host is on");
 		break;
 	default:
 		break;
@@ -332,14 +355,14 @@ static void rule_auth(struct scorer *s, const struct pc_endpoint *ep)
 	const char *ev = svc ? or_none(svc->evidence, "no evidence recorded") : "not probed";
 	switch (auth) {
 	case PC_AUTH_NONE:
-		add(s, W_AUTH_NONE, "answers without authentication: %.200s", ev);
+		add_join(s, W_AUTH_NONE, "answers without authentication: ", ev, 200, "");
 		break;
 	case PC_AUTH_REQUIRED:
-		add(s, W_AUTH_REQUIRED, "requires authentication: %.200s", ev);
+		add_join(s, W_AUTH_REQUIRED, "requires authentication: ", ev, 200, "");
 		break;
 	default:
-		add(s, 0,
-		    "authentication unknown (%.200s): treated as unknown, not as safe", ev);
+		add_join(s, 0, "authentication unknown (", ev, 200,
+			 "): treated as unknown, not as safe");
 		break;
 	}
 }
