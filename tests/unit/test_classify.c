@@ -328,6 +328,18 @@ static void test_auth(void **state)
 	has_reason(&e[3], "answers without authentication: hypothetical");
 	has_reason(&e[4], "authentication unknown (not probed): treated as unknown, not as safe");
 	pc_snapshot_free(s);
+
+	/* evidence is cut at 200 bytes, never inside a UTF-8 character */
+	char ev[260];
+	memset(ev, 'a', 199);
+	memcpy(ev + 199, "\xc3\xa9 and more", 12);
+	s = pc_snapshot_new("test");
+	listener(s, "198.18.1.1", 6379, "redis", PC_AUTH_NONE, ev);
+	run(s);
+	const char *r = find_reason(s->endpoints[0].risk, "answers without authentication: ");
+	assert_non_null(r);
+	assert_int_equal(strlen(r), strlen("answers without authentication: ") + 199);
+	pc_snapshot_free(s);
 }
 
 static void test_plaintext(void **state)
