@@ -98,7 +98,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	pc_snapshot_finish(snap);
 
 	rc = pc_cli_write_snapshot(cli, snap, fmt, PC_VIEW_LISTENERS);
-	rc = pc_cli_gate_snapshot(cli, snap, rc);
+	rc = pc_cli_gate_rc(cli, snap, rc);
 	pc_snapshot_free(snap);
 	pc_kb_free(kb);
 	return rc;

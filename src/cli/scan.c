@@ -9,6 +9,7 @@
  */
 #include "classify/classify.h"
 #include "cli/cli.h"
+#include "cli/ledger_opts.h"
 #include "cli/scan_opts.h"
 
 #include <getopt.h>
@@ -20,7 +21,7 @@ static const char usage_head[] =
 	"\n"
 	"Find the open TCP (and UDP) ports of internal addresses, from the network\n"
 	"side. Only internal ranges are scanned unless --allow-public.\n"
-	"\n" PC_CLI_SCAN_USAGE;
+	"\n" PC_CLI_SCAN_USAGE "\n" PC_CLI_LEDGER_USAGE;
 
 struct stream_ctx {
 	const struct pc_report_ops *fmt;
@@ -66,9 +67,11 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 {
 	static const struct option own[] = {
 		{"help", no_argument, NULL, 'h'},
+		PC_CLI_LEDGER_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	struct option longopts[64];
+	struct pc_cli_ledger lo = {0};
 	pc_cli_scan_merge(own, longopts, sizeof(longopts) / sizeof(longopts[0]));
 	pc_cli_scan_fix_argv(argc, argv);
 
@@ -88,7 +91,9 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 			rc = pc_cli_bad_option(cli, c, argv);
 			goto out;
 		}
-		rc = pc_cli_scan_option(cli, &s, c, optarg);
+		rc = pc_cli_ledger_option(cli, &lo, c, optarg);
+		if (rc == 1)
+			rc = pc_cli_scan_option(cli, &s, c, optarg);
 		if (rc == 1)
 			rc = pc_cli_bad_option(cli, '?', argv);
 		if (rc)
@@ -120,6 +125,13 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	struct pc_kb *kb = pc_cli_kb(cli, &rc);
 	if (!kb)
 		goto out;
+	const struct pc_ledger_request *ledger =
+		pc_cli_ledger_request(cli, &lo, "scan",
+				      pc_cli_ledger_net_scope(&lo, argc, argv, optind), &rc);
+	if (rc) {
+		pc_kb_free(kb);
+		goto out;
+	}
 	struct pc_snapshot *scratch = pc_snapshot_new(cli->cmdline);
 	FILE *f = scratch ? pc_cli_open_output(cli) : NULL;
 	if (!f) {
@@ -132,7 +144,9 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	}
 	struct stream_ctx sc = {.fmt = fmt, .f = f, .cli = cli, .kb = kb, .scratch = scratch};
 	bool streamed = fmt->stream_endpoint != NULL;
-	s.opts.store = !streamed;
+	/* streaming formats keep nothing in memory, unless the ledger needs
+	 * the whole snapshot */
+	s.opts.store = !streamed || ledger;
 	s.opts.on_endpoint = streamed ? stream : NULL;
 	s.opts.on_progress = cli->progress ? progress : NULL;
 	s.opts.ctx = &sc;
@@ -154,15 +168,25 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	if (r == 0 && sc.error)
 		r = pc_error_set(&err, sc.error, "classifying the results: %s",
 				 pc_strerror(sc.error));
-	if (r == 0 && !streamed)
+	/* what the snapshot keeps (not streamed, or for the ledger) is
+	 * classified whole, before the ledger stores it */
+	if (r == 0 && s.opts.store)
 		r = pc_classify_run(snap, kb, NULL, &err);
+	if (r == 0 && ledger)
+		pc_ledger_record(snap, ledger, &lo.res);
 	if (r < 0)
 		rc = pc_cli_fail(cli, &err);
 	else
 		rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_SCAN, f, streamed);
 	rc = pc_cli_finish_output(cli, f, snap, fmt, rc);
-	rc = streamed ? pc_cli_gate(cli, sc.any, sc.worst, rc)
-		      : pc_cli_gate_snapshot(cli, snap, rc);
+	if (rc == 0) {
+		struct pc_cli_gate gate;
+		pc_cli_gate_init(cli, &gate);
+		gate.streamed_risk = sc.any;
+		gate.streamed_worst = sc.worst;
+		rc = pc_cli_gate_exit(snap, &gate);
+	}
+	rc = pc_cli_ledger_finish(cli, &lo, rc);
 	pc_snapshot_free(snap);
 	pc_snapshot_free(scratch);
 	pc_kb_free(kb);

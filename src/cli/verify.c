@@ -232,7 +232,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 			}
 		}
 	}
-	rc = pc_cli_gate_snapshot(cli, snap, rc);
+	rc = pc_cli_gate_rc(cli, snap, rc);
 out:
 	pc_import_stats_free(&st);
 	pc_snapshot_free(snap);
