@@ -12,8 +12,9 @@
 # with their own reasons; the table puts the critical row first; --fail-on
 # critical exits 1, no --fail-on exits 0, --fail-on with a bad severity and
 # --kb with a bad file exit 2 (the latter naming file:line:col); a --kb file
-# overrides the built-in entry. A scan from b (no probes) rates every open
-# port as reachable beyond the host and never info.
+# overrides the built-in entry; with --policy, the listeners no rule
+# documents carry the "not covered by the policy" reason. A scan from b (no
+# probes) rates every open port as reachable beyond the host and never info.
 set -u
 . "$(dirname "$0")/../lab/lab.sh"
 lab_isolate "$@"
@@ -144,6 +145,37 @@ ok = (r["category"] == "database" and r["remediation"] == "Call the lab team."
       and any("throw-away lab key" in x for x in r["reasons"]))
 if not ok:
     print(f"FAIL: --kb did not override redis: {r}", file=sys.stderr)
+    sys.exit(1)
+PY
+
+# with a policy that documents only 6381, the others are "not covered by the
+# policy": the pipeline classifies again once the verdicts are known
+cat >"$LAB_TMP/policy.yaml" <<'EOF'
+version: 1
+defaults:
+  unlisted: warning
+listeners:
+  - name: redis-with-password
+    match: {ports: [6381], proto: tcp}
+    owner: lab
+    reviewed: 2026-11-01
+EOF
+"$PORTCENSUS" audit --policy "$LAB_TMP/policy.yaml" --format json --timeout 2000 >"$out" \
+	2>"$LAB_TMP/err" || lab_fail "audit --policy exited $?: $(cat "$LAB_TMP/err")"
+python3 - "$out" "$a" <<'PY' || exit 1
+import json, sys
+doc = json.load(open(sys.argv[1]))
+eps = {e["port"]: e for e in doc["endpoints"]
+       if (e.get("netns") or {}).get("name") == sys.argv[2] and e["proto"] == "tcp"}
+fails = []
+for p, covered in ((6379, False), (6380, False), (6381, True)):
+    e = eps[p]
+    v = (e.get("policy") or {}).get("verdict")
+    has = any(r.startswith("not covered by the policy") for r in e["risk"]["reasons"])
+    if v != ("allowed" if covered else "undocumented") or has == covered:
+        fails.append(f"{p}: verdict {v}, 'not covered' reason {has}: {e['risk']['reasons']}")
+if fails:
+    print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
     sys.exit(1)
 PY
 
