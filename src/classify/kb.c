@@ -17,6 +17,7 @@
  * leaves the knowledge base as it was.
  */
 #include "classify/kb.h"
+#include "core/yamlnode.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -102,25 +103,11 @@ static int fail_at(struct loader *l, const yaml_node_t *node, const char *fmt, .
 			       (int)node->start_mark.column + 1, "%s", msg);
 }
 
-static const char *node_type_name(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return "a scalar";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
 /* The scalar's text, or NULL after an error saying `what` was expected. */
 static const char *scalar(struct loader *l, const yaml_node_t *n, const char *what)
 {
 	if (n->type != YAML_SCALAR_NODE) {
-		fail_at(l, n, "expected %s, found %s", what, node_type_name(n));
+		fail_at(l, n, "expected %s, found %s", what, pc_yaml_node_kind(n));
 		return NULL;
 	}
 	const char *s = (const char *)n->data.scalar.value;
@@ -256,7 +243,7 @@ static int parse_service(struct loader *l, const yaml_node_t *k, const yaml_node
 	if (v->type != YAML_MAPPING_NODE)
 		return fail_at(l, v, "expected a mapping of category, severity, why and "
 				     "remediation for service '%s', found %s",
-			       name, node_type_name(v));
+			       name, pc_yaml_node_kind(v));
 	if (l->n >= PC_KB_MAX_SERVICES)
 		return fail_at(l, k, "more than 4096 services");
 	if (l->n == l->cap) {
@@ -296,7 +283,7 @@ static int parse_root(struct loader *l)
 				       "empty document (expected version: 1 and services)");
 	if (root->type != YAML_MAPPING_NODE)
 		return fail_at(l, root, "expected a mapping with version and services, found %s",
-			       node_type_name(root));
+			       pc_yaml_node_kind(root));
 	bool have_version = false, have_services = false;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
 	     p < root->data.mapping.pairs.top; p++) {
@@ -321,7 +308,7 @@ static int parse_root(struct loader *l)
 			if (v->type != YAML_MAPPING_NODE)
 				return fail_at(l, v,
 					       "expected a mapping of service names, found %s",
-					       node_type_name(v));
+					       pc_yaml_node_kind(v));
 			for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
 			     q < v->data.mapping.pairs.top; q++) {
 				int r = parse_service(l, yaml_document_get_node(l->doc, q->key),
