@@ -1,7 +1,8 @@
 /*
  * audit.c - the pipeline. Runs the sources (host inventory, network scan),
- * then the live check and the probes over what they found. Later stages
- * (classify, policy, ledger) join here, and only here.
+ * then the live check and the probes over what they found, then classifies
+ * the endpoints, judges them against the policy and stores the snapshot in
+ * the ledger. Later stages join here, and only here.
  *
  * The privilege split (privsep.h): the inventory runs here, privileged
  * (netlink in every namespace, /proc); the scan forks its own worker; the
@@ -9,6 +10,7 @@
  * more worker, which gets its host-side sockets from this process.
  */
 #include "audit.h"
+#include "classify/classify.h"
 #include "inventory/netns.h"
 #include "privsep/privsep.h"
 #include "probe/probe.h"
@@ -113,8 +115,14 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 		if (r < 0)
 			goto out;
 	}
+	/* classify, judge, then classify again: the rule "not covered by the
+	 * policy" needs the verdicts (docs/classify.md) */
+	if (opts->kb && (r = pc_classify_run(snap, opts->kb, NULL, err)) < 0)
+		goto out;
 	if (opts->policy &&
 	    (r = pc_policy_eval(snap, opts->policy, &opts->policy_opts, opts->policy_result, err)) < 0)
+		goto out;
+	if (opts->kb && opts->policy && (r = pc_classify_run(snap, opts->kb, NULL, err)) < 0)
 		goto out;
 	pc_snapshot_sort(snap);
 	pc_snapshot_finish(snap);
