@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# podman.sh - real podman containers, named with their images by `audit`.
+#
+# Debian's podman 4.3 with runc, netavark and iptables (docs/containers.md,
+# FIELD-NOTES "Containers"), run by this test inside its own unshare host
+# (pid, net and mount namespaces), with all of podman's state in a
+# temporary folder: --root and --runroot under LAB_TMP, and a tmpfs over
+# /run so podman's fixed paths there (/run/libpod, /run/containers) never
+# reach the machine's. No registry: two images are imported from a
+# busybox-static root filesystem built here (localhost/pcweb:1 and :2,
+# busybox httpd serving a different page each). One network on
+# 198.18.61.0/24; the host address 198.18.60.1 lives on a veth whose peer
+# stays in the host namespace.
+#
+# Two containers, web1 (pcweb:1) published on 198.18.60.1:8080 and web2
+# (pcweb:2) on 198.18.60.1:8081. The storage is not at podman's default
+# place, so portcensus must find it from conmon's command line, as it would
+# for a real user who passes no option.
+#
+# Oracle: podman's own view (`podman inspect`: id, name, image name and id)
+# against `portcensus audit --format json`:
+# - each container's listener on port 80 (in its netns-<uuid> namespace) has
+#   an owner with container {id, runtime "podman", name, image, image_id};
+# - conmon's listener on each published host port names the same container
+#   (id, name, image);
+# - the table format shows "web1 (localhost/pcweb:1)";
+# - the live check reaches the published ports (through conmon's socket
+#   and netavark's DNAT).
+# (That the host port's `forward` leads to the container's listener is the
+# forward reader's to assert, once both land.)
+# At the end every container process, conmon, runc and podman is gone and
+# no mount of the storage is left (checked, not assumed).
+set -u
+. "$(dirname "$0")/../lab/lab.sh"
+lab_isolate "$@"
+
+for c in podman runc conmon iptables busybox python3; do
+	command -v "$c" >/dev/null || lab_skip "needs $c (scripts/deps --test)"
+done
+[ -x /usr/lib/podman/netavark ] || lab_skip "needs netavark (scripts/deps --test)"
+# busybox must be the static one: it is copied into an empty root fs
+ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic' || lab_skip "needs busybox-static"
+
+# podman writes to /run/libpod and /run/containers whatever its --root:
+# a tmpfs over /run keeps them in this mount namespace (then /run/netns
+# again, which lab_isolate had mounted)
+mount -t tmpfs -o mode=755 pc-run /run || lab_fail "cannot mount a tmpfs on /run"
+mkdir -p /run/netns && mount -t tmpfs -o mode=755 lab-netns /run/netns ||
+	lab_fail "cannot mount /run/netns"
+lab_init
+
+D=$LAB_TMP/podman
+mkdir -p "$D/store" "$D/run" "$D/net" "$D/tmp"
+pod() {
+	podman --root "$D/store" --runroot "$D/run" --runtime runc \
+		--network-config-dir "$D/net" --cgroup-manager cgroupfs \
+		--events-backend file --tmpdir "$D/tmp" "$@"
+}
+
+# Remove the containers, then anything podman left mounted; what podman
+# could not stop dies with this pid namespace.
+pod_cleanup() {
+	[ -d "$D/store" ] || return 0
+	timeout 60 podman --root "$D/store" --runroot "$D/run" --runtime runc \
+		--network-config-dir "$D/net" --cgroup-manager cgroupfs \
+		--events-backend file --tmpdir "$D/tmp" rm -a -f -t 0 >/dev/null 2>&1
+	local m
+	awk -v d="$D" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
+}
+trap 'pod_cleanup; lab_cleanup' EXIT
+
+# the host address that containers are published on
+ip link add pch0 type veth peer name pch1 || lab_fail "cannot create veth"
+ip addr add 198.18.60.1/24 dev pch0
+ip link set pch0 up
+ip link set pch1 up
+
+# two images from a busybox-static root fs
+for v in 1 2; do
+	r=$D/rootfs$v
+	mkdir -p "$r/bin" "$r/www" "$r/etc"
+	cp "$(command -v busybox)" "$r/bin/busybox"
+	for t in sh httpd nc; do ln -s busybox "$r/bin/$t"; done
+	printf 'pcweb %s\n' "$v" >"$r/www/index.html"
+	tar -C "$r" -c . | pod import - "localhost/pcweb:$v" >/dev/null ||
+		lab_fail "podman import of pcweb:$v failed"
+done
+
+pod network create --subnet 198.18.61.0/24 pcnet >/dev/null || lab_fail "podman network create failed"
+pod run -d --name web1 --network pcnet -p 198.18.60.1:8080:80 localhost/pcweb:1 \
+	/bin/httpd -f -p 80 -h /www >/dev/null || lab_fail "podman run web1 failed"
+pod run -d --name web2 --network pcnet -p 198.18.60.1:8081:80 localhost/pcweb:2 \
+	/bin/httpd -f -p 80 -h /www >/dev/null || lab_fail "podman run web2 failed"
+
+# both published ports answer, each with its own image's page
+fetch() {
+	python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode().strip())' "$1" 2>/dev/null
+}
+for i in $(seq 50); do
+	a=$(fetch http://198.18.60.1:8080/)
+	b=$(fetch http://198.18.60.1:8081/)
+	[ "$a" = "pcweb 1" ] && [ "$b" = "pcweb 2" ] && break
+	sleep 0.1
+done
+lab_assert_eq "web1 through 198.18.60.1:8080" "pcweb 1" "$a"
+lab_assert_eq "web2 through 198.18.60.1:8081" "pcweb 2" "$b"
+
+pod inspect --format '{{.Id}} {{.Name}} {{.ImageName}} {{.Image}}' web1 web2 >"$LAB_TMP/inspect" ||
+	lab_fail "podman inspect failed"
+
+out=$LAB_TMP/audit.json
+"$PORTCENSUS" audit --format json --timeout 2000 >"$out" 2>"$LAB_TMP/audit.err" ||
+	lab_fail "audit failed: $(cat "$LAB_TMP/audit.err")"
+"$PORTCENSUS" listeners --format table >"$LAB_TMP/table" 2>/dev/null ||
+	lab_fail "listeners --format table failed"
+
+python3 - "$out" "$LAB_TMP/inspect" "$LAB_TMP/table" <<'PY' || exit 1
+import json, sys
+
+doc = json.load(open(sys.argv[1]))
+table = open(sys.argv[3]).read()
+want = {}  # name -> (id, image, image_id, host port)
+ports = {"web1": 8080, "web2": 8081}
+for line in open(sys.argv[2]):
+    cid, name, image, image_id = line.split()
+    want[name] = (cid, image, image_id, ports[name])
+fails = []
+
+def owners_with(pred):
+    for e in doc["endpoints"]:
+        for o in e.get("owners") or []:
+            if pred(e, o):
+                yield e, o
+
+for name, (cid, image, image_id, hport) in want.items():
+    # the container's own listener, in its namespace
+    inner = [(e, o) for e, o in owners_with(
+        lambda e, o: e["port"] == 80 and e["state"] == "listen"
+        and (o.get("container") or {}).get("id") == cid)]
+    if not inner:
+        fails.append(f"{name}: no listener on port 80 owned by container {cid[:12]}")
+    for e, o in inner:
+        c = o["container"]
+        got = (c.get("runtime"), c.get("name"), c.get("image"), c.get("image_id"))
+        if got != ("podman", name, image, image_id):
+            fails.append(f"{name}: container listener says {got}, podman says "
+                         f"{('podman', name, image, image_id)}")
+        if o.get("comm") != "httpd":
+            fails.append(f"{name}: port 80 owner is {o.get('comm')}, not httpd")
+        if (e.get("netns") or {}).get("inode") in (None, 0):
+            fails.append(f"{name}: container listener has no namespace")
+    # conmon's host port, attributed to the container it publishes
+    front = [(e, o) for e, o in owners_with(
+        lambda e, o: e["port"] == hport and e["address"] == "198.18.60.1"
+        and o.get("comm") == "conmon")]
+    if len(front) != 1:
+        fails.append(f"{name}: want one conmon owner of 198.18.60.1:{hport}, got {len(front)}")
+    for e, o in front:
+        c = o.get("container") or {}
+        got = (c.get("id"), c.get("runtime"), c.get("name"), c.get("image"))
+        if got != (cid, "podman", name, image):
+            fails.append(f"{name}: conmon's 198.18.60.1:{hport} names {got}")
+        v = e.get("verified") or {}
+        if v.get("reachable") is not True:
+            fails.append(f"{name}: 198.18.60.1:{hport} not reachable in the live check: {v}")
+    if f"{name} ({image})" not in table:
+        fails.append(f"table lacks '{name} ({image})'")
+
+for w in doc.get("warnings") or []:
+    if "container" in w:
+        fails.append(f"container warning: {w}")
+if fails:
+    print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
+    print(json.dumps(doc, indent=1)[:6000], file=sys.stderr)
+    sys.exit(1)
+print(f"# named {len(want)} containers, their images and their published ports")
+PY
+
+# nothing of podman survives its cleanup: no container process, no conmon,
+# no runc, no podman, no storage mount
+pod_cleanup
+sleep 0.2
+left=$(ps -eo comm= | grep -E '^(conmon|runc|podman|httpd|netavark|aardvark-dns)$' | sort | uniq -c)
+[ -z "$left" ] || lab_fail "processes left after cleanup: $left"
+mounts=$(awk -v d="$D" 'index($5, d) == 1' /proc/self/mountinfo)
+[ -z "$mounts" ] || lab_fail "mounts left after cleanup: $mounts"
+echo "ok"
