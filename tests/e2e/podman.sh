@@ -4,9 +4,9 @@
 # Debian's podman 4.3 with runc, netavark and iptables (docs/containers.md,
 # FIELD-NOTES "Containers"), run by this test inside its own unshare host
 # (pid, net and mount namespaces), with all of podman's state in a
-# temporary folder: --root and --runroot under LAB_TMP, and a tmpfs over
-# /run so podman's fixed paths there (/run/libpod, /run/containers) never
-# reach the machine's. No registry: two images are imported from a
+# temporary folder: --root and --runroot under LAB_TMP, and tmpfs over /run
+# and /var/lib so podman's fixed paths there (/run/libpod, /run/containers,
+# /var/lib/containers/cache) never reach the machine's. No registry: two images are imported from a
 # busybox-static root filesystem built here (localhost/pcweb:1 and :2,
 # busybox httpd serving a different page each). One network on
 # 198.18.61.0/24; the host address 198.18.60.1 lives on a veth whose peer
@@ -41,10 +41,12 @@ done
 # busybox must be the static one: it is copied into an empty root fs
 ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic' || lab_skip "needs busybox-static"
 
-# podman writes to /run/libpod and /run/containers whatever its --root:
-# a tmpfs over /run keeps them in this mount namespace (then /run/netns
-# again, which lab_isolate had mounted)
+# podman writes to /run/libpod, /run/containers and
+# /var/lib/containers/cache whatever its --root: tmpfs over /run and
+# /var/lib keep them in this mount namespace (then /run/netns again, which
+# lab_isolate had mounted; nothing this test runs needs the rest of /var/lib)
 mount -t tmpfs -o mode=755 pc-run /run || lab_fail "cannot mount a tmpfs on /run"
+mount -t tmpfs -o mode=755 pc-varlib /var/lib || lab_fail "cannot mount a tmpfs on /var/lib"
 mkdir -p /run/netns && mount -t tmpfs -o mode=755 lab-netns /run/netns ||
 	lab_fail "cannot mount /run/netns"
 lab_init
