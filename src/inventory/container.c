@@ -40,6 +40,8 @@
 #define CMDLINE_MAX (64u << 10)
 #define MAX_STORES 8
 #define MAX_BUNDLES 4096
+#define MAX_DOCKER_ROOTS 4
+#define DAEMON_JSON_MAX (1u << 20)
 #define PATH_LEN 1024
 
 /* One container looked up; info NULL: no state found. */
@@ -80,7 +82,12 @@ struct pc_container_names {
 	size_t n_stores;
 	struct bundle *bundles;
 	size_t n_bundles, cap_bundles;
-	bool conmon_scanned;
+	bool procs_scanned;
+	/* dockerd's data roots: running root dockerds' --data-root, then
+	 * /etc/docker/daemon.json's, then /var/lib/docker */
+	char docker_roots[MAX_DOCKER_ROOTS][PATH_LEN];
+	size_t n_docker_roots;
+	bool docker_roots_known;
 	bool docker_all; /* every docker container looked up (for addresses) */
 };
 
@@ -369,6 +376,31 @@ int pc_container_parse_conmon(const char *cmdline, size_t len, struct pc_conmon_
 	return 0;
 }
 
+int pc_container_parse_dockerd(const char *cmdline, size_t len, char *root_out, size_t outlen)
+{
+	size_t pos = 0;
+	const char *a = next_arg(cmdline, len, &pos);
+	if (!a || strcmp(base_name(a), "dockerd") != 0 || outlen == 0)
+		return PC_EPARSE;
+	root_out[0] = '\0';
+	while ((a = next_arg(cmdline, len, &pos)) != NULL) {
+		static const char *const keys[] = {"--data-root", "-g", "--graph"};
+		const char *val = NULL;
+		for (size_t k = 0; k < 3 && !val; k++) {
+			size_t kl = strlen(keys[k]);
+			if (strcmp(a, keys[k]) == 0)
+				val = next_arg(cmdline, len, &pos);
+			else if (strncmp(a, keys[k], kl) == 0 && a[kl] == '=')
+				val = a + kl + 1;
+		}
+		if (val && val[0] == '/') {
+			root_out[0] = '\0'; /* the last one given wins, as in dockerd */
+			set_field(root_out, outlen, val);
+		}
+	}
+	return root_out[0] ? 0 : PC_EPARSE;
+}
+
 static bool parse_port(const char *s, uint16_t *ret)
 {
 	unsigned v = 0;
@@ -530,18 +562,66 @@ static struct entry *add_entry(struct pc_container_names *cn, const char *runtim
 	return e;
 }
 
+static void scan_processes(struct pc_container_names *cn);
+
+static void add_docker_root(struct pc_container_names *cn, const char *root)
+{
+	for (size_t i = 0; i < cn->n_docker_roots; i++)
+		if (strcmp(cn->docker_roots[i], root) == 0)
+			return;
+	if (cn->n_docker_roots < MAX_DOCKER_ROOTS)
+		snprintf(cn->docker_roots[cn->n_docker_roots++], PATH_LEN, "%s", root);
+}
+
+/* Where dockerd keeps its state: what a running dockerd was told, what
+ * its configuration file says, and the default. */
+static void docker_roots(struct pc_container_names *cn)
+{
+	if (cn->docker_roots_known)
+		return;
+	cn->docker_roots_known = true;
+	if (!cn->procs_scanned)
+		scan_processes(cn);
+	char path[PATH_LEN];
+	snprintf(path, sizeof(path), "%s/etc/docker/daemon.json", cn->root);
+	struct pc_jdoc *doc;
+	if (read_state(cn, path, DAEMON_JSON_MAX, false, &doc) == 0) {
+		const char *r = pc_jval_str(pc_jval_get(doc->root, "data-root"));
+		if (!r)
+			r = pc_jval_str(pc_jval_get(doc->root, "graph"));
+		char root[PATH_LEN] = "";
+		set_field(root, sizeof(root), r);
+		if (root[0] == '/') {
+			char full[PATH_LEN + 256];
+			int k = snprintf(full, sizeof(full), "%s%s", cn->root, root);
+			if (k > 0 && (size_t)k < PATH_LEN)
+				add_docker_root(cn, full);
+		}
+		pc_jdoc_free(doc);
+	}
+	snprintf(path, sizeof(path), "%s/var/lib/docker", cn->root);
+	add_docker_root(cn, path);
+}
+
 static bool docker_read(struct pc_container_names *cn, const char *id,
 			struct pc_container_info *info)
 {
-	char path[PATH_LEN];
-	snprintf(path, sizeof(path), "%s/var/lib/docker/containers/%s/config.v2.json", cn->root,
-		 id);
-	struct pc_jdoc *doc;
-	if (read_state(cn, path, DOCKER_CONFIG_MAX, false, &doc) != 0)
-		return false;
-	docker_fill(doc->root, info);
-	pc_jdoc_free(doc);
-	return true;
+	docker_roots(cn);
+	for (size_t i = 0; i < cn->n_docker_roots; i++) {
+		char path[PATH_LEN + 128];
+		snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json", cn->docker_roots[i],
+			 id);
+		struct pc_jdoc *doc;
+		int r = read_state(cn, path, DOCKER_CONFIG_MAX, false, &doc);
+		if (r == 1)
+			continue; /* not in this root */
+		if (r < 0)
+			return false; /* there, but unreadable: warned */
+		docker_fill(doc->root, info);
+		pc_jdoc_free(doc);
+		return true;
+	}
+	return false;
 }
 
 /* Parse an OCI config.json into info: true when it was there and parsed. */
@@ -631,8 +711,9 @@ static int add_bundle(struct pc_container_names *cn, const char *id, const char 
 }
 
 /*
- * Whether a conmon's bundle may be believed: conmon runs as root and the
- * bundle is root's. A command line is whatever its process wrote, so an
+ * Whether a directory that a conmon (its bundle) or a dockerd (its data
+ * root) names may be believed: the process runs as root and the directory
+ * is root's. A command line is whatever its process wrote, so an
  * unprivileged process called conmon must not make root's audit read
  * files it chose, nor name a container it does not run (rootless podman is
  * therefore not attributed through conmon: docs/containers.md).
@@ -659,11 +740,16 @@ static long status_euid(const char *text)
 	return end == u ? -1 : e;
 }
 
-/* Every running conmon's container and bundle: how a podman or CRI-O
- * whose storage is not at the default place is found. */
-static void scan_conmons(struct pc_container_names *cn)
+/*
+ * Every running conmon's container and bundle, and every dockerd's data
+ * root: how a podman, CRI-O or docker whose state is not at the default
+ * place is found without an option. One pass over /proc, reading comm
+ * (and, for those two, status and cmdline), done once per run and only
+ * when a container of those runtimes is looked up.
+ */
+static void scan_processes(struct pc_container_names *cn)
 {
-	cn->conmon_scanned = true;
+	cn->procs_scanned = true;
 	DIR *d = opendir(cn->proc);
 	if (!d)
 		return;
@@ -676,7 +762,10 @@ static void scan_conmons(struct pc_container_names *cn)
 		char path[PATH_LEN];
 		snprintf(path, sizeof(path), "%s/%s/comm", cn->proc, de->d_name);
 		pc_buf_reset(&b);
-		if (pc_buf_read_file(&b, path) != 0 || strcmp(b.data ? b.data : "", "conmon\n") != 0)
+		if (pc_buf_read_file(&b, path) != 0 || !b.data)
+			continue;
+		bool conmon = strcmp(b.data, "conmon\n") == 0;
+		if (!conmon && strcmp(b.data, "dockerd\n") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/status", cn->proc, de->d_name);
 		pc_buf_reset(&b);
@@ -685,11 +774,19 @@ static void scan_conmons(struct pc_container_names *cn)
 				   : -1;
 		snprintf(path, sizeof(path), "%s/%s/cmdline", cn->proc, de->d_name);
 		pc_buf_reset(&b);
+		if (pc_buf_read_file(&b, path) != 0 || !b.len)
+			continue;
 		struct pc_conmon_args args;
-		if (pc_buf_read_file(&b, path) == 0 && b.len &&
-		    pc_container_parse_conmon(b.data, b.len, &args) == 0 && args.bundle[0] &&
-		    trusted_bundle(uid, args.bundle) && add_bundle(cn, args.id, args.bundle) < 0)
+		char droot[PATH_LEN];
+		if (!conmon) {
+			if (pc_container_parse_dockerd(b.data, b.len, droot, sizeof(droot)) == 0 &&
+			    trusted_bundle(uid, droot))
+				add_docker_root(cn, droot);
+		} else if (pc_container_parse_conmon(b.data, b.len, &args) == 0 && args.bundle[0] &&
+			   trusted_bundle(uid, args.bundle) &&
+			   add_bundle(cn, args.id, args.bundle) < 0) {
 			break;
+		}
 	}
 	pc_buf_free(&b);
 	closedir(d);
@@ -714,8 +811,8 @@ static bool bundle_store(const char *bundle, const char *id, char *out, size_t o
 static bool storage_lookup(struct pc_container_names *cn, const char *id,
 			   const char *bundle_hint, struct pc_container_info *info)
 {
-	if (!bundle_hint && !cn->conmon_scanned)
-		scan_conmons(cn);
+	if (!bundle_hint && !cn->procs_scanned)
+		scan_processes(cn);
 	const char *bundles[3 + 1];
 	size_t nb = 0;
 	if (bundle_hint)
@@ -804,15 +901,18 @@ const struct pc_container_info *pc_container_docker_by_addr(struct pc_container_
 		return NULL;
 	if (!cn->docker_all) {
 		cn->docker_all = true;
-		char dir[PATH_LEN];
-		snprintf(dir, sizeof(dir), "%s/var/lib/docker/containers", cn->root);
-		DIR *d = opendir(dir);
-		struct dirent *de;
-		while (d && (de = readdir(d)) != NULL)
-			if (is_hex_id(de->d_name))
-				pc_container_lookup(cn, "docker", de->d_name, NULL);
-		if (d)
-			closedir(d);
+		docker_roots(cn);
+		for (size_t i = 0; i < cn->n_docker_roots; i++) {
+			char dir[PATH_LEN + 16];
+			snprintf(dir, sizeof(dir), "%s/containers", cn->docker_roots[i]);
+			DIR *d = opendir(dir);
+			struct dirent *de;
+			while (d && (de = readdir(d)) != NULL)
+				if (is_hex_id(de->d_name))
+					pc_container_lookup(cn, "docker", de->d_name, NULL);
+			if (d)
+				closedir(d);
+		}
 	}
 	for (size_t i = 0; i < cn->n; i++) {
 		const struct entry *e = &cn->v[i];

@@ -6,7 +6,9 @@
  *
  * Sources (all optional, each read at most once per run, each capped; the
  * full list with examples is docs/containers.md):
- * - docker: /var/lib/docker/containers/ID/config.v2.json: "Name",
+ * - docker: DATA_ROOT/containers/ID/config.v2.json, DATA_ROOT being a
+ *   running root dockerd's --data-root, /etc/docker/daemon.json's
+ *   "data-root", or /var/lib/docker: "Name",
  *   "Config.Image" (reference), "Image" (id), Kubernetes labels (dockershim),
  *   and the container's addresses (to name what a docker-proxy forwards to);
  * - podman and CRI-O: the OCI bundle's config.json annotations
@@ -109,6 +111,10 @@ struct pc_conmon_args {
 	bool podman;
 };
 int pc_container_parse_conmon(const char *cmdline, size_t len, struct pc_conmon_args *out);
+
+/* A dockerd command line: its data root (--data-root, -g, --graph; the
+ * last one given), absolute, into root_out. */
+int pc_container_parse_dockerd(const char *cmdline, size_t len, char *root_out, size_t outlen);
 
 /* A docker-proxy command line: -proto, -host-ip, -host-port,
  * -container-ip, -container-port. */

@@ -2,8 +2,8 @@
  * fuzz_container_state.c - the container state readers of
  * src/inventory/container.c on arbitrary bytes: docker's config.v2.json,
  * an OCI config.json's annotations (podman, CRI-O, containerd),
- * containers/storage's containers.json (with images.json), and conmon's and
- * docker-proxy's command lines. The first byte picks the reader, so one
+ * containers/storage's containers.json (with images.json), and conmon's,
+ * docker-proxy's and dockerd's command lines. The first byte picks the reader, so one
  * corpus of real files (captured in the podman lab, tests/e2e/podman.sh)
  * seeds them all. Whatever comes out must be short printable text, and a
  * parsed conmon id is 64 hex digits.
@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	uint8_t which = data[0] % 5;
+	uint8_t which = data[0] % 6;
 	size_t n = size - 1;
 	/* an exact-size copy: any read past the end is ASan's */
 	char *buf = malloc(n ? n : 1);
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	}
-	default: {
+	case 4: {
 		struct pc_proxy_args p;
 		if (pc_container_parse_docker_proxy(buf, n, &p) == 0) {
 			if (!p.container_ip[0] || !p.container_port)
@@ -94,6 +94,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_text(p.container_ip, sizeof(p.container_ip));
 			check_text(p.host_ip, sizeof(p.host_ip));
 			check_text(p.proto, sizeof(p.proto));
+		}
+		break;
+	}
+	default: {
+		char root[256];
+		if (pc_container_parse_dockerd(buf, n, root, sizeof(root)) == 0) {
+			check_text(root, sizeof(root));
+			if (root[0] != '/')
+				abort();
 		}
 		break;
 	}

@@ -3,7 +3,8 @@
  * src/inventory/container.c on each runtime's files: docker's
  * config.v2.json, podman's containers/storage JSON and OCI config.json
  * (captured from the podman lab, tests/e2e/podman.sh), CRI-O's and
- * containerd's CRI annotations, conmon's and docker-proxy's command lines;
+ * containerd's CRI annotations, conmon's, docker-proxy's and dockerd's
+ * command lines (docker's captured from the docker lab, tests/e2e/docker.sh);
  * then the same inputs cut at every byte, with hostile values, wrong
  * types and oversize files, and the lookups over a fake root with their
  * warnings.
@@ -63,6 +64,17 @@ static void test_docker(void **state)
 	assert_string_equal(i.addrs[0], "172.17.0.2");
 	assert_string_equal(i.addrs[1], ""); /* the empty IPv6 address is none */
 	assert_string_equal(i.pod, "");
+	free(j);
+
+	/* the file dockerd 20.10 wrote in the docker lab (--data-root elsewhere) */
+	j = data("docker-lab-config.v2.json", &len);
+	info_clear(&i);
+	assert_int_equal(pc_container_parse_docker(j, len, &i), 0);
+	assert_string_equal(i.name, "web1");
+	assert_string_equal(i.image, "pcweb:1");
+	assert_string_equal(i.image_id,
+			    "sha256:2a4ee12847546b59374fa4f7733959c636131e7dc50514e798fbdda08e504268");
+	assert_string_equal(i.addrs[0], "198.18.62.2");
 	free(j);
 
 	/* dockershim: the pod is in the labels */
@@ -203,6 +215,35 @@ static void test_cmdlines(void **state)
 		assert_true(r == 0 || r == PC_EPARSE);
 	}
 	free(p);
+	p = data("docker-proxy-lab-cmdline", &len);
+	assert_int_equal(pc_container_parse_docker_proxy(p, len, &x), 0);
+	assert_string_equal(x.container_ip, "198.18.62.2");
+	free(p);
+
+	/* dockerd's data root, as the docker lab started it */
+	char droot[256];
+	char *dd = data("dockerd-cmdline", &len);
+	assert_int_equal(pc_container_parse_dockerd(dd, len, droot, sizeof(droot)), 0);
+	assert_string_equal(droot, "/tmp/pcdock/run.EIFb/data");
+	for (size_t n = 0; n < len; n++) {
+		int r = pc_container_parse_dockerd(dd, n, droot, sizeof(droot));
+		if (r == 0)
+			assert_string_equal(droot, "/tmp/pcdock/run.EIFb/data");
+		else
+			assert_int_equal(r, PC_EPARSE);
+	}
+	free(dd);
+	static const char g[] = "/usr/bin/dockerd\0-g\0/old\0--data-root=/new\0";
+	assert_int_equal(pc_container_parse_dockerd(g, sizeof(g) - 1, droot, sizeof(droot)), 0);
+	assert_string_equal(droot, "/new"); /* the last one given */
+	static const char relroot[] = "dockerd\0--data-root\0rel\0";
+	assert_int_equal(pc_container_parse_dockerd(relroot, sizeof(relroot) - 1, droot,
+						    sizeof(droot)),
+			 PC_EPARSE);
+	static const char none[] = "dockerd\0--debug\0";
+	assert_int_equal(pc_container_parse_dockerd(none, sizeof(none) - 1, droot, sizeof(droot)),
+			 PC_EPARSE);
+
 	static const char eq[] = "docker-proxy\0--container-ip=10.0.0.2\0-container-port=70000\0";
 	assert_int_equal(pc_container_parse_docker_proxy(eq, sizeof(eq) - 1, &x), PC_EPARSE);
 	static const char eq2[] = "docker-proxy\0--container-ip=10.0.0.2\0-container-port=443\0";
@@ -223,7 +264,8 @@ static void check_info(const struct pc_container_info *i)
 static void test_truncated(void **state)
 {
 	(void)state;
-	static const char *const files[] = {"docker-config.v2.json", "podman-config.json",
+	static const char *const files[] = {"docker-config.v2.json", "docker-lab-config.v2.json",
+					    "podman-config.json",
 					    "podman-containers.json", "crio-config.json",
 					    "containerd-config.json"};
 	size_t il;
@@ -450,6 +492,25 @@ static void test_lookups(void **state)
 						 NULL, NULL, NULL, &c),
 			 0);
 	assert_null(c.id);
+	pc_container_names_free(cn2);
+
+	/* docker state under daemon.json's data-root */
+	const char *did = "4444444444444444444444444444444444444444444444444444444444444444";
+	put("etc/docker/daemon.json", "{\"data-root\": \"/srv/docker\"}");
+	put_data("srv/docker/containers/4444444444444444444444444444444444444444444444444444444444444444/"
+		 "config.v2.json",
+		 "docker-lab-config.v2.json");
+	cn2 = pc_container_names_new(root);
+	pc_container_names_set_warn(cn2, snap);
+	i = pc_container_lookup(cn2, "docker", did, NULL);
+	assert_non_null(i);
+	assert_string_equal(i->name, "web1");
+	i = pc_container_lookup(cn2, "docker", DOCKER_ID, NULL); /* the default root still */
+	assert_non_null(i);
+	assert_string_equal(i->image, "pcweb:1");
+	i = pc_container_docker_by_addr(cn2, "198.18.62.2", id);
+	assert_non_null(i);
+	assert_string_equal(id, did);
 	pc_container_names_free(cn2);
 
 	/* missing, malformed and oversize state: warnings, never a crash */
