@@ -111,6 +111,21 @@ static void set_field(char *dst, size_t size, const char *s)
 		memcpy(dst, s, n + 1);
 }
 
+/* Room for one more element in a growing array *v of *cap elements of
+ * size bytes, n in use: 0, or PC_ENOMEM (the array is left as it was). */
+static int grow(void **v, size_t *cap, size_t n, size_t size, size_t first)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : first;
+	void *p = realloc(*v, c * size);
+	if (!p)
+		return PC_ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
 static bool is_hex_id(const char *s)
 {
 	size_t n = 0;
@@ -335,12 +350,21 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
+/* Whether a command line's program is prog (by base name); *pos is then
+ * just past it. */
+static bool program_is(const char *cmd, size_t len, size_t *pos, const char *prog)
+{
+	*pos = 0;
+	const char *a = next_arg(cmd, len, pos);
+	return a && strcmp(base_name(a), prog) == 0;
+}
+
 int pc_container_parse_conmon(const char *cmdline, size_t len, struct pc_conmon_args *out)
 {
 	memset(out, 0, sizeof(*out));
-	size_t pos = 0;
-	const char *a = next_arg(cmdline, len, &pos);
-	if (!a || strcmp(base_name(a), "conmon") != 0)
+	size_t pos;
+	const char *a;
+	if (!program_is(cmdline, len, &pos, "conmon"))
 		return PC_EPARSE;
 	while ((a = next_arg(cmdline, len, &pos)) != NULL) {
 		const char *val = NULL;
@@ -378,9 +402,9 @@ int pc_container_parse_conmon(const char *cmdline, size_t len, struct pc_conmon_
 
 int pc_container_parse_dockerd(const char *cmdline, size_t len, char *root_out, size_t outlen)
 {
-	size_t pos = 0;
-	const char *a = next_arg(cmdline, len, &pos);
-	if (!a || strcmp(base_name(a), "dockerd") != 0 || outlen == 0)
+	size_t pos;
+	const char *a;
+	if (outlen == 0 || !program_is(cmdline, len, &pos, "dockerd"))
 		return PC_EPARSE;
 	root_out[0] = '\0';
 	while ((a = next_arg(cmdline, len, &pos)) != NULL) {
@@ -420,9 +444,9 @@ static bool parse_port(const char *s, uint16_t *ret)
 int pc_container_parse_docker_proxy(const char *cmdline, size_t len, struct pc_proxy_args *out)
 {
 	memset(out, 0, sizeof(*out));
-	size_t pos = 0;
-	const char *a = next_arg(cmdline, len, &pos);
-	if (!a || strcmp(base_name(a), "docker-proxy") != 0)
+	size_t pos;
+	const char *a;
+	if (!program_is(cmdline, len, &pos, "docker-proxy"))
 		return PC_EPARSE;
 	while ((a = next_arg(cmdline, len, &pos)) != NULL) {
 		/* Go's flag package: -name value, --name value, -name=value */
@@ -544,14 +568,8 @@ static struct entry *find_entry(struct pc_container_names *cn, const char *runti
 static struct entry *add_entry(struct pc_container_names *cn, const char *runtime,
 			       const char *id)
 {
-	if (cn->n == cn->cap) {
-		size_t cap = cn->cap ? cn->cap * 2 : 16;
-		struct entry *v = realloc(cn->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		cn->v = v;
-		cn->cap = cap;
-	}
+	if (grow((void **)&cn->v, &cn->cap, cn->n, sizeof(*cn->v), 16) < 0)
+		return NULL;
 	struct entry *e = &cn->v[cn->n];
 	snprintf(e->key, sizeof(e->key), "%s", id);
 	e->runtime = runtime;
@@ -696,14 +714,9 @@ static int add_bundle(struct pc_container_names *cn, const char *id, const char 
 {
 	if (cn->n_bundles == MAX_BUNDLES)
 		return 0;
-	if (cn->n_bundles == cn->cap_bundles) {
-		size_t cap = cn->cap_bundles ? cn->cap_bundles * 2 : 8;
-		struct bundle *v = realloc(cn->bundles, cap * sizeof(*v));
-		if (!v)
-			return PC_ENOMEM;
-		cn->bundles = v;
-		cn->cap_bundles = cap;
-	}
+	if (grow((void **)&cn->bundles, &cn->cap_bundles, cn->n_bundles, sizeof(*cn->bundles),
+		 8) < 0)
+		return PC_ENOMEM;
 	struct bundle *b = &cn->bundles[cn->n_bundles++];
 	snprintf(b->id, sizeof(b->id), "%s", id);
 	snprintf(b->path, sizeof(b->path), "%s", path);
@@ -963,14 +976,8 @@ static void load_pods(struct pc_container_names *cn)
 		char name[2 * PC_CONTAINER_NAME_MAX + 2], uid[37];
 		if (pc_container_pod_dir(de->d_name, name, sizeof(name), uid) != 0)
 			continue;
-		if (cn->n_pods == cn->cap_pods) {
-			size_t cap = cn->cap_pods ? cn->cap_pods * 2 : 16;
-			struct pod *v = realloc(cn->pods, cap * sizeof(*v));
-			if (!v)
-				break;
-			cn->pods = v;
-			cn->cap_pods = cap;
-		}
+		if (grow((void **)&cn->pods, &cn->cap_pods, cn->n_pods, sizeof(*cn->pods), 16) < 0)
+			break;
 		struct pod *p = &cn->pods[cn->n_pods];
 		memcpy(p->uid, uid, 37);
 		if (!(p->name = strdup(name)))

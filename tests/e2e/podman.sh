@@ -33,6 +33,7 @@
 set -u
 . "$(dirname "$0")/../lab/lab.sh"
 lab_isolate "$@"
+oracle=$(dirname "$0")/containers_oracle.py
 
 for c in podman runc conmon iptables busybox python3; do
 	command -v "$c" >/dev/null || lab_skip "needs $c (scripts/deps --test)"
@@ -96,18 +97,8 @@ pod run -d --name web2 --network pcnet -p 198.18.60.1:8081:80 localhost/pcweb:2 
 	/bin/httpd -f -p 80 -h /www >/dev/null || lab_fail "podman run web2 failed"
 
 # both published ports answer, each with its own image's page
-fetch() {
-	python3 -c 'import sys, urllib.request
-print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode().strip())' "$1" 2>/dev/null
-}
-for i in $(seq 50); do
-	a=$(fetch http://198.18.60.1:8080/)
-	b=$(fetch http://198.18.60.1:8081/)
-	[ "$a" = "pcweb 1" ] && [ "$b" = "pcweb 2" ] && break
-	sleep 0.1
-done
-lab_assert_eq "web1 through 198.18.60.1:8080" "pcweb 1" "$a"
-lab_assert_eq "web2 through 198.18.60.1:8081" "pcweb 2" "$b"
+python3 "$oracle" wait "http://198.18.60.1:8080/=pcweb 1" "http://198.18.60.1:8081/=pcweb 2" ||
+	lab_fail "the published ports do not serve their containers' pages"
 
 pod inspect --format '{{.Id}} {{.Name}} {{.ImageName}} {{.Image}}' web1 web2 >"$LAB_TMP/inspect" ||
 	lab_fail "podman inspect failed"
@@ -118,67 +109,7 @@ out=$LAB_TMP/audit.json
 "$PORTCENSUS" listeners --format table >"$LAB_TMP/table" 2>/dev/null ||
 	lab_fail "listeners --format table failed"
 
-python3 - "$out" "$LAB_TMP/inspect" "$LAB_TMP/table" <<'PY' || exit 1
-import json, sys
-
-doc = json.load(open(sys.argv[1]))
-table = open(sys.argv[3]).read()
-want = {}  # name -> (id, image, image_id, host port)
-ports = {"web1": 8080, "web2": 8081}
-for line in open(sys.argv[2]):
-    cid, name, image, image_id = line.split()
-    want[name] = (cid, image, image_id, ports[name])
-fails = []
-
-def owners_with(pred):
-    for e in doc["endpoints"]:
-        for o in e.get("owners") or []:
-            if pred(e, o):
-                yield e, o
-
-for name, (cid, image, image_id, hport) in want.items():
-    # the container's own listener, in its namespace
-    inner = [(e, o) for e, o in owners_with(
-        lambda e, o: e["port"] == 80 and e["state"] == "listen"
-        and (o.get("container") or {}).get("id") == cid)]
-    if not inner:
-        fails.append(f"{name}: no listener on port 80 owned by container {cid[:12]}")
-    for e, o in inner:
-        c = o["container"]
-        got = (c.get("runtime"), c.get("name"), c.get("image"), c.get("image_id"))
-        if got != ("podman", name, image, image_id):
-            fails.append(f"{name}: container listener says {got}, podman says "
-                         f"{('podman', name, image, image_id)}")
-        if o.get("comm") != "httpd":
-            fails.append(f"{name}: port 80 owner is {o.get('comm')}, not httpd")
-        if (e.get("netns") or {}).get("inode") in (None, 0):
-            fails.append(f"{name}: container listener has no namespace")
-    # conmon's host port, attributed to the container it publishes
-    front = [(e, o) for e, o in owners_with(
-        lambda e, o: e["port"] == hport and e["address"] == "198.18.60.1"
-        and o.get("comm") == "conmon")]
-    if len(front) != 1:
-        fails.append(f"{name}: want one conmon owner of 198.18.60.1:{hport}, got {len(front)}")
-    for e, o in front:
-        c = o.get("container") or {}
-        got = (c.get("id"), c.get("runtime"), c.get("name"), c.get("image"))
-        if got != (cid, "podman", name, image):
-            fails.append(f"{name}: conmon's 198.18.60.1:{hport} names {got}")
-        v = e.get("verified") or {}
-        if v.get("reachable") is not True:
-            fails.append(f"{name}: 198.18.60.1:{hport} not reachable in the live check: {v}")
-    if f"{name} ({image})" not in table:
-        fails.append(f"table lacks '{name} ({image})'")
-
-for w in doc.get("warnings") or []:
-    if "container" in w:
-        fails.append(f"container warning: {w}")
-if fails:
-    print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
-    print(json.dumps(doc, indent=1)[:6000], file=sys.stderr)
-    sys.exit(1)
-print(f"# named {len(want)} containers, their images and their published ports")
-PY
+python3 "$oracle" check "$out" "$LAB_TMP/inspect" "$LAB_TMP/table" podman conmon || exit 1
 
 # nothing of podman survives its cleanup: no container process, no conmon,
 # no runc, no podman, no storage mount
