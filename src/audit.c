@@ -73,11 +73,15 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 			goto out;
 	}
 	pc_snapshot_sort(snap);
+	pc_snapshot_finish(snap);
+	if (opts->ledger && opts->ledger_result)
+		pc_ledger_record(snap, opts->ledger, opts->ledger_result);
 	if (opts->on_endpoint)
 		for (size_t i = 0; i < snap->n_endpoints; i++)
 			opts->on_endpoint(opts->ctx, snap, &snap->endpoints[i]);
 out:
 	pc_netns_set_free(nsset);
-	pc_snapshot_finish(snap);
+	if (!snap->finished_at_ms) /* a failed stage: the ledger stage did not run */
+		pc_snapshot_finish(snap);
 	return r;
 }

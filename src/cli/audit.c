@@ -5,6 +5,7 @@
  */
 #include "audit.h"
 #include "cli/cli.h"
+#include "cli/ledger_opts.h"
 #include "cli/scan_opts.h"
 
 #include <getopt.h>
@@ -29,7 +30,7 @@ static const char usage[] =
 	"With TARGETs (or -iL), audit those addresses from the network side instead:\n"
 	"scan them with the options of `portcensus scan`, then verify and probe what\n"
 	"answers. --timeout then also bounds each scan probe.\n"
-	"\n" PC_CLI_SCAN_USAGE;
+	"\n" PC_CLI_LEDGER_USAGE "\n" PC_CLI_SCAN_USAGE;
 
 static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_endpoint *ep)
 {
@@ -53,9 +54,11 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		{"no-probe", no_argument, NULL, OPT_NO_PROBE},
 		{"max-probed-ports", required_argument, NULL, OPT_MAX_PROBED},
 		{"help", no_argument, NULL, 'h'},
+		PC_CLI_LEDGER_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	struct option merged[64];
+	struct pc_cli_ledger lo = {0};
 	pc_cli_scan_merge(longopts, merged, sizeof(merged) / sizeof(merged[0]));
 	pc_cli_scan_fix_argv(argc, argv);
 	struct pc_audit_opts opts;
@@ -103,6 +106,12 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		default: {
 			if (c == '?' || c == ':')
 				return pc_cli_bad_option(cli, c, argv);
+			int lr = pc_cli_ledger_option(cli, &lo, c, optarg);
+			if (lr != 1) {
+				if (lr)
+					return lr;
+				break;
+			}
 			int sr = pc_cli_scan_option(cli, s, c, optarg);
 			if (sr == 0)
 				break;
@@ -136,6 +145,15 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
 	if (!fmt)
 		return PC_EXIT_USAGE;
+	const char *scope = s->have_targets ? pc_cli_ledger_net_scope(&lo, argc, argv, optind)
+			    : !opts.inventory.all_netns ? "host:own-netns"
+			    : opts.inventory.established ? "host:established"
+							 : "host";
+	int lrc;
+	opts.ledger = pc_cli_ledger_request(cli, &lo, "audit", scope, &lrc);
+	opts.ledger_result = &lo.res;
+	if (lrc)
+		return lrc;
 	FILE *f = pc_cli_open_output(cli);
 	if (!f)
 		return PC_EXIT_RUNTIME;
@@ -159,6 +177,7 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_AUDIT, f, fmt->stream_endpoint != NULL);
 	}
 	rc = pc_cli_finish_output(cli, f, snap, fmt, rc);
+	rc = pc_cli_ledger_finish(cli, &lo, rc);
 	pc_snapshot_free(snap);
 	return rc;
 }

@@ -85,5 +85,8 @@ extern const struct pc_cli_command pc_cmd_connections;
 extern const struct pc_cli_command pc_cmd_audit;
 extern const struct pc_cli_command pc_cmd_scan;
 extern const struct pc_cli_command pc_cmd_verify;
+extern const struct pc_cli_command pc_cmd_history;
+extern const struct pc_cli_command pc_cmd_diff;
+extern const struct pc_cli_command pc_cmd_report;
 
 #endif
