@@ -5,6 +5,9 @@
       fetch each URL until it answers BODY (5 s at most); exit 1 if not.
   containers_oracle.py check AUDIT_JSON INSPECT TABLE RUNTIME PROXY_COMM
       compare `portcensus audit --format json` with the runtime's own view.
+  containers_oracle.py drift DIFF_JSON ADDRESS PORT BEFORE AFTER QUIET_PORT
+      `portcensus diff --format json` has ADDRESS:PORT changed, image
+      BEFORE -> AFTER, and nothing on ADDRESS:QUIET_PORT.
 
 INSPECT has one line per container, "ID NAME IMAGE IMAGE_ID", as the
 runtime's inspect printed it; the containers are web1 (published on
@@ -99,10 +102,38 @@ def check(audit, inspect, table_path, runtime, proxy):
     return 0
 
 
+def drift(diff_path, address, port, before, after, quiet_port):
+    """The diff has one `changed` record for ADDRESS:PORT whose image went
+    from BEFORE to AFTER, and no record at all for ADDRESS:QUIET_PORT."""
+    doc = json.load(open(diff_path))
+    changes = doc.get("changes") or []
+    fails = []
+    mine = [c for c in changes if c.get("address") == address and c.get("port") == int(port)]
+    if len(mine) != 1 or mine[0].get("action") != "changed":
+        fails.append(f"want one 'changed' record for {address}:{port}, got "
+                     f"{[(c.get('action'), c.get('identity')) for c in mine]}")
+    for c in mine:
+        img = (c.get("changes") or {}).get("image")
+        if img != {"before": before, "after": after}:
+            fails.append(f"{address}:{port}: image change is {img}, not {before} -> {after}")
+    quiet = [c for c in changes if c.get("address") == address
+             and c.get("port") == int(quiet_port)]
+    if quiet:
+        fails.append(f"{address}:{quiet_port} did not change, yet: {quiet}")
+    if fails:
+        print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
+        print(json.dumps(doc, indent=1)[:6000], file=sys.stderr)
+        return 1
+    print(f"# diff: {address}:{port} image {before} -> {after}")
+    return 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "wait":
         sys.exit(wait(sys.argv[2:]))
     if len(sys.argv) == 7 and sys.argv[1] == "check":
         sys.exit(check(*sys.argv[2:]))
+    if len(sys.argv) == 8 and sys.argv[1] == "drift":
+        sys.exit(drift(*sys.argv[2:]))
     print(__doc__, file=sys.stderr)
     sys.exit(2)

@@ -28,6 +28,9 @@
 #   and netavark's DNAT).
 # (That the host port's `forward` leads to the container's listener is the
 # forward reader's to assert, once both land.)
+# Then web2 is replaced by a container of pcweb:3 on the same port and a
+# second audit is stored: `diff` says conmon's 198.18.60.1:8081 changed,
+# image localhost/pcweb:2 -> localhost/pcweb:3, and nothing about :8080.
 # At the end every container process, conmon, runc and podman is gone and
 # no mount of the storage is left (checked, not assumed).
 set -u
@@ -80,7 +83,7 @@ ip link set pch0 up
 ip link set pch1 up
 
 # two images from a busybox-static root fs
-for v in 1 2; do
+for v in 1 2 3; do
 	r=$D/rootfs$v
 	mkdir -p "$r/bin" "$r/www" "$r/etc"
 	cp "$(command -v busybox)" "$r/bin/busybox"
@@ -104,12 +107,30 @@ pod inspect --format '{{.Id}} {{.Name}} {{.ImageName}} {{.Image}}' web1 web2 >"$
 	lab_fail "podman inspect failed"
 
 out=$LAB_TMP/audit.json
-"$PORTCENSUS" audit --format json --timeout 2000 >"$out" 2>"$LAB_TMP/audit.err" ||
+db=$LAB_TMP/ledger.db
+"$PORTCENSUS" audit --format json --timeout 2000 --db "$db" >"$out" 2>"$LAB_TMP/audit.err" ||
 	lab_fail "audit failed: $(cat "$LAB_TMP/audit.err")"
 "$PORTCENSUS" listeners --format table >"$LAB_TMP/table" 2>/dev/null ||
 	lab_fail "listeners --format table failed"
 
 python3 "$oracle" check "$out" "$LAB_TMP/inspect" "$LAB_TMP/table" podman conmon || exit 1
+
+# a new image behind the same published port is drift: web2 replaced by a
+# container of pcweb:3, then the ledger's diff of the two audits says
+# "changed", image localhost/pcweb:2 -> localhost/pcweb:3, on conmon's
+# 198.18.60.1:8081, and nothing about web1's 198.18.60.1:8080
+pod rm -f -t 0 web2 >/dev/null || lab_fail "podman rm web2 failed"
+pod run -d --name web2 --network pcnet -p 198.18.60.1:8081:80 localhost/pcweb:3 \
+	/bin/httpd -f -p 80 -h /www >/dev/null || lab_fail "podman run web2 (pcweb:3) failed"
+python3 "$oracle" wait "http://198.18.60.1:8081/=pcweb 3" ||
+	lab_fail "the new web2 does not serve its page"
+"$PORTCENSUS" audit --format json --timeout 2000 --db "$db" >"$LAB_TMP/audit2.json" \
+	2>"$LAB_TMP/audit2.err" || lab_fail "second audit failed: $(cat "$LAB_TMP/audit2.err")"
+"$PORTCENSUS" diff --db "$db" --format json >"$LAB_TMP/diff.json" 2>"$LAB_TMP/diff.err"
+rc=$?
+lab_assert_eq "diff exit status (1: drift)" 1 "$rc"
+python3 "$oracle" drift "$LAB_TMP/diff.json" 198.18.60.1 8081 localhost/pcweb:2 \
+	localhost/pcweb:3 8080 || exit 1
 
 # nothing of podman survives its cleanup: no container process, no conmon,
 # no runc, no podman, no storage mount
