@@ -7,7 +7,8 @@
       compare `portcensus audit --format json` with the runtime's own view.
   containers_oracle.py drift DIFF_JSON ADDRESS PORT BEFORE AFTER QUIET_PORT
       `portcensus diff --format json` has ADDRESS:PORT changed, image
-      BEFORE -> AFTER, and nothing on ADDRESS:QUIET_PORT.
+      BEFORE -> AFTER, and ADDRESS:QUIET_PORT neither added, removed nor
+      changed in its image.
 
 INSPECT has one line per container, "ID NAME IMAGE IMAGE_ID", as the
 runtime's inspect printed it; the containers are web1 (published on
@@ -104,7 +105,9 @@ def check(audit, inspect, table_path, runtime, proxy):
 
 def drift(diff_path, address, port, before, after, quiet_port):
     """The diff has one `changed` record for ADDRESS:PORT whose image went
-    from BEFORE to AFTER, and no record at all for ADDRESS:QUIET_PORT."""
+    from BEFORE to AFTER, and no image change for ADDRESS:QUIET_PORT (its
+    service probe may have timed out on a loaded machine, which is drift
+    of another column, not this test's)."""
     doc = json.load(open(diff_path))
     changes = doc.get("changes") or []
     fails = []
@@ -117,9 +120,10 @@ def drift(diff_path, address, port, before, after, quiet_port):
         if img != {"before": before, "after": after}:
             fails.append(f"{address}:{port}: image change is {img}, not {before} -> {after}")
     quiet = [c for c in changes if c.get("address") == address
-             and c.get("port") == int(quiet_port)]
+             and c.get("port") == int(quiet_port)
+             and (c.get("action") != "changed" or "image" in (c.get("changes") or {}))]
     if quiet:
-        fails.append(f"{address}:{quiet_port} did not change, yet: {quiet}")
+        fails.append(f"{address}:{quiet_port} kept its container and image, yet: {quiet}")
     if fails:
         print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
         print(json.dumps(doc, indent=1)[:6000], file=sys.stderr)

@@ -30,7 +30,7 @@
 # forward reader's to assert, once both land.)
 # Then web2 is replaced by a container of pcweb:3 on the same port and a
 # second audit is stored: `diff` says conmon's 198.18.60.1:8081 changed,
-# image localhost/pcweb:2 -> localhost/pcweb:3, and nothing about :8080.
+# image localhost/pcweb:2 -> localhost/pcweb:3, and :8080 keeps its image.
 # At the end every container process, conmon, runc and podman is gone and
 # no mount of the storage is left (checked, not assumed).
 set -u
@@ -118,7 +118,7 @@ python3 "$oracle" check "$out" "$LAB_TMP/inspect" "$LAB_TMP/table" podman conmon
 # a new image behind the same published port is drift: web2 replaced by a
 # container of pcweb:3, then the ledger's diff of the two audits says
 # "changed", image localhost/pcweb:2 -> localhost/pcweb:3, on conmon's
-# 198.18.60.1:8081, and nothing about web1's 198.18.60.1:8080
+# 198.18.60.1:8081, and web1's 198.18.60.1:8080 keeps its image
 pod rm -f -t 0 web2 >/dev/null || lab_fail "podman rm web2 failed"
 pod run -d --name web2 --network pcnet -p 198.18.60.1:8081:80 localhost/pcweb:3 \
 	/bin/httpd -f -p 80 -h /www >/dev/null || lab_fail "podman run web2 (pcweb:3) failed"
