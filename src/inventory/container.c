@@ -200,8 +200,11 @@ static void docker_fill(const struct pc_jval *root, struct pc_container_info *in
 		  pc_jval_str(pc_jval_get(labels, "io.kubernetes.pod.namespace")));
 	set_uid(info, pc_jval_str(pc_jval_get(labels, "io.kubernetes.pod.uid")));
 	const struct pc_jval *nets = pc_jval_get(pc_jval_get(root, "NetworkSettings"), "Networks");
+	/* a stopped container's address may since be another's */
+	const struct pc_jval *running = pc_jval_get(pc_jval_get(root, "State"), "Running");
 	size_t k = 0;
-	if (nets && nets->type == PC_JOBJECT) {
+	if (nets && nets->type == PC_JOBJECT && !(running && running->type == PC_JBOOL &&
+						  !running->boolean)) {
 		for (size_t i = 0; i < nets->n && k < PC_CONTAINER_ADDRS; i++) {
 			static const char *const keys[] = {"IPAddress", "GlobalIPv6Address"};
 			for (size_t j = 0; j < 2 && k < PC_CONTAINER_ADDRS; j++) {

@@ -77,6 +77,15 @@ static void test_docker(void **state)
 	assert_string_equal(i.addrs[0], "198.18.62.2");
 	free(j);
 
+	/* a stopped container's address is not its own any more */
+	const char *stopped = "{\"Name\":\"/old\",\"State\":{\"Running\":false},"
+			      "\"NetworkSettings\":{\"Networks\":{\"bridge\":{\"IPAddress\":"
+			      "\"172.17.0.2\"}}}}";
+	info_clear(&i);
+	assert_int_equal(pc_container_parse_docker(stopped, strlen(stopped), &i), 0);
+	assert_string_equal(i.name, "old");
+	assert_string_equal(i.addrs[0], "");
+
 	/* dockershim: the pod is in the labels */
 	const char *k = "{\"Name\":\"/k8s_web_web-0_default_" UID "_0\",\"Config\":{\"Image\":\"x:1\","
 			"\"Labels\":{\"io.kubernetes.container.name\":\"web\","
