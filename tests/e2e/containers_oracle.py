@@ -27,6 +27,16 @@ import urllib.request
 PORTS = {"web1": 8080, "web2": 8081}
 
 
+def verdict(fails, doc, ok_line):
+    """Print the failures and the document (cut), or ok_line: the exit status."""
+    if fails:
+        print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
+        print(json.dumps(doc, indent=1)[:6000], file=sys.stderr)
+        return 1
+    print(ok_line)
+    return 0
+
+
 def wait(pairs):
     # never through a proxy from the environment: lab addresses only
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -95,12 +105,8 @@ def check(audit, inspect, table_path, runtime, proxy):
     for w in doc.get("warnings") or []:
         if "container" in w:
             fails.append(f"container warning: {w}")
-    if fails:
-        print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
-        print(json.dumps(doc, indent=1)[:6000], file=sys.stderr)
-        return 1
-    print(f"# named {len(want)} {runtime} containers, their images and their published ports")
-    return 0
+    return verdict(fails, doc, f"# named {len(want)} {runtime} containers, their images "
+                   "and their published ports")
 
 
 def drift(diff_path, address, port, before, after, quiet_port):
@@ -124,12 +130,7 @@ def drift(diff_path, address, port, before, after, quiet_port):
              and (c.get("action") != "changed" or "image" in (c.get("changes") or {}))]
     if quiet:
         fails.append(f"{address}:{quiet_port} kept its container and image, yet: {quiet}")
-    if fails:
-        print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
-        print(json.dumps(doc, indent=1)[:6000], file=sys.stderr)
-        return 1
-    print(f"# diff: {address}:{port} image {before} -> {after}")
-    return 0
+    return verdict(fails, doc, f"# diff: {address}:{port} image {before} -> {after}")
 
 
 if __name__ == "__main__":
