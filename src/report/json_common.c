@@ -36,7 +36,7 @@ static void json_owner(struct pc_json *j, const struct pc_owner *o)
 	pc_json_string(j, o->unit);
 	pc_json_key(j, "container");
 	const struct pc_container *c = &o->container;
-	if (!c->id && !c->runtime && !c->pod_uid && !c->name) {
+	if (!c->id && !c->runtime && !c->pod_uid && !c->name && !c->image && !c->pod) {
 		pc_json_null(j);
 	} else {
 		pc_json_begin_object(j);
@@ -48,6 +48,14 @@ static void json_owner(struct pc_json *j, const struct pc_owner *o)
 		pc_json_string(j, c->pod_uid);
 		pc_json_key(j, "name");
 		pc_json_string(j, c->name);
+		pc_json_key(j, "image");
+		pc_json_string(j, c->image);
+		pc_json_key(j, "image_id");
+		pc_json_string(j, c->image_id);
+		pc_json_key(j, "pod");
+		pc_json_string(j, c->pod);
+		pc_json_key(j, "namespace");
+		pc_json_string(j, c->pod_namespace);
 		pc_json_end_object(j);
 	}
 	pc_json_end_object(j);

@@ -101,9 +101,21 @@ static void c_where(const struct pc_endpoint *e, char *b, size_t n)
 {
 	const struct pc_owner *o = e->n_owners ? &e->owners[0] : NULL;
 	if (o && o->container.id) {
-		const char *name = o->container.name ? o->container.name : o->container.id;
-		snprintf(b, n, "%s:%.12s", o->container.runtime ? o->container.runtime : "container",
-			 name);
+		/* the name people gave it, and the image it runs: "web (pcweb:1)" */
+		const struct pc_container *c = &o->container;
+		char who[96];
+		if (c->pod && c->name)
+			snprintf(who, sizeof(who), "%s/%s/%s", c->pod_namespace ? c->pod_namespace : "",
+				 c->pod, c->name);
+		else if (c->name)
+			snprintf(who, sizeof(who), "%s", c->name);
+		else
+			snprintf(who, sizeof(who), "%s:%.12s", c->runtime ? c->runtime : "container",
+				 c->id);
+		if (c->image)
+			snprintf(b, n, "%s (%s)", who, c->image);
+		else
+			snprintf(b, n, "%s", who);
 	} else if (o && o->unit) {
 		snprintf(b, n, "%s", o->unit);
 	} else {
