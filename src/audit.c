@@ -7,6 +7,7 @@
 #include "inventory/netns.h"
 #include "probe/probe.h"
 #include "probe/reach.h"
+#include "inventory/forward.h"
 #include "scan/scan.h"
 
 #include <errno.h>
@@ -70,6 +71,7 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 		r = pc_probe_run(snap, &po, err);
 		if (r < 0)
 			goto out;
+		pc_forward_join_services(snap);
 	}
 	pc_snapshot_sort(snap);
 	if (opts->on_endpoint)

@@ -21,6 +21,7 @@
 #include "inventory/inventory.h"
 
 #include "inventory/container.h"
+#include "inventory/forward.h"
 #include "inventory/netns.h"
 #include "inventory/owners.h"
 #include "inventory/procnet.h"
@@ -566,6 +567,11 @@ int pc_inventory_collect(struct pc_snapshot *snap, const struct pc_inventory_opt
 		sf.procs_fds = st.procs_denied;
 	}
 	warn_shortfall(snap, &sf, opts->force_proc);
+	/* forwarded ports last: their backends are listeners of any namespace */
+	if (opts->listeners && !opts->force_proc && pc_forward_collect(snap, set, err) < 0) {
+		pc_netns_set_free(set);
+		return PC_ENOMEM;
+	}
 
 	if (nsset)
 		*nsset = set;

@@ -55,6 +55,10 @@ extern const struct pc_report_ops *const pc_report_registry[];
 /* The endpoint object of the JSON contract (docs/formats.md), shared by the
  * json and jsonl writers. */
 void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep);
+/* The same, with the snapshot ep belongs to, so forward.backends can name
+ * the listeners behind a forwarded port. */
+void pc_report_json_endpoint_of(struct pc_json *j, const struct pc_snapshot *snap,
+				const struct pc_endpoint *ep);
 /* One owner object of the endpoint contract (for the connection edges). */
 void pc_report_json_owner(struct pc_json *j, const struct pc_owner *o);
 /* The snapshot metadata object ("snapshot": {...}). */

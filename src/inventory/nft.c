@@ -1,0 +1,769 @@
+/*
+ * nft.c - nftables rules over NETLINK_NETFILTER, and their parser.
+ *
+ * Why our own parser rather than libnftnl: the whole of what we need is a
+ * dozen attributes of seven expression types (payload, meta, fib, cmp,
+ * immediate, nat/redir, xt match), which a bounded attribute walker reads in
+ * a few hundred lines; libnftnl would still leave us to interpret those same
+ * expressions, would add a library to a binary that runs as root from cron,
+ * and would put its allocator between the fuzzer and our bounds. The
+ * parser follows sockdiag.c: nothing is trusted, every nlmsg_len and
+ * nla_len is checked against what is left, strings are copied with a cap
+ * and never assumed NUL-terminated, and headers are copied out with memcpy
+ * because a captured file need not be aligned.
+ *
+ * Registers: nftables evaluates a rule as a small register machine (payload
+ * loads the destination port into reg 1, cmp compares reg 1 with 80, ...).
+ * We replay it symbolically: each register remembers what was loaded into
+ * it (the l4 protocol, the destination address or port, a fib address type,
+ * or a constant and its bytes), so "cmp eq reg1 0x0050" after "payload
+ * transport offset 2 len 2 -> reg1" is a destination port match, and "nat
+ * dnat addr reg1 port reg2" after two immediates is a DNAT to that constant.
+ */
+#include "inventory/nft.h"
+
+#include "core/error.h"
+
+#include <errno.h>
+#include <netinet/in.h> /* before the linux/ headers, which defer to it */
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/xt_addrtype.h>
+#include <linux/netfilter/xt_statistic.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define RECV_BUF_SIZE (256 * 1024)
+#define DUMP_MAX_BYTES ((size_t)1 << 30)
+#define RECV_TIMEOUT_S 5
+
+/* what a register holds */
+enum reg_kind { R_NONE = 0, R_L4PROTO, R_DADDR, R_DPORT, R_FIB_TYPE, R_CONST };
+
+#define REG_BYTES 64 /* four 16-byte registers, or sixteen 32-bit ones */
+
+struct regs {
+	uint8_t kind[REG_BYTES];
+	uint8_t len[REG_BYTES];
+	uint8_t data[REG_BYTES];
+};
+
+/* Byte offset of register number reg, or -1 for one we do not model. */
+static int reg_off(uint32_t reg)
+{
+	if (reg >= NFT_REG_1 && reg <= NFT_REG_4)
+		return (int)(reg - NFT_REG_1) * 16;
+	if (reg >= NFT_REG32_00 && reg <= NFT_REG32_15)
+		return (int)(reg - NFT_REG32_00) * 4;
+	return -1;
+}
+
+/* One attribute from p/len: 1 with the attribute's type and payload, 0 at
+ * the end, PC_EPARSE when a length lies. Padding shorter than a header at
+ * the end is tolerated. */
+static int nla_next(const uint8_t **p, size_t *len, uint16_t *type, const uint8_t **data,
+		    size_t *dlen)
+{
+	if (*len < NLA_HDRLEN)
+		return 0;
+	struct nlattr a;
+	memcpy(&a, *p, sizeof(a));
+	if (a.nla_len < NLA_HDRLEN || a.nla_len > *len)
+		return PC_EPARSE;
+	*type = a.nla_type & NLA_TYPE_MASK;
+	*data = *p + NLA_HDRLEN;
+	*dlen = a.nla_len - NLA_HDRLEN;
+	size_t step = NLA_ALIGN(a.nla_len);
+	if (step >= *len) {
+		*p += *len;
+		*len = 0;
+	} else {
+		*p += step;
+		*len -= step;
+	}
+	return 1;
+}
+
+static int get_be32(const uint8_t *d, size_t n, uint32_t *ret)
+{
+	if (n != 4)
+		return PC_EPARSE;
+	uint32_t v;
+	memcpy(&v, d, 4);
+	*ret = ntohl(v);
+	return 0;
+}
+
+static void copy_str(char *dst, size_t cap, const uint8_t *d, size_t n)
+{
+	size_t k = 0;
+	while (k < n && k + 1 < cap && d[k] != 0) {
+		dst[k] = (char)d[k];
+		k++;
+	}
+	dst[k] = 0;
+}
+
+/* NFTA_DATA_VALUE bytes or NFTA_DATA_VERDICT of a data attribute. */
+struct nft_data {
+	const uint8_t *value;
+	size_t len;
+	bool is_verdict;
+	int32_t code;
+	char chain[PC_NFT_NAME_MAX];
+};
+
+static int parse_data(const uint8_t *p, size_t len, struct nft_data *d)
+{
+	memset(d, 0, sizeof(*d));
+	uint16_t t;
+	const uint8_t *v;
+	size_t n;
+	int r;
+	while ((r = nla_next(&p, &len, &t, &v, &n)) > 0) {
+		if (t == NFTA_DATA_VALUE) {
+			d->value = v;
+			d->len = n;
+		} else if (t == NFTA_DATA_VERDICT) {
+			d->is_verdict = true;
+			uint16_t t2;
+			const uint8_t *v2;
+			size_t n2;
+			int r2;
+			while ((r2 = nla_next(&v, &n, &t2, &v2, &n2)) > 0) {
+				uint32_t code;
+				if (t2 == NFTA_VERDICT_CODE) {
+					if (get_be32(v2, n2, &code) < 0)
+						return PC_EPARSE;
+					d->code = (int32_t)code;
+				} else if (t2 == NFTA_VERDICT_CHAIN) {
+					copy_str(d->chain, sizeof(d->chain), v2, n2);
+				}
+			}
+			if (r2 < 0)
+				return r2;
+		}
+	}
+	return r;
+}
+
+/* The attributes of one expression's data, by type, up to max. */
+struct attrs {
+	const uint8_t *v[12];
+	size_t n[12];
+};
+
+static int collect(const uint8_t *p, size_t len, struct attrs *a)
+{
+	memset(a, 0, sizeof(*a));
+	uint16_t t;
+	const uint8_t *v;
+	size_t n;
+	int r;
+	while ((r = nla_next(&p, &len, &t, &v, &n)) > 0)
+		if (t < 12) {
+			a->v[t] = v;
+			a->n[t] = n;
+		}
+	return r;
+}
+
+static int attr_u32(const struct attrs *a, int t, uint32_t *ret)
+{
+	if (!a->v[t])
+		return 1; /* absent */
+	return get_be32(a->v[t], a->n[t], ret);
+}
+
+static void set_reg(struct regs *rg, uint32_t reg, enum reg_kind kind, const uint8_t *d,
+		    size_t n)
+{
+	int off = reg_off(reg);
+	if (off < 0)
+		return;
+	if (n > (size_t)(REG_BYTES - off))
+		n = (size_t)(REG_BYTES - off);
+	rg->kind[off] = (uint8_t)kind;
+	rg->len[off] = (uint8_t)n;
+	if (d)
+		memcpy(rg->data + off, d, n);
+}
+
+static void on_payload(const struct attrs *a, struct regs *rg)
+{
+	uint32_t dreg, base, offset, len;
+	if (attr_u32(a, NFTA_PAYLOAD_DREG, &dreg) || attr_u32(a, NFTA_PAYLOAD_BASE, &base) ||
+	    attr_u32(a, NFTA_PAYLOAD_OFFSET, &offset) || attr_u32(a, NFTA_PAYLOAD_LEN, &len))
+		return; /* a payload write, or one we do not read */
+	enum reg_kind k = R_NONE;
+	if (base == NFT_PAYLOAD_NETWORK_HEADER && ((offset == 16 && len == 4) ||
+						   (offset == 24 && len == 16)))
+		k = R_DADDR;
+	else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && offset == 2 && len == 2)
+		k = R_DPORT;
+	set_reg(rg, dreg, k, NULL, len);
+}
+
+static void on_meta(const struct attrs *a, struct regs *rg)
+{
+	uint32_t dreg, key;
+	if (attr_u32(a, NFTA_META_DREG, &dreg) || attr_u32(a, NFTA_META_KEY, &key))
+		return;
+	set_reg(rg, dreg, key == NFT_META_L4PROTO ? R_L4PROTO : R_NONE, NULL, 1);
+}
+
+static void on_fib(const struct attrs *a, struct regs *rg)
+{
+	uint32_t dreg, result, flags;
+	if (attr_u32(a, NFTA_FIB_DREG, &dreg) || attr_u32(a, NFTA_FIB_RESULT, &result) ||
+	    attr_u32(a, NFTA_FIB_FLAGS, &flags))
+		return;
+	bool daddr_type = result == NFT_FIB_RESULT_ADDRTYPE && (flags & NFTA_FIB_F_DADDR);
+	set_reg(rg, dreg, daddr_type ? R_FIB_TYPE : R_NONE, NULL, 4);
+}
+
+static int on_cmp(const struct attrs *a, struct regs *rg, struct pc_nft_rule *r)
+{
+	uint32_t sreg, op;
+	if (attr_u32(a, NFTA_CMP_SREG, &sreg) || attr_u32(a, NFTA_CMP_OP, &op) ||
+	    !a->v[NFTA_CMP_DATA])
+		return 0;
+	struct nft_data d;
+	int e = parse_data(a->v[NFTA_CMP_DATA], a->n[NFTA_CMP_DATA], &d);
+	if (e < 0)
+		return e;
+	int off = reg_off(sreg);
+	if (off < 0 || op != NFT_CMP_EQ || !d.value)
+		return 0;
+	switch (rg->kind[off]) {
+	case R_L4PROTO:
+		if (d.len == 1)
+			r->l4proto = d.value[0];
+		break;
+	case R_DADDR:
+		if (d.len == 4 || d.len == 16) {
+			r->has_daddr = true;
+			r->daddr.family = d.len == 4 ? AF_INET : AF_INET6;
+			memcpy(r->daddr.bytes, d.value, d.len);
+		}
+		break;
+	case R_DPORT:
+		if (d.len == 2)
+			r->dport = d.value[0] << 8 | d.value[1];
+		break;
+	case R_FIB_TYPE: {
+		uint32_t type;
+		/* the address type is host order in the register */
+		if (d.len == 4) {
+			memcpy(&type, d.value, 4);
+			if (type == RTN_LOCAL)
+				r->dst_local = true;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int on_immediate(const struct attrs *a, struct regs *rg, struct pc_nft_rule *r)
+{
+	uint32_t dreg;
+	if (attr_u32(a, NFTA_IMMEDIATE_DREG, &dreg) || !a->v[NFTA_IMMEDIATE_DATA])
+		return 0;
+	struct nft_data d;
+	int e = parse_data(a->v[NFTA_IMMEDIATE_DATA], a->n[NFTA_IMMEDIATE_DATA], &d);
+	if (e < 0)
+		return e;
+	if (dreg == NFT_REG_VERDICT) {
+		if (!d.is_verdict)
+			return 0;
+		switch (d.code) {
+		case NFT_JUMP:
+		case NFT_GOTO:
+			r->verdict = d.code == NFT_JUMP ? PC_NFT_V_JUMP : PC_NFT_V_GOTO;
+			memcpy(r->target, d.chain, sizeof(r->target));
+			break;
+		case NFT_RETURN:
+			r->verdict = PC_NFT_V_RETURN;
+			break;
+		case NF_ACCEPT:
+			r->verdict = PC_NFT_V_ACCEPT;
+			break;
+		case NF_DROP:
+			r->verdict = PC_NFT_V_DROP;
+			break;
+		default:
+			break;
+		}
+		return 0;
+	}
+	if (d.value)
+		set_reg(rg, dreg, R_CONST, d.value, d.len);
+	return 0;
+}
+
+/* The constant bytes of register reg when it holds one of at least n. */
+static const uint8_t *reg_const(const struct regs *rg, uint32_t reg, size_t n)
+{
+	int off = reg_off(reg);
+	if (off < 0 || rg->kind[off] != R_CONST || rg->len[off] < n)
+		return NULL;
+	return rg->data + off;
+}
+
+static void on_nat(const struct attrs *a, const struct regs *rg, struct pc_nft_rule *r)
+{
+	uint32_t type, family, reg;
+	if (attr_u32(a, NFTA_NAT_TYPE, &type) || type != NFT_NAT_DNAT)
+		return;
+	r->nat = PC_NFT_NAT_DNAT;
+	if (attr_u32(a, NFTA_NAT_FAMILY, &family))
+		family = r->family;
+	size_t alen = family == NFPROTO_IPV6 ? 16 : 4;
+	const uint8_t *v;
+	if (attr_u32(a, NFTA_NAT_REG_ADDR_MIN, &reg) == 0 && (v = reg_const(rg, reg, alen))) {
+		r->has_nat_addr = true;
+		r->nat_addr.family = alen == 4 ? AF_INET : AF_INET6;
+		memcpy(r->nat_addr.bytes, v, alen);
+	}
+	if (attr_u32(a, NFTA_NAT_REG_PROTO_MIN, &reg) == 0 && (v = reg_const(rg, reg, 2)))
+		r->nat_port = v[0] << 8 | v[1];
+}
+
+static void on_redir(const struct attrs *a, const struct regs *rg, struct pc_nft_rule *r)
+{
+	uint32_t reg;
+	const uint8_t *v;
+	r->nat = PC_NFT_NAT_REDIRECT;
+	if (attr_u32(a, NFTA_REDIR_REG_PROTO_MIN, &reg) == 0 && (v = reg_const(rg, reg, 2)))
+		r->nat_port = v[0] << 8 | v[1];
+}
+
+/* xt tcp/udp with --dport: ports are host order, a single port is a range
+ * of one; an inverted match is not a destination. */
+static void xt_ports(const uint8_t *info, size_t n, uint8_t inv, struct pc_nft_rule *r)
+{
+	uint16_t lo, hi;
+	if (n < 8)
+		return;
+	memcpy(&lo, info + 4, 2);
+	memcpy(&hi, info + 6, 2);
+	if (lo == hi && !(inv & 0x02 /* XT_{TCP,UDP}_INV_DSTPT */))
+		r->dport = lo;
+}
+
+/* iptables-nft's compat matches: the xt structures as the kernel's x_tables
+ * lays them out (fixed sizes, host byte order). */
+static void on_match(const struct attrs *a, struct pc_nft_rule *r)
+{
+	char name[32];
+	uint32_t rev = 0;
+	if (!a->v[NFTA_MATCH_NAME] || !a->v[NFTA_MATCH_INFO])
+		return;
+	copy_str(name, sizeof(name), a->v[NFTA_MATCH_NAME], a->n[NFTA_MATCH_NAME]);
+	if (attr_u32(a, NFTA_MATCH_REV, &rev) < 0)
+		return;
+	const uint8_t *info = a->v[NFTA_MATCH_INFO];
+	size_t n = a->n[NFTA_MATCH_INFO];
+	if (strcmp(name, "comment") == 0) {
+		copy_str(r->comment, sizeof(r->comment), info, n);
+	} else if (strcmp(name, "statistic") == 0 && n >= 8) {
+		uint16_t mode, flags;
+		uint32_t prob;
+		memcpy(&mode, info, 2);
+		memcpy(&flags, info + 2, 2);
+		memcpy(&prob, info + 4, 4);
+		if (mode == XT_STATISTIC_MODE_RANDOM) {
+			/* the kernel matches when (random & 0x7fffffff) < prob */
+			double p = prob / 2147483648.0;
+			if (p > 1)
+				p = 1;
+			r->probability = flags & XT_STATISTIC_INVERT ? 1 - p : p;
+		}
+	} else if (strcmp(name, "tcp") == 0 && n >= 12) {
+		xt_ports(info, n, info[11], r);
+	} else if (strcmp(name, "udp") == 0 && n >= 9) {
+		xt_ports(info, n, info[8], r);
+	} else if (strcmp(name, "addrtype") == 0 && n >= 8) {
+		uint16_t dest;
+		uint32_t inv;
+		memcpy(&dest, info + 2, 2);
+		memcpy(&inv, info + 4, 4);
+		bool inverted = rev == 0 ? inv != 0 : (inv & XT_ADDRTYPE_INVERT_DEST) != 0;
+		if ((dest & XT_ADDRTYPE_LOCAL) && !inverted)
+			r->dst_local = true;
+	}
+}
+
+/* The xt DNAT/REDIRECT targets of iptables-nft: an nf_nat range in one of
+ * its three layouts, by revision (and, for REDIRECT, by family). */
+static void on_target(const struct attrs *a, struct pc_nft_rule *r)
+{
+	char name[32];
+	uint32_t rev = 0;
+	if (!a->v[NFTA_TARGET_NAME] || !a->v[NFTA_TARGET_INFO])
+		return;
+	copy_str(name, sizeof(name), a->v[NFTA_TARGET_NAME], a->n[NFTA_TARGET_NAME]);
+	if (attr_u32(a, NFTA_TARGET_REV, &rev) < 0)
+		return;
+	bool dnat = strcmp(name, "DNAT") == 0;
+	if (!dnat && strcmp(name, "REDIRECT") != 0)
+		return;
+	const uint8_t *info = a->v[NFTA_TARGET_INFO];
+	size_t n = a->n[NFTA_TARGET_INFO];
+	bool v6 = r->family == NFPROTO_IPV6;
+	/* nf_nat_ipv4_multi_range_compat: rangesize, then flags, min_ip,
+	 * max_ip, min port, max port; otherwise nf_nat_range{,2}: flags,
+	 * min_addr[16], max_addr[16], min port, max port */
+	bool compat = !v6 && rev == 0;
+	size_t flags_off = compat ? 4 : 0, addr_off = compat ? 8 : 4, port_off = compat ? 16 : 36;
+	if (n < port_off + 2)
+		return;
+	uint32_t flags;
+	memcpy(&flags, info + flags_off, 4);
+	r->nat = dnat ? PC_NFT_NAT_DNAT : PC_NFT_NAT_REDIRECT;
+	if (dnat && (flags & 1 /* NF_NAT_RANGE_MAP_IPS */)) {
+		r->has_nat_addr = true;
+		r->nat_addr.family = v6 ? AF_INET6 : AF_INET;
+		memcpy(r->nat_addr.bytes, info + addr_off, v6 ? 16 : 4);
+	}
+	if (flags & 2 /* NF_NAT_RANGE_PROTO_SPECIFIED */)
+		r->nat_port = info[port_off] << 8 | info[port_off + 1];
+}
+
+static int parse_expr(const uint8_t *p, size_t len, struct regs *rg, struct pc_nft_rule *r)
+{
+	const uint8_t *name = NULL, *data = NULL;
+	size_t nname = 0, ndata = 0;
+	uint16_t t;
+	const uint8_t *v;
+	size_t n;
+	int e;
+	while ((e = nla_next(&p, &len, &t, &v, &n)) > 0) {
+		if (t == NFTA_EXPR_NAME) {
+			name = v;
+			nname = n;
+		} else if (t == NFTA_EXPR_DATA) {
+			data = v;
+			ndata = n;
+		}
+	}
+	if (e < 0)
+		return e;
+	if (!name)
+		return PC_EPARSE;
+	char ename[32];
+	copy_str(ename, sizeof(ename), name, nname);
+	struct attrs a;
+	if (data && (e = collect(data, ndata, &a)) < 0)
+		return e;
+	if (!data)
+		memset(&a, 0, sizeof(a));
+	if (strcmp(ename, "payload") == 0)
+		on_payload(&a, rg);
+	else if (strcmp(ename, "meta") == 0)
+		on_meta(&a, rg);
+	else if (strcmp(ename, "fib") == 0)
+		on_fib(&a, rg);
+	else if (strcmp(ename, "cmp") == 0)
+		return on_cmp(&a, rg, r);
+	else if (strcmp(ename, "immediate") == 0)
+		return on_immediate(&a, rg, r);
+	else if (strcmp(ename, "nat") == 0)
+		on_nat(&a, rg, r);
+	else if (strcmp(ename, "redir") == 0)
+		on_redir(&a, rg, r);
+	else if (strcmp(ename, "match") == 0)
+		on_match(&a, r);
+	else if (strcmp(ename, "target") == 0)
+		on_target(&a, r);
+	else if (strcmp(ename, "bitwise") == 0) {
+		/* a masked load (a prefix, not one address): forget what the
+		 * register held, so the cmp after it is not misread */
+		uint32_t dreg;
+		if (attr_u32(&a, NFTA_BITWISE_DREG, &dreg) == 0)
+			set_reg(rg, dreg, R_NONE, NULL, 16);
+	}
+	return 0;
+}
+
+/* userdata: a TLV list (u8 type, u8 len, value); type 0 is the comment */
+static void parse_udata(const uint8_t *p, size_t len, struct pc_nft_rule *r)
+{
+	while (len >= 2) {
+		uint8_t type = p[0], n = p[1];
+		if ((size_t)n + 2 > len)
+			return;
+		if (type == 0)
+			copy_str(r->comment, sizeof(r->comment), p + 2, n);
+		p += 2 + (size_t)n;
+		len -= 2 + (size_t)n;
+	}
+}
+
+static int parse_rule(const uint8_t *p, size_t len, struct pc_nft_rule *r)
+{
+	struct nfgenmsg g;
+	if (len < sizeof(g))
+		return PC_EPARSE;
+	memcpy(&g, p, sizeof(g));
+	memset(r, 0, sizeof(*r));
+	r->family = g.nfgen_family;
+	r->l4proto = -1;
+	r->dport = -1;
+	r->nat_port = -1;
+	r->probability = -1;
+	p += NLMSG_ALIGN(sizeof(g));
+	len -= len < NLMSG_ALIGN(sizeof(g)) ? len : NLMSG_ALIGN(sizeof(g));
+	uint16_t t;
+	const uint8_t *v;
+	size_t n;
+	int e;
+	bool have_table = false, have_chain = false;
+	while ((e = nla_next(&p, &len, &t, &v, &n)) > 0) {
+		switch (t) {
+		case NFTA_RULE_TABLE:
+			copy_str(r->table, sizeof(r->table), v, n);
+			have_table = true;
+			break;
+		case NFTA_RULE_CHAIN:
+			copy_str(r->chain, sizeof(r->chain), v, n);
+			have_chain = true;
+			break;
+		case NFTA_RULE_HANDLE:
+			if (n == 8) {
+				uint64_t h;
+				memcpy(&h, v, 8);
+				r->handle = be64toh(h);
+			}
+			break;
+		case NFTA_RULE_USERDATA:
+			parse_udata(v, n, r);
+			break;
+		case NFTA_RULE_EXPRESSIONS: {
+			struct regs rg;
+			memset(&rg, 0, sizeof(rg));
+			uint16_t t2;
+			const uint8_t *v2;
+			size_t n2;
+			int e2;
+			while ((e2 = nla_next(&v, &n, &t2, &v2, &n2)) > 0) {
+				if (t2 != NFTA_LIST_ELEM)
+					continue;
+				int e3 = parse_expr(v2, n2, &rg, r);
+				if (e3 < 0)
+					return e3;
+			}
+			if (e2 < 0)
+				return e2;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	if (e < 0)
+		return e;
+	return have_table && have_chain ? 0 : PC_EPARSE;
+}
+
+int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, void *ctx,
+		 struct pc_nft_status *st)
+{
+	const unsigned char *p = buf;
+	struct pc_nft_rule *rule = NULL;
+	int ret = 0;
+	while (len > 0) {
+		struct nlmsghdr h;
+		if (len < sizeof(h)) {
+			ret = PC_EPARSE;
+			break;
+		}
+		memcpy(&h, p, sizeof(h));
+		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len) {
+			ret = PC_EPARSE;
+			break;
+		}
+		const unsigned char *payload = p + NLMSG_HDRLEN;
+		size_t plen = h.nlmsg_len - NLMSG_HDRLEN;
+		if (h.nlmsg_seq == seq) {
+			if (h.nlmsg_flags & NLM_F_DUMP_INTR)
+				st->interrupted = true;
+			int err;
+			if (h.nlmsg_type == NLMSG_DONE) {
+				st->done = true;
+				if (plen >= sizeof(err)) {
+					memcpy(&err, payload, sizeof(err));
+					if (err < 0)
+						ret = err >= -4095 ? err : PC_EPARSE;
+				}
+				break;
+			} else if (h.nlmsg_type == NLMSG_ERROR) {
+				if (plen < sizeof(err)) {
+					ret = PC_EPARSE;
+					break;
+				}
+				memcpy(&err, payload, sizeof(err));
+				if (err != 0) {
+					ret = err < 0 && err >= -4095 ? err : PC_EPARSE;
+					break;
+				}
+			} else if (h.nlmsg_type == NLMSG_OVERRUN) {
+				ret = PC_EIO;
+				break;
+			} else if (h.nlmsg_type ==
+				   ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE)) {
+				/* a rule is ~1 KiB of names: on the heap, once */
+				if (!rule && !(rule = malloc(sizeof(*rule)))) {
+					ret = PC_ENOMEM;
+					break;
+				}
+				ret = parse_rule(payload, plen, rule);
+				if (ret == 0) {
+					st->rules++;
+					ret = fn(ctx, rule);
+				}
+				if (ret != 0)
+					break;
+			}
+		}
+		size_t step = NLMSG_ALIGN(h.nlmsg_len);
+		if (step >= len)
+			break;
+		p += step;
+		len -= step;
+	}
+	free(rule);
+	return ret;
+}
+
+size_t pc_nft_request(void *buf, size_t len, uint32_t seq)
+{
+	struct {
+		struct nlmsghdr h;
+		struct nfgenmsg g;
+	} req;
+	if (len < sizeof(req))
+		return 0;
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_len = sizeof(req);
+	req.h.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = seq;
+	req.g.nfgen_family = NFPROTO_UNSPEC;
+	req.g.version = NFNETLINK_V0;
+	memcpy(buf, &req, sizeof(req));
+	return sizeof(req);
+}
+
+struct rule_dump {
+	pc_nft_rule_fn fn;
+	void *ctx;
+	void (*capture)(void *cctx, const void *buf, size_t len);
+	void *cctx;
+	uint32_t seq;
+	struct pc_nft_status st;
+};
+
+static int parse_rules(void *ctx, const void *buf, size_t len, bool *done)
+{
+	struct rule_dump *d = ctx;
+	if (d->capture)
+		d->capture(d->cctx, buf, len);
+	int r = pc_nft_parse(buf, len, d->seq, d->fn, d->ctx, &d->st);
+	*done = d->st.done;
+	return r;
+}
+
+int pc_nft_dump(int fd, pc_nft_rule_fn fn, void *ctx,
+		void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
+{
+	struct rule_dump d = {.fn = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
+	d.seq = pc_nl_next_seq();
+	unsigned char req[64];
+	size_t reqlen = pc_nft_request(req, sizeof(req), d.seq);
+	int r = pc_nl_dump(fd, req, reqlen, parse_rules, &d);
+	if (r == 0 && d.st.interrupted)
+		return 1;
+	return r;
+}
+
+uint32_t pc_nl_next_seq(void)
+{
+	static _Thread_local uint32_t seq = 0x6e660000; /* "nf" */
+	return ++seq;
+}
+
+int pc_nl_dump(int fd, const void *req, size_t reqlen,
+	       int (*parse)(void *ctx, const void *buf, size_t len, bool *done), void *ctx)
+{
+	struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
+		return -errno;
+	/* a big ruleset arrives faster with a bigger receive queue; not
+	 * fatal when refused */
+	int rcv = 1 << 20;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	ssize_t n;
+	do
+		n = sendto(fd, req, reqlen, 0, (struct sockaddr *)&kernel, sizeof(kernel));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != reqlen)
+		return PC_EIO;
+	unsigned char *buf = malloc(RECV_BUF_SIZE);
+	if (!buf)
+		return PC_ENOMEM;
+	size_t total = 0;
+	bool done = false;
+	int r = 0;
+	while (!done) {
+		struct iovec iov = {.iov_base = buf, .iov_len = RECV_BUF_SIZE};
+		struct sockaddr_nl from;
+		struct msghdr msg = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+		};
+		n = recvmsg(fd, &msg, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = errno == EAGAIN || errno == EWOULDBLOCK ? PC_ETIMEOUT : -errno;
+			break;
+		}
+		if (n == 0) {
+			r = PC_EIO;
+			break;
+		}
+		if (msg.msg_flags & MSG_TRUNC) {
+			r = PC_EPARSE;
+			break;
+		}
+		/* only the kernel (port 0) answers dumps */
+		if (msg.msg_namelen >= sizeof(from) && from.nl_pid != 0)
+			continue;
+		total += (size_t)n;
+		if (total > DUMP_MAX_BYTES) {
+			r = PC_ETOOBIG;
+			break;
+		}
+		r = parse(ctx, buf, (size_t)n, &done);
+		if (r != 0)
+			break;
+	}
+	free(buf);
+	return r;
+}

@@ -1,0 +1,116 @@
+/*
+ * nft.h - the rules of a namespace's nftables ruleset, read through
+ * NETLINK_NETFILTER (NFT_MSG_GETRULE dump), reduced to what forwarding
+ * needs, and the parser of the kernel's reply.
+ *
+ * A rule is reduced to: its table, family and chain; the destination it
+ * matches (layer 4 protocol, destination address, destination port, "the
+ * destination is a local address"); a statistic-mode probability; its
+ * verdict (jump/goto another chain, return, accept/drop); the NAT it does
+ * (dnat to address:port, redirect to port); and its comment (the rule's
+ * userdata comment, which iptables-nft writes for `-m comment`, or the xt
+ * `comment` match of older iptables-nft). Rules written by iptables-nft are
+ * nftables rules too, so kube-proxy, Docker and netavark chains all arrive
+ * here. Anything a rule does that is not one of these is ignored: a rule
+ * whose match we do not understand keeps only the parts we do.
+ *
+ * The parser is pure: it walks one recv() worth of netlink messages,
+ * checks every nlmsg and nlattr length, and hands one pc_nft_rule per
+ * NFT_MSG_NEWRULE to a callback. The unit tests feed it captured dumps cut
+ * at every byte; tests/fuzz/fuzz_nft.c hammers it.
+ */
+#ifndef PC_INVENTORY_NFT_H
+#define PC_INVENTORY_NFT_H
+
+#include "core/addr.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PC_NFT_NAME_MAX 256    /* NFT_NAME_MAXLEN is 256 with the NUL */
+#define PC_NFT_COMMENT_MAX 256 /* xt comment and udata comments are capped so */
+
+enum pc_nft_verdict {
+	PC_NFT_V_NONE = 0, /* falls through to the next rule */
+	PC_NFT_V_JUMP,
+	PC_NFT_V_GOTO,
+	PC_NFT_V_RETURN,
+	PC_NFT_V_ACCEPT,
+	PC_NFT_V_DROP,
+};
+
+enum pc_nft_nat {
+	PC_NFT_NAT_NONE = 0,
+	PC_NFT_NAT_DNAT,
+	PC_NFT_NAT_REDIRECT,
+};
+
+struct pc_nft_rule {
+	uint8_t family; /* NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_INET, ... */
+	char table[PC_NFT_NAME_MAX];
+	char chain[PC_NFT_NAME_MAX];
+	uint64_t handle;
+
+	/* destination match (only equality matches count) */
+	int l4proto;            /* IPPROTO_TCP/UDP, or -1 when not matched */
+	bool has_daddr;
+	struct pc_addr daddr;   /* an exact (/32, /128) destination */
+	int dport;              /* -1 when not matched */
+	bool dst_local;         /* addrtype --dst-type LOCAL, fib daddr type local */
+	double probability;     /* statistic --mode random; < 0 when none */
+
+	enum pc_nft_verdict verdict;
+	char target[PC_NFT_NAME_MAX]; /* chain of a jump/goto */
+
+	enum pc_nft_nat nat;
+	bool has_nat_addr;
+	struct pc_addr nat_addr;
+	int nat_port; /* -1 when the rule keeps the port */
+
+	char comment[PC_NFT_COMMENT_MAX]; /* "" when none */
+};
+
+typedef int (*pc_nft_rule_fn)(void *ctx, const struct pc_nft_rule *rule);
+
+struct pc_nft_status {
+	bool done;        /* NLMSG_DONE seen */
+	bool interrupted; /* NLM_F_DUMP_INTR */
+	size_t rules;
+};
+
+/*
+ * Parse buf (len bytes, one recv() worth) of replies to the rule dump with
+ * sequence number seq (messages with another seq are skipped). Returns 0,
+ * PC_EPARSE for a truncated or malformed message, the negative errno of an
+ * NLMSG_ERROR, or the callback's non-zero value.
+ */
+int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, void *ctx,
+		 struct pc_nft_status *ret_status);
+
+/* The NFT_MSG_GETRULE dump request with that seq, into buf (>= 20 bytes);
+ * returns its length. */
+size_t pc_nft_request(void *buf, size_t len, uint32_t seq);
+
+/*
+ * Dump every rule of the namespace fd (a NETLINK_NETFILTER socket) was made
+ * in. Bounded like sock_diag dumps (buffer, timeout, total cap). When
+ * capture is not NULL, every buffer received is also passed to it (the
+ * tests' capture tool). Returns 0, 1 when the dump was interrupted (drop
+ * the rules and dump again), -errno, PC_EPARSE, PC_ETIMEOUT, PC_ETOOBIG or
+ * the callback's value.
+ */
+int pc_nft_dump(int fd, pc_nft_rule_fn fn, void *ctx,
+		void (*capture)(void *cctx, const void *buf, size_t len), void *cctx);
+
+/* The loop of a netlink dump, shared by the nftables, address and
+ * conntrack dumps: send req on fd, then hand each buffer received (from
+ * the kernel only) to parse until it sets *done. Bounded: 256 KiB per
+ * recv, 5 s receive timeout, 1 GiB in all. 0, -errno, PC_EPARSE (a
+ * truncated datagram), PC_ETIMEOUT, PC_ETOOBIG or parse's value. */
+int pc_nl_dump(int fd, const void *req, size_t reqlen,
+	       int (*parse)(void *ctx, const void *buf, size_t len, bool *done), void *ctx);
+/* A fresh dump sequence number (per thread). */
+uint32_t pc_nl_next_seq(void);
+
+#endif
