@@ -37,8 +37,34 @@
 #define MAX_STEPS ((size_t)1 << 22)
 #define MAX_RULES ((size_t)1 << 20)
 
+struct flookup {
+	long set; /* index into sets */
+	uint8_t n_fields;
+	uint8_t field[PC_NFT_LOOKUP_FIELDS];
+	bool vmap, inverted;
+};
+
+struct felem {
+	uint8_t key[64];
+	uint8_t key_len;
+	uint8_t verdict;
+	char *chain;
+	long chain_index;
+};
+
+struct fset {
+	uint8_t family;
+	char *table, *name;
+	struct felem *el;
+	size_t n, cap;
+	bool loaded;
+};
+
 struct frule {
 	char *table, *chain, *target, *comment;
+	struct flookup lk[PC_NFT_RULE_LOOKUPS];
+	uint8_t n_lookups;
+	uint32_t numgen_mod;
 	uint8_t family;
 	int8_t l4proto;
 	bool has_daddr, dst_local, has_nat_addr;
@@ -58,6 +84,9 @@ struct chain {
 struct pc_fwd_rules {
 	struct frule *r;
 	size_t n, cap;
+	struct fset *sets;
+	size_t n_sets, cap_sets, n_elems;
+	long cur_set; /* where pc_fwd_rules_add_elem() adds */
 	size_t *order; /* rules sorted by (family, table, chain, seq) */
 	struct chain *chains;
 	size_t n_chains;
@@ -65,7 +94,10 @@ struct pc_fwd_rules {
 
 struct pc_fwd_rules *pc_fwd_rules_new(void)
 {
-	return calloc(1, sizeof(struct pc_fwd_rules));
+	struct pc_fwd_rules *rs = calloc(1, sizeof(struct pc_fwd_rules));
+	if (rs)
+		rs->cur_set = -1;
+	return rs;
 }
 
 void pc_fwd_rules_free(struct pc_fwd_rules *rs)
@@ -78,6 +110,14 @@ void pc_fwd_rules_free(struct pc_fwd_rules *rs)
 		free(rs->r[i].target);
 		free(rs->r[i].comment);
 	}
+	for (size_t i = 0; i < rs->n_sets; i++) {
+		for (size_t k = 0; k < rs->sets[i].n; k++)
+			free(rs->sets[i].el[k].chain);
+		free(rs->sets[i].el);
+		free(rs->sets[i].table);
+		free(rs->sets[i].name);
+	}
+	free(rs->sets);
 	free(rs->r);
 	free(rs->order);
 	free(rs->chains);
@@ -87,6 +127,89 @@ void pc_fwd_rules_free(struct pc_fwd_rules *rs)
 size_t pc_fwd_rules_count(const struct pc_fwd_rules *rs)
 {
 	return rs->n;
+}
+
+#define MAX_SETS 65536
+#define MAX_ELEMS ((size_t)1 << 21)
+
+/* Index of the set (family, table, name), added when new; -1 on ENOMEM or
+ * past the cap. */
+static long set_index(struct pc_fwd_rules *rs, uint8_t family, const char *table,
+		      const char *name)
+{
+	for (size_t i = rs->n_sets; i-- > 0;) /* lookups cluster: search backwards */
+		if (rs->sets[i].family == family && strcmp(rs->sets[i].name, name) == 0 &&
+		    strcmp(rs->sets[i].table, table) == 0)
+			return (long)i;
+	if (rs->n_sets == rs->cap_sets) {
+		if (rs->n_sets >= MAX_SETS)
+			return -1;
+		size_t cap = rs->cap_sets ? rs->cap_sets * 2 : 16;
+		struct fset *n = realloc(rs->sets, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		rs->sets = n;
+		rs->cap_sets = cap;
+	}
+	struct fset *st = &rs->sets[rs->n_sets];
+	memset(st, 0, sizeof(*st));
+	st->family = family;
+	st->table = strdup(table);
+	st->name = strdup(name);
+	if (!st->table || !st->name) {
+		free(st->table);
+		free(st->name);
+		return -1;
+	}
+	return (long)rs->n_sets++;
+}
+
+size_t pc_fwd_rules_n_sets(const struct pc_fwd_rules *rs)
+{
+	return rs->n_sets;
+}
+
+void pc_fwd_rules_set(struct pc_fwd_rules *rs, size_t i, uint8_t *ret_family,
+		      const char **ret_table, const char **ret_name)
+{
+	*ret_family = rs->sets[i].family;
+	*ret_table = rs->sets[i].table;
+	*ret_name = rs->sets[i].name;
+	rs->cur_set = (long)i;
+}
+
+void pc_fwd_rules_set_loaded(struct pc_fwd_rules *rs, size_t i, bool loaded)
+{
+	rs->sets[i].loaded = loaded;
+}
+
+int pc_fwd_rules_add_elem(void *ctx, const struct pc_nft_elem *e)
+{
+	struct pc_fwd_rules *rs = ctx;
+	if (rs->cur_set < 0 || (size_t)rs->cur_set >= rs->n_sets || e->interval_end)
+		return 0;
+	struct fset *st = &rs->sets[rs->cur_set];
+	if (rs->n_elems >= MAX_ELEMS)
+		return PC_ETOOBIG;
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 8;
+		struct felem *n = realloc(st->el, cap * sizeof(*n));
+		if (!n)
+			return PC_ENOMEM;
+		st->el = n;
+		st->cap = cap;
+	}
+	struct felem *el = &st->el[st->n];
+	memset(el, 0, sizeof(*el));
+	el->key_len = (uint8_t)(e->key_len < sizeof(el->key) ? e->key_len : sizeof(el->key));
+	memcpy(el->key, e->key, el->key_len);
+	el->verdict = (uint8_t)e->verdict;
+	el->chain_index = -1;
+	if (e->chain[0] && !(el->chain = strdup(e->chain)))
+		return PC_ENOMEM;
+	st->n++;
+	rs->n_elems++;
+	return 0;
 }
 
 int pc_fwd_rules_add(void *ctx, const struct pc_nft_rule *in)
@@ -132,6 +255,19 @@ int pc_fwd_rules_add(void *ctx, const struct pc_nft_rule *in)
 	f->nat_port = in->nat_port;
 	f->seq = rs->n;
 	f->target_chain = -1;
+	f->numgen_mod = in->numgen_mod;
+	for (size_t i = 0; i < in->n_lookups && i < PC_NFT_RULE_LOOKUPS; i++) {
+		const struct pc_nft_lookup *l = &in->lookup[i];
+		struct flookup *k = &f->lk[f->n_lookups];
+		k->set = set_index(rs, in->family, in->table, l->set);
+		if (k->set < 0)
+			continue; /* unknown set: the walk will not follow it */
+		k->n_fields = l->n_fields;
+		memcpy(k->field, l->field, sizeof(k->field));
+		k->vmap = l->vmap;
+		k->inverted = l->inverted;
+		f->n_lookups++;
+	}
 	rs->n++;
 	return 0;
 }
@@ -207,6 +343,17 @@ static int index_rules(struct pc_fwd_rules *rs)
 			f->target_chain = find_chain(rs, f->family, f->table, f->target);
 			if (f->target_chain >= 0)
 				rs->chains[f->target_chain].referenced = true;
+		}
+	}
+	for (size_t i = 0; i < rs->n_sets; i++) {
+		struct fset *st = &rs->sets[i];
+		for (size_t k = 0; k < st->n; k++) {
+			struct felem *el = &st->el[k];
+			if (!el->chain)
+				continue;
+			el->chain_index = find_chain(rs, st->family, st->table, el->chain);
+			if (el->chain_index >= 0)
+				rs->chains[el->chain_index].referenced = true;
 		}
 	}
 	return 0;
@@ -288,6 +435,9 @@ static void emit(struct walk *w, const struct ctx *c, const struct frule *f)
 	e->t.weight = c->split ? c->weight : -1;
 }
 
+static void walk_lookups(struct walk *w, const struct frule *f, const struct ctx *c, size_t li,
+			 int depth);
+
 static void walk_chain(struct walk *w, long ci, const struct ctx *in, int depth)
 {
 	const struct pc_fwd_rules *rs = w->rs;
@@ -338,10 +488,97 @@ static void walk_chain(struct walk *w, long ci, const struct ctx *in, int depth)
 		/* the rule after a split takes what is left: a share too */
 		c.split = in->split || split;
 		c.weight = in->weight * share;
+		walk_lookups(w, f, &c, 0, depth);
+	}
+}
+
+/* Merge a set element's key into the context, field by field; false when
+ * the element contradicts it (or is too short for its fields). */
+static bool merge_key(struct ctx *c, const struct flookup *lk, const struct felem *el,
+		      const struct frule *f)
+{
+	size_t off = 0;
+	for (size_t i = 0; i < lk->n_fields; i++) {
+		size_t len = lk->field[i] == PC_NFT_F_DADDR6 ? 16 : 4;
+		if (off + (lk->field[i] == PC_NFT_F_L4PROTO ? 1 : lk->field[i] == PC_NFT_F_DPORT ? 2 : len) >
+		    el->key_len)
+			return false;
+		const uint8_t *k = el->key + off;
+		switch (lk->field[i]) {
+		case PC_NFT_F_DADDR4:
+		case PC_NFT_F_DADDR6: {
+			struct pc_addr a = {.family = len == 4 ? AF_INET : AF_INET6};
+			memcpy(a.bytes, k, len);
+			if (c->has_daddr && !pc_addr_equal(&c->daddr, &a))
+				return false;
+			c->has_daddr = true;
+			c->daddr = a;
+			break;
+		}
+		case PC_NFT_F_L4PROTO:
+			if (c->l4proto >= 0 && c->l4proto != k[0])
+				return false;
+			c->l4proto = k[0];
+			break;
+		case PC_NFT_F_DPORT: {
+			int port = k[0] << 8 | k[1];
+			if (c->dport >= 0 && c->dport != port)
+				return false;
+			if (c->dport < 0) {
+				c->front = f;
+				if (el->chain) /* kube-proxy names the chain after the service */
+					c->comment = el->chain;
+			}
+			c->dport = port;
+			break;
+		}
+		case PC_NFT_F_NUMGEN:
+			if (f->numgen_mod) {
+				c->weight /= f->numgen_mod;
+				c->split = true;
+			}
+			break;
+		default:
+			break;
+		}
+		off += len;
+	}
+	return true;
+}
+
+/* A rule's set lookups, one after the other (each element a branch), then
+ * its action. A membership we cannot read is no constraint; a verdict map
+ * we cannot read ends the walk there. */
+static void walk_lookups(struct walk *w, const struct frule *f, const struct ctx *c, size_t li,
+			 int depth)
+{
+	if (li == f->n_lookups) {
 		if (f->nat != PC_NFT_NAT_NONE)
-			emit(w, &c, f);
+			emit(w, c, f);
 		else if (f->verdict == PC_NFT_V_JUMP || f->verdict == PC_NFT_V_GOTO)
-			walk_chain(w, f->target_chain, &c, depth + 1);
+			walk_chain(w, f->target_chain, c, depth + 1);
+		return;
+	}
+	const struct flookup *lk = &f->lk[li];
+	const struct fset *st = &w->rs->sets[lk->set];
+	if (!st->loaded || lk->inverted) {
+		if (!lk->vmap)
+			walk_lookups(w, f, c, li + 1, depth);
+		return;
+	}
+	for (size_t k = 0; k < st->n && !w->err; k++) {
+		if (++w->steps > MAX_STEPS) {
+			w->err = PC_ETOOBIG;
+			return;
+		}
+		const struct felem *el = &st->el[k];
+		struct ctx c2 = *c;
+		if (!merge_key(&c2, lk, el, f))
+			continue;
+		if (!lk->vmap)
+			walk_lookups(w, f, &c2, li + 1, depth);
+		else if (el->verdict == PC_NFT_V_JUMP || el->verdict == PC_NFT_V_GOTO)
+			walk_chain(w, el->chain_index, &c2, depth + 1);
 	}
 }
 
@@ -633,7 +870,8 @@ static long resolve(const struct pc_snapshot *snap, const struct nsaddrs *ns, si
 	/* loopback and the front's own addresses first: DNAT stays local */
 	for (size_t i = 0; i < n_ns; i++)
 		if (ns[i].inode == front_ns &&
-		    (pc_addr_is_loopback(&t->addr) || has_addr(&ns[i], &t->addr))) {
+		    (pc_addr_is_loopback(&t->addr) || pc_addr_is_any(&t->addr) ||
+		     has_addr(&ns[i], &t->addr))) {
 			long b = find_listener(snap, proto, &t->addr, t->port, front_ns);
 			if (b >= 0)
 				return b;
@@ -714,6 +952,17 @@ static int read_rules(int fd, struct pc_fwd_rules **ret)
 		if (!rs)
 			return PC_ENOMEM;
 		int r = pc_nft_dump(fd, pc_fwd_rules_add, rs, NULL, NULL);
+		for (size_t i = 0; r == 0 && i < pc_fwd_rules_n_sets(rs); i++) {
+			uint8_t family;
+			const char *table, *name;
+			pc_fwd_rules_set(rs, i, &family, &table, &name);
+			int e = pc_nft_dump_elems(fd, family, table, name, pc_fwd_rules_add_elem,
+						  rs, NULL, NULL);
+			/* a set we could not read is left out of the walk */
+			pc_fwd_rules_set_loaded(rs, i, e == 0);
+			if (e == PC_ENOMEM)
+				r = e;
+		}
 		if (r == 0) {
 			*ret = rs;
 			return 0;

@@ -54,6 +54,16 @@ void pc_fwd_rules_free(struct pc_fwd_rules *rules);
 /* Keep what forwarding needs of one rule (a pc_nft_rule_fn). */
 int pc_fwd_rules_add(void *rules, const struct pc_nft_rule *rule);
 size_t pc_fwd_rules_count(const struct pc_fwd_rules *rules);
+/* The sets the rules look up (named, and the anonymous maps of `vmap {
+ * ... }`): how many, and the i-th one's address. pc_fwd_rules_set() also
+ * makes it the set pc_fwd_rules_add_elem() (a pc_nft_elem_fn) adds to;
+ * mark it loaded once its elements are all in (an unloaded set is not
+ * followed). */
+size_t pc_fwd_rules_n_sets(const struct pc_fwd_rules *rules);
+void pc_fwd_rules_set(struct pc_fwd_rules *rules, size_t i, uint8_t *ret_family,
+		      const char **ret_table, const char **ret_name);
+int pc_fwd_rules_add_elem(void *rules, const struct pc_nft_elem *elem);
+void pc_fwd_rules_set_loaded(struct pc_fwd_rules *rules, size_t i, bool loaded);
 
 /* Walk the rules into fronts (sorted by family, proto, address, port);
  * free with pc_fwd_fronts_free(). 0, PC_ENOMEM, or PC_ETOOBIG when the

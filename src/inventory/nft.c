@@ -45,7 +45,7 @@
 #define RECV_TIMEOUT_S 5
 
 /* what a register holds */
-enum reg_kind { R_NONE = 0, R_L4PROTO, R_DADDR, R_DPORT, R_FIB_TYPE, R_CONST };
+enum reg_kind { R_NONE = 0, R_L4PROTO, R_DADDR, R_DPORT, R_FIB_TYPE, R_CONST, R_NUMGEN };
 
 #define REG_BYTES 64 /* four 16-byte registers, or sixteen 32-bit ones */
 
@@ -217,6 +217,68 @@ static void on_meta(const struct attrs *a, struct regs *rg)
 	if (attr_u32(a, NFTA_META_DREG, &dreg) || attr_u32(a, NFTA_META_KEY, &key))
 		return;
 	set_reg(rg, dreg, key == NFT_META_L4PROTO ? R_L4PROTO : R_NONE, NULL, 1);
+}
+
+static void on_numgen(const struct attrs *a, struct regs *rg, struct pc_nft_rule *r)
+{
+	uint32_t dreg, mod, type;
+	if (attr_u32(a, NFTA_NG_DREG, &dreg) || attr_u32(a, NFTA_NG_MODULUS, &mod) ||
+	    attr_u32(a, NFTA_NG_TYPE, &type))
+		return;
+	/* only a random choice splits traffic in fixed shares we can state */
+	set_reg(rg, dreg, type == NFT_NG_RANDOM ? R_NUMGEN : R_NONE, NULL, 4);
+	if (type == NFT_NG_RANDOM)
+		r->numgen_mod = mod;
+}
+
+/* A lookup's key, read field by field from the registers it starts at. */
+static void on_lookup(const struct attrs *a, const struct regs *rg, struct pc_nft_rule *r)
+{
+	uint32_t sreg, dreg = 0xffffffff, flags = 0;
+	if (!a->v[NFTA_LOOKUP_SET] || attr_u32(a, NFTA_LOOKUP_SREG, &sreg))
+		return;
+	if (attr_u32(a, NFTA_LOOKUP_DREG, &dreg) < 0 || attr_u32(a, NFTA_LOOKUP_FLAGS, &flags) < 0)
+		return;
+	if (r->n_lookups >= PC_NFT_RULE_LOOKUPS || (dreg != 0xffffffff && dreg != NFT_REG_VERDICT))
+		return; /* a data map (dnat to ... map): not a shape we follow */
+	struct pc_nft_lookup *l = &r->lookup[r->n_lookups];
+	memset(l, 0, sizeof(*l));
+	copy_str(l->set, sizeof(l->set), a->v[NFTA_LOOKUP_SET], a->n[NFTA_LOOKUP_SET]);
+	l->vmap = dreg == NFT_REG_VERDICT;
+	l->inverted = flags & NFT_LOOKUP_F_INV;
+	int off = reg_off(sreg);
+	while (off >= 0 && off < REG_BYTES && l->n_fields < PC_NFT_LOOKUP_FIELDS) {
+		uint8_t f = PC_NFT_F_OTHER;
+		int step = 4;
+		switch (rg->kind[off]) {
+		case R_DADDR:
+			f = rg->len[off] == 16 ? PC_NFT_F_DADDR6 : PC_NFT_F_DADDR4;
+			step = rg->len[off] == 16 ? 16 : 4;
+			break;
+		case R_L4PROTO:
+			f = PC_NFT_F_L4PROTO;
+			break;
+		case R_DPORT:
+			f = PC_NFT_F_DPORT;
+			break;
+		case R_NUMGEN:
+			f = PC_NFT_F_NUMGEN;
+			break;
+		default:
+			break;
+		}
+		if (rg->kind[off] == R_NONE && l->n_fields > 0)
+			break; /* past the end of the key */
+		l->field[l->n_fields++] = f;
+		if (rg->kind[off] == R_NONE)
+			break;
+		off += step;
+		/* a concatenation's next field is loaded into the next slot;
+		 * stop at a slot nothing was loaded into */
+		if (off >= REG_BYTES || rg->kind[off] == R_NONE)
+			break;
+	}
+	r->n_lookups++;
 }
 
 static void on_fib(const struct attrs *a, struct regs *rg)
@@ -474,6 +536,10 @@ static int parse_expr(const uint8_t *p, size_t len, struct regs *rg, struct pc_n
 		on_meta(&a, rg);
 	else if (strcmp(ename, "fib") == 0)
 		on_fib(&a, rg);
+	else if (strcmp(ename, "numgen") == 0)
+		on_numgen(&a, rg, r);
+	else if (strcmp(ename, "lookup") == 0)
+		on_lookup(&a, rg, r);
 	else if (strcmp(ename, "cmp") == 0)
 		return on_cmp(&a, rg, r);
 	else if (strcmp(ename, "immediate") == 0)
@@ -576,74 +642,236 @@ static int parse_rule(const uint8_t *p, size_t len, struct pc_nft_rule *r)
 	return have_table && have_chain ? 0 : PC_EPARSE;
 }
 
+/* The messages of a dump reply, one by one: 1 with the payload of a
+ * message of type `type` for seq, 0 at the end (NLMSG_DONE or the buffer's
+ * end), or a negative code. Shared by the rule and element parsers. */
+struct nl_walk {
+	const unsigned char *p;
+	size_t len;
+	uint32_t seq;
+	uint16_t type;
+	struct pc_nft_status *st;
+};
+
+static int nl_next(struct nl_walk *w, const unsigned char **ret_payload, size_t *ret_len)
+{
+	while (w->len > 0) {
+		struct nlmsghdr h;
+		if (w->len < sizeof(h))
+			return PC_EPARSE;
+		memcpy(&h, w->p, sizeof(h));
+		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > w->len)
+			return PC_EPARSE;
+		const unsigned char *payload = w->p + NLMSG_HDRLEN;
+		size_t plen = h.nlmsg_len - NLMSG_HDRLEN;
+		size_t step = NLMSG_ALIGN(h.nlmsg_len);
+		if (step >= w->len) {
+			w->p += w->len;
+			w->len = 0;
+		} else {
+			w->p += step;
+			w->len -= step;
+		}
+		if (h.nlmsg_seq != w->seq)
+			continue;
+		if (h.nlmsg_flags & NLM_F_DUMP_INTR)
+			w->st->interrupted = true;
+		int err;
+		if (h.nlmsg_type == NLMSG_DONE) {
+			w->st->done = true;
+			w->len = 0;
+			if (plen >= sizeof(err)) {
+				memcpy(&err, payload, sizeof(err));
+				if (err < 0)
+					return err >= -4095 ? err : PC_EPARSE;
+			}
+			return 0;
+		}
+		if (h.nlmsg_type == NLMSG_ERROR) {
+			if (plen < sizeof(err))
+				return PC_EPARSE;
+			memcpy(&err, payload, sizeof(err));
+			if (err != 0)
+				return err < 0 && err >= -4095 ? err : PC_EPARSE;
+			continue;
+		}
+		if (h.nlmsg_type == NLMSG_OVERRUN)
+			return PC_EIO;
+		if (h.nlmsg_type == w->type) {
+			*ret_payload = payload;
+			*ret_len = plen;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int parse_elem(const uint8_t *p, size_t len, struct pc_nft_elem *e)
+{
+	memset(e, 0, sizeof(*e));
+	uint16_t t;
+	const uint8_t *v;
+	size_t n;
+	int r;
+	while ((r = nla_next(&p, &len, &t, &v, &n)) > 0) {
+		struct nft_data d;
+		int e2;
+		switch (t) {
+		case NFTA_SET_ELEM_KEY:
+			if ((e2 = parse_data(v, n, &d)) < 0)
+				return e2;
+			if (d.value) {
+				e->key_len = d.len < sizeof(e->key) ? d.len : sizeof(e->key);
+				memcpy(e->key, d.value, e->key_len);
+			}
+			break;
+		case NFTA_SET_ELEM_DATA:
+			if ((e2 = parse_data(v, n, &d)) < 0)
+				return e2;
+			if (d.is_verdict) {
+				if (d.code == NFT_JUMP || d.code == NFT_GOTO) {
+					e->verdict = d.code == NFT_JUMP ? PC_NFT_V_JUMP : PC_NFT_V_GOTO;
+					memcpy(e->chain, d.chain, sizeof(e->chain));
+				} else if (d.code == NF_ACCEPT) {
+					e->verdict = PC_NFT_V_ACCEPT;
+				} else if (d.code == NF_DROP) {
+					e->verdict = PC_NFT_V_DROP;
+				} else if (d.code == NFT_RETURN) {
+					e->verdict = PC_NFT_V_RETURN;
+				}
+			}
+			break;
+		case NFTA_SET_ELEM_FLAGS: {
+			uint32_t f;
+			if (get_be32(v, n, &f) < 0)
+				return PC_EPARSE;
+			e->interval_end = f & NFT_SET_ELEM_INTERVAL_END;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	return r;
+}
+
+int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn fn, void *ctx,
+		       struct pc_nft_status *st)
+{
+	struct nl_walk w = {
+		.p = buf,
+		.len = len,
+		.seq = seq,
+		.type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
+		.st = st,
+	};
+	const unsigned char *pl;
+	size_t plen;
+	int r;
+	while ((r = nl_next(&w, &pl, &plen)) > 0) {
+		if (plen < NLMSG_ALIGN(sizeof(struct nfgenmsg)))
+			return PC_EPARSE;
+		const uint8_t *p = pl + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+		size_t n = plen - NLMSG_ALIGN(sizeof(struct nfgenmsg));
+		uint16_t t;
+		const uint8_t *v;
+		size_t vn;
+		int e;
+		while ((e = nla_next(&p, &n, &t, &v, &vn)) > 0) {
+			if (t != NFTA_SET_ELEM_LIST_ELEMENTS)
+				continue;
+			uint16_t t2;
+			const uint8_t *v2;
+			size_t n2;
+			int e2;
+			while ((e2 = nla_next(&v, &vn, &t2, &v2, &n2)) > 0) {
+				if (t2 != NFTA_LIST_ELEM)
+					continue;
+				struct pc_nft_elem el;
+				int e3 = parse_elem(v2, n2, &el);
+				if (e3 == 0) {
+					st->rules++;
+					e3 = fn(ctx, &el);
+				}
+				if (e3 != 0)
+					return e3;
+			}
+			if (e2 < 0)
+				return e2;
+		}
+		if (e < 0)
+			return e;
+	}
+	return r;
+}
+
+static size_t put_attr(unsigned char *buf, size_t cap, size_t off, uint16_t type, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct nlattr a = {.nla_len = (uint16_t)(NLA_HDRLEN + n), .nla_type = type};
+	if (n > PC_NFT_NAME_MAX || off + NLA_ALIGN(a.nla_len) > cap)
+		return 0;
+	memcpy(buf + off, &a, sizeof(a));
+	memcpy(buf + off + NLA_HDRLEN, s, n);
+	memset(buf + off + NLA_HDRLEN + n, 0, NLA_ALIGN(a.nla_len) - a.nla_len);
+	return off + NLA_ALIGN(a.nla_len);
+}
+
+size_t pc_nft_elems_request(void *vbuf, size_t cap, uint32_t seq, uint8_t family,
+			    const char *table, const char *set)
+{
+	unsigned char *buf = vbuf;
+	struct nlmsghdr h = {
+		.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM,
+		.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		.nlmsg_seq = seq,
+	};
+	struct nfgenmsg g = {.nfgen_family = family, .version = NFNETLINK_V0};
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(g));
+	if (cap < off)
+		return 0;
+	memset(buf, 0, off);
+	memcpy(buf + NLMSG_HDRLEN, &g, sizeof(g));
+	off = put_attr(buf, cap, off, NFTA_SET_ELEM_LIST_TABLE, table);
+	if (off)
+		off = put_attr(buf, cap, off, NFTA_SET_ELEM_LIST_SET, set);
+	if (!off)
+		return 0;
+	h.nlmsg_len = (uint32_t)off;
+	memcpy(buf, &h, sizeof(h));
+	return off;
+}
+
 int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, void *ctx,
 		 struct pc_nft_status *st)
 {
-	const unsigned char *p = buf;
+	struct nl_walk w = {
+		.p = buf,
+		.len = len,
+		.seq = seq,
+		.type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE,
+		.st = st,
+	};
 	struct pc_nft_rule *rule = NULL;
-	int ret = 0;
-	while (len > 0) {
-		struct nlmsghdr h;
-		if (len < sizeof(h)) {
-			ret = PC_EPARSE;
+	const unsigned char *pl;
+	size_t plen;
+	int r;
+	while ((r = nl_next(&w, &pl, &plen)) > 0) {
+		/* a rule is ~2 KiB of names: on the heap, once */
+		if (!rule && !(rule = malloc(sizeof(*rule)))) {
+			r = PC_ENOMEM;
 			break;
 		}
-		memcpy(&h, p, sizeof(h));
-		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len) {
-			ret = PC_EPARSE;
-			break;
+		r = parse_rule(pl, plen, rule);
+		if (r == 0) {
+			st->rules++;
+			r = fn(ctx, rule);
 		}
-		const unsigned char *payload = p + NLMSG_HDRLEN;
-		size_t plen = h.nlmsg_len - NLMSG_HDRLEN;
-		if (h.nlmsg_seq == seq) {
-			if (h.nlmsg_flags & NLM_F_DUMP_INTR)
-				st->interrupted = true;
-			int err;
-			if (h.nlmsg_type == NLMSG_DONE) {
-				st->done = true;
-				if (plen >= sizeof(err)) {
-					memcpy(&err, payload, sizeof(err));
-					if (err < 0)
-						ret = err >= -4095 ? err : PC_EPARSE;
-				}
-				break;
-			} else if (h.nlmsg_type == NLMSG_ERROR) {
-				if (plen < sizeof(err)) {
-					ret = PC_EPARSE;
-					break;
-				}
-				memcpy(&err, payload, sizeof(err));
-				if (err != 0) {
-					ret = err < 0 && err >= -4095 ? err : PC_EPARSE;
-					break;
-				}
-			} else if (h.nlmsg_type == NLMSG_OVERRUN) {
-				ret = PC_EIO;
-				break;
-			} else if (h.nlmsg_type ==
-				   ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE)) {
-				/* a rule is ~1 KiB of names: on the heap, once */
-				if (!rule && !(rule = malloc(sizeof(*rule)))) {
-					ret = PC_ENOMEM;
-					break;
-				}
-				ret = parse_rule(payload, plen, rule);
-				if (ret == 0) {
-					st->rules++;
-					ret = fn(ctx, rule);
-				}
-				if (ret != 0)
-					break;
-			}
-		}
-		size_t step = NLMSG_ALIGN(h.nlmsg_len);
-		if (step >= len)
+		if (r != 0)
 			break;
-		p += step;
-		len -= step;
 	}
 	free(rule);
-	return ret;
+	return r;
 }
 
 size_t pc_nft_request(void *buf, size_t len, uint32_t seq)
@@ -681,6 +909,41 @@ static int parse_rules(void *ctx, const void *buf, size_t len, bool *done)
 		d->capture(d->cctx, buf, len);
 	int r = pc_nft_parse(buf, len, d->seq, d->fn, d->ctx, &d->st);
 	*done = d->st.done;
+	return r;
+}
+
+struct elem_dump {
+	pc_nft_elem_fn fn;
+	void *ctx;
+	void (*capture)(void *cctx, const void *buf, size_t len);
+	void *cctx;
+	uint32_t seq;
+	struct pc_nft_status st;
+};
+
+static int parse_elem_buf(void *ctx, const void *buf, size_t len, bool *done)
+{
+	struct elem_dump *d = ctx;
+	if (d->capture)
+		d->capture(d->cctx, buf, len);
+	int r = pc_nft_parse_elems(buf, len, d->seq, d->fn, d->ctx, &d->st);
+	*done = d->st.done;
+	return r;
+}
+
+int pc_nft_dump_elems(int fd, uint8_t family, const char *table, const char *set,
+		      pc_nft_elem_fn fn, void *ctx,
+		      void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
+{
+	struct elem_dump d = {.fn = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
+	d.seq = pc_nl_next_seq();
+	unsigned char req[NLMSG_HDRLEN + 8 + 2 * (PC_NFT_NAME_MAX + 8)];
+	size_t reqlen = pc_nft_elems_request(req, sizeof(req), d.seq, family, table, set);
+	if (!reqlen)
+		return -EINVAL;
+	int r = pc_nl_dump(fd, req, reqlen, parse_elem_buf, &d);
+	if (r == 0 && d.st.interrupted)
+		return 1;
 	return r;
 }
 

@@ -46,6 +46,30 @@ enum pc_nft_nat {
 	PC_NFT_NAT_REDIRECT,
 };
 
+/* What a lookup's key is made of, field by field (a concatenation such as
+ * `ip daddr . meta l4proto . th dport` is three fields, each in its own
+ * 32-bit register slot, a 16-byte address in four). */
+enum pc_nft_field {
+	PC_NFT_F_OTHER = 0,
+	PC_NFT_F_DADDR4,
+	PC_NFT_F_DADDR6,
+	PC_NFT_F_L4PROTO,
+	PC_NFT_F_DPORT,
+	PC_NFT_F_NUMGEN, /* numgen random mod N: the key is 0..N-1 */
+};
+
+#define PC_NFT_LOOKUP_FIELDS 4
+#define PC_NFT_RULE_LOOKUPS 2
+
+/* `... @set` (membership) or `... vmap @map` / `vmap { ... }` (verdict). */
+struct pc_nft_lookup {
+	char set[PC_NFT_NAME_MAX]; /* named or anonymous ("__map%d") set */
+	uint8_t n_fields;
+	uint8_t field[PC_NFT_LOOKUP_FIELDS]; /* enum pc_nft_field */
+	bool vmap;     /* the element's verdict decides (dreg is the verdict) */
+	bool inverted; /* != @set */
+};
+
 struct pc_nft_rule {
 	uint8_t family; /* NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_INET, ... */
 	char table[PC_NFT_NAME_MAX];
@@ -69,6 +93,10 @@ struct pc_nft_rule {
 	int nat_port; /* -1 when the rule keeps the port */
 
 	char comment[PC_NFT_COMMENT_MAX]; /* "" when none */
+
+	struct pc_nft_lookup lookup[PC_NFT_RULE_LOOKUPS];
+	uint8_t n_lookups;
+	uint32_t numgen_mod; /* modulus of the rule's numgen, 0 when none */
 };
 
 typedef int (*pc_nft_rule_fn)(void *ctx, const struct pc_nft_rule *rule);
@@ -102,6 +130,32 @@ size_t pc_nft_request(void *buf, size_t len, uint32_t seq);
  */
 int pc_nft_dump(int fd, pc_nft_rule_fn fn, void *ctx,
 		void (*capture)(void *cctx, const void *buf, size_t len), void *cctx);
+
+/* One element of a set or map, as GETSETELEM returns it. */
+struct pc_nft_elem {
+	uint8_t key[64];
+	size_t key_len;
+	bool interval_end; /* NFT_SET_ELEM_INTERVAL_END: not a value */
+	enum pc_nft_verdict verdict; /* vmap: what the element does */
+	char chain[PC_NFT_NAME_MAX];
+};
+
+typedef int (*pc_nft_elem_fn)(void *ctx, const struct pc_nft_elem *elem);
+
+/* Parse one recv() worth of a GETSETELEM dump reply (same contract as
+ * pc_nft_parse, one callback per element). */
+int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn fn, void *ctx,
+		       struct pc_nft_status *ret_status);
+
+/* The GETSETELEM dump request of set in (family, table), into buf;
+ * returns its length, 0 when buf is too small or a name too long. */
+size_t pc_nft_elems_request(void *buf, size_t len, uint32_t seq, uint8_t family,
+			    const char *table, const char *set);
+
+/* Dump the elements of one set; like pc_nft_dump(). */
+int pc_nft_dump_elems(int fd, uint8_t family, const char *table, const char *set,
+		      pc_nft_elem_fn fn, void *ctx,
+		      void (*capture)(void *cctx, const void *buf, size_t len), void *cctx);
 
 /* The loop of a netlink dump, shared by the nftables, address and
  * conntrack dumps: send req on fd, then hand each buffer received (from

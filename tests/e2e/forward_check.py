@@ -4,6 +4,7 @@ forwarded-port lab tests (forward_*.sh).
 
 usage: forward_check.py JSON NODE_NS PORT ADDR KIND RULE_PART \
            BACKEND_NS:ADDR:PORT:PID:WEIGHT... [--reachable] [--service NAME]
+           [--state STATE]
 
 Checks that exactly one endpoint of NODE_NS has (ADDR, PORT), that its
 state is `forwarded`, its forward.kind KIND, its rule contains RULE_PART,
@@ -26,6 +27,11 @@ def main():
     if reachable:
         args.remove("--reachable")
     service = None
+    state = "forwarded"
+    if "--state" in args:
+        i = args.index("--state")
+        state = args[i + 1]
+        del args[i : i + 2]
     if "--service" in args:
         i = args.index("--service")
         service = args[i + 1]
@@ -43,8 +49,8 @@ def main():
     if len(eps) != 1:
         fail("want one endpoint %s:%s in %s, got %d" % (addr, port, node, len(eps)))
     ep = eps[0]
-    if ep["state"] != "forwarded":
-        fail("state %s, want forwarded" % ep["state"])
+    if ep["state"] != state:
+        fail("state %s, want %s" % (ep["state"], state))
     fw = ep.get("forward")
     if not fw:
         fail("no forward object on %s:%s" % (addr, port))
