@@ -604,6 +604,15 @@ static bool same_front(const struct emit *a, const struct emit *b)
 	       pc_addr_equal(&a->addr, &b->addr) && a->port == b->port;
 }
 
+static int cmp_target(const void *pa, const void *pb)
+{
+	const struct pc_fwd_target *a = pa, *b = pb;
+	int c = pc_addr_compare(&a->addr, &b->addr);
+	if (c)
+		return c;
+	return a->port < b->port ? -1 : a->port > b->port;
+}
+
 void pc_fwd_fronts_free(struct pc_fwd_front *fronts, size_t n)
 {
 	if (!fronts)
@@ -677,6 +686,9 @@ int pc_fwd_analyse(const struct pc_fwd_rules *crs, struct pc_fwd_front **ret_fro
 			if (!dup)
 				fr->to[fr->n_to++] = e->t;
 		}
+		/* by address: the same ruleset always reads the same, whatever
+		 * order a hash set dumped its elements in */
+		qsort(fr->to, fr->n_to, sizeof(*fr->to), cmp_target);
 		i = j;
 	}
 	free(w.e);

@@ -21,14 +21,13 @@ for name in kube-iptables containers kube-nft; do
 	rules="$here/forward/$name.rules"
 	[ -e "$rules" ] || rules="$here/forward/$name.nft"
 	loader="iptables-nft-restore"
-	case "$rules" in *.nft) loader="nft -f" ;; esac
+	case "$rules" in *.nft) loader="nft -f /dev/stdin" ;; esac
 	unshare --net bash -c "
 		set -e
 		ip link set lo up
 		ip addr add 198.18.60.1/24 dev lo
-		$loader - <'$rules'
-		'$tool' nft '$out/$name.nft.bin'
-		'$tool' addr '$out/$name.addr.bin'
+		$loader <'$rules'
+		'$tool' '$out/$name.bin'
 	"
 	echo "captured $name"
 done

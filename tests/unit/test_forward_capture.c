@@ -1,19 +1,20 @@
 /*
  * test_forward_capture.c - not a test: the tool that captured the netlink
- * dumps in tests/unit/data/forward/ (run it in a lab namespace after
- * writing the rules there, e.g. by tests/e2e/forward_capture.sh).
+ * dumps in tests/unit/data/forward/ (tests/e2e/forward_capture.sh runs it
+ * in a fresh network namespace after loading a ruleset there).
  *
- * usage: test_forward_capture nft|addr FILE
+ * usage: test_forward_capture FILE
  *
- * It makes the dump with the project's own code (pc_nft_dump, pc_nl_dump)
- * and writes what the kernel sent, exactly: a u32 sequence number, then
- * each recv() buffer as a u32 length and its bytes (host byte order, as
- * netlink itself is). test_forward.c replays the files through the parsers.
+ * It makes the dumps with the project's own code (pc_nft_dump,
+ * pc_nft_dump_elems, pc_nl_dump) and writes what the kernel sent, exactly,
+ * as records of four host-order u32 and the bytes: tag, sequence number,
+ * length, then one recv() buffer. Tag 0 is the rule dump, tag 1 + i the
+ * elements of the i-th set the rules look up (in pc_fwd_rules_set() order),
+ * tag 0xffffffff the RTM_GETADDR dump. test_forward.c replays them.
  */
 #include "inventory/forward.h"
 #include "inventory/nft.h"
 
-#include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
@@ -23,28 +24,17 @@
 
 struct cap {
 	FILE *f;
+	uint32_t tag, seq;
 	int err;
 };
 
 static void save(void *ctx, const void *buf, size_t len)
 {
 	struct cap *c = ctx;
-	uint32_t n = (uint32_t)len;
-	if (fwrite(&n, 4, 1, c->f) != 1 || fwrite(buf, 1, len, c->f) != len)
+	uint32_t hdr[3] = {c->tag, c->seq, (uint32_t)len};
+	if (fwrite(hdr, sizeof(hdr), 1, c->f) != 1 || fwrite(buf, 1, len, c->f) != len)
 		c->err = 1;
 }
-
-static int ignore_rule(void *ctx, const struct pc_nft_rule *r)
-{
-	(void)ctx;
-	(void)r;
-	return 0;
-}
-
-struct addr_cap {
-	struct cap *cap;
-	uint32_t seq;
-};
 
 static int ignore_addr(void *ctx, const struct pc_addr *a)
 {
@@ -52,6 +42,11 @@ static int ignore_addr(void *ctx, const struct pc_addr *a)
 	(void)a;
 	return 0;
 }
+
+struct addr_cap {
+	struct cap *cap;
+	uint32_t seq;
+};
 
 static int save_addr(void *ctx, const void *buf, size_t len, bool *done)
 {
@@ -62,35 +57,33 @@ static int save_addr(void *ctx, const void *buf, size_t len, bool *done)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 || (strcmp(argv[1], "nft") && strcmp(argv[1], "addr"))) {
-		fprintf(stderr, "usage: test_forward_capture nft|addr FILE\n");
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_forward_capture FILE\n");
 		return 2;
 	}
-	struct cap c = {.f = fopen(argv[2], "wbe")};
-	if (!c.f) {
-		perror(argv[2]);
+	struct cap c = {.f = fopen(argv[1], "wbe")};
+	struct pc_fwd_rules *rs = pc_fwd_rules_new();
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	int rt = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (!c.f || !rs || fd < 0 || rt < 0) {
+		perror("capture");
 		return 3;
 	}
-	int r;
-	if (strcmp(argv[1], "nft") == 0) {
-		int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-		if (fd < 0) {
-			perror("socket");
-			return 3;
-		}
-		/* the seq pc_nft_dump will use is the next one: write it first */
-		uint32_t seq = pc_nl_next_seq() + 1;
-		fwrite(&seq, 4, 1, c.f);
-		r = pc_nft_dump(fd, ignore_rule, NULL, save, &c);
-		close(fd);
-	} else {
-		int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-		if (fd < 0) {
-			perror("socket");
-			return 3;
-		}
+	/* each dump takes the next sequence number: say which beforehand */
+	c.seq = pc_nl_next_seq() + 1;
+	int r = pc_nft_dump(fd, pc_fwd_rules_add, rs, save, &c);
+	for (size_t i = 0; r == 0 && i < pc_fwd_rules_n_sets(rs); i++) {
+		uint8_t family;
+		const char *table, *name;
+		pc_fwd_rules_set(rs, i, &family, &table, &name);
+		c.tag = (uint32_t)(1 + i);
+		c.seq = pc_nl_next_seq() + 1;
+		r = pc_nft_dump_elems(fd, family, table, name, pc_fwd_rules_add_elem, rs, save, &c);
+	}
+	if (r == 0) {
 		struct addr_cap a = {.cap = &c, .seq = pc_nl_next_seq()};
-		fwrite(&a.seq, 4, 1, c.f);
+		c.tag = 0xffffffffu;
+		c.seq = a.seq;
 		struct {
 			struct nlmsghdr h;
 			struct ifaddrmsg ifa;
@@ -100,9 +93,11 @@ int main(int argc, char **argv)
 		req.h.nlmsg_type = RTM_GETADDR;
 		req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 		req.h.nlmsg_seq = a.seq;
-		r = pc_nl_dump(fd, &req, sizeof(req), save_addr, &a);
-		close(fd);
+		r = pc_nl_dump(rt, &req, sizeof(req), save_addr, &a);
 	}
+	close(fd);
+	close(rt);
+	pc_fwd_rules_free(rs);
 	if (fclose(c.f) != 0 || c.err || r != 0) {
 		fprintf(stderr, "capture failed: %d\n", r);
 		return 3;
