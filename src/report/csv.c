@@ -46,7 +46,7 @@ static int write_csv(FILE *f, const struct pc_snapshot *snap, const struct pc_re
 	bool verify = opts && opts->view == PC_VIEW_VERIFY;
 	fputs("source,proto,address,port,state,bind,netns_inode,netns_name,pid,comm,user,unit,"
 	      "container_id,peer_address,peer_port,reachable,rtt_ms,service,product,version,auth,"
-	      "tls",
+	      "tls,forward",
 	      f);
 	fputs(verify ? ",recheck,claimed_service,recheck_reason\n" : "\n", f);
 	for (size_t i = 0; i < snap->n_endpoints; i++) {
@@ -82,7 +82,10 @@ static int write_csv(FILE *f, const struct pc_snapshot *snap, const struct pc_re
 		field(f, s ? s->product : NULL, false);
 		field(f, s ? s->version : NULL, false);
 		field(f, s ? pc_auth_name(s->auth) : NULL, false);
-		field(f, s && s->tls != PC_TRI_UNKNOWN ? (s->tls ? "true" : "false") : NULL, !verify);
+		field(f, s && s->tls != PC_TRI_UNKNOWN ? (s->tls ? "true" : "false") : NULL, false);
+		char fw[256];
+		pc_report_forward_brief(e, fw, sizeof(fw));
+		field(f, e->forward ? fw : NULL, !verify);
 		if (verify) {
 			field(f, pc_recheck_name(e->recheck), false);
 			field(f, e->claimed_service, false);

@@ -5,6 +5,7 @@
  */
 #include "report/report.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void json_addr(struct pc_json *j, const struct pc_addr *a)
@@ -119,6 +120,27 @@ static void json_netns(struct pc_json *j, const struct pc_netns *ns)
 	pc_json_key(j, "name");
 	pc_json_string(j, ns->name);
 	pc_json_end_object(j);
+}
+
+static const char *forward_kind_name(enum pc_forward_kind k);
+
+void pc_report_forward_brief(const struct pc_endpoint *e, char *b, size_t n)
+{
+	const struct pc_forward *f = e->forward;
+	if (!f) {
+		snprintf(b, n, "-");
+		return;
+	}
+	if (f->n_to == 0) {
+		snprintf(b, n, "%s", forward_kind_name(f->kind));
+		return;
+	}
+	char to[PC_ADDR_STRLEN + 8];
+	pc_report_hostport(&f->to[0].addr, f->to[0].port, to, sizeof(to));
+	if (f->n_to > 1)
+		snprintf(b, n, "%s -> %s (+%zu)", forward_kind_name(f->kind), to, f->n_to - 1);
+	else
+		snprintf(b, n, "%s -> %s", forward_kind_name(f->kind), to);
 }
 
 static const char *forward_kind_name(enum pc_forward_kind k)

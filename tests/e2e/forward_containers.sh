@@ -15,7 +15,9 @@
 # - 0.0.0.0:8081 in state listen (docker-proxy holds it), kind proxy,
 #   to 198.18.62.2:80, backend = the server of ctr2;
 # - 0.0.0.0:8082 forwarded, kind redirect, to port 9090 of the host itself,
-#   backend = the host's own listener on 9090.
+#   backend = the host's own listener on 9090;
+# - `listeners` as a table has a FORWARD column ("dnat -> 198.18.61.2:80"),
+#   and as csv a forward column ("proxy -> 198.18.62.2:80").
 set -u
 . "$(dirname "$0")/../lab/lab.sh"
 lab_isolate "$@"
@@ -72,4 +74,13 @@ ep = [e for e in doc["endpoints"] if e["port"] == 8081 and e["state"] == "listen
 if "docker-proxy" not in [o["comm"] for o in ep["owners"]]:
     sys.exit("FAIL: docker-proxy is not an owner of 8081: %s" % ep["owners"])
 PY
+# table and csv say it in a few words
+"$PORTCENSUS" listeners >"$LAB_TMP/table.txt" 2>&1 || lab_fail "listeners failed"
+head -1 "$LAB_TMP/table.txt" | grep -q FORWARD || lab_fail "no FORWARD column: $(head -1 "$LAB_TMP/table.txt")"
+grep -E '198\.18\.60\.1:8080 +forwarded .*dnat -> 198\.18\.61\.2:80' "$LAB_TMP/table.txt" >/dev/null ||
+	lab_fail "table lacks the netavark forward: $(cat "$LAB_TMP/table.txt")"
+"$PORTCENSUS" listeners --format csv >"$LAB_TMP/out.csv" || lab_fail "csv failed"
+head -1 "$LAB_TMP/out.csv" | grep -q ',tls,forward$' || lab_fail "csv header: $(head -1 "$LAB_TMP/out.csv")"
+grep -q '^host,tcp,0.0.0.0,8081,listen,.*,proxy -> 198.18.62.2:80$' "$LAB_TMP/out.csv" ||
+	lab_fail "csv lacks the proxy row: $(cat "$LAB_TMP/out.csv")"
 echo "forward_containers: ok"
