@@ -957,24 +957,59 @@ static int place_front(struct pc_snapshot *snap, size_t first, const struct pc_f
 	return 0;
 }
 
+struct chain_list {
+	struct pc_nft_chain *c;
+	size_t n, cap;
+};
+
+static int add_chain(void *ctx, const struct pc_nft_chain *c)
+{
+	struct chain_list *l = ctx;
+	if (l->n == l->cap) {
+		if (l->n >= MAX_RULES)
+			return PC_ETOOBIG;
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct pc_nft_chain *n = realloc(l->c, cap * sizeof(*n));
+		if (!n)
+			return PC_ENOMEM;
+		l->c = n;
+		l->cap = cap;
+	}
+	l->c[l->n++] = *c;
+	return 0;
+}
+
+/* Every chain's rules (one dump per chain: see pc_nft_dump), then the
+ * elements of every set they look up. */
+static int read_ruleset(int fd, struct pc_fwd_rules *rs)
+{
+	struct chain_list l = {0};
+	int r = pc_nft_dump_chains(fd, add_chain, &l, NULL, NULL);
+	for (size_t i = 0; r == 0 && i < l.n; i++)
+		r = pc_nft_dump(fd, l.c[i].family, l.c[i].table, l.c[i].name, pc_fwd_rules_add, rs,
+				NULL, NULL);
+	free(l.c);
+	for (size_t i = 0; r == 0 && i < pc_fwd_rules_n_sets(rs); i++) {
+		uint8_t family;
+		const char *table, *name;
+		pc_fwd_rules_set(rs, i, &family, &table, &name);
+		int e = pc_nft_dump_elems(fd, family, table, name, pc_fwd_rules_add_elem, rs, NULL,
+					  NULL);
+		/* a set we could not read is left out of the walk */
+		pc_fwd_rules_set_loaded(rs, i, e == 0);
+		if (e == PC_ENOMEM)
+			r = e;
+	}
+	return r;
+}
+
 static int read_rules(int fd, struct pc_fwd_rules **ret)
 {
 	for (int attempt = 0; attempt < 3; attempt++) {
 		struct pc_fwd_rules *rs = pc_fwd_rules_new();
 		if (!rs)
 			return PC_ENOMEM;
-		int r = pc_nft_dump(fd, pc_fwd_rules_add, rs, NULL, NULL);
-		for (size_t i = 0; r == 0 && i < pc_fwd_rules_n_sets(rs); i++) {
-			uint8_t family;
-			const char *table, *name;
-			pc_fwd_rules_set(rs, i, &family, &table, &name);
-			int e = pc_nft_dump_elems(fd, family, table, name, pc_fwd_rules_add_elem,
-						  rs, NULL, NULL);
-			/* a set we could not read is left out of the walk */
-			pc_fwd_rules_set_loaded(rs, i, e == 0);
-			if (e == PC_ENOMEM)
-				r = e;
-		}
+		int r = read_ruleset(fd, rs);
 		if (r == 0) {
 			*ret = rs;
 			return 0;

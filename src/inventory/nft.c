@@ -805,43 +805,6 @@ int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn
 	return r;
 }
 
-static size_t put_attr(unsigned char *buf, size_t cap, size_t off, uint16_t type, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	struct nlattr a = {.nla_len = (uint16_t)(NLA_HDRLEN + n), .nla_type = type};
-	if (n > PC_NFT_NAME_MAX || off + NLA_ALIGN(a.nla_len) > cap)
-		return 0;
-	memcpy(buf + off, &a, sizeof(a));
-	memcpy(buf + off + NLA_HDRLEN, s, n);
-	memset(buf + off + NLA_HDRLEN + n, 0, NLA_ALIGN(a.nla_len) - a.nla_len);
-	return off + NLA_ALIGN(a.nla_len);
-}
-
-size_t pc_nft_elems_request(void *vbuf, size_t cap, uint32_t seq, uint8_t family,
-			    const char *table, const char *set)
-{
-	unsigned char *buf = vbuf;
-	struct nlmsghdr h = {
-		.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM,
-		.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		.nlmsg_seq = seq,
-	};
-	struct nfgenmsg g = {.nfgen_family = family, .version = NFNETLINK_V0};
-	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(g));
-	if (cap < off)
-		return 0;
-	memset(buf, 0, off);
-	memcpy(buf + NLMSG_HDRLEN, &g, sizeof(g));
-	off = put_attr(buf, cap, off, NFTA_SET_ELEM_LIST_TABLE, table);
-	if (off)
-		off = put_attr(buf, cap, off, NFTA_SET_ELEM_LIST_SET, set);
-	if (!off)
-		return 0;
-	h.nlmsg_len = (uint32_t)off;
-	memcpy(buf, &h, sizeof(h));
-	return off;
-}
-
 int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, void *ctx,
 		 struct pc_nft_status *st)
 {
@@ -874,23 +837,101 @@ int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, v
 	return r;
 }
 
-size_t pc_nft_request(void *buf, size_t len, uint32_t seq)
+static size_t put_attr(unsigned char *buf, size_t cap, size_t off, uint16_t type, const char *s)
 {
-	struct {
-		struct nlmsghdr h;
-		struct nfgenmsg g;
-	} req;
-	if (len < sizeof(req))
+	size_t n = strlen(s) + 1;
+	struct nlattr a = {.nla_len = (uint16_t)(NLA_HDRLEN + n), .nla_type = type};
+	if (n > PC_NFT_NAME_MAX || off + NLA_ALIGN(a.nla_len) > cap)
 		return 0;
-	memset(&req, 0, sizeof(req));
-	req.h.nlmsg_len = sizeof(req);
-	req.h.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
-	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.h.nlmsg_seq = seq;
-	req.g.nfgen_family = NFPROTO_UNSPEC;
-	req.g.version = NFNETLINK_V0;
-	memcpy(buf, &req, sizeof(req));
-	return sizeof(req);
+	memcpy(buf + off, &a, sizeof(a));
+	memcpy(buf + off + NLA_HDRLEN, s, n);
+	memset(buf + off + NLA_HDRLEN + n, 0, NLA_ALIGN(a.nla_len) - a.nla_len);
+	return off + NLA_ALIGN(a.nla_len);
+}
+
+/* A dump request of msg_type for family, filtered by up to two names
+ * (table, then chain or set) when not NULL. 0 when it does not fit. */
+static size_t dump_request(void *vbuf, size_t cap, uint32_t seq, uint16_t msg_type,
+			   uint8_t family, uint16_t attr1, const char *name1, uint16_t attr2,
+			   const char *name2)
+{
+	unsigned char *buf = vbuf;
+	struct nlmsghdr h = {
+		.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | msg_type,
+		.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		.nlmsg_seq = seq,
+	};
+	struct nfgenmsg g = {.nfgen_family = family, .version = NFNETLINK_V0};
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(g));
+	if (cap < off)
+		return 0;
+	memset(buf, 0, off);
+	memcpy(buf + NLMSG_HDRLEN, &g, sizeof(g));
+	if (name1)
+		off = put_attr(buf, cap, off, attr1, name1);
+	if (off && name2)
+		off = put_attr(buf, cap, off, attr2, name2);
+	if (!off)
+		return 0;
+	h.nlmsg_len = (uint32_t)off;
+	memcpy(buf, &h, sizeof(h));
+	return off;
+}
+
+size_t pc_nft_elems_request(void *buf, size_t cap, uint32_t seq, uint8_t family,
+			    const char *table, const char *set)
+{
+	return dump_request(buf, cap, seq, NFT_MSG_GETSETELEM, family, NFTA_SET_ELEM_LIST_TABLE,
+			    table, NFTA_SET_ELEM_LIST_SET, set);
+}
+
+size_t pc_nft_request(void *buf, size_t cap, uint32_t seq, uint8_t family, const char *table,
+		      const char *chain)
+{
+	return dump_request(buf, cap, seq, NFT_MSG_GETRULE, family, NFTA_RULE_TABLE, table,
+			    NFTA_RULE_CHAIN, chain);
+}
+
+int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_fn fn,
+			void *ctx, struct pc_nft_status *st)
+{
+	struct nl_walk w = {
+		.p = buf,
+		.len = len,
+		.seq = seq,
+		.type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN,
+		.st = st,
+	};
+	const unsigned char *pl;
+	size_t plen;
+	int r;
+	while ((r = nl_next(&w, &pl, &plen)) > 0) {
+		struct nfgenmsg g;
+		if (plen < NLMSG_ALIGN(sizeof(g)))
+			return PC_EPARSE;
+		memcpy(&g, pl, sizeof(g));
+		struct pc_nft_chain c = {.family = g.nfgen_family};
+		const uint8_t *p = pl + NLMSG_ALIGN(sizeof(g));
+		size_t n = plen - NLMSG_ALIGN(sizeof(g));
+		uint16_t t;
+		const uint8_t *v;
+		size_t vn;
+		int e;
+		while ((e = nla_next(&p, &n, &t, &v, &vn)) > 0) {
+			if (t == NFTA_CHAIN_TABLE)
+				copy_str(c.table, sizeof(c.table), v, vn);
+			else if (t == NFTA_CHAIN_NAME)
+				copy_str(c.name, sizeof(c.name), v, vn);
+		}
+		if (e < 0)
+			return e;
+		if (!c.table[0] || !c.name[0])
+			return PC_EPARSE;
+		st->rules++;
+		if ((e = fn(ctx, &c)) != 0)
+			return e;
+	}
+	return r;
 }
 
 struct rule_dump {
@@ -947,14 +988,49 @@ int pc_nft_dump_elems(int fd, uint8_t family, const char *table, const char *set
 	return r;
 }
 
-int pc_nft_dump(int fd, pc_nft_rule_fn fn, void *ctx,
-		void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
+int pc_nft_dump(int fd, uint8_t family, const char *table, const char *chain, pc_nft_rule_fn fn,
+		void *ctx, void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
 {
 	struct rule_dump d = {.fn = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
 	d.seq = pc_nl_next_seq();
-	unsigned char req[64];
-	size_t reqlen = pc_nft_request(req, sizeof(req), d.seq);
+	unsigned char req[NLMSG_HDRLEN + 8 + 2 * (PC_NFT_NAME_MAX + 8)];
+	size_t reqlen = pc_nft_request(req, sizeof(req), d.seq, family, table, chain);
+	if (!reqlen)
+		return -EINVAL;
 	int r = pc_nl_dump(fd, req, reqlen, parse_rules, &d);
+	if (r == 0 && d.st.interrupted)
+		return 1;
+	return r;
+}
+
+struct chain_dump {
+	pc_nft_chain_fn fn;
+	void *ctx;
+	void (*capture)(void *cctx, const void *buf, size_t len);
+	void *cctx;
+	uint32_t seq;
+	struct pc_nft_status st;
+};
+
+static int parse_chain_buf(void *ctx, const void *buf, size_t len, bool *done)
+{
+	struct chain_dump *d = ctx;
+	if (d->capture)
+		d->capture(d->cctx, buf, len);
+	int r = pc_nft_parse_chains(buf, len, d->seq, d->fn, d->ctx, &d->st);
+	*done = d->st.done;
+	return r;
+}
+
+int pc_nft_dump_chains(int fd, pc_nft_chain_fn fn, void *ctx,
+		       void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
+{
+	struct chain_dump d = {.fn = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
+	d.seq = pc_nl_next_seq();
+	unsigned char req[64];
+	size_t reqlen = dump_request(req, sizeof(req), d.seq, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, 0,
+				     NULL, 0, NULL);
+	int r = pc_nl_dump(fd, req, reqlen, parse_chain_buf, &d);
 	if (r == 0 && d.st.interrupted)
 		return 1;
 	return r;

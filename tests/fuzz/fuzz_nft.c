@@ -5,7 +5,8 @@
  * and the RTM_GETADDR parser beside them.
  *
  * The first byte picks the parser (0: rules, then the walk over them;
- * 1: set elements, into a set a first rule buffer declared; 2: addresses);
+ * 1: set elements, into a set a first rule buffer declared; 2: addresses;
+ * 3: the chain list);
  * the rest is the buffer, copied so ASan sees any read past its end. The
  * dump's sequence number is taken from the first message, so seeds cut
  * from real captures (tests/unit/data/forward) keep theirs.
@@ -27,11 +28,21 @@ static int count_addr(void *ctx, const struct pc_addr *a)
 	return 0;
 }
 
+static int count_chain(void *ctx, const struct pc_nft_chain *c)
+{
+	/* names are always NUL-terminated within their arrays */
+	if (strnlen(c->table, sizeof(c->table)) == sizeof(c->table) ||
+	    strnlen(c->name, sizeof(c->name)) == sizeof(c->name))
+		abort();
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	uint8_t which = data[0] % 3;
+	uint8_t which = data[0] % 4;
 	size_t len = size - 1;
 	unsigned char *buf = malloc(len ? len : 1);
 	if (!buf)
@@ -87,10 +98,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (pc_fwd_analyse(rs, &fr, &n) == 0)
 				pc_fwd_fronts_free(fr, n);
 		}
-	} else {
+	} else if (which == 2) {
 		size_t n = 0;
 		bool done = false;
 		pc_fwd_parse_addrs(buf, len, seq, count_addr, &n, &done);
+	} else {
+		size_t n = 0;
+		pc_nft_parse_chains(buf, len, seq, count_chain, &n, &st);
+		if (n != st.rules)
+			abort();
 	}
 	pc_fwd_rules_free(rs);
 	free(buf);

@@ -5,10 +5,11 @@
  *
  * usage: test_forward_capture FILE
  *
- * It makes the dumps with the project's own code (pc_nft_dump,
+ * It makes the dumps with the project's own code (pc_nft_dump_chains, pc_nft_dump,
  * pc_nft_dump_elems, pc_nl_dump) and writes what the kernel sent, exactly,
  * as records of four host-order u32 and the bytes: tag, sequence number,
- * length, then one recv() buffer. Tag 0 is the rule dump, tag 1 + i the
+ * length, then one recv() buffer. Tag 0xfffffffe is the chain dump, tag 0
+ * the rule dump of one chain (one per chain, in chain order), tag 1 + i the
  * elements of the i-th set the rules look up (in pc_fwd_rules_set() order),
  * tag 0xffffffff the RTM_GETADDR dump. test_forward.c replays them.
  */
@@ -55,6 +56,22 @@ static int save_addr(void *ctx, const void *buf, size_t len, bool *done)
 	return pc_fwd_parse_addrs(buf, len, a->seq, ignore_addr, NULL, done);
 }
 
+#define TAG_CHAINS 0xfffffffeu
+
+struct chains {
+	struct pc_nft_chain c[256];
+	size_t n;
+};
+
+static int add_chain(void *ctx, const struct pc_nft_chain *c)
+{
+	struct chains *ch = ctx;
+	if (ch->n == 256)
+		return -1;
+	ch->c[ch->n++] = *c;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -70,8 +87,16 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	/* each dump takes the next sequence number: say which beforehand */
+	struct chains ch = {0};
+	c.tag = TAG_CHAINS;
 	c.seq = pc_nl_next_seq() + 1;
-	int r = pc_nft_dump(fd, pc_fwd_rules_add, rs, save, &c);
+	int r = pc_nft_dump_chains(fd, add_chain, &ch, save, &c);
+	for (size_t i = 0; r == 0 && i < ch.n; i++) {
+		c.tag = 0;
+		c.seq = pc_nl_next_seq() + 1;
+		r = pc_nft_dump(fd, ch.c[i].family, ch.c[i].table, ch.c[i].name, pc_fwd_rules_add, rs,
+				save, &c);
+	}
 	for (size_t i = 0; r == 0 && i < pc_fwd_rules_n_sets(rs); i++) {
 		uint8_t family;
 		const char *table, *name;
