@@ -18,6 +18,7 @@
  */
 #include "inventory/forward.h"
 
+#include "inventory/ipvs.h"
 #include "inventory/netns.h"
 
 #include <errno.h>
@@ -1021,6 +1022,77 @@ static int read_rules(int fd, struct pc_fwd_rules **ret)
 	return PC_EIO;
 }
 
+/* IPVS virtual services as fronts: one per (address, port) service, its
+ * real servers as targets with their IPVS weights. */
+struct ipvs_fronts {
+	struct pc_fwd_front *f;
+	size_t n, cap;
+	bool skip; /* the current service is a firewall-mark one */
+};
+
+static int ipvs_service(void *ctx, const struct pc_ipvs_service *s)
+{
+	struct ipvs_fronts *l = ctx;
+	l->skip = s->fwmark != 0 || (s->protocol != IPPROTO_TCP && s->protocol != IPPROTO_UDP);
+	if (l->skip)
+		return 0; /* a firewall mark is not a port a client dials */
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct pc_fwd_front *n = realloc(l->f, cap * sizeof(*n));
+		if (!n)
+			return PC_ENOMEM;
+		l->f = n;
+		l->cap = cap;
+	}
+	struct pc_fwd_front *fr = &l->f[l->n++];
+	memset(fr, 0, sizeof(*fr));
+	fr->family = s->af;
+	fr->proto = s->protocol == IPPROTO_TCP ? PC_PROTO_TCP : PC_PROTO_UDP;
+	fr->addr = s->addr;
+	fr->port = s->port;
+	fr->kind = PC_FORWARD_IPVS;
+	snprintf(fr->rule, sizeof(fr->rule), "ipvs: %s", s->sched[0] ? s->sched : "?");
+	return 0;
+}
+
+static int ipvs_dest(void *ctx, const struct pc_ipvs_dest *d)
+{
+	struct ipvs_fronts *l = ctx;
+	if (l->skip || l->n == 0)
+		return 0;
+	struct pc_fwd_front *fr = &l->f[l->n - 1];
+	if (fr->n_to >= 4096)
+		return 0;
+	struct pc_fwd_target *to = realloc(fr->to, (fr->n_to + 1) * sizeof(*to));
+	if (!to)
+		return PC_ENOMEM;
+	fr->to = to;
+	to[fr->n_to].addr = d->addr;
+	if (!to[fr->n_to].addr.family)
+		to[fr->n_to].addr.family = (sa_family_t)fr->family;
+	to[fr->n_to].port = d->port;
+	to[fr->n_to].weight = d->weight;
+	fr->n_to++;
+	return 0;
+}
+
+static int read_ipvs(struct pc_snapshot *snap, size_t first, const struct pc_netns_set *set,
+		     const struct pc_netns_entry *ns, const char *name)
+{
+	int fd = pc_netns_socket(set, ns->inode, AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);
+	if (fd < 0)
+		return fd;
+	struct ipvs_fronts l = {0};
+	int r = pc_ipvs_dump(fd, ipvs_service, ipvs_dest, &l);
+	close(fd);
+	if (r == -ENOENT) /* no IPVS in this kernel: nothing to show */
+		r = 0;
+	for (size_t i = 0; r == 0 && i < l.n; i++)
+		r = place_front(snap, first, &l.f[i], ns, name);
+	pc_fwd_fronts_free(l.f, l.n);
+	return r;
+}
+
 static int read_namespace(struct pc_snapshot *snap, size_t first, const struct pc_netns_set *set,
 			  const struct pc_netns_entry *ns, struct nsaddrs *na)
 {
@@ -1050,6 +1122,8 @@ static int read_namespace(struct pc_snapshot *snap, size_t first, const struct p
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = place_front(snap, first, &fronts[i], ns, name);
 	pc_fwd_fronts_free(fronts, n);
+	if (r == 0)
+		r = read_ipvs(snap, first, set, ns, name);
 	return r;
 }
 

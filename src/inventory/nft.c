@@ -65,10 +65,7 @@ static int reg_off(uint32_t reg)
 	return -1;
 }
 
-/* One attribute from p/len: 1 with the attribute's type and payload, 0 at
- * the end, PC_EPARSE when a length lies. Padding shorter than a header at
- * the end is tolerated. */
-static int nla_next(const uint8_t **p, size_t *len, uint16_t *type, const uint8_t **data,
+int pc_nla_next(const uint8_t **p, size_t *len, uint16_t *type, const uint8_t **data,
 		    size_t *dlen)
 {
 	if (*len < NLA_HDRLEN)
@@ -127,7 +124,7 @@ static int parse_data(const uint8_t *p, size_t len, struct nft_data *d)
 	const uint8_t *v;
 	size_t n;
 	int r;
-	while ((r = nla_next(&p, &len, &t, &v, &n)) > 0) {
+	while ((r = pc_nla_next(&p, &len, &t, &v, &n)) > 0) {
 		if (t == NFTA_DATA_VALUE) {
 			d->value = v;
 			d->len = n;
@@ -137,7 +134,7 @@ static int parse_data(const uint8_t *p, size_t len, struct nft_data *d)
 			const uint8_t *v2;
 			size_t n2;
 			int r2;
-			while ((r2 = nla_next(&v, &n, &t2, &v2, &n2)) > 0) {
+			while ((r2 = pc_nla_next(&v, &n, &t2, &v2, &n2)) > 0) {
 				uint32_t code;
 				if (t2 == NFTA_VERDICT_CODE) {
 					if (get_be32(v2, n2, &code) < 0)
@@ -167,7 +164,7 @@ static int collect(const uint8_t *p, size_t len, struct attrs *a)
 	const uint8_t *v;
 	size_t n;
 	int r;
-	while ((r = nla_next(&p, &len, &t, &v, &n)) > 0)
+	while ((r = pc_nla_next(&p, &len, &t, &v, &n)) > 0)
 		if (t < 12) {
 			a->v[t] = v;
 			a->n[t] = n;
@@ -510,7 +507,7 @@ static int parse_expr(const uint8_t *p, size_t len, struct regs *rg, struct pc_n
 	const uint8_t *v;
 	size_t n;
 	int e;
-	while ((e = nla_next(&p, &len, &t, &v, &n)) > 0) {
+	while ((e = pc_nla_next(&p, &len, &t, &v, &n)) > 0) {
 		if (t == NFTA_EXPR_NAME) {
 			name = v;
 			nname = n;
@@ -595,7 +592,7 @@ static int parse_rule(const uint8_t *p, size_t len, struct pc_nft_rule *r)
 	size_t n;
 	int e;
 	bool have_table = false, have_chain = false;
-	while ((e = nla_next(&p, &len, &t, &v, &n)) > 0) {
+	while ((e = pc_nla_next(&p, &len, &t, &v, &n)) > 0) {
 		switch (t) {
 		case NFTA_RULE_TABLE:
 			copy_str(r->table, sizeof(r->table), v, n);
@@ -622,7 +619,7 @@ static int parse_rule(const uint8_t *p, size_t len, struct pc_nft_rule *r)
 			const uint8_t *v2;
 			size_t n2;
 			int e2;
-			while ((e2 = nla_next(&v, &n, &t2, &v2, &n2)) > 0) {
+			while ((e2 = pc_nla_next(&v, &n, &t2, &v2, &n2)) > 0) {
 				if (t2 != NFTA_LIST_ELEM)
 					continue;
 				int e3 = parse_expr(v2, n2, &rg, r);
@@ -642,18 +639,7 @@ static int parse_rule(const uint8_t *p, size_t len, struct pc_nft_rule *r)
 	return have_table && have_chain ? 0 : PC_EPARSE;
 }
 
-/* The messages of a dump reply, one by one: 1 with the payload of a
- * message of type `type` for seq, 0 at the end (NLMSG_DONE or the buffer's
- * end), or a negative code. Shared by the rule and element parsers. */
-struct nl_walk {
-	const unsigned char *p;
-	size_t len;
-	uint32_t seq;
-	uint16_t type;
-	struct pc_nft_status *st;
-};
-
-static int nl_next(struct nl_walk *w, const unsigned char **ret_payload, size_t *ret_len)
+int pc_nl_next(struct pc_nl_walk *w, const unsigned char **ret_payload, size_t *ret_len)
 {
 	while (w->len > 0) {
 		struct nlmsghdr h;
@@ -713,7 +699,7 @@ static int parse_elem(const uint8_t *p, size_t len, struct pc_nft_elem *e)
 	const uint8_t *v;
 	size_t n;
 	int r;
-	while ((r = nla_next(&p, &len, &t, &v, &n)) > 0) {
+	while ((r = pc_nla_next(&p, &len, &t, &v, &n)) > 0) {
 		struct nft_data d;
 		int e2;
 		switch (t) {
@@ -758,7 +744,7 @@ static int parse_elem(const uint8_t *p, size_t len, struct pc_nft_elem *e)
 int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn fn, void *ctx,
 		       struct pc_nft_status *st)
 {
-	struct nl_walk w = {
+	struct pc_nl_walk w = {
 		.p = buf,
 		.len = len,
 		.seq = seq,
@@ -768,7 +754,7 @@ int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn
 	const unsigned char *pl;
 	size_t plen;
 	int r;
-	while ((r = nl_next(&w, &pl, &plen)) > 0) {
+	while ((r = pc_nl_next(&w, &pl, &plen)) > 0) {
 		if (plen < NLMSG_ALIGN(sizeof(struct nfgenmsg)))
 			return PC_EPARSE;
 		const uint8_t *p = pl + NLMSG_ALIGN(sizeof(struct nfgenmsg));
@@ -777,14 +763,14 @@ int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn
 		const uint8_t *v;
 		size_t vn;
 		int e;
-		while ((e = nla_next(&p, &n, &t, &v, &vn)) > 0) {
+		while ((e = pc_nla_next(&p, &n, &t, &v, &vn)) > 0) {
 			if (t != NFTA_SET_ELEM_LIST_ELEMENTS)
 				continue;
 			uint16_t t2;
 			const uint8_t *v2;
 			size_t n2;
 			int e2;
-			while ((e2 = nla_next(&v, &vn, &t2, &v2, &n2)) > 0) {
+			while ((e2 = pc_nla_next(&v, &vn, &t2, &v2, &n2)) > 0) {
 				if (t2 != NFTA_LIST_ELEM)
 					continue;
 				struct pc_nft_elem el;
@@ -808,7 +794,7 @@ int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn
 int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, void *ctx,
 		 struct pc_nft_status *st)
 {
-	struct nl_walk w = {
+	struct pc_nl_walk w = {
 		.p = buf,
 		.len = len,
 		.seq = seq,
@@ -819,7 +805,7 @@ int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, v
 	const unsigned char *pl;
 	size_t plen;
 	int r;
-	while ((r = nl_next(&w, &pl, &plen)) > 0) {
+	while ((r = pc_nl_next(&w, &pl, &plen)) > 0) {
 		/* a rule is ~2 KiB of names: on the heap, once */
 		if (!rule && !(rule = malloc(sizeof(*rule)))) {
 			r = PC_ENOMEM;
@@ -895,7 +881,7 @@ size_t pc_nft_request(void *buf, size_t cap, uint32_t seq, uint8_t family, const
 int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_fn fn,
 			void *ctx, struct pc_nft_status *st)
 {
-	struct nl_walk w = {
+	struct pc_nl_walk w = {
 		.p = buf,
 		.len = len,
 		.seq = seq,
@@ -905,7 +891,7 @@ int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_
 	const unsigned char *pl;
 	size_t plen;
 	int r;
-	while ((r = nl_next(&w, &pl, &plen)) > 0) {
+	while ((r = pc_nl_next(&w, &pl, &plen)) > 0) {
 		struct nfgenmsg g;
 		if (plen < NLMSG_ALIGN(sizeof(g)))
 			return PC_EPARSE;
@@ -917,7 +903,7 @@ int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_
 		const uint8_t *v;
 		size_t vn;
 		int e;
-		while ((e = nla_next(&p, &n, &t, &v, &vn)) > 0) {
+		while ((e = pc_nla_next(&p, &n, &t, &v, &vn)) > 0) {
 			if (t == NFTA_CHAIN_TABLE)
 				copy_str(c.table, sizeof(c.table), v, vn);
 			else if (t == NFTA_CHAIN_NAME)

@@ -188,6 +188,26 @@ int pc_nft_dump_elems(int fd, uint8_t family, const char *table, const char *set
  * truncated datagram), PC_ETIMEOUT, PC_ETOOBIG or parse's value. */
 int pc_nl_dump(int fd, const void *req, size_t reqlen,
 	       int (*parse)(void *ctx, const void *buf, size_t len, bool *done), void *ctx);
+/* One attribute from (*p, *len): 1 with the attribute's type (flags masked)
+ * and payload, advancing past it; 0 at the end; PC_EPARSE when a length
+ * lies. Padding shorter than a header at the end is tolerated. */
+int pc_nla_next(const uint8_t **p, size_t *len, uint16_t *type, const uint8_t **data,
+		size_t *dlen);
+
+/* The messages of one recv() worth of a dump reply, one by one: 1 with the
+ * payload of a message of `type` for `seq` (others are skipped); 0 at the
+ * end (NLMSG_DONE, which sets st->done, or the buffer's end); or a negative
+ * code (PC_EPARSE, the errno of an NLMSG_ERROR, PC_EIO on overrun). Shared
+ * by every netlink parser here (nftables, addresses, IPVS). */
+struct pc_nl_walk {
+	const unsigned char *p;
+	size_t len;
+	uint32_t seq;
+	uint16_t type;
+	struct pc_nft_status *st;
+};
+int pc_nl_next(struct pc_nl_walk *w, const unsigned char **ret_payload, size_t *ret_len);
+
 /* A fresh dump sequence number (per thread). */
 uint32_t pc_nl_next_seq(void);
 
