@@ -703,71 +703,39 @@ int pc_fwd_analyse(const struct pc_fwd_rules *crs, struct pc_fwd_front **ret_fro
 int pc_fwd_parse_addrs(const void *buf, size_t len, uint32_t seq,
 		       int (*fn)(void *ctx, const struct pc_addr *a), void *ctx, bool *done)
 {
-	const unsigned char *p = buf;
-	while (len > 0) {
-		struct nlmsghdr h;
-		if (len < sizeof(h))
+	struct pc_nl_status st = {0};
+	struct pc_nl_walk w = {.p = buf, .len = len, .seq = seq, .type = RTM_NEWADDR, .st = &st};
+	const unsigned char *pl;
+	size_t plen;
+	int r;
+	while ((r = pc_nl_next(&w, &pl, &plen)) > 0) {
+		struct ifaddrmsg ifa;
+		if (plen < NLMSG_ALIGN(sizeof(ifa)))
 			return PC_EPARSE;
-		memcpy(&h, p, sizeof(h));
-		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len)
-			return PC_EPARSE;
-		const unsigned char *pl = p + NLMSG_HDRLEN;
-		size_t plen = h.nlmsg_len - NLMSG_HDRLEN;
-		if (h.nlmsg_seq == seq) {
-			int err;
-			if (h.nlmsg_type == NLMSG_DONE) {
-				*done = true;
-				return 0;
-			}
-			if (h.nlmsg_type == NLMSG_ERROR) {
-				if (plen < sizeof(err))
-					return PC_EPARSE;
-				memcpy(&err, pl, sizeof(err));
-				if (err != 0)
-					return err < 0 && err >= -4095 ? err : PC_EPARSE;
-			} else if (h.nlmsg_type == RTM_NEWADDR) {
-				struct ifaddrmsg ifa;
-				if (plen < sizeof(ifa))
-					return PC_EPARSE;
-				memcpy(&ifa, pl, sizeof(ifa));
-				size_t off = NLMSG_ALIGN(sizeof(ifa));
-				const unsigned char *a = pl + off;
-				size_t alen = plen > off ? plen - off : 0;
-				size_t want = ifa.ifa_family == AF_INET    ? 4
-					      : ifa.ifa_family == AF_INET6 ? 16
-									   : 0;
-				while (alen >= sizeof(struct rtattr)) {
-					struct rtattr rta;
-					memcpy(&rta, a, sizeof(rta));
-					if (rta.rta_len < sizeof(rta) || rta.rta_len > alen)
-						return PC_EPARSE;
-					/* IFA_LOCAL is the address itself on
-					 * point-to-point links, IFA_ADDRESS
-					 * elsewhere; both are ours */
-					if ((rta.rta_type == IFA_LOCAL ||
-					     rta.rta_type == IFA_ADDRESS) &&
-					    want && rta.rta_len == sizeof(rta) + want) {
-						struct pc_addr ad = {.family = ifa.ifa_family};
-						memcpy(ad.bytes, a + sizeof(rta), want);
-						int r = fn(ctx, &ad);
-						if (r)
-							return r;
-					}
-					size_t step = RTA_ALIGN(rta.rta_len);
-					if (step >= alen)
-						break;
-					a += step;
-					alen -= step;
-				}
+		memcpy(&ifa, pl, sizeof(ifa));
+		const uint8_t *p = pl + NLMSG_ALIGN(sizeof(ifa));
+		size_t n = plen - NLMSG_ALIGN(sizeof(ifa));
+		size_t want = ifa.ifa_family == AF_INET ? 4 : ifa.ifa_family == AF_INET6 ? 16 : 0;
+		uint16_t t;
+		const uint8_t *v;
+		size_t vn;
+		int e;
+		while ((e = pc_nla_next(&p, &n, &t, &v, &vn)) > 0) {
+			/* IFA_LOCAL is the address itself on point-to-point
+			 * links, IFA_ADDRESS elsewhere; both are ours */
+			if ((t == IFA_LOCAL || t == IFA_ADDRESS) && want && vn == want) {
+				struct pc_addr ad = {.family = ifa.ifa_family};
+				memcpy(ad.bytes, v, want);
+				if ((e = fn(ctx, &ad)) != 0)
+					return e;
 			}
 		}
-		size_t step = NLMSG_ALIGN(h.nlmsg_len);
-		if (step >= len)
-			break;
-		p += step;
-		len -= step;
+		if (e < 0)
+			return e;
 	}
-	return 0;
+	if (st.done)
+		*done = true;
+	return r;
 }
 
 /* ---- the snapshot side ---- */

@@ -52,7 +52,7 @@ static void get_addr(const uint8_t *v, size_t n, struct pc_addr *a)
 
 int pc_ipvs_parse_family(const void *buf, size_t len, uint32_t seq, uint16_t *ret_id)
 {
-	struct pc_nft_status st = {0};
+	struct pc_nl_status st = {0};
 	struct pc_nl_walk w = {.p = buf, .len = len, .seq = seq, .type = GENL_ID_CTRL, .st = &st};
 	const unsigned char *pl;
 	size_t plen;
@@ -78,7 +78,7 @@ int pc_ipvs_parse_family(const void *buf, size_t len, uint32_t seq, uint16_t *re
 /* The attributes nested in the first attribute of type `outer` of each
  * message of cmd in the buffer, handed to one of the two record parsers. */
 static int each_nested(const void *buf, size_t len, uint32_t seq, uint16_t family, uint8_t cmd,
-		       uint16_t outer, struct pc_nft_status *st,
+		       uint16_t outer, struct pc_nl_status *st,
 		       int (*rec)(const uint8_t *p, size_t n, void *arg), void *arg)
 {
 	struct pc_nl_walk w = {.p = buf, .len = len, .seq = seq, .type = family, .st = st};
@@ -172,7 +172,7 @@ static int parse_service(const uint8_t *p, size_t n, void *arg)
 }
 
 int pc_ipvs_parse_services(const void *buf, size_t len, uint32_t seq, uint16_t family,
-			   pc_ipvs_service_fn fn, void *ctx, struct pc_nft_status *st)
+			   pc_ipvs_service_fn fn, void *ctx, struct pc_nl_status *st)
 {
 	struct svc_arg a = {fn, ctx};
 	return each_nested(buf, len, seq, family, IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE, st,
@@ -227,7 +227,7 @@ static int parse_dest(const uint8_t *p, size_t n, void *arg)
 }
 
 int pc_ipvs_parse_dests(const void *buf, size_t len, uint32_t seq, uint16_t family,
-			pc_ipvs_dest_fn fn, void *ctx, struct pc_nft_status *st)
+			pc_ipvs_dest_fn fn, void *ctx, struct pc_nl_status *st)
 {
 	struct dest_arg a = {fn, ctx};
 	return each_nested(buf, len, seq, family, IPVS_CMD_NEW_DEST, IPVS_CMD_ATTR_DEST, st,
@@ -308,7 +308,7 @@ static int keep_service(void *ctx, const struct pc_ipvs_service *svc)
 struct dump_ctx {
 	uint32_t seq;
 	uint16_t family;
-	struct pc_nft_status st;
+	struct pc_nl_status st;
 	struct svc_list *svcs;
 	pc_ipvs_dest_fn dest_fn;
 	void *ctx;

@@ -22,6 +22,8 @@
  */
 #include "inventory/nft.h"
 
+#include "inventory/netlink.h"
+
 #include "core/error.h"
 
 #include <errno.h>
@@ -40,9 +42,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define RECV_BUF_SIZE (256 * 1024)
-#define DUMP_MAX_BYTES ((size_t)1 << 30)
-#define RECV_TIMEOUT_S 5
 
 /* what a register holds */
 enum reg_kind { R_NONE = 0, R_L4PROTO, R_DADDR, R_DPORT, R_FIB_TYPE, R_CONST, R_NUMGEN };
@@ -65,28 +64,6 @@ static int reg_off(uint32_t reg)
 	return -1;
 }
 
-int pc_nla_next(const uint8_t **p, size_t *len, uint16_t *type, const uint8_t **data,
-		    size_t *dlen)
-{
-	if (*len < NLA_HDRLEN)
-		return 0;
-	struct nlattr a;
-	memcpy(&a, *p, sizeof(a));
-	if (a.nla_len < NLA_HDRLEN || a.nla_len > *len)
-		return PC_EPARSE;
-	*type = a.nla_type & NLA_TYPE_MASK;
-	*data = *p + NLA_HDRLEN;
-	*dlen = a.nla_len - NLA_HDRLEN;
-	size_t step = NLA_ALIGN(a.nla_len);
-	if (step >= *len) {
-		*p += *len;
-		*len = 0;
-	} else {
-		*p += step;
-		*len -= step;
-	}
-	return 1;
-}
 
 static int get_be32(const uint8_t *d, size_t n, uint32_t *ret)
 {
@@ -639,58 +616,6 @@ static int parse_rule(const uint8_t *p, size_t len, struct pc_nft_rule *r)
 	return have_table && have_chain ? 0 : PC_EPARSE;
 }
 
-int pc_nl_next(struct pc_nl_walk *w, const unsigned char **ret_payload, size_t *ret_len)
-{
-	while (w->len > 0) {
-		struct nlmsghdr h;
-		if (w->len < sizeof(h))
-			return PC_EPARSE;
-		memcpy(&h, w->p, sizeof(h));
-		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > w->len)
-			return PC_EPARSE;
-		const unsigned char *payload = w->p + NLMSG_HDRLEN;
-		size_t plen = h.nlmsg_len - NLMSG_HDRLEN;
-		size_t step = NLMSG_ALIGN(h.nlmsg_len);
-		if (step >= w->len) {
-			w->p += w->len;
-			w->len = 0;
-		} else {
-			w->p += step;
-			w->len -= step;
-		}
-		if (h.nlmsg_seq != w->seq)
-			continue;
-		if (h.nlmsg_flags & NLM_F_DUMP_INTR)
-			w->st->interrupted = true;
-		int err;
-		if (h.nlmsg_type == NLMSG_DONE) {
-			w->st->done = true;
-			w->len = 0;
-			if (plen >= sizeof(err)) {
-				memcpy(&err, payload, sizeof(err));
-				if (err < 0)
-					return err >= -4095 ? err : PC_EPARSE;
-			}
-			return 0;
-		}
-		if (h.nlmsg_type == NLMSG_ERROR) {
-			if (plen < sizeof(err))
-				return PC_EPARSE;
-			memcpy(&err, payload, sizeof(err));
-			if (err != 0)
-				return err < 0 && err >= -4095 ? err : PC_EPARSE;
-			continue;
-		}
-		if (h.nlmsg_type == NLMSG_OVERRUN)
-			return PC_EIO;
-		if (h.nlmsg_type == w->type) {
-			*ret_payload = payload;
-			*ret_len = plen;
-			return 1;
-		}
-	}
-	return 0;
-}
 
 static int parse_elem(const uint8_t *p, size_t len, struct pc_nft_elem *e)
 {
@@ -742,7 +667,7 @@ static int parse_elem(const uint8_t *p, size_t len, struct pc_nft_elem *e)
 }
 
 int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn fn, void *ctx,
-		       struct pc_nft_status *st)
+		       struct pc_nl_status *st)
 {
 	struct pc_nl_walk w = {
 		.p = buf,
@@ -792,7 +717,7 @@ int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn
 }
 
 int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, void *ctx,
-		 struct pc_nft_status *st)
+		 struct pc_nl_status *st)
 {
 	struct pc_nl_walk w = {
 		.p = buf,
@@ -879,7 +804,7 @@ size_t pc_nft_request(void *buf, size_t cap, uint32_t seq, uint8_t family, const
 }
 
 int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_fn fn,
-			void *ctx, struct pc_nft_status *st)
+			void *ctx, struct pc_nl_status *st)
 {
 	struct pc_nl_walk w = {
 		.p = buf,
@@ -920,175 +845,83 @@ int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_
 	return r;
 }
 
-struct rule_dump {
-	pc_nft_rule_fn fn;
+/* One dump of rules, set elements or chains through the shared loop. */
+struct nft_dump {
+	enum { D_RULES, D_ELEMS, D_CHAINS } kind;
+	union {
+		pc_nft_rule_fn rule;
+		pc_nft_elem_fn elem;
+		pc_nft_chain_fn chain;
+	} fn;
 	void *ctx;
 	void (*capture)(void *cctx, const void *buf, size_t len);
 	void *cctx;
 	uint32_t seq;
-	struct pc_nft_status st;
+	struct pc_nl_status st;
 };
 
-static int parse_rules(void *ctx, const void *buf, size_t len, bool *done)
+static int parse_buf(void *ctx, const void *buf, size_t len, bool *done)
 {
-	struct rule_dump *d = ctx;
+	struct nft_dump *d = ctx;
 	if (d->capture)
 		d->capture(d->cctx, buf, len);
-	int r = pc_nft_parse(buf, len, d->seq, d->fn, d->ctx, &d->st);
+	int r;
+	if (d->kind == D_RULES)
+		r = pc_nft_parse(buf, len, d->seq, d->fn.rule, d->ctx, &d->st);
+	else if (d->kind == D_ELEMS)
+		r = pc_nft_parse_elems(buf, len, d->seq, d->fn.elem, d->ctx, &d->st);
+	else
+		r = pc_nft_parse_chains(buf, len, d->seq, d->fn.chain, d->ctx, &d->st);
 	*done = d->st.done;
 	return r;
 }
 
-struct elem_dump {
-	pc_nft_elem_fn fn;
-	void *ctx;
-	void (*capture)(void *cctx, const void *buf, size_t len);
-	void *cctx;
-	uint32_t seq;
-	struct pc_nft_status st;
-};
-
-static int parse_elem_buf(void *ctx, const void *buf, size_t len, bool *done)
+static int run_dump(int fd, const void *req, size_t reqlen, struct nft_dump *d)
 {
-	struct elem_dump *d = ctx;
-	if (d->capture)
-		d->capture(d->cctx, buf, len);
-	int r = pc_nft_parse_elems(buf, len, d->seq, d->fn, d->ctx, &d->st);
-	*done = d->st.done;
+	if (!reqlen)
+		return -EINVAL; /* a name too long for a request */
+	int r = pc_nl_dump(fd, req, reqlen, parse_buf, d);
+	if (r == 0 && d->st.interrupted)
+		return 1;
 	return r;
 }
+
+#define REQ_MAX (NLMSG_HDRLEN + 8 + 2 * (PC_NFT_NAME_MAX + 8))
 
 int pc_nft_dump_elems(int fd, uint8_t family, const char *table, const char *set,
 		      pc_nft_elem_fn fn, void *ctx,
 		      void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
 {
-	struct elem_dump d = {.fn = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
+	struct nft_dump d = {
+		.kind = D_ELEMS, .fn.elem = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
 	d.seq = pc_nl_next_seq();
-	unsigned char req[NLMSG_HDRLEN + 8 + 2 * (PC_NFT_NAME_MAX + 8)];
-	size_t reqlen = pc_nft_elems_request(req, sizeof(req), d.seq, family, table, set);
-	if (!reqlen)
-		return -EINVAL;
-	int r = pc_nl_dump(fd, req, reqlen, parse_elem_buf, &d);
-	if (r == 0 && d.st.interrupted)
-		return 1;
-	return r;
+	unsigned char req[REQ_MAX];
+	return run_dump(fd, req, pc_nft_elems_request(req, sizeof(req), d.seq, family, table, set),
+			&d);
 }
 
 int pc_nft_dump(int fd, uint8_t family, const char *table, const char *chain, pc_nft_rule_fn fn,
 		void *ctx, void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
 {
-	struct rule_dump d = {.fn = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
+	struct nft_dump d = {
+		.kind = D_RULES, .fn.rule = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
 	d.seq = pc_nl_next_seq();
-	unsigned char req[NLMSG_HDRLEN + 8 + 2 * (PC_NFT_NAME_MAX + 8)];
-	size_t reqlen = pc_nft_request(req, sizeof(req), d.seq, family, table, chain);
-	if (!reqlen)
-		return -EINVAL;
-	int r = pc_nl_dump(fd, req, reqlen, parse_rules, &d);
-	if (r == 0 && d.st.interrupted)
-		return 1;
-	return r;
-}
-
-struct chain_dump {
-	pc_nft_chain_fn fn;
-	void *ctx;
-	void (*capture)(void *cctx, const void *buf, size_t len);
-	void *cctx;
-	uint32_t seq;
-	struct pc_nft_status st;
-};
-
-static int parse_chain_buf(void *ctx, const void *buf, size_t len, bool *done)
-{
-	struct chain_dump *d = ctx;
-	if (d->capture)
-		d->capture(d->cctx, buf, len);
-	int r = pc_nft_parse_chains(buf, len, d->seq, d->fn, d->ctx, &d->st);
-	*done = d->st.done;
-	return r;
+	unsigned char req[REQ_MAX];
+	return run_dump(fd, req, pc_nft_request(req, sizeof(req), d.seq, family, table, chain),
+			&d);
 }
 
 int pc_nft_dump_chains(int fd, pc_nft_chain_fn fn, void *ctx,
 		       void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
 {
-	struct chain_dump d = {.fn = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
+	struct nft_dump d = {
+		.kind = D_CHAINS, .fn.chain = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
 	d.seq = pc_nl_next_seq();
-	unsigned char req[64];
-	size_t reqlen = dump_request(req, sizeof(req), d.seq, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, 0,
-				     NULL, 0, NULL);
-	int r = pc_nl_dump(fd, req, reqlen, parse_chain_buf, &d);
-	if (r == 0 && d.st.interrupted)
-		return 1;
-	return r;
+	unsigned char req[REQ_MAX];
+	return run_dump(fd, req,
+			dump_request(req, sizeof(req), d.seq, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, 0,
+				     NULL, 0, NULL),
+			&d);
 }
 
-uint32_t pc_nl_next_seq(void)
-{
-	static _Thread_local uint32_t seq = 0x6e660000; /* "nf" */
-	return ++seq;
-}
 
-int pc_nl_dump(int fd, const void *req, size_t reqlen,
-	       int (*parse)(void *ctx, const void *buf, size_t len, bool *done), void *ctx)
-{
-	struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
-		return -errno;
-	/* a big ruleset arrives faster with a bigger receive queue; not
-	 * fatal when refused */
-	int rcv = 1 << 20;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	ssize_t n;
-	do
-		n = sendto(fd, req, reqlen, 0, (struct sockaddr *)&kernel, sizeof(kernel));
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n != reqlen)
-		return PC_EIO;
-	unsigned char *buf = malloc(RECV_BUF_SIZE);
-	if (!buf)
-		return PC_ENOMEM;
-	size_t total = 0;
-	bool done = false;
-	int r = 0;
-	while (!done) {
-		struct iovec iov = {.iov_base = buf, .iov_len = RECV_BUF_SIZE};
-		struct sockaddr_nl from;
-		struct msghdr msg = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-		};
-		n = recvmsg(fd, &msg, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = errno == EAGAIN || errno == EWOULDBLOCK ? PC_ETIMEOUT : -errno;
-			break;
-		}
-		if (n == 0) {
-			r = PC_EIO;
-			break;
-		}
-		if (msg.msg_flags & MSG_TRUNC) {
-			r = PC_EPARSE;
-			break;
-		}
-		/* only the kernel (port 0) answers dumps */
-		if (msg.msg_namelen >= sizeof(from) && from.nl_pid != 0)
-			continue;
-		total += (size_t)n;
-		if (total > DUMP_MAX_BYTES) {
-			r = PC_ETOOBIG;
-			break;
-		}
-		r = parse(ctx, buf, (size_t)n, &done);
-		if (r != 0)
-			break;
-	}
-	free(buf);
-	return r;
-}

@@ -23,6 +23,7 @@
 #define PC_INVENTORY_NFT_H
 
 #include "core/addr.h"
+#include "inventory/netlink.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -101,11 +102,6 @@ struct pc_nft_rule {
 
 typedef int (*pc_nft_rule_fn)(void *ctx, const struct pc_nft_rule *rule);
 
-struct pc_nft_status {
-	bool done;        /* NLMSG_DONE seen */
-	bool interrupted; /* NLM_F_DUMP_INTR */
-	size_t rules;
-};
 
 /*
  * Parse buf (len bytes, one recv() worth) of replies to the rule dump with
@@ -114,7 +110,7 @@ struct pc_nft_status {
  * NLMSG_ERROR, or the callback's non-zero value.
  */
 int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, void *ctx,
-		 struct pc_nft_status *ret_status);
+		 struct pc_nl_status *ret_status);
 
 /* The NFT_MSG_GETRULE dump request with that seq, into buf, for family
  * (NFPROTO_UNSPEC: all) and, when not NULL, one table and one chain of
@@ -149,7 +145,7 @@ typedef int (*pc_nft_chain_fn)(void *ctx, const struct pc_nft_chain *chain);
 /* Parse one recv() worth of a GETCHAIN dump reply (one callback per chain;
  * same contract as pc_nft_parse). */
 int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_fn fn,
-			void *ctx, struct pc_nft_status *ret_status);
+			void *ctx, struct pc_nl_status *ret_status);
 
 /* Dump every chain of every table; like pc_nft_dump(). */
 int pc_nft_dump_chains(int fd, pc_nft_chain_fn fn, void *ctx,
@@ -169,7 +165,7 @@ typedef int (*pc_nft_elem_fn)(void *ctx, const struct pc_nft_elem *elem);
 /* Parse one recv() worth of a GETSETELEM dump reply (same contract as
  * pc_nft_parse, one callback per element). */
 int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn fn, void *ctx,
-		       struct pc_nft_status *ret_status);
+		       struct pc_nl_status *ret_status);
 
 /* The GETSETELEM dump request of set in (family, table), into buf;
  * returns its length, 0 when buf is too small or a name too long. */
@@ -180,35 +176,5 @@ size_t pc_nft_elems_request(void *buf, size_t len, uint32_t seq, uint8_t family,
 int pc_nft_dump_elems(int fd, uint8_t family, const char *table, const char *set,
 		      pc_nft_elem_fn fn, void *ctx,
 		      void (*capture)(void *cctx, const void *buf, size_t len), void *cctx);
-
-/* The loop of a netlink dump, shared by the nftables, address and
- * conntrack dumps: send req on fd, then hand each buffer received (from
- * the kernel only) to parse until it sets *done. Bounded: 256 KiB per
- * recv, 5 s receive timeout, 1 GiB in all. 0, -errno, PC_EPARSE (a
- * truncated datagram), PC_ETIMEOUT, PC_ETOOBIG or parse's value. */
-int pc_nl_dump(int fd, const void *req, size_t reqlen,
-	       int (*parse)(void *ctx, const void *buf, size_t len, bool *done), void *ctx);
-/* One attribute from (*p, *len): 1 with the attribute's type (flags masked)
- * and payload, advancing past it; 0 at the end; PC_EPARSE when a length
- * lies. Padding shorter than a header at the end is tolerated. */
-int pc_nla_next(const uint8_t **p, size_t *len, uint16_t *type, const uint8_t **data,
-		size_t *dlen);
-
-/* The messages of one recv() worth of a dump reply, one by one: 1 with the
- * payload of a message of `type` for `seq` (others are skipped); 0 at the
- * end (NLMSG_DONE, which sets st->done, or the buffer's end); or a negative
- * code (PC_EPARSE, the errno of an NLMSG_ERROR, PC_EIO on overrun). Shared
- * by every netlink parser here (nftables, addresses, IPVS). */
-struct pc_nl_walk {
-	const unsigned char *p;
-	size_t len;
-	uint32_t seq;
-	uint16_t type;
-	struct pc_nft_status *st;
-};
-int pc_nl_next(struct pc_nl_walk *w, const unsigned char **ret_payload, size_t *ret_len);
-
-/* A fresh dump sequence number (per thread). */
-uint32_t pc_nl_next_seq(void);
 
 #endif

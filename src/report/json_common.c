@@ -105,7 +105,7 @@ static void json_service(struct pc_json *j, const struct pc_service *s)
 	pc_json_end_object(j);
 }
 
-static void json_netns(struct pc_json *j, const struct pc_netns *ns)
+void pc_report_json_netns(struct pc_json *j, const struct pc_netns *ns)
 {
 	if (ns->inode == 0 && !ns->name) {
 		pc_json_null(j);
@@ -196,7 +196,7 @@ static void json_forward(struct pc_json *j, const struct pc_snapshot *snap,
 		const struct pc_endpoint *be = &snap->endpoints[b];
 		pc_json_begin_object(j);
 		pc_json_key(j, "netns");
-		json_netns(j, &be->netns);
+		pc_report_json_netns(j, &be->netns);
 		pc_json_key(j, "address");
 		json_addr(j, &be->addr);
 		pc_json_key(j, "port");
@@ -238,7 +238,7 @@ void pc_report_json_endpoint_of(struct pc_json *j, const struct pc_snapshot *sna
 	pc_json_key(j, "bind");
 	pc_json_string(j, pc_bind_name(ep->bind));
 	pc_json_key(j, "netns");
-	json_netns(j, &ep->netns);
+	pc_report_json_netns(j, &ep->netns);
 	pc_json_key(j, "owners");
 	pc_json_begin_array(j);
 	for (size_t i = 0; i < ep->n_owners; i++)

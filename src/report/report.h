@@ -63,6 +63,8 @@ void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep);
  * the listeners behind a forwarded port. */
 void pc_report_json_endpoint_of(struct pc_json *j, const struct pc_snapshot *snap,
 				const struct pc_endpoint *ep);
+/* The netns object of the endpoint contract ({inode, name} or null). */
+void pc_report_json_netns(struct pc_json *j, const struct pc_netns *ns);
 /* One owner object of the endpoint contract (for the connection edges). */
 void pc_report_json_owner(struct pc_json *j, const struct pc_owner *o);
 /* The snapshot metadata object ("snapshot": {...}). */

@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (len >= 12)
 		memcpy(&seq, buf + 8, 4);
 	size_t n = 0;
-	struct pc_nft_status st = {0};
+	struct pc_nl_status st = {0};
 	if (which == 0) {
 		uint16_t id;
 		pc_ipvs_parse_family(buf, len, seq, &id);

@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (len >= 12)
 		memcpy(&seq, buf + 8, 4);
 	struct pc_fwd_rules *rs = pc_fwd_rules_new();
-	struct pc_nft_status st = {0};
+	struct pc_nl_status st = {0};
 	if (!rs) {
 		free(buf);
 		return 0;

@@ -83,7 +83,7 @@ static struct pc_fwd_rules *replay(const struct capture *c)
 		unsigned char *copy = malloc(r->len ? r->len : 1);
 		assert_non_null(copy);
 		memcpy(copy, r->data, r->len);
-		struct pc_nft_status st = {0};
+		struct pc_nl_status st = {0};
 		if (r->tag == 0) {
 			assert_int_equal(pc_nft_parse(copy, r->len, r->seq, pc_fwd_rules_add, rs, &st),
 					 0);
@@ -242,7 +242,7 @@ static void cut_everywhere(const char *file)
 		const struct rec *r = &c.r[i];
 		size_t full = 0;
 		bool done = false;
-		struct pc_nft_status st = {0};
+		struct pc_nl_status st = {0};
 		if (r->tag == 0)
 			assert_int_equal(pc_nft_parse(r->data, r->len, r->seq, count_rule, &full, &st), 0);
 		else if (r->tag == TAG_ADDRS)
@@ -260,7 +260,7 @@ static void cut_everywhere(const char *file)
 			memcpy(copy, r->data, cut);
 			size_t got = 0;
 			int e;
-			struct pc_nft_status st2 = {0};
+			struct pc_nl_status st2 = {0};
 			if (r->tag == 0)
 				e = pc_nft_parse(copy, cut, r->seq, count_rule, &got, &st2);
 			else if (r->tag == TAG_ADDRS)
@@ -481,7 +481,7 @@ static void test_lying_lengths(void **state)
 	struct nlmsghdr h = {.nlmsg_len = 200, .nlmsg_type = (10 << 8) | 6, .nlmsg_seq = 7};
 	memcpy(buf, &h, sizeof(h));
 	size_t n = 0;
-	struct pc_nft_status st = {0};
+	struct pc_nl_status st = {0};
 	assert_int_equal(pc_nft_parse(buf, sizeof(buf), 7, count_rule, &n, &st), PC_EPARSE);
 	/* a rule whose attribute claims more than the message holds */
 	h.nlmsg_len = 32;

@@ -189,7 +189,7 @@ static void test_services_and_dests(void **state)
 	struct msg m;
 	build_services(&m);
 	struct got g = {0};
-	struct pc_nft_status st = {0};
+	struct pc_nl_status st = {0};
 	assert_int_equal(pc_ipvs_parse_services(m.b, m.len, SEQ, FAMILY, on_svc, &g, &st), 0);
 	assert_true(st.done);
 	assert_int_equal(g.ns, 2);
@@ -201,7 +201,7 @@ static void test_services_and_dests(void **state)
 	assert_string_equal(g.s[0].sched, "wrr");
 	assert_int_equal(g.s[1].fwmark, 7);
 	build_dests(&m);
-	struct pc_nft_status st2 = {0};
+	struct pc_nl_status st2 = {0};
 	assert_int_equal(pc_ipvs_parse_dests(m.b, m.len, SEQ, FAMILY, on_dest, &g, &st2), 0);
 	assert_int_equal(g.nd, 2);
 	assert_string_equal(inet_ntop(AF_INET, g.d[1].addr.bytes, a, sizeof(a)), "198.18.82.2");
@@ -210,7 +210,7 @@ static void test_services_and_dests(void **state)
 	assert_int_equal(g.d[1].weight, 3);
 	/* another family's messages, or another dump's, are not ours */
 	struct got g2 = {0};
-	struct pc_nft_status st3 = {0};
+	struct pc_nl_status st3 = {0};
 	assert_int_equal(pc_ipvs_parse_dests(m.b, m.len, SEQ, FAMILY + 1, on_dest, &g2, &st3), 0);
 	assert_int_equal(pc_ipvs_parse_dests(m.b, m.len, SEQ + 1, FAMILY, on_dest, &g2, &st3), 0);
 	assert_int_equal(g2.nd, 0);
@@ -219,7 +219,7 @@ static void test_services_and_dests(void **state)
 static void cut_everywhere(const struct msg *m, bool dests)
 {
 	struct got full = {0};
-	struct pc_nft_status st = {0};
+	struct pc_nl_status st = {0};
 	if (dests)
 		pc_ipvs_parse_dests(m->b, m->len, SEQ, FAMILY, on_dest, &full, &st);
 	else
@@ -229,7 +229,7 @@ static void cut_everywhere(const struct msg *m, bool dests)
 		assert_non_null(copy);
 		memcpy(copy, m->b, cut);
 		struct got g = {0};
-		struct pc_nft_status st2 = {0};
+		struct pc_nl_status st2 = {0};
 		int e = dests ? pc_ipvs_parse_dests(copy, cut, SEQ, FAMILY, on_dest, &g, &st2)
 			      : pc_ipvs_parse_services(copy, cut, SEQ, FAMILY, on_svc, &g, &st2);
 		assert_true(e == 0 || e == PC_EPARSE);
@@ -257,7 +257,7 @@ static void test_lying_lengths(void **state)
 	uint16_t big = 900;
 	memcpy(m.b + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct genlmsghdr)), &big, 2);
 	struct got g = {0};
-	struct pc_nft_status st = {0};
+	struct pc_nl_status st = {0};
 	assert_int_equal(pc_ipvs_parse_services(m.b, m.len, SEQ, FAMILY, on_svc, &g, &st),
 			 PC_EPARSE);
 	assert_int_equal(g.ns, 0);
