@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <netinet/in.h> /* before the linux/ headers, which defer to it */
-#include <pthread.h>
 #include <linux/netfilter.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -281,12 +280,11 @@ static int cmp_key(const struct frule *a, uint8_t family, const char *table, con
 	return c ? c : strcmp(a->chain, chain);
 }
 
-static const struct pc_fwd_rules *sort_rules; /* qsort has no context in C11 */
-
-static int cmp_order(const void *pa, const void *pb)
+static int cmp_order(const void *pa, const void *pb, void *arg)
 {
-	const struct frule *a = &sort_rules->r[*(const size_t *)pa];
-	const struct frule *b = &sort_rules->r[*(const size_t *)pb];
+	const struct pc_fwd_rules *rs = arg;
+	const struct frule *a = &rs->r[*(const size_t *)pa];
+	const struct frule *b = &rs->r[*(const size_t *)pb];
 	int c = cmp_key(a, b->family, b->table, b->chain);
 	if (c)
 		return c;
@@ -311,8 +309,6 @@ static long find_chain(const struct pc_fwd_rules *rs, uint8_t family, const char
 	return -1;
 }
 
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* Group rules by chain and link every jump/goto to its chain. */
 static int index_rules(struct pc_fwd_rules *rs)
 {
@@ -326,11 +322,7 @@ static int index_rules(struct pc_fwd_rules *rs)
 		return PC_ENOMEM;
 	for (size_t i = 0; i < rs->n; i++)
 		rs->order[i] = i;
-	pthread_mutex_lock(&sort_lock);
-	sort_rules = rs;
-	qsort(rs->order, rs->n, sizeof(*rs->order), cmp_order);
-	sort_rules = NULL;
-	pthread_mutex_unlock(&sort_lock);
+	qsort_r(rs->order, rs->n, sizeof(*rs->order), cmp_order, rs);
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct frule *f = &rs->r[rs->order[i]];
 		if (i == 0 || cmp_key(&rs->r[rs->order[i - 1]], f->family, f->table, f->chain)) {
@@ -650,7 +642,8 @@ int pc_fwd_analyse(const struct pc_fwd_rules *crs, struct pc_fwd_front **ret_fro
 		free(w.e);
 		return w.err;
 	}
-	qsort(w.e, w.n, sizeof(*w.e), cmp_emit);
+	if (w.n > 1)
+		qsort(w.e, w.n, sizeof(*w.e), cmp_emit);
 	struct pc_fwd_front *fronts = calloc(w.n ? w.n : 1, sizeof(*fronts));
 	if (!fronts) {
 		free(w.e);
