@@ -1089,8 +1089,9 @@ static int read_namespace(struct pc_snapshot *snap, size_t first, const struct p
 }
 
 int pc_forward_collect(struct pc_snapshot *snap, const struct pc_netns_set *set,
-		       struct pc_error *err)
+		       unsigned *ret_denied, struct pc_error *err)
 {
+	*ret_denied = 0;
 	size_t n_ns = pc_netns_count(set);
 	struct nsaddrs *na = calloc(n_ns ? n_ns : 1, sizeof(*na));
 	if (!na)
@@ -1100,7 +1101,10 @@ int pc_forward_collect(struct pc_snapshot *snap, const struct pc_netns_set *set,
 	unsigned failed = 0;
 	for (size_t i = 0; i < n_ns && r != PC_ENOMEM; i++) {
 		r = read_namespace(snap, first, set, pc_netns_get(set, i), &na[i]);
-		if (r < 0 && r != PC_ENOMEM) {
+		if (r == -EPERM || r == -EACCES) {
+			(*ret_denied)++;
+			r = 0;
+		} else if (r < 0 && r != PC_ENOMEM) {
 			if (!first_fail)
 				first_fail = r;
 			failed++;

@@ -86,11 +86,13 @@ struct pc_netns_set;
  * listener already holds that port, give that listener the forward; then
  * resolve every target to a listener of this snapshot (backend_index).
  * Listeners owned by a userland proxy (docker-proxy, conmon, rootlessport,
- * slirp4netns, pasta) get kind proxy. Problems reading a namespace are
- * warnings on snap. Returns 0 or PC_ENOMEM.
+ * slirp4netns, pasta) get kind proxy. Namespaces whose rules we may not
+ * read (EPERM, EACCES: not root) are counted in *ret_denied for the
+ * inventory's one privilege warning; other problems are warnings on snap.
+ * Returns 0 or PC_ENOMEM.
  */
 int pc_forward_collect(struct pc_snapshot *snap, const struct pc_netns_set *set,
-		       struct pc_error *err);
+		       unsigned *ret_denied, struct pc_error *err);
 
 /* After probing: a front without a service of its own takes the service
  * its (first resolved) backend listener was identified as. */
