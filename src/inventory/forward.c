@@ -86,7 +86,7 @@ struct pc_fwd_rules {
 	size_t n, cap;
 	struct fset *sets;
 	size_t n_sets, cap_sets, n_elems;
-	long cur_set; /* where pc_fwd_rules_add_elem() adds */
+	long cur_set;  /* where pc_fwd_rules_add_elem() adds */
 	size_t *order; /* rules sorted by (family, table, chain, seq) */
 	struct chain *chains;
 	size_t n_chains;
@@ -134,8 +134,7 @@ size_t pc_fwd_rules_count(const struct pc_fwd_rules *rs)
 
 /* Index of the set (family, table, name), added when new; -1 on ENOMEM or
  * past the cap. */
-static long set_index(struct pc_fwd_rules *rs, uint8_t family, const char *table,
-		      const char *name)
+static long set_index(struct pc_fwd_rules *rs, uint8_t family, const char *table, const char *name)
 {
 	for (size_t i = rs->n_sets; i-- > 0;) /* lookups cluster: search backwards */
 		if (rs->sets[i].family == family && strcmp(rs->sets[i].name, name) == 0 &&
@@ -170,7 +169,7 @@ size_t pc_fwd_rules_n_sets(const struct pc_fwd_rules *rs)
 }
 
 void pc_fwd_rules_set(struct pc_fwd_rules *rs, size_t i, uint8_t *ret_family,
-		      const char **ret_table, const char **ret_name)
+                      const char **ret_table, const char **ret_name)
 {
 	*ret_family = rs->sets[i].family;
 	*ret_table = rs->sets[i].table;
@@ -240,9 +239,9 @@ int pc_fwd_rules_add(void *ctx, const struct pc_nft_rule *in)
 		return PC_ENOMEM;
 	}
 	f->family = in->family;
-	f->l4proto = (int8_t)(in->l4proto == IPPROTO_TCP || in->l4proto == IPPROTO_UDP
-				      ? in->l4proto
-				      : in->l4proto < 0 ? -1 : 0);
+	f->l4proto = (int8_t)(in->l4proto == IPPROTO_TCP || in->l4proto == IPPROTO_UDP ? in->l4proto
+	                      : in->l4proto < 0                                        ? -1
+	                                                                               : 0);
 	f->has_daddr = in->has_daddr;
 	f->daddr = in->daddr;
 	f->dport = in->dport;
@@ -292,7 +291,7 @@ static int cmp_order(const void *pa, const void *pb, void *arg)
 }
 
 static long find_chain(const struct pc_fwd_rules *rs, uint8_t family, const char *table,
-		       const char *chain)
+                       const char *chain)
 {
 	size_t lo = 0, hi = rs->n_chains;
 	while (lo < hi) {
@@ -429,7 +428,7 @@ static void emit(struct walk *w, const struct ctx *c, const struct frule *f)
 }
 
 static void walk_lookups(struct walk *w, const struct frule *f, const struct ctx *c, size_t li,
-			 int depth);
+                         int depth);
 
 static void walk_chain(struct walk *w, long ci, const struct ctx *in, int depth)
 {
@@ -488,12 +487,14 @@ static void walk_chain(struct walk *w, long ci, const struct ctx *in, int depth)
 /* Merge a set element's key into the context, field by field; false when
  * the element contradicts it (or is too short for its fields). */
 static bool merge_key(struct ctx *c, const struct flookup *lk, const struct felem *el,
-		      const struct frule *f)
+                      const struct frule *f)
 {
 	size_t off = 0;
 	for (size_t i = 0; i < lk->n_fields; i++) {
 		size_t len = lk->field[i] == PC_NFT_F_DADDR6 ? 16 : 4;
-		if (off + (lk->field[i] == PC_NFT_F_L4PROTO ? 1 : lk->field[i] == PC_NFT_F_DPORT ? 2 : len) >
+		if (off + (lk->field[i] == PC_NFT_F_L4PROTO ? 1
+		           : lk->field[i] == PC_NFT_F_DPORT ? 2
+		                                            : len) >
 		    el->key_len)
 			return false;
 		const uint8_t *k = el->key + off;
@@ -543,7 +544,7 @@ static bool merge_key(struct ctx *c, const struct flookup *lk, const struct fele
  * its action. A membership we cannot read is no constraint; a verdict map
  * we cannot read ends the walk there. */
 static void walk_lookups(struct walk *w, const struct frule *f, const struct ctx *c, size_t li,
-			 int depth)
+                         int depth)
 {
 	if (li == f->n_lookups) {
 		if (f->nat != PC_NFT_NAT_NONE)
@@ -618,14 +619,13 @@ void pc_fwd_fronts_free(struct pc_fwd_front *fronts, size_t n)
 static void label(struct pc_fwd_front *fr, const struct emit *e)
 {
 	if (e->front && e->comment)
-		snprintf(fr->rule, sizeof(fr->rule), "%s/%s: %s", e->front->table,
-			 e->front->chain, e->comment);
+		snprintf(fr->rule, sizeof(fr->rule), "%s/%s: %s", e->front->table, e->front->chain,
+		         e->comment);
 	else if (e->front)
 		snprintf(fr->rule, sizeof(fr->rule), "%s/%s", e->front->table, e->front->chain);
 }
 
-int pc_fwd_analyse(const struct pc_fwd_rules *crs, struct pc_fwd_front **ret_fronts,
-		   size_t *ret_n)
+int pc_fwd_analyse(const struct pc_fwd_rules *crs, struct pc_fwd_front **ret_fronts, size_t *ret_n)
 {
 	struct pc_fwd_rules *rs = (struct pc_fwd_rules *)crs; /* the index is a cache */
 	int r = index_rules(rs);
@@ -694,7 +694,7 @@ int pc_fwd_analyse(const struct pc_fwd_rules *crs, struct pc_fwd_front **ret_fro
 /* ---- addresses of a namespace (RTM_GETADDR) ---- */
 
 int pc_fwd_parse_addrs(const void *buf, size_t len, uint32_t seq,
-		       int (*fn)(void *ctx, const struct pc_addr *a), void *ctx, bool *done)
+                       int (*fn)(void *ctx, const struct pc_addr *a), void *ctx, bool *done)
 {
 	struct pc_nl_status st = {0};
 	struct pc_nl_walk w = {.p = buf, .len = len, .seq = seq, .type = RTM_NEWADDR, .st = &st};
@@ -792,7 +792,7 @@ static bool has_addr(const struct nsaddrs *na, const struct pc_addr *a)
 }
 
 static const char *const proxy_comms[] = {
-	"docker-proxy", "conmon", "rootlessport", "slirp4netns", "pasta", "pasta.avx2",
+    "docker-proxy", "conmon", "rootlessport", "slirp4netns", "pasta", "pasta.avx2",
 };
 
 static bool owned_by_proxy(const struct pc_endpoint *ep)
@@ -805,10 +805,10 @@ static bool owned_by_proxy(const struct pc_endpoint *ep)
 }
 
 static bool is_listener(const struct pc_endpoint *ep, enum pc_proto proto, uint16_t port,
-			uint64_t inode)
+                        uint64_t inode)
 {
-	return ep->source == PC_SOURCE_HOST && ep->state == PC_STATE_LISTEN &&
-	       ep->proto == proto && ep->port == port && ep->netns.inode == inode;
+	return ep->source == PC_SOURCE_HOST && ep->state == PC_STATE_LISTEN && ep->proto == proto &&
+	       ep->port == port && ep->netns.inode == inode;
 }
 
 /* Does a socket bound to bound accept connections to dst? An any-bound
@@ -823,7 +823,7 @@ static bool bound_accepts(const struct pc_addr *bound, const struct pc_addr *dst
 /* The listener of namespace inode serving (proto, addr, port): an exact
  * address first, then a wildcard; -1 when none. */
 static long find_listener(const struct pc_snapshot *snap, enum pc_proto proto,
-			  const struct pc_addr *addr, uint16_t port, uint64_t inode)
+                          const struct pc_addr *addr, uint16_t port, uint64_t inode)
 {
 	long any = -1;
 	for (size_t i = 0; i < snap->n_endpoints; i++) {
@@ -839,7 +839,7 @@ static long find_listener(const struct pc_snapshot *snap, enum pc_proto proto,
 }
 
 static long resolve(const struct pc_snapshot *snap, const struct nsaddrs *ns, size_t n_ns,
-		    uint64_t front_ns, enum pc_proto proto, const struct pc_forward_target *t)
+                    uint64_t front_ns, enum pc_proto proto, const struct pc_forward_target *t)
 {
 	/* loopback and the front's own addresses first: DNAT stays local */
 	for (size_t i = 0; i < n_ns; i++)
@@ -861,7 +861,7 @@ static long resolve(const struct pc_snapshot *snap, const struct nsaddrs *ns, si
 }
 
 static struct pc_forward *make_forward(struct pc_snapshot *snap, const struct pc_fwd_front *fr,
-				       enum pc_forward_kind kind)
+                                       enum pc_forward_kind kind)
 {
 	struct pc_forward *f = pc_arena_alloc(&snap->arena, sizeof(*f));
 	if (!f)
@@ -891,7 +891,7 @@ static struct pc_forward *make_forward(struct pc_snapshot *snap, const struct pc
 /* Put one front on the snapshot: on the listener already holding the port
  * (it keeps state listen), or as a new forwarded endpoint. */
 static int place_front(struct pc_snapshot *snap, size_t first, const struct pc_fwd_front *fr,
-		       const struct pc_netns_entry *ns, const char *ns_name)
+                       const struct pc_netns_entry *ns, const char *ns_name)
 {
 	for (size_t i = first; i < snap->n_endpoints; i++) {
 		struct pc_endpoint *ep = &snap->endpoints[i];
@@ -949,14 +949,14 @@ static int read_ruleset(int fd, struct pc_fwd_rules *rs)
 	int r = pc_nft_dump_chains(fd, add_chain, &l, NULL, NULL);
 	for (size_t i = 0; r == 0 && i < l.n; i++)
 		r = pc_nft_dump(fd, l.c[i].family, l.c[i].table, l.c[i].name, pc_fwd_rules_add, rs,
-				NULL, NULL);
+		                NULL, NULL);
 	free(l.c);
 	for (size_t i = 0; r == 0 && i < pc_fwd_rules_n_sets(rs); i++) {
 		uint8_t family;
 		const char *table, *name;
 		pc_fwd_rules_set(rs, i, &family, &table, &name);
 		int e = pc_nft_dump_elems(fd, family, table, name, pc_fwd_rules_add_elem, rs, NULL,
-					  NULL);
+		                          NULL);
 		/* a set we could not read is left out of the walk */
 		pc_fwd_rules_set_loaded(rs, i, e == 0);
 		if (e == PC_ENOMEM)
@@ -1038,7 +1038,7 @@ static int ipvs_dest(void *ctx, const struct pc_ipvs_dest *d)
 }
 
 static int read_ipvs(struct pc_snapshot *snap, size_t first, const struct pc_netns_set *set,
-		     const struct pc_netns_entry *ns, const char *name)
+                     const struct pc_netns_entry *ns, const char *name)
 {
 	int fd = pc_netns_socket(set, ns->inode, AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);
 	if (fd < 0)
@@ -1055,7 +1055,7 @@ static int read_ipvs(struct pc_snapshot *snap, size_t first, const struct pc_net
 }
 
 static int read_namespace(struct pc_snapshot *snap, size_t first, const struct pc_netns_set *set,
-			  const struct pc_netns_entry *ns, struct nsaddrs *na)
+                          const struct pc_netns_entry *ns, struct nsaddrs *na)
 {
 	na->inode = ns->inode;
 	int fd = pc_netns_socket(set, ns->inode, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
@@ -1089,7 +1089,7 @@ static int read_namespace(struct pc_snapshot *snap, size_t first, const struct p
 }
 
 int pc_forward_collect(struct pc_snapshot *snap, const struct pc_netns_set *set,
-		       unsigned *ret_denied, struct pc_error *err)
+                       unsigned *ret_denied, struct pc_error *err)
 {
 	*ret_denied = 0;
 	size_t n_ns = pc_netns_count(set);
@@ -1145,13 +1145,14 @@ int pc_forward_collect(struct pc_snapshot *snap, const struct pc_netns_set *set,
 		return pc_error_set(err, r, "out of memory");
 	if (failed && (first_fail == -EPROTONOSUPPORT || first_fail == -ENOENT))
 		return pc_snapshot_warn(snap, "nftables is not available in this kernel: forwarded "
-					      "ports are not shown") < 0
-			       ? PC_ENOMEM
-			       : 0;
-	if (failed && pc_snapshot_warn(snap, "could not read the NAT rules of %u network "
-					     "namespace%s (%s): their forwarded ports are not "
-					     "shown",
-				       failed, failed == 1 ? "" : "s", pc_strerror(first_fail)) < 0)
+		                              "ports are not shown") < 0
+		           ? PC_ENOMEM
+		           : 0;
+	if (failed && pc_snapshot_warn(snap,
+	                               "could not read the NAT rules of %u network "
+	                               "namespace%s (%s): their forwarded ports are not "
+	                               "shown",
+	                               failed, failed == 1 ? "" : "s", pc_strerror(first_fail)) < 0)
 		return PC_ENOMEM;
 	return 0;
 }

@@ -37,7 +37,7 @@ struct pc_fwd_target {
 };
 
 struct pc_fwd_front {
-	int family;  /* AF_INET or AF_INET6 */
+	int family; /* AF_INET or AF_INET6 */
 	enum pc_proto proto;
 	struct pc_addr addr; /* any (0.0.0.0 / ::) when the rule names no address */
 	uint16_t port;
@@ -61,7 +61,7 @@ size_t pc_fwd_rules_count(const struct pc_fwd_rules *rules);
  * followed). */
 size_t pc_fwd_rules_n_sets(const struct pc_fwd_rules *rules);
 void pc_fwd_rules_set(struct pc_fwd_rules *rules, size_t i, uint8_t *ret_family,
-		      const char **ret_table, const char **ret_name);
+                      const char **ret_table, const char **ret_name);
 int pc_fwd_rules_add_elem(void *rules, const struct pc_nft_elem *elem);
 void pc_fwd_rules_set_loaded(struct pc_fwd_rules *rules, size_t i, bool loaded);
 
@@ -69,14 +69,14 @@ void pc_fwd_rules_set_loaded(struct pc_fwd_rules *rules, size_t i, bool loaded);
  * free with pc_fwd_fronts_free(). 0, PC_ENOMEM, or PC_ETOOBIG when the
  * ruleset is too big to walk (a cap on steps guards against jump webs). */
 int pc_fwd_analyse(const struct pc_fwd_rules *rules, struct pc_fwd_front **ret_fronts,
-		   size_t *ret_n);
+                   size_t *ret_n);
 void pc_fwd_fronts_free(struct pc_fwd_front *fronts, size_t n);
 
 /* Parse one recv() worth of an RTM_GETADDR dump with sequence seq: each
  * local address is handed to fn. *done is set at NLMSG_DONE. 0, PC_EPARSE,
  * the negative errno of an NLMSG_ERROR, or fn's value. */
 int pc_fwd_parse_addrs(const void *buf, size_t len, uint32_t seq,
-		       int (*fn)(void *ctx, const struct pc_addr *a), void *ctx, bool *done);
+                       int (*fn)(void *ctx, const struct pc_addr *a), void *ctx, bool *done);
 
 struct pc_netns_set;
 
@@ -92,7 +92,7 @@ struct pc_netns_set;
  * Returns 0 or PC_ENOMEM.
  */
 int pc_forward_collect(struct pc_snapshot *snap, const struct pc_netns_set *set,
-		       unsigned *ret_denied, struct pc_error *err);
+                       unsigned *ret_denied, struct pc_error *err);
 
 /* After probing: a front without a service of its own takes the service
  * its (first resolved) backend listener was identified as. */

@@ -78,8 +78,8 @@ int pc_ipvs_parse_family(const void *buf, size_t len, uint32_t seq, uint16_t *re
 /* The attributes nested in the first attribute of type `outer` of each
  * message of cmd in the buffer, handed to one of the two record parsers. */
 static int each_nested(const void *buf, size_t len, uint32_t seq, uint16_t family, uint8_t cmd,
-		       uint16_t outer, struct pc_nl_status *st,
-		       int (*rec)(const uint8_t *p, size_t n, void *arg), void *arg)
+                       uint16_t outer, struct pc_nl_status *st,
+                       int (*rec)(const uint8_t *p, size_t n, void *arg), void *arg)
 {
 	struct pc_nl_walk w = {.p = buf, .len = len, .seq = seq, .type = family, .st = st};
 	const unsigned char *pl;
@@ -172,11 +172,11 @@ static int parse_service(const uint8_t *p, size_t n, void *arg)
 }
 
 int pc_ipvs_parse_services(const void *buf, size_t len, uint32_t seq, uint16_t family,
-			   pc_ipvs_service_fn fn, void *ctx, struct pc_nl_status *st)
+                           pc_ipvs_service_fn fn, void *ctx, struct pc_nl_status *st)
 {
 	struct svc_arg a = {fn, ctx};
 	return each_nested(buf, len, seq, family, IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE, st,
-			   parse_service, &a);
+	                   parse_service, &a);
 }
 
 struct dest_arg {
@@ -227,11 +227,11 @@ static int parse_dest(const uint8_t *p, size_t n, void *arg)
 }
 
 int pc_ipvs_parse_dests(const void *buf, size_t len, uint32_t seq, uint16_t family,
-			pc_ipvs_dest_fn fn, void *ctx, struct pc_nl_status *st)
+                        pc_ipvs_dest_fn fn, void *ctx, struct pc_nl_status *st)
 {
 	struct dest_arg a = {fn, ctx};
 	return each_nested(buf, len, seq, family, IPVS_CMD_NEW_DEST, IPVS_CMD_ATTR_DEST, st,
-			   parse_dest, &a);
+	                   parse_dest, &a);
 }
 
 /* ---- the exchanges ---- */
@@ -254,7 +254,7 @@ static int put(struct req *q, uint16_t type, const void *data, size_t n)
 }
 
 static void start(struct req *q, uint16_t type, uint16_t flags, uint32_t seq, uint8_t cmd,
-		  uint8_t version)
+                  uint8_t version)
 {
 	memset(q, 0, sizeof(*q));
 	struct genlmsghdr g = {.cmd = cmd, .version = version};
@@ -359,12 +359,12 @@ int pc_ipvs_dump(int fd, pc_ipvs_service_fn svc_fn, pc_ipvs_dest_fn dest_fn, voi
 		if (s->fwmark)
 			r = put(&inner, IPVS_SVC_ATTR_FWMARK, &s->fwmark, 4);
 		else if ((r = put(&inner, IPVS_SVC_ATTR_PROTOCOL, &s->protocol, 2)) == 0 &&
-			 (r = put(&inner, IPVS_SVC_ATTR_ADDR, s->addr.bytes, 16)) == 0)
+		         (r = put(&inner, IPVS_SVC_ATTR_ADDR, s->addr.bytes, 16)) == 0)
 			r = put(&inner, IPVS_SVC_ATTR_PORT, &port, 2);
 		if (r < 0)
 			break;
 		struct dump_ctx dd = {
-			.seq = pc_nl_next_seq(), .family = f.id, .dest_fn = dest_fn, .ctx = ctx};
+		    .seq = pc_nl_next_seq(), .family = f.id, .dest_fn = dest_fn, .ctx = ctx};
 		start(&q, f.id, NLM_F_REQUEST | NLM_F_DUMP, dd.seq, IPVS_CMD_GET_DEST,
 		      IPVS_GENL_VERSION);
 		if ((r = put(&q, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, inner.b, inner.len)) < 0)

@@ -45,9 +45,9 @@ int pc_ipvs_parse_family(const void *buf, size_t len, uint32_t seq, uint16_t *re
  * resolved): one callback per service / real server. Same return contract
  * as pc_nft_parse(). */
 int pc_ipvs_parse_services(const void *buf, size_t len, uint32_t seq, uint16_t family,
-			   pc_ipvs_service_fn fn, void *ctx, struct pc_nl_status *st);
+                           pc_ipvs_service_fn fn, void *ctx, struct pc_nl_status *st);
 int pc_ipvs_parse_dests(const void *buf, size_t len, uint32_t seq, uint16_t family,
-			pc_ipvs_dest_fn fn, void *ctx, struct pc_nl_status *st);
+                        pc_ipvs_dest_fn fn, void *ctx, struct pc_nl_status *st);
 
 /* With fd a NETLINK_GENERIC socket made in the namespace to read: resolve
  * the IPVS family (-ENOENT when the kernel has none), then dump its

@@ -22,8 +22,7 @@
 #define DUMP_MAX_BYTES ((size_t)1 << 30)
 #define RECV_TIMEOUT_S 5
 
-int pc_nla_next(const uint8_t **p, size_t *len, uint16_t *type, const uint8_t **data,
-		    size_t *dlen)
+int pc_nla_next(const uint8_t **p, size_t *len, uint16_t *type, const uint8_t **data, size_t *dlen)
 {
 	if (*len < NLA_HDRLEN)
 		return 0;
@@ -105,7 +104,7 @@ uint32_t pc_nl_next_seq(void)
 }
 
 int pc_nl_dump(int fd, const void *req, size_t reqlen,
-	       int (*parse)(void *ctx, const void *buf, size_t len, bool *done), void *ctx)
+               int (*parse)(void *ctx, const void *buf, size_t len, bool *done), void *ctx)
 {
 	struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
@@ -133,10 +132,10 @@ int pc_nl_dump(int fd, const void *req, size_t reqlen,
 		struct iovec iov = {.iov_base = buf, .iov_len = RECV_BUF_SIZE};
 		struct sockaddr_nl from;
 		struct msghdr msg = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
+		    .msg_name = &from,
+		    .msg_namelen = sizeof(from),
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
 		};
 		n = recvmsg(fd, &msg, 0);
 		if (n < 0) {

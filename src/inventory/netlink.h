@@ -20,7 +20,7 @@
 struct pc_nl_status {
 	bool done;        /* NLMSG_DONE seen */
 	bool interrupted; /* NLM_F_DUMP_INTR */
-	size_t rules; /* records handed to the callback */
+	size_t rules;     /* records handed to the callback */
 };
 
 /* The loop of a netlink dump, shared by the nftables, address and
@@ -29,12 +29,11 @@ struct pc_nl_status {
  * recv, 5 s receive timeout, 1 GiB in all. 0, -errno, PC_EPARSE (a
  * truncated datagram), PC_ETIMEOUT, PC_ETOOBIG or parse's value. */
 int pc_nl_dump(int fd, const void *req, size_t reqlen,
-	       int (*parse)(void *ctx, const void *buf, size_t len, bool *done), void *ctx);
+               int (*parse)(void *ctx, const void *buf, size_t len, bool *done), void *ctx);
 /* One attribute from (*p, *len): 1 with the attribute's type (flags masked)
  * and payload, advancing past it; 0 at the end; PC_EPARSE when a length
  * lies. Padding shorter than a header at the end is tolerated. */
-int pc_nla_next(const uint8_t **p, size_t *len, uint16_t *type, const uint8_t **data,
-		size_t *dlen);
+int pc_nla_next(const uint8_t **p, size_t *len, uint16_t *type, const uint8_t **data, size_t *dlen);
 
 /* The messages of one recv() worth of a dump reply, one by one: 1 with the
  * payload of a message of `type` for `seq` (others are skipped); 0 at the

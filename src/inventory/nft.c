@@ -42,7 +42,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-
 /* what a register holds */
 enum reg_kind { R_NONE = 0, R_L4PROTO, R_DADDR, R_DPORT, R_FIB_TYPE, R_CONST, R_NUMGEN };
 
@@ -63,7 +62,6 @@ static int reg_off(uint32_t reg)
 		return (int)(reg - NFT_REG32_00) * 4;
 	return -1;
 }
-
 
 static int get_be32(const uint8_t *d, size_t n, uint32_t *ret)
 {
@@ -156,8 +154,7 @@ static int attr_u32(const struct attrs *a, int t, uint32_t *ret)
 	return get_be32(a->v[t], a->n[t], ret);
 }
 
-static void set_reg(struct regs *rg, uint32_t reg, enum reg_kind kind, const uint8_t *d,
-		    size_t n)
+static void set_reg(struct regs *rg, uint32_t reg, enum reg_kind kind, const uint8_t *d, size_t n)
 {
 	int off = reg_off(reg);
 	if (off < 0)
@@ -177,8 +174,8 @@ static void on_payload(const struct attrs *a, struct regs *rg)
 	    attr_u32(a, NFTA_PAYLOAD_OFFSET, &offset) || attr_u32(a, NFTA_PAYLOAD_LEN, &len))
 		return; /* a payload write, or one we do not read */
 	enum reg_kind k = R_NONE;
-	if (base == NFT_PAYLOAD_NETWORK_HEADER && ((offset == 16 && len == 4) ||
-						   (offset == 24 && len == 16)))
+	if (base == NFT_PAYLOAD_NETWORK_HEADER &&
+	    ((offset == 16 && len == 4) || (offset == 24 && len == 16)))
 		k = R_DADDR;
 	else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && offset == 2 && len == 2)
 		k = R_DPORT;
@@ -616,7 +613,6 @@ static int parse_rule(const uint8_t *p, size_t len, struct pc_nft_rule *r)
 	return have_table && have_chain ? 0 : PC_EPARSE;
 }
 
-
 static int parse_elem(const uint8_t *p, size_t len, struct pc_nft_elem *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -641,7 +637,8 @@ static int parse_elem(const uint8_t *p, size_t len, struct pc_nft_elem *e)
 				return e2;
 			if (d.is_verdict) {
 				if (d.code == NFT_JUMP || d.code == NFT_GOTO) {
-					e->verdict = d.code == NFT_JUMP ? PC_NFT_V_JUMP : PC_NFT_V_GOTO;
+					e->verdict =
+					    d.code == NFT_JUMP ? PC_NFT_V_JUMP : PC_NFT_V_GOTO;
 					memcpy(e->chain, d.chain, sizeof(e->chain));
 				} else if (d.code == NF_ACCEPT) {
 					e->verdict = PC_NFT_V_ACCEPT;
@@ -667,14 +664,14 @@ static int parse_elem(const uint8_t *p, size_t len, struct pc_nft_elem *e)
 }
 
 int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn fn, void *ctx,
-		       struct pc_nl_status *st)
+                       struct pc_nl_status *st)
 {
 	struct pc_nl_walk w = {
-		.p = buf,
-		.len = len,
-		.seq = seq,
-		.type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
-		.st = st,
+	    .p = buf,
+	    .len = len,
+	    .seq = seq,
+	    .type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
+	    .st = st,
 	};
 	const unsigned char *pl;
 	size_t plen;
@@ -717,14 +714,14 @@ int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn
 }
 
 int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, void *ctx,
-		 struct pc_nl_status *st)
+                 struct pc_nl_status *st)
 {
 	struct pc_nl_walk w = {
-		.p = buf,
-		.len = len,
-		.seq = seq,
-		.type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE,
-		.st = st,
+	    .p = buf,
+	    .len = len,
+	    .seq = seq,
+	    .type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE,
+	    .st = st,
 	};
 	struct pc_nft_rule *rule = NULL;
 	const unsigned char *pl;
@@ -762,15 +759,14 @@ static size_t put_attr(unsigned char *buf, size_t cap, size_t off, uint16_t type
 
 /* A dump request of msg_type for family, filtered by up to two names
  * (table, then chain or set) when not NULL. 0 when it does not fit. */
-static size_t dump_request(void *vbuf, size_t cap, uint32_t seq, uint16_t msg_type,
-			   uint8_t family, uint16_t attr1, const char *name1, uint16_t attr2,
-			   const char *name2)
+static size_t dump_request(void *vbuf, size_t cap, uint32_t seq, uint16_t msg_type, uint8_t family,
+                           uint16_t attr1, const char *name1, uint16_t attr2, const char *name2)
 {
 	unsigned char *buf = vbuf;
 	struct nlmsghdr h = {
-		.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | msg_type,
-		.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		.nlmsg_seq = seq,
+	    .nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | msg_type,
+	    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+	    .nlmsg_seq = seq,
 	};
 	struct nfgenmsg g = {.nfgen_family = family, .version = NFNETLINK_V0};
 	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(g));
@@ -789,29 +785,29 @@ static size_t dump_request(void *vbuf, size_t cap, uint32_t seq, uint16_t msg_ty
 	return off;
 }
 
-size_t pc_nft_elems_request(void *buf, size_t cap, uint32_t seq, uint8_t family,
-			    const char *table, const char *set)
+size_t pc_nft_elems_request(void *buf, size_t cap, uint32_t seq, uint8_t family, const char *table,
+                            const char *set)
 {
 	return dump_request(buf, cap, seq, NFT_MSG_GETSETELEM, family, NFTA_SET_ELEM_LIST_TABLE,
-			    table, NFTA_SET_ELEM_LIST_SET, set);
+	                    table, NFTA_SET_ELEM_LIST_SET, set);
 }
 
 size_t pc_nft_request(void *buf, size_t cap, uint32_t seq, uint8_t family, const char *table,
-		      const char *chain)
+                      const char *chain)
 {
 	return dump_request(buf, cap, seq, NFT_MSG_GETRULE, family, NFTA_RULE_TABLE, table,
-			    NFTA_RULE_CHAIN, chain);
+	                    NFTA_RULE_CHAIN, chain);
 }
 
-int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_fn fn,
-			void *ctx, struct pc_nl_status *st)
+int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_fn fn, void *ctx,
+                        struct pc_nl_status *st)
 {
 	struct pc_nl_walk w = {
-		.p = buf,
-		.len = len,
-		.seq = seq,
-		.type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN,
-		.st = st,
+	    .p = buf,
+	    .len = len,
+	    .seq = seq,
+	    .type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN,
+	    .st = st,
 	};
 	const unsigned char *pl;
 	size_t plen;
@@ -888,40 +884,37 @@ static int run_dump(int fd, const void *req, size_t reqlen, struct nft_dump *d)
 
 #define REQ_MAX (NLMSG_HDRLEN + 8 + 2 * (PC_NFT_NAME_MAX + 8))
 
-int pc_nft_dump_elems(int fd, uint8_t family, const char *table, const char *set,
-		      pc_nft_elem_fn fn, void *ctx,
-		      void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
+int pc_nft_dump_elems(int fd, uint8_t family, const char *table, const char *set, pc_nft_elem_fn fn,
+                      void *ctx, void (*capture)(void *cctx, const void *buf, size_t len),
+                      void *cctx)
 {
 	struct nft_dump d = {
-		.kind = D_ELEMS, .fn.elem = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
+	    .kind = D_ELEMS, .fn.elem = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
 	d.seq = pc_nl_next_seq();
 	unsigned char req[REQ_MAX];
 	return run_dump(fd, req, pc_nft_elems_request(req, sizeof(req), d.seq, family, table, set),
-			&d);
+	                &d);
 }
 
 int pc_nft_dump(int fd, uint8_t family, const char *table, const char *chain, pc_nft_rule_fn fn,
-		void *ctx, void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
+                void *ctx, void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
 {
 	struct nft_dump d = {
-		.kind = D_RULES, .fn.rule = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
+	    .kind = D_RULES, .fn.rule = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
 	d.seq = pc_nl_next_seq();
 	unsigned char req[REQ_MAX];
-	return run_dump(fd, req, pc_nft_request(req, sizeof(req), d.seq, family, table, chain),
-			&d);
+	return run_dump(fd, req, pc_nft_request(req, sizeof(req), d.seq, family, table, chain), &d);
 }
 
 int pc_nft_dump_chains(int fd, pc_nft_chain_fn fn, void *ctx,
-		       void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
+                       void (*capture)(void *cctx, const void *buf, size_t len), void *cctx)
 {
 	struct nft_dump d = {
-		.kind = D_CHAINS, .fn.chain = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
+	    .kind = D_CHAINS, .fn.chain = fn, .ctx = ctx, .capture = capture, .cctx = cctx};
 	d.seq = pc_nl_next_seq();
 	unsigned char req[REQ_MAX];
 	return run_dump(fd, req,
-			dump_request(req, sizeof(req), d.seq, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, 0,
-				     NULL, 0, NULL),
-			&d);
+	                dump_request(req, sizeof(req), d.seq, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, 0,
+	                             NULL, 0, NULL),
+	                &d);
 }
-
-

@@ -78,12 +78,12 @@ struct pc_nft_rule {
 	uint64_t handle;
 
 	/* destination match (only equality matches count) */
-	int l4proto;            /* IPPROTO_TCP/UDP, or -1 when not matched */
+	int l4proto; /* IPPROTO_TCP/UDP, or -1 when not matched */
 	bool has_daddr;
-	struct pc_addr daddr;   /* an exact (/32, /128) destination */
-	int dport;              /* -1 when not matched */
-	bool dst_local;         /* addrtype --dst-type LOCAL, fib daddr type local */
-	double probability;     /* statistic --mode random; < 0 when none */
+	struct pc_addr daddr; /* an exact (/32, /128) destination */
+	int dport;            /* -1 when not matched */
+	bool dst_local;       /* addrtype --dst-type LOCAL, fib daddr type local */
+	double probability;   /* statistic --mode random; < 0 when none */
 
 	enum pc_nft_verdict verdict;
 	char target[PC_NFT_NAME_MAX]; /* chain of a jump/goto */
@@ -102,7 +102,6 @@ struct pc_nft_rule {
 
 typedef int (*pc_nft_rule_fn)(void *ctx, const struct pc_nft_rule *rule);
 
-
 /*
  * Parse buf (len bytes, one recv() worth) of replies to the rule dump with
  * sequence number seq (messages with another seq are skipped). Returns 0,
@@ -110,13 +109,13 @@ typedef int (*pc_nft_rule_fn)(void *ctx, const struct pc_nft_rule *rule);
  * NLMSG_ERROR, or the callback's non-zero value.
  */
 int pc_nft_parse(const void *buf, size_t len, uint32_t seq, pc_nft_rule_fn fn, void *ctx,
-		 struct pc_nl_status *ret_status);
+                 struct pc_nl_status *ret_status);
 
 /* The NFT_MSG_GETRULE dump request with that seq, into buf, for family
  * (NFPROTO_UNSPEC: all) and, when not NULL, one table and one chain of
  * it; returns its length, 0 when it does not fit. */
 size_t pc_nft_request(void *buf, size_t len, uint32_t seq, uint8_t family, const char *table,
-		      const char *chain);
+                      const char *chain);
 
 /*
  * Dump the rules of one chain (or, with NULL names, all rules) of the
@@ -131,7 +130,7 @@ size_t pc_nft_request(void *buf, size_t len, uint32_t seq, uint8_t family, const
  * callback's value.
  */
 int pc_nft_dump(int fd, uint8_t family, const char *table, const char *chain, pc_nft_rule_fn fn,
-		void *ctx, void (*capture)(void *cctx, const void *buf, size_t len), void *cctx);
+                void *ctx, void (*capture)(void *cctx, const void *buf, size_t len), void *cctx);
 
 /* One chain, as NFT_MSG_GETCHAIN lists it. */
 struct pc_nft_chain {
@@ -144,18 +143,18 @@ typedef int (*pc_nft_chain_fn)(void *ctx, const struct pc_nft_chain *chain);
 
 /* Parse one recv() worth of a GETCHAIN dump reply (one callback per chain;
  * same contract as pc_nft_parse). */
-int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_fn fn,
-			void *ctx, struct pc_nl_status *ret_status);
+int pc_nft_parse_chains(const void *buf, size_t len, uint32_t seq, pc_nft_chain_fn fn, void *ctx,
+                        struct pc_nl_status *ret_status);
 
 /* Dump every chain of every table; like pc_nft_dump(). */
 int pc_nft_dump_chains(int fd, pc_nft_chain_fn fn, void *ctx,
-		       void (*capture)(void *cctx, const void *buf, size_t len), void *cctx);
+                       void (*capture)(void *cctx, const void *buf, size_t len), void *cctx);
 
 /* One element of a set or map, as GETSETELEM returns it. */
 struct pc_nft_elem {
 	uint8_t key[64];
 	size_t key_len;
-	bool interval_end; /* NFT_SET_ELEM_INTERVAL_END: not a value */
+	bool interval_end;           /* NFT_SET_ELEM_INTERVAL_END: not a value */
 	enum pc_nft_verdict verdict; /* vmap: what the element does */
 	char chain[PC_NFT_NAME_MAX];
 };
@@ -165,16 +164,16 @@ typedef int (*pc_nft_elem_fn)(void *ctx, const struct pc_nft_elem *elem);
 /* Parse one recv() worth of a GETSETELEM dump reply (same contract as
  * pc_nft_parse, one callback per element). */
 int pc_nft_parse_elems(const void *buf, size_t len, uint32_t seq, pc_nft_elem_fn fn, void *ctx,
-		       struct pc_nl_status *ret_status);
+                       struct pc_nl_status *ret_status);
 
 /* The GETSETELEM dump request of set in (family, table), into buf;
  * returns its length, 0 when buf is too small or a name too long. */
-size_t pc_nft_elems_request(void *buf, size_t len, uint32_t seq, uint8_t family,
-			    const char *table, const char *set);
+size_t pc_nft_elems_request(void *buf, size_t len, uint32_t seq, uint8_t family, const char *table,
+                            const char *set);
 
 /* Dump the elements of one set; like pc_nft_dump(). */
-int pc_nft_dump_elems(int fd, uint8_t family, const char *table, const char *set,
-		      pc_nft_elem_fn fn, void *ctx,
-		      void (*capture)(void *cctx, const void *buf, size_t len), void *cctx);
+int pc_nft_dump_elems(int fd, uint8_t family, const char *table, const char *set, pc_nft_elem_fn fn,
+                      void *ctx, void (*capture)(void *cctx, const void *buf, size_t len),
+                      void *cctx);
 
 #endif

@@ -85,16 +85,16 @@ static struct pc_fwd_rules *replay(const struct capture *c)
 		memcpy(copy, r->data, r->len);
 		struct pc_nl_status st = {0};
 		if (r->tag == 0) {
-			assert_int_equal(pc_nft_parse(copy, r->len, r->seq, pc_fwd_rules_add, rs, &st),
-					 0);
+			assert_int_equal(
+			    pc_nft_parse(copy, r->len, r->seq, pc_fwd_rules_add, rs, &st), 0);
 		} else if (r->tag != TAG_ADDRS && r->tag != TAG_CHAINS) {
 			uint8_t family;
 			const char *table, *name;
 			assert_true(r->tag - 1 < pc_fwd_rules_n_sets(rs));
 			pc_fwd_rules_set(rs, r->tag - 1, &family, &table, &name);
 			assert_int_equal(pc_nft_parse_elems(copy, r->len, r->seq,
-							    pc_fwd_rules_add_elem, rs, &st),
-					 0);
+			                                    pc_fwd_rules_add_elem, rs, &st),
+			                 0);
 			pc_fwd_rules_set_loaded(rs, r->tag - 1, true);
 		}
 		free(copy);
@@ -158,10 +158,20 @@ static void test_kube_iptables(void **state)
 {
 	(void)state;
 	const struct want_front want[] = {
-		{"0.0.0.0", 30080, PC_FORWARD_DNAT, "nat/KUBE-NODEPORTS: demo/web:http", true,
-		 {{"198.18.71.2", 8080, 0.5}, {"198.18.72.2", 8080, 0.5}}, 2},
-		{"198.18.99.10", 80, PC_FORWARD_DNAT, "nat/KUBE-SERVICES: demo/web:http cluster IP",
-		 false, {{"198.18.71.2", 8080, 0.5}, {"198.18.72.2", 8080, 0.5}}, 2},
+	    {"0.0.0.0",
+	     30080,
+	     PC_FORWARD_DNAT,
+	     "nat/KUBE-NODEPORTS: demo/web:http",
+	     true,
+	     {{"198.18.71.2", 8080, 0.5}, {"198.18.72.2", 8080, 0.5}},
+	     2},
+	    {"198.18.99.10",
+	     80,
+	     PC_FORWARD_DNAT,
+	     "nat/KUBE-SERVICES: demo/web:http cluster IP",
+	     false,
+	     {{"198.18.71.2", 8080, 0.5}, {"198.18.72.2", 8080, 0.5}},
+	     2},
 	};
 	check_fronts("kube-iptables.bin", want, 2);
 }
@@ -170,12 +180,20 @@ static void test_kube_nft(void **state)
 {
 	(void)state;
 	const struct want_front want[] = {
-		{"198.18.70.1", 30080, PC_FORWARD_DNAT,
-		 "kube-proxy/services: external-WEB4ZKD3-demo/web/tcp/http", false,
-		 {{"198.18.71.2", 8080, 0.5}, {"198.18.72.2", 8080, 0.5}}, 2},
-		{"198.18.99.10", 80, PC_FORWARD_DNAT,
-		 "kube-proxy/services: service-WEB4ZKD3-demo/web/tcp/http", false,
-		 {{"198.18.71.2", 8080, 0.5}, {"198.18.72.2", 8080, 0.5}}, 2},
+	    {"198.18.70.1",
+	     30080,
+	     PC_FORWARD_DNAT,
+	     "kube-proxy/services: external-WEB4ZKD3-demo/web/tcp/http",
+	     false,
+	     {{"198.18.71.2", 8080, 0.5}, {"198.18.72.2", 8080, 0.5}},
+	     2},
+	    {"198.18.99.10",
+	     80,
+	     PC_FORWARD_DNAT,
+	     "kube-proxy/services: service-WEB4ZKD3-demo/web/tcp/http",
+	     false,
+	     {{"198.18.71.2", 8080, 0.5}, {"198.18.72.2", 8080, 0.5}},
+	     2},
 	};
 	check_fronts("kube-nft.bin", want, 2);
 }
@@ -184,11 +202,15 @@ static void test_containers(void **state)
 {
 	(void)state;
 	const struct want_front want[] = {
-		{"0.0.0.0", 8081, PC_FORWARD_DNAT, "nat/DOCKER", true, {{"198.18.62.2", 80, -1}}, 1},
-		{"0.0.0.0", 8082, PC_FORWARD_REDIRECT, "nat/DOCKER", true, {{NULL, 9090, -1}}, 1},
-		{"198.18.60.1", 8080, PC_FORWARD_DNAT,
-		 "nat/NETAVARK-HOSTPORT-DNAT: dnat name: podman id: 3a8b6f0c2d1e", true,
-		 {{"198.18.61.2", 80, -1}}, 1},
+	    {"0.0.0.0", 8081, PC_FORWARD_DNAT, "nat/DOCKER", true, {{"198.18.62.2", 80, -1}}, 1},
+	    {"0.0.0.0", 8082, PC_FORWARD_REDIRECT, "nat/DOCKER", true, {{NULL, 9090, -1}}, 1},
+	    {"198.18.60.1",
+	     8080,
+	     PC_FORWARD_DNAT,
+	     "nat/NETAVARK-HOSTPORT-DNAT: dnat name: podman id: 3a8b6f0c2d1e",
+	     true,
+	     {{"198.18.61.2", 80, -1}},
+	     1},
 	};
 	check_fronts("containers.bin", want, 3);
 }
@@ -203,8 +225,8 @@ static void test_addrs(void **state)
 	for (size_t i = 0; i < c.n; i++)
 		if (c.r[i].tag == TAG_ADDRS)
 			assert_int_equal(pc_fwd_parse_addrs(c.r[i].data, c.r[i].len, c.r[i].seq,
-							    count_addr, &n, &done),
-					 0);
+			                                    count_addr, &n, &done),
+			                 0);
 	/* 127.0.0.1, ::1 and the lab's 198.18.60.1 (IFA_LOCAL and IFA_ADDRESS) */
 	assert_true(done);
 	assert_true(n >= 3);
@@ -244,16 +266,19 @@ static void cut_everywhere(const char *file)
 		bool done = false;
 		struct pc_nl_status st = {0};
 		if (r->tag == 0)
-			assert_int_equal(pc_nft_parse(r->data, r->len, r->seq, count_rule, &full, &st), 0);
+			assert_int_equal(
+			    pc_nft_parse(r->data, r->len, r->seq, count_rule, &full, &st), 0);
 		else if (r->tag == TAG_ADDRS)
 			assert_int_equal(
-				pc_fwd_parse_addrs(r->data, r->len, r->seq, count_addr, &full, &done), 0);
+			    pc_fwd_parse_addrs(r->data, r->len, r->seq, count_addr, &full, &done),
+			    0);
 		else if (r->tag == TAG_CHAINS)
 			assert_int_equal(
-				pc_nft_parse_chains(r->data, r->len, r->seq, count_chain, &full, &st), 0);
+			    pc_nft_parse_chains(r->data, r->len, r->seq, count_chain, &full, &st),
+			    0);
 		else
 			assert_int_equal(
-				pc_nft_parse_elems(r->data, r->len, r->seq, count_elem, &full, &st), 0);
+			    pc_nft_parse_elems(r->data, r->len, r->seq, count_elem, &full, &st), 0);
 		for (size_t cut = 0; cut < r->len; cut++) {
 			unsigned char *copy = malloc(cut ? cut : 1);
 			assert_non_null(copy);
@@ -498,18 +523,18 @@ static void test_lying_lengths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kube_iptables),
-		cmocka_unit_test(test_kube_nft),
-		cmocka_unit_test(test_containers),
-		cmocka_unit_test(test_addrs),
-		cmocka_unit_test(test_cut_kube_iptables),
-		cmocka_unit_test(test_cut_kube_nft),
-		cmocka_unit_test(test_cut_containers),
-		cmocka_unit_test(test_three_way_split),
-		cmocka_unit_test(test_contradiction_and_loop),
-		cmocka_unit_test(test_jump_web_is_bounded),
-		cmocka_unit_test(test_sort_keeps_backends),
-		cmocka_unit_test(test_lying_lengths),
+	    cmocka_unit_test(test_kube_iptables),
+	    cmocka_unit_test(test_kube_nft),
+	    cmocka_unit_test(test_containers),
+	    cmocka_unit_test(test_addrs),
+	    cmocka_unit_test(test_cut_kube_iptables),
+	    cmocka_unit_test(test_cut_kube_nft),
+	    cmocka_unit_test(test_cut_containers),
+	    cmocka_unit_test(test_three_way_split),
+	    cmocka_unit_test(test_contradiction_and_loop),
+	    cmocka_unit_test(test_jump_web_is_bounded),
+	    cmocka_unit_test(test_sort_keeps_backends),
+	    cmocka_unit_test(test_lying_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

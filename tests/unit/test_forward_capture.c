@@ -94,8 +94,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; r == 0 && i < ch.n; i++) {
 		c.tag = 0;
 		c.seq = pc_nl_next_seq() + 1;
-		r = pc_nft_dump(fd, ch.c[i].family, ch.c[i].table, ch.c[i].name, pc_fwd_rules_add, rs,
-				save, &c);
+		r = pc_nft_dump(fd, ch.c[i].family, ch.c[i].table, ch.c[i].name, pc_fwd_rules_add,
+		                rs, save, &c);
 	}
 	for (size_t i = 0; r == 0 && i < pc_fwd_rules_n_sets(rs); i++) {
 		uint8_t family;

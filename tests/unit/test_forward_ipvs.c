@@ -29,8 +29,8 @@
 
 struct msg {
 	unsigned char b[1024];
-	size_t len;    /* of the whole buffer */
-	size_t start;  /* of the current message */
+	size_t len;   /* of the whole buffer */
+	size_t start; /* of the current message */
 	size_t nest[4];
 	int depth;
 };
@@ -78,15 +78,15 @@ static void end(struct msg *m)
 
 static void done(struct msg *m)
 {
-	struct nlmsghdr h = {.nlmsg_len = NLMSG_HDRLEN + 4, .nlmsg_type = NLMSG_DONE,
-			     .nlmsg_seq = SEQ};
+	struct nlmsghdr h = {
+	    .nlmsg_len = NLMSG_HDRLEN + 4, .nlmsg_type = NLMSG_DONE, .nlmsg_seq = SEQ};
 	memcpy(m->b + m->len, &h, sizeof(h));
 	memset(m->b + m->len + NLMSG_HDRLEN, 0, 4);
 	m->len += NLMSG_HDRLEN + 4;
 }
 
 static void service(struct msg *m, uint16_t af, uint16_t proto, const char *addr, uint16_t port,
-		    uint32_t fwmark, const char *sched)
+                    uint32_t fwmark, const char *sched)
 {
 	begin(m, FAMILY, IPVS_CMD_NEW_SERVICE);
 	nest(m, IPVS_CMD_ATTR_SERVICE);
@@ -231,7 +231,7 @@ static void cut_everywhere(const struct msg *m, bool dests)
 		struct got g = {0};
 		struct pc_nl_status st2 = {0};
 		int e = dests ? pc_ipvs_parse_dests(copy, cut, SEQ, FAMILY, on_dest, &g, &st2)
-			      : pc_ipvs_parse_services(copy, cut, SEQ, FAMILY, on_svc, &g, &st2);
+		              : pc_ipvs_parse_services(copy, cut, SEQ, FAMILY, on_svc, &g, &st2);
 		assert_true(e == 0 || e == PC_EPARSE);
 		assert_true(g.ns <= full.ns && g.nd <= full.nd);
 		free(copy);
@@ -259,7 +259,7 @@ static void test_lying_lengths(void **state)
 	struct got g = {0};
 	struct pc_nl_status st = {0};
 	assert_int_equal(pc_ipvs_parse_services(m.b, m.len, SEQ, FAMILY, on_svc, &g, &st),
-			 PC_EPARSE);
+	                 PC_EPARSE);
 	assert_int_equal(g.ns, 0);
 	/* a service without a family is malformed, not a guess */
 	struct msg n = {0};
@@ -270,16 +270,16 @@ static void test_lying_lengths(void **state)
 	unnest(&n);
 	end(&n);
 	assert_int_equal(pc_ipvs_parse_services(n.b, n.len, SEQ, FAMILY, on_svc, &g, &st),
-			 PC_EPARSE);
+	                 PC_EPARSE);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_family),
-		cmocka_unit_test(test_services_and_dests),
-		cmocka_unit_test(test_cut),
-		cmocka_unit_test(test_lying_lengths),
+	    cmocka_unit_test(test_family),
+	    cmocka_unit_test(test_services_and_dests),
+	    cmocka_unit_test(test_cut),
+	    cmocka_unit_test(test_lying_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
