@@ -19,6 +19,7 @@
 #include "core/model.h"
 #include "inventory/forward.h"
 #include "inventory/nft.h"
+#include "report/report.h"
 
 #include <arpa/inet.h>
 #include <linux/netlink.h>
@@ -497,6 +498,68 @@ static void test_sort_keeps_backends(void **state)
 	pc_snapshot_free(snap);
 }
 
+/* The JSON of a forwarded port: kind, rule, targets with weights, and each
+ * backend written as the listener it resolved to (or null). */
+static void test_json_forward(void **state)
+{
+	(void)state;
+	struct pc_snapshot *snap = pc_snapshot_new("test");
+	assert_non_null(snap);
+	struct pc_endpoint *be = pc_snapshot_add_endpoint(snap);
+	assert_int_equal(pc_addr_parse("0.0.0.0", &be->addr), 0);
+	be->port = 8080;
+	be->netns.inode = 4026532999;
+	be->netns.name = "pod1";
+	be->owners = pc_snapshot_owners(snap, 1);
+	be->n_owners = 1;
+	be->owners[0].pid = 4242;
+	be->owners[0].comm = "httpd";
+	struct pc_endpoint *fe = pc_snapshot_add_endpoint(snap);
+	assert_int_equal(pc_addr_parse("0.0.0.0", &fe->addr), 0);
+	fe->port = 30080;
+	fe->state = PC_STATE_FORWARDED;
+	struct pc_forward *f = pc_arena_alloc(&snap->arena, sizeof(*f));
+	struct pc_forward_target *t = pc_arena_alloc(&snap->arena, 2 * sizeof(*t));
+	memset(f, 0, sizeof(*f));
+	memset(t, 0, 2 * sizeof(*t));
+	f->kind = PC_FORWARD_DNAT;
+	f->rule = "nat/KUBE-NODEPORTS: demo/web:http";
+	assert_int_equal(pc_addr_parse("198.18.71.2", &t[0].addr), 0);
+	t[0].port = 8080;
+	t[0].weight = 0.5;
+	t[0].backend_index = 0;
+	assert_int_equal(pc_addr_parse("203.0.113.9", &t[1].addr), 0);
+	t[1].port = 8080;
+	t[1].weight = 0.5;
+	t[1].backend_index = -1;
+	f->to = t;
+	f->n_to = 2;
+	fe->forward = f;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *mf = open_memstream(&out, &len);
+	assert_non_null(mf);
+	struct pc_json j;
+	pc_json_init(&j, mf, false);
+	pc_report_json_endpoint_of(&j, snap, &snap->endpoints[1]);
+	fclose(mf);
+	assert_non_null(strstr(out, "\"state\":\"forwarded\""));
+	assert_non_null(strstr(out, "\"forward\":{\"kind\":\"dnat\",\"rule\":\"nat/"
+	                            "KUBE-NODEPORTS: demo/web:http\",\"to\":[{\"address\":\"198.18."
+	                            "71.2\",\"port\":8080,\"weight\":0.5"));
+	assert_non_null(strstr(out, "\"backends\":[{\"netns\":{\"inode\":4026532999,\"name\":"
+	                            "\"pod1\"},\"address\":\"0.0.0.0\",\"port\":8080,\"owners\":[{"
+	                            "\"pid\":4242,\"comm\":\"httpd\""));
+	assert_non_null(strstr(out, "}]},null]}"));
+	char brief[128];
+	pc_report_forward_brief(&snap->endpoints[1], brief, sizeof(brief));
+	assert_string_equal(brief, "dnat -> 198.18.71.2:8080 (+1)");
+	pc_report_forward_brief(&snap->endpoints[0], brief, sizeof(brief));
+	assert_string_equal(brief, "-");
+	free(out);
+	pc_snapshot_free(snap);
+}
+
 /* Hand-made netlink: lengths that lie are errors, never reads. */
 static void test_lying_lengths(void **state)
 {
@@ -534,6 +597,7 @@ int main(void)
 	    cmocka_unit_test(test_contradiction_and_loop),
 	    cmocka_unit_test(test_jump_web_is_bounded),
 	    cmocka_unit_test(test_sort_keeps_backends),
+	    cmocka_unit_test(test_json_forward),
 	    cmocka_unit_test(test_lying_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
