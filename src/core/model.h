@@ -205,6 +205,8 @@ struct pc_endpoint {
 	double rtt_ms; /* scan: handshake time; < 0 unknown */
 	struct pc_verified verified;
 	struct pc_service *service; /* NULL until probed */
+	/* why the probes skipped this endpoint ("per-host cap"), or NULL */
+	const char *probe_skipped;
 
 	/* verify: what the imported file said, and the re-check verdict */
 	enum pc_recheck recheck;
