@@ -196,6 +196,11 @@ static void c_reason(const struct pc_endpoint *e, char *b, size_t n)
 	snprintf(b, n, "%s", e->recheck_reason ? e->recheck_reason : "-");
 }
 
+static void c_forward(const struct pc_endpoint *e, char *b, size_t n)
+{
+	pc_report_forward_brief(e, b, n);
+}
+
 static const struct column columns[] = {
 	{"SEVERITY", V(PC_VIEW_AUDIT) | V(PC_VIEW_SCAN) | V(PC_VIEW_VERIFY), c_severity, true},
 	{"PROTO", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT) | V(PC_VIEW_SCAN) | V(PC_VIEW_VERIFY),
@@ -211,6 +216,7 @@ static const struct column columns[] = {
 	{"OWNER", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT), c_owner, false},
 	{"USER", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT), c_user, false},
 	{"UNIT/CONTAINER", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT), c_where, true},
+	{"FORWARD", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT), c_forward, true},
 	{"RTT", V(PC_VIEW_SCAN), c_rtt, true},
 	{"REACHABLE", V(PC_VIEW_AUDIT), c_reach, false},
 	{"CLAIMED", V(PC_VIEW_VERIFY), c_claimed, false},
