@@ -80,7 +80,7 @@ head -1 "$LAB_TMP/table.txt" | grep -q FORWARD || lab_fail "no FORWARD column: $
 grep -E '198\.18\.60\.1:8080 +forwarded .*dnat -> 198\.18\.61\.2:80' "$LAB_TMP/table.txt" >/dev/null ||
 	lab_fail "table lacks the netavark forward: $(cat "$LAB_TMP/table.txt")"
 "$PORTCENSUS" listeners --format csv >"$LAB_TMP/out.csv" || lab_fail "csv failed"
-head -1 "$LAB_TMP/out.csv" | grep -q ',tls,forward$' || lab_fail "csv header: $(head -1 "$LAB_TMP/out.csv")"
+head -1 "$LAB_TMP/out.csv" | grep -q ',container_name,container_image,forward$' || lab_fail "csv header: $(head -1 "$LAB_TMP/out.csv")"
 grep -q '^host,tcp,0.0.0.0,8081,listen,.*,proxy -> 198.18.62.2:80$' "$LAB_TMP/out.csv" ||
 	lab_fail "csv lacks the proxy row: $(cat "$LAB_TMP/out.csv")"
 echo "forward_containers: ok"
