@@ -236,8 +236,15 @@ static int exec_send(void *state, const struct pc_alert *a, struct pc_error *err
 	s->output[s->output_len] = '\0';
 
 	int status = 0;
+	bool killed = false;
 	for (;;) {
-		pid_t w = waitpid(pid, &status, rc == PC_ETIMEOUT ? 0 : WNOHANG);
+		if (!killed && (rc == PC_ETIMEOUT || remaining_ms(deadline) == 0)) {
+			rc = PC_ETIMEOUT;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			killed = true;
+		}
+		pid_t w = waitpid(pid, &status, killed ? 0 : WNOHANG);
 		if (w == pid)
 			break;
 		if (w < 0 && errno == EINTR)
@@ -245,12 +252,6 @@ static int exec_send(void *state, const struct pc_alert *a, struct pc_error *err
 		if (w < 0) {
 			status = 0;
 			break;
-		}
-		if (rc == PC_ETIMEOUT || remaining_ms(deadline) == 0) {
-			rc = PC_ETIMEOUT;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			continue;
 		}
 		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);

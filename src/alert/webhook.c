@@ -142,11 +142,13 @@ static int url_parts(const char *url, char *shown, size_t shown_len, bool *ret_h
 		return PC_ENOMEM;
 	char *scheme = NULL, *host = NULL, *port = NULL;
 	int rc = PC_EINVAL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+	/* CURLU_NON_SUPPORT_SCHEME: parse any scheme, so that file: gets our
+	 * "only http and https" rather than "not a URL" */
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_HOST, &host, 0);
 		curl_url_get(u, CURLUPART_PORT, &port, 0);
-		snprintf(shown, shown_len, "%s://%s%s%s", scheme, host, port ? ":" : "",
+		snprintf(shown, shown_len, "%s://%s%s%s", scheme, host ? host : "", port ? ":" : "",
 			 port ? port : "");
 		*ret_http = strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0;
 		rc = 0;
