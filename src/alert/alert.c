@@ -8,6 +8,10 @@
  */
 #include "alert/alert.h"
 #include "core/json.h"
+#include "report/report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <errno.h>
 #include <string.h>
@@ -117,4 +121,48 @@ void pc_alert_rate_wait(struct pc_alert_rate *r)
 		sleep_ms(d);
 	}
 	pc_alert_rate_mark(r, pc_monotonic_ms());
+}
+
+int pc_alert_from_listener(const struct pc_snapshot *snap, const struct pc_endpoint *ep,
+			   enum pc_severity severity, struct pc_buf *text, struct pc_buf *json,
+			   struct pc_alert *ret)
+{
+	char hp[PC_ADDR_STRLEN + 16], owner[128], ns[64];
+	if (ep->netns.name)
+		pc_text_sanitize(ep->netns.name, ns, sizeof(ns));
+	else
+		snprintf(ns, sizeof(ns), "%llu", (unsigned long long)ep->netns.inode);
+	int rc = pc_buf_printf(text, "new listener %s %s in netns %s, owner %s",
+			       pc_proto_name(ep->proto),
+			       pc_report_hostport(&ep->addr, ep->port, hp, sizeof(hp)), ns,
+			       pc_report_owner_short(ep, owner, sizeof(owner)));
+	if (rc)
+		return rc;
+	/* the endpoint object of docs/formats.md, through the one writer */
+	char *mem = NULL;
+	size_t mem_len = 0;
+	FILE *f = open_memstream(&mem, &mem_len);
+	if (!f)
+		return PC_ENOMEM;
+	struct pc_json j;
+	pc_json_init(&j, f, false);
+	pc_report_json_endpoint(&j, ep);
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		free(mem);
+		return PC_ENOMEM;
+	}
+	rc = pc_buf_add(json, mem, mem_len);
+	free(mem);
+	if (rc)
+		return rc;
+	*ret = (struct pc_alert){
+		.kind = PC_ALERT_NEW_LISTENER,
+		.severity = severity,
+		.host = snap->host,
+		.time_ms = snap->finished_at_ms > 0 ? snap->finished_at_ms : pc_now_ms(),
+		.text = text->data,
+		.change_json = json->data,
+	};
+	return 0;
 }

@@ -56,6 +56,17 @@ const char *pc_alert_kind_name(enum pc_alert_kind k);
  */
 int pc_alert_to_json(const struct pc_alert *a, struct pc_buf *out);
 
+/*
+ * A new_listener alert for one endpoint of the fast host watch: text like
+ * "new listener tcp 0.0.0.0:6379 in netns lab-b, owner 1234/redis-server"
+ * (into text) and the endpoint object of the JSON contract (into json),
+ * both capped. ret points into text and json; host is snap->host.
+ * 0, PC_ENOMEM or PC_ETOOBIG.
+ */
+int pc_alert_from_listener(const struct pc_snapshot *snap, const struct pc_endpoint *ep,
+			   enum pc_severity severity, struct pc_buf *text, struct pc_buf *json,
+			   struct pc_alert *ret);
+
 /* What a sink needs; each sink reads only its own fields. */
 struct pc_alert_config {
 	/* jsonl: a file path, NULL or "-" for stdout. syslog: the socket,
