@@ -11,7 +11,7 @@
  *   EVENT <monotonic ms> <proto> <addr:port> netns=<name|inode> owner=<pid/comm>
  * and at the end one line of statistics, CPU time from getrusage:
  *   STATS passes=.. discoveries=.. events=.. namespaces=.. dump_errors=..
- *         wall_ms=.. cpu_ms=.. cpu_pct=.. pass_ms_max=..
+ *         wall_ms=.. cpu_ms=.. cpu_pct=.. pass_ms_max=.. pass_us_avg=.. walk_us_avg=..
  * SIGTERM and SIGINT stop it between passes.
  */
 #include "alert/alert.h"
@@ -126,9 +126,12 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	printf("STATS passes=%llu discoveries=%llu events=%llu namespaces=%u dump_errors=%llu "
-	       "wall_ms=%.0f cpu_ms=%.1f cpu_pct=%.3f pass_ms_max=%.2f\n",
+	       "wall_ms=%.0f cpu_ms=%.1f cpu_pct=%.3f pass_ms_max=%.2f pass_us_avg=%.0f "
+	       "walk_us_avg=%.0f\n",
 	       (unsigned long long)st.passes, (unsigned long long)st.discoveries,
 	       (unsigned long long)st.events, st.namespaces, (unsigned long long)st.dump_errors,
-	       wall, cpu, wall > 0 ? 100.0 * cpu / wall : 0.0, st.pass_ms_max);
+	       wall, cpu, wall > 0 ? 100.0 * cpu / wall : 0.0, st.pass_ms_max,
+	       st.passes ? 1000.0 * st.pass_ms_total / (double)st.passes : 0.0,
+	       st.discoveries ? 1000.0 * st.walk_ms_total / (double)st.discoveries : 0.0);
 	return 0;
 }

@@ -172,6 +172,7 @@ static struct wns *find_ns(struct watch *w, uint64_t inode)
 static int discover(struct watch *w, struct pc_error *err)
 {
 	struct pc_netns_set *set = NULL;
+	double t0 = pc_monotonic_ms();
 	int r = pc_netns_discover(&set, w->o->proc_root, w->o->netns_dir, true, NULL, err);
 	if (r < 0)
 		return r;
@@ -226,6 +227,7 @@ static int discover(struct watch *w, struct pc_error *err)
 			drop_namespace(&w->ns[i]);
 	}
 	w->n_ns = k;
+	w->st.walk_ms_total += pc_monotonic_ms() - t0;
 	return r;
 }
 
@@ -308,6 +310,7 @@ static int pass(struct watch *w, pc_watch_fn fn, void *ctx)
 	w->baseline_done = true;
 	w->st.passes++;
 	double took = pc_monotonic_ms() - t0;
+	w->st.pass_ms_total += took;
 	if (took > w->st.pass_ms_max)
 		w->st.pass_ms_max = took;
 	return r;

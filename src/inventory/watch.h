@@ -55,6 +55,8 @@ struct pc_watch_stats {
 	uint64_t dump_errors;  /* namespace dumps that failed (kept the previous set) */
 	unsigned namespaces;   /* watched at the end */
 	double pass_ms_max;    /* slowest pass, wall clock */
+	double pass_ms_total;  /* all passes (dumps, compare, owners, callback) */
+	double walk_ms_total;  /* all namespace walks */
 };
 
 /*
