@@ -11,12 +11,16 @@
  * of one namespace's listeners costs tens of microseconds, so the watch
  * keeps one NETLINK_SOCK_DIAG socket per namespace (made once, inside it),
  * dumps every namespace every interval_ms (250 by default) and compares
- * the socket inodes with the previous pass. New namespaces are found by a
- * walk of /proc/PID/ns/net and /run/netns every ns_interval_ms (500 by
- * default), and at once when inotify reports a change in /run/netns, so a
- * listener in a namespace born after the start is seen within
- * ns_interval_ms + interval_ms. Owners are looked up (one walk of
- * /proc/PID/fd) only when something new appeared.
+ * the socket inodes with the previous pass. New namespaces: before each
+ * pass, a cheap look at /proc (the list of pids, and the namespace of each
+ * process that is new or less than 3 s old) triggers a full walk of
+ * /proc/PID/ns/net and /run/netns as soon as a process sits in a namespace
+ * we do not know; inotify on /run/netns does the same for named
+ * namespaces, and a full walk runs every ns_interval_ms (5 s) regardless,
+ * for the rare old process that changes namespace late. So a listener in a
+ * namespace born after the start is seen within about interval_ms. Owners
+ * are looked up (one walk of /proc/PID/fd) only when something new
+ * appeared.
  *
  * The first pass is the baseline: what already listens is not reported
  * (unless report_existing). Listeners of a namespace found later are all
@@ -35,7 +39,7 @@
 
 struct pc_watch_opts {
 	int interval_ms;        /* listeners dump period (0: 250) */
-	int ns_interval_ms;     /* namespace discovery period (0: 500) */
+	int ns_interval_ms;     /* full namespace walk period (0: 5000) */
 	bool udp;               /* bound UDP sockets count as listeners */
 	bool owners;            /* look up the owners of new sockets */
 	bool report_existing;   /* the first pass reports what already listens */
