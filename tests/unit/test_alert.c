@@ -17,6 +17,7 @@
 #include "alert/alert.h"
 #include "core/buf.h"
 #include "core/error.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -400,6 +401,71 @@ static void test_webhook_config_errors(void **state)
 	pc_alert_webhook.close(s);
 }
 
+/* --format prom (report/prom.c): the counts by severity and verdict, the
+ * drift family only when a diff was made, no per-endpoint series. Here
+ * because prom is the metrics side of the same watch; the promtool check
+ * is tests/e2e/prom.sh. */
+static void test_prom_counts(void **state)
+{
+	(void)state;
+	struct pc_snapshot *snap = pc_snapshot_new("test");
+	assert_non_null(snap);
+	static const enum pc_severity sev[] = {PC_SEV_CRITICAL, PC_SEV_HIGH, PC_SEV_HIGH};
+	static const enum pc_verdict ver[] = {PC_VERDICT_VIOLATION, PC_VERDICT_ALLOWED,
+					      PC_VERDICT_UNDOCUMENTED};
+	for (int i = 0; i < 4; i++) {
+		struct pc_endpoint *ep = pc_snapshot_add_endpoint(snap);
+		assert_non_null(ep);
+		pc_addr_parse("198.18.0.1", &ep->addr);
+		ep->port = (uint16_t)(6379 + i);
+		if (i < 3) { /* the fourth is neither classified nor judged */
+			ep->risk = pc_arena_alloc(&snap->arena, sizeof(*ep->risk));
+			memset(ep->risk, 0, sizeof(*ep->risk));
+			ep->risk->severity = sev[i];
+			ep->policy = pc_arena_alloc(&snap->arena, sizeof(*ep->policy));
+			memset(ep->policy, 0, sizeof(*ep->policy));
+			ep->policy->verdict = ver[i];
+		}
+	}
+	assert_int_equal(pc_snapshot_add_finding(snap, "stale_rule", PC_SEV_LOW, "r", "m"), 0);
+	snap->started_at_ms = 1796000000000LL;
+	snap->finished_at_ms = 1796000002500LL;
+
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	struct pc_report_opts o = {.version = "9.9"};
+	assert_int_equal(pc_report_find("prom")->write(f, snap, &o, false), 0);
+	fclose(f);
+	assert_non_null(strstr(out, "\nportcensus_endpoints{severity=\"critical\"} 1\n"));
+	assert_non_null(strstr(out, "\nportcensus_endpoints{severity=\"high\"} 2\n"));
+	assert_non_null(strstr(out, "\nportcensus_endpoints{severity=\"medium\"} 0\n"));
+	assert_non_null(strstr(out, "\nportcensus_endpoints{severity=\"none\"} 1\n"));
+	assert_non_null(strstr(out, "\nportcensus_endpoints_by_verdict{verdict=\"violation\"} 1\n"));
+	assert_non_null(strstr(out, "\nportcensus_endpoints_by_verdict{verdict=\"allowed\"} 1\n"));
+	assert_non_null(strstr(out, "\nportcensus_endpoints_by_verdict{verdict=\"undocumented\"} 1\n"));
+	assert_non_null(strstr(out, "\nportcensus_endpoints_by_verdict{verdict=\"none\"} 1\n"));
+	assert_non_null(strstr(out, "\nportcensus_findings{severity=\"low\"} 1\n"));
+	assert_non_null(strstr(out, "\nportcensus_info{version=\"9.9\"} 1\n"));
+	assert_non_null(strstr(out, "\nportcensus_last_audit_timestamp_seconds 1796000002.500\n"));
+	assert_non_null(strstr(out, "\nportcensus_last_audit_duration_seconds 2.500\n"));
+	assert_null(strstr(out, "drift"));
+	assert_null(strstr(out, "6379"));
+	free(out);
+
+	struct pc_report_drift d = {.added = 3, .removed = 1, .changed = 2};
+	o.drift = &d;
+	f = open_memstream(&out, &len);
+	assert_int_equal(pc_report_find("prom")->write(f, snap, &o, false), 0);
+	fclose(f);
+	assert_non_null(strstr(out, "# TYPE portcensus_drift_changes gauge\n"));
+	assert_non_null(strstr(out, "\nportcensus_drift_changes{change=\"added\"} 3\n"));
+	assert_non_null(strstr(out, "\nportcensus_drift_changes{change=\"removed\"} 1\n"));
+	assert_non_null(strstr(out, "\nportcensus_drift_changes{change=\"changed\"} 2\n"));
+	free(out);
+	pc_snapshot_free(snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_exec_timeout),
 		cmocka_unit_test(test_exec_output_bounded),
 		cmocka_unit_test(test_webhook_config_errors),
+		cmocka_unit_test(test_prom_counts),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
