@@ -103,20 +103,29 @@ void pc_watch_opts_default(struct pc_watch_opts *opts)
 	opts->owners = true;
 }
 
+/* Room for one more element in a vector of elem-sized items, doubling
+ * from first, never past max (PC_ETOOBIG). */
+static int grow(void **v, size_t n, size_t *cap, size_t elem, size_t first, size_t max)
+{
+	if (n < *cap)
+		return 0;
+	if (*cap >= max)
+		return PC_ETOOBIG;
+	size_t c = *cap ? *cap * 2 : first;
+	void *p = realloc(*v, c * elem);
+	if (!p)
+		return PC_ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
 static int recs_push(struct recs *r, const struct wrec *x)
 {
-	if (r->n == r->cap) {
-		if (r->cap >= MAX_RECORDS)
-			return PC_ETOOBIG;
-		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct wrec *v = realloc(r->v, cap * sizeof(*v));
-		if (!v)
-			return PC_ENOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
-	r->v[r->n++] = *x;
-	return 0;
+	int rc = grow((void **)&r->v, r->n, &r->cap, sizeof(*r->v), 256, MAX_RECORDS);
+	if (rc == 0)
+		r->v[r->n++] = *x;
+	return rc;
 }
 
 static int on_rec(void *ctx, const struct pc_sock_rec *rec)
@@ -224,17 +233,11 @@ static int discover(struct watch *w, struct pc_error *err)
 		 * process look does not ask for a walk for it every time) and
 		 * tried again at the next walk */
 		int nl = pc_netns_socket(set, e->inode, AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
-		if (w->n_ns == w->cap_ns) {
-			size_t cap = w->cap_ns ? w->cap_ns * 2 : 16;
-			struct wns *v = realloc(w->ns, cap * sizeof(*v));
-			if (!v) {
-				if (nl >= 0)
-					close(nl);
-				r = pc_error_set(err, PC_ENOMEM, "out of memory");
-				break;
-			}
-			w->ns = v;
-			w->cap_ns = cap;
+		if (grow((void **)&w->ns, w->n_ns, &w->cap_ns, sizeof(*w->ns), 16, MAX_NAMESPACES)) {
+			if (nl >= 0)
+				close(nl);
+			r = pc_error_set(err, PC_ENOMEM, "out of memory");
+			break;
 		}
 		w->ns[w->n_ns++] = (struct wns){.inode = e->inode,
 						.name = e->name ? strdup(e->name) : NULL,
@@ -257,18 +260,10 @@ static int discover(struct watch *w, struct pc_error *err)
 
 static int pids_push(struct pids *p, const struct wpid *x)
 {
-	if (p->n == p->cap) {
-		if (p->cap >= MAX_PIDS)
-			return PC_ETOOBIG;
-		size_t cap = p->cap ? p->cap * 2 : 512;
-		struct wpid *v = realloc(p->v, cap * sizeof(*v));
-		if (!v)
-			return PC_ENOMEM;
-		p->v = v;
-		p->cap = cap;
-	}
-	p->v[p->n++] = *x;
-	return 0;
+	int rc = grow((void **)&p->v, p->n, &p->cap, sizeof(*p->v), 512, MAX_PIDS);
+	if (rc == 0)
+		p->v[p->n++] = *x;
+	return rc;
 }
 
 static int parse_pid(const char *s)
