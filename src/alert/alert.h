@@ -148,4 +148,10 @@ int pc_alert_webhook_sign(const unsigned char *key, size_t key_len, const char *
  * to the length). 0, or PC_EINVAL when the prefix or the base64 is wrong. */
 int pc_alert_webhook_secret_decode(const char *secret, unsigned char *key, size_t *key_len);
 
+/* A reply header line from the webhook's server (hostile bytes, n of
+ * them, not NUL-terminated): when it is "Retry-After: SECONDS" (any case,
+ * optional spaces), true and *ret_s set (capped at 86400; an HTTP-date is
+ * not understood and gives false). */
+bool pc_alert_webhook_retry_after(const char *line, size_t n, long *ret_s);
+
 #endif

@@ -271,20 +271,36 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 	return s->reply_len > REPLY_CAP ? 0 : n; /* 0 aborts the transfer */
 }
 
+bool pc_alert_webhook_retry_after(const char *line, size_t n, long *ret_s)
+{
+	static const char name[] = "retry-after:";
+	if (n < sizeof(name) - 1 || strncasecmp(line, name, sizeof(name) - 1) != 0)
+		return false;
+	size_t i = sizeof(name) - 1;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	long v = 0;
+	size_t digits = 0;
+	for (; i < n && line[i] >= '0' && line[i] <= '9'; i++, digits++)
+		if (v < 86400)
+			v = v * 10 + (line[i] - '0');
+	if (digits == 0)
+		return false;
+	/* what may follow the number: spaces and the line's end */
+	for (; i < n; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n')
+			return false;
+	*ret_s = v > 86400 ? 86400 : v;
+	return true;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct webhook_state *s = ctx;
 	size_t n = size * nmemb;
-	static const char name[] = "retry-after:";
-	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-		long v = 0;
-		size_t i = sizeof(name) - 1;
-		while (i < n && data[i] == ' ')
-			i++;
-		for (; i < n && data[i] >= '0' && data[i] <= '9' && v <= BACKOFF_CAP_MS; i++)
-			v = v * 10 + (data[i] - '0');
+	long v;
+	if (pc_alert_webhook_retry_after(data, n, &v))
 		s->retry_after_s = v;
-	}
 	return n;
 }
 

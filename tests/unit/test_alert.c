@@ -114,6 +114,27 @@ static void test_secret_decode(void **state)
 	assert_int_equal(pc_alert_webhook_secret_decode("whsec_aGVsbG8=", key, &key_len), PC_EINVAL);
 }
 
+static void test_retry_after(void **state)
+{
+	(void)state;
+	long v = -1;
+#define RA(s) pc_alert_webhook_retry_after(s, strlen(s), &v)
+	assert_true(RA("Retry-After: 5\r\n"));
+	assert_int_equal(v, 5);
+	assert_true(RA("retry-after:120"));
+	assert_int_equal(v, 120);
+	assert_true(RA("RETRY-AFTER: 99999999999999999999\r\n"));
+	assert_int_equal(v, 86400); /* capped, no overflow */
+	assert_false(RA("Retry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\n"));
+	assert_false(RA("Retry-After: \r\n"));
+	assert_false(RA("Retry-After: 5x\r\n"));
+	assert_false(RA("Retry-Aft"));
+	assert_false(RA("Content-Length: 5\r\n"));
+	/* only n bytes are read: the 5 is past the end */
+	assert_false(pc_alert_webhook_retry_after("Retry-After: 5", 13, &v));
+#undef RA
+}
+
 static void test_rate_limit(void **state)
 {
 	(void)state;
@@ -471,6 +492,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_vector),
 		cmocka_unit_test(test_secret_decode),
+		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_alert_json),
 		cmocka_unit_test(test_jsonl_file),
