@@ -1,7 +1,7 @@
 /*
  * exec.c - alerts handed to a program: argv, no shell, JSON on stdin.
  *
- * The program is started with execv() on an argv the user gave word by
+ * The program is started with execve() on an argv the user gave word by
  * word, so nothing in an alert or a configuration is ever interpreted by a
  * shell; argv[0] must be an absolute path (portcensus runs as root from
  * cron, where PATH is whatever cron says). The child gets the alert's JSON
@@ -14,6 +14,12 @@
  * that reason, with stdin, stdout and stderr only (every other fd of ours
  * is O_CLOEXEC). A non-zero exit is an error naming the status and quoting
  * the child's output through the terminal sanitizer.
+ *
+ * The child does not inherit our environment, which may hold a webhook
+ * secret (PORTCENSUS_WEBHOOK_SECRET) or whatever cron or systemd put there:
+ * it gets PATH=/usr/sbin:/usr/bin:/sbin:/bin, our LANG, LC_ALL and TZ when
+ * set, and PORTCENSUS_ALERT_KIND / PORTCENSUS_ALERT_SEVERITY for scripts
+ * that only want to branch on those.
  *
  * SIGPIPE: a child that exits without reading its stdin would kill us with
  * SIGPIPE on write. Library code must not change the process's signal
@@ -28,6 +34,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -97,8 +104,37 @@ nomem:
 	return pc_error_set(err, PC_ENOMEM, "out of memory");
 }
 
+#define ENV_MAX 8
+
+/* The child's environment (see the top of the file), built before fork. */
+static void build_env(const struct pc_alert *a, char store[][160], char **envp)
+{
+	size_t n = 0;
+	snprintf(store[n], 160, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+	envp[n] = store[n];
+	n++;
+	static const char *const pass[] = {"LANG", "LC_ALL", "TZ"};
+	for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
+		const char *v = getenv(pass[i]);
+		if (!v)
+			continue;
+		int len = snprintf(store[n], 160, "%s=%s", pass[i], v);
+		if (len > 0 && len < 160) {
+			envp[n] = store[n];
+			n++;
+		}
+	}
+	snprintf(store[n], 160, "PORTCENSUS_ALERT_KIND=%s", pc_alert_kind_name(a->kind));
+	envp[n] = store[n];
+	n++;
+	snprintf(store[n], 160, "PORTCENSUS_ALERT_SEVERITY=%s", pc_severity_name(a->severity));
+	envp[n] = store[n];
+	n++;
+	envp[n] = NULL;
+}
+
 /* In the child, after fork: only async-signal-safe calls. */
-static void child(char **argv, int in_fd, int out_fd)
+static void child(char **argv, char **envp, int in_fd, int out_fd)
 {
 	setpgid(0, 0);
 	if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
@@ -109,7 +145,7 @@ static void child(char **argv, int in_fd, int out_fd)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execv(argv[0], argv);
+	execve(argv[0], argv, envp);
 	_exit(127);
 }
 
@@ -210,10 +246,13 @@ static int exec_send(void *state, const struct pc_alert *a, struct pc_error *err
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 
+	char env_store[ENV_MAX][160];
+	char *envp[ENV_MAX + 1];
+	build_env(a, env_store, envp);
 	double deadline = pc_monotonic_ms() + s->timeout_ms;
 	pid_t pid = fork();
 	if (pid == 0)
-		child(s->argv, in[0], out[1]);
+		child(s->argv, envp, in[0], out[1]);
 	int fork_errno = errno;
 	close(in[0]);
 	close(out[1]);

@@ -329,6 +329,17 @@ static void test_exec_argv_stdin(void **state)
 	assert_string_equal(buf, "a b;$(touch /tmp/pc_alert_pwned)`id`|2");
 	assert_int_equal(access("/tmp/pc_alert_pwned", F_OK), -1);
 
+	/* the child's environment is its own: no secret of ours leaks */
+	setenv("PORTCENSUS_WEBHOOK_SECRET", "whsec_c2VjcmV0", 1);
+	const char *env[] = {"/bin/sh", "-c", "env > \"$1\"", "sh", out, NULL};
+	assert_int_equal(run_exec(env, 5000, 0, &a, &err), 0);
+	unsetenv("PORTCENSUS_WEBHOOK_SECRET");
+	read_all(out, buf, sizeof(buf));
+	assert_null(strstr(buf, "whsec_"));
+	assert_non_null(strstr(buf, "PORTCENSUS_ALERT_KIND=new_listener\n"));
+	assert_non_null(strstr(buf, "PORTCENSUS_ALERT_SEVERITY=high\n"));
+	assert_non_null(strstr(buf, "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"));
+
 	/* relative program, or none: refused at open */
 	const char *rel[] = {"sh", "-c", "true", NULL};
 	assert_int_equal(run_exec(rel, 1000, 0, &a, &err), PC_EINVAL);
