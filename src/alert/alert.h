@@ -121,6 +121,25 @@ extern const struct pc_alert_ops pc_alert_webhook;
 extern const struct pc_alert_ops pc_alert_exec;
 
 /*
+ * The sinks of one run (what `watch` holds): every alert goes to each of
+ * them in the order they were added; one sink's failure does not keep the
+ * alert from the others.
+ */
+struct pc_alert_sinks;
+
+/* Open the sink called name with cfg and append it to *set (created on
+ * first use). PC_EINVAL for an unknown name; else the sink's open error. */
+int pc_alert_sinks_add(struct pc_alert_sinks **set, const char *name,
+		       const struct pc_alert_config *cfg, struct pc_error *err);
+/* Send a to every sink. 0 when all delivered it; else the first failure's
+ * code, with err naming that sink (the others were still tried). */
+int pc_alert_sinks_send(struct pc_alert_sinks *set, const struct pc_alert *a,
+			struct pc_error *err);
+size_t pc_alert_sinks_count(const struct pc_alert_sinks *set);
+/* Close every sink. Accepts NULL. */
+void pc_alert_sinks_free(struct pc_alert_sinks *set);
+
+/*
  * At most one message per interval per endpoint: a token of one. The
  * clock is passed in (monotonic ms) so the tests need not sleep.
  */

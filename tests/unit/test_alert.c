@@ -291,6 +291,35 @@ static void test_syslog_rfc5424(void **state)
 	assert_non_null(strstr(err.msg, "/nonexistent/log.sock"));
 }
 
+/* Two sinks, one failing: the alert still reaches the other, and the error
+ * names the failing one. */
+static void test_sinks_set(void **state)
+{
+	(void)state;
+	char path[128], buf[4096];
+	snprintf(path, sizeof(path), "%s/set.jsonl", tmpdir);
+	struct pc_alert_sinks *set = NULL;
+	struct pc_error err = {0};
+	struct pc_alert_config cfg;
+	pc_alert_config_default(&cfg);
+	assert_int_equal(pc_alert_sinks_add(&set, "smtp", &cfg, &err), PC_EINVAL);
+	assert_non_null(strstr(err.msg, "unknown alert sink smtp"));
+	const char *fail[] = {"/bin/false", NULL};
+	cfg.argv = fail;
+	assert_int_equal(pc_alert_sinks_add(&set, "exec", &cfg, &err), 0);
+	pc_alert_config_default(&cfg);
+	cfg.target = path;
+	assert_int_equal(pc_alert_sinks_add(&set, "jsonl", &cfg, &err), 0);
+	assert_int_equal(pc_alert_sinks_count(set), 2);
+	struct pc_alert a = sample("to both");
+	assert_int_equal(pc_alert_sinks_send(set, &a, &err), PC_EIO);
+	assert_non_null(strstr(err.msg, "alert sink exec: "));
+	read_all(path, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"text\":\"to both\""));
+	pc_alert_sinks_free(set);
+	pc_alert_sinks_free(NULL);
+}
+
 static int run_exec(const char *const *argv, int timeout_ms, size_t cap, const struct pc_alert *a,
 		    struct pc_error *err)
 {
@@ -508,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_alert_json),
 		cmocka_unit_test(test_jsonl_file),
 		cmocka_unit_test(test_syslog_rfc5424),
+		cmocka_unit_test(test_sinks_set),
 		cmocka_unit_test(test_exec_argv_stdin),
 		cmocka_unit_test(test_exec_timeout),
 		cmocka_unit_test(test_exec_output_bounded),
