@@ -64,6 +64,7 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 	if (opts->probe) {
 		struct pc_probe_run_opts po = {
 			.timeout_ms = opts->probe_timeout_ms,
+			.max_probed_ports = opts->probe_max_ports,
 			.make_socket = audit_socket,
 			.socket_ctx = nsset,
 		};

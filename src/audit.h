@@ -23,6 +23,7 @@ struct pc_audit_opts {
 	unsigned verify_parallel;       /* connections in flight (default 4) */
 	bool probe;                     /* service identification */
 	double probe_timeout_ms;        /* per probe exchange (default 2000) */
+	unsigned probe_max_ports;       /* pc_probe_run_opts.max_probed_ports */
 	const struct pc_scan_opts *scan; /* network-side scan, or NULL */
 	/* optional: called for each endpoint as soon as it is final */
 	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,

@@ -24,6 +24,7 @@ static const char usage[] =
 	"  --timeout MS      deadline of each live check and probe exchange\n"
 	"                    (default 1000 for the check, 2000 for a probe)\n"
 	"  --own-netns       only the namespace portcensus runs in\n"
+	PC_CLI_MAX_PROBED_USAGE("                    ")
 	"\n"
 	"With TARGETs (or -iL), audit those addresses from the network side instead:\n"
 	"scan them with the options of `portcensus scan`, then verify and probe what\n"
@@ -42,7 +43,7 @@ static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_en
 static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_scan *s)
 {
 	enum { OPT_EST = 256, OPT_NO_OWNERS, OPT_NO_VERIFY, OPT_TIMEOUT, OPT_OWN_NETNS,
-	       OPT_NO_PROBE };
+	       OPT_NO_PROBE, OPT_MAX_PROBED };
 	static const struct option longopts[] = {
 		{"established", no_argument, NULL, OPT_EST},
 		{"no-owners", no_argument, NULL, OPT_NO_OWNERS},
@@ -50,6 +51,7 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"own-netns", no_argument, NULL, OPT_OWN_NETNS},
 		{"no-probe", no_argument, NULL, OPT_NO_PROBE},
+		{"max-probed-ports", required_argument, NULL, OPT_MAX_PROBED},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -86,6 +88,12 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 			opts.probe_timeout_ms = (double)v;
 			s->opts.timeout_ms = (double)v;
 			break;
+		case OPT_MAX_PROBED: {
+			int pr = pc_cli_parse_max_probed(cli, optarg, &opts.probe_max_ports);
+			if (pr)
+				return pr;
+			break;
+		}
 		case OPT_OWN_NETNS:
 			opts.inventory.all_netns = false;
 			break;

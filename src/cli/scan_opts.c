@@ -2,6 +2,7 @@
  * scan_opts.c - parsing of the shared scan options (see scan_opts.h).
  */
 #include "cli/scan_opts.h"
+#include "probe/probe.h"
 #include "scan/ports.h"
 #include "scan/targets.h"
 
@@ -238,6 +239,17 @@ int pc_cli_scan_option(struct pc_cli *cli, struct pc_cli_scan *s, int code, cons
 		return 0;
 	}
 	return 1;
+}
+
+int pc_cli_parse_max_probed(struct pc_cli *cli, const char *arg, unsigned *ret_max)
+{
+	unsigned long long v;
+	if (!pc_cli_parse_uint(arg, 0, 65536, &v))
+		return pc_cli_usage_error(cli, "--max-probed-ports takes 0-65536 (0 = no cap), "
+					       "not '%s'",
+					  arg);
+	*ret_max = v ? (unsigned)v : PC_PROBE_NO_CAP;
+	return 0;
 }
 
 int pc_cli_scan_target(struct pc_cli *cli, struct pc_cli_scan *s, const char *spec)

@@ -83,6 +83,18 @@ int pc_cli_scan_finish(struct pc_cli *cli, struct pc_cli_scan *s);
  * ctx is the struct pc_cli. pc_cli_scan_progress_end clears it. */
 void pc_cli_scan_progress(void *ctx, const struct pc_scan_stats *stats, uint64_t found);
 void pc_cli_scan_progress_end(struct pc_cli *cli);
+/* The help of --max-probed-ports (audit, verify); pad indents the text to
+ * the command's description column. */
+#define PC_CLI_MAX_PROBED_USAGE(pad) \
+	"  --max-probed-ports N\n" \
+	pad "probe at most N open ports per target address, the most\n" \
+	pad "common first; the rest are reported open but unprobed,\n" \
+	pad "with a warning (default 256; 0 = no cap)\n"
+/* Parse the argument of --max-probed-ports into a pc_probe_run_opts value
+ * (0 on the command line means no cap). 0, or an exit code after printing
+ * the error. */
+int pc_cli_parse_max_probed(struct pc_cli *cli, const char *arg, unsigned *ret_max);
+
 /* --list-targets: print every probe of the finished options to the output
  * and return the exit code. */
 int pc_cli_scan_list(struct pc_cli *cli, struct pc_cli_scan *s);

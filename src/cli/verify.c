@@ -13,6 +13,7 @@
  * (--rate, default PC_RECHECK_RATE per second).
  */
 #include "cli/cli.h"
+#include "cli/scan_opts.h"
 #include "import/import.h"
 
 #include <getopt.h>
@@ -40,6 +41,7 @@ static const char usage[] =
 	"  --input FORMAT      do not detect: nmap-xml, masscan-list, masscan-json,\n"
 	"                      json or jsonl\n"
 	"  --exit-zero         exit 0 even when some ports are not confirmed\n"
+	PC_CLI_MAX_PROBED_USAGE("                      ")
 	"\n"
 	"Exit status: 0 all confirmed, 1 some closed, filtered or different now,\n"
 	"2 unreadable or malformed input, 3 runtime failure.\n";
@@ -77,7 +79,8 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		OPT_INPUT,
 		OPT_EXIT_ZERO,
 		OPT_RATE,
-		OPT_ALLOW_PUBLIC
+		OPT_ALLOW_PUBLIC,
+		OPT_MAX_PROBED
 	};
 	static const struct option longopts[] = {
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -88,6 +91,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		{"exit-zero", no_argument, NULL, OPT_EXIT_ZERO},
 		{"rate", required_argument, NULL, OPT_RATE},
 		{"allow-public", no_argument, NULL, OPT_ALLOW_PUBLIC},
+		{"max-probed-ports", required_argument, NULL, OPT_MAX_PROBED},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -145,6 +149,13 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		case OPT_ALLOW_PUBLIC:
 			io.allow_public = true;
 			break;
+		case OPT_MAX_PROBED: {
+			int pr = pc_cli_parse_max_probed(cli, optarg,
+							 &ro.probe_opts.max_probed_ports);
+			if (pr)
+				return pr;
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			return 0;

@@ -203,6 +203,8 @@ const char *pc_state_name(enum pc_state s)
 		return "filtered";
 	case PC_STATE_OPEN_FILTERED:
 		return "open|filtered";
+	case PC_STATE_FORWARDED:
+		return "forwarded";
 	}
 	return "unknown";
 }

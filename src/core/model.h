@@ -31,6 +31,7 @@ enum pc_state {
 	PC_STATE_CLOSED,
 	PC_STATE_FILTERED,
 	PC_STATE_OPEN_FILTERED, /* UDP silence */
+	PC_STATE_FORWARDED,     /* a NAT/IPVS front with no listening socket */
 };
 
 enum pc_bind { PC_BIND_UNKNOWN = 0, PC_BIND_LOOPBACK, PC_BIND_ANY, PC_BIND_SPECIFIC };
@@ -51,6 +52,10 @@ struct pc_container {
 	const char *runtime; /* "docker", "containerd", "cri-o", "podman", or NULL */
 	const char *pod_uid; /* Kubernetes pod uid, or NULL */
 	const char *name;    /* container name when known, or NULL */
+	const char *image;    /* image reference as the runtime recorded it, or NULL */
+	const char *image_id; /* image digest or id, or NULL */
+	const char *pod;      /* Kubernetes pod name, or NULL */
+	const char *pod_namespace; /* Kubernetes namespace, or NULL */
 };
 
 struct pc_owner {
@@ -145,6 +150,31 @@ struct pc_ssh_info {
 	const char *hostkey_fingerprint; /* "SHA256:..." */
 };
 
+/* A port that NAT, IPVS or a userland proxy forwards (issue 10): the path
+ * from the port a client dials to the listener and process that serve it. */
+enum pc_forward_kind {
+	PC_FORWARD_DNAT = 0,
+	PC_FORWARD_REDIRECT,
+	PC_FORWARD_IPVS,
+	PC_FORWARD_PROXY,
+};
+
+struct pc_forward_target {
+	struct pc_addr addr;
+	uint16_t port;
+	double weight;   /* IPVS weight or statistic-mode share; < 0 unknown */
+	/* the listener this target resolves to on this host, or -1 when the
+	 * backend lives elsewhere (index into snapshot.endpoints) */
+	long backend_index;
+};
+
+struct pc_forward {
+	enum pc_forward_kind kind;
+	const char *rule;     /* "table/chain: comment" */
+	struct pc_forward_target *to;
+	size_t n_to;
+};
+
 struct pc_verified {
 	bool done;      /* a live check was made */
 	bool reachable;
@@ -175,12 +205,15 @@ struct pc_endpoint {
 	double rtt_ms; /* scan: handshake time; < 0 unknown */
 	struct pc_verified verified;
 	struct pc_service *service; /* NULL until probed */
+	/* why the probes skipped this endpoint ("per-host cap"), or NULL */
+	const char *probe_skipped;
 
 	/* verify: what the imported file said, and the re-check verdict */
 	enum pc_recheck recheck;
 	const char *claimed_service; /* or NULL */
 	const char *recheck_reason;  /* or NULL */
 
+	struct pc_forward *forward;       /* NULL unless forwarded */
 	struct pc_risk *risk;             /* NULL until classified */
 	struct pc_policy_verdict *policy; /* NULL until judged */
 };

@@ -362,12 +362,14 @@ int pc_import_recheck(struct pc_snapshot *snap, const unsigned char *guessed, si
 				continue;
 			struct pc_endpoint *ep = &snap->endpoints[i];
 			pc_import_judge(snap, ep, guessed && i < n_guessed && guessed[i]);
-			/* without probes a claim is unchecked because we did not
-			 * ask, not because the service kept quiet */
-			if (!opts->probe && ep->recheck == PC_RECHECK_CONFIRMED &&
-			    ep->claimed_service)
+			/* without probes (or beyond the per-host cap) a claim is
+			 * unchecked because we did not ask, not because the
+			 * service kept quiet */
+			if ((!opts->probe || ep->probe_skipped) &&
+			    ep->recheck == PC_RECHECK_CONFIRMED && ep->claimed_service)
 				ep->recheck_reason = pc_arena_printf(
-					&snap->arena, "open; not probed, so \"%s\" is unchecked",
+					&snap->arena, "open; not probed%s, so \"%s\" is unchecked",
+					ep->probe_skipped ? " (per-host cap)" : "",
 					ep->claimed_service);
 		}
 	}

@@ -12,6 +12,8 @@
  *   costs one deadline, not the kernel's two minutes of SYN retries.
  * - Jobs are pulled from next() as slots free up, and free slots sit on a
  *   stack: memory and the cost of a job do not grow with the number of jobs.
+ *   Deadlines sit in a min-heap (core/heap.h), so a turn of the loop costs
+ *   O(ready events + expired jobs), not a walk over every slot.
  * - What happens to one job is that job's outcome, handed to done(); only
  *   the loop itself (epoll, memory) or a callback can stop the run.
  * - Starts can be paced (opts->rate, verify --rate) by a token bucket that
@@ -19,6 +21,7 @@
  *   not delayed at all.
  */
 #include "probe/dial.h"
+#include "core/heap.h"
 
 #include <errno.h>
 #include <math.h>
@@ -84,6 +87,7 @@ struct dial {
 	struct slot *slots;
 	size_t *idle; /* indices of free slots, a stack */
 	size_t n_idle;
+	struct pc_heap deadlines; /* slot index -> deadline, for slots in flight */
 };
 
 const char *pc_dial_status_name(enum pc_dial_status s)
@@ -156,6 +160,7 @@ static int end_job(struct dial *d, struct slot *s, enum pc_dial_status status, i
 		close_reset(s->fd);
 	}
 	s->fd = -1;
+	pc_heap_remove(&d->deadlines, (uint32_t)(s - d->slots));
 	d->idle[d->n_idle++] = (size_t)(s - d->slots);
 	return d->done(d->ctx, j);
 }
@@ -193,6 +198,7 @@ static int start(struct dial *d, struct slot *s, struct pc_error *err)
 	s->fd = fd;
 	s->started = pc_monotonic_ms();
 	s->deadline = s->started + d->o->timeout_ms;
+	pc_heap_set(&d->deadlines, (uint32_t)(s - d->slots), s->deadline);
 	if (connect(fd, (struct sockaddr *)&s->to, (socklen_t)len) == 0) {
 		if (!udp)
 			return complete(d, s, 0);
@@ -237,13 +243,11 @@ static int on_ready(struct dial *d, struct slot *s)
 
 /* The soonest deadline in flight, as an epoll_wait timeout from now; -1
  * when nothing is in flight. */
-static int wait_ms(const struct dial *d, size_t n_slots)
+static int wait_ms(const struct dial *d)
 {
 	double now = pc_monotonic_ms(), first = INFINITY;
-	for (size_t i = 0; i < n_slots; i++)
-		if (d->slots[i].fd >= 0 && d->slots[i].deadline < first)
-			first = d->slots[i].deadline;
-	if (first == INFINITY)
+	uint32_t id;
+	if (!pc_heap_top(&d->deadlines, &id, &first))
 		return -1;
 	return first > now ? (int)ceil(first - now) : 0;
 }
@@ -256,7 +260,7 @@ int pc_dial_run(const struct pc_dial_opts *opts, pc_dial_next_fn next, pc_dial_d
 	int ret = 0;
 	d.slots = calloc(n_slots, sizeof(*d.slots));
 	d.idle = calloc(n_slots, sizeof(*d.idle));
-	if (!d.slots || !d.idle) {
+	if (!d.slots || !d.idle || pc_heap_init(&d.deadlines, n_slots) < 0) {
 		ret = pc_error_set(err, PC_ENOMEM, "out of memory for the live check");
 		goto out;
 	}
@@ -306,7 +310,7 @@ int pc_dial_run(const struct pc_dial_opts *opts, pc_dial_next_fn next, pc_dial_d
 			break;
 
 		struct epoll_event events[DIAL_EVENTS];
-		int timeout = wait_ms(&d, n_slots);
+		int timeout = wait_ms(&d);
 		if (paced && (timeout < 0 || timeout > pace_wait_ms(&pace)))
 			timeout = pace_wait_ms(&pace);
 		int n = epoll_wait(d.epfd, events, DIAL_EVENTS, timeout);
@@ -320,10 +324,11 @@ int pc_dial_run(const struct pc_dial_opts *opts, pc_dial_next_fn next, pc_dial_d
 			if (s->fd >= 0)
 				ret = on_ready(&d, s);
 		}
-		double now = pc_monotonic_ms();
-		for (size_t i = 0; i < n_slots && ret >= 0; i++)
-			if (d.slots[i].fd >= 0 && now >= d.slots[i].deadline)
-				ret = complete(&d, &d.slots[i], ETIMEDOUT);
+		/* expired, soonest first; complete() takes each off the heap */
+		double now = pc_monotonic_ms(), key;
+		uint32_t id;
+		while (ret >= 0 && pc_heap_top(&d.deadlines, &id, &key) && now >= key)
+			ret = complete(&d, &d.slots[id], ETIMEDOUT);
 		if (ret < 0)
 			goto out;
 	}
@@ -335,5 +340,6 @@ out:
 		close(d.epfd);
 	free(d.slots);
 	free(d.idle);
+	pc_heap_free(&d.deadlines);
 	return ret;
 }

@@ -3,7 +3,8 @@
  * out what answers there.
  *
  * One thread, one epoll set, at most `parallel` endpoints in flight and
- * `host_inflight` per address (per network namespace for host records).
+ * `host_inflight` per address (per network namespace for host records),
+ * hosts taking turns.
  * Each endpoint is a job that walks a plan:
  *
  *   1. the probes whose port list holds this port (a banner probe there
@@ -36,11 +37,20 @@
  * passive read, one per banner probe) and its TLS session; reads go through
  * one stack buffer. 1,008 hostile connections at once peak at ~40 MB RSS.
  *
- * This file is the run itself: which endpoints are probed, the per-host
- * cap, and the epoll loop that hands socket events and deadlines to the
- * jobs. The rest of the engine is split by job (engine.h lists the files):
- * engine_plan.c, engine_job.c, engine_passive.c, engine_conn.c,
- * engine_tls.c.
+ * Hostile networks: a tarpit accepts a connection on every port, so a
+ * scan of it reports 65,535 open ports and each would cost a probe's full
+ * deadline. At most max_probed_ports endpoints per network-side host are
+ * probed (default 256, the most common ports first); the rest stay open,
+ * unprobed, with one warning per host (engine_sched.c).
+ *
+ * This file is the run itself: the job slots (a stack of free ones), the
+ * deadlines (a min-heap keyed by job, core/heap.h), and the epoll loop that
+ * hands socket events and expired deadlines to the jobs. Each turn of the
+ * loop costs O(ready events + jobs started or timed out, times log of the
+ * jobs in flight): nothing walks every job or every endpoint. Which
+ * endpoint starts next is engine_sched.c's business; the rest of the engine
+ * is split by job (engine.h lists the files): engine_plan.c, engine_job.c,
+ * engine_passive.c, engine_conn.c, engine_tls.c.
  */
 #include "probe/engine.h"
 
@@ -53,72 +63,68 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-static bool wanted(const struct pc_endpoint *ep)
+void pc_probe_engine_deadline(struct engine *e, struct job *j)
 {
-	if (ep->service)
-		return false;
-	/* a socket bound to a multicast or broadcast address is not a service
-	 * we can ask: a datagram there would leave for every host on the link */
-	struct pc_addr a;
-	pc_endpoint_dial_addr(ep, &a);
-	if (pc_addr_is_multicast(&a) ||
-	    (a.family == AF_INET && pc_addr_v4(&a) == 0xffffffffu))
-		return false;
-	if (ep->proto == PC_PROTO_TCP) {
-		if (ep->state != PC_STATE_LISTEN && ep->state != PC_STATE_OPEN)
-			return false;
-		if (ep->state == PC_STATE_LISTEN && ep->verified.done && !ep->verified.reachable)
-			return false;
-		return true;
-	}
-	return ep->state == PC_STATE_LISTEN || ep->state == PC_STATE_OPEN ||
-	       ep->state == PC_STATE_OPEN_FILTERED;
+	pc_heap_set(&e->deadlines, (uint32_t)(j - e->jobs), j->deadline);
 }
 
-/* A host is an address inside one network namespace: 127.0.0.1 in two
- * containers is two hosts. */
-static uint64_t ns_of(const struct pc_endpoint *ep)
+void pc_probe_engine_release(struct engine *e, struct job *j)
 {
-	return ep->source == PC_SOURCE_HOST ? ep->netns.inode : 0;
+	uint32_t k = (uint32_t)(j - e->jobs);
+	pc_heap_remove(&e->deadlines, k);
+	pc_probe_sched_done(&e->sched, j->ep_index);
+	e->free_slots[e->n_free++] = k;
+	e->active--;
 }
 
-static size_t host_count(struct engine *e, const struct pc_addr *a, uint64_t ns)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < e->n_jobs; i++)
-		if (e->jobs[i].used && e->jobs[i].ns == ns && pc_addr_equal(&e->jobs[i].addr, a))
-			n++;
-	return n;
-}
-
-static bool job_start(struct engine *e, struct job *j, size_t ep_index)
+static void job_start(struct engine *e, struct job *j, size_t ep_index)
 {
 	struct pc_endpoint *ep = &e->snap->endpoints[ep_index];
 	memset(j, 0, sizeof(*j));
 	j->used = true;
+	e->active++;
 	j->fd = -1;
 	j->ep_index = ep_index;
 	j->port = ep->port;
-	j->ns = ns_of(ep);
+	j->ns = pc_probe_sched_ns(ep);
 	j->udp = ep->proto == PC_PROTO_UDP;
-	if (ep->state == PC_STATE_LISTEN)
-		pc_endpoint_dial_addr(ep, &j->addr);
-	else
-		j->addr = ep->addr;
+	pc_probe_sched_addr(ep, &j->addr);
 	j->budget_end = pc_monotonic_ms() + e->o.timeout_ms * 6;
+	j->deadline = j->budget_end;
+	pc_probe_engine_deadline(e, j);
 	pc_probe_plan_build(e, j, false);
 	/* job_next increments first */
 	j->step = (size_t)-1;
 	j->clean = false;
 	pc_probe_job_next(e, j);
-	return true;
+}
+
+/* Time out every job whose deadline has passed, each once: a job whose new
+ * deadline is already past (its budget is spent) is seen again on the next
+ * turn, as when the loop walked every job. */
+static void expire(struct engine *e, uint32_t *due)
+{
+	double now = pc_monotonic_ms(), key;
+	uint32_t k;
+	size_t n = 0;
+	while (n < e->n_jobs && pc_heap_top(&e->deadlines, &k, &key) && key <= now) {
+		pc_heap_remove(&e->deadlines, k);
+		due[n++] = k;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct job *j = &e->jobs[due[i]];
+		if (!j->used)
+			continue;
+		pc_probe_engine_deadline(e, j);
+		pc_probe_on_timeout(e, j);
+	}
 }
 
 int pc_probe_run(struct pc_snapshot *snap, const struct pc_probe_run_opts *opts,
 		 struct pc_error *err)
 {
 	struct engine e = { .snap = snap, .epfd = -1, .tls_index = -1 };
-	uint8_t *taken = NULL;
+	uint32_t *due = NULL;
 	int ret = 0;
 	if (opts)
 		e.o = *opts;
@@ -128,6 +134,10 @@ int pc_probe_run(struct pc_snapshot *snap, const struct pc_probe_run_opts *opts,
 		e.o.parallel = 32;
 	if (e.o.host_inflight == 0)
 		e.o.host_inflight = 4;
+	if (e.o.max_probed_ports == 0)
+		e.o.max_probed_ports = PC_PROBE_DEFAULT_MAX_PORTS;
+	if (e.o.max_probed_ports == PC_PROBE_NO_CAP)
+		e.o.max_probed_ports = 0; /* the scheduler's "no cap" */
 	for (size_t i = 0; i < pc_probe_registry_len && e.n_probes < MAX_PROBES; i++)
 		e.probes[e.n_probes++] = pc_probe_registry[i];
 
@@ -141,57 +151,33 @@ int pc_probe_run(struct pc_snapshot *snap, const struct pc_probe_run_opts *opts,
 	}
 	e.n_jobs = e.o.parallel;
 	e.jobs = calloc(e.n_jobs, sizeof(*e.jobs));
-	if (!e.jobs) {
+	e.free_slots = calloc(e.n_jobs, sizeof(*e.free_slots));
+	due = calloc(e.n_jobs, sizeof(*due));
+	if (!e.jobs || !e.free_slots || !due || pc_heap_init(&e.deadlines, e.n_jobs) < 0 ||
+	    pc_probe_sched_init(&e.sched, snap, e.o.host_inflight, e.o.parallel,
+				e.o.max_probed_ports) < 0) {
 		ret = pc_error_set(err, PC_ENOMEM, "probe: out of memory");
 		goto out;
 	}
+	for (size_t k = 0; k < e.n_jobs; k++)
+		e.free_slots[e.n_free++] = (uint32_t)(e.n_jobs - 1 - k);
 
-	taken = calloc(snap->n_endpoints ? snap->n_endpoints : 1, 1);
-	if (!taken) {
-		ret = pc_error_set(err, PC_ENOMEM, "probe: out of memory");
-		goto out;
-	}
-	size_t next = 0; /* every endpoint before it is taken */
 	for (;;) {
-		/* fill free slots, respecting the per-host cap */
-		size_t active = 0, slot = 0;
-		for (size_t k = 0; k < e.n_jobs; k++)
-			active += e.jobs[k].used;
-		while (next < snap->n_endpoints && (taken[next] || !wanted(&snap->endpoints[next])))
-			taken[next++] = 1;
-		for (size_t i = next; i < snap->n_endpoints && active < e.n_jobs; i++) {
-			struct pc_endpoint *ep = &snap->endpoints[i];
-			if (taken[i] || !wanted(ep))
-				continue;
-			struct pc_addr a;
-			if (ep->state == PC_STATE_LISTEN)
-				pc_endpoint_dial_addr(ep, &a);
-			else
-				a = ep->addr;
-			if (host_count(&e, &a, ns_of(ep)) >= e.o.host_inflight)
-				continue;
-			while (e.jobs[slot].used)
-				slot++;
-			taken[i] = 1;
-			active++;
-			job_start(&e, &e.jobs[slot], i);
-		}
-		active = 0;
-		for (size_t k = 0; k < e.n_jobs; k++)
-			active += e.jobs[k].used;
-		if (active == 0) {
-			while (next < snap->n_endpoints && taken[next])
-				next++;
-			if (next >= snap->n_endpoints)
-				break;
+		/* fill free slots: hosts take turns, each under its limit */
+		size_t ep;
+		while (e.n_free && pc_probe_sched_next(&e.sched, &ep))
+			job_start(&e, &e.jobs[e.free_slots[--e.n_free]], ep);
+		if (e.active == 0) {
+			if (e.sched.ring_n == 0)
+				break; /* nothing in flight, nothing that may start */
 			continue;
 		}
 
 		double now = pc_monotonic_ms();
-		double soonest = now + 1000;
-		for (size_t k = 0; k < e.n_jobs; k++)
-			if (e.jobs[k].used && e.jobs[k].deadline < soonest)
-				soonest = e.jobs[k].deadline;
+		double soonest = now + 1000, key;
+		uint32_t first;
+		if (pc_heap_top(&e.deadlines, &first, &key) && key < soonest)
+			soonest = key;
 		int wait = soonest <= now ? 0 : (int)(soonest - now) + 1;
 		struct epoll_event evs[64];
 		int n = epoll_wait(e.epfd, evs, 64, wait);
@@ -216,12 +202,7 @@ int pc_probe_run(struct pc_snapshot *snap, const struct pc_probe_run_opts *opts,
 			if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				pc_probe_on_readable(&e, j);
 		}
-		now = pc_monotonic_ms();
-		for (size_t k = 0; k < e.n_jobs; k++) {
-			struct job *j = &e.jobs[k];
-			if (j->used && j->deadline <= now)
-				pc_probe_on_timeout(&e, j);
-		}
+		expire(&e, due);
 	}
 out:
 	if (e.jobs) {
@@ -230,7 +211,10 @@ out:
 				pc_probe_job_finish(&e, &e.jobs[k]);
 		free(e.jobs);
 	}
-	free(taken);
+	free(e.free_slots);
+	free(due);
+	pc_heap_free(&e.deadlines);
+	pc_probe_sched_free(&e.sched);
 	pc_tls_ctx_free(e.tls_ctx);
 	if (e.epfd >= 0)
 		close(e.epfd);

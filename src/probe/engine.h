@@ -5,7 +5,9 @@
  * The engine is one job per endpoint in flight, driven by one epoll loop,
  * split by job so that each file can be read alone:
  *
- *   engine.c          the run: which endpoints, the per-host cap, the loop
+ *   engine.c          the run: job slots, the deadline heap, the loop
+ *   engine_sched.c    which endpoint next: per-host queues and limits,
+ *                     the per-host cap on ports probed, fairness
  *   engine_plan.c     the plan: which probes, in which order, per endpoint
  *   engine_job.c      a job's state machine: steps, the active probe and
  *                     its verdicts, socket events, the final result
@@ -23,6 +25,8 @@
 
 #include "probe/probe.h"
 
+#include "core/heap.h"
+#include "core/hostmap.h"
 #include "probe/probe_ops.h"
 #include "probe/tls.h"
 
@@ -113,6 +117,28 @@ struct job {
 	size_t n_first;
 };
 
+/* One host of the scheduler: its endpoints are order[first..end) of
+ * struct pc_probe_sched, the next to start at order[next]. */
+struct sched_host {
+	struct pc_addr addr;
+	uint64_t ns;
+	uint32_t first, next, end;
+	uint32_t inflight, limit;
+	bool queued;  /* in the ring of hosts that may start a job */
+	bool network; /* network-side records: the cap applies */
+};
+
+struct pc_probe_sched {
+	struct pc_hostmap *map; /* (ns, address) -> index in hosts */
+	struct sched_host *hosts;
+	size_t n_hosts;
+	uint32_t *order;   /* endpoint indices, grouped by host */
+	uint32_t *host_of; /* endpoint -> host, UINT32_MAX when not probed */
+	uint32_t *ring;    /* hosts that may start a job now, in turn */
+	size_t ring_head, ring_n;
+	unsigned parallel;
+};
+
 struct engine {
 	struct pc_snapshot *snap;
 	struct pc_probe_run_opts o;
@@ -120,6 +146,11 @@ struct engine {
 	SSL_CTX *tls_ctx;
 	struct job *jobs;
 	size_t n_jobs;
+	size_t active;         /* jobs in use */
+	uint32_t *free_slots;  /* indices of unused jobs, a stack */
+	size_t n_free;
+	struct pc_heap deadlines; /* job index -> its deadline */
+	struct pc_probe_sched sched;
 	const struct pc_probe_ops *probes[MAX_PROBES];
 	size_t n_probes;
 	int tls_index;
@@ -129,6 +160,29 @@ static inline const struct pc_probe_ops *op(struct engine *e, size_t i)
 {
 	return e->probes[i];
 }
+
+/* engine_sched.c */
+/* Group the wanted endpoints of snap by host, apply the cap (marking the
+ * skipped endpoints and warning once per capped host). max_probed 0: no
+ * cap. 0 or PC_ENOMEM. */
+int pc_probe_sched_init(struct pc_probe_sched *s, struct pc_snapshot *snap,
+			unsigned host_inflight, unsigned parallel, unsigned max_probed);
+void pc_probe_sched_free(struct pc_probe_sched *s);
+/* The endpoint to start now (its host's turn, under its limit); false when
+ * none may start until a job ends (or none is left). */
+bool pc_probe_sched_next(struct pc_probe_sched *s, size_t *ret_ep);
+/* The job of endpoint ep has ended. */
+void pc_probe_sched_done(struct pc_probe_sched *s, size_t ep);
+/* The host of an endpoint: its namespace (host records) and the address
+ * the engine dials. */
+uint64_t pc_probe_sched_ns(const struct pc_endpoint *ep);
+void pc_probe_sched_addr(const struct pc_endpoint *ep, struct pc_addr *ret_addr);
+
+/* engine.c */
+/* The job's exchange deadline is now j->deadline. */
+void pc_probe_engine_deadline(struct engine *e, struct job *j);
+/* The job has ended: its slot, its deadline and its host's turn are free. */
+void pc_probe_engine_release(struct engine *e, struct job *j);
 
 /* engine_plan.c */
 bool pc_probe_plan_usable(const struct pc_probe_ops *p, bool udp, bool in_tls);

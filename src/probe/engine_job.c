@@ -62,7 +62,7 @@ static void exchange_restart(struct engine *e, struct job *j, double ms)
 	if (j->deadline > j->budget_end)
 		j->deadline = j->budget_end;
 	j->got_bytes = false;
-	(void)e;
+	pc_probe_engine_deadline(e, j);
 }
 
 
@@ -281,6 +281,8 @@ void pc_probe_job_finish(struct engine *e, struct job *j)
 	j->pending = NULL;
 	free(j->resend);
 	j->resend = NULL;
+	if (j->used)
+		pc_probe_engine_release(e, j);
 	j->used = false;
 
 	const struct pc_probe_result *r = j->matched ? &j->final : NULL;

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/model.h"
 
+#include <limits.h>
 #include <stdbool.h>
 
 /* How to make a socket for an endpoint: host records are probed from inside
@@ -22,10 +23,20 @@
 typedef int (*pc_socket_fn)(void *ctx, const struct pc_endpoint *ep, int domain, int type,
 			    int protocol);
 
+/* Default per-host cap on endpoints probed: far above what a real host
+ * listens on, far below a tarpit's 65,535. */
+#define PC_PROBE_DEFAULT_MAX_PORTS 256
+#define PC_PROBE_NO_CAP UINT_MAX
+
 struct pc_probe_run_opts {
 	double timeout_ms;   /* per probe exchange; default 2000 */
 	unsigned parallel;   /* endpoints in flight; default 32 */
 	unsigned host_inflight; /* per host; default 4 */
+	/* per network-side host (address): endpoints probed at most, the most
+	 * common ports first (data/top-ports.txt); the rest keep their state
+	 * and get probe_skipped. 0: PC_PROBE_DEFAULT_MAX_PORTS; PC_PROBE_NO_CAP:
+	 * no cap. */
+	unsigned max_probed_ports;
 	pc_socket_fn make_socket; /* NULL: socket() in the caller's namespace */
 	void *socket_ctx;
 };
@@ -33,7 +44,9 @@ struct pc_probe_run_opts {
 /*
  * Identify every open TCP endpoint (state LISTEN or OPEN; for LISTEN,
  * dial pc_endpoint_dial_addr()) and every UDP endpoint in snap, filling
- * ep->service. Endpoints that do not answer keep service NULL.
+ * ep->service. Endpoints that do not answer keep service NULL; endpoints
+ * beyond a host's cap keep service NULL and get probe_skipped, and the
+ * snapshot one warning per capped host.
  */
 int pc_probe_run(struct pc_snapshot *snap, const struct pc_probe_run_opts *opts,
 		 struct pc_error *err);

@@ -181,6 +181,11 @@ void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
 		json_service(j, ep->service);
 	else
 		pc_json_null(j);
+	if (ep->probe_skipped) {
+		/* only where it happened: every other record stays as it was */
+		pc_json_key(j, "probe_skipped");
+		pc_json_string(j, ep->probe_skipped);
+	}
 	if (ep->recheck != PC_RECHECK_NONE) {
 		pc_json_key(j, "recheck");
 		pc_json_begin_object(j);
@@ -246,7 +251,7 @@ void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
 
 void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap)
 {
-	size_t by_state[PC_STATE_OPEN_FILTERED + 1] = {0};
+	size_t by_state[PC_STATE_FORWARDED + 1] = {0};
 	size_t tcp = 0, udp = 0, reachable = 0, unreachable = 0, identified = 0, noauth = 0;
 	for (size_t i = 0; i < snap->n_endpoints; i++) {
 		const struct pc_endpoint *e = &snap->endpoints[i];
@@ -277,7 +282,7 @@ void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap)
 	pc_json_uint(j, udp);
 	pc_json_key(j, "by_state");
 	pc_json_begin_object(j);
-	for (int s = 0; s <= PC_STATE_OPEN_FILTERED; s++) {
+	for (int s = 0; s <= PC_STATE_FORWARDED; s++) {
 		if (!by_state[s])
 			continue;
 		pc_json_key(j, pc_state_name((enum pc_state)s));

@@ -14,6 +14,8 @@ const struct pc_report_ops *const pc_report_registry[] = {
 	&pc_report_csv,
 	&pc_report_nmap_xml,
 	&pc_report_dot,
+	&pc_report_md,
+	&pc_report_html,
 	&pc_report_prom,
 	NULL,
 };

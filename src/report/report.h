@@ -81,6 +81,8 @@ extern const struct pc_report_ops pc_report_jsonl;
 extern const struct pc_report_ops pc_report_csv;
 extern const struct pc_report_ops pc_report_nmap_xml;
 extern const struct pc_report_ops pc_report_dot;
+extern const struct pc_report_ops pc_report_md;
+extern const struct pc_report_ops pc_report_html;
 extern const struct pc_report_ops pc_report_prom;
 
 #endif

@@ -130,6 +130,10 @@ static void c_rtt(const struct pc_endpoint *e, char *b, size_t n)
 static void c_service(const struct pc_endpoint *e, char *b, size_t n)
 {
 	const struct pc_service *s = e->service;
+	if (!s && e->probe_skipped) {
+		snprintf(b, n, "(unprobed)");
+		return;
+	}
 	if (!s || !s->name) {
 		snprintf(b, n, "-");
 		return;

@@ -14,13 +14,15 @@
  *     the kernel would wait minutes); in-flight probes sit in a list in
  *     start order, which is deadline order because the timeout is constant;
  *   - at most RLIMIT_NOFILE - reserve sockets in flight (the soft limit is
- *     raised to the hard one first), and a per-host cap;
+ *     raised to the hard one first), and a per-host cap, counted in the
+ *     shared host table (core/hostmap.h), sized so it never grows;
  *   - a connect that lands on its own source port (loopback self-connect,
  *     a port inside ip_local_port_range) is not an open port: nothing was
  *     listening there, so it is reported closed.
  * States: open (handshake done), closed (RST: ECONNREFUSED), filtered (no
  * answer after retries, or host/network unreachable, counted in a warning).
  */
+#include "core/hostmap.h"
 #include "scan/scan.h"
 
 #include <errno.h>
@@ -57,11 +59,6 @@ struct slot {
 	struct slot *prev, *next; /* deadline list, or retry list */
 };
 
-struct host {
-	struct pc_addr addr;
-	unsigned count; /* 0: empty */
-};
-
 struct worker {
 	struct pc_scan_ctx *ctx;
 	pthread_t thread;
@@ -73,8 +70,7 @@ struct worker {
 	struct slot *head, *tail;        /* in flight, by deadline */
 	struct slot *retry_head, *retry_tail;
 	unsigned n_retry;
-	struct host *hosts;
-	uint32_t host_mask;
+	struct pc_hostmap *hosts; /* address -> probes in flight (> 0) */
 	unsigned host_cap;
 	bool have_pending, pulling;
 	struct pc_scan_probe pending;
@@ -119,48 +115,16 @@ static void list_unlink(struct slot **head, struct slot **tail, struct slot *s)
 	s->prev = s->next = NULL;
 }
 
-/* ---- per-host in-flight counts: linear probing, backward-shift delete ---- */
+/* ---- per-host in-flight counts ---- */
 
-static uint32_t addr_hash(const struct pc_addr *a)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t n = a->family == AF_INET ? 4 : 16;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ a->bytes[i]) * 1099511628211ULL;
-	return (uint32_t)(h ^ h >> 32);
-}
-
-static uint32_t host_find(struct worker *w, const struct pc_addr *a)
-{
-	uint32_t i = addr_hash(a) & w->host_mask;
-	while (w->hosts[i].count && !pc_addr_equal(&w->hosts[i].addr, a))
-		i = (i + 1) & w->host_mask;
-	return i;
-}
-
-/* One probe of addr is over. Looked up by address, never by a remembered
- * index: a deletion shifts other entries back, so indexes do not last. */
+/* One probe of addr is over; the host leaves the table at zero. */
 static void host_release(struct worker *w, const struct pc_addr *addr)
 {
-	uint32_t i = host_find(w, addr);
-	if (w->hosts[i].count == 0)
+	uint32_t *count = pc_hostmap_get(w->hosts, 0, addr);
+	if (!count || *count == 0)
 		return; /* not counted (cannot happen; never wrap below zero) */
-	if (--w->hosts[i].count)
-		return;
-	/* backward-shift deletion keeps probe chains intact without tombstones */
-	uint32_t j = i;
-	for (;;) {
-		j = (j + 1) & w->host_mask;
-		if (!w->hosts[j].count)
-			break;
-		uint32_t k = addr_hash(&w->hosts[j].addr) & w->host_mask;
-		/* move j back to i unless its home k lies cyclically in (i, j] */
-		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		w->hosts[i] = w->hosts[j];
-		w->hosts[j].count = 0;
-		i = j;
-	}
+	if (--*count == 0)
+		pc_hostmap_remove(w->hosts, 0, addr);
 }
 
 /* ---- sockets ---- */
@@ -378,14 +342,13 @@ static bool take_probe(struct worker *w, struct pc_scan_probe *p)
 		}
 		w->have_pending = true;
 	}
-	uint32_t h = host_find(w, &w->pending.addr);
-	if (w->hosts[h].count >= w->host_cap)
+	/* the table holds at most one host per slot: it never has to grow */
+	uint32_t *count;
+	if (pc_hostmap_put(w->hosts, 0, &w->pending.addr, &count) < 0 || *count >= w->host_cap)
 		return false;
 	*p = w->pending;
 	w->have_pending = false;
-	if (!w->hosts[h].count)
-		w->hosts[h].addr = p->addr;
-	w->hosts[h].count++;
+	++*count;
 	return true;
 }
 
@@ -393,8 +356,8 @@ static bool pending_blocked(struct worker *w)
 {
 	if (!w->have_pending)
 		return false;
-	uint32_t h = host_find(w, &w->pending.addr);
-	return w->hosts[h].count >= w->host_cap;
+	const uint32_t *count = pc_hostmap_get(w->hosts, 0, &w->pending.addr);
+	return count && *count >= w->host_cap;
 }
 
 static void fill(struct worker *w, double now)
@@ -547,7 +510,7 @@ static void worker_free(struct worker *w)
 		close(w->ep);
 	free(w->slots);
 	free(w->free_slots);
-	free(w->hosts);
+	pc_hostmap_free(w->hosts);
 }
 
 static int worker_init(struct worker *w, struct pc_scan_ctx *ctx, unsigned n_slots,
@@ -561,16 +524,11 @@ static int worker_init(struct worker *w, struct pc_scan_ctx *ctx, unsigned n_slo
 	w->n_slots = n_slots;
 	w->slots = calloc(n_slots, sizeof(*w->slots));
 	w->free_slots = calloc(n_slots, sizeof(*w->free_slots));
-	uint32_t hs = 16;
-	while (hs < 2 * n_slots)
-		hs *= 2;
-	w->hosts = calloc(hs, sizeof(*w->hosts));
-	w->host_mask = hs - 1;
 	w->host_cap = host_cap;
 	w->pulling = true;
 	w->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PC_SCAN_DEFAULT_TIMEOUT_MS;
 	w->retries = o->retries;
-	if (w->ep < 0 || !w->slots || !w->free_slots || !w->hosts)
+	if (w->ep < 0 || !w->slots || !w->free_slots || pc_hostmap_new(n_slots, &w->hosts) < 0)
 		return PC_ENOMEM;
 	for (unsigned i = 0; i < n_slots; i++) {
 		w->slots[i].fd = -1;

@@ -7,6 +7,7 @@
  */
 #include "scan/inflight.h"
 #include "core/error.h"
+#include "core/hostmap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -188,35 +189,25 @@ struct pc_inflight_entry *pc_inflight_requeue(struct pc_inflight *f)
 	return &f->ring[slot];
 }
 
-/* ---- per-host counts ---- */
-
-struct host_slot {
-	struct pc_addr addr; /* family 0: empty */
-	uint32_t count;
-};
+/* ---- per-host counts: the shared host table, with a limit on hosts ---- */
 
 struct pc_hostcount {
-	struct host_slot *slots;
-	size_t cap, mask, n, max_n;
+	struct pc_hostmap *map; /* address -> count (> 0) */
+	size_t max_n;
 };
 
 int pc_hostcount_new(size_t cap, struct pc_hostcount **ret_hc)
 {
 	if (cap == 0 || cap > (1u << 24))
 		return PC_EINVAL;
-	size_t c = 1;
-	while (c < cap * 2)
-		c <<= 1;
 	struct pc_hostcount *hc = calloc(1, sizeof(*hc));
 	if (!hc)
 		return PC_ENOMEM;
-	hc->slots = calloc(c, sizeof(*hc->slots));
-	if (!hc->slots) {
+	/* room for cap hosts: the map never grows, inc never allocates */
+	if (pc_hostmap_new(cap, &hc->map) < 0) {
 		free(hc);
 		return PC_ENOMEM;
 	}
-	hc->cap = c;
-	hc->mask = c - 1;
 	hc->max_n = cap;
 	*ret_hc = hc;
 	return 0;
@@ -226,61 +217,29 @@ void pc_hostcount_free(struct pc_hostcount *hc)
 {
 	if (!hc)
 		return;
-	free(hc->slots);
+	pc_hostmap_free(hc->map);
 	free(hc);
-}
-
-static size_t host_find(const struct pc_hostcount *hc, const struct pc_addr *a)
-{
-	size_t i = key_hash(a, 0) & hc->mask;
-	while (hc->slots[i].addr.family && !pc_addr_equal(&hc->slots[i].addr, a))
-		i = (i + 1) & hc->mask;
-	return i;
 }
 
 unsigned pc_hostcount_get(const struct pc_hostcount *hc, const struct pc_addr *addr)
 {
-	const struct host_slot *s = &hc->slots[host_find(hc, addr)];
-	return s->addr.family ? s->count : 0;
+	const uint32_t *count = pc_hostmap_get(hc->map, 0, addr);
+	return count ? *count : 0;
 }
 
 bool pc_hostcount_inc(struct pc_hostcount *hc, const struct pc_addr *addr)
 {
-	struct host_slot *s = &hc->slots[host_find(hc, addr)];
-	if (!s->addr.family) {
-		if (hc->n >= hc->max_n)
-			return false;
-		s->addr = *addr;
-		s->count = 0;
-		hc->n++;
-	}
-	s->count++;
+	uint32_t *count = pc_hostmap_get(hc->map, 0, addr);
+	if (!count && (pc_hostmap_count(hc->map) >= hc->max_n ||
+		       pc_hostmap_put(hc->map, 0, addr, &count) < 0))
+		return false;
+	++*count;
 	return true;
 }
 
 void pc_hostcount_dec(struct pc_hostcount *hc, const struct pc_addr *addr)
 {
-	size_t i = host_find(hc, addr);
-	struct host_slot *s = &hc->slots[i];
-	if (!s->addr.family)
-		return;
-	if (--s->count > 0)
-		return;
-	/* remove, then close the gap (backward shift) */
-	hc->n--;
-	size_t j = i;
-	for (;;) {
-		memset(&hc->slots[i], 0, sizeof(hc->slots[i]));
-		for (;;) {
-			j = (j + 1) & hc->mask;
-			if (!hc->slots[j].addr.family)
-				return;
-			size_t home = key_hash(&hc->slots[j].addr, 0) & hc->mask;
-			bool stay = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-			if (!stay)
-				break;
-		}
-		hc->slots[i] = hc->slots[j];
-		i = j;
-	}
+	uint32_t *count = pc_hostmap_get(hc->map, 0, addr);
+	if (count && --*count == 0)
+		pc_hostmap_remove(hc->map, 0, addr);
 }

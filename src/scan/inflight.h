@@ -55,9 +55,9 @@ struct pc_inflight_entry *pc_inflight_requeue(struct pc_inflight *f);
 
 /*
  * Per-host counts of unanswered probes, for the per-host in-flight cap
- * (--host-inflight): an open-addressing table whose entries leave when
- * their count drops to zero, sized for at most cap hosts at once (the
- * ring's capacity is enough: every counted probe is in the ring).
+ * (--host-inflight): the shared host table (core/hostmap.h), whose entries
+ * leave when their count drops to zero, sized for at most cap hosts at once
+ * (the ring's capacity is enough: every counted probe is in the ring).
  */
 struct pc_hostcount;
 

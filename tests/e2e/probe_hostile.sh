@@ -134,7 +134,8 @@ for port in $BASE $((BASE + 10)) $((BASE + 11)) $((BASE + 4)); do
 	[ "$total" -gt 0 ] || [ "$port" -eq $((BASE + 4)) ] || lab_fail "read nothing from $port"
 done
 
-# 3. a crowd: 1,008 hostile connections at once, peak memory bounded
+# 3. a crowd: 1,008 hostile connections at once, peak memory bounded (all
+# on one host, so without the per-host cap on endpoints probed: -C 0)
 # ASan keeps freed memory in quarantine and pads every allocation: bound it
 # and allow for it, so the check still means "bounded", not "ASan's size"
 limit=65536
@@ -143,7 +144,7 @@ if ldd "$PROBE_DRIVER" 2>/dev/null | grep -q libasan; then
 	limit=327680
 fi
 start=$(date +%s%N)
-lab_exec "$a" bash -c "ulimit -n 8192; exec \"\$0\" -t $T -P 1008 -H 1008 -n 84 -m -f json \"\$@\"" \
+lab_exec "$a" bash -c "ulimit -n 8192; exec \"\$0\" -t $T -P 1008 -H 1008 -C 0 -n 84 -m -f json \"\$@\"" \
 	"$PROBE_DRIVER" "${eps[@]}" >"$out/crowd.json" 2>"$out/crowd.err" || lab_fail "crowd run failed"
 ms=$((($(date +%s%N) - start) / 1000000))
 hwm=$(awk '/VmHWM/ {print $2}' "$out/crowd.err")

@@ -5,7 +5,9 @@
  * going through `verify` or `audit`.
  *
  * usage: probe_driver [-t TIMEOUT_MS] [-P PARALLEL] [-H PER_HOST]
- *                     [-f FORMAT] [-n COUNT] tcp|udp:ADDR:PORT...
+ *                     [-C MAX_PROBED] [-f FORMAT] [-n COUNT] tcp|udp:ADDR:PORT...
+ * -C is the per-host cap on endpoints probed (0: no cap; default: the
+ * library's).
  * -n repeats every endpoint COUNT times (a crowd of connections); -m
  * prints the peak resident set (VmHWM from /proc/self/status) on stderr.
  */
@@ -56,11 +58,16 @@ int main(int argc, char **argv)
 	const char *format = "json";
 	long count = 1;
 	int c, memory = 0;
-	while ((c = getopt(argc, argv, "t:P:H:f:n:m")) != -1) {
+	while ((c = getopt(argc, argv, "t:P:H:C:f:n:m")) != -1) {
 		switch (c) {
 		case 't': o.timeout_ms = strtod(optarg, NULL); break;
 		case 'P': o.parallel = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'H': o.host_inflight = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'C':
+			o.max_probed_ports = (unsigned)strtoul(optarg, NULL, 10);
+			if (o.max_probed_ports == 0)
+				o.max_probed_ports = PC_PROBE_NO_CAP;
+			break;
 		case 'f': format = optarg; break;
 		case 'n': count = strtol(optarg, NULL, 10); break;
 		case 'm': memory = 1; break;
