@@ -6,7 +6,7 @@ only inside a lab namespace. Keeps every socket until it is killed, or
 HOLD seconds after the last one.
 
 usage: listen_at.py tcp|udp ADDR BASEPORT COUNT MIN_GAP_S MAX_GAP_S [HOLD_S]
-prints: LISTEN <proto> <port> <monotonic ms> <pid>
+prints: LISTEN <proto> <port> <monotonic ms> <pid> <wall-clock ms>
 """
 import os
 import random
@@ -30,7 +30,8 @@ def main():
         if kind == socket.SOCK_STREAM:
             s.listen(16)
         t = time.clock_gettime(time.CLOCK_MONOTONIC) * 1000
-        print("LISTEN %s %d %.1f %d" % (proto, base + i, t, os.getpid()), flush=True)
+        wall = time.time() * 1000
+        print("LISTEN %s %d %.1f %d %.0f" % (proto, base + i, t, os.getpid(), wall), flush=True)
         keep.append(s)
     time.sleep(hold)
 
