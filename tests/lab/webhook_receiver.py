@@ -48,42 +48,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 }) + "\n")
         parts = self.path.strip("/").split("/")
         if parts[0] in ("fail429", "fail500") and seen <= int(parts[1]):
-            code = 429 if parts[0] == "fail429" else 500
-            self.send_response(code)
-            if code == 429:
-                self.send_header("Retry-After", "1")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if parts[0] == "stall":
-            self.send_response(200)
-            self.send_header("Content-Length", "100")
-            self.end_headers()
-            self.wfile.write(b"x")
-            self.wfile.flush()
+            if parts[0] == "fail429":
+                self.reply(429, {"Retry-After": "1"})
+            else:
+                self.reply(500)
+        elif parts[0] == "stall":
+            self.reply(200, {"Content-Length": "100"}, b"x")
             time.sleep(30)
-            return
-        if parts[0] == "redirect-file":
-            self.send_response(302)
-            self.send_header("Location", "file:///etc/passwd")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if parts[0] == "redirect-ok":
-            self.send_response(302)
-            self.send_header("Location", "/ok")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if parts[0] == "forbidden":
-            self.send_response(403)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
+        elif parts[0] == "redirect-file":
+            self.reply(302, {"Location": "file:///etc/passwd"})
+        elif parts[0] == "redirect-ok":
+            self.reply(302, {"Location": "/ok"})
+        elif parts[0] == "forbidden":
+            self.reply(403)
+        else:
+            self.reply(200, {}, b"ok")
+
+    def reply(self, code, headers=None, body=b""):
+        self.send_response(code)
+        headers = dict(headers or {})
+        headers.setdefault("Content-Length", str(len(body)))
+        for k, v in headers.items():
+            self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(b"ok")
+        if body:
+            self.wfile.write(body)
+            self.wfile.flush()
 
 
 class Server(http.server.ThreadingHTTPServer):
