@@ -315,7 +315,9 @@ int pc_import_file(struct pc_snapshot *snap, const char *path, const struct pc_i
 		r = pc_error_set_at(err, PC_ETOOBIG, name, 0, 0, "larger than the %u MiB input cap",
 				    PC_IMPORT_MAX_SIZE >> 20);
 	} else if (r < 0) {
-		r = pc_error_set_at(err, PC_EINVAL, name, 0, 0, "cannot read: %s",
+		/* out of memory is a runtime failure (exit 3), not bad input */
+		r = pc_error_set_at(err, r == PC_ENOMEM ? PC_ENOMEM : PC_EINVAL, name, 0, 0,
+				    "cannot read: %s",
 				    r > -1000 ? strerror(-r) : pc_strerror(r));
 	} else {
 		struct pc_import_opts o = opts ? *opts : (struct pc_import_opts){0};
