@@ -72,12 +72,19 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 		if (r < 0)
 			goto out;
 	}
+	if (opts->policy &&
+	    (r = pc_policy_eval(snap, opts->policy, &opts->policy_opts, opts->policy_result, err)) < 0)
+		goto out;
 	pc_snapshot_sort(snap);
+	pc_snapshot_finish(snap);
+	if (opts->ledger && opts->ledger_result)
+		pc_ledger_record(snap, opts->ledger, opts->ledger_result);
 	if (opts->on_endpoint)
 		for (size_t i = 0; i < snap->n_endpoints; i++)
 			opts->on_endpoint(opts->ctx, snap, &snap->endpoints[i]);
 out:
 	pc_netns_set_free(nsset);
-	pc_snapshot_finish(snap);
+	if (!snap->finished_at_ms) /* a failed stage: the ledger stage did not run */
+		pc_snapshot_finish(snap);
 	return r;
 }

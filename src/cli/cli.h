@@ -75,6 +75,25 @@ int pc_cli_finish_output(struct pc_cli *cli, FILE *f, const struct pc_snapshot *
 int pc_cli_write_snapshot(struct pc_cli *cli, const struct pc_snapshot *snap,
 			  const struct pc_report_ops *fmt, enum pc_report_view view);
 
+/* What makes a finished run exit 1 (DESIGN.md §4). One function decides,
+ * for --policy and --fail-on alike, so the two gates cannot disagree. */
+struct pc_cli_gate {
+	bool policy;             /* a policy judged the snapshot: violations fail */
+	bool undocumented_fails; /* its defaults.unlisted is violation */
+	bool fail_on_set;        /* --fail-on SEVERITY given */
+	enum pc_severity fail_on;
+};
+/* PC_EXIT_FINDINGS when snap holds a policy violation (or an undocumented
+ * listener when undocumented_fails), or, with --fail-on, an endpoint risk or
+ * a finding at or above that severity; PC_EXIT_OK otherwise. */
+int pc_cli_gate_exit(const struct pc_snapshot *snap, const struct pc_cli_gate *gate);
+
+struct pc_policy;
+/* Load and lint a policy for a command: every problem printed on stderr as
+ * "file:line:col: rule NAME: message", one per line. 0, or the exit code
+ * (PC_EXIT_USAGE for a bad policy, PC_EXIT_RUNTIME otherwise). */
+int pc_cli_policy_open(struct pc_cli *cli, const char *file, struct pc_policy **ret_policy);
+
 /* Parse a non-negative integer in [min, max]; false on any junk. */
 bool pc_cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 		       unsigned long long *ret);
@@ -85,5 +104,9 @@ extern const struct pc_cli_command pc_cmd_connections;
 extern const struct pc_cli_command pc_cmd_audit;
 extern const struct pc_cli_command pc_cmd_scan;
 extern const struct pc_cli_command pc_cmd_verify;
+extern const struct pc_cli_command pc_cmd_history;
+extern const struct pc_cli_command pc_cmd_diff;
+extern const struct pc_cli_command pc_cmd_report;
+extern const struct pc_cli_command pc_cmd_policy;
 
 #endif

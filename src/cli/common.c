@@ -197,3 +197,21 @@ bool pc_cli_parse_uint(const char *s, unsigned long long min, unsigned long long
 	*ret = v;
 	return true;
 }
+
+int pc_cli_gate_exit(const struct pc_snapshot *snap, const struct pc_cli_gate *gate)
+{
+	for (size_t i = 0; i < snap->n_endpoints; i++) {
+		const struct pc_endpoint *ep = &snap->endpoints[i];
+		if (gate->policy && ep->policy &&
+		    (ep->policy->verdict == PC_VERDICT_VIOLATION ||
+		     (gate->undocumented_fails && ep->policy->verdict == PC_VERDICT_UNDOCUMENTED)))
+			return PC_EXIT_FINDINGS;
+		if (gate->fail_on_set && ep->risk && ep->risk->severity >= gate->fail_on)
+			return PC_EXIT_FINDINGS;
+	}
+	if (gate->fail_on_set)
+		for (size_t i = 0; i < snap->n_findings; i++)
+			if (snap->findings[i].severity >= gate->fail_on)
+				return PC_EXIT_FINDINGS;
+	return PC_EXIT_OK;
+}

@@ -12,5 +12,9 @@ const struct pc_cli_command *const pc_cli_commands[] = {
 	&pc_cmd_listeners,
 	&pc_cmd_connections,
 	&pc_cmd_verify,
+	&pc_cmd_diff,
+	&pc_cmd_history,
+	&pc_cmd_report,
+	&pc_cmd_policy,
 	NULL,
 };

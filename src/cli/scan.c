@@ -6,6 +6,7 @@
  * range. `--list-targets` is a dry run that only prints the probes.
  */
 #include "cli/cli.h"
+#include "cli/ledger_opts.h"
 #include "cli/scan_opts.h"
 
 #include <getopt.h>
@@ -17,7 +18,7 @@ static const char usage_head[] =
 	"\n"
 	"Find the open TCP (and UDP) ports of internal addresses, from the network\n"
 	"side. Only internal ranges are scanned unless --allow-public.\n"
-	"\n" PC_CLI_SCAN_USAGE;
+	"\n" PC_CLI_SCAN_USAGE "\n" PC_CLI_LEDGER_USAGE;
 
 struct stream_ctx {
 	const struct pc_report_ops *fmt;
@@ -43,9 +44,11 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 {
 	static const struct option own[] = {
 		{"help", no_argument, NULL, 'h'},
+		PC_CLI_LEDGER_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	struct option longopts[64];
+	struct pc_cli_ledger lo = {0};
 	pc_cli_scan_merge(own, longopts, sizeof(longopts) / sizeof(longopts[0]));
 	pc_cli_scan_fix_argv(argc, argv);
 
@@ -65,7 +68,9 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 			rc = pc_cli_bad_option(cli, c, argv);
 			goto out;
 		}
-		rc = pc_cli_scan_option(cli, &s, c, optarg);
+		rc = pc_cli_ledger_option(cli, &lo, c, optarg);
+		if (rc == 1)
+			rc = pc_cli_scan_option(cli, &s, c, optarg);
 		if (rc == 1)
 			rc = pc_cli_bad_option(cli, '?', argv);
 		if (rc)
@@ -94,6 +99,11 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		rc = PC_EXIT_USAGE;
 		goto out;
 	}
+	const struct pc_ledger_request *ledger =
+		pc_cli_ledger_request(cli, &lo, "scan",
+				      pc_cli_ledger_net_scope(&lo, argc, argv, optind), &rc);
+	if (rc)
+		goto out;
 	FILE *f = pc_cli_open_output(cli);
 	if (!f) {
 		rc = PC_EXIT_RUNTIME;
@@ -101,7 +111,9 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	}
 	struct stream_ctx sc = {fmt, f, cli};
 	bool streamed = fmt->stream_endpoint != NULL;
-	s.opts.store = !streamed;
+	/* streaming formats keep nothing in memory, unless the ledger needs
+	 * the whole snapshot */
+	s.opts.store = !streamed || ledger;
 	s.opts.on_endpoint = streamed ? stream : NULL;
 	s.opts.on_progress = cli->progress ? progress : NULL;
 	s.opts.ctx = &sc;
@@ -118,11 +130,14 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	int r = pc_scan_run(snap, &s.opts, &err);
 	pc_cli_scan_progress_end(cli);
 	pc_snapshot_finish(snap);
+	if (r == 0 && ledger)
+		pc_ledger_record(snap, ledger, &lo.res);
 	if (r < 0)
 		rc = pc_cli_fail(cli, &err);
 	else
 		rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_SCAN, f, streamed);
 	rc = pc_cli_finish_output(cli, f, snap, fmt, rc);
+	rc = pc_cli_ledger_finish(cli, &lo, rc);
 	pc_snapshot_free(snap);
 out:
 	pc_cli_scan_free(&s);

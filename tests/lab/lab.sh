@@ -73,6 +73,8 @@ lab_init() {
 	# short: veth names are limited to 15 bytes
 	LAB_ID="pc$(printf '%x' $$)$(printf '%x' $((RANDOM % 256)))"
 	LAB_TMP=$(mktemp -d "/tmp/portcensus-lab.$LAB_ID.XXXXXX")
+	# audit and scan store every run: never in the host's ledger from a test
+	export PORTCENSUS_DB="$LAB_TMP/ledger.db"
 	LAB_VETH=0
 	trap lab_cleanup EXIT
 	trap 'exit 130' INT TERM

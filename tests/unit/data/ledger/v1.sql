@@ -1,0 +1,26 @@
+-- v1.sql - a ledger as schema version 1 wrote it (the fixture v1.db is
+-- made from this file: sqlite3 v1.db < v1.sql). The schema statements are
+-- copied from schema_v1 in src/ledger/ledger_sqlite.c and must never change.
+PRAGMA journal_mode=WAL;
+BEGIN;
+CREATE TABLE snapshot ( id INTEGER PRIMARY KEY, host TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL, command TEXT NOT NULL, started_at BIGINT NOT NULL, finished_at BIGINT NOT NULL, n_endpoints BIGINT NOT NULL, n_warnings BIGINT NOT NULL, scan INTEGER NOT NULL, scan_engine TEXT, scan_targets BIGINT, scan_ports BIGINT, scan_probes_planned BIGINT, scan_sent BIGINT, scan_replies BIGINT, scan_retries BIGINT, scan_capture_drops BIGINT, scan_duration_s DOUBLE PRECISION, scan_rate_pps DOUBLE PRECISION);
+CREATE INDEX snapshot_scope ON snapshot (host, kind, scope, id);
+CREATE INDEX snapshot_started ON snapshot (started_at);
+CREATE TABLE snapshot_warning ( snapshot_id BIGINT NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL, PRIMARY KEY (snapshot_id, seq));
+CREATE TABLE endpoint ( snapshot_id BIGINT NOT NULL, seq INTEGER NOT NULL, ident TEXT NOT NULL, ns_id TEXT NOT NULL, source INTEGER NOT NULL, proto INTEGER NOT NULL, address TEXT, port INTEGER NOT NULL, state INTEGER NOT NULL, bind INTEGER NOT NULL, netns_inode BIGINT, netns_name TEXT, hostname TEXT, peer_address TEXT, peer_port INTEGER, rtt_ms DOUBLE PRECISION, verified INTEGER NOT NULL, reachable INTEGER NOT NULL, verified_rtt_ms DOUBLE PRECISION, verified_error TEXT, service INTEGER NOT NULL, svc_name TEXT, svc_product TEXT, svc_version TEXT, svc_tls INTEGER, svc_auth INTEGER, svc_evidence TEXT, svc_banner TEXT, tls INTEGER NOT NULL, tls_version TEXT, tls_cipher TEXT, tls_subject TEXT, tls_issuer TEXT, tls_not_after TEXT, tls_self_signed INTEGER, recheck INTEGER NOT NULL, claimed_service TEXT, recheck_reason TEXT, n_owners INTEGER NOT NULL, d_owner TEXT, d_exe TEXT, d_unit TEXT, d_service TEXT, d_auth TEXT, d_bind TEXT, d_state TEXT, PRIMARY KEY (snapshot_id, seq));
+CREATE INDEX endpoint_ident ON endpoint (snapshot_id, ident);
+CREATE TABLE owner ( snapshot_id BIGINT NOT NULL, endpoint_seq INTEGER NOT NULL, seq INTEGER NOT NULL, pid INTEGER NOT NULL, comm TEXT, exe TEXT, uid BIGINT NOT NULL, user_name TEXT, unit TEXT, c_id TEXT, c_runtime TEXT, c_pod_uid TEXT, c_name TEXT, PRIMARY KEY (snapshot_id, endpoint_seq, seq));
+INSERT INTO snapshot (id, host, kind, scope, command, started_at, finished_at, n_endpoints, n_warnings, scan) VALUES (1, 'fix', 'audit', 'host', 'portcensus audit', 1795000000000, 1795000001000, 2, 1, 0);
+INSERT INTO snapshot (id, host, kind, scope, command, started_at, finished_at, n_endpoints, n_warnings, scan) VALUES (2, 'fix', 'audit', 'host', 'portcensus audit', 1795003600000, 1795003601000, 3, 0, 0);
+INSERT INTO snapshot_warning VALUES (1, 0, 'fixture warning');
+INSERT INTO endpoint (snapshot_id, seq, ident, ns_id, source, proto, address, port, state, bind, netns_inode, netns_name, verified, reachable, verified_rtt_ms, service, tls, recheck, n_owners, d_owner, d_exe, d_unit, d_bind, d_state) VALUES (1, 0, 'host|fix||tcp|0.0.0.0|22', '', 0, 0, '0.0.0.0', 22, 0, 2, 4026531840, NULL, 1, 1, 0.25, 0, 0, 0, 1, '10/sshd', '/usr/sbin/sshd', 'ssh.service', 'any', 'listen');
+INSERT INTO endpoint (snapshot_id, seq, ident, ns_id, source, proto, address, port, state, bind, netns_inode, netns_name, verified, reachable, verified_rtt_ms, service, tls, recheck, n_owners, d_owner, d_exe, d_unit, d_bind, d_state) VALUES (1, 1, 'host|fix||udp|127.0.0.1|53', '', 0, 1, '127.0.0.1', 53, 0, 1, 4026531840, NULL, 0, 0, NULL, 0, 0, 0, 0, '-', NULL, NULL, 'loopback', 'listen');
+INSERT INTO owner VALUES (1, 0, 0, 10, 'sshd', '/usr/sbin/sshd', 0, 'root', 'ssh.service', NULL, NULL, NULL, NULL);
+INSERT INTO endpoint (snapshot_id, seq, ident, ns_id, source, proto, address, port, state, bind, netns_inode, netns_name, verified, reachable, verified_rtt_ms, service, tls, recheck, n_owners, d_owner, d_exe, d_unit, d_bind, d_state) VALUES (2, 0, 'host|fix||tcp|0.0.0.0|22', '', 0, 0, '0.0.0.0', 22, 0, 2, 4026531840, NULL, 1, 1, 0.25, 0, 0, 0, 1, '11/sshd', '/opt/sshd', 'ssh.service', 'any', 'listen');
+INSERT INTO endpoint (snapshot_id, seq, ident, ns_id, source, proto, address, port, state, bind, netns_inode, netns_name, verified, reachable, verified_rtt_ms, service, tls, recheck, n_owners, d_owner, d_exe, d_unit, d_bind, d_state) VALUES (2, 1, 'host|fix||tcp|0.0.0.0|8080', '', 0, 0, '0.0.0.0', 8080, 0, 2, 4026531840, NULL, 1, 1, 0.5, 0, 0, 0, 1, '12/python3', '/usr/bin/python3', NULL, 'any', 'listen');
+INSERT INTO endpoint (snapshot_id, seq, ident, ns_id, source, proto, address, port, state, bind, netns_inode, netns_name, verified, reachable, verified_rtt_ms, service, tls, recheck, n_owners, d_owner, d_exe, d_unit, d_bind, d_state) VALUES (2, 2, 'host|fix||udp|127.0.0.1|53', '', 0, 1, '127.0.0.1', 53, 0, 1, 4026531840, NULL, 0, 0, NULL, 0, 0, 0, 0, '-', NULL, NULL, 'loopback', 'listen');
+INSERT INTO owner VALUES (2, 0, 0, 11, 'sshd', '/opt/sshd', 0, 'root', 'ssh.service', NULL, NULL, NULL, NULL);
+INSERT INTO owner VALUES (2, 1, 0, 12, 'python3', '/usr/bin/python3', 0, 'root', NULL, NULL, NULL, NULL, NULL);
+PRAGMA user_version = 1;
+COMMIT;
+PRAGMA journal_mode=DELETE;

@@ -1,0 +1,750 @@
+/*
+ * test_ledger.c - the ledger: a stored snapshot loads back whole (its JSON
+ * byte for byte), the golden drift cases (first audit, identical audits, a
+ * pid change, an executable or image change, a new listener with its
+ * owner, one gone), migrations from the fixture of every earlier schema
+ * version, retention, selectors, and the file-safety rules (0700/0600, no
+ * symbolic link, a corrupt or newer ledger is a clear error naming it).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ledger/ledger.h"
+#include "report/report.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pc-test-ledger.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	/* the test's own temporary directory; popen keeps clear of system() */
+	FILE *p = popen(cmd, "r");
+	if (p)
+		pclose(p);
+	return 0;
+}
+
+static const char *tpath(const char *name)
+{
+	static char buf[4][512];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+/* A listener with an owner in a named namespace. */
+static struct pc_endpoint *add_listener(struct pc_snapshot *s, const char *ns, const char *addr,
+					uint16_t port, int pid, const char *exe, const char *image)
+{
+	struct pc_endpoint *e = pc_snapshot_add_endpoint(s);
+	pc_addr_parse(addr, &e->addr);
+	e->port = port;
+	e->bind = pc_bind_of(&e->addr);
+	e->state = PC_STATE_LISTEN;
+	e->netns.inode = 4026531840u + (uint64_t)pid; /* changes with the pid: not identity */
+	e->netns.name = ns ? pc_snapshot_strdup(s, ns) : NULL;
+	e->n_owners = 1;
+	e->owners = pc_snapshot_owners(s, 1);
+	e->owners[0].pid = pid;
+	e->owners[0].comm = "daemon";
+	e->owners[0].exe = exe ? pc_snapshot_strdup(s, exe) : NULL;
+	e->owners[0].uid = 0;
+	e->owners[0].user = "root";
+	e->owners[0].unit = "daemon.service";
+	if (image) {
+		e->owners[0].container.id = "0123456789abcdef";
+		e->owners[0].container.runtime = "docker";
+		e->owners[0].container.name = "web";
+		e->owners[0].container.image = pc_snapshot_strdup(s, image);
+	}
+	e->verified.done = true;
+	e->verified.reachable = true;
+	e->verified.rtt_ms = 0.125;
+	return e;
+}
+
+/* Every field a writer prints, set. */
+static struct pc_snapshot *full_snapshot(void)
+{
+	struct pc_snapshot *s = pc_snapshot_new("portcensus audit --format json");
+	s->host = "lab-host";
+	s->started_at_ms = 1796000000123;
+	s->finished_at_ms = 1796000004567;
+	pc_snapshot_warn(s, "not permitted to read %d processes", 3);
+	pc_snapshot_warn(s, "a second warning with \"quotes\"");
+	s->scan = (struct pc_scan_stats){.present = true, .engine = "syn", .targets = 256,
+					 .ports = 100, .probes_planned = 25600, .sent = 25700,
+					 .replies = 12, .retries = 100, .capture_drops = 1,
+					 .duration_s = 2.5, .rate_pps = 10000};
+	struct pc_endpoint *e = add_listener(s, "lab-a", "0.0.0.0", 6379, 100,
+					     "/usr/bin/redis-server", NULL);
+	struct pc_service *sv = pc_snapshot_service(s);
+	sv->name = "redis";
+	sv->product = "Redis";
+	sv->version = "7.0.15";
+	sv->tls = PC_TRI_FALSE;
+	sv->auth = PC_AUTH_NONE;
+	sv->evidence = "PING answered +PONG";
+	sv->banner = "+PONG";
+	e->service = sv;
+	struct pc_risk *r = pc_arena_alloc(&s->arena, sizeof(*r));
+	static const char *reasons[] = {"no authentication", "bound to all interfaces"};
+	*r = (struct pc_risk){.severity = PC_SEV_CRITICAL, .score = 9.5, .category = "cache",
+			      .reasons = reasons, .n_reasons = 2,
+			      .remediation = "requirepass"};
+	e->risk = r;
+	struct pc_policy_verdict *p = pc_arena_alloc(&s->arena, sizeof(*p));
+	static const char *why[] = {"bind 0.0.0.0 not allowed"};
+	*p = (struct pc_policy_verdict){.rule = "redis", .verdict = PC_VERDICT_VIOLATION,
+					.reasons = why, .n_reasons = 1, .owner = "team-a",
+					.doc = "https://wiki/redis"};
+	e->policy = p;
+
+	e = add_listener(s, NULL, "::", 22, 200, "/usr/sbin/sshd", NULL);
+	sv = pc_snapshot_service(s);
+	sv->name = "ssh";
+	sv->tls = PC_TRI_UNKNOWN;
+	sv->auth = PC_AUTH_REQUIRED;
+	static const char *methods[] = {"publickey", "password"};
+	sv->auth_methods = methods;
+	sv->n_auth_methods = 2;
+	struct pc_ssh_info *ssh = pc_arena_alloc(&s->arena, sizeof(*ssh));
+	ssh->hostkey_type = "ssh-ed25519";
+	ssh->hostkey_fingerprint = "SHA256:abc";
+	sv->ssh_info = ssh;
+	e->service = sv;
+
+	e = add_listener(s, "web", "198.18.0.5", 443, 300, "/usr/sbin/nginx", "nginx:1.25");
+	sv = pc_snapshot_service(s);
+	sv->name = "https";
+	sv->tls = PC_TRI_TRUE;
+	sv->auth = PC_AUTH_UNKNOWN;
+	struct pc_tls_info *t = pc_arena_alloc(&s->arena, sizeof(*t));
+	*t = (struct pc_tls_info){.version = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384",
+				  .subject = "CN=web", .issuer = "CN=web",
+				  .not_after = "2027-01-01T00:00:00Z",
+				  .self_signed = PC_TRI_TRUE};
+	sv->tls_info = t;
+	e->service = sv;
+	e->owners[0].container.image_id = "sha256:0123";
+	e->owners[0].container.pod = "web-0";
+	e->owners[0].container.pod_namespace = "shop";
+	e->probe_skipped = "per-host cap";
+
+	/* an established connection, a UDP socket without owners */
+	e = add_listener(s, "lab-a", "198.18.0.1", 40000, 400, "/usr/bin/curl", NULL);
+	e->state = PC_STATE_ESTABLISHED;
+	e->has_peer = true;
+	pc_addr_parse("198.18.0.2", &e->peer_addr);
+	e->peer_port = 80;
+	e->verified = (struct pc_verified){.rtt_ms = -1};
+	e = pc_snapshot_add_endpoint(s);
+	e->proto = PC_PROTO_UDP;
+	pc_addr_parse("127.0.0.1", &e->addr);
+	e->port = 53;
+	e->bind = PC_BIND_LOOPBACK;
+
+	/* a forwarded port with no socket: two targets, one a local listener */
+	e = pc_snapshot_add_endpoint(s);
+	pc_addr_parse("198.18.0.5", &e->addr);
+	e->port = 8443;
+	e->state = PC_STATE_FORWARDED;
+	e->bind = PC_BIND_SPECIFIC;
+	struct pc_forward *fw = pc_arena_alloc(&s->arena, sizeof(*fw));
+	fw->kind = PC_FORWARD_DNAT;
+	fw->rule = "nat/PREROUTING: web";
+	fw->to = pc_arena_alloc(&s->arena, 2 * sizeof(*fw->to));
+	fw->n_to = 2;
+	pc_addr_parse("198.18.0.5", &fw->to[0].addr);
+	fw->to[0].port = 443;
+	fw->to[0].weight = -1;
+	fw->to[0].backend_index = 2;
+	pc_addr_parse("fd00:198:18::9", &fw->to[1].addr);
+	fw->to[1].port = 8443;
+	fw->to[1].weight = 0.5;
+	fw->to[1].backend_index = -1;
+	e->forward = fw;
+
+	/* network side: rtt, hostname, a re-check */
+	e = pc_snapshot_add_endpoint(s);
+	e->source = PC_SOURCE_SCAN;
+	pc_addr_parse("198.18.1.9", &e->addr);
+	e->port = 80;
+	e->state = PC_STATE_OPEN;
+	e->hostname = "web.lab";
+	e->rtt_ms = 0.5;
+	e->verified = (struct pc_verified){.done = true, .reachable = false, .rtt_ms = -1,
+					   .error = "refused"};
+	e->recheck = PC_RECHECK_CLOSED;
+	e->claimed_service = "http";
+	e->recheck_reason = "refused now";
+
+	pc_snapshot_add_finding(s, "stale_rule", PC_SEV_MEDIUM, "old-rule", "rule matches nothing");
+	pc_snapshot_add_finding(s, "review_due", PC_SEV_LOW, NULL, "review overdue");
+	return s;
+}
+
+static char *json_of(const struct pc_snapshot *s)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	struct pc_report_opts ro = {.view = PC_VIEW_AUDIT, .version = "test"};
+	assert_int_equal(pc_report_json.write(f, s, &ro, false), 0);
+	fclose(f);
+	return out;
+}
+
+static struct pc_ledger *open_ok(const char *path)
+{
+	struct pc_ledger *l = NULL;
+	struct pc_error err = {0};
+	int r = pc_ledger_open(path, true, &l, &err);
+	if (r < 0)
+		fail_msg("open %s: %s", path, err.msg);
+	return l;
+}
+
+static int64_t store_ok(struct pc_ledger *l, const struct pc_snapshot *s, const char *scope)
+{
+	struct pc_error err = {0};
+	struct pc_ledger_meta meta = {.kind = "audit", .scope = scope};
+	int64_t id = 0;
+	int r = l->ops->store(l, s, &meta, &id, &err);
+	if (r < 0)
+		fail_msg("store: %s", err.msg);
+	assert_true(id > 0);
+	return id;
+}
+
+static void test_roundtrip(void **state)
+{
+	(void)state;
+	struct pc_snapshot *s = full_snapshot();
+	struct pc_ledger *l = open_ok(tpath("rt.db"));
+	int64_t id = store_ok(l, s, "host");
+	struct pc_snapshot *back = NULL;
+	struct pc_ledger_meta meta;
+	struct pc_error err = {0};
+	assert_int_equal(l->ops->load(l, id, &back, &meta, &err), 0);
+	assert_string_equal(meta.kind, "audit");
+	assert_string_equal(meta.scope, "host");
+	char *a = json_of(s), *b = json_of(back);
+	assert_string_equal(a, b);
+	/* what JSON does not print but the ledger keeps */
+	assert_int_equal(back->n_findings, 2);
+	assert_string_equal(back->findings[0].kind, "stale_rule");
+	assert_int_equal(back->findings[0].severity, PC_SEV_MEDIUM);
+	assert_null(back->findings[1].rule);
+	const struct pc_endpoint *e0 = &back->endpoints[0];
+	assert_non_null(e0->risk);
+	assert_int_equal(e0->risk->severity, PC_SEV_CRITICAL);
+	assert_int_equal(e0->risk->n_reasons, 2);
+	assert_string_equal(e0->risk->reasons[1], "bound to all interfaces");
+	assert_string_equal(e0->risk->remediation, "requirepass");
+	assert_non_null(e0->policy);
+	assert_int_equal(e0->policy->verdict, PC_VERDICT_VIOLATION);
+	assert_string_equal(e0->policy->reasons[0], "bind 0.0.0.0 not allowed");
+	assert_string_equal(e0->policy->doc, "https://wiki/redis");
+	const struct pc_endpoint *e1 = &back->endpoints[1];
+	assert_int_equal(e1->service->n_auth_methods, 2);
+	assert_string_equal(e1->service->auth_methods[1], "password");
+	assert_string_equal(e1->service->ssh_info->hostkey_fingerprint, "SHA256:abc");
+	assert_string_equal(back->endpoints[2].owners[0].container.image, "nginx:1.25");
+	assert_string_equal(back->endpoints[2].owners[0].container.image_id, "sha256:0123");
+	assert_string_equal(back->endpoints[2].owners[0].container.pod_namespace, "shop");
+	assert_string_equal(back->endpoints[2].probe_skipped, "per-host cap");
+	const struct pc_forward *fw = back->endpoints[5].forward;
+	assert_non_null(fw);
+	assert_int_equal(back->endpoints[5].state, PC_STATE_FORWARDED);
+	assert_int_equal(fw->kind, PC_FORWARD_DNAT);
+	assert_string_equal(fw->rule, "nat/PREROUTING: web");
+	assert_int_equal(fw->n_to, 2);
+	assert_int_equal(fw->to[0].port, 443);
+	assert_true(fw->to[0].weight < 0);
+	assert_int_equal(fw->to[0].backend_index, 2);
+	assert_true(fw->to[1].weight == 0.5);
+	assert_int_equal(fw->to[1].backend_index, -1);
+	assert_true(pc_addr_equal(&fw->to[1].addr, &s->endpoints[5].forward->to[1].addr));
+	/* the pod names the namespace in the identity */
+	struct pc_arena ar;
+	pc_arena_init(&ar);
+	assert_string_equal(pc_ledger_identity(&ar, back, &back->endpoints[2]),
+			    "host|lab-host|pod:shop/web-0|tcp|198.18.0.5|443");
+	pc_arena_free(&ar);
+	assert_true(back->endpoints[2].risk == NULL && back->endpoints[2].policy == NULL);
+	free(a);
+	free(b);
+	pc_snapshot_free(back);
+	pc_snapshot_free(s);
+	pc_ledger_close(l);
+}
+
+/* --- golden drift --------------------------------------------------------- */
+
+struct scenario {
+	int ssh_pid;
+	const char *ssh_exe;
+	const char *web_image;
+	bool extra;  /* a new listener on 8080 */
+	bool no_dns; /* the resolver on 53 gone */
+};
+
+static struct pc_snapshot *scenario_snapshot(const struct scenario *sc)
+{
+	struct pc_snapshot *s = pc_snapshot_new("portcensus audit");
+	s->host = "lab-host";
+	add_listener(s, NULL, "0.0.0.0", 22, sc->ssh_pid, sc->ssh_exe, NULL);
+	add_listener(s, "web", "0.0.0.0", 443, 300, "/usr/sbin/nginx", sc->web_image);
+	if (!sc->no_dns)
+		add_listener(s, "lab-a", "127.0.0.53", 53, 50, "/usr/lib/resolved", NULL);
+	if (sc->extra)
+		add_listener(s, "lab-a", "0.0.0.0", 8080, 777, "/usr/bin/python3", NULL);
+	pc_snapshot_sort(s);
+	return s;
+}
+
+static const struct pc_ledger_change *find_change(const struct pc_ledger_diff *d,
+						  const char *ident)
+{
+	for (size_t i = 0; i < d->n_changes; i++)
+		if (strcmp(d->changes[i].ident, ident) == 0)
+			return &d->changes[i];
+	fail_msg("no change for %s", ident);
+	return NULL;
+}
+
+static void diff_ok(struct pc_ledger *l, int64_t a, int64_t b, struct pc_ledger_diff *d)
+{
+	struct pc_error err = {0};
+	pc_ledger_diff_init(d);
+	if (l->ops->diff(l, a, b, d, &err) < 0)
+		fail_msg("diff: %s", err.msg);
+}
+
+static void test_golden_diff(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(tpath("golden.db"));
+	const struct scenario base = {.ssh_pid = 10, .ssh_exe = "/usr/sbin/sshd",
+				      .web_image = "nginx:1.25"};
+	struct pc_snapshot *s = scenario_snapshot(&base);
+	int64_t first = store_ok(l, s, "host");
+	pc_snapshot_free(s);
+	struct pc_ledger_diff d;
+
+	/* the first audit: everything added, with its owner */
+	diff_ok(l, 0, first, &d);
+	assert_int_equal(d.n_changes, 3);
+	for (size_t i = 0; i < d.n_changes; i++)
+		assert_int_equal(d.changes[i].action, PC_CHANGE_ADDED);
+	const struct pc_ledger_change *c = find_change(&d, "host|lab-host||tcp|0.0.0.0|22");
+	assert_string_equal(c->now.owner, "10/daemon");
+	assert_string_equal(c->now.v[PC_DRIFT_EXE], "/usr/sbin/sshd");
+	assert_string_equal(c->now.v[PC_DRIFT_BIND], "any");
+	pc_ledger_diff_free(&d);
+
+	/* identical audits: no drift */
+	s = scenario_snapshot(&base);
+	int64_t same = store_ok(l, s, "host");
+	pc_snapshot_free(s);
+	diff_ok(l, first, same, &d);
+	assert_int_equal(d.n_changes, 0);
+	pc_ledger_diff_free(&d);
+
+	/* a restart: new pid (and namespace inode), no drift */
+	struct scenario sc = base;
+	sc.ssh_pid = 99;
+	s = scenario_snapshot(&sc);
+	int64_t restarted = store_ok(l, s, "host");
+	pc_snapshot_free(s);
+	diff_ok(l, same, restarted, &d);
+	assert_int_equal(d.n_changes, 0);
+	pc_ledger_diff_free(&d);
+
+	/* another executable and another image: two changed records, never
+	 * removed + added */
+	sc.ssh_exe = "/opt/evil/sshd";
+	sc.web_image = "nginx:1.27";
+	s = scenario_snapshot(&sc);
+	int64_t changed = store_ok(l, s, "host");
+	pc_snapshot_free(s);
+	diff_ok(l, restarted, changed, &d);
+	assert_int_equal(d.n_changes, 2);
+	c = find_change(&d, "host|lab-host||tcp|0.0.0.0|22");
+	assert_int_equal(c->action, PC_CHANGE_CHANGED);
+	assert_true(c->differs[PC_DRIFT_EXE]);
+	assert_string_equal(c->before.v[PC_DRIFT_EXE], "/usr/sbin/sshd");
+	assert_string_equal(c->now.v[PC_DRIFT_EXE], "/opt/evil/sshd");
+	for (int f = 0; f < PC_DRIFT_COUNT; f++)
+		if (f != PC_DRIFT_EXE)
+			assert_false(c->differs[f]);
+	c = find_change(&d, "host|lab-host|web|tcp|0.0.0.0|443");
+	assert_int_equal(c->action, PC_CHANGE_CHANGED);
+	assert_true(c->differs[PC_DRIFT_IMAGE]);
+	assert_string_equal(c->before.v[PC_DRIFT_IMAGE], "nginx:1.25");
+	assert_string_equal(c->now.v[PC_DRIFT_IMAGE], "nginx:1.27");
+	pc_ledger_diff_free(&d);
+
+	/* a new listener (added, with owner) and one gone (removed) */
+	sc.extra = true;
+	sc.no_dns = true;
+	s = scenario_snapshot(&sc);
+	int64_t moved = store_ok(l, s, "host");
+	pc_snapshot_free(s);
+	diff_ok(l, changed, moved, &d);
+	assert_int_equal(d.n_changes, 2);
+	c = find_change(&d, "host|lab-host|lab-a|tcp|127.0.0.53|53");
+	assert_int_equal(c->action, PC_CHANGE_REMOVED);
+	assert_int_equal(c->port, 53);
+	assert_string_equal(c->address, "127.0.0.53");
+	c = find_change(&d, "host|lab-host|lab-a|tcp|0.0.0.0|8080");
+	assert_int_equal(c->action, PC_CHANGE_ADDED);
+	assert_string_equal(c->now.owner, "777/daemon");
+	assert_string_equal(c->now.v[PC_DRIFT_EXE], "/usr/bin/python3");
+	assert_string_equal(c->namespace_id, "lab-a");
+	pc_ledger_diff_free(&d);
+
+	/* the previous snapshot of the same scope skips other scopes */
+	s = scenario_snapshot(&sc);
+	int64_t other = store_ok(l, s, "net:198.18.0.0/24");
+	pc_snapshot_free(s);
+	struct pc_ledger_find q = {.kind = PC_LEDGER_FIND_PREV_SCOPE, .id = other};
+	int64_t prev = 0;
+	struct pc_error err = {0};
+	assert_int_equal(l->ops->find(l, &q, &prev, &err), -ENOENT);
+	s = scenario_snapshot(&sc);
+	int64_t last = store_ok(l, s, "host");
+	pc_snapshot_free(s);
+	q.id = last;
+	assert_int_equal(l->ops->find(l, &q, &prev, &err), 0);
+	assert_int_equal(prev, moved);
+	pc_ledger_close(l);
+}
+
+/* Severity and verdict changes are drift; a changed pid with both is one
+ * record. */
+static void test_diff_risk_policy(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(tpath("risk.db"));
+	struct pc_snapshot *s = full_snapshot();
+	int64_t a = store_ok(l, s, "host");
+	s->endpoints[0].risk->severity = PC_SEV_HIGH;
+	s->endpoints[0].policy->verdict = PC_VERDICT_ALLOWED;
+	s->endpoints[0].owners[0].pid = 12345;
+	int64_t b = store_ok(l, s, "host");
+	pc_snapshot_free(s);
+	struct pc_ledger_diff d;
+	diff_ok(l, a, b, &d);
+	assert_int_equal(d.n_changes, 1);
+	assert_int_equal(d.changes[0].action, PC_CHANGE_CHANGED);
+	assert_true(d.changes[0].differs[PC_DRIFT_SEVERITY]);
+	assert_true(d.changes[0].differs[PC_DRIFT_VERDICT]);
+	assert_string_equal(d.changes[0].before.v[PC_DRIFT_SEVERITY], "critical");
+	assert_string_equal(d.changes[0].now.v[PC_DRIFT_SEVERITY], "high");
+	assert_false(d.changes[0].differs[PC_DRIFT_EXE]);
+	pc_ledger_diff_free(&d);
+	pc_ledger_close(l);
+}
+
+/* Two listeners nothing tells apart get #2: both stored, no drift. */
+static void test_duplicate_identity(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(tpath("dup.db"));
+	struct pc_snapshot *s = pc_snapshot_new("x");
+	add_listener(s, NULL, "0.0.0.0", 80, 1, "/a", NULL);
+	add_listener(s, NULL, "0.0.0.0", 80, 2, "/a", NULL);
+	int64_t a = store_ok(l, s, "host");
+	int64_t b = store_ok(l, s, "host");
+	pc_snapshot_free(s);
+	struct pc_ledger_diff d;
+	diff_ok(l, 0, a, &d);
+	assert_int_equal(d.n_changes, 2);
+	assert_non_null(strstr(d.changes[1].ident, "#2"));
+	pc_ledger_diff_free(&d);
+	diff_ok(l, a, b, &d);
+	assert_int_equal(d.n_changes, 0);
+	pc_ledger_diff_free(&d);
+	pc_ledger_close(l);
+}
+
+/* --- history, selectors, retention --------------------------------------- */
+
+static int count_row(void *ctx, const struct pc_ledger_row *r)
+{
+	int64_t *ids = ctx;
+	ids[++ids[0]] = r->id;
+	return 0;
+}
+
+static int first_row(void *ctx, const struct pc_ledger_row *r)
+{
+	struct pc_ledger_row *out = ctx;
+	*out = *r;
+	out->host = out->kind = out->scope = out->command = NULL; /* not kept */
+	return 0;
+}
+
+static void test_history_retention(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(tpath("keep.db"));
+	struct pc_snapshot *s = full_snapshot();
+	int64_t ids[6];
+	for (int i = 0; i < 6; i++) {
+		/* 5.5, 4.5, ... 0.5 days old */
+		s->started_at_ms = pc_now_ms() - (int64_t)(6 - i) * 86400000 + 43200000;
+		ids[i] = store_ok(l, s, "host");
+	}
+	pc_snapshot_free(s);
+	struct pc_error err = {0};
+	int64_t seen[16] = {0};
+	assert_int_equal(l->ops->list(l, 0, count_row, seen, &err), 0);
+	assert_int_equal(seen[0], 6);
+	assert_int_equal(seen[1], ids[5]); /* newest first */
+
+	struct pc_ledger_find q;
+	int64_t id;
+	assert_int_equal(pc_ledger_parse_selector("latest~2", pc_now_ms(), &q, &err), 0);
+	assert_int_equal(pc_ledger_resolve(l, &q, &id, &err), 0);
+	assert_int_equal(id, ids[3]);
+	assert_int_equal(pc_ledger_parse_selector("-3d", pc_now_ms(), &q, &err), 0);
+	assert_int_equal(pc_ledger_resolve(l, &q, &id, &err), 0);
+	assert_int_equal(id, ids[2]);
+	assert_int_equal(pc_ledger_parse_selector("latest~9", pc_now_ms(), &q, &err), 0);
+	assert_int_equal(pc_ledger_resolve(l, &q, &id, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "fewer than 10"));
+
+	/* history's counts by severity: endpoint risks plus findings */
+	struct pc_ledger_row row = {0};
+	assert_int_equal(l->ops->list(l, 1, first_row, &row, &err), 0);
+	assert_int_equal(row.id, ids[5]);
+	assert_int_equal(row.by_severity[PC_SEV_CRITICAL], 1);
+	assert_int_equal(row.by_severity[PC_SEV_MEDIUM], 1);
+	assert_int_equal(row.by_severity[PC_SEV_LOW], 1);
+	assert_int_equal(row.by_severity[PC_SEV_HIGH], 0);
+	assert_int_equal(row.n_endpoints, 7);
+	assert_int_equal(row.n_findings, 2);
+
+	struct pc_ledger_keep keep;
+	uint64_t deleted = 0;
+	assert_int_equal(pc_ledger_parse_keep("4", &keep, &err), 0);
+	assert_int_equal(l->ops->retain(l, &keep, pc_now_ms(), &deleted, &err), 0);
+	assert_int_equal(deleted, 2);
+	assert_int_equal(pc_ledger_parse_keep("3d", &keep, &err), 0);
+	assert_int_equal(keep.max_age_ms, 3 * 86400000LL);
+	assert_int_equal(l->ops->retain(l, &keep, pc_now_ms(), &deleted, &err), 0);
+	assert_int_equal(deleted, 1); /* 3.5 days old; 4.5 and 5.5 were gone */
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(l->ops->list(l, 0, count_row, seen, &err), 0);
+	assert_int_equal(seen[0], 3);
+	assert_int_equal(seen[3], ids[3]);
+	/* nothing of a deleted snapshot is left behind */
+	struct pc_snapshot *gone = NULL;
+	assert_int_equal(l->ops->load(l, ids[0], &gone, NULL, &err), -ENOENT);
+	pc_ledger_close(l);
+}
+
+static void test_parse(void **state)
+{
+	(void)state;
+	struct pc_error err = {0};
+	struct pc_ledger_find q;
+	assert_int_equal(pc_ledger_parse_selector("42", 0, &q, &err), 0);
+	assert_int_equal(q.kind, PC_LEDGER_FIND_ID);
+	assert_int_equal(q.id, 42);
+	assert_int_equal(pc_ledger_parse_selector("2026-12-01", 0, &q, &err), 0);
+	assert_int_equal(q.kind, PC_LEDGER_FIND_AT_TIME);
+	assert_int_equal(q.time_ms, 1796083200000LL);
+	assert_int_equal(pc_ledger_parse_selector("2026-12-01T10:00:00Z", 0, &q, &err), 0);
+	assert_int_equal(q.time_ms, 1796083200000LL + 36000000);
+	assert_int_equal(pc_ledger_parse_selector("-12h", 100000000, &q, &err), 0);
+	assert_int_equal(q.time_ms, 100000000 - 43200000);
+	const char *bad[] = {"0", "latest~", "latest~x", "-7", "-7y", "2026-13-45", "abc", "",
+			     "12 ", "-0d"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(pc_ledger_parse_selector(bad[i], 0, &q, &err), PC_EINVAL);
+	/* the default path: PORTCENSUS_DB, else root's or the user's */
+	char path[4096];
+	const char *saved = getenv("PORTCENSUS_DB");
+	char *copy = saved ? strdup(saved) : NULL;
+	setenv("PORTCENSUS_DB", "/srv/x/ledger.db", 1);
+	assert_int_equal(pc_ledger_default_path(path, sizeof(path), &err), 0);
+	assert_string_equal(path, "/srv/x/ledger.db");
+	unsetenv("PORTCENSUS_DB");
+	assert_int_equal(pc_ledger_default_path(path, sizeof(path), &err), 0);
+	if (geteuid() == 0)
+		assert_string_equal(path, "/var/lib/portcensus/ledger.db");
+	else
+		assert_non_null(strstr(path, "/portcensus/ledger.db"));
+	assert_int_equal(pc_ledger_default_path(path, 8, &err), PC_ETOOBIG);
+	if (copy) {
+		setenv("PORTCENSUS_DB", copy, 1);
+		free(copy);
+	}
+
+	struct pc_ledger_keep k;
+	assert_int_equal(pc_ledger_parse_keep("0", &k, &err), PC_EINVAL);
+	assert_int_equal(pc_ledger_parse_keep("90x", &k, &err), PC_EINVAL);
+	assert_int_equal(pc_ledger_parse_keep("90d", &k, &err), 0);
+	assert_int_equal(k.count, 0);
+}
+
+/* --- files: permissions, links, corruption, versions --------------------- */
+
+static void test_file_safety(void **state)
+{
+	(void)state;
+	const char *path = tpath("state/portcensus/ledger.db");
+	struct pc_ledger *l = open_ok(path);
+	pc_ledger_close(l);
+	struct stat st;
+	assert_int_equal(stat(tpath("state/portcensus"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* a planted symbolic link is refused, and its target untouched */
+	int fd = open(tpath("target"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink(tpath("target"), tpath("link.db")), 0);
+	struct pc_error err = {0};
+	assert_int_equal(pc_ledger_open(tpath("link.db"), true, &l, &err), PC_EIO);
+	assert_string_equal(err.file, tpath("link.db"));
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_int_equal(stat(tpath("target"), &st), 0);
+	assert_int_equal(st.st_size, 0);
+
+	/* nor is a link planted as its write-ahead log */
+	l = open_ok(tpath("wal.db"));
+	pc_ledger_close(l);
+	assert_int_equal(symlink(tpath("target"), tpath("wal.db-wal")), 0);
+	struct pc_snapshot *s = full_snapshot();
+	struct pc_ledger_request req = {.path = tpath("wal.db"),
+					.meta = {.kind = "audit", .scope = "host"}};
+	struct pc_ledger_result res;
+	assert_int_equal(pc_ledger_record(s, &req, &res), PC_EIO);
+	assert_string_equal(res.err.file, tpath("wal.db"));
+	pc_snapshot_free(s);
+	assert_int_equal(stat(tpath("target"), &st), 0);
+	assert_int_equal(st.st_size, 0);
+
+	/* a file that is not a ledger */
+	FILE *f = fopen(tpath("junk.db"), "we");
+	assert_non_null(f);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not a database at all\n", f);
+	fclose(f);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(pc_ledger_open(tpath("junk.db"), true, &l, &err), PC_EIO);
+	assert_string_equal(err.file, tpath("junk.db"));
+	assert_non_null(strstr(err.msg, "corrupt or not a portcensus ledger"));
+
+	/* reading a ledger that does not exist does not create it */
+	assert_int_equal(pc_ledger_open(tpath("none.db"), false, &l, &err), -ENOENT);
+	assert_int_equal(stat(tpath("none.db"), &st), -1);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rbe");
+	if (!in)
+		fail_msg("fixture %s missing", from);
+	FILE *out = fopen(to, "wbe");
+	assert_non_null(out);
+	char buf[8192];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+}
+
+/* Every schema version has a fixture; each opens, migrates to the newest
+ * version, keeps its snapshots, diffs, and takes a new snapshot. */
+static void test_migrations(void **state)
+{
+	(void)state;
+	for (int v = 1; v <= PC_LEDGER_SCHEMA_VERSION; v++) {
+		char from[512], name[32];
+		snprintf(from, sizeof(from), "%s/ledger/v%d.db", PC_TEST_DATA, v);
+		snprintf(name, sizeof(name), "v%d.db", v);
+		copy_file(from, tpath(name));
+		struct pc_ledger *l = open_ok(tpath(name));
+		struct pc_error err = {0};
+		int64_t seen[16] = {0};
+		assert_int_equal(l->ops->list(l, 0, count_row, seen, &err), 0);
+		assert_int_equal(seen[0], 2);
+		struct pc_snapshot *s = NULL;
+		assert_int_equal(l->ops->load(l, 1, &s, NULL, &err), 0);
+		assert_int_equal(s->n_endpoints, 2);
+		assert_string_equal(s->endpoints[0].owners[0].exe, "/usr/sbin/sshd");
+		assert_string_equal(s->warnings[0], "fixture warning");
+		pc_snapshot_free(s);
+		struct pc_ledger_diff d;
+		diff_ok(l, 1, 2, &d);
+		/* the fixture's second snapshot changed sshd's executable and
+		 * added a listener on 8080 */
+		assert_int_equal(d.n_changes, 2);
+		assert_int_equal(d.changes[0].action, PC_CHANGE_CHANGED);
+		assert_true(d.changes[0].differs[PC_DRIFT_EXE]);
+		assert_int_equal(d.changes[1].action, PC_CHANGE_ADDED);
+		pc_ledger_diff_free(&d);
+		s = full_snapshot();
+		store_ok(l, s, "host");
+		pc_snapshot_free(s);
+		pc_ledger_close(l);
+	}
+	/* a newer schema than we know is refused, naming the file */
+	copy_file(PC_TEST_DATA "/ledger/v1.db", tpath("future.db"));
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(tpath("future.db"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	struct pc_ledger *l = NULL;
+	struct pc_error err = {0};
+	assert_int_equal(pc_ledger_open(tpath("future.db"), false, &l, &err), PC_EIO);
+	assert_string_equal(err.file, tpath("future.db"));
+	assert_non_null(strstr(err.msg, "newer"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_golden_diff),
+		cmocka_unit_test(test_diff_risk_policy),
+		cmocka_unit_test(test_duplicate_identity),
+		cmocka_unit_test(test_history_retention),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_file_safety),
+		cmocka_unit_test(test_migrations),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
