@@ -65,6 +65,7 @@ static const char usage[] =
 	"\n" PC_CLI_LEDGER_USAGE;
 
 #define MAX_EXEC_ARGS 32
+#define MAX_DRIFT_ALERTS 20 /* one alert per change up to this many per audit */
 
 static volatile sig_atomic_t stop_flag, reload_flag;
 
@@ -190,9 +191,31 @@ static enum pc_severity change_severity(const struct pc_ledger_change *c, bool *
 /* Alerts for one diff: every change is drift; an added or changed endpoint
  * at or above --alert-on is also a new finding. */
 static void alert_diff(struct watch_ctx *w, const struct pc_snapshot *snap,
-		       const struct pc_ledger_diff *d)
+		       const struct pc_ledger_diff *d, const struct pc_report_drift *counts)
 {
-	for (size_t i = 0; i < d->n_changes && !stop_flag; i++) {
+	/* A storm (a new host, a redeploy) would take a rate-limited webhook
+	 * an hour per 3,600 changes: the first ones go one by one, the rest
+	 * as one summary; `portcensus diff` has them all. */
+	size_t n = d->n_changes < MAX_DRIFT_ALERTS ? d->n_changes : MAX_DRIFT_ALERTS;
+	if (d->n_changes > MAX_DRIFT_ALERTS && !stop_flag) {
+		char text[256], json[256];
+		snprintf(text, sizeof(text),
+			 "%zu changes against the previous audit (%llu added, %llu removed, "
+			 "%llu changed); the first %d follow, `portcensus diff` lists all",
+			 d->n_changes, (unsigned long long)counts->added,
+			 (unsigned long long)counts->removed, (unsigned long long)counts->changed,
+			 MAX_DRIFT_ALERTS);
+		snprintf(json, sizeof(json),
+			 "{\"summary\":true,\"a\":%lld,\"b\":%lld,\"added\":%llu,\"removed\":%llu,"
+			 "\"changed\":%llu}",
+			 (long long)d->a, (long long)d->b, (unsigned long long)counts->added,
+			 (unsigned long long)counts->removed, (unsigned long long)counts->changed);
+		struct pc_alert a = {.kind = PC_ALERT_DRIFT, .severity = PC_SEV_INFO,
+				     .host = snap->host, .time_ms = pc_now_ms(),
+				     .text = text, .change_json = json};
+		send_alert(w, &a);
+	}
+	for (size_t i = 0; i < n && !stop_flag; i++) {
 		const struct pc_ledger_change *c = &d->changes[i];
 		struct pc_buf text, json;
 		pc_buf_init(&text, 1024);
@@ -314,7 +337,7 @@ static int cycle(struct watch_ctx *w, struct cycle_opts *co, unsigned n)
 	}
 	unsigned before = w->alerts;
 	if (prev)
-		alert_diff(w, snap, &d);
+		alert_diff(w, snap, &d, &drift);
 	if (co->prom) {
 		FILE *f = pc_cli_open_output(cli);
 		struct pc_report_opts ro = {.view = PC_VIEW_AUDIT, .version = PC_VERSION,
