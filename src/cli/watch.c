@@ -264,6 +264,9 @@ static int on_listener(void *ctx, const struct pc_snapshot *snap)
 
 struct cycle_opts {
 	struct pc_cli_ledger *lo;
+	/* the listeners' socket inodes of the last audit, for the fast watch */
+	uint64_t *known;
+	size_t n_known;
 	const struct pc_policy *policy; /* or NULL */
 	bool verify, probe;
 	const struct pc_report_ops *prom; /* --format prom with -o, or NULL */
@@ -357,18 +360,29 @@ static int cycle(struct watch_ctx *w, struct cycle_opts *co, unsigned n)
 	else
 		log_line("watch: audit %u stored as #%lld in %.0f ms: %zu endpoints; the baseline",
 			 n, (long long)id, pc_monotonic_ms() - t0, snap->n_endpoints);
+	/* what the audit saw is the fast watch's starting point */
+	free(co->known);
+	co->known = malloc((snap->n_endpoints ? snap->n_endpoints : 1) * sizeof(*co->known));
+	co->n_known = 0;
+	for (size_t i = 0; co->known && i < snap->n_endpoints; i++)
+		if (snap->endpoints[i].sock_inode)
+			co->known[co->n_known++] = snap->endpoints[i].sock_inode;
 	pc_ledger_diff_free(&d);
 	pc_snapshot_free(snap);
 	return 0;
 }
 
 /* Sleep (or watch listeners) until the next audit or SIGTERM. */
-static void between(struct watch_ctx *w, int64_t wait_ms, bool fast)
+static void between(struct watch_ctx *w, int64_t wait_ms, bool fast, const struct cycle_opts *co)
 {
 	if (fast) {
 		struct pc_watch_opts o;
 		pc_watch_opts_default(&o);
 		o.duration_ms = wait_ms;
+		/* without the audit's sockets (out of memory) the first pass is a
+		 * silent baseline, as for any watch */
+		o.known_inodes = co->known;
+		o.n_known_inodes = co->known ? co->n_known : 0;
 		o.stop = &stop_flag;
 		struct pc_error err = {0};
 		if (pc_watch_listeners(&o, on_listener, w, NULL, &err) == 0 || stop_flag)
@@ -584,12 +598,13 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		int64_t extra = jitter ? (int64_t)((double)interval * (double)jitter / 100.0 *
 						   ((double)rnd / 4294967296.0))
 				       : 0;
-		between(&w, interval + extra, fast);
+		between(&w, interval + extra, fast, &co);
 	}
 	if (stop_flag)
 		log_line("watch: stopped (%u alerts sent, %u failed)", w.alerts, w.failures);
 	pc_alert_sinks_free(w.sinks);
 	pc_policy_free(policy);
+	free(co.known);
 	return rc;
 }
 

@@ -380,9 +380,31 @@ static int report_new(struct watch *w, pc_watch_fn fn, void *ctx)
 	return r;
 }
 
+static int cmp_rec(const void *a, const void *b);
+
+/* The caller's known sockets as the previous pass (see known_inodes). */
+static int seed_known(struct watch *w)
+{
+	w->prev.n = 0;
+	for (size_t i = 0; i < w->o->n_known_inodes; i++) {
+		struct wrec x = {.inode = w->o->known_inodes[i]};
+		int r = recs_push(&w->prev, &x);
+		if (r < 0)
+			return r;
+	}
+	qsort(w->prev.v, w->prev.n, sizeof(w->prev.v[0]), cmp_rec);
+	w->baseline_done = true;
+	return 0;
+}
+
 static int pass(struct watch *w, pc_watch_fn fn, void *ctx)
 {
 	double t0 = pc_monotonic_ms();
+	if (!w->baseline_done && w->o->known_inodes) {
+		int r = seed_known(w);
+		if (r < 0)
+			return r;
+	}
 	w->cur.n = 0;
 	for (size_t i = 0; i < w->n_ns; i++) {
 		if (w->ns[i].nl < 0)

@@ -35,6 +35,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct pc_watch_opts {
@@ -46,6 +47,12 @@ struct pc_watch_opts {
 	int64_t duration_ms;    /* stop after this long (0: no limit) */
 	const char *proc_root;  /* NULL: "/proc" */
 	const char *netns_dir;  /* NULL: "/run/netns" */
+	/* The socket inodes the caller already knows (e.g. the audit that
+	 * just ran): when set, the first pass is not a silent baseline but
+	 * reports every listener not among them, so nothing opened between
+	 * that audit and the watch's start is missed. */
+	const uint64_t *known_inodes;
+	size_t n_known_inodes;
 	/* set (to non-zero) from a signal handler to stop between passes */
 	volatile sig_atomic_t *stop;
 };

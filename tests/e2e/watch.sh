@@ -24,7 +24,8 @@ lab_track "$wpid"
 for _ in $(seq 200); do grep -q 'the baseline' "$LAB_TMP/watch.err" && break; sleep 0.05; done
 grep -q 'audit 1 stored as #1 .*the baseline' "$LAB_TMP/watch.err" ||
 	lab_fail "no baseline audit: $(cat "$LAB_TMP/watch.err")"
-sleep 0.5
+# no pause: a listener opened right after the audit, even before the fast
+# watch's first pass, must be alerted (the audit's sockets are its baseline)
 
 ns=$(lab_ns late)
 lab_spawn "$ns" python3 "$listen_at" tcp 0.0.0.0 6379 1 0 0 >/dev/null
