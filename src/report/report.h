@@ -23,10 +23,18 @@ enum pc_report_view {
 	PC_VIEW_VERIFY,        /* re-check of imported results */
 };
 
+/* Changes counted by the last diff (ledger), for --format prom. */
+struct pc_report_drift {
+	uint64_t added, removed, changed;
+};
+
 struct pc_report_opts {
 	enum pc_report_view view;
 	bool color;  /* table only: ANSI colours allowed (terminal, no NO_COLOR) */
 	const char *version;
+	/* prom only: the drift of this snapshot against the previous one, or
+	 * NULL when no diff was made (the drift metric is then absent) */
+	const struct pc_report_drift *drift;
 };
 
 struct pc_report_ops {
@@ -85,5 +93,6 @@ extern const struct pc_report_ops pc_report_nmap_xml;
 extern const struct pc_report_ops pc_report_dot;
 extern const struct pc_report_ops pc_report_md;
 extern const struct pc_report_ops pc_report_html;
+extern const struct pc_report_ops pc_report_prom;
 
 #endif
