@@ -2,7 +2,7 @@
 # prom.sh - --format prom: `promtool check metrics` accepts what
 # `portcensus listeners` writes with -o (through the atomic-file module: no
 # temporary left, a planted link replaced, its victim untouched); the
-# counts are the lab's (3 listeners, none classified, no policy); no
+# counts are the lab's (3 listeners, classified as the JSON says, no policy); no
 # sample carries a timestamp or an address label; no _total on gauges.
 set -u
 . "$(dirname "$0")/../lab/lab.sh"
@@ -19,6 +19,7 @@ lab_wait_listen "$a" udp 5353
 
 dir=$LAB_TMP/textfile
 mkdir -p "$dir"
+chmod 1777 "$dir" # links are planted where others can write (like /tmp)
 echo victim >"$LAB_TMP/victim"
 ln -s "$LAB_TMP/victim" "$dir/portcensus.prom"
 "$PORTCENSUS" listeners --format prom -o "$dir/portcensus.prom" 2>"$LAB_TMP/err" ||
@@ -30,8 +31,21 @@ f=$dir/portcensus.prom
 promtool check metrics <"$f" || lab_fail "promtool check metrics failed on: $(cat "$f")"
 
 val() { awk -v m="$1" '$1 == m { print $2 }' "$f"; }
-lab_assert_eq "unclassified endpoints" 3 "$(val 'portcensus_endpoints{severity="none"}')"
-lab_assert_eq "critical endpoints" 0 "$(val 'portcensus_endpoints{severity="critical"}')"
+# the counts by severity are those of the same inventory's JSON (listeners
+# are classified: none is left without a risk)
+"$PORTCENSUS" listeners --format json >"$LAB_TMP/l.json" || lab_fail "listeners --format json failed"
+for sev in none info low medium high critical; do
+	want=$(python3 - "$LAB_TMP/l.json" "$sev" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+sev = sys.argv[2]
+print(sum(1 for e in d["endpoints"]
+          if ((e.get("risk") or {}).get("severity") or "none") == sev))
+PY
+)
+	lab_assert_eq "endpoints of severity $sev" "$want" "$(val "portcensus_endpoints{severity=\"$sev\"}")"
+done
+lab_assert_eq "unclassified endpoints" 0 "$(val 'portcensus_endpoints{severity="none"}')"
 lab_assert_eq "endpoints without a policy" 3 "$(val 'portcensus_endpoints_by_verdict{verdict="none"}')"
 lab_assert_eq "violations" 0 "$(val 'portcensus_endpoints_by_verdict{verdict="violation"}')"
 lab_assert_eq "info" 1 "$(val 'portcensus_info{version="0.1.0"}')"
