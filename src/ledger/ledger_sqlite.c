@@ -16,7 +16,7 @@
  * - The version is PRAGMA user_version; migrations run forward, one step per
  *   version, inside one BEGIN IMMEDIATE transaction, and every earlier
  *   version has a fixture database in tests/unit/data/ledger/.
- * - Endpoint columns are listed once (ep_cols) and both the INSERT and the
+ * - Endpoint columns are listed once (pc_ledger_ep_cols, schema.c) and both the INSERT and the
  *   SELECT are built from that list, so the two cannot disagree.
  * - Each endpoint's identity key (identity.c) is a column with an index on
  *   (snapshot_id, ident): a diff is a join of two snapshots on it.
@@ -26,6 +26,7 @@
  * a file that is not a ledger gives an error naming it.
  */
 #include "ledger/ledger.h"
+#include "ledger/schema.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -42,149 +43,7 @@ struct sq_ledger {
 	char path[4096];
 };
 
-/* --- schema ------------------------------------------------------------- */
-
-/* Version 1: snapshots, their warnings, endpoints and owners. */
-static const char *const schema_v1[] = {
-	"CREATE TABLE snapshot ("
-	" id INTEGER PRIMARY KEY,"
-	" host TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL, command TEXT NOT NULL,"
-	" started_at BIGINT NOT NULL, finished_at BIGINT NOT NULL,"
-	" n_endpoints BIGINT NOT NULL, n_warnings BIGINT NOT NULL,"
-	" scan INTEGER NOT NULL, scan_engine TEXT, scan_targets BIGINT, scan_ports BIGINT,"
-	" scan_probes_planned BIGINT, scan_sent BIGINT, scan_replies BIGINT,"
-	" scan_retries BIGINT, scan_capture_drops BIGINT,"
-	" scan_duration_s DOUBLE PRECISION, scan_rate_pps DOUBLE PRECISION)",
-	"CREATE INDEX snapshot_scope ON snapshot (host, kind, scope, id)",
-	"CREATE INDEX snapshot_started ON snapshot (started_at)",
-	"CREATE TABLE snapshot_warning ("
-	" snapshot_id BIGINT NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL,"
-	" PRIMARY KEY (snapshot_id, seq))",
-	"CREATE TABLE endpoint ("
-	" snapshot_id BIGINT NOT NULL, seq INTEGER NOT NULL, ident TEXT NOT NULL,"
-	" ns_id TEXT NOT NULL,"
-	" source INTEGER NOT NULL, proto INTEGER NOT NULL, address TEXT, port INTEGER NOT NULL,"
-	" state INTEGER NOT NULL, bind INTEGER NOT NULL, netns_inode BIGINT, netns_name TEXT,"
-	" hostname TEXT, peer_address TEXT, peer_port INTEGER, rtt_ms DOUBLE PRECISION,"
-	" verified INTEGER NOT NULL, reachable INTEGER NOT NULL,"
-	" verified_rtt_ms DOUBLE PRECISION, verified_error TEXT,"
-	" service INTEGER NOT NULL, svc_name TEXT, svc_product TEXT, svc_version TEXT,"
-	" svc_tls INTEGER, svc_auth INTEGER, svc_evidence TEXT, svc_banner TEXT,"
-	" tls INTEGER NOT NULL, tls_version TEXT, tls_cipher TEXT, tls_subject TEXT,"
-	" tls_issuer TEXT, tls_not_after TEXT, tls_self_signed INTEGER,"
-	" recheck INTEGER NOT NULL, claimed_service TEXT, recheck_reason TEXT,"
-	" n_owners INTEGER NOT NULL,"
-	" d_owner TEXT, d_exe TEXT, d_unit TEXT, d_service TEXT, d_auth TEXT, d_bind TEXT,"
-	" d_state TEXT,"
-	" PRIMARY KEY (snapshot_id, seq))",
-	"CREATE INDEX endpoint_ident ON endpoint (snapshot_id, ident)",
-	"CREATE TABLE owner ("
-	" snapshot_id BIGINT NOT NULL, endpoint_seq INTEGER NOT NULL, seq INTEGER NOT NULL,"
-	" pid INTEGER NOT NULL, comm TEXT, exe TEXT, uid BIGINT NOT NULL, user_name TEXT,"
-	" unit TEXT, c_id TEXT, c_runtime TEXT, c_pod_uid TEXT, c_name TEXT,"
-	" PRIMARY KEY (snapshot_id, endpoint_seq, seq))",
-	NULL,
-};
-
-/* Version 2: what issue 8's stages add - risk, policy verdict, SSH
- * evidence, findings, the container image - and the counts `history` shows
- * without reading endpoints. */
-static const char *const schema_v2[] = {
-	"ALTER TABLE snapshot ADD COLUMN n_findings BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE snapshot ADD COLUMN n_info BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE snapshot ADD COLUMN n_low BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE snapshot ADD COLUMN n_medium BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE snapshot ADD COLUMN n_high BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE snapshot ADD COLUMN n_critical BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE endpoint ADD COLUMN ssh INTEGER NOT NULL DEFAULT 0",
-	"ALTER TABLE endpoint ADD COLUMN ssh_hostkey_type TEXT",
-	"ALTER TABLE endpoint ADD COLUMN ssh_hostkey_fingerprint TEXT",
-	"ALTER TABLE endpoint ADD COLUMN risk INTEGER NOT NULL DEFAULT 0",
-	"ALTER TABLE endpoint ADD COLUMN risk_severity INTEGER",
-	"ALTER TABLE endpoint ADD COLUMN risk_score DOUBLE PRECISION",
-	"ALTER TABLE endpoint ADD COLUMN risk_category TEXT",
-	"ALTER TABLE endpoint ADD COLUMN risk_remediation TEXT",
-	"ALTER TABLE endpoint ADD COLUMN policy INTEGER NOT NULL DEFAULT 0",
-	"ALTER TABLE endpoint ADD COLUMN policy_rule TEXT",
-	"ALTER TABLE endpoint ADD COLUMN policy_verdict INTEGER",
-	"ALTER TABLE endpoint ADD COLUMN policy_owner TEXT",
-	"ALTER TABLE endpoint ADD COLUMN policy_doc TEXT",
-	"ALTER TABLE endpoint ADD COLUMN d_image TEXT",
-	"ALTER TABLE endpoint ADD COLUMN d_severity TEXT",
-	"ALTER TABLE endpoint ADD COLUMN d_verdict TEXT",
-	"ALTER TABLE owner ADD COLUMN c_image TEXT",
-	"ALTER TABLE owner ADD COLUMN c_image_id TEXT",
-	"ALTER TABLE owner ADD COLUMN c_pod TEXT",
-	"ALTER TABLE owner ADD COLUMN c_pod_namespace TEXT",
-	"ALTER TABLE endpoint ADD COLUMN probe_skipped TEXT",
-	"ALTER TABLE endpoint ADD COLUMN forward INTEGER NOT NULL DEFAULT 0",
-	"ALTER TABLE endpoint ADD COLUMN forward_kind INTEGER",
-	"ALTER TABLE endpoint ADD COLUMN forward_rule TEXT",
-	"CREATE TABLE forward_target ("
-	" snapshot_id BIGINT NOT NULL, endpoint_seq INTEGER NOT NULL, seq INTEGER NOT NULL,"
-	" address TEXT, port INTEGER NOT NULL, weight DOUBLE PRECISION, backend_index BIGINT,"
-	" PRIMARY KEY (snapshot_id, endpoint_seq, seq))",
-	/* the drift hash joins the identity index: a diff reads two index
-	 * ranges and only the rows whose hash differs (NULL in rows that
-	 * version 1 wrote: those are compared value by value) */
-	"ALTER TABLE endpoint ADD COLUMN d_hash BIGINT",
-	"DROP INDEX endpoint_ident",
-	"CREATE INDEX endpoint_ident_hash ON endpoint (snapshot_id, ident, d_hash)",
-	/* lists of strings: risk reasons (0), policy reasons (1), auth methods (2) */
-	"CREATE TABLE endpoint_text ("
-	" snapshot_id BIGINT NOT NULL, endpoint_seq INTEGER NOT NULL, list INTEGER NOT NULL,"
-	" seq INTEGER NOT NULL, value TEXT NOT NULL,"
-	" PRIMARY KEY (snapshot_id, endpoint_seq, list, seq))",
-	"CREATE TABLE finding ("
-	" snapshot_id BIGINT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,"
-	" severity INTEGER NOT NULL, rule TEXT, message TEXT NOT NULL,"
-	" PRIMARY KEY (snapshot_id, seq))",
-	NULL,
-};
-
-static const char *const *const migrations[PC_LEDGER_SCHEMA_VERSION + 1] = {
-	NULL, schema_v1, schema_v2,
-};
-
-enum { LIST_RISK = 0, LIST_POLICY = 1, LIST_AUTH = 2 };
-
-/* Endpoint columns, in the order of enum ep_col. */
-static const char *const ep_cols[] = {
-	"seq", "ident", "ns_id", "source", "proto", "address", "port", "state", "bind",
-	"netns_inode", "netns_name", "hostname", "peer_address", "peer_port", "rtt_ms",
-	"verified", "reachable", "verified_rtt_ms", "verified_error",
-	"service", "svc_name", "svc_product", "svc_version", "svc_tls", "svc_auth",
-	"svc_evidence", "svc_banner",
-	"tls", "tls_version", "tls_cipher", "tls_subject", "tls_issuer", "tls_not_after",
-	"tls_self_signed",
-	"recheck", "claimed_service", "recheck_reason", "n_owners",
-	"ssh", "ssh_hostkey_type", "ssh_hostkey_fingerprint",
-	"risk", "risk_severity", "risk_score", "risk_category", "risk_remediation",
-	"policy", "policy_rule", "policy_verdict", "policy_owner", "policy_doc",
-	"probe_skipped", "forward", "forward_kind", "forward_rule",
-	"d_owner", "d_exe", "d_unit", "d_image", "d_service", "d_auth", "d_bind", "d_state",
-	"d_severity", "d_verdict", "d_hash",
-};
-
-enum ep_col {
-	C_SEQ, C_IDENT, C_NS_ID, C_SOURCE, C_PROTO, C_ADDRESS, C_PORT, C_STATE, C_BIND,
-	C_NETNS_INODE, C_NETNS_NAME, C_HOSTNAME, C_PEER_ADDRESS, C_PEER_PORT, C_RTT,
-	C_VERIFIED, C_REACHABLE, C_VRTT, C_VERROR,
-	C_SERVICE, C_SVC_NAME, C_SVC_PRODUCT, C_SVC_VERSION, C_SVC_TLS, C_SVC_AUTH,
-	C_SVC_EVIDENCE, C_SVC_BANNER,
-	C_TLS, C_TLS_VERSION, C_TLS_CIPHER, C_TLS_SUBJECT, C_TLS_ISSUER, C_TLS_NOT_AFTER,
-	C_TLS_SELF_SIGNED,
-	C_RECHECK, C_CLAIMED, C_RECHECK_REASON, C_N_OWNERS,
-	C_SSH, C_SSH_TYPE, C_SSH_FP,
-	C_RISK, C_RISK_SEVERITY, C_RISK_SCORE, C_RISK_CATEGORY, C_RISK_REMEDIATION,
-	C_POLICY, C_POLICY_RULE, C_POLICY_VERDICT, C_POLICY_OWNER, C_POLICY_DOC,
-	C_PROBE_SKIPPED, C_FORWARD, C_FORWARD_KIND, C_FORWARD_RULE,
-	C_D_OWNER, C_D_FIRST, /* d_exe ... d_verdict: PC_DRIFT_COUNT columns */
-	C_D_HASH = C_D_FIRST + PC_DRIFT_COUNT,
-	C_COUNT,
-};
-
-_Static_assert(sizeof(ep_cols) / sizeof(ep_cols[0]) == C_COUNT, "ep_cols and enum ep_col");
+/* The schema, the endpoint columns and the row values are in schema.c. */
 
 /* --- errors and small helpers ------------------------------------------- */
 
@@ -259,6 +118,27 @@ static void bind_addr(sqlite3_stmt *st, int i, const struct pc_addr *a, char *bu
 	}
 	pc_addr_format(a, buf, len);
 	sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
+}
+
+/* Bind values[0..n) to parameters first..first+n-1. */
+static void bind_values(sqlite3_stmt *st, int first, const struct pc_ledger_value *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		switch (v[i].type) {
+		case PC_V_NULL:
+			sqlite3_bind_null(st, first + i);
+			break;
+		case PC_V_INT:
+			sqlite3_bind_int64(st, first + i, v[i].i);
+			break;
+		case PC_V_DOUBLE:
+			sqlite3_bind_double(st, first + i, v[i].d);
+			break;
+		case PC_V_TEXT:
+			bind_text(st, first + i, v[i].s);
+			break;
+		}
+	}
 }
 
 /* A text column copied into an arena (the loaded snapshot's, or the
@@ -414,8 +294,8 @@ static int sq_migrate(struct pc_ledger *base, struct pc_error *err)
 		}
 	}
 	for (int step = v + 1; step <= PC_LEDGER_SCHEMA_VERSION; step++) {
-		for (size_t i = 0; migrations[step][i]; i++) {
-			r = exec_sql(l, migrations[step][i], err);
+		for (size_t i = 0; pc_ledger_migrations[step][i]; i++) {
+			r = exec_sql(l, pc_ledger_migrations[step][i], err);
 			if (r < 0)
 				goto fail;
 		}
@@ -432,59 +312,6 @@ fail:
 }
 
 /* --- store --------------------------------------------------------------- */
-
-struct ident_slot {
-	const char *ident;
-	size_t index;
-};
-
-static int cmp_slot(const void *pa, const void *pb)
-{
-	const struct ident_slot *a = pa, *b = pb;
-	int c = strcmp(a->ident, b->ident);
-	if (c)
-		return c;
-	return a->index < b->index ? -1 : a->index > b->index;
-}
-
-/* Identity keys of every endpoint, unique within the snapshot: a key seen
- * again (two unnamed namespaces with the same listener) gets "#2", "#3" in
- * endpoint order, which pc_snapshot_sort keeps stable between audits. */
-static int snapshot_idents(struct pc_arena *arena, const struct pc_snapshot *snap,
-			   const char ***ret)
-{
-	size_t n = snap->n_endpoints;
-	const char **idents = calloc(n ? n : 1, sizeof(*idents));
-	struct ident_slot *slots = calloc(n ? n : 1, sizeof(*slots));
-	if (!idents || !slots)
-		goto oom;
-	for (size_t i = 0; i < n; i++) {
-		slots[i].ident = pc_ledger_identity(arena, snap, &snap->endpoints[i]);
-		slots[i].index = i;
-		if (!slots[i].ident)
-			goto oom;
-	}
-	qsort(slots, n, sizeof(*slots), cmp_slot);
-	unsigned dup = 1;
-	for (size_t i = 0; i < n; i++) {
-		if (i && strcmp(slots[i].ident, slots[i - 1].ident) == 0)
-			dup++;
-		else
-			dup = 1;
-		idents[slots[i].index] =
-			dup == 1 ? slots[i].ident
-				 : pc_arena_printf(arena, "%s#%u", slots[i].ident, dup);
-		if (!idents[slots[i].index])
-			goto oom;
-	}
-	free(slots);
-	*ret = idents;
-	return 0;
-oom:
-	free(idents);
-	free(slots);
-	return PC_ENOMEM;
-}
 
 struct store_stmts {
 	sqlite3_stmt *ep, *owner, *text, *warning, *finding, *forward;
@@ -535,94 +362,13 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 {
 	const struct pc_endpoint *ep = &snap->endpoints[seq];
 	sqlite3_stmt *st = s->ep;
-	char a1[PC_ADDR_STRLEN], a2[PC_ADDR_STRLEN];
-	struct pc_ledger_drift d;
-	if (pc_ledger_drift_of(arena, ep, &d) < 0)
+	struct pc_ledger_value v[C_COUNT];
+	if (pc_ledger_endpoint_values(arena, snap, seq, ident, v) < 0)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
-#define B(col) (1 + 1 + (col)) /* parameter 1 is snapshot_id */
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, B(C_SEQ), (sqlite3_int64)seq);
-	bind_text(st, B(C_IDENT), ident);
-	const char *ns = ep->source == PC_SOURCE_HOST ? pc_ledger_namespace_id(arena, ep) : "";
-	if (!ns)
-		return pc_error_set(err, PC_ENOMEM, "out of memory");
-	bind_text(st, B(C_NS_ID), ns);
-	sqlite3_bind_int(st, B(C_SOURCE), ep->source);
-	sqlite3_bind_int(st, B(C_PROTO), ep->proto);
-	bind_addr(st, B(C_ADDRESS), &ep->addr, a1, sizeof(a1));
-	sqlite3_bind_int(st, B(C_PORT), ep->port);
-	sqlite3_bind_int(st, B(C_STATE), ep->state);
-	sqlite3_bind_int(st, B(C_BIND), ep->bind);
-	if (ep->netns.inode)
-		sqlite3_bind_int64(st, B(C_NETNS_INODE), (sqlite3_int64)ep->netns.inode);
-	bind_text(st, B(C_NETNS_NAME), ep->netns.name);
-	bind_text(st, B(C_HOSTNAME), ep->hostname);
-	if (ep->has_peer) {
-		bind_addr(st, B(C_PEER_ADDRESS), &ep->peer_addr, a2, sizeof(a2));
-		sqlite3_bind_int(st, B(C_PEER_PORT), ep->peer_port);
-	}
-	bind_double_or_null(st, B(C_RTT), ep->rtt_ms >= 0, ep->rtt_ms);
-	sqlite3_bind_int(st, B(C_VERIFIED), ep->verified.done);
-	sqlite3_bind_int(st, B(C_REACHABLE), ep->verified.reachable);
-	bind_double_or_null(st, B(C_VRTT), ep->verified.rtt_ms >= 0, ep->verified.rtt_ms);
-	bind_text(st, B(C_VERROR), ep->verified.error);
+	sqlite3_bind_int64(st, 1, id); /* parameter 1 is snapshot_id */
+	bind_values(st, 2, v, C_COUNT);
 	const struct pc_service *sv = ep->service;
-	sqlite3_bind_int(st, B(C_SERVICE), sv != NULL);
-	if (sv) {
-		bind_text(st, B(C_SVC_NAME), sv->name);
-		bind_text(st, B(C_SVC_PRODUCT), sv->product);
-		bind_text(st, B(C_SVC_VERSION), sv->version);
-		sqlite3_bind_int(st, B(C_SVC_TLS), sv->tls);
-		sqlite3_bind_int(st, B(C_SVC_AUTH), sv->auth);
-		bind_text(st, B(C_SVC_EVIDENCE), sv->evidence);
-		bind_text(st, B(C_SVC_BANNER), sv->banner);
-	}
-	const struct pc_tls_info *t = sv ? sv->tls_info : NULL;
-	sqlite3_bind_int(st, B(C_TLS), t != NULL);
-	if (t) {
-		bind_text(st, B(C_TLS_VERSION), t->version);
-		bind_text(st, B(C_TLS_CIPHER), t->cipher);
-		bind_text(st, B(C_TLS_SUBJECT), t->subject);
-		bind_text(st, B(C_TLS_ISSUER), t->issuer);
-		bind_text(st, B(C_TLS_NOT_AFTER), t->not_after);
-		sqlite3_bind_int(st, B(C_TLS_SELF_SIGNED), t->self_signed);
-	}
-	sqlite3_bind_int(st, B(C_RECHECK), ep->recheck);
-	bind_text(st, B(C_CLAIMED), ep->claimed_service);
-	bind_text(st, B(C_RECHECK_REASON), ep->recheck_reason);
-	sqlite3_bind_int64(st, B(C_N_OWNERS), (sqlite3_int64)ep->n_owners);
-	const struct pc_ssh_info *ssh = sv ? sv->ssh_info : NULL;
-	sqlite3_bind_int(st, B(C_SSH), ssh != NULL);
-	if (ssh) {
-		bind_text(st, B(C_SSH_TYPE), ssh->hostkey_type);
-		bind_text(st, B(C_SSH_FP), ssh->hostkey_fingerprint);
-	}
-	sqlite3_bind_int(st, B(C_RISK), ep->risk != NULL);
-	if (ep->risk) {
-		sqlite3_bind_int(st, B(C_RISK_SEVERITY), ep->risk->severity);
-		sqlite3_bind_double(st, B(C_RISK_SCORE), ep->risk->score);
-		bind_text(st, B(C_RISK_CATEGORY), ep->risk->category);
-		bind_text(st, B(C_RISK_REMEDIATION), ep->risk->remediation);
-	}
-	sqlite3_bind_int(st, B(C_POLICY), ep->policy != NULL);
-	if (ep->policy) {
-		bind_text(st, B(C_POLICY_RULE), ep->policy->rule);
-		sqlite3_bind_int(st, B(C_POLICY_VERDICT), ep->policy->verdict);
-		bind_text(st, B(C_POLICY_OWNER), ep->policy->owner);
-		bind_text(st, B(C_POLICY_DOC), ep->policy->doc);
-	}
-	bind_text(st, B(C_PROBE_SKIPPED), ep->probe_skipped);
 	const struct pc_forward *fw = ep->forward;
-	sqlite3_bind_int(st, B(C_FORWARD), fw != NULL);
-	if (fw) {
-		sqlite3_bind_int(st, B(C_FORWARD_KIND), fw->kind);
-		bind_text(st, B(C_FORWARD_RULE), fw->rule);
-	}
-	bind_text(st, B(C_D_OWNER), d.owner);
-	for (int f = 0; f < PC_DRIFT_COUNT; f++)
-		bind_text(st, B(C_D_FIRST + f), d.v[f]);
-	sqlite3_bind_int64(st, B(C_D_HASH), (sqlite3_int64)pc_ledger_drift_hash(&d));
-#undef B
 	int r = step_done(l, st, err, "insert endpoint");
 	if (r < 0)
 		return r;
@@ -630,23 +376,9 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 	for (size_t i = 0; i < ep->n_owners; i++) {
 		const struct pc_owner *o = &ep->owners[i];
 		sqlite3_stmt *os = s->owner;
-		sqlite3_bind_int64(os, 1, id);
-		sqlite3_bind_int64(os, 2, (sqlite3_int64)seq);
-		sqlite3_bind_int64(os, 3, (sqlite3_int64)i);
-		sqlite3_bind_int(os, 4, o->pid);
-		bind_text(os, 5, o->comm);
-		bind_text(os, 6, o->exe);
-		sqlite3_bind_int64(os, 7, o->uid);
-		bind_text(os, 8, o->user);
-		bind_text(os, 9, o->unit);
-		bind_text(os, 10, o->container.id);
-		bind_text(os, 11, o->container.runtime);
-		bind_text(os, 12, o->container.pod_uid);
-		bind_text(os, 13, o->container.name);
-		bind_text(os, 14, o->container.image);
-		bind_text(os, 15, o->container.image_id);
-		bind_text(os, 16, o->container.pod);
-		bind_text(os, 17, o->container.pod_namespace);
+		struct pc_ledger_value ov[PC_LEDGER_OWNER_NCOLS];
+		pc_ledger_owner_values(id, seq, i, o, ov);
+		bind_values(os, 1, ov, PC_LEDGER_OWNER_NCOLS);
 		r = step_done(l, os, err, "insert owner");
 		if (r < 0)
 			return r;
@@ -666,41 +398,16 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 		if (r < 0)
 			return r;
 	}
-	if (ep->risk && (r = store_texts(l, s, id, seq, LIST_RISK, ep->risk->reasons,
+	if (ep->risk && (r = store_texts(l, s, id, seq, PC_LIST_RISK, ep->risk->reasons,
 					 ep->risk->n_reasons, err)) < 0)
 		return r;
-	if (ep->policy && (r = store_texts(l, s, id, seq, LIST_POLICY, ep->policy->reasons,
+	if (ep->policy && (r = store_texts(l, s, id, seq, PC_LIST_POLICY, ep->policy->reasons,
 					   ep->policy->n_reasons, err)) < 0)
 		return r;
-	if (sv && (r = store_texts(l, s, id, seq, LIST_AUTH, sv->auth_methods,
+	if (sv && (r = store_texts(l, s, id, seq, PC_LIST_AUTH, sv->auth_methods,
 				   sv->n_auth_methods, err)) < 0)
 		return r;
 	return 0;
-}
-
-/* The endpoint INSERT (insert) or the SELECT of one snapshot's endpoints,
- * both from ep_cols, so the two cannot disagree. Caller frees. */
-static char *endpoint_sql(bool insert)
-{
-	size_t len = 160;
-	for (int i = 0; i < C_COUNT; i++)
-		len += strlen(ep_cols[i]) + 6;
-	char *sql = malloc(len);
-	if (!sql)
-		return NULL;
-	size_t k = (size_t)snprintf(sql, len, insert ? "INSERT INTO endpoint (snapshot_id, "
-						     : "SELECT ");
-	for (int i = 0; i < C_COUNT; i++)
-		k += (size_t)snprintf(sql + k, len - k, "%s%s", i ? ", " : "", ep_cols[i]);
-	if (!insert) {
-		snprintf(sql + k, len - k, " FROM endpoint WHERE snapshot_id = ? ORDER BY seq");
-		return sql;
-	}
-	k += (size_t)snprintf(sql + k, len - k, ") VALUES (?");
-	for (int i = 0; i < C_COUNT; i++)
-		k += (size_t)snprintf(sql + k, len - k, ", ?");
-	snprintf(sql + k, len - k, ")");
-	return sql;
 }
 
 static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
@@ -710,15 +417,6 @@ static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 	struct store_stmts s = {0};
 	sqlite3_stmt *ins = NULL;
 	int64_t id = 0;
-	uint64_t sev[PC_SEV_COUNT] = {0};
-	for (size_t i = 0; i < snap->n_endpoints; i++)
-		if (snap->endpoints[i].risk &&
-		    (unsigned)snap->endpoints[i].risk->severity < PC_SEV_COUNT)
-			sev[snap->endpoints[i].risk->severity]++;
-	for (size_t i = 0; i < snap->n_findings; i++)
-		if ((unsigned)snap->findings[i].severity < PC_SEV_COUNT)
-			sev[snap->findings[i].severity]++;
-
 	int r = exec_sql(l, "BEGIN IMMEDIATE", err);
 	if (r < 0)
 		return r;
@@ -733,31 +431,9 @@ static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 		    &ins, err);
 	if (r < 0)
 		goto fail;
-	bind_text(ins, 1, snap->host ? snap->host : "");
-	bind_text(ins, 2, meta->kind);
-	bind_text(ins, 3, meta->scope);
-	bind_text(ins, 4, snap->command ? snap->command : "");
-	sqlite3_bind_int64(ins, 5, snap->started_at_ms);
-	sqlite3_bind_int64(ins, 6, snap->finished_at_ms);
-	sqlite3_bind_int64(ins, 7, (sqlite3_int64)snap->n_endpoints);
-	sqlite3_bind_int64(ins, 8, (sqlite3_int64)snap->n_warnings);
-	const struct pc_scan_stats *sc = &snap->scan;
-	sqlite3_bind_int(ins, 9, sc->present);
-	if (sc->present) {
-		bind_text(ins, 10, sc->engine);
-		sqlite3_bind_int64(ins, 11, (sqlite3_int64)sc->targets);
-		sqlite3_bind_int64(ins, 12, (sqlite3_int64)sc->ports);
-		sqlite3_bind_int64(ins, 13, (sqlite3_int64)sc->probes_planned);
-		sqlite3_bind_int64(ins, 14, (sqlite3_int64)sc->sent);
-		sqlite3_bind_int64(ins, 15, (sqlite3_int64)sc->replies);
-		sqlite3_bind_int64(ins, 16, (sqlite3_int64)sc->retries);
-		sqlite3_bind_int64(ins, 17, (sqlite3_int64)sc->capture_drops);
-		sqlite3_bind_double(ins, 18, sc->duration_s);
-		sqlite3_bind_double(ins, 19, sc->rate_pps);
-	}
-	sqlite3_bind_int64(ins, 20, (sqlite3_int64)snap->n_findings);
-	for (int k = 0; k < PC_SEV_COUNT; k++)
-		sqlite3_bind_int64(ins, 21 + k, (sqlite3_int64)sev[k]);
+	struct pc_ledger_value sv[PC_LEDGER_SNAPSHOT_NCOLS];
+	pc_ledger_snapshot_values(snap, meta, sv);
+	bind_values(ins, 1, sv, PC_LEDGER_SNAPSHOT_NCOLS);
 	if (sqlite3_step(ins) != SQLITE_ROW) {
 		r = sq_error(l, err, "insert snapshot");
 		goto fail;
@@ -768,7 +444,7 @@ static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 		goto fail;
 	}
 
-	char *sql = endpoint_sql(true);
+	char *sql = pc_ledger_endpoint_sql(PC_ENGINE_SQLITE, true);
 	if (!sql) {
 		r = pc_error_set(err, PC_ENOMEM, "out of memory");
 		goto fail;
@@ -841,7 +517,7 @@ static int sq_store(struct pc_ledger *base, const struct pc_snapshot *snap,
 	struct pc_arena arena;
 	pc_arena_init(&arena);
 	const char **idents = NULL;
-	int r = snapshot_idents(&arena, snap, &idents);
+	int r = pc_ledger_snapshot_idents(&arena, snap, &idents);
 	if (r < 0) {
 		pc_arena_free(&arena);
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
@@ -1190,13 +866,13 @@ static void attach_list(struct pc_snapshot *snap, int64_t e, int list, const cha
 	}
 	memcpy(copy, v, n * sizeof(*copy));
 	struct pc_endpoint *ep = &snap->endpoints[e];
-	if (list == LIST_RISK && ep->risk) {
+	if (list == PC_LIST_RISK && ep->risk) {
 		ep->risk->reasons = copy;
 		ep->risk->n_reasons = n;
-	} else if (list == LIST_POLICY && ep->policy) {
+	} else if (list == PC_LIST_POLICY && ep->policy) {
 		ep->policy->reasons = copy;
 		ep->policy->n_reasons = n;
-	} else if (list == LIST_AUTH && ep->service) {
+	} else if (list == PC_LIST_AUTH && ep->service) {
 		ep->service->auth_methods = copy;
 		ep->service->n_auth_methods = n;
 	} else {
@@ -1353,7 +1029,7 @@ static int sq_load(struct pc_ledger *base, int64_t id, struct pc_snapshot **ret,
 	r = load_warnings_findings(l, snap, id, &oom, err);
 	if (r < 0)
 		goto out;
-	char *sql = endpoint_sql(false);
+	char *sql = pc_ledger_endpoint_sql(PC_ENGINE_SQLITE, false);
 	if (!sql) {
 		r = pc_error_set(err, PC_ENOMEM, "out of memory");
 		goto out;
@@ -1410,25 +1086,8 @@ out:
 
 /* --- diff ---------------------------------------------------------------- */
 
-#define DIFF_COLS "ident, ns_id, source, proto, address, port, hostname, d_owner, " \
-		  "d_exe, d_unit, d_image, d_service, d_auth, d_bind, d_state, d_severity, " \
-		  "d_verdict"
-#define DIFF_NCOLS 17
-
-static struct pc_ledger_change *diff_add(struct pc_ledger_diff *d)
-{
-	if (d->n_changes == d->cap_changes) {
-		size_t n = d->cap_changes ? d->cap_changes * 2 : 64;
-		struct pc_ledger_change *p = realloc(d->changes, n * sizeof(*p));
-		if (!p)
-			return NULL;
-		d->changes = p;
-		d->cap_changes = n;
-	}
-	struct pc_ledger_change *c = &d->changes[d->n_changes++];
-	memset(c, 0, sizeof(*c));
-	return c;
-}
+#define DIFF_COLS PC_LEDGER_DIFF_COLS
+#define DIFF_NCOLS PC_LEDGER_DIFF_NCOLS
 
 /* Fill the identity and `drift` of c from DIFF_COLS starting at column
  * base. */
@@ -1446,13 +1105,6 @@ static void diff_fill(struct pc_ledger_diff *d, struct pc_ledger_change *c, sqli
 	drift->owner = arena_col(&d->arena, st, base + 7, oom);
 	for (int f = 0; f < PC_DRIFT_COUNT; f++)
 		drift->v[f] = arena_col(&d->arena, st, base + 8 + f, oom);
-}
-
-static bool same_str(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a == b;
-	return strcmp(a, b) == 0;
 }
 
 static int snapshot_host(struct sq_ledger *l, struct pc_ledger_diff *d, int64_t id,
@@ -1475,15 +1127,6 @@ static int snapshot_host(struct sq_ledger *l, struct pc_ledger_diff *d, int64_t 
 	if (!r && (oom || !*ret))
 		r = pc_error_set(err, PC_ENOMEM, "out of memory");
 	return r;
-}
-
-static int cmp_change(const void *pa, const void *pb)
-{
-	const struct pc_ledger_change *a = pa, *b = pb;
-	int c = strcmp(a->ident ? a->ident : "", b->ident ? b->ident : "");
-	if (c)
-		return c;
-	return (int)a->action - (int)b->action;
 }
 
 static int sq_diff(struct pc_ledger *base, int64_t a, int64_t b, struct pc_ledger_diff *d,
@@ -1518,7 +1161,7 @@ static int sq_diff(struct pc_ledger *base, int64_t a, int64_t b, struct pc_ledge
 		sqlite3_bind_int64(st, 2, y);
 		int rc;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct pc_ledger_change *c = diff_add(d);
+			struct pc_ledger_change *c = pc_ledger_diff_add(d);
 			if (!c) {
 				oom = true;
 				break;
@@ -1563,12 +1206,12 @@ static int sq_diff(struct pc_ledger *base, int64_t a, int64_t b, struct pc_ledge
 				const char *va = (const char *)sqlite3_column_text(st, 8 + f);
 				const char *vb =
 					(const char *)sqlite3_column_text(st, DIFF_NCOLS + 8 + f);
-				differs[f] = !same_str(va, vb);
+				differs[f] = !pc_ledger_same_str(va, vb);
 				any |= differs[f];
 			}
 			if (!any)
 				continue;
-			struct pc_ledger_change *c = diff_add(d);
+			struct pc_ledger_change *c = pc_ledger_diff_add(d);
 			if (!c) {
 				oom = true;
 				break;
@@ -1587,8 +1230,8 @@ static int sq_diff(struct pc_ledger *base, int64_t a, int64_t b, struct pc_ledge
 	}
 	if (oom)
 		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-	else if (d->n_changes)
-		qsort(d->changes, d->n_changes, sizeof(*d->changes), cmp_change);
+	else
+		pc_ledger_diff_sort(d);
 out:
 	sqlite3_finalize(st);
 	sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
