@@ -109,13 +109,24 @@ static int check_file(const char *path, bool create, struct pc_error *err)
 	return 0;
 }
 
+bool pc_ledger_is_url(const char *location)
+{
+	return strncmp(location, "postgresql://", 13) == 0 ||
+	       strncmp(location, "postgres://", 11) == 0;
+}
+
 int pc_ledger_open(const char *path, bool create, struct pc_ledger **ret,
 		   struct pc_error *err)
 {
-	int r = check_file(path, create, err);
+	const struct pc_ledger_ops *ops = &pc_ledger_sqlite;
+	int r = 0;
+	/* a URL is the central ledger; anything else a file we make safely */
+	if (pc_ledger_is_url(path))
+		ops = &pc_ledger_pg;
+	else
+		r = check_file(path, create, err);
 	if (r < 0)
 		return r;
-	const struct pc_ledger_ops *ops = &pc_ledger_sqlite;
 	struct pc_ledger *l;
 	r = ops->open(path, create, &l, err);
 	if (r < 0)

@@ -161,6 +161,10 @@ struct pc_ledger {
 };
 
 extern const struct pc_ledger_ops pc_ledger_sqlite;
+extern const struct pc_ledger_ops pc_ledger_pg; /* ledger_pg.c */
+
+/* Whether location names a PostgreSQL ledger (postgresql:// or postgres://). */
+bool pc_ledger_is_url(const char *location);
 
 /* --- identity.c ---------------------------------------------------------- */
 

@@ -154,27 +154,6 @@ static const char *arena_col(struct pc_arena *a, sqlite3_stmt *st, int i, bool *
 	return c;
 }
 
-static const char *col_str(struct pc_snapshot *snap, sqlite3_stmt *st, int i, bool *oom)
-{
-	return arena_col(&snap->arena, st, i, oom);
-}
-
-static bool col_null(sqlite3_stmt *st, int i)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL;
-}
-
-/* An enum column, or `bad` when out of [lo, hi]. */
-static int col_enum(sqlite3_stmt *st, int i, int lo, int hi, bool *bad)
-{
-	sqlite3_int64 v = sqlite3_column_int64(st, i);
-	if (v < lo || v > hi) {
-		*bad = true;
-		return lo;
-	}
-	return (int)v;
-}
-
 /* --- open, migrate, close ------------------------------------------------ */
 
 static void sq_close(struct pc_ledger *base)
@@ -625,385 +604,47 @@ static int sq_find(struct pc_ledger *base, const struct pc_ledger_find *q, int64
 
 /* --- load ---------------------------------------------------------------- */
 
-static bool col_addr(sqlite3_stmt *st, int i, struct pc_addr *a)
+/* The shared loaders (schema.c) read a row through these. */
+static bool rd_null(const struct pc_ledger_rd *r, int i)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
-	memset(a, 0, sizeof(*a));
-	if (!s)
-		return true;
-	return pc_addr_parse((const char *)s, a) == 0;
+	return sqlite3_column_type((sqlite3_stmt *)r->ctx, i) == SQLITE_NULL;
 }
 
-static int load_endpoint(struct pc_snapshot *snap, sqlite3_stmt *st, bool *bad, bool *oom)
+static int64_t rd_i64(const struct pc_ledger_rd *r, int i)
 {
-	struct pc_endpoint *ep = pc_snapshot_add_endpoint(snap);
-	if (!ep) {
-		*oom = true;
-		return 0;
-	}
-	ep->source = (enum pc_source)col_enum(st, C_SOURCE, 0, PC_SOURCE_IMPORT, bad);
-	ep->proto = (enum pc_proto)col_enum(st, C_PROTO, 0, PC_PROTO_UDP, bad);
-	if (!col_addr(st, C_ADDRESS, &ep->addr))
-		*bad = true;
-	ep->port = (uint16_t)col_enum(st, C_PORT, 0, 65535, bad);
-	ep->state = (enum pc_state)col_enum(st, C_STATE, 0, PC_STATE_FORWARDED, bad);
-	ep->bind = (enum pc_bind)col_enum(st, C_BIND, 0, PC_BIND_SPECIFIC, bad);
-	ep->netns.inode = (uint64_t)sqlite3_column_int64(st, C_NETNS_INODE);
-	ep->netns.name = col_str(snap, st, C_NETNS_NAME, oom);
-	ep->hostname = col_str(snap, st, C_HOSTNAME, oom);
-	if (!col_null(st, C_PEER_PORT)) {
-		ep->has_peer = true;
-		if (!col_addr(st, C_PEER_ADDRESS, &ep->peer_addr))
-			*bad = true;
-		ep->peer_port = (uint16_t)col_enum(st, C_PEER_PORT, 0, 65535, bad);
-	}
-	ep->rtt_ms = col_null(st, C_RTT) ? -1 : sqlite3_column_double(st, C_RTT);
-	ep->verified.done = sqlite3_column_int(st, C_VERIFIED) != 0;
-	ep->verified.reachable = sqlite3_column_int(st, C_REACHABLE) != 0;
-	ep->verified.rtt_ms = col_null(st, C_VRTT) ? -1 : sqlite3_column_double(st, C_VRTT);
-	ep->verified.error = col_str(snap, st, C_VERROR, oom);
-	if (sqlite3_column_int(st, C_SERVICE)) {
-		struct pc_service *sv = pc_snapshot_service(snap);
-		if (!sv) {
-			*oom = true;
-			return 0;
-		}
-		sv->name = col_str(snap, st, C_SVC_NAME, oom);
-		sv->product = col_str(snap, st, C_SVC_PRODUCT, oom);
-		sv->version = col_str(snap, st, C_SVC_VERSION, oom);
-		sv->tls = (enum pc_tristate)col_enum(st, C_SVC_TLS, -1, 1, bad);
-		sv->auth = (enum pc_auth)col_enum(st, C_SVC_AUTH, 0, PC_AUTH_REQUIRED, bad);
-		sv->evidence = col_str(snap, st, C_SVC_EVIDENCE, oom);
-		sv->banner = col_str(snap, st, C_SVC_BANNER, oom);
-		if (sqlite3_column_int(st, C_TLS)) {
-			struct pc_tls_info *t = pc_arena_alloc(&snap->arena, sizeof(*t));
-			if (!t) {
-				*oom = true;
-				return 0;
-			}
-			t->version = col_str(snap, st, C_TLS_VERSION, oom);
-			t->cipher = col_str(snap, st, C_TLS_CIPHER, oom);
-			t->subject = col_str(snap, st, C_TLS_SUBJECT, oom);
-			t->issuer = col_str(snap, st, C_TLS_ISSUER, oom);
-			t->not_after = col_str(snap, st, C_TLS_NOT_AFTER, oom);
-			t->self_signed = (enum pc_tristate)col_enum(st, C_TLS_SELF_SIGNED, -1, 1, bad);
-			sv->tls_info = t;
-		}
-		if (sqlite3_column_int(st, C_SSH)) {
-			struct pc_ssh_info *s = pc_arena_alloc(&snap->arena, sizeof(*s));
-			if (!s) {
-				*oom = true;
-				return 0;
-			}
-			s->hostkey_type = col_str(snap, st, C_SSH_TYPE, oom);
-			s->hostkey_fingerprint = col_str(snap, st, C_SSH_FP, oom);
-			sv->ssh_info = s;
-		}
-		ep->service = sv;
-	}
-	ep->recheck = (enum pc_recheck)col_enum(st, C_RECHECK, 0, PC_RECHECK_DIFFERENT, bad);
-	ep->claimed_service = col_str(snap, st, C_CLAIMED, oom);
-	ep->recheck_reason = col_str(snap, st, C_RECHECK_REASON, oom);
-	sqlite3_int64 n_owners = sqlite3_column_int64(st, C_N_OWNERS);
-	if (n_owners < 0 || n_owners > 1000000) {
-		*bad = true;
-	} else if (n_owners > 0) {
-		ep->owners = pc_snapshot_owners(snap, (size_t)n_owners);
-		if (!ep->owners)
-			*oom = true;
-		else
-			ep->n_owners = (size_t)n_owners;
-	}
-	ep->probe_skipped = col_str(snap, st, C_PROBE_SKIPPED, oom);
-	if (sqlite3_column_int(st, C_FORWARD)) {
-		struct pc_forward *fw = pc_arena_alloc(&snap->arena, sizeof(*fw));
-		if (!fw) {
-			*oom = true;
-			return 0;
-		}
-		fw->kind = (enum pc_forward_kind)col_enum(st, C_FORWARD_KIND, 0, PC_FORWARD_PROXY,
-							  bad);
-		fw->rule = col_str(snap, st, C_FORWARD_RULE, oom);
-		ep->forward = fw; /* targets: load_forward_targets */
-	}
-	if (sqlite3_column_int(st, C_RISK)) {
-		struct pc_risk *k = pc_arena_alloc(&snap->arena, sizeof(*k));
-		if (!k) {
-			*oom = true;
-			return 0;
-		}
-		k->severity = (enum pc_severity)col_enum(st, C_RISK_SEVERITY, 0, PC_SEV_CRITICAL,
-							 bad);
-		k->score = sqlite3_column_double(st, C_RISK_SCORE);
-		k->category = col_str(snap, st, C_RISK_CATEGORY, oom);
-		k->remediation = col_str(snap, st, C_RISK_REMEDIATION, oom);
-		ep->risk = k;
-	}
-	if (sqlite3_column_int(st, C_POLICY)) {
-		struct pc_policy_verdict *p = pc_arena_alloc(&snap->arena, sizeof(*p));
-		if (!p) {
-			*oom = true;
-			return 0;
-		}
-		p->rule = col_str(snap, st, C_POLICY_RULE, oom);
-		p->verdict = (enum pc_verdict)col_enum(st, C_POLICY_VERDICT, 0,
-						       PC_VERDICT_UNDOCUMENTED, bad);
-		p->owner = col_str(snap, st, C_POLICY_OWNER, oom);
-		p->doc = col_str(snap, st, C_POLICY_DOC, oom);
-		ep->policy = p;
-	}
-	return 0;
+	return sqlite3_column_int64((sqlite3_stmt *)r->ctx, i);
 }
 
-/* Rows of `sql` (snapshot_id bound to id) ordered by endpoint; fn fills
- * the endpoint's part from one row. A row naming an endpoint or an owner
- * slot that does not exist marks the ledger bad. */
-static int load_owners(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id, bool *bad,
-		       bool *oom, struct pc_error *err)
+static double rd_dbl(const struct pc_ledger_rd *r, int i)
 {
+	return sqlite3_column_double((sqlite3_stmt *)r->ctx, i);
+}
+
+static const char *rd_text(const struct pc_ledger_rd *r, int i, size_t *len)
+{
+	sqlite3_stmt *st = (sqlite3_stmt *)r->ctx;
+	const unsigned char *v = sqlite3_column_text(st, i);
+	*len = v ? (size_t)sqlite3_column_bytes(st, i) : 0;
+	return (const char *)v;
+}
+
+/* Every row of sql (its first parameter the snapshot id) to fn. */
+static int load_rows(void *engine, const char *sql, int64_t id,
+		     struct pc_ledger_load_state *s, pc_ledger_row_fn fn, void *arg,
+		     struct pc_error *err, const char *what)
+{
+	struct sq_ledger *l = engine;
 	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT endpoint_seq, seq, pid, comm, exe, uid, user_name, unit, c_id,"
-			" c_runtime, c_pod_uid, c_name, c_image, c_image_id, c_pod, c_pod_namespace"
-			" FROM owner WHERE snapshot_id = ? ORDER BY endpoint_seq, seq", id, &st, err);
+	int r = prepare_id(l, sql, id, &st, err);
 	if (r < 0)
 		return r;
+	struct pc_ledger_rd rd = {.ctx = st, .is_null = rd_null, .i64 = rd_i64, .dbl = rd_dbl,
+				  .text = rd_text};
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 e = sqlite3_column_int64(st, 0), k = sqlite3_column_int64(st, 1);
-		if (e < 0 || (uint64_t)e >= snap->n_endpoints || k < 0 ||
-		    (uint64_t)k >= snap->endpoints[e].n_owners) {
-			*bad = true;
-			continue;
-		}
-		struct pc_owner *o = &snap->endpoints[e].owners[k];
-		o->pid = sqlite3_column_int(st, 2);
-		o->comm = col_str(snap, st, 3, oom);
-		o->exe = col_str(snap, st, 4, oom);
-		o->uid = (long)sqlite3_column_int64(st, 5);
-		o->user = col_str(snap, st, 6, oom);
-		o->unit = col_str(snap, st, 7, oom);
-		o->container.id = col_str(snap, st, 8, oom);
-		o->container.runtime = col_str(snap, st, 9, oom);
-		o->container.pod_uid = col_str(snap, st, 10, oom);
-		o->container.name = col_str(snap, st, 11, oom);
-		o->container.image = col_str(snap, st, 12, oom);
-		o->container.image_id = col_str(snap, st, 13, oom);
-		o->container.pod = col_str(snap, st, 14, oom);
-		o->container.pod_namespace = col_str(snap, st, 15, oom);
-	}
-	if (rc != SQLITE_DONE)
-		r = sq_error(l, err, "load owners");
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* The targets of forwarded endpoints, grouped by endpoint in seq order. */
-static int load_forward_targets(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id,
-				bool *bad, bool *oom, struct pc_error *err)
-{
-	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT endpoint_seq, count(*) FROM forward_target WHERE snapshot_id = ?"
-			" GROUP BY endpoint_seq", id, &st, err);
-	if (r < 0)
-		return r;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 e = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
-		if (e < 0 || (uint64_t)e >= snap->n_endpoints || !snap->endpoints[e].forward ||
-		    n <= 0 || n > 1000000) {
-			*bad = true;
-			continue;
-		}
-		struct pc_forward *fw = snap->endpoints[e].forward;
-		fw->to = pc_arena_alloc(&snap->arena, (size_t)n * sizeof(*fw->to));
-		if (!fw->to)
-			*oom = true;
-	}
-	if (rc != SQLITE_DONE)
-		r = sq_error(l, err, "load forward targets");
-	sqlite3_finalize(st);
-	if (r < 0 || *oom)
-		return r;
-	r = prepare_id(l, "SELECT endpoint_seq, address, port, weight, backend_index FROM forward_target"
-		    " WHERE snapshot_id = ? ORDER BY endpoint_seq, seq", id, &st, err);
-	if (r < 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 e = sqlite3_column_int64(st, 0);
-		if (e < 0 || (uint64_t)e >= snap->n_endpoints || !snap->endpoints[e].forward ||
-		    !snap->endpoints[e].forward->to)
-			continue; /* already marked bad */
-		struct pc_forward *fw = snap->endpoints[e].forward;
-		struct pc_forward_target *t = &fw->to[fw->n_to++];
-		if (!col_addr(st, 1, &t->addr))
-			*bad = true;
-		t->port = (uint16_t)col_enum(st, 2, 0, 65535, bad);
-		t->weight = col_null(st, 3) ? -1 : sqlite3_column_double(st, 3);
-		t->backend_index = (long)sqlite3_column_int64(st, 4);
-		if (t->backend_index < -1 || t->backend_index >= (long)snap->n_endpoints)
-			*bad = true;
-	}
-	if (rc != SQLITE_DONE)
-		r = sq_error(l, err, "load forward targets");
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* Attach a run of list values to its endpoint (copied into the arena). */
-static void attach_list(struct pc_snapshot *snap, int64_t e, int list, const char **v,
-			size_t n, bool *bad, bool *oom)
-{
-	if (!n)
-		return;
-	if (e < 0 || (uint64_t)e >= snap->n_endpoints) {
-		*bad = true;
-		return;
-	}
-	const char **copy = pc_arena_alloc(&snap->arena, n * sizeof(*copy));
-	if (!copy) {
-		*oom = true;
-		return;
-	}
-	memcpy(copy, v, n * sizeof(*copy));
-	struct pc_endpoint *ep = &snap->endpoints[e];
-	if (list == PC_LIST_RISK && ep->risk) {
-		ep->risk->reasons = copy;
-		ep->risk->n_reasons = n;
-	} else if (list == PC_LIST_POLICY && ep->policy) {
-		ep->policy->reasons = copy;
-		ep->policy->n_reasons = n;
-	} else if (list == PC_LIST_AUTH && ep->service) {
-		ep->service->auth_methods = copy;
-		ep->service->n_auth_methods = n;
-	} else {
-		*bad = true;
-	}
-}
-
-static int load_texts(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id, bool *bad,
-		      bool *oom, struct pc_error *err)
-{
-	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT endpoint_seq, list, value FROM endpoint_text WHERE snapshot_id = ?"
-			" ORDER BY endpoint_seq, list, seq", id, &st, err);
-	if (r < 0)
-		return r;
-	const char **run = NULL;
-	size_t n = 0, cap = 0;
-	int64_t cur_e = -1;
-	int cur_list = -1, rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t e = sqlite3_column_int64(st, 0);
-		int list = sqlite3_column_int(st, 1);
-		if (e != cur_e || list != cur_list) {
-			attach_list(snap, cur_e, cur_list, run, n, bad, oom);
-			n = 0;
-			cur_e = e;
-			cur_list = list;
-		}
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			const char **p = realloc(run, nc * sizeof(*p));
-			if (!p) {
-				*oom = true;
-				break;
-			}
-			run = p;
-			cap = nc;
-		}
-		run[n] = col_str(snap, st, 2, oom);
-		if (run[n])
-			n++;
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && !s->oom)
+		fn(s, &rd, arg);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = sq_error(l, err, "load lists");
-	else
-		attach_list(snap, cur_e, cur_list, run, n, bad, oom);
-	free(run);
-	sqlite3_finalize(st);
-	return r;
-}
-
-static int load_meta(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id,
-		     struct pc_ledger_meta *meta, bool *oom, struct pc_error *err)
-{
-	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT host, kind, scope, command, started_at, finished_at, scan,"
-			" scan_engine, scan_targets, scan_ports, scan_probes_planned, scan_sent,"
-			" scan_replies, scan_retries, scan_capture_drops, scan_duration_s,"
-			" scan_rate_pps FROM snapshot WHERE id = ?", id, &st, err);
-	if (r < 0)
-		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return pc_error_set_at(err, -ENOENT, l->path, 0, 0, "no snapshot %lld in the ledger",
-				       (long long)id);
-	}
-	if (rc != SQLITE_ROW) {
-		r = sq_error(l, err, "load snapshot");
-		sqlite3_finalize(st);
-		return r;
-	}
-	snap->host = col_str(snap, st, 0, oom);
-	meta->kind = col_str(snap, st, 1, oom);
-	meta->scope = col_str(snap, st, 2, oom);
-	snap->command = col_str(snap, st, 3, oom);
-	snap->started_at_ms = sqlite3_column_int64(st, 4);
-	snap->finished_at_ms = sqlite3_column_int64(st, 5);
-	struct pc_scan_stats *sc = &snap->scan;
-	sc->present = sqlite3_column_int(st, 6) != 0;
-	if (sc->present) {
-		sc->engine = col_str(snap, st, 7, oom);
-		sc->targets = (uint64_t)sqlite3_column_int64(st, 8);
-		sc->ports = (uint64_t)sqlite3_column_int64(st, 9);
-		sc->probes_planned = (uint64_t)sqlite3_column_int64(st, 10);
-		sc->sent = (uint64_t)sqlite3_column_int64(st, 11);
-		sc->replies = (uint64_t)sqlite3_column_int64(st, 12);
-		sc->retries = (uint64_t)sqlite3_column_int64(st, 13);
-		sc->capture_drops = (uint64_t)sqlite3_column_int64(st, 14);
-		sc->duration_s = sqlite3_column_double(st, 15);
-		sc->rate_pps = sqlite3_column_double(st, 16);
-	}
-	sqlite3_finalize(st);
-	return 0;
-}
-
-static int load_warnings_findings(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id,
-				  bool *oom, struct pc_error *err)
-{
-	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT message FROM snapshot_warning WHERE snapshot_id = ? ORDER BY seq", id, &st, err);
-	if (r < 0)
-		return r;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *m = sqlite3_column_text(st, 0);
-		/* pc_snapshot_warn de-duplicates, as when the audit ran */
-		if (m && pc_snapshot_warn(snap, "%s", (const char *)m) < 0)
-			*oom = true;
-	}
-	if (rc != SQLITE_DONE)
-		r = sq_error(l, err, "load warnings");
-	sqlite3_finalize(st);
-	if (r < 0)
-		return r;
-	r = prepare_id(l, "SELECT kind, severity, rule, message FROM finding WHERE snapshot_id = ?"
-		    " ORDER BY seq", id, &st, err);
-	if (r < 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 sev = sqlite3_column_int64(st, 1);
-		if (sev < 0 || sev > PC_SEV_CRITICAL)
-			sev = PC_SEV_INFO;
-		if (pc_snapshot_add_finding(snap, (const char *)sqlite3_column_text(st, 0),
-					    (enum pc_severity)sev,
-					    (const char *)sqlite3_column_text(st, 2),
-					    (const char *)sqlite3_column_text(st, 3)) < 0)
-			*oom = true;
-	}
-	if (rc != SQLITE_DONE)
-		r = sq_error(l, err, "load findings");
+		r = sq_error(l, err, what);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1012,76 +653,14 @@ static int sq_load(struct pc_ledger *base, int64_t id, struct pc_snapshot **ret,
 		   struct pc_ledger_meta *ret_meta, struct pc_error *err)
 {
 	struct sq_ledger *l = (struct sq_ledger *)base;
-	struct pc_snapshot *snap = pc_snapshot_new("");
-	if (!snap)
-		return pc_error_set(err, PC_ENOMEM, "out of memory");
-	struct pc_ledger_meta meta = {0};
-	bool bad = false, oom = false;
-	sqlite3_stmt *st = NULL;
 	/* one read transaction: the snapshot cannot change between queries
 	 * (retention in another process) */
 	int r = exec_sql(l, "BEGIN", err);
 	if (r < 0)
-		goto out;
-	r = load_meta(l, snap, id, &meta, &oom, err);
-	if (r < 0)
-		goto out;
-	r = load_warnings_findings(l, snap, id, &oom, err);
-	if (r < 0)
-		goto out;
-	char *sql = pc_ledger_endpoint_sql(PC_ENGINE_SQLITE, false);
-	if (!sql) {
-		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-		goto out;
-	}
-	r = prepare(l, sql, &st, err);
-	free(sql);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && !oom)
-		load_endpoint(snap, st, &bad, &oom);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		r = sq_error(l, err, "load endpoints");
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	r = load_owners(l, snap, id, &bad, &oom, err);
-	if (r < 0)
-		goto out;
-	r = load_texts(l, snap, id, &bad, &oom, err);
-	if (r < 0)
-		goto out;
-	r = load_forward_targets(l, snap, id, &bad, &oom, err);
-	if (r < 0)
-		goto out;
-	if (oom) {
-		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (bad) {
-		r = pc_error_set_at(err, PC_EIO, l->path, 0, 0,
-				    "ledger is corrupt: snapshot %lld has values out of range",
-				    (long long)id);
-		goto out;
-	}
-	if (!snap->host)
-		snap->host = "";
-	if (!snap->command)
-		snap->command = "";
-out:
-	sqlite3_finalize(st);
-	sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
-	if (r < 0) {
-		pc_snapshot_free(snap);
 		return r;
-	}
-	*ret = snap;
-	if (ret_meta)
-		*ret_meta = meta;
-	return 0;
+	r = pc_ledger_load_with(load_rows, l, id, ret, ret_meta, l->path, err);
+	sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+	return r;
 }
 
 /* --- diff ---------------------------------------------------------------- */

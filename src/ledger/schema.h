@@ -88,6 +88,39 @@ struct pc_ledger_change *pc_ledger_diff_add(struct pc_ledger_diff *d);
 void pc_ledger_diff_sort(struct pc_ledger_diff *d);
 bool pc_ledger_same_str(const char *a, const char *b);
 
+/* --- reading rows back: one loader over either engine's result rows --- */
+
+/* A row of a query result, read through the engine's accessors. text()
+ * returns NULL for NULL and sets *len; i64()/dbl() return 0 for NULL. */
+struct pc_ledger_rd {
+	const void *ctx;
+	int row;
+	bool (*is_null)(const struct pc_ledger_rd *r, int col);
+	int64_t (*i64)(const struct pc_ledger_rd *r, int col);
+	double (*dbl)(const struct pc_ledger_rd *r, int col);
+	const char *(*text)(const struct pc_ledger_rd *r, int col, size_t *len);
+};
+
+/* What the loaders mark: values out of range (bad), allocation failed. */
+struct pc_ledger_load_state {
+	struct pc_snapshot *snap;
+	bool bad, oom;
+};
+
+typedef void (*pc_ledger_row_fn)(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r,
+				 void *arg);
+/* How an engine runs one query about a snapshot: sql has one parameter,
+ * written "?", bound to id; every row goes to fn until s->oom. */
+typedef int (*pc_ledger_query_fn)(void *engine, const char *sql, int64_t id,
+				  struct pc_ledger_load_state *s, pc_ledger_row_fn fn, void *arg,
+				  struct pc_error *err, const char *what);
+
+/* Load snapshot id through query (the caller holds one read transaction
+ * around it); where names the ledger in messages. */
+int pc_ledger_load_with(pc_ledger_query_fn query, void *engine, int64_t id,
+			struct pc_snapshot **ret, struct pc_ledger_meta *ret_meta,
+			const char *where, struct pc_error *err);
+
 /* The columns a diff reads of each side. */
 #define PC_LEDGER_DIFF_COLS "ident, ns_id, source, proto, address, port, hostname, d_owner, " \
 			    "d_exe, d_unit, d_image, d_service, d_auth, d_bind, d_state, " \
