@@ -109,6 +109,29 @@ static int check_file(const char *path, bool create, struct pc_error *err)
 	return 0;
 }
 
+int pc_ledger_default_host_id(char *buf, size_t len)
+{
+	const char *path = getenv("PORTCENSUS_MACHINE_ID");
+	FILE *f = fopen(path && *path ? path : "/etc/machine-id", "re");
+	if (f) {
+		char line[128];
+		bool ok = fgets(line, sizeof(line), f) != NULL;
+		fclose(f);
+		size_t n = ok ? strcspn(line, "\r\n") : 0;
+		line[n] = '\0';
+		/* a machine id is 32 hex digits; anything else is not one */
+		bool hex = n >= 8;
+		for (size_t i = 0; i < n && hex; i++)
+			hex = strchr("0123456789abcdef", line[i]) != NULL;
+		if (hex && (size_t)snprintf(buf, len, "%s", line) < len)
+			return 0;
+	}
+	if (len < 2 || gethostname(buf, len - 1) != 0)
+		return PC_EIO;
+	buf[len - 1] = '\0';
+	return buf[0] ? 0 : PC_EIO;
+}
+
 bool pc_ledger_is_url(const char *location)
 {
 	return strncmp(location, "postgresql://", 13) == 0 ||

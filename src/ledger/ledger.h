@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 /* Newest schema version (PRAGMA user_version in SQLite). */
-#define PC_LEDGER_SCHEMA_VERSION 2
+#define PC_LEDGER_SCHEMA_VERSION 3
 
 /* Bounds of what the ledger keeps of one value, so a hostile banner cannot
  * grow the file without limit (the writers cap them already; this is the
@@ -43,6 +43,11 @@ struct pc_ledger; /* an open store; its first member is its ops */
 struct pc_ledger_meta {
 	const char *kind;  /* "audit" or "scan" */
 	const char *scope; /* what was audited: "host", "net:198.18.0.0/24", ... */
+	/* the fleet (schema 3); each may be NULL */
+	const char *host_id;  /* --host-id: the machine id by default */
+	const char *origin;   /* the snapshot's uuid where it was first stored */
+	const char *sweep_id; /* --sweep-id: the shards of one sweep share it */
+	const char *segment;  /* --segment: the scanner's network segment */
 };
 
 /* One line of `history`. Strings live until the next row. */
@@ -162,6 +167,13 @@ struct pc_ledger {
 
 extern const struct pc_ledger_ops pc_ledger_sqlite;
 extern const struct pc_ledger_ops pc_ledger_pg; /* ledger_pg.c */
+
+/* A random (version 4) uuid, "xxxxxxxx-xxxx-...": 0 or -errno. */
+#define PC_LEDGER_UUID_LEN 37
+int pc_ledger_new_uuid(char buf[PC_LEDGER_UUID_LEN]);
+/* The host id: the first line of /etc/machine-id (PORTCENSUS_MACHINE_ID
+ * names another file, for tests), else the host name. 0 or PC_EIO. */
+int pc_ledger_default_host_id(char *buf, size_t len);
 
 /* Whether location names a PostgreSQL ledger (postgresql:// or postgres://). */
 bool pc_ledger_is_url(const char *location);

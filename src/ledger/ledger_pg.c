@@ -368,27 +368,22 @@ fail:
 
 /* --- store --------------------------------------------------------------- */
 
-static const char ins_snapshot[] =
-	"INSERT INTO snapshot (host, kind, scope, command, started_at, finished_at,"
-	" n_endpoints, n_warnings, scan, scan_engine, scan_targets, scan_ports,"
-	" scan_probes_planned, scan_sent, scan_replies, scan_retries,"
-	" scan_capture_drops, scan_duration_s, scan_rate_pps, n_findings,"
-	" n_info, n_low, n_medium, n_high, n_critical)"
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-	" $17, $18, $19, $20, $21, $22, $23, $24, $25) RETURNING id";
-
 /* The INSERTs, prepared once per connection. */
 static int prepare_store(struct pg_ledger *l, struct pc_error *err)
 {
 	if (l->prepared)
 		return 0;
 	char *ep_sql = pc_ledger_endpoint_sql(PC_ENGINE_PG, true);
-	if (!ep_sql)
+	char *snap_sql = pc_ledger_snapshot_sql(PC_ENGINE_PG);
+	if (!ep_sql || !snap_sql) {
+		free(ep_sql);
+		free(snap_sql);
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	}
 	const struct {
 		const char *name, *sql;
 	} stmts[] = {
-		{"pc_snapshot", ins_snapshot},
+		{"pc_snapshot", snap_sql},
 		{"pc_endpoint", ep_sql},
 		{"pc_owner", "INSERT INTO owner (snapshot_id, endpoint_seq, seq, pid, comm, exe,"
 			     " uid, user_name, unit, c_id, c_runtime, c_pod_uid, c_name, c_image,"
@@ -412,6 +407,7 @@ static int prepare_store(struct pg_ledger *l, struct pc_error *err)
 		PQclear(res);
 	}
 	free(ep_sql);
+	free(snap_sql);
 	if (r == 0)
 		l->prepared = true;
 	return r;
@@ -497,6 +493,26 @@ static int store_endpoint(struct pg_ledger *l, int64_t id, const struct pc_snaps
 	return r;
 }
 
+/* The id of the snapshot with this host id and origin, 0 when none. */
+static int find_origin(struct pg_ledger *l, const struct pc_ledger_ids *ids, int64_t *ret,
+		       struct pc_error *err)
+{
+	struct params p = {0};
+	PGresult *res;
+	struct pc_ledger_value v[2] = {{.type = PC_V_TEXT, .s = ids->host_id},
+				       {.type = PC_V_TEXT, .s = ids->origin}};
+	int r = params_add(&p, v, 2);
+	if (r == 0)
+		r = run(l, "SELECT id FROM snapshot WHERE host_id = $1 AND origin = $2", &p, &res,
+			err, "find shipped snapshot");
+	params_free(&p);
+	if (r < 0)
+		return r;
+	*ret = PQntuples(res) == 1 ? get_i64(res, 0, 0) : 0;
+	PQclear(res);
+	return 0;
+}
+
 static int pg_store(struct pc_ledger *base, const struct pc_snapshot *snap,
 		    const struct pc_ledger_meta *meta, int64_t *ret_id, struct pc_error *err)
 {
@@ -517,14 +533,30 @@ static int pg_store(struct pc_ledger *base, const struct pc_snapshot *snap,
 		return r;
 	}
 	struct pc_ledger_value sv[PC_LEDGER_SNAPSHOT_NCOLS];
-	pc_ledger_snapshot_values(snap, meta, sv);
+	struct pc_ledger_ids ids;
+	if (pc_ledger_snapshot_values(snap, meta, sv, &ids) < 0) {
+		r = pc_error_set(err, PC_EIO, "no random source for the snapshot's uuid");
+		goto fail;
+	}
+	/* a snapshot shipped again (its commit acknowledgement was lost) is
+	 * already here: its id, nothing stored twice */
+	int64_t id = 0;
+	if (meta->origin && (r = find_origin(l, &ids, &id, err)) < 0)
+		goto fail;
+	if (id > 0) {
+		rollback(l);
+		*ret_id = id;
+		free(idents);
+		pc_arena_free(&arena);
+		return 0;
+	}
 	if ((r = params_add(&p, sv, PC_LEDGER_SNAPSHOT_NCOLS)) < 0) {
 		r = pc_error_set(err, r, "out of memory");
 		goto fail;
 	}
 	if ((r = run_prepared(l, "pc_snapshot", &p, &res, err)) < 0)
 		goto fail;
-	int64_t id = PQntuples(res) == 1 ? get_i64(res, 0, 0) : 0;
+	id = PQntuples(res) == 1 ? get_i64(res, 0, 0) : 0;
 	PQclear(res);
 	if (id <= 0) {
 		r = pc_error_set_at(err, PC_EIO, l->where, 0, 0, "ledger: no id for the snapshot");

@@ -399,19 +399,18 @@ static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 	int r = exec_sql(l, "BEGIN IMMEDIATE", err);
 	if (r < 0)
 		return r;
-	r = prepare(l,
-		    "INSERT INTO snapshot (host, kind, scope, command, started_at, finished_at,"
-		    " n_endpoints, n_warnings, scan, scan_engine, scan_targets, scan_ports,"
-		    " scan_probes_planned, scan_sent, scan_replies, scan_retries,"
-		    " scan_capture_drops, scan_duration_s, scan_rate_pps, n_findings,"
-		    " n_info, n_low, n_medium, n_high, n_critical)"
-		    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		    " ?, ?, ?, ?, ?) RETURNING id",
-		    &ins, err);
+	char *ins_sql = pc_ledger_snapshot_sql(PC_ENGINE_SQLITE);
+	r = ins_sql ? prepare(l, ins_sql, &ins, err)
+		    : pc_error_set(err, PC_ENOMEM, "out of memory");
+	free(ins_sql);
 	if (r < 0)
 		goto fail;
 	struct pc_ledger_value sv[PC_LEDGER_SNAPSHOT_NCOLS];
-	pc_ledger_snapshot_values(snap, meta, sv);
+	struct pc_ledger_ids ids;
+	if (pc_ledger_snapshot_values(snap, meta, sv, &ids) < 0) {
+		r = pc_error_set(err, PC_EIO, "no random source for the snapshot's uuid");
+		goto fail;
+	}
 	bind_values(ins, 1, sv, PC_LEDGER_SNAPSHOT_NCOLS);
 	if (sqlite3_step(ins) != SQLITE_ROW) {
 		r = sq_error(l, err, "insert snapshot");

@@ -14,6 +14,7 @@
 #include "ledger/schema.h"
 
 #include <errno.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +119,29 @@ static const char *const schema_v2[] = {
 	NULL,
 };
 
+/* Version 3: the fleet. Which host stored a snapshot (host_id: the
+ * machine id by default, stable across renames), the snapshot's key where it
+ * was first stored (origin: a random uuid; a snapshot shipped from an
+ * agent's local ledger to the central one keeps it, and (host_id, origin)
+ * is unique, so a retry after a lost acknowledgement cannot store it
+ * twice), the sweep a sharded scan belongs to and the scanner's segment;
+ * and the outbox, where a local ledger remembers what it has shipped. */
+static const char *const schema_v3[] = {
+	"ALTER TABLE snapshot ADD COLUMN host_id TEXT",
+	"ALTER TABLE snapshot ADD COLUMN origin TEXT",
+	"ALTER TABLE snapshot ADD COLUMN sweep_id TEXT",
+	"ALTER TABLE snapshot ADD COLUMN segment TEXT",
+	"CREATE UNIQUE INDEX snapshot_origin ON snapshot (host_id, origin)",
+	"CREATE INDEX snapshot_host_id ON snapshot (host_id, kind, id)",
+	"CREATE INDEX snapshot_sweep ON snapshot (sweep_id, id)",
+	"CREATE TABLE outbox ("
+	" snapshot_id BIGINT NOT NULL PRIMARY KEY, target TEXT NOT NULL,"
+	" central_id BIGINT, shipped_at BIGINT)",
+	NULL,
+};
+
 const char *const *const pc_ledger_migrations[PC_LEDGER_SCHEMA_VERSION + 1] = {
-	NULL, schema_v1, schema_v2,
+	NULL, schema_v1, schema_v2, schema_v3,
 };
 
 static const struct {
@@ -301,15 +323,43 @@ int pc_ledger_endpoint_values(struct pc_arena *arena, const struct pc_snapshot *
 	return 0;
 }
 
+/* One placeholder: "?" or "$n". */
+static size_t placeholder(enum pc_ledger_engine engine, char *buf, size_t len, int n)
+{
+	int k = engine == PC_ENGINE_PG ? snprintf(buf, len, "$%d", n) : snprintf(buf, len, "?");
+	return k < 0 ? 0 : (size_t)k;
+}
+
 const char pc_ledger_snapshot_insert_cols[] =
 	"host, kind, scope, command, started_at, finished_at,"
 	" n_endpoints, n_warnings, scan, scan_engine, scan_targets, scan_ports,"
 	" scan_probes_planned, scan_sent, scan_replies, scan_retries,"
 	" scan_capture_drops, scan_duration_s, scan_rate_pps, n_findings,"
-	" n_info, n_low, n_medium, n_high, n_critical";
+	" n_info, n_low, n_medium, n_high, n_critical, host_id, origin, sweep_id, segment";
 
-void pc_ledger_snapshot_values(const struct pc_snapshot *snap, const struct pc_ledger_meta *meta,
-			       struct pc_ledger_value *v)
+int pc_ledger_new_uuid(char buf[PC_LEDGER_UUID_LEN])
+{
+	unsigned char b[16];
+	size_t got = 0;
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -errno;
+		got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(buf, PC_LEDGER_UUID_LEN,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+	return 0;
+}
+
+int pc_ledger_snapshot_values(const struct pc_snapshot *snap, const struct pc_ledger_meta *meta,
+			      struct pc_ledger_value *v, struct pc_ledger_ids *ids)
 {
 	uint64_t sev[PC_SEV_COUNT] = {0};
 	for (size_t i = 0; i < snap->n_endpoints; i++)
@@ -345,6 +395,38 @@ void pc_ledger_snapshot_values(const struct pc_snapshot *snap, const struct pc_l
 	v_int(&v[19], (int64_t)snap->n_findings);
 	for (int k = 0; k < PC_SEV_COUNT; k++)
 		v_int(&v[20 + k], (int64_t)sev[k]);
+	/* every snapshot has a host id and an origin: the pair is its key
+	 * across ledgers (store and forward) */
+	if (meta->host_id)
+		snprintf(ids->host_id, sizeof(ids->host_id), "%s", meta->host_id);
+	else if (pc_ledger_default_host_id(ids->host_id, sizeof(ids->host_id)) < 0)
+		snprintf(ids->host_id, sizeof(ids->host_id), "%s", snap->host ? snap->host : "");
+	if (meta->origin)
+		snprintf(ids->origin, sizeof(ids->origin), "%s", meta->origin);
+	else if (pc_ledger_new_uuid(ids->origin) < 0)
+		return -EIO;
+	v_text(&v[25], ids->host_id);
+	v_text(&v[26], ids->origin);
+	v_text(&v[27], meta->sweep_id);
+	v_text(&v[28], meta->segment);
+	return 0;
+}
+
+char *pc_ledger_snapshot_sql(enum pc_ledger_engine engine)
+{
+	size_t len = sizeof(pc_ledger_snapshot_insert_cols) + 64 + PC_LEDGER_SNAPSHOT_NCOLS * 6;
+	char *sql = malloc(len);
+	if (!sql)
+		return NULL;
+	size_t k = (size_t)snprintf(sql, len, "INSERT INTO snapshot (%s) VALUES (",
+				    pc_ledger_snapshot_insert_cols);
+	for (int i = 0; i < PC_LEDGER_SNAPSHOT_NCOLS; i++) {
+		if (i)
+			k += (size_t)snprintf(sql + k, len - k, ", ");
+		k += placeholder(engine, sql + k, len - k, i + 1);
+	}
+	snprintf(sql + k, len - k, ") RETURNING id");
+	return sql;
 }
 
 const char pc_ledger_owner_insert_cols[] =
@@ -373,13 +455,6 @@ void pc_ledger_owner_values(int64_t id, size_t seq, size_t i, const struct pc_ow
 	v_text(&v[14], o->container.image_id);
 	v_text(&v[15], o->container.pod);
 	v_text(&v[16], o->container.pod_namespace);
-}
-
-/* One placeholder: "?" or "$n". */
-static size_t placeholder(enum pc_ledger_engine engine, char *buf, size_t len, int n)
-{
-	int k = engine == PC_ENGINE_PG ? snprintf(buf, len, "$%d", n) : snprintf(buf, len, "?");
-	return k < 0 ? 0 : (size_t)k;
 }
 
 char *pc_ledger_endpoint_sql(enum pc_ledger_engine engine, bool insert)
@@ -510,7 +585,8 @@ void pc_ledger_diff_sort(struct pc_ledger_diff *d)
 #define PC_LEDGER_FORWARD_COLS "endpoint_seq, address, port, weight, backend_index"
 #define PC_LEDGER_META_COLS "host, kind, scope, command, started_at, finished_at, scan," \
 	" scan_engine, scan_targets, scan_ports, scan_probes_planned, scan_sent," \
-	" scan_replies, scan_retries, scan_capture_drops, scan_duration_s, scan_rate_pps"
+	" scan_replies, scan_retries, scan_capture_drops, scan_duration_s, scan_rate_pps," \
+	" host_id, origin, sweep_id, segment"
 
 /* endpoint_text rows gathered into runs, one per endpoint and list */
 struct texts {
@@ -830,6 +906,10 @@ static void load_meta(struct pc_ledger_load_state *s, const struct pc_ledger_rd 
 		sc->duration_s = r->dbl(r, 15);
 		sc->rate_pps = r->dbl(r, 16);
 	}
+	meta->host_id = col_str(s, r, 17);
+	meta->origin = col_str(s, r, 18);
+	meta->sweep_id = col_str(s, r, 19);
+	meta->segment = col_str(s, r, 20);
 }
 
 static void load_warning(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r)

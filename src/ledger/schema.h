@@ -62,10 +62,18 @@ int pc_ledger_endpoint_values(struct pc_arena *arena, const struct pc_snapshot *
 
 /* The snapshot row's values, in the order of PC_LEDGER_SNAPSHOT_INSERT's
  * columns (PC_LEDGER_SNAPSHOT_NCOLS of them). */
-#define PC_LEDGER_SNAPSHOT_NCOLS 25
+#define PC_LEDGER_SNAPSHOT_NCOLS 29
 extern const char pc_ledger_snapshot_insert_cols[];
-void pc_ledger_snapshot_values(const struct pc_snapshot *snap, const struct pc_ledger_meta *meta,
-			       struct pc_ledger_value *v);
+/* The host id and origin a snapshot row gets: meta's, else the default
+ * host id and a new uuid. */
+struct pc_ledger_ids {
+	char host_id[256];
+	char origin[PC_LEDGER_UUID_LEN];
+};
+int pc_ledger_snapshot_values(const struct pc_snapshot *snap, const struct pc_ledger_meta *meta,
+			      struct pc_ledger_value *v, struct pc_ledger_ids *ids);
+/* "INSERT INTO snapshot (...) VALUES (...) RETURNING id". Caller frees. */
+char *pc_ledger_snapshot_sql(enum pc_ledger_engine engine);
 
 /* An owner's row (17 values: snapshot_id, endpoint_seq, seq, ...). */
 #define PC_LEDGER_OWNER_NCOLS 17
