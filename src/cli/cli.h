@@ -88,5 +88,6 @@ extern const struct pc_cli_command pc_cmd_verify;
 extern const struct pc_cli_command pc_cmd_history;
 extern const struct pc_cli_command pc_cmd_diff;
 extern const struct pc_cli_command pc_cmd_report;
+extern const struct pc_cli_command pc_cmd_fleet;
 
 #endif

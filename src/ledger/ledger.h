@@ -158,6 +158,13 @@ struct pc_ledger_ops {
 	/* Delete what keep does not keep; *ret_deleted snapshots. */
 	int (*retain)(struct pc_ledger *l, const struct pc_ledger_keep *keep, int64_t now_ms,
 		      uint64_t *ret_deleted, struct pc_error *err);
+	/* A read-only question (`portcensus fleet`): portable SQL with "?"
+	 * placeholders bound to params as text (NULL allowed); every row's
+	 * columns as text (NULL for NULL) to cb, which may stop it by
+	 * returning non-zero (returned). */
+	int (*query)(struct pc_ledger *l, const char *sql, const char *const *params,
+		     int n_params, int (*cb)(void *ctx, int ncols, const char *const *cols),
+		     void *ctx, struct pc_error *err);
 	void (*close)(struct pc_ledger *l);
 };
 
@@ -220,6 +227,9 @@ void pc_ledger_close(struct pc_ledger *l);
 /* What the ledger stage of the pipeline does with a finished snapshot. */
 struct pc_ledger_request {
 	const char *path;
+	/* an agent of a fleet: the central ledger's URL; the snapshot is
+	 * stored at path (local) and shipped there (outbox.c). NULL: none */
+	const char *central;
 	struct pc_ledger_meta meta;
 	struct pc_ledger_keep keep;
 };
@@ -228,6 +238,11 @@ struct pc_ledger_result {
 	int64_t id;    /* the stored snapshot's id */
 	uint64_t deleted; /* snapshots retention removed */
 	struct pc_error err;
+	/* with a central ledger: the shipping's outcome (ship_rc < 0: the
+	 * snapshots stay owed, pending of them) */
+	int ship_rc;
+	uint64_t shipped, pending;
+	struct pc_error ship_err;
 };
 /* Open, store, apply retention, close. Never fails the audit: the outcome
  * is in res, and the return is res->rc. */
@@ -244,6 +259,21 @@ int pc_ledger_resolve(struct pc_ledger *l, const struct pc_ledger_find *q, int64
 		      struct pc_error *err);
 /* Parse --keep: "N" snapshots or "Nd" days. 0 or PC_EINVAL. */
 int pc_ledger_parse_keep(const char *s, struct pc_ledger_keep *ret, struct pc_error *err);
+
+/* --- outbox.c: store and forward ---------------------------------------- */
+
+/* Mark local snapshot local_id of the ledger at local_path as owed to the
+ * central ledger. */
+int pc_ledger_outbox_add(const char *local_path, int64_t local_id, struct pc_error *err);
+struct pc_ledger_ship {
+	uint64_t shipped; /* stored centrally now (or found there already) */
+	uint64_t pending; /* still owed afterwards */
+	uint64_t lost;    /* removed locally by retention before shipping */
+};
+/* Ship what the local ledger owes to central, oldest first, each exactly
+ * once; stops at the first failure (-ECONNREFUSED: unreachable). */
+int pc_ledger_ship(const char *local_path, const char *central, struct pc_ledger_ship *res,
+		   struct pc_error *err);
 
 void pc_ledger_diff_init(struct pc_ledger_diff *d);
 void pc_ledger_diff_free(struct pc_ledger_diff *d);

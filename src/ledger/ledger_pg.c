@@ -959,6 +959,61 @@ fail:
 	return r;
 }
 
+/* --- fleet questions ------------------------------------------------------ */
+
+#define QUERY_MAX_COLS 32
+
+static int pg_query(struct pc_ledger *base, const char *sql, const char *const *params,
+		    int n_params, int (*cb)(void *ctx, int ncols, const char *const *cols),
+		    void *ctx, struct pc_error *err)
+{
+	struct pg_ledger *l = (struct pg_ledger *)base;
+	/* "?" placeholders become $1, $2, ... (the questions hold no "?" in
+	 * string literals) */
+	size_t len = strlen(sql) + 4 * (size_t)(n_params + 1) + 1;
+	char *q = malloc(len);
+	if (!q)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	size_t k = 0;
+	int np = 0;
+	for (const char *c = sql; *c; c++) {
+		if (*c == '?' && np < n_params)
+			k += (size_t)snprintf(q + k, len - k, "$%d", ++np);
+		else if (k + 1 < len)
+			q[k++] = *c;
+	}
+	q[k] = '\0';
+	struct params p = {0};
+	int r = 0;
+	for (int i = 0; i < n_params && r == 0; i++) {
+		struct pc_ledger_value v = {.type = params[i] ? PC_V_TEXT : PC_V_NULL,
+					    .s = params[i]};
+		r = params_add(&p, &v, 1);
+	}
+	PGresult *res = NULL;
+	if (r < 0)
+		r = pc_error_set(err, r, "ledger: query parameters");
+	else
+		r = run(l, q, &p, &res, err, "query");
+	free(q);
+	params_free(&p);
+	if (r < 0)
+		return r;
+	int n = PQnfields(res);
+	if (n > QUERY_MAX_COLS) {
+		PQclear(res);
+		return pc_error_set(err, PC_EINVAL, "ledger: query has too many columns");
+	}
+	const char *cols[QUERY_MAX_COLS];
+	for (int i = 0; i < PQntuples(res) && r == 0; i++) {
+		for (int c = 0; c < n; c++)
+			cols[c] = get_str(res, i, c);
+		r = cb(ctx, n, cols);
+	}
+	PQclear(res);
+	return r;
+}
+
 const struct pc_ledger_ops pc_ledger_pg = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -969,5 +1024,6 @@ const struct pc_ledger_ops pc_ledger_pg = {
 	.load = pg_load,
 	.diff = pg_diff,
 	.retain = pg_retain,
+	.query = pg_query,
 	.close = pg_close,
 };

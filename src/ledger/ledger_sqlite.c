@@ -882,6 +882,39 @@ fail:
 	return r;
 }
 
+/* --- fleet questions ------------------------------------------------------ */
+
+#define QUERY_MAX_COLS 32
+
+static int sq_query(struct pc_ledger *base, const char *sql, const char *const *params,
+		    int n_params, int (*cb)(void *ctx, int ncols, const char *const *cols),
+		    void *ctx, struct pc_error *err)
+{
+	struct sq_ledger *l = (struct sq_ledger *)base;
+	sqlite3_stmt *st;
+	int r = prepare(l, sql, &st, err);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < n_params; i++)
+		bind_text(st, i + 1, params[i]);
+	int n = sqlite3_column_count(st), rc;
+	if (n > QUERY_MAX_COLS) {
+		sqlite3_finalize(st);
+		return pc_error_set(err, PC_EINVAL, "ledger: query has too many columns");
+	}
+	const char *cols[QUERY_MAX_COLS];
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			cols[i] = (const char *)sqlite3_column_text(st, i);
+		if ((r = cb(ctx, n, cols)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sq_error(l, err, "query");
+	sqlite3_finalize(st);
+	return r;
+}
+
 const struct pc_ledger_ops pc_ledger_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -892,5 +925,6 @@ const struct pc_ledger_ops pc_ledger_sqlite = {
 	.load = sq_load,
 	.diff = sq_diff,
 	.retain = sq_retain,
+	.query = sq_query,
 	.close = sq_close,
 };
