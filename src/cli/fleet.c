@@ -8,6 +8,7 @@
  *   fleet exposes PORT|SERVICE      who exposes it (a listener not on loopback)
  *   fleet image IMAGE               which hosts run IMAGE with a listener
  *   fleet drift --since TIME        each host's drift since TIME
+ *   fleet sweep ID                  a sharded sweep's endpoints, as one scan
  *   fleet ship                      ship what the local ledger owes
  *
  * Why it is built this way: every question is one query over "the latest
@@ -39,6 +40,8 @@ static const char usage[] =
 	"  exposes PORT|SERVICE   listeners on that port or service, not on loopback\n"
 	"  image IMAGE            listeners whose owner runs IMAGE (with or without tag)\n"
 	"  drift --since TIME     each host's drift since TIME (2026-12-01, -7d)\n"
+	"  sweep ID               the endpoints of a sweep (scan --sweep-id ID), its\n"
+	"                         shards (--shard I/N) taken together as one scan\n"
 	"  ship                   ship the local ledger's (--db) owed snapshots to\n"
 	"                         the central ledger\n";
 
@@ -324,6 +327,34 @@ static int q_exposes(struct fleet *fl, const char *what)
 		   p, 1, fill_listener);
 }
 
+static int fill_sweep(struct q *q, int ncols, const char *const *cols, char **row)
+{
+	(void)ncols;
+	struct ftable *t = &q->fl->t;
+	long st = strtol(str(cols[3]), NULL, 10);
+	int r = ft_set(t, row, 0, cols[0]) | ft_set(t, row, 1, cols[1]) |
+		ft_set(t, row, 2, proto_name(cols[2])) |
+		ft_set(t, row, 3,
+		       st >= 0 && st <= PC_STATE_FORWARDED ? pc_state_name((enum pc_state)st) : "?") |
+		ft_set(t, row, 4, cols[4]);
+	return r ? PC_ENOMEM : 0;
+}
+
+/* A sharded sweep is one scan: the union of its shards' endpoints. */
+static int q_sweep(struct fleet *fl, const char *id)
+{
+	static const char *const names[] = {"ADDRESS", "PORT", "PROTO", "STATE", "SHARDS"};
+	static const bool num[] = {false, true, false, false, true};
+	columns(fl, names, num, 5);
+	const char *const p[] = {id};
+	return ask(fl,
+		   "SELECT e.address, e.port, e.proto, min(e.state), count(DISTINCT s.id)"
+		   " FROM snapshot s JOIN endpoint e ON e.snapshot_id = s.id"
+		   " WHERE s.kind = 'scan' AND s.sweep_id = ?"
+		   " GROUP BY e.address, e.port, e.proto ORDER BY 1, 2, 3",
+		   p, 1, fill_sweep);
+}
+
 static int q_image(struct fleet *fl, const char *image)
 {
 	static const char *const names[] = {"HOST", "ADDRESS", "PORT", "PROTO", "IMAGE",
@@ -527,10 +558,11 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return pc_cli_usage_error(cli, "fleet needs a question: hosts, findings, exposes,"
-					  " image, drift or ship");
+					  " image, drift, sweep or ship");
 	const char *what = argv[optind];
 	const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-	bool needs_arg = strcmp(what, "exposes") == 0 || strcmp(what, "image") == 0;
+	bool needs_arg = strcmp(what, "exposes") == 0 || strcmp(what, "image") == 0 ||
+			 strcmp(what, "sweep") == 0;
 	if (needs_arg ? !arg || optind + 2 < argc : arg != NULL)
 		return pc_cli_usage_error(cli, "fleet %s takes %s", what,
 					  needs_arg ? "one argument" : "no argument");
@@ -541,9 +573,9 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	if (strcmp(what, "drift") == 0 && !since)
 		return pc_cli_usage_error(cli, "fleet drift needs --since TIME");
 	if (strcmp(what, "hosts") && strcmp(what, "findings") && strcmp(what, "exposes") &&
-	    strcmp(what, "image") && strcmp(what, "drift"))
+	    strcmp(what, "image") && strcmp(what, "drift") && strcmp(what, "sweep"))
 		return pc_cli_usage_error(cli, "unknown fleet question '%s' (hosts, findings,"
-					  " exposes, image, drift, ship)", what);
+					  " exposes, image, drift, sweep, ship)", what);
 	const char *format = cli->format ? cli->format : "table";
 	if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "md"))
 		return pc_cli_usage_error(cli, "fleet writes table, json or md, not '%s'", format);
@@ -560,6 +592,8 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		rc = q_exposes(&fl, arg);
 	else if (strcmp(what, "image") == 0)
 		rc = q_image(&fl, arg);
+	else if (strcmp(what, "sweep") == 0)
+		rc = q_sweep(&fl, arg);
 	else
 		rc = q_drift(&fl);
 	pc_ledger_close(fl.l);

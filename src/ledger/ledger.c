@@ -132,6 +132,14 @@ int pc_ledger_default_host_id(char *buf, size_t len)
 	return buf[0] ? 0 : PC_EIO;
 }
 
+uint64_t pc_ledger_sweep_seed(const char *sweep_id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *p = (const unsigned char *)sweep_id; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return h;
+}
+
 bool pc_ledger_is_url(const char *location)
 {
 	return strncmp(location, "postgresql://", 13) == 0 ||

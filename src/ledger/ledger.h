@@ -182,6 +182,10 @@ int pc_ledger_new_uuid(char buf[PC_LEDGER_UUID_LEN]);
  * names another file, for tests), else the host name. 0 or PC_EIO. */
 int pc_ledger_default_host_id(char *buf, size_t len);
 
+/* The scan permutation seed of a sweep id (FNV-1a), so that the shards of
+ * one sweep, started apart, scan disjoint parts of the same order. */
+uint64_t pc_ledger_sweep_seed(const char *sweep_id);
+
 /* Whether location names a PostgreSQL ledger (postgresql:// or postgres://). */
 bool pc_ledger_is_url(const char *location);
 
