@@ -221,18 +221,6 @@ static const char *get_str(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-static const char *arena_str(struct pc_arena *a, const PGresult *res, int row, int col,
-			     bool *oom)
-{
-	if (PQgetisnull(res, row, col))
-		return NULL;
-	const char *c = pc_arena_strndup(a, PQgetvalue(res, row, col),
-					 (size_t)PQgetlength(res, row, col));
-	if (!c)
-		*oom = true;
-	return c;
-}
-
 /* --- open, migrate, close ------------------------------------------------ */
 
 static void pg_close(struct pc_ledger *base)
@@ -719,31 +707,33 @@ static const char *rd_text(const struct pc_ledger_rd *r, int i, size_t *len)
 	return PQgetvalue(p->res, p->row, i);
 }
 
-/* The shared loader's query: its one "?" becomes $1. */
-static int load_rows(void *engine, const char *sql, int64_t id,
-		     struct pc_ledger_load_state *s, pc_ledger_row_fn fn, void *arg,
-		     struct pc_error *err, const char *what)
+/* The shared loader's and diff's queries (schema.c): their ?N become $N. */
+static int read_rows(void *engine, const char *sql, const int64_t *ids, int n_ids,
+		     pc_ledger_row_fn fn, void *arg, struct pc_error *err, const char *what)
 {
 	struct pg_ledger *l = engine;
-	char q[4096];
-	const char *mark = strchr(sql, '?');
-	if (!mark || strlen(sql) + 2 >= sizeof(q))
-		return pc_error_set(err, PC_EINVAL, "ledger: bad load query");
-	snprintf(q, sizeof(q), "%.*s$1%s", (int)(mark - sql), sql, mark + 1);
+	size_t len = strlen(sql) + 1;
+	char *q = malloc(len);
+	if (!q)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < len; i++)
+		q[i] = sql[i] == '?' ? '$' : sql[i];
 	struct params p = {0};
-	params_int(&p, id);
+	for (int i = 0; i < n_ids; i++)
+		params_int(&p, ids[i]);
 	PGresult *res;
 	int r = run(l, q, &p, &res, err, what);
 	params_free(&p);
+	free(q);
 	if (r < 0)
 		return r;
 	struct pg_row row = {.res = res};
 	struct pc_ledger_rd rd = {.ctx = &row, .is_null = rd_null, .i64 = rd_i64, .dbl = rd_dbl,
 				  .text = rd_text};
-	for (row.row = 0; row.row < PQntuples(res) && !s->oom; row.row++)
-		fn(s, &rd, arg);
+	for (row.row = 0; row.row < PQntuples(res) && r == 0; row.row++)
+		r = fn(arg, &rd);
 	PQclear(res);
-	return 0;
+	return r;
 }
 
 static int pg_load(struct pc_ledger *base, int64_t id, struct pc_snapshot **ret,
@@ -754,146 +744,22 @@ static int pg_load(struct pc_ledger *base, int64_t id, struct pc_snapshot **ret,
 	int r = exec_sql(l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 	if (r < 0)
 		return r;
-	r = pc_ledger_load_with(load_rows, l, id, ret, ret_meta, l->where, err);
+	r = pc_ledger_load_with(read_rows, l, id, ret, ret_meta, l->where, err);
 	PQclear(PQexec(l->conn, "COMMIT"));
 	return r;
 }
 
 /* --- diff ---------------------------------------------------------------- */
 
-static void diff_fill(struct pc_ledger_diff *d, struct pc_ledger_change *c, const PGresult *res,
-		      int row, int base, struct pc_ledger_drift *drift, bool *oom)
-{
-	c->ident = arena_str(&d->arena, res, row, base + 0, oom);
-	c->namespace_id = arena_str(&d->arena, res, row, base + 1, oom);
-	int64_t src = get_i64(res, row, base + 2);
-	c->source = pc_source_name((enum pc_source)(src >= 0 && src <= PC_SOURCE_IMPORT ? src : 0));
-	c->proto = get_i64(res, row, base + 3) == PC_PROTO_UDP ? "udp" : "tcp";
-	c->address = arena_str(&d->arena, res, row, base + 4, oom);
-	c->port = (unsigned)get_i64(res, row, base + 5) & 0xffffu;
-	c->hostname = arena_str(&d->arena, res, row, base + 6, oom);
-	drift->owner = arena_str(&d->arena, res, row, base + 7, oom);
-	for (int f = 0; f < PC_DRIFT_COUNT; f++)
-		drift->v[f] = arena_str(&d->arena, res, row, base + 8 + f, oom);
-}
-
-static int snapshot_host(struct pg_ledger *l, struct pc_ledger_diff *d, int64_t id,
-			 const char **ret, struct pc_error *err)
-{
-	*ret = "";
-	if (!id)
-		return 0;
-	struct params p = {0};
-	params_int(&p, id);
-	PGresult *res;
-	int r = run(l, "SELECT host FROM snapshot WHERE id = $1", &p, &res, err, "diff");
-	params_free(&p);
-	if (r < 0)
-		return r;
-	bool oom = false;
-	if (PQntuples(res) == 1)
-		*ret = arena_str(&d->arena, res, 0, 0, &oom);
-	else
-		r = pc_error_set_at(err, -ENOENT, l->where, 0, 0, "no snapshot %lld in the ledger",
-				    (long long)id);
-	PQclear(res);
-	if (!r && (oom || !*ret))
-		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-	return r;
-}
-
 static int pg_diff(struct pc_ledger *base, int64_t a, int64_t b, struct pc_ledger_diff *d,
 		   struct pc_error *err)
 {
 	struct pg_ledger *l = (struct pg_ledger *)base;
-	d->a = a;
-	d->b = b;
-	bool oom = false;
-	const char *host_a, *host_b;
-	struct params p = {0};
-	PGresult *res = NULL;
 	/* one snapshot of the database for the whole diff */
 	int r = exec_sql(l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 	if (r < 0)
 		return r;
-	if ((r = snapshot_host(l, d, a, &host_a, err)) < 0 ||
-	    (r = snapshot_host(l, d, b, &host_b, err)) < 0)
-		goto out;
-	static const char only_sql[] =
-		"SELECT " PC_LEDGER_DIFF_COLS " FROM endpoint x WHERE x.snapshot_id = $1"
-		" AND NOT EXISTS (SELECT 1 FROM endpoint y WHERE y.snapshot_id = $2"
-		" AND y.ident = x.ident) ORDER BY x.ident";
-	for (int pass = 0; pass < 2; pass++) {
-		int64_t x = pass == 0 ? b : a, y = pass == 0 ? a : b;
-		if (!x)
-			continue;
-		params_int(&p, x);
-		params_int(&p, y);
-		r = run(l, only_sql, &p, &res, err, "diff");
-		params_free(&p);
-		if (r < 0)
-			goto out;
-		for (int i = 0; i < PQntuples(res) && !oom; i++) {
-			struct pc_ledger_change *c = pc_ledger_diff_add(d);
-			if (!c) {
-				oom = true;
-				break;
-			}
-			c->action = pass == 0 ? PC_CHANGE_ADDED : PC_CHANGE_REMOVED;
-			c->host = pass == 0 ? host_b : host_a;
-			diff_fill(d, c, res, i, 0, &c->now, &oom);
-		}
-		PQclear(res);
-		res = NULL;
-	}
-	if (a && b && !oom) {
-		params_int(&p, a);
-		params_int(&p, b);
-		r = run(l,
-			"SELECT a.ident, a.ns_id, a.source, a.proto, a.address, a.port,"
-			" a.hostname, a.d_owner, a.d_exe, a.d_unit, a.d_image, a.d_service,"
-			" a.d_auth, a.d_bind, a.d_state, a.d_severity, a.d_verdict,"
-			" b.ident, b.ns_id, b.source, b.proto, b.address, b.port,"
-			" b.hostname, b.d_owner, b.d_exe, b.d_unit, b.d_image, b.d_service,"
-			" b.d_auth, b.d_bind, b.d_state, b.d_severity, b.d_verdict"
-			" FROM endpoint a JOIN endpoint b ON b.ident = a.ident"
-			" WHERE a.snapshot_id = $1 AND b.snapshot_id = $2"
-			" AND (a.d_hash IS NULL OR b.d_hash IS NULL OR a.d_hash <> b.d_hash)",
-			&p, &res, err, "diff");
-		params_free(&p);
-		if (r < 0)
-			goto out;
-		for (int i = 0; i < PQntuples(res); i++) {
-			bool differs[PC_DRIFT_COUNT], any = false;
-			for (int f = 0; f < PC_DRIFT_COUNT; f++) {
-				differs[f] = !pc_ledger_same_str(
-					get_str(res, i, 8 + f),
-					get_str(res, i, PC_LEDGER_DIFF_NCOLS + 8 + f));
-				any |= differs[f];
-			}
-			if (!any)
-				continue;
-			struct pc_ledger_change *c = pc_ledger_diff_add(d);
-			if (!c) {
-				oom = true;
-				break;
-			}
-			c->action = PC_CHANGE_CHANGED;
-			c->host = host_b;
-			struct pc_ledger_change before = {0};
-			diff_fill(d, &before, res, i, 0, &c->before, &oom);
-			diff_fill(d, c, res, i, PC_LEDGER_DIFF_NCOLS, &c->now, &oom);
-			memcpy(c->differs, differs, sizeof(differs));
-		}
-		PQclear(res);
-		res = NULL;
-	}
-	if (oom)
-		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-	else
-		pc_ledger_diff_sort(d);
-out:
-	PQclear(res);
+	r = pc_ledger_diff_with(PC_ENGINE_PG, read_rows, l, a, b, d, l->where, err);
 	PQclear(PQexec(l->conn, "COMMIT"));
 	return r;
 }

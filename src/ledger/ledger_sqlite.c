@@ -81,17 +81,6 @@ static int prepare(struct sq_ledger *l, const char *sql, sqlite3_stmt **st,
 	return 0;
 }
 
-/* A statement about one snapshot: prepared, its first parameter bound to
- * the snapshot id. */
-static int prepare_id(struct sq_ledger *l, const char *sql, int64_t id, sqlite3_stmt **st,
-		      struct pc_error *err)
-{
-	int r = prepare(l, sql, st, err);
-	if (r == 0)
-		sqlite3_bind_int64(*st, 1, id);
-	return r;
-}
-
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (!s) {
@@ -139,19 +128,6 @@ static void bind_values(sqlite3_stmt *st, int first, const struct pc_ledger_valu
 			break;
 		}
 	}
-}
-
-/* A text column copied into an arena (the loaded snapshot's, or the
- * diff's); NULL stays NULL. *oom is set when the copy fails. */
-static const char *arena_col(struct pc_arena *a, sqlite3_stmt *st, int i, bool *oom)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-	if (!s)
-		return NULL;
-	const char *c = pc_arena_strndup(a, (const char *)s, (size_t)sqlite3_column_bytes(st, i));
-	if (!c)
-		*oom = true;
-	return c;
 }
 
 /* --- open, migrate, close ------------------------------------------------ */
@@ -627,22 +603,25 @@ static const char *rd_text(const struct pc_ledger_rd *r, int i, size_t *len)
 	return (const char *)v;
 }
 
-/* Every row of sql (its first parameter the snapshot id) to fn. */
-static int load_rows(void *engine, const char *sql, int64_t id,
-		     struct pc_ledger_load_state *s, pc_ledger_row_fn fn, void *arg,
-		     struct pc_error *err, const char *what)
+/* Every row of sql, its parameters ?1.. bound to ids, to fn (the shared
+ * loader and diff in schema.c); fn's non-zero stops and is returned. */
+static int read_rows(void *engine, const char *sql, const int64_t *ids, int n_ids,
+		     pc_ledger_row_fn fn, void *arg, struct pc_error *err, const char *what)
 {
 	struct sq_ledger *l = engine;
 	sqlite3_stmt *st;
-	int r = prepare_id(l, sql, id, &st, err);
+	int r = prepare(l, sql, &st, err);
 	if (r < 0)
 		return r;
+	for (int i = 0; i < n_ids; i++)
+		sqlite3_bind_int64(st, i + 1, ids[i]);
 	struct pc_ledger_rd rd = {.ctx = st, .is_null = rd_null, .i64 = rd_i64, .dbl = rd_dbl,
 				  .text = rd_text};
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && !s->oom)
-		fn(s, &rd, arg);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = fn(arg, &rd)) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
 		r = sq_error(l, err, what);
 	sqlite3_finalize(st);
 	return r;
@@ -657,161 +636,22 @@ static int sq_load(struct pc_ledger *base, int64_t id, struct pc_snapshot **ret,
 	int r = exec_sql(l, "BEGIN", err);
 	if (r < 0)
 		return r;
-	r = pc_ledger_load_with(load_rows, l, id, ret, ret_meta, l->path, err);
+	r = pc_ledger_load_with(read_rows, l, id, ret, ret_meta, l->path, err);
 	sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
 	return r;
 }
 
 /* --- diff ---------------------------------------------------------------- */
 
-#define DIFF_COLS PC_LEDGER_DIFF_COLS
-#define DIFF_NCOLS PC_LEDGER_DIFF_NCOLS
-
-/* Fill the identity and `drift` of c from DIFF_COLS starting at column
- * base. */
-static void diff_fill(struct pc_ledger_diff *d, struct pc_ledger_change *c, sqlite3_stmt *st,
-		      int base, struct pc_ledger_drift *drift, bool *oom)
-{
-	c->ident = arena_col(&d->arena, st, base + 0, oom);
-	c->namespace_id = arena_col(&d->arena, st, base + 1, oom);
-	int src = sqlite3_column_int(st, base + 2);
-	c->source = pc_source_name((enum pc_source)(src >= 0 && src <= PC_SOURCE_IMPORT ? src : 0));
-	c->proto = sqlite3_column_int(st, base + 3) == PC_PROTO_UDP ? "udp" : "tcp";
-	c->address = arena_col(&d->arena, st, base + 4, oom);
-	c->port = (unsigned)sqlite3_column_int(st, base + 5) & 0xffffu;
-	c->hostname = arena_col(&d->arena, st, base + 6, oom);
-	drift->owner = arena_col(&d->arena, st, base + 7, oom);
-	for (int f = 0; f < PC_DRIFT_COUNT; f++)
-		drift->v[f] = arena_col(&d->arena, st, base + 8 + f, oom);
-}
-
-static int snapshot_host(struct sq_ledger *l, struct pc_ledger_diff *d, int64_t id,
-			 const char **ret, struct pc_error *err)
-{
-	*ret = "";
-	if (!id)
-		return 0;
-	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT host FROM snapshot WHERE id = ?", id, &st, err);
-	if (r < 0)
-		return r;
-	bool oom = false;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*ret = arena_col(&d->arena, st, 0, &oom);
-	else
-		r = pc_error_set_at(err, -ENOENT, l->path, 0, 0, "no snapshot %lld in the ledger",
-				    (long long)id);
-	sqlite3_finalize(st);
-	if (!r && (oom || !*ret))
-		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-	return r;
-}
-
 static int sq_diff(struct pc_ledger *base, int64_t a, int64_t b, struct pc_ledger_diff *d,
 		   struct pc_error *err)
 {
 	struct sq_ledger *l = (struct sq_ledger *)base;
-	d->a = a;
-	d->b = b;
-	sqlite3_stmt *st = NULL;
-	bool oom = false;
-	const char *host_a, *host_b;
+	/* one read transaction: both snapshots as they were at one moment */
 	int r = exec_sql(l, "BEGIN", err);
 	if (r < 0)
 		return r;
-	if ((r = snapshot_host(l, d, a, &host_a, err)) < 0 ||
-	    (r = snapshot_host(l, d, b, &host_b, err)) < 0)
-		goto out;
-	/* added (in b, not a) and removed (in a, not b): anti-joins on the key */
-	static const char *const only_sql =
-		"SELECT " DIFF_COLS " FROM endpoint x WHERE x.snapshot_id = ?1 AND NOT EXISTS"
-		" (SELECT 1 FROM endpoint y WHERE y.snapshot_id = ?2 AND y.ident = x.ident)"
-		/* in key order: SQLite then walks x by the identity index and
-		 * reads a row only when it is reported */
-		" ORDER BY x.ident";
-	for (int pass = 0; pass < 2; pass++) {
-		int64_t x = pass == 0 ? b : a, y = pass == 0 ? a : b;
-		if (!x)
-			continue;
-		if ((r = prepare(l, only_sql, &st, err)) < 0)
-			goto out;
-		sqlite3_bind_int64(st, 1, x);
-		sqlite3_bind_int64(st, 2, y);
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct pc_ledger_change *c = pc_ledger_diff_add(d);
-			if (!c) {
-				oom = true;
-				break;
-			}
-			c->action = pass == 0 ? PC_CHANGE_ADDED : PC_CHANGE_REMOVED;
-			c->host = pass == 0 ? host_b : host_a;
-			diff_fill(d, c, st, 0, &c->now, &oom);
-		}
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-			r = sq_error(l, err, "diff");
-			goto out;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	/* changed: the join on the key, compared column by column */
-	if (a && b) {
-		if ((r = prepare(l,
-				 "SELECT a.ident, a.ns_id, a.source, a.proto, a.address, a.port,"
-				 " a.hostname, a.d_owner, a.d_exe, a.d_unit, a.d_image, a.d_service,"
-				 " a.d_auth, a.d_bind, a.d_state, a.d_severity, a.d_verdict,"
-				 " b.ident, b.ns_id, b.source, b.proto, b.address, b.port,"
-				 " b.hostname, b.d_owner, b.d_exe, b.d_unit, b.d_image, b.d_service,"
-				 " b.d_auth, b.d_bind, b.d_state, b.d_severity, b.d_verdict"
-				 /* CROSS JOIN keeps a outside: both sides then read
-				  * only the (snapshot_id, ident, d_hash) index, and
-				  * rows only where the hashes differ (PostgreSQL
-				  * plans this join itself) */
-				 " FROM endpoint a CROSS JOIN endpoint b"
-				 " WHERE a.snapshot_id = ?1 AND b.snapshot_id = ?2"
-				 " AND b.ident = a.ident"
-				 " AND (a.d_hash IS NULL OR b.d_hash IS NULL"
-				 " OR a.d_hash <> b.d_hash)",
-				 &st, err)) < 0)
-			goto out;
-		sqlite3_bind_int64(st, 1, a);
-		sqlite3_bind_int64(st, 2, b);
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			bool differs[PC_DRIFT_COUNT], any = false;
-			for (int f = 0; f < PC_DRIFT_COUNT; f++) {
-				const char *va = (const char *)sqlite3_column_text(st, 8 + f);
-				const char *vb =
-					(const char *)sqlite3_column_text(st, DIFF_NCOLS + 8 + f);
-				differs[f] = !pc_ledger_same_str(va, vb);
-				any |= differs[f];
-			}
-			if (!any)
-				continue;
-			struct pc_ledger_change *c = pc_ledger_diff_add(d);
-			if (!c) {
-				oom = true;
-				break;
-			}
-			c->action = PC_CHANGE_CHANGED;
-			c->host = host_b;
-			struct pc_ledger_change before = {0};
-			diff_fill(d, &before, st, 0, &c->before, &oom);
-			diff_fill(d, c, st, DIFF_NCOLS, &c->now, &oom);
-			memcpy(c->differs, differs, sizeof(differs));
-		}
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-			r = sq_error(l, err, "diff");
-			goto out;
-		}
-	}
-	if (oom)
-		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-	else
-		pc_ledger_diff_sort(d);
-out:
-	sqlite3_finalize(st);
+	r = pc_ledger_diff_with(PC_ENGINE_SQLITE, read_rows, l, a, b, d, l->path, err);
 	sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
 	return r;
 }

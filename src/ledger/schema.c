@@ -471,9 +471,8 @@ char *pc_ledger_endpoint_sql(enum pc_ledger_engine engine, bool insert)
 		k += (size_t)snprintf(sql + k, len - k, "%s%s", i ? ", " : "",
 				      pc_ledger_ep_cols[i]);
 	if (!insert) {
-		k += (size_t)snprintf(sql + k, len - k, " FROM endpoint WHERE snapshot_id = ");
-		k += placeholder(engine, sql + k, len - k, 1);
-		snprintf(sql + k, len - k, " ORDER BY seq");
+		/* for the read path's numbered parameters (pc_ledger_query_fn) */
+		snprintf(sql + k, len - k, " FROM endpoint WHERE snapshot_id = ?1 ORDER BY seq");
 		return sql;
 	}
 	k += (size_t)snprintf(sql + k, len - k, ") VALUES (");
@@ -930,58 +929,45 @@ static void load_finding(struct pc_ledger_load_state *s, const struct pc_ledger_
 		s->oom = true;
 }
 
-static void row_endpoint(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r, void *arg)
-{
-	(void)arg;
-	load_endpoint(s, r);
-}
-
-static void row_owner(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r, void *arg)
-{
-	(void)arg;
-	load_owner(s, r);
-}
-
-static void row_forward_count(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r,
-			      void *arg)
-{
-	(void)arg;
-	load_forward_count(s, r);
-}
-
-static void row_forward(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r, void *arg)
-{
-	(void)arg;
-	load_forward(s, r);
-}
-
-static void row_text(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r, void *arg)
-{
-	load_text(s, arg, r);
-}
-
-struct meta_arg {
+struct load_ctx {
+	struct pc_ledger_load_state s;
 	struct pc_ledger_meta *meta;
 	bool found;
+	struct texts t;
+	void (*fn)(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r);
 };
 
-static void row_meta(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r, void *arg)
+/* a loader of one row, through the query's callback */
+static int row_load(void *arg, const struct pc_ledger_rd *r)
 {
-	struct meta_arg *m = arg;
-	load_meta(s, r, m->meta);
-	m->found = true;
+	struct load_ctx *c = arg;
+	c->fn(&c->s, r);
+	return c->s.oom;
 }
 
-static void row_warning(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r, void *arg)
+static int row_text(void *arg, const struct pc_ledger_rd *r)
 {
-	(void)arg;
-	load_warning(s, r);
+	struct load_ctx *c = arg;
+	load_text(&c->s, &c->t, r);
+	return c->s.oom;
 }
 
-static void row_finding(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r, void *arg)
+static int row_meta(void *arg, const struct pc_ledger_rd *r)
 {
-	(void)arg;
-	load_finding(s, r);
+	struct load_ctx *c = arg;
+	load_meta(&c->s, r, c->meta);
+	c->found = true;
+	return c->s.oom;
+}
+
+/* query with one id; each row to the loader fn */
+static int load_query(pc_ledger_query_fn query, void *engine, struct load_ctx *c, const char *sql,
+		      int64_t id, void (*fn)(struct pc_ledger_load_state *, const struct pc_ledger_rd *),
+		      pc_ledger_row_fn row, struct pc_error *err, const char *what)
+{
+	c->fn = fn;
+	int r = query(engine, sql, &id, 1, row ? row : row_load, c, err, what);
+	return r > 0 ? 0 : r; /* stopped by oom: reported below */
 }
 
 int pc_ledger_load_with(pc_ledger_query_fn query, void *engine, int64_t id,
@@ -992,53 +978,55 @@ int pc_ledger_load_with(pc_ledger_query_fn query, void *engine, int64_t id,
 	if (!snap)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
 	struct pc_ledger_meta meta = {0};
-	struct pc_ledger_load_state s = {.snap = snap};
-	struct meta_arg m = {.meta = &meta};
-	struct texts t = {.e = -1, .list = -1};
+	struct load_ctx c = {.s = {.snap = snap}, .meta = &meta, .t = {.e = -1, .list = -1}};
+	struct pc_ledger_load_state *sp = &c.s;
 	char *ep_sql = pc_ledger_endpoint_sql(PC_ENGINE_SQLITE, false);
 	int r = ep_sql ? 0 : pc_error_set(err, PC_ENOMEM, "out of memory");
 	if (r == 0)
-		r = query(engine, "SELECT " PC_LEDGER_META_COLS " FROM snapshot WHERE id = ?", id,
-			  &s, row_meta, &m, err, "load snapshot");
-	if (r == 0 && !m.found)
+		r = load_query(query, engine, &c,
+			       "SELECT " PC_LEDGER_META_COLS " FROM snapshot WHERE id = ?1", id, NULL,
+			       row_meta, err, "load snapshot");
+	if (r == 0 && !c.found)
 		r = pc_error_set_at(err, -ENOENT, where, 0, 0, "no snapshot %lld in the ledger",
 				    (long long)id);
 	if (r == 0)
-		r = query(engine,
-			  "SELECT message FROM snapshot_warning WHERE snapshot_id = ? ORDER BY seq",
-			  id, &s, row_warning, NULL, err, "load warnings");
+		r = load_query(query, engine, &c,
+			       "SELECT message FROM snapshot_warning WHERE snapshot_id = ?1"
+			       " ORDER BY seq",
+			       id, load_warning, NULL, err, "load warnings");
 	if (r == 0)
-		r = query(engine,
-			  "SELECT kind, severity, rule, message FROM finding WHERE snapshot_id = ?"
-			  " ORDER BY seq",
-			  id, &s, row_finding, NULL, err, "load findings");
+		r = load_query(query, engine, &c,
+			       "SELECT kind, severity, rule, message FROM finding"
+			       " WHERE snapshot_id = ?1 ORDER BY seq",
+			       id, load_finding, NULL, err, "load findings");
 	if (r == 0)
-		r = query(engine, ep_sql, id, &s, row_endpoint, NULL, err, "load endpoints");
+		r = load_query(query, engine, &c, ep_sql, id, load_endpoint, NULL, err,
+			       "load endpoints");
 	if (r == 0)
-		r = query(engine,
-			  "SELECT " PC_LEDGER_OWNER_COLS " FROM owner WHERE snapshot_id = ?"
-			  " ORDER BY endpoint_seq, seq",
-			  id, &s, row_owner, NULL, err, "load owners");
+		r = load_query(query, engine, &c,
+			       "SELECT " PC_LEDGER_OWNER_COLS " FROM owner WHERE snapshot_id = ?1"
+			       " ORDER BY endpoint_seq, seq",
+			       id, load_owner, NULL, err, "load owners");
 	if (r == 0)
-		r = query(engine,
-			  "SELECT endpoint_seq, list, value FROM endpoint_text WHERE snapshot_id = ?"
-			  " ORDER BY endpoint_seq, list, seq",
-			  id, &s, row_text, &t, err, "load lists");
-	load_text(&s, &t, NULL);
+		r = load_query(query, engine, &c,
+			       "SELECT endpoint_seq, list, value FROM endpoint_text"
+			       " WHERE snapshot_id = ?1 ORDER BY endpoint_seq, list, seq",
+			       id, NULL, row_text, err, "load lists");
+	load_text(sp, &c.t, NULL);
 	if (r == 0)
-		r = query(engine,
-			  "SELECT endpoint_seq, count(*) FROM forward_target WHERE snapshot_id = ?"
-			  " GROUP BY endpoint_seq ORDER BY endpoint_seq",
-			  id, &s, row_forward_count, NULL, err, "load forward targets");
-	if (r == 0 && !s.oom)
-		r = query(engine,
-			  "SELECT " PC_LEDGER_FORWARD_COLS " FROM forward_target"
-			  " WHERE snapshot_id = ? ORDER BY endpoint_seq, seq",
-			  id, &s, row_forward, NULL, err, "load forward targets");
+		r = load_query(query, engine, &c,
+			       "SELECT endpoint_seq, count(*) FROM forward_target"
+			       " WHERE snapshot_id = ?1 GROUP BY endpoint_seq ORDER BY endpoint_seq",
+			       id, load_forward_count, NULL, err, "load forward targets");
+	if (r == 0 && !sp->oom)
+		r = load_query(query, engine, &c,
+			       "SELECT " PC_LEDGER_FORWARD_COLS " FROM forward_target"
+			       " WHERE snapshot_id = ?1 ORDER BY endpoint_seq, seq",
+			       id, load_forward, NULL, err, "load forward targets");
 	free(ep_sql);
-	if (r == 0 && s.oom)
+	if (r == 0 && sp->oom)
 		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-	if (r == 0 && s.bad)
+	if (r == 0 && sp->bad)
 		r = pc_error_set_at(err, PC_EIO, where, 0, 0,
 				    "ledger is corrupt: snapshot %lld has values out of range",
 				    (long long)id);
@@ -1054,4 +1042,167 @@ int pc_ledger_load_with(pc_ledger_query_fn query, void *engine, int64_t id,
 	if (ret_meta)
 		*ret_meta = meta;
 	return 0;
+}
+
+/* --- diff -------------------------------------------------------------------- */
+
+struct diff_ctx {
+	struct pc_ledger_diff *d;
+	enum pc_ledger_action action;
+	const char *host;
+	bool oom;
+};
+
+static const char *diff_str(struct diff_ctx *c, const struct pc_ledger_rd *r, int i)
+{
+	size_t len;
+	const char *v = r->text(r, i, &len);
+	if (!v)
+		return NULL;
+	const char *copy = pc_arena_strndup(&c->d->arena, v, len);
+	if (!copy)
+		c->oom = true;
+	return copy;
+}
+
+/* The identity and `drift` of ch from PC_LEDGER_DIFF_COLS at column base. */
+static void diff_fill(struct diff_ctx *c, struct pc_ledger_change *ch,
+		      const struct pc_ledger_rd *r, int base, struct pc_ledger_drift *drift)
+{
+	ch->ident = diff_str(c, r, base + 0);
+	ch->namespace_id = diff_str(c, r, base + 1);
+	int64_t src = r->i64(r, base + 2);
+	ch->source = pc_source_name((enum pc_source)(src >= 0 && src <= PC_SOURCE_IMPORT ? src : 0));
+	ch->proto = r->i64(r, base + 3) == PC_PROTO_UDP ? "udp" : "tcp";
+	ch->address = diff_str(c, r, base + 4);
+	ch->port = (unsigned)r->i64(r, base + 5) & 0xffffu;
+	ch->hostname = diff_str(c, r, base + 6);
+	drift->owner = diff_str(c, r, base + 7);
+	for (int f = 0; f < PC_DRIFT_COUNT; f++)
+		drift->v[f] = diff_str(c, r, base + 8 + f);
+}
+
+static int diff_host(void *arg, const struct pc_ledger_rd *r)
+{
+	struct diff_ctx *c = arg;
+	c->host = diff_str(c, r, 0);
+	return 0;
+}
+
+static int diff_only(void *arg, const struct pc_ledger_rd *r)
+{
+	struct diff_ctx *c = arg;
+	struct pc_ledger_change *ch = pc_ledger_diff_add(c->d);
+	if (!ch) {
+		c->oom = true;
+		return 1;
+	}
+	ch->action = c->action;
+	ch->host = c->host;
+	diff_fill(c, ch, r, 0, &ch->now);
+	return c->oom;
+}
+
+static bool col_same(const struct pc_ledger_rd *r, int a, int b)
+{
+	size_t la, lb;
+	const char *va = r->text(r, a, &la);
+	if (!va)
+		return !r->text(r, b, &lb);
+	const char *vb = r->text(r, b, &lb);
+	return vb && la == lb && memcmp(va, vb, la) == 0;
+}
+
+static int diff_changed(void *arg, const struct pc_ledger_rd *r)
+{
+	struct diff_ctx *c = arg;
+	bool differs[PC_DRIFT_COUNT], any = false;
+	for (int f = 0; f < PC_DRIFT_COUNT; f++) {
+		differs[f] = !col_same(r, 8 + f, PC_LEDGER_DIFF_NCOLS + 8 + f);
+		any |= differs[f];
+	}
+	if (!any)
+		return 0;
+	struct pc_ledger_change *ch = pc_ledger_diff_add(c->d);
+	if (!ch) {
+		c->oom = true;
+		return 1;
+	}
+	ch->action = PC_CHANGE_CHANGED;
+	ch->host = c->host;
+	struct pc_ledger_change before = {0};
+	diff_fill(c, &before, r, 0, &ch->before);
+	diff_fill(c, ch, r, PC_LEDGER_DIFF_NCOLS, &ch->now);
+	memcpy(ch->differs, differs, sizeof(differs));
+	return c->oom;
+}
+
+#define CHANGED_COLS                                                                         \
+	"SELECT a.ident, a.ns_id, a.source, a.proto, a.address, a.port,"                     \
+	" a.hostname, a.d_owner, a.d_exe, a.d_unit, a.d_image, a.d_service,"                 \
+	" a.d_auth, a.d_bind, a.d_state, a.d_severity, a.d_verdict,"                         \
+	" b.ident, b.ns_id, b.source, b.proto, b.address, b.port,"                           \
+	" b.hostname, b.d_owner, b.d_exe, b.d_unit, b.d_image, b.d_service,"                 \
+	" b.d_auth, b.d_bind, b.d_state, b.d_severity, b.d_verdict"
+#define CHANGED_WHERE                                                                        \
+	" WHERE a.snapshot_id = ?1 AND b.snapshot_id = ?2 AND b.ident = a.ident"             \
+	" AND (a.d_hash IS NULL OR b.d_hash IS NULL OR a.d_hash <> b.d_hash)"
+
+int pc_ledger_diff_with(enum pc_ledger_engine engine, pc_ledger_query_fn query, void *conn,
+			int64_t a, int64_t b, struct pc_ledger_diff *d, const char *where,
+			struct pc_error *err)
+{
+	d->a = a;
+	d->b = b;
+	struct diff_ctx c = {.d = d};
+	const char *host[2] = {"", ""};
+	int64_t ids[2] = {a, b};
+	int r = 0;
+	for (int i = 0; i < 2 && r == 0; i++) {
+		if (!ids[i])
+			continue;
+		c.host = NULL;
+		r = query(conn, "SELECT host FROM snapshot WHERE id = ?1", &ids[i], 1, diff_host, &c,
+			  err, "diff");
+		if (r == 0 && !c.host)
+			r = c.oom ? pc_error_set(err, PC_ENOMEM, "out of memory")
+				  : pc_error_set_at(err, -ENOENT, where, 0, 0,
+						    "no snapshot %lld in the ledger",
+						    (long long)ids[i]);
+		host[i] = c.host;
+	}
+	/* added (in b, not a) and removed (in a, not b): anti-joins on the key,
+	 * in key order (SQLite then walks x by the identity index and reads a
+	 * row only when it is reported) */
+	static const char only_sql[] =
+		"SELECT " PC_LEDGER_DIFF_COLS " FROM endpoint x WHERE x.snapshot_id = ?1"
+		" AND NOT EXISTS (SELECT 1 FROM endpoint y WHERE y.snapshot_id = ?2"
+		" AND y.ident = x.ident) ORDER BY x.ident";
+	for (int pass = 0; pass < 2 && r == 0 && !c.oom; pass++) {
+		int64_t xy[2] = {pass == 0 ? b : a, pass == 0 ? a : b};
+		if (!xy[0])
+			continue;
+		c.action = pass == 0 ? PC_CHANGE_ADDED : PC_CHANGE_REMOVED;
+		c.host = pass == 0 ? host[1] : host[0];
+		r = query(conn, only_sql, xy, 2, diff_only, &c, err, "diff");
+	}
+	/* changed: the join on the key, rows only where the hashes differ;
+	 * SQLite's CROSS JOIN keeps a outside so both sides read only the
+	 * (snapshot_id, ident, d_hash) index (PostgreSQL plans it itself) */
+	if (a && b && r == 0 && !c.oom) {
+		c.host = host[1];
+		r = query(conn,
+			  engine == PC_ENGINE_SQLITE
+				  ? CHANGED_COLS " FROM endpoint a CROSS JOIN endpoint b" CHANGED_WHERE
+				  : CHANGED_COLS " FROM endpoint a JOIN endpoint b ON b.ident = a.ident"
+						 CHANGED_WHERE,
+			  ids, 2, diff_changed, &c, err, "diff");
+	}
+	if (r > 0)
+		r = 0; /* stopped by oom */
+	if (r == 0 && c.oom)
+		r = pc_error_set(err, PC_ENOMEM, "out of memory");
+	if (r == 0)
+		pc_ledger_diff_sort(d);
+	return r;
 }

@@ -115,19 +115,25 @@ struct pc_ledger_load_state {
 	bool bad, oom;
 };
 
-typedef void (*pc_ledger_row_fn)(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r,
-				 void *arg);
-/* How an engine runs one query about a snapshot: sql has one parameter,
- * written "?", bound to id; every row goes to fn until s->oom. */
-typedef int (*pc_ledger_query_fn)(void *engine, const char *sql, int64_t id,
-				  struct pc_ledger_load_state *s, pc_ledger_row_fn fn, void *arg,
-				  struct pc_error *err, const char *what);
+/* One row to a reader; non-zero stops the query. */
+typedef int (*pc_ledger_row_fn)(void *arg, const struct pc_ledger_rd *r);
+/* How an engine runs one read query: sql has numbered parameters ?1, ?2
+ * ... bound to ids[0..n_ids); every row goes to fn until it returns
+ * non-zero. */
+typedef int (*pc_ledger_query_fn)(void *engine, const char *sql, const int64_t *ids, int n_ids,
+				  pc_ledger_row_fn fn, void *arg, struct pc_error *err,
+				  const char *what);
 
 /* Load snapshot id through query (the caller holds one read transaction
  * around it); where names the ledger in messages. */
 int pc_ledger_load_with(pc_ledger_query_fn query, void *engine, int64_t id,
 			struct pc_snapshot **ret, struct pc_ledger_meta *ret_meta,
 			const char *where, struct pc_error *err);
+/* Diff a to b (a 0: nothing before) through query, in one read transaction
+ * the caller holds. */
+int pc_ledger_diff_with(enum pc_ledger_engine engine, pc_ledger_query_fn query, void *conn,
+			int64_t a, int64_t b, struct pc_ledger_diff *d, const char *where,
+			struct pc_error *err);
 
 /* The columns a diff reads of each side. */
 #define PC_LEDGER_DIFF_COLS "ident, ns_id, source, proto, address, port, hostname, d_owner, " \
