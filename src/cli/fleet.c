@@ -415,11 +415,23 @@ static int q_drift(struct fleet *fl)
 	struct pc_error err = {0};
 	int r = fl->l->ops->query(
 		fl->l,
-		"SELECT (SELECT max(a.id) FROM snapshot a WHERE a.kind = 'audit'"
-		" AND COALESCE(a.host_id, a.host) = COALESCE(b.host_id, b.host)"
-		" AND a.scope = b.scope AND a.started_at <= ?), b.id FROM snapshot b"
+		/* the pairs, and only those with drift: the diff's anti-joins
+		 * and hash comparison as EXISTS, all hosts in one query, so a
+		 * quiet fleet costs one round trip; the store's diff then says
+		 * what drifted */
+		"SELECT p.a, p.b FROM (SELECT (SELECT max(a.id) FROM snapshot a"
+		" WHERE a.kind = 'audit' AND COALESCE(a.host_id, a.host) = COALESCE(b.host_id, b.host)"
+		" AND a.scope = b.scope AND a.started_at <= ?) AS a, b.id AS b FROM snapshot b"
 		" WHERE b.id IN (SELECT max(id) FROM snapshot WHERE kind = 'audit'"
-		" GROUP BY " HOST_KEY ", scope) ORDER BY b.id",
+		" GROUP BY " HOST_KEY ", scope)) p"
+		" WHERE p.a IS NULL OR (p.a <> p.b AND ("
+		" EXISTS (SELECT 1 FROM endpoint x WHERE x.snapshot_id = p.b AND NOT EXISTS"
+		" (SELECT 1 FROM endpoint y WHERE y.snapshot_id = p.a AND y.ident = x.ident))"
+		" OR EXISTS (SELECT 1 FROM endpoint x WHERE x.snapshot_id = p.a AND NOT EXISTS"
+		" (SELECT 1 FROM endpoint y WHERE y.snapshot_id = p.b AND y.ident = x.ident))"
+		" OR EXISTS (SELECT 1 FROM endpoint x JOIN endpoint y ON y.ident = x.ident"
+		" WHERE x.snapshot_id = p.a AND y.snapshot_id = p.b AND (x.d_hash IS NULL"
+		" OR y.d_hash IS NULL OR x.d_hash <> y.d_hash)))) ORDER BY p.b",
 		prm, 1, pair_row, &pairs, &err);
 	if (r == PC_ENOMEM)
 		pc_error_set(&err, PC_ENOMEM, "out of memory");

@@ -155,12 +155,11 @@ static int pg_error(struct pg_ledger *l, struct pc_error *err, const char *what,
 	return pc_error_set_at(err, PC_EIO, l->where, 0, 0, "ledger: %s: %s", what, msg);
 }
 
-/* Run sql with params; *ret gets the result when the caller wants rows. */
-static int run(struct pg_ledger *l, const char *sql, const struct params *p, PGresult **ret,
-	       struct pc_error *err, const char *what)
+/* A statement's result: an error (res cleared) or *ret (or cleared when
+ * the caller wants no rows). */
+static int result(struct pg_ledger *l, PGresult *res, PGresult **ret, struct pc_error *err,
+		  const char *what)
 {
-	PGresult *res = PQexecParams(l->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL,
-				     NULL, 0);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		int r = pg_error(l, err, what, res);
@@ -174,6 +173,16 @@ static int run(struct pg_ledger *l, const char *sql, const struct params *p, PGr
 	return 0;
 }
 
+/* Run sql with params; *ret gets the result when the caller wants rows. */
+static int run(struct pg_ledger *l, const char *sql, const struct params *p, PGresult **ret,
+	       struct pc_error *err, const char *what)
+{
+	return result(l,
+		      PQexecParams(l->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL,
+				   0),
+		      ret, err, what);
+}
+
 static int exec_sql(struct pg_ledger *l, const char *sql, struct pc_error *err)
 {
 	return run(l, sql, NULL, NULL, err, sql);
@@ -182,18 +191,8 @@ static int exec_sql(struct pg_ledger *l, const char *sql, struct pc_error *err)
 static int run_prepared(struct pg_ledger *l, const char *name, const struct params *p,
 			PGresult **ret, struct pc_error *err)
 {
-	PGresult *res = PQexecPrepared(l->conn, name, p->n, p->v, NULL, NULL, 0);
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		int r = pg_error(l, err, name, res);
-		PQclear(res);
-		return r;
-	}
-	if (ret)
-		*ret = res;
-	else
-		PQclear(res);
-	return 0;
+	return result(l, PQexecPrepared(l->conn, name, p->n, p->v, NULL, NULL, 0), ret, err,
+		      name);
 }
 
 static void rollback(struct pg_ledger *l)
