@@ -415,23 +415,18 @@ static int q_drift(struct fleet *fl)
 	struct pc_error err = {0};
 	int r = fl->l->ops->query(
 		fl->l,
-		/* the pairs, and only those with drift: the diff's anti-joins
-		 * and hash comparison as EXISTS, all hosts in one query, so a
-		 * quiet fleet costs one round trip; the store's diff then says
-		 * what drifted */
+		/* the pairs, and only those with drift: a snapshot's digest
+		 * sums what a diff compares, so a quiet fleet costs one query
+		 * over the snapshot table; the store's diff then says what
+		 * drifted (snapshots older than schema 3 have no digest and are
+		 * always diffed) */
 		"SELECT p.a, p.b FROM (SELECT (SELECT max(a.id) FROM snapshot a"
 		" WHERE a.kind = 'audit' AND COALESCE(a.host_id, a.host) = COALESCE(b.host_id, b.host)"
-		" AND a.scope = b.scope AND a.started_at <= ?) AS a, b.id AS b FROM snapshot b"
-		" WHERE b.id IN (SELECT max(id) FROM snapshot WHERE kind = 'audit'"
-		" GROUP BY " HOST_KEY ", scope)) p"
-		" WHERE p.a IS NULL OR (p.a <> p.b AND ("
-		" EXISTS (SELECT 1 FROM endpoint x WHERE x.snapshot_id = p.b AND NOT EXISTS"
-		" (SELECT 1 FROM endpoint y WHERE y.snapshot_id = p.a AND y.ident = x.ident))"
-		" OR EXISTS (SELECT 1 FROM endpoint x WHERE x.snapshot_id = p.a AND NOT EXISTS"
-		" (SELECT 1 FROM endpoint y WHERE y.snapshot_id = p.b AND y.ident = x.ident))"
-		" OR EXISTS (SELECT 1 FROM endpoint x JOIN endpoint y ON y.ident = x.ident"
-		" WHERE x.snapshot_id = p.a AND y.snapshot_id = p.b AND (x.d_hash IS NULL"
-		" OR y.d_hash IS NULL OR x.d_hash <> y.d_hash)))) ORDER BY p.b",
+		" AND a.scope = b.scope AND a.started_at <= ?) AS a, b.id AS b, b.digest AS db"
+		" FROM snapshot b WHERE b.id IN (SELECT max(id) FROM snapshot WHERE kind = 'audit'"
+		" GROUP BY " HOST_KEY ", scope)) p LEFT JOIN snapshot sa ON sa.id = p.a"
+		" WHERE p.a IS NULL OR (p.a <> p.b AND (sa.digest IS NULL OR p.db IS NULL"
+		" OR sa.digest <> p.db)) ORDER BY p.b",
 		prm, 1, pair_row, &pairs, &err);
 	if (r == PC_ENOMEM)
 		pc_error_set(&err, PC_ENOMEM, "out of memory");

@@ -521,8 +521,9 @@ static int pg_store(struct pc_ledger *base, const struct pc_snapshot *snap,
 	}
 	struct pc_ledger_value sv[PC_LEDGER_SNAPSHOT_NCOLS];
 	struct pc_ledger_ids ids;
-	if (pc_ledger_snapshot_values(snap, meta, sv, &ids) < 0) {
-		r = pc_error_set(err, PC_EIO, "no random source for the snapshot's uuid");
+	if ((r = pc_ledger_snapshot_values(snap, meta, idents, &arena, sv, &ids)) < 0) {
+		r = pc_error_set(err, r, r == PC_ENOMEM ? "out of memory"
+							: "no random source for the snapshot's uuid");
 		goto fail;
 	}
 	/* a snapshot shipped again (its commit acknowledgement was lost) is

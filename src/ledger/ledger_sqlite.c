@@ -383,8 +383,9 @@ static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 		goto fail;
 	struct pc_ledger_value sv[PC_LEDGER_SNAPSHOT_NCOLS];
 	struct pc_ledger_ids ids;
-	if (pc_ledger_snapshot_values(snap, meta, sv, &ids) < 0) {
-		r = pc_error_set(err, PC_EIO, "no random source for the snapshot's uuid");
+	if ((r = pc_ledger_snapshot_values(snap, meta, idents, arena, sv, &ids)) < 0) {
+		r = pc_error_set(err, r, r == PC_ENOMEM ? "out of memory"
+							: "no random source for the snapshot's uuid");
 		goto fail;
 	}
 	bind_values(ins, 1, sv, PC_LEDGER_SNAPSHOT_NCOLS);

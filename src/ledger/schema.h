@@ -62,15 +62,19 @@ int pc_ledger_endpoint_values(struct pc_arena *arena, const struct pc_snapshot *
 
 /* The snapshot row's values, in the order of PC_LEDGER_SNAPSHOT_INSERT's
  * columns (PC_LEDGER_SNAPSHOT_NCOLS of them). */
-#define PC_LEDGER_SNAPSHOT_NCOLS 29
+#define PC_LEDGER_SNAPSHOT_NCOLS 30
 extern const char pc_ledger_snapshot_insert_cols[];
 /* The host id and origin a snapshot row gets: meta's, else the default
  * host id and a new uuid. */
 struct pc_ledger_ids {
 	char host_id[256];
 	char origin[PC_LEDGER_UUID_LEN];
+	char digest[17];
 };
+/* 0, PC_ENOMEM, or PC_EIO (no random source for the uuid). idents: the
+ * endpoints' identity keys (pc_ledger_snapshot_idents), for the digest. */
 int pc_ledger_snapshot_values(const struct pc_snapshot *snap, const struct pc_ledger_meta *meta,
+			      const char *const *idents, struct pc_arena *arena,
 			      struct pc_ledger_value *v, struct pc_ledger_ids *ids);
 /* "INSERT INTO snapshot (...) VALUES (...) RETURNING id". Caller frees. */
 char *pc_ledger_snapshot_sql(enum pc_ledger_engine engine);

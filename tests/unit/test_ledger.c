@@ -786,6 +786,45 @@ static void test_migrations(void **state)
 	assert_non_null(strstr(err.msg, "newer"));
 }
 
+/* The snapshot digest (fleet drift's quick test) sums exactly what a diff
+ * compares: a pid change keeps it, an executable change moves it. */
+static int digest_row(void *ctx, int ncols, const char *const *cols)
+{
+	char (*d)[32] = ctx;
+	assert_int_equal(ncols, 1);
+	assert_non_null(cols[0]);
+	snprintf(d[0], sizeof(d[0]), "%s", cols[0]);
+	return 0;
+}
+
+static void test_digest(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(tpath("digest.db"));
+	struct scenario sc[] = {
+		{.ssh_pid = 100, .ssh_exe = "/usr/sbin/sshd"},
+		{.ssh_pid = 200, .ssh_exe = "/usr/sbin/sshd"},
+		{.ssh_pid = 200, .ssh_exe = "/opt/ssh/sshd"},
+	};
+	char digest[3][32];
+	for (int i = 0; i < 3; i++) {
+		struct pc_snapshot *s = scenario_snapshot(&sc[i]);
+		int64_t id = store_ok(l, s, "host");
+		pc_snapshot_free(s);
+		char ids[24];
+		snprintf(ids, sizeof(ids), "%lld", (long long)id);
+		const char *const p[] = {ids};
+		struct pc_error err = {0};
+		assert_int_equal(l->ops->query(l, "SELECT digest FROM snapshot WHERE id = ?", p, 1,
+					       digest_row, &digest[i], &err),
+				 0);
+	}
+	assert_string_equal(digest[0], digest[1]);
+	assert_string_not_equal(digest[1], digest[2]);
+	assert_int_equal(strlen(digest[0]), 16);
+	pc_ledger_close(l);
+}
+
 #ifdef PC_TEST_PG
 /* Eight agents opening an empty database at once: the advisory lock lets
  * one create the schema, the others wait and find it made; each stores. */
@@ -908,6 +947,7 @@ int main(void)
 		cmocka_unit_test(test_diff_risk_policy),
 		cmocka_unit_test(test_duplicate_identity),
 		cmocka_unit_test(test_history_retention),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_pg_schema_parity),
 		cmocka_unit_test(test_pg_concurrent_migrate),
 		cmocka_unit_test(test_pg_foreign),
@@ -923,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_diff_risk_policy),
 		cmocka_unit_test(test_duplicate_identity),
 		cmocka_unit_test(test_history_retention),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_file_safety),
 		cmocka_unit_test(test_migrations),
