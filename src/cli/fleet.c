@@ -22,13 +22,15 @@
 #include "cli/ledger_opts.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "report/document.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
-	"usage: portcensus fleet QUESTION [--ledger URL | --db PATH] [--format table|json|md]\n"
+	"usage: portcensus fleet QUESTION [--ledger URL | --db PATH]\n"
+	"                        [--format table|json|md|html|prom]\n"
 	"\n"
 	"Questions about a fleet, from the central ledger (--ledger, default\n"
 	"$PORTCENSUS_LEDGER; any ledger answers):\n"
@@ -49,7 +51,8 @@ static const char usage[] =
 
 struct ftable {
 	struct pc_arena arena;
-	int ncols;
+	int ncols;  /* shown */
+	int hidden; /* more columns after them, for prom */
 	const char *names[MAX_COLS];
 	bool numeric[MAX_COLS];
 	char **rows; /* rows[i][c] */
@@ -66,7 +69,7 @@ static char **ft_add(struct ftable *t)
 		t->rows = p;
 		t->cap = nc;
 	}
-	char **row = pc_arena_alloc(&t->arena, (size_t)t->ncols * sizeof(*row));
+	char **row = pc_arena_alloc(&t->arena, (size_t)(t->ncols + t->hidden) * sizeof(*row));
 	if (row)
 		t->rows[t->n++] = (char *)row;
 	return row;
@@ -163,6 +166,98 @@ static void write_json(FILE *f, const struct ftable *t)
 	fputc('\n', f);
 }
 
+/* A page for a browser: one table, every cell escaped (document.h). */
+static void write_html(FILE *f, const struct ftable *t, const char *question)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", f);
+	fputs("portcensus fleet ", f);
+	pc_report_html_text(f, question);
+	fputs("</title>\n<style>body{font-family:sans-serif}table{border-collapse:collapse}"
+	      "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+	      "td.n{text-align:right}</style>\n</head><body>\n<h1>portcensus fleet ",
+	      f);
+	pc_report_html_text(f, question);
+	fprintf(f, "</h1>\n<p>%zu row(s)</p>\n<table>\n<thead><tr>", t->n);
+	for (int c = 0; c < t->ncols; c++) {
+		fputs("<th>", f);
+		pc_report_html_text(f, t->names[c]);
+		fputs("</th>", f);
+	}
+	fputs("</tr></thead>\n<tbody>\n", f);
+	for (size_t i = 0; i < t->n; i++) {
+		fputs("<tr>", f);
+		for (int c = 0; c < t->ncols; c++) {
+			fputs(t->numeric[c] ? "<td class=\"n\">" : "<td>", f);
+			pc_report_html_text(f, ft_row(t, i)[c]);
+			fputs("</td>", f);
+		}
+		fputs("</tr>\n", f);
+	}
+	fputs("</tbody>\n</table>\n</body></html>\n", f);
+}
+
+/* A Prometheus label value: sanitized, with \\, " and newline escaped. */
+static void prom_label(FILE *f, const char *s)
+{
+	char clean[256];
+	pc_text_sanitize(s, clean, sizeof(clean));
+	for (const char *p = clean; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			fputc('\\', f);
+		fputc(*p, f);
+	}
+}
+
+/* The text exposition format: for hosts, one sample per host of its last
+ * audit time, audits and staleness; for the other questions, how many
+ * rows each host (the first column) has. */
+static void write_prom(FILE *f, const struct ftable *t, const char *question, bool hosts)
+{
+	if (hosts) {
+		static const struct {
+			const char *name, *help;
+			int col;
+		} m[] = {
+			{"portcensus_fleet_last_audit_timestamp_seconds", "Start of the host's last audit.", 5},
+			{"portcensus_fleet_audits", "Audits of the host in the ledger.", 3},
+			{"portcensus_fleet_host_stale", "1 when the host is silent longer than --stale.", 6},
+		};
+		for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+			fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", m[k].name, m[k].help, m[k].name);
+			for (size_t i = 0; i < t->n; i++) {
+				char **row = ft_row(t, i);
+				fprintf(f, "%s{host_id=\"", m[k].name);
+				prom_label(f, row[0]);
+				fputs("\",host=\"", f);
+				prom_label(f, row[1]);
+				fprintf(f, "\"} %s\n", row[m[k].col]);
+			}
+		}
+		return;
+	}
+	fputs("# HELP portcensus_fleet_rows Rows of a fleet question, by host.\n"
+	      "# TYPE portcensus_fleet_rows gauge\n",
+	      f);
+	/* rows come sorted by the first column for every question but drift
+	 * and findings: count runs after a stable pass over the table */
+	for (size_t i = 0; i < t->n; i++) {
+		const char *key = ft_row(t, i)[0];
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(ft_row(t, j)[0], key) == 0;
+		if (seen)
+			continue;
+		size_t n = 0;
+		for (size_t j = i; j < t->n; j++)
+			n += strcmp(ft_row(t, j)[0], key) == 0;
+		fputs("portcensus_fleet_rows{question=\"", f);
+		prom_label(f, question);
+		fprintf(f, "\",%s=\"", strcmp(t->names[0], "HOST") == 0 ? "host" : "address");
+		prom_label(f, key);
+		fprintf(f, "\"} %zu\n", n);
+	}
+}
+
 /* --- the questions --------------------------------------------------------- */
 
 /* Each host's latest audit (the host id, or the host name before schema 3). */
@@ -191,7 +286,7 @@ static int q_row(void *ctx, int ncols, const char *const *cols)
 	char **row = ft_add(t);
 	if (!row)
 		return PC_ENOMEM;
-	for (int c = 0; c < t->ncols; c++)
+	for (int c = 0; c < t->ncols + t->hidden; c++)
 		row[c] = "";
 	int r = q->fill(q, ncols, cols, row);
 	if (r > 0) /* not wanted: take it back */
@@ -220,6 +315,11 @@ static int fill_hosts(struct q *q, int ncols, const char *const *cols, char **ro
 	r |= ft_set(&fl->t, row, 2, pc_format_time(last, t, sizeof(t)));
 	r |= ft_set(&fl->t, row, 3, cols[3]);
 	r |= ft_set(&fl->t, row, 4, stale ? "yes" : "no");
+	/* for prom only (not shown): seconds, and staleness as a number */
+	char secs[32];
+	snprintf(secs, sizeof(secs), "%.3f", (double)last / 1000.0);
+	r |= ft_set(&fl->t, row, 5, secs);
+	r |= ft_set(&fl->t, row, 6, stale ? "1" : "0");
 	return r ? PC_ENOMEM : 0;
 }
 
@@ -278,6 +378,7 @@ static int q_hosts(struct fleet *fl)
 	static const char *const names[] = {"HOST_ID", "HOST", "LAST_AUDIT", "AUDITS", "STALE"};
 	static const bool num[] = {false, false, false, true, false};
 	columns(fl, names, num, 5);
+	fl->t.hidden = 2;
 	return ask(fl,
 		   "SELECT " HOST_KEY ", s.host, s.started_at, c.n FROM snapshot s JOIN"
 		   " (SELECT max(id) AS id, count(*) AS n FROM snapshot WHERE kind = 'audit'"
@@ -584,8 +685,10 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		return pc_cli_usage_error(cli, "unknown fleet question '%s' (hosts, findings,"
 					  " exposes, image, drift, sweep, ship)", what);
 	const char *format = cli->format ? cli->format : "table";
-	if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "md"))
-		return pc_cli_usage_error(cli, "fleet writes table, json or md, not '%s'", format);
+	if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "md") &&
+	    strcmp(format, "html") && strcmp(format, "prom"))
+		return pc_cli_usage_error(cli, "fleet writes table, json, md, html or prom, not '%s'",
+					  format);
 
 	int rc = pc_cli_ledger_open(cli, ledger ? ledger : db, &fl.l);
 	if (rc)
@@ -612,6 +715,10 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 			write_json(f, &fl.t);
 		else if (strcmp(format, "md") == 0)
 			write_md(f, &fl.t);
+		else if (strcmp(format, "html") == 0)
+			write_html(f, &fl.t, what);
+		else if (strcmp(format, "prom") == 0)
+			write_prom(f, &fl.t, what, strcmp(what, "hosts") == 0);
 		else
 			write_table(f, &fl.t);
 		rc = pc_cli_finish_output(cli, f, NULL, NULL, 0);

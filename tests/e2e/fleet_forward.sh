@@ -92,4 +92,24 @@ import json, sys
 x = json.load(open(sys.argv[1]))
 assert [(e["address"], e["port"]) for e in x] == [("198.18.0.1", 7002)], x
 PY
+# the other formats of the same answer
+"$PORTCENSUS" fleet hosts --ledger "$LAB_PG_URL" --format prom >"$LAB_TMP/hosts.prom" ||
+	lab_fail "fleet hosts --format prom"
+grep -Eq '^portcensus_fleet_audits\{host_id="agent-a",host="[^"]*"\} 3$' "$LAB_TMP/hosts.prom" ||
+	lab_fail "prom: $(cat "$LAB_TMP/hosts.prom")"
+grep -Eq '^portcensus_fleet_host_stale\{host_id="agent-a",host="[^"]*"\} 0$' "$LAB_TMP/hosts.prom" ||
+	lab_fail "prom stale: $(cat "$LAB_TMP/hosts.prom")"
+"$PORTCENSUS" fleet exposes 7002 --ledger "$LAB_PG_URL" --format prom >"$LAB_TMP/x.prom"
+grep -Eq '^portcensus_fleet_rows\{question="exposes",host="[^"]*"\} 1$' "$LAB_TMP/x.prom" ||
+	lab_fail "prom rows: $(cat "$LAB_TMP/x.prom")"
+"$PORTCENSUS" fleet hosts --ledger "$LAB_PG_URL" --format html >"$LAB_TMP/hosts.html"
+grep -q '<td>agent-a</td>' "$LAB_TMP/hosts.html" || lab_fail "html: $(cat "$LAB_TMP/hosts.html")"
+"$PORTCENSUS" fleet hosts --ledger "$LAB_PG_URL" --format md >"$LAB_TMP/hosts.md"
+grep -q '^| HOST_ID | HOST | LAST_AUDIT | AUDITS | STALE |$' "$LAB_TMP/hosts.md" ||
+	lab_fail "md: $(cat "$LAB_TMP/hosts.md")"
+grep -q '^| agent-a |' "$LAB_TMP/hosts.md" || lab_fail "md row: $(cat "$LAB_TMP/hosts.md")"
+"$PORTCENSUS" fleet hosts --ledger "$LAB_PG_URL" --format csv >/dev/null 2>&1
+lab_assert_eq "an unknown format is a usage error" 2 "$?"
+"$PORTCENSUS" fleet nonsense --ledger "$LAB_PG_URL" >/dev/null 2>&1
+lab_assert_eq "an unknown question is a usage error" 2 "$?"
 echo "fleet_forward: ok"
