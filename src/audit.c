@@ -1,9 +1,11 @@
 /*
  * audit.c - the pipeline. Runs the sources (host inventory, network scan),
- * then the live check and the probes over what they found. Later stages
- * (classify, policy, ledger) join here, and only here.
+ * then the live check and the probes over what they found, then classifies
+ * the endpoints, judges them against the policy and stores the snapshot in
+ * the ledger. Later stages join here, and only here.
  */
 #include "audit.h"
+#include "classify/classify.h"
 #include "inventory/netns.h"
 #include "probe/probe.h"
 #include "probe/reach.h"
@@ -72,6 +74,15 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 		if (r < 0)
 			goto out;
 	}
+	/* classify, judge, then classify again: the rule "not covered by the
+	 * policy" needs the verdicts (docs/classify.md) */
+	if (opts->kb && (r = pc_classify_run(snap, opts->kb, NULL, err)) < 0)
+		goto out;
+	if (opts->policy &&
+	    (r = pc_policy_eval(snap, opts->policy, &opts->policy_opts, opts->policy_result, err)) < 0)
+		goto out;
+	if (opts->kb && opts->policy && (r = pc_classify_run(snap, opts->kb, NULL, err)) < 0)
+		goto out;
 	pc_snapshot_sort(snap);
 	pc_snapshot_finish(snap);
 	if (opts->ledger && opts->ledger_result)
