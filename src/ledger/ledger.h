@@ -221,9 +221,11 @@ const char *pc_ledger_action_name(enum pc_ledger_action a);
  * 0 or PC_EINVAL (no usable home) / PC_ETOOBIG. */
 int pc_ledger_default_path(char *buf, size_t len, struct pc_error *err);
 
-/* Open the ledger at path with the default store, migrated. With create,
- * make the missing directories (0700) and the file (0600); a symbolic link
- * as the file is refused. */
+/* Open the ledger at path, migrated: a postgresql:// (or postgres://) URL
+ * is the central ledger (ledger_pg.c; the database must exist), anything
+ * else an SQLite file. For a file, with create, make the missing
+ * directories (0700) and the file (0600); a symbolic link as the file is
+ * refused. */
 int pc_ledger_open(const char *path, bool create, struct pc_ledger **ret,
 		   struct pc_error *err);
 void pc_ledger_close(struct pc_ledger *l);

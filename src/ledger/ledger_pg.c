@@ -144,11 +144,17 @@ static int pg_error(struct pg_ledger *l, struct pc_error *err, const char *what,
 	const char *why = res ? PQresultErrorMessage(res) : NULL;
 	if (!why || !*why)
 		why = PQerrorMessage(l->conn);
-	char msg[512];
-	pc_text_sanitize(why, msg, sizeof(msg));
+	/* libpq's messages span lines ("...failed: ...\n\tIs the server
+	 * running...\n"): one line, then the one sanitizer */
+	char flat[512], msg[512];
+	snprintf(flat, sizeof(flat), "%s", why);
+	for (char *c = flat; *c; c++)
+		if (*c == '\n' || *c == '\t' || *c == '\r')
+			*c = ' ';
+	pc_text_sanitize(flat, msg, sizeof(msg));
 	size_t n = strlen(msg);
-	while (n && (msg[n - 1] == '?' || msg[n - 1] == ' '))
-		msg[--n] = '\0'; /* libpq's trailing newline, sanitized */
+	while (n && msg[n - 1] == ' ')
+		msg[--n] = '\0';
 	if (PQstatus(l->conn) != CONNECTION_OK)
 		return pc_error_set_at(err, -ECONNREFUSED, l->where, 0, 0,
 				       "ledger unreachable (%s: %s)", what, msg);
