@@ -780,7 +780,8 @@ static int pg_retain(struct pc_ledger *base, const struct pc_ledger_keep *keep, 
 	if (!keep->count && !keep->max_age_ms)
 		return 0;
 	static const char *const tables[] = {"endpoint_text", "forward_target", "owner",
-					     "endpoint", "finding", "snapshot_warning"};
+					     "endpoint",      "finding",        "snapshot_warning",
+					     "outbox"};
 	struct params p = {0};
 	PGresult *res = NULL;
 	int r = exec_sql(l, "BEGIN", err);
@@ -804,16 +805,16 @@ static int pg_retain(struct pc_ledger *base, const struct pc_ledger_keep *keep, 
 		res = NULL;
 	}
 	int64_t cut_time = keep->max_age_ms ? now_ms - keep->max_age_ms : INT64_MIN;
-	char sql[256];
+	char sql[512];
 	for (size_t i = 0; i <= sizeof(tables) / sizeof(tables[0]); i++) {
 		if (i < sizeof(tables) / sizeof(tables[0]))
 			snprintf(sql, sizeof(sql),
 				 "DELETE FROM %s WHERE snapshot_id IN (SELECT id FROM snapshot"
-				 " WHERE id <= $1 OR started_at < $2)",
+				 " WHERE " PC_LEDGER_RETAIN_CUT("$1", "$2") ")",
 				 tables[i]);
 		else
 			snprintf(sql, sizeof(sql),
-				 "DELETE FROM snapshot WHERE id <= $1 OR started_at < $2");
+				 "DELETE FROM snapshot WHERE " PC_LEDGER_RETAIN_CUT("$1", "$2"));
 		params_int(&p, cut_id);
 		params_int(&p, cut_time);
 		r = run(l, sql, &p, &res, err, "retention");

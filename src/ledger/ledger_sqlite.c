@@ -667,7 +667,8 @@ static int sq_retain(struct pc_ledger *base, const struct pc_ledger_keep *keep, 
 	if (!keep->count && !keep->max_age_ms)
 		return 0;
 	static const char *const tables[] = {"endpoint_text", "forward_target", "owner",
-					     "endpoint", "finding", "snapshot_warning"};
+					     "endpoint",      "finding",        "snapshot_warning",
+					     "outbox"};
 	int r = exec_sql(l, "BEGIN IMMEDIATE", err);
 	if (r < 0)
 		return r;
@@ -692,11 +693,11 @@ static int sq_retain(struct pc_ledger *base, const struct pc_ledger_keep *keep, 
 		st = NULL;
 	}
 	int64_t cut_time = keep->max_age_ms ? now_ms - keep->max_age_ms : INT64_MIN;
-	char sql[256];
+	char sql[512];
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		snprintf(sql, sizeof(sql),
 			 "DELETE FROM %s WHERE snapshot_id IN (SELECT id FROM snapshot"
-			 " WHERE id <= ?1 OR started_at < ?2)",
+			 " WHERE " PC_LEDGER_RETAIN_CUT("?1", "?2") ")",
 			 tables[i]);
 		if ((r = prepare(l, sql, &st, err)) < 0)
 			goto fail;
@@ -707,7 +708,7 @@ static int sq_retain(struct pc_ledger *base, const struct pc_ledger_keep *keep, 
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if ((r = prepare(l, "DELETE FROM snapshot WHERE id <= ?1 OR started_at < ?2", &st, err)) <
+	if ((r = prepare(l, "DELETE FROM snapshot WHERE " PC_LEDGER_RETAIN_CUT("?1", "?2"), &st, err)) <
 	    0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, cut_id);

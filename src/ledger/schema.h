@@ -139,6 +139,13 @@ int pc_ledger_diff_with(enum pc_ledger_engine engine, pc_ledger_query_fn query, 
 			int64_t a, int64_t b, struct pc_ledger_diff *d, const char *where,
 			struct pc_error *err);
 
+/* Retention's cut, the snapshots it removes: by count (id <= ?1) or age
+ * (started_at < ?2), never one still owed to the central ledger (outbox):
+ * store and forward loses nothing to --keep. */
+#define PC_LEDGER_RETAIN_CUT(P1, P2)                                                         \
+	"(id <= " P1 " OR started_at < " P2 ")"                                            \
+	" AND id NOT IN (SELECT snapshot_id FROM outbox WHERE central_id IS NULL)"
+
 /* The columns a diff reads of each side. */
 #define PC_LEDGER_DIFF_COLS "ident, ns_id, source, proto, address, port, hostname, d_owner, " \
 			    "d_exe, d_unit, d_image, d_service, d_auth, d_bind, d_state, " \

@@ -4,7 +4,8 @@
 #
 #   1. audit with --ledger: stored locally and shipped (central: 1)
 #   2. PostgreSQL stopped; two audits (a listener added in between): both
-#      succeed, say they are kept, central unreachable
+#      succeed, say they are kept, central unreachable; --keep 1 on the
+#      second removes the shipped #1 locally but not the owed ones
 #   3. PostgreSQL started; `fleet ship`: the two shipped; the central ledger
 #      holds exactly the three audits, in the order they ran (their origin
 #      uuids, compared with the local ledger's)
@@ -27,14 +28,16 @@ ip -n "$a" addr add 198.18.0.1/32 dev lo
 lab_spawn "$a" socat TCP-LISTEN:7001,bind=198.18.0.1,fork,reuseaddr - >/dev/null
 lab_wait_listen "$a" tcp 7001
 
-audit() { # N
-	"$PORTCENSUS" audit --no-verify --db "$local_db" --ledger "$LAB_PG_URL" \
-		--host-id agent-a --format json >"$LAB_TMP/a$1.json" 2>"$LAB_TMP/a$1.err" || {
-		cat "$LAB_TMP/a$1.err" >&2
-		lab_fail "audit $1 failed"
+audit() { # N [OPTION...]
+	local n=$1
+	shift
+	"$PORTCENSUS" audit --no-verify --db "$local_db" --ledger "$LAB_PG_URL" "$@" \
+		--host-id agent-a --format json >"$LAB_TMP/a$n.json" 2>"$LAB_TMP/a$n.err" || {
+		cat "$LAB_TMP/a$n.err" >&2
+		lab_fail "audit $n failed"
 	}
 }
-central_origins() { lab_pg_sql "SELECT origin FROM snapshot ORDER BY id"; }
+central_origins() { lab_pg_sql "SELECT origin FROM snapshot WHERE id > 1 ORDER BY id"; }
 local_origins() {
 	python3 -c 'import sqlite3,sys
 for (o,) in sqlite3.connect(sys.argv[1]).execute("SELECT origin FROM snapshot ORDER BY id"): print(o)' "$local_db"
@@ -48,15 +51,19 @@ audit 2
 grep -q "kept in" "$LAB_TMP/a2.err" || lab_fail "audit 2 did not say it kept the snapshot: $(cat "$LAB_TMP/a2.err")"
 lab_spawn "$a" socat TCP-LISTEN:7002,bind=198.18.0.1,fork,reuseaddr - >/dev/null
 lab_wait_listen "$a" tcp 7002
-audit 3
+# --keep 1 removes the shipped #1 locally, never the owed #2 and #3
+audit 3 --keep 1
 grep -q "2 snapshot(s) kept" "$LAB_TMP/a3.err" || lab_fail "audit 3: $(cat "$LAB_TMP/a3.err")"
+lab_assert_eq "retention keeps what is owed" 2 "$(python3 -c 'import sqlite3,sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM snapshot").fetchone()[0])' "$local_db")"
 
 lab_pg_start
 "$PORTCENSUS" fleet ship --db "$local_db" --ledger "$LAB_PG_URL" 2>"$LAB_TMP/ship.err" ||
 	lab_fail "fleet ship: $(cat "$LAB_TMP/ship.err")"
 grep -q "2 shipped, 0 still owed" "$LAB_TMP/ship.err" || lab_fail "ship said: $(cat "$LAB_TMP/ship.err")"
 lab_assert_eq "central holds the three audits" 3 "$(lab_pg_sql 'SELECT count(*) FROM snapshot')"
-lab_assert_eq "in the order they ran, each once" "$(local_origins)" "$(central_origins)"
+lab_assert_eq "in the order they ran, each once (#1 left locally by --keep)" \
+	"$(local_origins)" "$(central_origins)"
 
 # the commit of #2 succeeded but its acknowledgement was lost
 python3 -c 'import sqlite3,sys
