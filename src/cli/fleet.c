@@ -592,7 +592,7 @@ static int ship(struct pc_cli *cli, const char *db, const char *central)
 	if (!cli->quiet)
 		fprintf(stderr, "fleet ship: %llu shipped, %llu still owed%s\n",
 			(unsigned long long)sh.shipped, (unsigned long long)sh.pending,
-			sh.lost ? " (some removed by retention before shipping)" : "");
+			sh.lost ? " (some were gone from the local ledger before shipping)" : "");
 	return r < 0 ? pc_cli_fail(cli, &err) : 0;
 }
 

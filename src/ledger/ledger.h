@@ -274,7 +274,7 @@ int pc_ledger_outbox_add(const char *local_path, int64_t local_id, struct pc_err
 struct pc_ledger_ship {
 	uint64_t shipped; /* stored centrally now (or found there already) */
 	uint64_t pending; /* still owed afterwards */
-	uint64_t lost;    /* removed locally by retention before shipping */
+	uint64_t lost;    /* gone from the local ledger before shipping */
 };
 /* Ship what the local ledger owes to central, oldest first, each exactly
  * once; stops at the first failure (-ECONNREFUSED: unreachable). */

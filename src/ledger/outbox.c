@@ -134,8 +134,9 @@ int pc_ledger_ship(const char *local_path, const char *central, struct pc_ledger
 			int64_t cid = 0;
 			r = local->ops->load(local, ids[i], &snap, &meta, err);
 			if (r == -ENOENT) {
-				/* retention removed it before it could ship:
-				 * nothing to ship, say so in the count */
+				/* gone before it could ship (retention keeps
+				 * owed snapshots, so removed by hand): nothing
+				 * to ship, say so in the count */
 				res->lost++;
 				r = ob_exec_id(db, local_path,
 					       "UPDATE outbox SET central_id = 0, shipped_at = ?2"
