@@ -1,11 +1,13 @@
 /*
  * main.c - the entry point: global options, subcommand dispatch, help and
- * version. Global options (--format, -o, --quiet, --no-color) may stand
- * anywhere on the line, before or after the subcommand, as users of nmap and
- * ss expect; they are taken out before the subcommand parses the rest.
+ * version. Global options (--format, -o, --quiet, --no-color,
+ * --privsep-user) may stand anywhere on the line, before or after the
+ * subcommand, as users of nmap and ss expect; they are taken out before the
+ * subcommand parses the rest.
  */
 #include "cli/cli.h"
 #include "core/text.h"
+#include "privsep/privsep.h"
 
 #include <locale.h>
 #include <sys/resource.h>
@@ -20,6 +22,8 @@ static const char *const global_usage =
 	"  -o, --output F   write the report to F (atomically) instead of stdout\n"
 	"  -q, --quiet      no progress and no notes on stderr\n"
 	"  --no-color       no colours (also when NO_COLOR is set)\n"
+	"  --privsep-user U run the probe worker (everything that reads the\n"
+	"                   network) as user U (default nobody)\n"
 	"  --kb FILE        extend or override the service knowledge base (YAML)\n"
 	"  --fail-on SEV    exit 1 when an endpoint's risk is SEV or worse\n"
 	"                   (critical, high, medium, low, info)\n"
@@ -89,7 +93,7 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 		}
 		/* "--name VALUE", "--name=VALUE", and "-o VALUE" */
 		static const char *const valued[] = {"--format", "--output", "--kb", "--fail-on",
-						     NULL};
+						     "--privsep-user", NULL};
 		const char *name = strcmp(a, "-o") == 0 ? "--output" : NULL;
 		for (size_t k = 0; !name && valued[k]; k++) {
 			size_t n = strlen(valued[k]);
@@ -108,6 +112,8 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 		if (name) {
 			if (strcmp(name, "--format") == 0) {
 				cli->format = val;
+			} else if (strcmp(name, "--privsep-user") == 0) {
+				cli->privsep_user = val;
 			} else if (strcmp(name, "--kb") == 0) {
 				cli->kb_path = val;
 			} else if (strcmp(name, "--fail-on") == 0) {
@@ -136,6 +142,14 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 	}
 	argv[out] = NULL;
 	return out;
+}
+
+int pc_cli_privsep(struct pc_cli *cli, struct pc_privsep_opts *ret)
+{
+	struct pc_error err = {0};
+	if (pc_privsep_opts_init(ret, cli->privsep_user, &err) < 0)
+		return pc_cli_fail(cli, &err);
+	return 0;
 }
 
 static char *join_argv(int argc, char **argv)

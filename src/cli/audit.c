@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/ledger_opts.h"
 #include "cli/scan_opts.h"
+#include "privsep/privsep.h"
 #include "policy/policy.h"
 
 #include <getopt.h>
@@ -162,6 +163,13 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		s->opts.ctx = cli;
 		opts.scan = &s->opts;
 	}
+
+	struct pc_privsep_opts ps;
+	int prc = pc_cli_privsep(cli, &ps);
+	if (prc)
+		return prc;
+	opts.privsep = &ps;
+	s->opts.privsep = &ps;
 
 	if (opts.policy_opts.from && !policy_file)
 		return pc_cli_usage_error(cli, "--from needs --policy");

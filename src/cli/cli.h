@@ -26,6 +26,7 @@ struct pc_cli {
 	bool color;              /* colours allowed on stdout */
 	bool progress;           /* progress on stderr (a terminal, not --quiet) */
 	const char *cmdline;     /* argv joined, for snapshot.command */
+	const char *privsep_user; /* --privsep-user, NULL for the default */
 	const char *kb_path;     /* --kb FILE: extends the built-in knowledge base */
 	int fail_on;             /* --fail-on: an enum pc_severity, or -1 when absent */
 };
@@ -77,6 +78,10 @@ int pc_cli_finish_output(struct pc_cli *cli, FILE *f, const struct pc_snapshot *
 int pc_cli_write_snapshot(struct pc_cli *cli, const struct pc_snapshot *snap,
 			  const struct pc_report_ops *fmt, enum pc_report_view view);
 
+/* Resolve --privsep-user (main.c) for the commands that fork a probe
+ * worker. 0, or PC_EXIT_USAGE after printing why (no such user). */
+struct pc_privsep_opts;
+int pc_cli_privsep(struct pc_cli *cli, struct pc_privsep_opts *ret);
 /* The knowledge base to classify with: the built-in one, extended by
  * --kb FILE. NULL after printing the error; *ret_rc is then the exit code
  * (2 for a bad file, 3 for a runtime failure). Free with pc_kb_free(). */

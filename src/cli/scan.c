@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/ledger_opts.h"
 #include "cli/scan_opts.h"
+#include "privsep/privsep.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -122,6 +123,12 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		rc = pc_cli_scan_list(cli, &s);
 		goto out;
 	}
+
+	struct pc_privsep_opts ps;
+	rc = pc_cli_privsep(cli, &ps);
+	if (rc)
+		goto out;
+	s.opts.privsep = &ps;
 
 	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
 	if (!fmt) {

@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/scan_opts.h"
 #include "import/import.h"
+#include "privsep/privsep.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -173,6 +174,12 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO))
 		return pc_cli_usage_error(cli, "verify needs a FILE, or results on standard "
 					       "input (see 'portcensus help verify')");
+
+	struct pc_privsep_opts ps;
+	int pr = pc_cli_privsep(cli, &ps);
+	if (pr)
+		return pr;
+	ro.privsep = &ps;
 
 	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
 	if (!fmt)
