@@ -109,7 +109,7 @@ def check(audit, inspect, table_path, runtime, proxy):
                    "and their published ports")
 
 
-def drift(diff_path, address, port, before, after, quiet_port):
+def drift(diff_path, address, port, before, after, quiet_port, container=None):
     """The diff has one `changed` record for ADDRESS:PORT whose image went
     from BEFORE to AFTER, and no image change for ADDRESS:QUIET_PORT (its
     service probe may have timed out on a loaded machine, which is drift
@@ -130,6 +130,17 @@ def drift(diff_path, address, port, before, after, quiet_port):
              and (c.get("action") != "changed" or "image" in (c.get("changes") or {}))]
     if quiet:
         fails.append(f"{address}:{quiet_port} kept its container and image, yet: {quiet}")
+    if container:
+        # the container's own listener, in a namespace the runtime names anew
+        # for every container (netns-<uuid>): keyed on the container's name,
+        # it is one `changed` record too, never removed + added
+        own = [c for c in changes if c.get("namespace") == container
+               and not (c.get("address") == address and c.get("port") == int(port))]
+        if len(own) != 1 or own[0].get("action") != "changed" or \
+                (own[0].get("changes") or {}).get("image") != {"before": before, "after": after}:
+            fails.append(f"container {container}'s own listener: want one 'changed' record "
+                         f"with the image change, got "
+                         f"{[(c.get('action'), c.get('identity'), c.get('changes')) for c in own]}")
     return verdict(fails, doc, f"# diff: {address}:{port} image {before} -> {after}")
 
 
@@ -138,7 +149,7 @@ if __name__ == "__main__":
         sys.exit(wait(sys.argv[2:]))
     if len(sys.argv) == 7 and sys.argv[1] == "check":
         sys.exit(check(*sys.argv[2:]))
-    if len(sys.argv) == 8 and sys.argv[1] == "drift":
+    if len(sys.argv) in (8, 9) and sys.argv[1] == "drift":
         sys.exit(drift(*sys.argv[2:]))
     print(__doc__, file=sys.stderr)
     sys.exit(2)

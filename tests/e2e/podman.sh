@@ -130,7 +130,7 @@ python3 "$oracle" wait "http://198.18.60.1:8081/=pcweb 3" ||
 rc=$?
 lab_assert_eq "diff exit status (1: drift)" 1 "$rc"
 python3 "$oracle" drift "$LAB_TMP/diff.json" 198.18.60.1 8081 localhost/pcweb:2 \
-	localhost/pcweb:3 8080 || exit 1
+	localhost/pcweb:3 8080 web2 || exit 1
 
 # nothing of podman survives its cleanup: no container process, no conmon,
 # no runc, no podman, no storage mount
