@@ -128,5 +128,6 @@ extern const struct pc_cli_command pc_cmd_diff;
 extern const struct pc_cli_command pc_cmd_report;
 extern const struct pc_cli_command pc_cmd_watch;
 extern const struct pc_cli_command pc_cmd_policy;
+extern const struct pc_cli_command pc_cmd_fleet;
 
 #endif

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int pc_cli_ledger_option(struct pc_cli *cli, struct pc_cli_ledger *lo, int code,
@@ -29,6 +30,24 @@ int pc_cli_ledger_option(struct pc_cli *cli, struct pc_cli_ledger *lo, int code,
 	case PC_CLI_OPT_KEEP:
 		if (pc_ledger_parse_keep(arg, &lo->keep, &err) < 0)
 			return pc_cli_usage_error(cli, "%s", err.msg);
+		return 0;
+	case PC_CLI_OPT_LEDGER:
+		if (!pc_ledger_is_url(arg))
+			return pc_cli_usage_error(cli, "--ledger takes a postgresql:// URL, not '%s'"
+						  " (a local file is --db)", arg);
+		lo->ledger = arg;
+		return 0;
+	case PC_CLI_OPT_HOST_ID:
+	case PC_CLI_OPT_SWEEP_ID:
+	case PC_CLI_OPT_SEGMENT:
+		if (!*arg || strlen(arg) > 200)
+			return pc_cli_usage_error(cli, "--%s takes 1 to 200 characters",
+						  code == PC_CLI_OPT_HOST_ID    ? "host-id"
+						  : code == PC_CLI_OPT_SWEEP_ID ? "sweep-id"
+										: "segment");
+		*(code == PC_CLI_OPT_HOST_ID    ? &lo->host_id
+		  : code == PC_CLI_OPT_SWEEP_ID ? &lo->sweep_id
+						: &lo->segment) = arg;
 		return 0;
 	}
 	return 1;
@@ -58,9 +77,22 @@ const struct pc_ledger_request *pc_cli_ledger_request(struct pc_cli *cli,
 	*rc = pc_cli_ledger_path(cli, lo->db, lo->path, sizeof(lo->path));
 	if (*rc)
 		return NULL;
+	const char *env = getenv("PORTCENSUS_LEDGER");
+	if (!lo->ledger && env && *env) {
+		if (!pc_ledger_is_url(env)) {
+			*rc = pc_cli_usage_error(cli, "PORTCENSUS_LEDGER takes a postgresql:// URL");
+			return NULL;
+		}
+		lo->ledger = env;
+	}
 	lo->req = (struct pc_ledger_request){
 		.path = lo->path,
-		.meta = {.kind = kind, .scope = scope},
+		.central = lo->ledger,
+		.meta = {.kind = kind,
+			 .scope = scope,
+			 .host_id = lo->host_id,
+			 .sweep_id = lo->sweep_id,
+			 .segment = lo->segment},
 		.keep = lo->keep,
 	};
 	return &lo->req;
@@ -92,16 +124,30 @@ int pc_cli_ledger_finish(struct pc_cli *cli, const struct pc_cli_ledger *lo, int
 		pc_cli_fail(cli, &lo->res.err);
 		return PC_EXIT_RUNTIME;
 	}
+	if (lo->ledger && lo->res.ship_rc < 0) {
+		char why[512];
+		pc_cli_note(cli, "ledger: %s; %llu snapshot(s) kept in %s, shipped when it answers",
+			    pc_text_sanitize(lo->res.ship_err.msg, why, sizeof(why)),
+			    (unsigned long long)lo->res.pending, lo->path);
+	}
 	if (lo->res.deleted)
 		pc_cli_note(cli, "ledger: retention removed %llu old snapshot(s)",
 			    (unsigned long long)lo->res.deleted);
 	return rc;
 }
 
+const char *pc_cli_ledger_location(const char *db)
+{
+	const char *env = getenv("PORTCENSUS_LEDGER");
+	if (!db && env && *env)
+		return env;
+	return db;
+}
+
 int pc_cli_ledger_open(struct pc_cli *cli, const char *db, struct pc_ledger **ret)
 {
 	char path[4096];
-	int rc = pc_cli_ledger_path(cli, db, path, sizeof(path));
+	int rc = pc_cli_ledger_path(cli, pc_cli_ledger_location(db), path, sizeof(path));
 	if (rc)
 		return rc;
 	struct pc_error err = {0};
@@ -117,6 +163,7 @@ int pc_cli_ledger_args(struct pc_cli *cli, int argc, char **argv, const char *us
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, PC_CLI_OPT_DB},
+		{"ledger", required_argument, NULL, PC_CLI_OPT_DB},
 		{"limit", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},

@@ -12,12 +12,24 @@
 #include <getopt.h>
 
 /* getopt codes of the ledger options */
-enum { PC_CLI_OPT_DB = 0x5d00, PC_CLI_OPT_NO_STORE, PC_CLI_OPT_KEEP };
+enum {
+	PC_CLI_OPT_DB = 0x5d00,
+	PC_CLI_OPT_NO_STORE,
+	PC_CLI_OPT_KEEP,
+	PC_CLI_OPT_LEDGER,
+	PC_CLI_OPT_HOST_ID,
+	PC_CLI_OPT_SWEEP_ID,
+	PC_CLI_OPT_SEGMENT,
+};
 
 #define PC_CLI_LEDGER_LONGOPTS                                          \
 	{"db", required_argument, NULL, PC_CLI_OPT_DB},                 \
 	{"no-store", no_argument, NULL, PC_CLI_OPT_NO_STORE},           \
-	{"keep", required_argument, NULL, PC_CLI_OPT_KEEP}
+	{"keep", required_argument, NULL, PC_CLI_OPT_KEEP},             \
+	{"ledger", required_argument, NULL, PC_CLI_OPT_LEDGER},         \
+	{"host-id", required_argument, NULL, PC_CLI_OPT_HOST_ID},       \
+	{"sweep-id", required_argument, NULL, PC_CLI_OPT_SWEEP_ID},     \
+	{"segment", required_argument, NULL, PC_CLI_OPT_SEGMENT}
 
 #define PC_CLI_LEDGER_USAGE \
 	"Ledger (every run is stored; see `portcensus history`, `diff`):\n" \
@@ -26,10 +38,18 @@ enum { PC_CLI_OPT_DB = 0x5d00, PC_CLI_OPT_NO_STORE, PC_CLI_OPT_KEEP };
 	"                    $XDG_STATE_HOME/portcensus/ledger.db otherwise)\n" \
 	"  --no-store        do not store this run\n" \
 	"  --keep N|AGE      after storing, keep only the newest N snapshots,\n" \
-	"                    or those younger than AGE (90d, 12w, 36h)\n"
+	"                    or those younger than AGE (90d, 12w, 36h)\n" \
+	"  --ledger URL      also a fleet's central ledger (postgresql://...,\n" \
+	"                    default $PORTCENSUS_LEDGER): stored locally first,\n" \
+	"                    then shipped, kept for later when unreachable\n" \
+	"  --host-id ID      this host in the ledger (default /etc/machine-id)\n" \
+	"  --sweep-id ID     the sweep this scan is a shard of (--shard I/N)\n" \
+	"  --segment NAME    the network segment this scanner sits in\n"
 
 struct pc_cli_ledger {
 	const char *db;
+	const char *ledger; /* --ledger, else $PORTCENSUS_LEDGER */
+	const char *host_id, *sweep_id, *segment;
 	bool no_store;
 	struct pc_ledger_keep keep;
 	char path[4096];
@@ -64,5 +84,8 @@ int pc_cli_ledger_args(struct pc_cli *cli, int argc, char **argv, const char *us
 /* Open an existing ledger for reading (--db or the default). 0 or an exit
  * code after printing the error. */
 int pc_cli_ledger_open(struct pc_cli *cli, const char *db, struct pc_ledger **ret);
+/* The ledger history, diff, report and fleet read: --ledger or --db as
+ * given, else $PORTCENSUS_LEDGER, else the local default. */
+const char *pc_cli_ledger_location(const char *db);
 
 #endif

@@ -17,5 +17,6 @@ const struct pc_cli_command *const pc_cli_commands[] = {
 	&pc_cmd_report,
 	&pc_cmd_watch,
 	&pc_cmd_policy,
+	&pc_cmd_fleet,
 	NULL,
 };

@@ -109,6 +109,12 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		rc = pc_cli_usage_error(cli, "no targets (see 'portcensus help scan')");
 		goto out;
 	}
+	/* the shards of one sweep must share the permutation: without
+	 * --seed, the sweep id gives it */
+	if (lo.sweep_id && !s.opts.seed_set) {
+		s.opts.seed = pc_ledger_sweep_seed(lo.sweep_id);
+		s.opts.seed_set = true;
+	}
 	rc = pc_cli_scan_finish(cli, &s);
 	if (rc)
 		goto out;

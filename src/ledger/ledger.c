@@ -109,13 +109,55 @@ static int check_file(const char *path, bool create, struct pc_error *err)
 	return 0;
 }
 
+int pc_ledger_default_host_id(char *buf, size_t len)
+{
+	const char *path = getenv("PORTCENSUS_MACHINE_ID");
+	FILE *f = fopen(path && *path ? path : "/etc/machine-id", "re");
+	if (f) {
+		char line[128];
+		bool ok = fgets(line, sizeof(line), f) != NULL;
+		fclose(f);
+		size_t n = ok ? strcspn(line, "\r\n") : 0;
+		line[n] = '\0';
+		/* a machine id is 32 hex digits; anything else is not one */
+		bool hex = n >= 8;
+		for (size_t i = 0; i < n && hex; i++)
+			hex = strchr("0123456789abcdef", line[i]) != NULL;
+		if (hex && (size_t)snprintf(buf, len, "%s", line) < len)
+			return 0;
+	}
+	if (len < 2 || gethostname(buf, len - 1) != 0)
+		return PC_EIO;
+	buf[len - 1] = '\0';
+	return buf[0] ? 0 : PC_EIO;
+}
+
+uint64_t pc_ledger_sweep_seed(const char *sweep_id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *p = (const unsigned char *)sweep_id; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return h;
+}
+
+bool pc_ledger_is_url(const char *location)
+{
+	return strncmp(location, "postgresql://", 13) == 0 ||
+	       strncmp(location, "postgres://", 11) == 0;
+}
+
 int pc_ledger_open(const char *path, bool create, struct pc_ledger **ret,
 		   struct pc_error *err)
 {
-	int r = check_file(path, create, err);
+	const struct pc_ledger_ops *ops = &pc_ledger_sqlite;
+	int r = 0;
+	/* a URL is the central ledger; anything else a file we make safely */
+	if (pc_ledger_is_url(path))
+		ops = &pc_ledger_pg;
+	else
+		r = check_file(path, create, err);
 	if (r < 0)
 		return r;
-	const struct pc_ledger_ops *ops = &pc_ledger_sqlite;
 	struct pc_ledger *l;
 	r = ops->open(path, create, &l, err);
 	if (r < 0)
@@ -143,6 +185,22 @@ int pc_ledger_record(const struct pc_snapshot *snap, const struct pc_ledger_requ
 	int r = pc_ledger_open(req->path, true, &l, &res->err);
 	if (r == 0)
 		r = l->ops->store(l, snap, &req->meta, &res->id, &res->err);
+	/* an agent of a fleet: the audit is owed to the central ledger, and
+	 * everything owed is shipped now (outbox.c); an unreachable central
+	 * ledger leaves it owed, which is not a failure of the audit */
+	if (r == 0 && req->central && !pc_ledger_is_url(req->path)) {
+		pc_ledger_close(l);
+		l = NULL;
+		r = pc_ledger_outbox_add(req->path, res->id, &res->err);
+		if (r == 0) {
+			struct pc_ledger_ship sh;
+			res->ship_rc = pc_ledger_ship(req->path, req->central, &sh, &res->ship_err);
+			res->shipped = sh.shipped;
+			res->pending = sh.pending;
+		}
+		if (r == 0)
+			r = pc_ledger_open(req->path, false, &l, &res->err);
+	}
 	if (r == 0)
 		r = l->ops->retain(l, &req->keep, pc_now_ms(), &res->deleted, &res->err);
 	pc_ledger_close(l);

@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 /* Newest schema version (PRAGMA user_version in SQLite). */
-#define PC_LEDGER_SCHEMA_VERSION 2
+#define PC_LEDGER_SCHEMA_VERSION 3
 
 /* Bounds of what the ledger keeps of one value, so a hostile banner cannot
  * grow the file without limit (the writers cap them already; this is the
@@ -43,6 +43,11 @@ struct pc_ledger; /* an open store; its first member is its ops */
 struct pc_ledger_meta {
 	const char *kind;  /* "audit" or "scan" */
 	const char *scope; /* what was audited: "host", "net:198.18.0.0/24", ... */
+	/* the fleet (schema 3); each may be NULL */
+	const char *host_id;  /* --host-id: the machine id by default */
+	const char *origin;   /* the snapshot's uuid where it was first stored */
+	const char *sweep_id; /* --sweep-id: the shards of one sweep share it */
+	const char *segment;  /* --segment: the scanner's network segment */
 };
 
 /* One line of `history`. Strings live until the next row. */
@@ -153,6 +158,13 @@ struct pc_ledger_ops {
 	/* Delete what keep does not keep; *ret_deleted snapshots. */
 	int (*retain)(struct pc_ledger *l, const struct pc_ledger_keep *keep, int64_t now_ms,
 		      uint64_t *ret_deleted, struct pc_error *err);
+	/* A read-only question (`portcensus fleet`): portable SQL with "?"
+	 * placeholders bound to params as text (NULL allowed); every row's
+	 * columns as text (NULL for NULL) to cb, which may stop it by
+	 * returning non-zero (returned). */
+	int (*query)(struct pc_ledger *l, const char *sql, const char *const *params,
+		     int n_params, int (*cb)(void *ctx, int ncols, const char *const *cols),
+		     void *ctx, struct pc_error *err);
 	void (*close)(struct pc_ledger *l);
 };
 
@@ -161,6 +173,21 @@ struct pc_ledger {
 };
 
 extern const struct pc_ledger_ops pc_ledger_sqlite;
+extern const struct pc_ledger_ops pc_ledger_pg; /* ledger_pg.c */
+
+/* A random (version 4) uuid, "xxxxxxxx-xxxx-...": 0 or -errno. */
+#define PC_LEDGER_UUID_LEN 37
+int pc_ledger_new_uuid(char buf[PC_LEDGER_UUID_LEN]);
+/* The host id: the first line of /etc/machine-id (PORTCENSUS_MACHINE_ID
+ * names another file, for tests), else the host name. 0 or PC_EIO. */
+int pc_ledger_default_host_id(char *buf, size_t len);
+
+/* The scan permutation seed of a sweep id (FNV-1a), so that the shards of
+ * one sweep, started apart, scan disjoint parts of the same order. */
+uint64_t pc_ledger_sweep_seed(const char *sweep_id);
+
+/* Whether location names a PostgreSQL ledger (postgresql:// or postgres://). */
+bool pc_ledger_is_url(const char *location);
 
 /* --- identity.c ---------------------------------------------------------- */
 
@@ -194,9 +221,11 @@ const char *pc_ledger_action_name(enum pc_ledger_action a);
  * 0 or PC_EINVAL (no usable home) / PC_ETOOBIG. */
 int pc_ledger_default_path(char *buf, size_t len, struct pc_error *err);
 
-/* Open the ledger at path with the default store, migrated. With create,
- * make the missing directories (0700) and the file (0600); a symbolic link
- * as the file is refused. */
+/* Open the ledger at path, migrated: a postgresql:// (or postgres://) URL
+ * is the central ledger (ledger_pg.c; the database must exist), anything
+ * else an SQLite file. For a file, with create, make the missing
+ * directories (0700) and the file (0600); a symbolic link as the file is
+ * refused. */
 int pc_ledger_open(const char *path, bool create, struct pc_ledger **ret,
 		   struct pc_error *err);
 void pc_ledger_close(struct pc_ledger *l);
@@ -204,6 +233,9 @@ void pc_ledger_close(struct pc_ledger *l);
 /* What the ledger stage of the pipeline does with a finished snapshot. */
 struct pc_ledger_request {
 	const char *path;
+	/* an agent of a fleet: the central ledger's URL; the snapshot is
+	 * stored at path (local) and shipped there (outbox.c). NULL: none */
+	const char *central;
 	struct pc_ledger_meta meta;
 	struct pc_ledger_keep keep;
 };
@@ -212,6 +244,11 @@ struct pc_ledger_result {
 	int64_t id;    /* the stored snapshot's id */
 	uint64_t deleted; /* snapshots retention removed */
 	struct pc_error err;
+	/* with a central ledger: the shipping's outcome (ship_rc < 0: the
+	 * snapshots stay owed, pending of them) */
+	int ship_rc;
+	uint64_t shipped, pending;
+	struct pc_error ship_err;
 };
 /* Open, store, apply retention, close. Never fails the audit: the outcome
  * is in res, and the return is res->rc. */
@@ -228,6 +265,21 @@ int pc_ledger_resolve(struct pc_ledger *l, const struct pc_ledger_find *q, int64
 		      struct pc_error *err);
 /* Parse --keep: "N" snapshots or "Nd" days. 0 or PC_EINVAL. */
 int pc_ledger_parse_keep(const char *s, struct pc_ledger_keep *ret, struct pc_error *err);
+
+/* --- outbox.c: store and forward ---------------------------------------- */
+
+/* Mark local snapshot local_id of the ledger at local_path as owed to the
+ * central ledger. */
+int pc_ledger_outbox_add(const char *local_path, int64_t local_id, struct pc_error *err);
+struct pc_ledger_ship {
+	uint64_t shipped; /* stored centrally now (or found there already) */
+	uint64_t pending; /* still owed afterwards */
+	uint64_t lost;    /* gone from the local ledger before shipping */
+};
+/* Ship what the local ledger owes to central, oldest first, each exactly
+ * once; stops at the first failure (-ECONNREFUSED: unreachable). */
+int pc_ledger_ship(const char *local_path, const char *central, struct pc_ledger_ship *res,
+		   struct pc_error *err);
 
 void pc_ledger_diff_init(struct pc_ledger_diff *d);
 void pc_ledger_diff_free(struct pc_ledger_diff *d);

@@ -16,7 +16,7 @@
  * - The version is PRAGMA user_version; migrations run forward, one step per
  *   version, inside one BEGIN IMMEDIATE transaction, and every earlier
  *   version has a fixture database in tests/unit/data/ledger/.
- * - Endpoint columns are listed once (ep_cols) and both the INSERT and the
+ * - Endpoint columns are listed once (pc_ledger_ep_cols, schema.c) and both the INSERT and the
  *   SELECT are built from that list, so the two cannot disagree.
  * - Each endpoint's identity key (identity.c) is a column with an index on
  *   (snapshot_id, ident): a diff is a join of two snapshots on it.
@@ -26,6 +26,7 @@
  * a file that is not a ledger gives an error naming it.
  */
 #include "ledger/ledger.h"
+#include "ledger/schema.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -42,149 +43,7 @@ struct sq_ledger {
 	char path[4096];
 };
 
-/* --- schema ------------------------------------------------------------- */
-
-/* Version 1: snapshots, their warnings, endpoints and owners. */
-static const char *const schema_v1[] = {
-	"CREATE TABLE snapshot ("
-	" id INTEGER PRIMARY KEY,"
-	" host TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL, command TEXT NOT NULL,"
-	" started_at BIGINT NOT NULL, finished_at BIGINT NOT NULL,"
-	" n_endpoints BIGINT NOT NULL, n_warnings BIGINT NOT NULL,"
-	" scan INTEGER NOT NULL, scan_engine TEXT, scan_targets BIGINT, scan_ports BIGINT,"
-	" scan_probes_planned BIGINT, scan_sent BIGINT, scan_replies BIGINT,"
-	" scan_retries BIGINT, scan_capture_drops BIGINT,"
-	" scan_duration_s DOUBLE PRECISION, scan_rate_pps DOUBLE PRECISION)",
-	"CREATE INDEX snapshot_scope ON snapshot (host, kind, scope, id)",
-	"CREATE INDEX snapshot_started ON snapshot (started_at)",
-	"CREATE TABLE snapshot_warning ("
-	" snapshot_id BIGINT NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL,"
-	" PRIMARY KEY (snapshot_id, seq))",
-	"CREATE TABLE endpoint ("
-	" snapshot_id BIGINT NOT NULL, seq INTEGER NOT NULL, ident TEXT NOT NULL,"
-	" ns_id TEXT NOT NULL,"
-	" source INTEGER NOT NULL, proto INTEGER NOT NULL, address TEXT, port INTEGER NOT NULL,"
-	" state INTEGER NOT NULL, bind INTEGER NOT NULL, netns_inode BIGINT, netns_name TEXT,"
-	" hostname TEXT, peer_address TEXT, peer_port INTEGER, rtt_ms DOUBLE PRECISION,"
-	" verified INTEGER NOT NULL, reachable INTEGER NOT NULL,"
-	" verified_rtt_ms DOUBLE PRECISION, verified_error TEXT,"
-	" service INTEGER NOT NULL, svc_name TEXT, svc_product TEXT, svc_version TEXT,"
-	" svc_tls INTEGER, svc_auth INTEGER, svc_evidence TEXT, svc_banner TEXT,"
-	" tls INTEGER NOT NULL, tls_version TEXT, tls_cipher TEXT, tls_subject TEXT,"
-	" tls_issuer TEXT, tls_not_after TEXT, tls_self_signed INTEGER,"
-	" recheck INTEGER NOT NULL, claimed_service TEXT, recheck_reason TEXT,"
-	" n_owners INTEGER NOT NULL,"
-	" d_owner TEXT, d_exe TEXT, d_unit TEXT, d_service TEXT, d_auth TEXT, d_bind TEXT,"
-	" d_state TEXT,"
-	" PRIMARY KEY (snapshot_id, seq))",
-	"CREATE INDEX endpoint_ident ON endpoint (snapshot_id, ident)",
-	"CREATE TABLE owner ("
-	" snapshot_id BIGINT NOT NULL, endpoint_seq INTEGER NOT NULL, seq INTEGER NOT NULL,"
-	" pid INTEGER NOT NULL, comm TEXT, exe TEXT, uid BIGINT NOT NULL, user_name TEXT,"
-	" unit TEXT, c_id TEXT, c_runtime TEXT, c_pod_uid TEXT, c_name TEXT,"
-	" PRIMARY KEY (snapshot_id, endpoint_seq, seq))",
-	NULL,
-};
-
-/* Version 2: what issue 8's stages add - risk, policy verdict, SSH
- * evidence, findings, the container image - and the counts `history` shows
- * without reading endpoints. */
-static const char *const schema_v2[] = {
-	"ALTER TABLE snapshot ADD COLUMN n_findings BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE snapshot ADD COLUMN n_info BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE snapshot ADD COLUMN n_low BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE snapshot ADD COLUMN n_medium BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE snapshot ADD COLUMN n_high BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE snapshot ADD COLUMN n_critical BIGINT NOT NULL DEFAULT 0",
-	"ALTER TABLE endpoint ADD COLUMN ssh INTEGER NOT NULL DEFAULT 0",
-	"ALTER TABLE endpoint ADD COLUMN ssh_hostkey_type TEXT",
-	"ALTER TABLE endpoint ADD COLUMN ssh_hostkey_fingerprint TEXT",
-	"ALTER TABLE endpoint ADD COLUMN risk INTEGER NOT NULL DEFAULT 0",
-	"ALTER TABLE endpoint ADD COLUMN risk_severity INTEGER",
-	"ALTER TABLE endpoint ADD COLUMN risk_score DOUBLE PRECISION",
-	"ALTER TABLE endpoint ADD COLUMN risk_category TEXT",
-	"ALTER TABLE endpoint ADD COLUMN risk_remediation TEXT",
-	"ALTER TABLE endpoint ADD COLUMN policy INTEGER NOT NULL DEFAULT 0",
-	"ALTER TABLE endpoint ADD COLUMN policy_rule TEXT",
-	"ALTER TABLE endpoint ADD COLUMN policy_verdict INTEGER",
-	"ALTER TABLE endpoint ADD COLUMN policy_owner TEXT",
-	"ALTER TABLE endpoint ADD COLUMN policy_doc TEXT",
-	"ALTER TABLE endpoint ADD COLUMN d_image TEXT",
-	"ALTER TABLE endpoint ADD COLUMN d_severity TEXT",
-	"ALTER TABLE endpoint ADD COLUMN d_verdict TEXT",
-	"ALTER TABLE owner ADD COLUMN c_image TEXT",
-	"ALTER TABLE owner ADD COLUMN c_image_id TEXT",
-	"ALTER TABLE owner ADD COLUMN c_pod TEXT",
-	"ALTER TABLE owner ADD COLUMN c_pod_namespace TEXT",
-	"ALTER TABLE endpoint ADD COLUMN probe_skipped TEXT",
-	"ALTER TABLE endpoint ADD COLUMN forward INTEGER NOT NULL DEFAULT 0",
-	"ALTER TABLE endpoint ADD COLUMN forward_kind INTEGER",
-	"ALTER TABLE endpoint ADD COLUMN forward_rule TEXT",
-	"CREATE TABLE forward_target ("
-	" snapshot_id BIGINT NOT NULL, endpoint_seq INTEGER NOT NULL, seq INTEGER NOT NULL,"
-	" address TEXT, port INTEGER NOT NULL, weight DOUBLE PRECISION, backend_index BIGINT,"
-	" PRIMARY KEY (snapshot_id, endpoint_seq, seq))",
-	/* the drift hash joins the identity index: a diff reads two index
-	 * ranges and only the rows whose hash differs (NULL in rows that
-	 * version 1 wrote: those are compared value by value) */
-	"ALTER TABLE endpoint ADD COLUMN d_hash BIGINT",
-	"DROP INDEX endpoint_ident",
-	"CREATE INDEX endpoint_ident_hash ON endpoint (snapshot_id, ident, d_hash)",
-	/* lists of strings: risk reasons (0), policy reasons (1), auth methods (2) */
-	"CREATE TABLE endpoint_text ("
-	" snapshot_id BIGINT NOT NULL, endpoint_seq INTEGER NOT NULL, list INTEGER NOT NULL,"
-	" seq INTEGER NOT NULL, value TEXT NOT NULL,"
-	" PRIMARY KEY (snapshot_id, endpoint_seq, list, seq))",
-	"CREATE TABLE finding ("
-	" snapshot_id BIGINT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,"
-	" severity INTEGER NOT NULL, rule TEXT, message TEXT NOT NULL,"
-	" PRIMARY KEY (snapshot_id, seq))",
-	NULL,
-};
-
-static const char *const *const migrations[PC_LEDGER_SCHEMA_VERSION + 1] = {
-	NULL, schema_v1, schema_v2,
-};
-
-enum { LIST_RISK = 0, LIST_POLICY = 1, LIST_AUTH = 2 };
-
-/* Endpoint columns, in the order of enum ep_col. */
-static const char *const ep_cols[] = {
-	"seq", "ident", "ns_id", "source", "proto", "address", "port", "state", "bind",
-	"netns_inode", "netns_name", "hostname", "peer_address", "peer_port", "rtt_ms",
-	"verified", "reachable", "verified_rtt_ms", "verified_error",
-	"service", "svc_name", "svc_product", "svc_version", "svc_tls", "svc_auth",
-	"svc_evidence", "svc_banner",
-	"tls", "tls_version", "tls_cipher", "tls_subject", "tls_issuer", "tls_not_after",
-	"tls_self_signed",
-	"recheck", "claimed_service", "recheck_reason", "n_owners",
-	"ssh", "ssh_hostkey_type", "ssh_hostkey_fingerprint",
-	"risk", "risk_severity", "risk_score", "risk_category", "risk_remediation",
-	"policy", "policy_rule", "policy_verdict", "policy_owner", "policy_doc",
-	"probe_skipped", "forward", "forward_kind", "forward_rule",
-	"d_owner", "d_exe", "d_unit", "d_image", "d_service", "d_auth", "d_bind", "d_state",
-	"d_severity", "d_verdict", "d_hash",
-};
-
-enum ep_col {
-	C_SEQ, C_IDENT, C_NS_ID, C_SOURCE, C_PROTO, C_ADDRESS, C_PORT, C_STATE, C_BIND,
-	C_NETNS_INODE, C_NETNS_NAME, C_HOSTNAME, C_PEER_ADDRESS, C_PEER_PORT, C_RTT,
-	C_VERIFIED, C_REACHABLE, C_VRTT, C_VERROR,
-	C_SERVICE, C_SVC_NAME, C_SVC_PRODUCT, C_SVC_VERSION, C_SVC_TLS, C_SVC_AUTH,
-	C_SVC_EVIDENCE, C_SVC_BANNER,
-	C_TLS, C_TLS_VERSION, C_TLS_CIPHER, C_TLS_SUBJECT, C_TLS_ISSUER, C_TLS_NOT_AFTER,
-	C_TLS_SELF_SIGNED,
-	C_RECHECK, C_CLAIMED, C_RECHECK_REASON, C_N_OWNERS,
-	C_SSH, C_SSH_TYPE, C_SSH_FP,
-	C_RISK, C_RISK_SEVERITY, C_RISK_SCORE, C_RISK_CATEGORY, C_RISK_REMEDIATION,
-	C_POLICY, C_POLICY_RULE, C_POLICY_VERDICT, C_POLICY_OWNER, C_POLICY_DOC,
-	C_PROBE_SKIPPED, C_FORWARD, C_FORWARD_KIND, C_FORWARD_RULE,
-	C_D_OWNER, C_D_FIRST, /* d_exe ... d_verdict: PC_DRIFT_COUNT columns */
-	C_D_HASH = C_D_FIRST + PC_DRIFT_COUNT,
-	C_COUNT,
-};
-
-_Static_assert(sizeof(ep_cols) / sizeof(ep_cols[0]) == C_COUNT, "ep_cols and enum ep_col");
+/* The schema, the endpoint columns and the row values are in schema.c. */
 
 /* --- errors and small helpers ------------------------------------------- */
 
@@ -222,17 +81,6 @@ static int prepare(struct sq_ledger *l, const char *sql, sqlite3_stmt **st,
 	return 0;
 }
 
-/* A statement about one snapshot: prepared, its first parameter bound to
- * the snapshot id. */
-static int prepare_id(struct sq_ledger *l, const char *sql, int64_t id, sqlite3_stmt **st,
-		      struct pc_error *err)
-{
-	int r = prepare(l, sql, st, err);
-	if (r == 0)
-		sqlite3_bind_int64(*st, 1, id);
-	return r;
-}
-
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (!s) {
@@ -261,38 +109,25 @@ static void bind_addr(sqlite3_stmt *st, int i, const struct pc_addr *a, char *bu
 	sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
 }
 
-/* A text column copied into an arena (the loaded snapshot's, or the
- * diff's); NULL stays NULL. *oom is set when the copy fails. */
-static const char *arena_col(struct pc_arena *a, sqlite3_stmt *st, int i, bool *oom)
+/* Bind values[0..n) to parameters first..first+n-1. */
+static void bind_values(sqlite3_stmt *st, int first, const struct pc_ledger_value *v, int n)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
-	if (!s)
-		return NULL;
-	const char *c = pc_arena_strndup(a, (const char *)s, (size_t)sqlite3_column_bytes(st, i));
-	if (!c)
-		*oom = true;
-	return c;
-}
-
-static const char *col_str(struct pc_snapshot *snap, sqlite3_stmt *st, int i, bool *oom)
-{
-	return arena_col(&snap->arena, st, i, oom);
-}
-
-static bool col_null(sqlite3_stmt *st, int i)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL;
-}
-
-/* An enum column, or `bad` when out of [lo, hi]. */
-static int col_enum(sqlite3_stmt *st, int i, int lo, int hi, bool *bad)
-{
-	sqlite3_int64 v = sqlite3_column_int64(st, i);
-	if (v < lo || v > hi) {
-		*bad = true;
-		return lo;
+	for (int i = 0; i < n; i++) {
+		switch (v[i].type) {
+		case PC_V_NULL:
+			sqlite3_bind_null(st, first + i);
+			break;
+		case PC_V_INT:
+			sqlite3_bind_int64(st, first + i, v[i].i);
+			break;
+		case PC_V_DOUBLE:
+			sqlite3_bind_double(st, first + i, v[i].d);
+			break;
+		case PC_V_TEXT:
+			bind_text(st, first + i, v[i].s);
+			break;
+		}
 	}
-	return (int)v;
 }
 
 /* --- open, migrate, close ------------------------------------------------ */
@@ -414,8 +249,8 @@ static int sq_migrate(struct pc_ledger *base, struct pc_error *err)
 		}
 	}
 	for (int step = v + 1; step <= PC_LEDGER_SCHEMA_VERSION; step++) {
-		for (size_t i = 0; migrations[step][i]; i++) {
-			r = exec_sql(l, migrations[step][i], err);
+		for (size_t i = 0; pc_ledger_migrations[step][i]; i++) {
+			r = exec_sql(l, pc_ledger_migrations[step][i], err);
 			if (r < 0)
 				goto fail;
 		}
@@ -432,59 +267,6 @@ fail:
 }
 
 /* --- store --------------------------------------------------------------- */
-
-struct ident_slot {
-	const char *ident;
-	size_t index;
-};
-
-static int cmp_slot(const void *pa, const void *pb)
-{
-	const struct ident_slot *a = pa, *b = pb;
-	int c = strcmp(a->ident, b->ident);
-	if (c)
-		return c;
-	return a->index < b->index ? -1 : a->index > b->index;
-}
-
-/* Identity keys of every endpoint, unique within the snapshot: a key seen
- * again (two unnamed namespaces with the same listener) gets "#2", "#3" in
- * endpoint order, which pc_snapshot_sort keeps stable between audits. */
-static int snapshot_idents(struct pc_arena *arena, const struct pc_snapshot *snap,
-			   const char ***ret)
-{
-	size_t n = snap->n_endpoints;
-	const char **idents = calloc(n ? n : 1, sizeof(*idents));
-	struct ident_slot *slots = calloc(n ? n : 1, sizeof(*slots));
-	if (!idents || !slots)
-		goto oom;
-	for (size_t i = 0; i < n; i++) {
-		slots[i].ident = pc_ledger_identity(arena, snap, &snap->endpoints[i]);
-		slots[i].index = i;
-		if (!slots[i].ident)
-			goto oom;
-	}
-	qsort(slots, n, sizeof(*slots), cmp_slot);
-	unsigned dup = 1;
-	for (size_t i = 0; i < n; i++) {
-		if (i && strcmp(slots[i].ident, slots[i - 1].ident) == 0)
-			dup++;
-		else
-			dup = 1;
-		idents[slots[i].index] =
-			dup == 1 ? slots[i].ident
-				 : pc_arena_printf(arena, "%s#%u", slots[i].ident, dup);
-		if (!idents[slots[i].index])
-			goto oom;
-	}
-	free(slots);
-	*ret = idents;
-	return 0;
-oom:
-	free(idents);
-	free(slots);
-	return PC_ENOMEM;
-}
 
 struct store_stmts {
 	sqlite3_stmt *ep, *owner, *text, *warning, *finding, *forward;
@@ -535,94 +317,13 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 {
 	const struct pc_endpoint *ep = &snap->endpoints[seq];
 	sqlite3_stmt *st = s->ep;
-	char a1[PC_ADDR_STRLEN], a2[PC_ADDR_STRLEN];
-	struct pc_ledger_drift d;
-	if (pc_ledger_drift_of(arena, ep, &d) < 0)
+	struct pc_ledger_value v[C_COUNT];
+	if (pc_ledger_endpoint_values(arena, snap, seq, ident, v) < 0)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
-#define B(col) (1 + 1 + (col)) /* parameter 1 is snapshot_id */
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, B(C_SEQ), (sqlite3_int64)seq);
-	bind_text(st, B(C_IDENT), ident);
-	const char *ns = ep->source == PC_SOURCE_HOST ? pc_ledger_namespace_id(arena, ep) : "";
-	if (!ns)
-		return pc_error_set(err, PC_ENOMEM, "out of memory");
-	bind_text(st, B(C_NS_ID), ns);
-	sqlite3_bind_int(st, B(C_SOURCE), ep->source);
-	sqlite3_bind_int(st, B(C_PROTO), ep->proto);
-	bind_addr(st, B(C_ADDRESS), &ep->addr, a1, sizeof(a1));
-	sqlite3_bind_int(st, B(C_PORT), ep->port);
-	sqlite3_bind_int(st, B(C_STATE), ep->state);
-	sqlite3_bind_int(st, B(C_BIND), ep->bind);
-	if (ep->netns.inode)
-		sqlite3_bind_int64(st, B(C_NETNS_INODE), (sqlite3_int64)ep->netns.inode);
-	bind_text(st, B(C_NETNS_NAME), ep->netns.name);
-	bind_text(st, B(C_HOSTNAME), ep->hostname);
-	if (ep->has_peer) {
-		bind_addr(st, B(C_PEER_ADDRESS), &ep->peer_addr, a2, sizeof(a2));
-		sqlite3_bind_int(st, B(C_PEER_PORT), ep->peer_port);
-	}
-	bind_double_or_null(st, B(C_RTT), ep->rtt_ms >= 0, ep->rtt_ms);
-	sqlite3_bind_int(st, B(C_VERIFIED), ep->verified.done);
-	sqlite3_bind_int(st, B(C_REACHABLE), ep->verified.reachable);
-	bind_double_or_null(st, B(C_VRTT), ep->verified.rtt_ms >= 0, ep->verified.rtt_ms);
-	bind_text(st, B(C_VERROR), ep->verified.error);
+	sqlite3_bind_int64(st, 1, id); /* parameter 1 is snapshot_id */
+	bind_values(st, 2, v, C_COUNT);
 	const struct pc_service *sv = ep->service;
-	sqlite3_bind_int(st, B(C_SERVICE), sv != NULL);
-	if (sv) {
-		bind_text(st, B(C_SVC_NAME), sv->name);
-		bind_text(st, B(C_SVC_PRODUCT), sv->product);
-		bind_text(st, B(C_SVC_VERSION), sv->version);
-		sqlite3_bind_int(st, B(C_SVC_TLS), sv->tls);
-		sqlite3_bind_int(st, B(C_SVC_AUTH), sv->auth);
-		bind_text(st, B(C_SVC_EVIDENCE), sv->evidence);
-		bind_text(st, B(C_SVC_BANNER), sv->banner);
-	}
-	const struct pc_tls_info *t = sv ? sv->tls_info : NULL;
-	sqlite3_bind_int(st, B(C_TLS), t != NULL);
-	if (t) {
-		bind_text(st, B(C_TLS_VERSION), t->version);
-		bind_text(st, B(C_TLS_CIPHER), t->cipher);
-		bind_text(st, B(C_TLS_SUBJECT), t->subject);
-		bind_text(st, B(C_TLS_ISSUER), t->issuer);
-		bind_text(st, B(C_TLS_NOT_AFTER), t->not_after);
-		sqlite3_bind_int(st, B(C_TLS_SELF_SIGNED), t->self_signed);
-	}
-	sqlite3_bind_int(st, B(C_RECHECK), ep->recheck);
-	bind_text(st, B(C_CLAIMED), ep->claimed_service);
-	bind_text(st, B(C_RECHECK_REASON), ep->recheck_reason);
-	sqlite3_bind_int64(st, B(C_N_OWNERS), (sqlite3_int64)ep->n_owners);
-	const struct pc_ssh_info *ssh = sv ? sv->ssh_info : NULL;
-	sqlite3_bind_int(st, B(C_SSH), ssh != NULL);
-	if (ssh) {
-		bind_text(st, B(C_SSH_TYPE), ssh->hostkey_type);
-		bind_text(st, B(C_SSH_FP), ssh->hostkey_fingerprint);
-	}
-	sqlite3_bind_int(st, B(C_RISK), ep->risk != NULL);
-	if (ep->risk) {
-		sqlite3_bind_int(st, B(C_RISK_SEVERITY), ep->risk->severity);
-		sqlite3_bind_double(st, B(C_RISK_SCORE), ep->risk->score);
-		bind_text(st, B(C_RISK_CATEGORY), ep->risk->category);
-		bind_text(st, B(C_RISK_REMEDIATION), ep->risk->remediation);
-	}
-	sqlite3_bind_int(st, B(C_POLICY), ep->policy != NULL);
-	if (ep->policy) {
-		bind_text(st, B(C_POLICY_RULE), ep->policy->rule);
-		sqlite3_bind_int(st, B(C_POLICY_VERDICT), ep->policy->verdict);
-		bind_text(st, B(C_POLICY_OWNER), ep->policy->owner);
-		bind_text(st, B(C_POLICY_DOC), ep->policy->doc);
-	}
-	bind_text(st, B(C_PROBE_SKIPPED), ep->probe_skipped);
 	const struct pc_forward *fw = ep->forward;
-	sqlite3_bind_int(st, B(C_FORWARD), fw != NULL);
-	if (fw) {
-		sqlite3_bind_int(st, B(C_FORWARD_KIND), fw->kind);
-		bind_text(st, B(C_FORWARD_RULE), fw->rule);
-	}
-	bind_text(st, B(C_D_OWNER), d.owner);
-	for (int f = 0; f < PC_DRIFT_COUNT; f++)
-		bind_text(st, B(C_D_FIRST + f), d.v[f]);
-	sqlite3_bind_int64(st, B(C_D_HASH), (sqlite3_int64)pc_ledger_drift_hash(&d));
-#undef B
 	int r = step_done(l, st, err, "insert endpoint");
 	if (r < 0)
 		return r;
@@ -630,23 +331,9 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 	for (size_t i = 0; i < ep->n_owners; i++) {
 		const struct pc_owner *o = &ep->owners[i];
 		sqlite3_stmt *os = s->owner;
-		sqlite3_bind_int64(os, 1, id);
-		sqlite3_bind_int64(os, 2, (sqlite3_int64)seq);
-		sqlite3_bind_int64(os, 3, (sqlite3_int64)i);
-		sqlite3_bind_int(os, 4, o->pid);
-		bind_text(os, 5, o->comm);
-		bind_text(os, 6, o->exe);
-		sqlite3_bind_int64(os, 7, o->uid);
-		bind_text(os, 8, o->user);
-		bind_text(os, 9, o->unit);
-		bind_text(os, 10, o->container.id);
-		bind_text(os, 11, o->container.runtime);
-		bind_text(os, 12, o->container.pod_uid);
-		bind_text(os, 13, o->container.name);
-		bind_text(os, 14, o->container.image);
-		bind_text(os, 15, o->container.image_id);
-		bind_text(os, 16, o->container.pod);
-		bind_text(os, 17, o->container.pod_namespace);
+		struct pc_ledger_value ov[PC_LEDGER_OWNER_NCOLS];
+		pc_ledger_owner_values(id, seq, i, o, ov);
+		bind_values(os, 1, ov, PC_LEDGER_OWNER_NCOLS);
 		r = step_done(l, os, err, "insert owner");
 		if (r < 0)
 			return r;
@@ -666,41 +353,16 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 		if (r < 0)
 			return r;
 	}
-	if (ep->risk && (r = store_texts(l, s, id, seq, LIST_RISK, ep->risk->reasons,
+	if (ep->risk && (r = store_texts(l, s, id, seq, PC_LIST_RISK, ep->risk->reasons,
 					 ep->risk->n_reasons, err)) < 0)
 		return r;
-	if (ep->policy && (r = store_texts(l, s, id, seq, LIST_POLICY, ep->policy->reasons,
+	if (ep->policy && (r = store_texts(l, s, id, seq, PC_LIST_POLICY, ep->policy->reasons,
 					   ep->policy->n_reasons, err)) < 0)
 		return r;
-	if (sv && (r = store_texts(l, s, id, seq, LIST_AUTH, sv->auth_methods,
+	if (sv && (r = store_texts(l, s, id, seq, PC_LIST_AUTH, sv->auth_methods,
 				   sv->n_auth_methods, err)) < 0)
 		return r;
 	return 0;
-}
-
-/* The endpoint INSERT (insert) or the SELECT of one snapshot's endpoints,
- * both from ep_cols, so the two cannot disagree. Caller frees. */
-static char *endpoint_sql(bool insert)
-{
-	size_t len = 160;
-	for (int i = 0; i < C_COUNT; i++)
-		len += strlen(ep_cols[i]) + 6;
-	char *sql = malloc(len);
-	if (!sql)
-		return NULL;
-	size_t k = (size_t)snprintf(sql, len, insert ? "INSERT INTO endpoint (snapshot_id, "
-						     : "SELECT ");
-	for (int i = 0; i < C_COUNT; i++)
-		k += (size_t)snprintf(sql + k, len - k, "%s%s", i ? ", " : "", ep_cols[i]);
-	if (!insert) {
-		snprintf(sql + k, len - k, " FROM endpoint WHERE snapshot_id = ? ORDER BY seq");
-		return sql;
-	}
-	k += (size_t)snprintf(sql + k, len - k, ") VALUES (?");
-	for (int i = 0; i < C_COUNT; i++)
-		k += (size_t)snprintf(sql + k, len - k, ", ?");
-	snprintf(sql + k, len - k, ")");
-	return sql;
 }
 
 static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
@@ -710,54 +372,23 @@ static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 	struct store_stmts s = {0};
 	sqlite3_stmt *ins = NULL;
 	int64_t id = 0;
-	uint64_t sev[PC_SEV_COUNT] = {0};
-	for (size_t i = 0; i < snap->n_endpoints; i++)
-		if (snap->endpoints[i].risk &&
-		    (unsigned)snap->endpoints[i].risk->severity < PC_SEV_COUNT)
-			sev[snap->endpoints[i].risk->severity]++;
-	for (size_t i = 0; i < snap->n_findings; i++)
-		if ((unsigned)snap->findings[i].severity < PC_SEV_COUNT)
-			sev[snap->findings[i].severity]++;
-
 	int r = exec_sql(l, "BEGIN IMMEDIATE", err);
 	if (r < 0)
 		return r;
-	r = prepare(l,
-		    "INSERT INTO snapshot (host, kind, scope, command, started_at, finished_at,"
-		    " n_endpoints, n_warnings, scan, scan_engine, scan_targets, scan_ports,"
-		    " scan_probes_planned, scan_sent, scan_replies, scan_retries,"
-		    " scan_capture_drops, scan_duration_s, scan_rate_pps, n_findings,"
-		    " n_info, n_low, n_medium, n_high, n_critical)"
-		    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		    " ?, ?, ?, ?, ?) RETURNING id",
-		    &ins, err);
+	char *ins_sql = pc_ledger_snapshot_sql(PC_ENGINE_SQLITE);
+	r = ins_sql ? prepare(l, ins_sql, &ins, err)
+		    : pc_error_set(err, PC_ENOMEM, "out of memory");
+	free(ins_sql);
 	if (r < 0)
 		goto fail;
-	bind_text(ins, 1, snap->host ? snap->host : "");
-	bind_text(ins, 2, meta->kind);
-	bind_text(ins, 3, meta->scope);
-	bind_text(ins, 4, snap->command ? snap->command : "");
-	sqlite3_bind_int64(ins, 5, snap->started_at_ms);
-	sqlite3_bind_int64(ins, 6, snap->finished_at_ms);
-	sqlite3_bind_int64(ins, 7, (sqlite3_int64)snap->n_endpoints);
-	sqlite3_bind_int64(ins, 8, (sqlite3_int64)snap->n_warnings);
-	const struct pc_scan_stats *sc = &snap->scan;
-	sqlite3_bind_int(ins, 9, sc->present);
-	if (sc->present) {
-		bind_text(ins, 10, sc->engine);
-		sqlite3_bind_int64(ins, 11, (sqlite3_int64)sc->targets);
-		sqlite3_bind_int64(ins, 12, (sqlite3_int64)sc->ports);
-		sqlite3_bind_int64(ins, 13, (sqlite3_int64)sc->probes_planned);
-		sqlite3_bind_int64(ins, 14, (sqlite3_int64)sc->sent);
-		sqlite3_bind_int64(ins, 15, (sqlite3_int64)sc->replies);
-		sqlite3_bind_int64(ins, 16, (sqlite3_int64)sc->retries);
-		sqlite3_bind_int64(ins, 17, (sqlite3_int64)sc->capture_drops);
-		sqlite3_bind_double(ins, 18, sc->duration_s);
-		sqlite3_bind_double(ins, 19, sc->rate_pps);
+	struct pc_ledger_value sv[PC_LEDGER_SNAPSHOT_NCOLS];
+	struct pc_ledger_ids ids;
+	if ((r = pc_ledger_snapshot_values(snap, meta, idents, arena, sv, &ids)) < 0) {
+		r = pc_error_set(err, r, r == PC_ENOMEM ? "out of memory"
+							: "no random source for the snapshot's uuid");
+		goto fail;
 	}
-	sqlite3_bind_int64(ins, 20, (sqlite3_int64)snap->n_findings);
-	for (int k = 0; k < PC_SEV_COUNT; k++)
-		sqlite3_bind_int64(ins, 21 + k, (sqlite3_int64)sev[k]);
+	bind_values(ins, 1, sv, PC_LEDGER_SNAPSHOT_NCOLS);
 	if (sqlite3_step(ins) != SQLITE_ROW) {
 		r = sq_error(l, err, "insert snapshot");
 		goto fail;
@@ -768,7 +399,7 @@ static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 		goto fail;
 	}
 
-	char *sql = endpoint_sql(true);
+	char *sql = pc_ledger_endpoint_sql(PC_ENGINE_SQLITE, true);
 	if (!sql) {
 		r = pc_error_set(err, PC_ENOMEM, "out of memory");
 		goto fail;
@@ -841,7 +472,7 @@ static int sq_store(struct pc_ledger *base, const struct pc_snapshot *snap,
 	struct pc_arena arena;
 	pc_arena_init(&arena);
 	const char **idents = NULL;
-	int r = snapshot_idents(&arena, snap, &idents);
+	int r = pc_ledger_snapshot_idents(&arena, snap, &idents);
 	if (r < 0) {
 		pc_arena_free(&arena);
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
@@ -949,385 +580,50 @@ static int sq_find(struct pc_ledger *base, const struct pc_ledger_find *q, int64
 
 /* --- load ---------------------------------------------------------------- */
 
-static bool col_addr(sqlite3_stmt *st, int i, struct pc_addr *a)
+/* The shared loaders (schema.c) read a row through these. */
+static bool rd_null(const struct pc_ledger_rd *r, int i)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
-	memset(a, 0, sizeof(*a));
-	if (!s)
-		return true;
-	return pc_addr_parse((const char *)s, a) == 0;
+	return sqlite3_column_type((sqlite3_stmt *)r->ctx, i) == SQLITE_NULL;
 }
 
-static int load_endpoint(struct pc_snapshot *snap, sqlite3_stmt *st, bool *bad, bool *oom)
+static int64_t rd_i64(const struct pc_ledger_rd *r, int i)
 {
-	struct pc_endpoint *ep = pc_snapshot_add_endpoint(snap);
-	if (!ep) {
-		*oom = true;
-		return 0;
-	}
-	ep->source = (enum pc_source)col_enum(st, C_SOURCE, 0, PC_SOURCE_IMPORT, bad);
-	ep->proto = (enum pc_proto)col_enum(st, C_PROTO, 0, PC_PROTO_UDP, bad);
-	if (!col_addr(st, C_ADDRESS, &ep->addr))
-		*bad = true;
-	ep->port = (uint16_t)col_enum(st, C_PORT, 0, 65535, bad);
-	ep->state = (enum pc_state)col_enum(st, C_STATE, 0, PC_STATE_FORWARDED, bad);
-	ep->bind = (enum pc_bind)col_enum(st, C_BIND, 0, PC_BIND_SPECIFIC, bad);
-	ep->netns.inode = (uint64_t)sqlite3_column_int64(st, C_NETNS_INODE);
-	ep->netns.name = col_str(snap, st, C_NETNS_NAME, oom);
-	ep->hostname = col_str(snap, st, C_HOSTNAME, oom);
-	if (!col_null(st, C_PEER_PORT)) {
-		ep->has_peer = true;
-		if (!col_addr(st, C_PEER_ADDRESS, &ep->peer_addr))
-			*bad = true;
-		ep->peer_port = (uint16_t)col_enum(st, C_PEER_PORT, 0, 65535, bad);
-	}
-	ep->rtt_ms = col_null(st, C_RTT) ? -1 : sqlite3_column_double(st, C_RTT);
-	ep->verified.done = sqlite3_column_int(st, C_VERIFIED) != 0;
-	ep->verified.reachable = sqlite3_column_int(st, C_REACHABLE) != 0;
-	ep->verified.rtt_ms = col_null(st, C_VRTT) ? -1 : sqlite3_column_double(st, C_VRTT);
-	ep->verified.error = col_str(snap, st, C_VERROR, oom);
-	if (sqlite3_column_int(st, C_SERVICE)) {
-		struct pc_service *sv = pc_snapshot_service(snap);
-		if (!sv) {
-			*oom = true;
-			return 0;
-		}
-		sv->name = col_str(snap, st, C_SVC_NAME, oom);
-		sv->product = col_str(snap, st, C_SVC_PRODUCT, oom);
-		sv->version = col_str(snap, st, C_SVC_VERSION, oom);
-		sv->tls = (enum pc_tristate)col_enum(st, C_SVC_TLS, -1, 1, bad);
-		sv->auth = (enum pc_auth)col_enum(st, C_SVC_AUTH, 0, PC_AUTH_REQUIRED, bad);
-		sv->evidence = col_str(snap, st, C_SVC_EVIDENCE, oom);
-		sv->banner = col_str(snap, st, C_SVC_BANNER, oom);
-		if (sqlite3_column_int(st, C_TLS)) {
-			struct pc_tls_info *t = pc_arena_alloc(&snap->arena, sizeof(*t));
-			if (!t) {
-				*oom = true;
-				return 0;
-			}
-			t->version = col_str(snap, st, C_TLS_VERSION, oom);
-			t->cipher = col_str(snap, st, C_TLS_CIPHER, oom);
-			t->subject = col_str(snap, st, C_TLS_SUBJECT, oom);
-			t->issuer = col_str(snap, st, C_TLS_ISSUER, oom);
-			t->not_after = col_str(snap, st, C_TLS_NOT_AFTER, oom);
-			t->self_signed = (enum pc_tristate)col_enum(st, C_TLS_SELF_SIGNED, -1, 1, bad);
-			sv->tls_info = t;
-		}
-		if (sqlite3_column_int(st, C_SSH)) {
-			struct pc_ssh_info *s = pc_arena_alloc(&snap->arena, sizeof(*s));
-			if (!s) {
-				*oom = true;
-				return 0;
-			}
-			s->hostkey_type = col_str(snap, st, C_SSH_TYPE, oom);
-			s->hostkey_fingerprint = col_str(snap, st, C_SSH_FP, oom);
-			sv->ssh_info = s;
-		}
-		ep->service = sv;
-	}
-	ep->recheck = (enum pc_recheck)col_enum(st, C_RECHECK, 0, PC_RECHECK_DIFFERENT, bad);
-	ep->claimed_service = col_str(snap, st, C_CLAIMED, oom);
-	ep->recheck_reason = col_str(snap, st, C_RECHECK_REASON, oom);
-	sqlite3_int64 n_owners = sqlite3_column_int64(st, C_N_OWNERS);
-	if (n_owners < 0 || n_owners > 1000000) {
-		*bad = true;
-	} else if (n_owners > 0) {
-		ep->owners = pc_snapshot_owners(snap, (size_t)n_owners);
-		if (!ep->owners)
-			*oom = true;
-		else
-			ep->n_owners = (size_t)n_owners;
-	}
-	ep->probe_skipped = col_str(snap, st, C_PROBE_SKIPPED, oom);
-	if (sqlite3_column_int(st, C_FORWARD)) {
-		struct pc_forward *fw = pc_arena_alloc(&snap->arena, sizeof(*fw));
-		if (!fw) {
-			*oom = true;
-			return 0;
-		}
-		fw->kind = (enum pc_forward_kind)col_enum(st, C_FORWARD_KIND, 0, PC_FORWARD_PROXY,
-							  bad);
-		fw->rule = col_str(snap, st, C_FORWARD_RULE, oom);
-		ep->forward = fw; /* targets: load_forward_targets */
-	}
-	if (sqlite3_column_int(st, C_RISK)) {
-		struct pc_risk *k = pc_arena_alloc(&snap->arena, sizeof(*k));
-		if (!k) {
-			*oom = true;
-			return 0;
-		}
-		k->severity = (enum pc_severity)col_enum(st, C_RISK_SEVERITY, 0, PC_SEV_CRITICAL,
-							 bad);
-		k->score = sqlite3_column_double(st, C_RISK_SCORE);
-		k->category = col_str(snap, st, C_RISK_CATEGORY, oom);
-		k->remediation = col_str(snap, st, C_RISK_REMEDIATION, oom);
-		ep->risk = k;
-	}
-	if (sqlite3_column_int(st, C_POLICY)) {
-		struct pc_policy_verdict *p = pc_arena_alloc(&snap->arena, sizeof(*p));
-		if (!p) {
-			*oom = true;
-			return 0;
-		}
-		p->rule = col_str(snap, st, C_POLICY_RULE, oom);
-		p->verdict = (enum pc_verdict)col_enum(st, C_POLICY_VERDICT, 0,
-						       PC_VERDICT_UNDOCUMENTED, bad);
-		p->owner = col_str(snap, st, C_POLICY_OWNER, oom);
-		p->doc = col_str(snap, st, C_POLICY_DOC, oom);
-		ep->policy = p;
-	}
-	return 0;
+	return sqlite3_column_int64((sqlite3_stmt *)r->ctx, i);
 }
 
-/* Rows of `sql` (snapshot_id bound to id) ordered by endpoint; fn fills
- * the endpoint's part from one row. A row naming an endpoint or an owner
- * slot that does not exist marks the ledger bad. */
-static int load_owners(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id, bool *bad,
-		       bool *oom, struct pc_error *err)
+static double rd_dbl(const struct pc_ledger_rd *r, int i)
 {
+	return sqlite3_column_double((sqlite3_stmt *)r->ctx, i);
+}
+
+static const char *rd_text(const struct pc_ledger_rd *r, int i, size_t *len)
+{
+	sqlite3_stmt *st = (sqlite3_stmt *)r->ctx;
+	const unsigned char *v = sqlite3_column_text(st, i);
+	*len = v ? (size_t)sqlite3_column_bytes(st, i) : 0;
+	return (const char *)v;
+}
+
+/* Every row of sql, its parameters ?1.. bound to ids, to fn (the shared
+ * loader and diff in schema.c); fn's non-zero stops and is returned. */
+static int read_rows(void *engine, const char *sql, const int64_t *ids, int n_ids,
+		     pc_ledger_row_fn fn, void *arg, struct pc_error *err, const char *what)
+{
+	struct sq_ledger *l = engine;
 	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT endpoint_seq, seq, pid, comm, exe, uid, user_name, unit, c_id,"
-			" c_runtime, c_pod_uid, c_name, c_image, c_image_id, c_pod, c_pod_namespace"
-			" FROM owner WHERE snapshot_id = ? ORDER BY endpoint_seq, seq", id, &st, err);
+	int r = prepare(l, sql, &st, err);
 	if (r < 0)
 		return r;
+	for (int i = 0; i < n_ids; i++)
+		sqlite3_bind_int64(st, i + 1, ids[i]);
+	struct pc_ledger_rd rd = {.ctx = st, .is_null = rd_null, .i64 = rd_i64, .dbl = rd_dbl,
+				  .text = rd_text};
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 e = sqlite3_column_int64(st, 0), k = sqlite3_column_int64(st, 1);
-		if (e < 0 || (uint64_t)e >= snap->n_endpoints || k < 0 ||
-		    (uint64_t)k >= snap->endpoints[e].n_owners) {
-			*bad = true;
-			continue;
-		}
-		struct pc_owner *o = &snap->endpoints[e].owners[k];
-		o->pid = sqlite3_column_int(st, 2);
-		o->comm = col_str(snap, st, 3, oom);
-		o->exe = col_str(snap, st, 4, oom);
-		o->uid = (long)sqlite3_column_int64(st, 5);
-		o->user = col_str(snap, st, 6, oom);
-		o->unit = col_str(snap, st, 7, oom);
-		o->container.id = col_str(snap, st, 8, oom);
-		o->container.runtime = col_str(snap, st, 9, oom);
-		o->container.pod_uid = col_str(snap, st, 10, oom);
-		o->container.name = col_str(snap, st, 11, oom);
-		o->container.image = col_str(snap, st, 12, oom);
-		o->container.image_id = col_str(snap, st, 13, oom);
-		o->container.pod = col_str(snap, st, 14, oom);
-		o->container.pod_namespace = col_str(snap, st, 15, oom);
-	}
-	if (rc != SQLITE_DONE)
-		r = sq_error(l, err, "load owners");
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* The targets of forwarded endpoints, grouped by endpoint in seq order. */
-static int load_forward_targets(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id,
-				bool *bad, bool *oom, struct pc_error *err)
-{
-	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT endpoint_seq, count(*) FROM forward_target WHERE snapshot_id = ?"
-			" GROUP BY endpoint_seq", id, &st, err);
-	if (r < 0)
-		return r;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 e = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
-		if (e < 0 || (uint64_t)e >= snap->n_endpoints || !snap->endpoints[e].forward ||
-		    n <= 0 || n > 1000000) {
-			*bad = true;
-			continue;
-		}
-		struct pc_forward *fw = snap->endpoints[e].forward;
-		fw->to = pc_arena_alloc(&snap->arena, (size_t)n * sizeof(*fw->to));
-		if (!fw->to)
-			*oom = true;
-	}
-	if (rc != SQLITE_DONE)
-		r = sq_error(l, err, "load forward targets");
-	sqlite3_finalize(st);
-	if (r < 0 || *oom)
-		return r;
-	r = prepare_id(l, "SELECT endpoint_seq, address, port, weight, backend_index FROM forward_target"
-		    " WHERE snapshot_id = ? ORDER BY endpoint_seq, seq", id, &st, err);
-	if (r < 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 e = sqlite3_column_int64(st, 0);
-		if (e < 0 || (uint64_t)e >= snap->n_endpoints || !snap->endpoints[e].forward ||
-		    !snap->endpoints[e].forward->to)
-			continue; /* already marked bad */
-		struct pc_forward *fw = snap->endpoints[e].forward;
-		struct pc_forward_target *t = &fw->to[fw->n_to++];
-		if (!col_addr(st, 1, &t->addr))
-			*bad = true;
-		t->port = (uint16_t)col_enum(st, 2, 0, 65535, bad);
-		t->weight = col_null(st, 3) ? -1 : sqlite3_column_double(st, 3);
-		t->backend_index = (long)sqlite3_column_int64(st, 4);
-		if (t->backend_index < -1 || t->backend_index >= (long)snap->n_endpoints)
-			*bad = true;
-	}
-	if (rc != SQLITE_DONE)
-		r = sq_error(l, err, "load forward targets");
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* Attach a run of list values to its endpoint (copied into the arena). */
-static void attach_list(struct pc_snapshot *snap, int64_t e, int list, const char **v,
-			size_t n, bool *bad, bool *oom)
-{
-	if (!n)
-		return;
-	if (e < 0 || (uint64_t)e >= snap->n_endpoints) {
-		*bad = true;
-		return;
-	}
-	const char **copy = pc_arena_alloc(&snap->arena, n * sizeof(*copy));
-	if (!copy) {
-		*oom = true;
-		return;
-	}
-	memcpy(copy, v, n * sizeof(*copy));
-	struct pc_endpoint *ep = &snap->endpoints[e];
-	if (list == LIST_RISK && ep->risk) {
-		ep->risk->reasons = copy;
-		ep->risk->n_reasons = n;
-	} else if (list == LIST_POLICY && ep->policy) {
-		ep->policy->reasons = copy;
-		ep->policy->n_reasons = n;
-	} else if (list == LIST_AUTH && ep->service) {
-		ep->service->auth_methods = copy;
-		ep->service->n_auth_methods = n;
-	} else {
-		*bad = true;
-	}
-}
-
-static int load_texts(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id, bool *bad,
-		      bool *oom, struct pc_error *err)
-{
-	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT endpoint_seq, list, value FROM endpoint_text WHERE snapshot_id = ?"
-			" ORDER BY endpoint_seq, list, seq", id, &st, err);
-	if (r < 0)
-		return r;
-	const char **run = NULL;
-	size_t n = 0, cap = 0;
-	int64_t cur_e = -1;
-	int cur_list = -1, rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t e = sqlite3_column_int64(st, 0);
-		int list = sqlite3_column_int(st, 1);
-		if (e != cur_e || list != cur_list) {
-			attach_list(snap, cur_e, cur_list, run, n, bad, oom);
-			n = 0;
-			cur_e = e;
-			cur_list = list;
-		}
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			const char **p = realloc(run, nc * sizeof(*p));
-			if (!p) {
-				*oom = true;
-				break;
-			}
-			run = p;
-			cap = nc;
-		}
-		run[n] = col_str(snap, st, 2, oom);
-		if (run[n])
-			n++;
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = sq_error(l, err, "load lists");
-	else
-		attach_list(snap, cur_e, cur_list, run, n, bad, oom);
-	free(run);
-	sqlite3_finalize(st);
-	return r;
-}
-
-static int load_meta(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id,
-		     struct pc_ledger_meta *meta, bool *oom, struct pc_error *err)
-{
-	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT host, kind, scope, command, started_at, finished_at, scan,"
-			" scan_engine, scan_targets, scan_ports, scan_probes_planned, scan_sent,"
-			" scan_replies, scan_retries, scan_capture_drops, scan_duration_s,"
-			" scan_rate_pps FROM snapshot WHERE id = ?", id, &st, err);
-	if (r < 0)
-		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return pc_error_set_at(err, -ENOENT, l->path, 0, 0, "no snapshot %lld in the ledger",
-				       (long long)id);
-	}
-	if (rc != SQLITE_ROW) {
-		r = sq_error(l, err, "load snapshot");
-		sqlite3_finalize(st);
-		return r;
-	}
-	snap->host = col_str(snap, st, 0, oom);
-	meta->kind = col_str(snap, st, 1, oom);
-	meta->scope = col_str(snap, st, 2, oom);
-	snap->command = col_str(snap, st, 3, oom);
-	snap->started_at_ms = sqlite3_column_int64(st, 4);
-	snap->finished_at_ms = sqlite3_column_int64(st, 5);
-	struct pc_scan_stats *sc = &snap->scan;
-	sc->present = sqlite3_column_int(st, 6) != 0;
-	if (sc->present) {
-		sc->engine = col_str(snap, st, 7, oom);
-		sc->targets = (uint64_t)sqlite3_column_int64(st, 8);
-		sc->ports = (uint64_t)sqlite3_column_int64(st, 9);
-		sc->probes_planned = (uint64_t)sqlite3_column_int64(st, 10);
-		sc->sent = (uint64_t)sqlite3_column_int64(st, 11);
-		sc->replies = (uint64_t)sqlite3_column_int64(st, 12);
-		sc->retries = (uint64_t)sqlite3_column_int64(st, 13);
-		sc->capture_drops = (uint64_t)sqlite3_column_int64(st, 14);
-		sc->duration_s = sqlite3_column_double(st, 15);
-		sc->rate_pps = sqlite3_column_double(st, 16);
-	}
-	sqlite3_finalize(st);
-	return 0;
-}
-
-static int load_warnings_findings(struct sq_ledger *l, struct pc_snapshot *snap, int64_t id,
-				  bool *oom, struct pc_error *err)
-{
-	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT message FROM snapshot_warning WHERE snapshot_id = ? ORDER BY seq", id, &st, err);
-	if (r < 0)
-		return r;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *m = sqlite3_column_text(st, 0);
-		/* pc_snapshot_warn de-duplicates, as when the audit ran */
-		if (m && pc_snapshot_warn(snap, "%s", (const char *)m) < 0)
-			*oom = true;
-	}
-	if (rc != SQLITE_DONE)
-		r = sq_error(l, err, "load warnings");
-	sqlite3_finalize(st);
-	if (r < 0)
-		return r;
-	r = prepare_id(l, "SELECT kind, severity, rule, message FROM finding WHERE snapshot_id = ?"
-		    " ORDER BY seq", id, &st, err);
-	if (r < 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 sev = sqlite3_column_int64(st, 1);
-		if (sev < 0 || sev > PC_SEV_CRITICAL)
-			sev = PC_SEV_INFO;
-		if (pc_snapshot_add_finding(snap, (const char *)sqlite3_column_text(st, 0),
-					    (enum pc_severity)sev,
-					    (const char *)sqlite3_column_text(st, 2),
-					    (const char *)sqlite3_column_text(st, 3)) < 0)
-			*oom = true;
-	}
-	if (rc != SQLITE_DONE)
-		r = sq_error(l, err, "load findings");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = fn(arg, &rd)) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sq_error(l, err, what);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1336,261 +632,27 @@ static int sq_load(struct pc_ledger *base, int64_t id, struct pc_snapshot **ret,
 		   struct pc_ledger_meta *ret_meta, struct pc_error *err)
 {
 	struct sq_ledger *l = (struct sq_ledger *)base;
-	struct pc_snapshot *snap = pc_snapshot_new("");
-	if (!snap)
-		return pc_error_set(err, PC_ENOMEM, "out of memory");
-	struct pc_ledger_meta meta = {0};
-	bool bad = false, oom = false;
-	sqlite3_stmt *st = NULL;
 	/* one read transaction: the snapshot cannot change between queries
 	 * (retention in another process) */
 	int r = exec_sql(l, "BEGIN", err);
 	if (r < 0)
-		goto out;
-	r = load_meta(l, snap, id, &meta, &oom, err);
-	if (r < 0)
-		goto out;
-	r = load_warnings_findings(l, snap, id, &oom, err);
-	if (r < 0)
-		goto out;
-	char *sql = endpoint_sql(false);
-	if (!sql) {
-		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-		goto out;
-	}
-	r = prepare(l, sql, &st, err);
-	free(sql);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && !oom)
-		load_endpoint(snap, st, &bad, &oom);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		r = sq_error(l, err, "load endpoints");
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	r = load_owners(l, snap, id, &bad, &oom, err);
-	if (r < 0)
-		goto out;
-	r = load_texts(l, snap, id, &bad, &oom, err);
-	if (r < 0)
-		goto out;
-	r = load_forward_targets(l, snap, id, &bad, &oom, err);
-	if (r < 0)
-		goto out;
-	if (oom) {
-		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (bad) {
-		r = pc_error_set_at(err, PC_EIO, l->path, 0, 0,
-				    "ledger is corrupt: snapshot %lld has values out of range",
-				    (long long)id);
-		goto out;
-	}
-	if (!snap->host)
-		snap->host = "";
-	if (!snap->command)
-		snap->command = "";
-out:
-	sqlite3_finalize(st);
+		return r;
+	r = pc_ledger_load_with(read_rows, l, id, ret, ret_meta, l->path, err);
 	sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
-	if (r < 0) {
-		pc_snapshot_free(snap);
-		return r;
-	}
-	*ret = snap;
-	if (ret_meta)
-		*ret_meta = meta;
-	return 0;
-}
-
-/* --- diff ---------------------------------------------------------------- */
-
-#define DIFF_COLS "ident, ns_id, source, proto, address, port, hostname, d_owner, " \
-		  "d_exe, d_unit, d_image, d_service, d_auth, d_bind, d_state, d_severity, " \
-		  "d_verdict"
-#define DIFF_NCOLS 17
-
-static struct pc_ledger_change *diff_add(struct pc_ledger_diff *d)
-{
-	if (d->n_changes == d->cap_changes) {
-		size_t n = d->cap_changes ? d->cap_changes * 2 : 64;
-		struct pc_ledger_change *p = realloc(d->changes, n * sizeof(*p));
-		if (!p)
-			return NULL;
-		d->changes = p;
-		d->cap_changes = n;
-	}
-	struct pc_ledger_change *c = &d->changes[d->n_changes++];
-	memset(c, 0, sizeof(*c));
-	return c;
-}
-
-/* Fill the identity and `drift` of c from DIFF_COLS starting at column
- * base. */
-static void diff_fill(struct pc_ledger_diff *d, struct pc_ledger_change *c, sqlite3_stmt *st,
-		      int base, struct pc_ledger_drift *drift, bool *oom)
-{
-	c->ident = arena_col(&d->arena, st, base + 0, oom);
-	c->namespace_id = arena_col(&d->arena, st, base + 1, oom);
-	int src = sqlite3_column_int(st, base + 2);
-	c->source = pc_source_name((enum pc_source)(src >= 0 && src <= PC_SOURCE_IMPORT ? src : 0));
-	c->proto = sqlite3_column_int(st, base + 3) == PC_PROTO_UDP ? "udp" : "tcp";
-	c->address = arena_col(&d->arena, st, base + 4, oom);
-	c->port = (unsigned)sqlite3_column_int(st, base + 5) & 0xffffu;
-	c->hostname = arena_col(&d->arena, st, base + 6, oom);
-	drift->owner = arena_col(&d->arena, st, base + 7, oom);
-	for (int f = 0; f < PC_DRIFT_COUNT; f++)
-		drift->v[f] = arena_col(&d->arena, st, base + 8 + f, oom);
-}
-
-static bool same_str(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-static int snapshot_host(struct sq_ledger *l, struct pc_ledger_diff *d, int64_t id,
-			 const char **ret, struct pc_error *err)
-{
-	*ret = "";
-	if (!id)
-		return 0;
-	sqlite3_stmt *st;
-	int r = prepare_id(l, "SELECT host FROM snapshot WHERE id = ?", id, &st, err);
-	if (r < 0)
-		return r;
-	bool oom = false;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*ret = arena_col(&d->arena, st, 0, &oom);
-	else
-		r = pc_error_set_at(err, -ENOENT, l->path, 0, 0, "no snapshot %lld in the ledger",
-				    (long long)id);
-	sqlite3_finalize(st);
-	if (!r && (oom || !*ret))
-		r = pc_error_set(err, PC_ENOMEM, "out of memory");
 	return r;
 }
 
-static int cmp_change(const void *pa, const void *pb)
-{
-	const struct pc_ledger_change *a = pa, *b = pb;
-	int c = strcmp(a->ident ? a->ident : "", b->ident ? b->ident : "");
-	if (c)
-		return c;
-	return (int)a->action - (int)b->action;
-}
+/* --- diff ---------------------------------------------------------------- */
 
 static int sq_diff(struct pc_ledger *base, int64_t a, int64_t b, struct pc_ledger_diff *d,
 		   struct pc_error *err)
 {
 	struct sq_ledger *l = (struct sq_ledger *)base;
-	d->a = a;
-	d->b = b;
-	sqlite3_stmt *st = NULL;
-	bool oom = false;
-	const char *host_a, *host_b;
+	/* one read transaction: both snapshots as they were at one moment */
 	int r = exec_sql(l, "BEGIN", err);
 	if (r < 0)
 		return r;
-	if ((r = snapshot_host(l, d, a, &host_a, err)) < 0 ||
-	    (r = snapshot_host(l, d, b, &host_b, err)) < 0)
-		goto out;
-	/* added (in b, not a) and removed (in a, not b): anti-joins on the key */
-	static const char *const only_sql =
-		"SELECT " DIFF_COLS " FROM endpoint x WHERE x.snapshot_id = ?1 AND NOT EXISTS"
-		" (SELECT 1 FROM endpoint y WHERE y.snapshot_id = ?2 AND y.ident = x.ident)"
-		/* in key order: SQLite then walks x by the identity index and
-		 * reads a row only when it is reported */
-		" ORDER BY x.ident";
-	for (int pass = 0; pass < 2; pass++) {
-		int64_t x = pass == 0 ? b : a, y = pass == 0 ? a : b;
-		if (!x)
-			continue;
-		if ((r = prepare(l, only_sql, &st, err)) < 0)
-			goto out;
-		sqlite3_bind_int64(st, 1, x);
-		sqlite3_bind_int64(st, 2, y);
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct pc_ledger_change *c = diff_add(d);
-			if (!c) {
-				oom = true;
-				break;
-			}
-			c->action = pass == 0 ? PC_CHANGE_ADDED : PC_CHANGE_REMOVED;
-			c->host = pass == 0 ? host_b : host_a;
-			diff_fill(d, c, st, 0, &c->now, &oom);
-		}
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-			r = sq_error(l, err, "diff");
-			goto out;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	/* changed: the join on the key, compared column by column */
-	if (a && b) {
-		if ((r = prepare(l,
-				 "SELECT a.ident, a.ns_id, a.source, a.proto, a.address, a.port,"
-				 " a.hostname, a.d_owner, a.d_exe, a.d_unit, a.d_image, a.d_service,"
-				 " a.d_auth, a.d_bind, a.d_state, a.d_severity, a.d_verdict,"
-				 " b.ident, b.ns_id, b.source, b.proto, b.address, b.port,"
-				 " b.hostname, b.d_owner, b.d_exe, b.d_unit, b.d_image, b.d_service,"
-				 " b.d_auth, b.d_bind, b.d_state, b.d_severity, b.d_verdict"
-				 /* CROSS JOIN keeps a outside: both sides then read
-				  * only the (snapshot_id, ident, d_hash) index, and
-				  * rows only where the hashes differ (PostgreSQL
-				  * plans this join itself) */
-				 " FROM endpoint a CROSS JOIN endpoint b"
-				 " WHERE a.snapshot_id = ?1 AND b.snapshot_id = ?2"
-				 " AND b.ident = a.ident"
-				 " AND (a.d_hash IS NULL OR b.d_hash IS NULL"
-				 " OR a.d_hash <> b.d_hash)",
-				 &st, err)) < 0)
-			goto out;
-		sqlite3_bind_int64(st, 1, a);
-		sqlite3_bind_int64(st, 2, b);
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			bool differs[PC_DRIFT_COUNT], any = false;
-			for (int f = 0; f < PC_DRIFT_COUNT; f++) {
-				const char *va = (const char *)sqlite3_column_text(st, 8 + f);
-				const char *vb =
-					(const char *)sqlite3_column_text(st, DIFF_NCOLS + 8 + f);
-				differs[f] = !same_str(va, vb);
-				any |= differs[f];
-			}
-			if (!any)
-				continue;
-			struct pc_ledger_change *c = diff_add(d);
-			if (!c) {
-				oom = true;
-				break;
-			}
-			c->action = PC_CHANGE_CHANGED;
-			c->host = host_b;
-			struct pc_ledger_change before = {0};
-			diff_fill(d, &before, st, 0, &c->before, &oom);
-			diff_fill(d, c, st, DIFF_NCOLS, &c->now, &oom);
-			memcpy(c->differs, differs, sizeof(differs));
-		}
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-			r = sq_error(l, err, "diff");
-			goto out;
-		}
-	}
-	if (oom)
-		r = pc_error_set(err, PC_ENOMEM, "out of memory");
-	else if (d->n_changes)
-		qsort(d->changes, d->n_changes, sizeof(*d->changes), cmp_change);
-out:
-	sqlite3_finalize(st);
+	r = pc_ledger_diff_with(PC_ENGINE_SQLITE, read_rows, l, a, b, d, l->path, err);
 	sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
 	return r;
 }
@@ -1605,7 +667,8 @@ static int sq_retain(struct pc_ledger *base, const struct pc_ledger_keep *keep, 
 	if (!keep->count && !keep->max_age_ms)
 		return 0;
 	static const char *const tables[] = {"endpoint_text", "forward_target", "owner",
-					     "endpoint", "finding", "snapshot_warning"};
+					     "endpoint",      "finding",        "snapshot_warning",
+					     "outbox"};
 	int r = exec_sql(l, "BEGIN IMMEDIATE", err);
 	if (r < 0)
 		return r;
@@ -1630,11 +693,11 @@ static int sq_retain(struct pc_ledger *base, const struct pc_ledger_keep *keep, 
 		st = NULL;
 	}
 	int64_t cut_time = keep->max_age_ms ? now_ms - keep->max_age_ms : INT64_MIN;
-	char sql[256];
+	char sql[512];
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		snprintf(sql, sizeof(sql),
 			 "DELETE FROM %s WHERE snapshot_id IN (SELECT id FROM snapshot"
-			 " WHERE id <= ?1 OR started_at < ?2)",
+			 " WHERE " PC_LEDGER_RETAIN_CUT("?1", "?2") ")",
 			 tables[i]);
 		if ((r = prepare(l, sql, &st, err)) < 0)
 			goto fail;
@@ -1645,7 +708,7 @@ static int sq_retain(struct pc_ledger *base, const struct pc_ledger_keep *keep, 
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if ((r = prepare(l, "DELETE FROM snapshot WHERE id <= ?1 OR started_at < ?2", &st, err)) <
+	if ((r = prepare(l, "DELETE FROM snapshot WHERE " PC_LEDGER_RETAIN_CUT("?1", "?2"), &st, err)) <
 	    0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, cut_id);
@@ -1661,6 +724,39 @@ fail:
 	return r;
 }
 
+/* --- fleet questions ------------------------------------------------------ */
+
+#define QUERY_MAX_COLS 32
+
+static int sq_query(struct pc_ledger *base, const char *sql, const char *const *params,
+		    int n_params, int (*cb)(void *ctx, int ncols, const char *const *cols),
+		    void *ctx, struct pc_error *err)
+{
+	struct sq_ledger *l = (struct sq_ledger *)base;
+	sqlite3_stmt *st;
+	int r = prepare(l, sql, &st, err);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < n_params; i++)
+		bind_text(st, i + 1, params[i]);
+	int n = sqlite3_column_count(st), rc;
+	if (n > QUERY_MAX_COLS) {
+		sqlite3_finalize(st);
+		return pc_error_set(err, PC_EINVAL, "ledger: query has too many columns");
+	}
+	const char *cols[QUERY_MAX_COLS];
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			cols[i] = (const char *)sqlite3_column_text(st, i);
+		if ((r = cb(ctx, n, cols)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sq_error(l, err, "query");
+	sqlite3_finalize(st);
+	return r;
+}
+
 const struct pc_ledger_ops pc_ledger_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1671,5 +767,6 @@ const struct pc_ledger_ops pc_ledger_sqlite = {
 	.load = sq_load,
 	.diff = sq_diff,
 	.retain = sq_retain,
+	.query = sq_query,
 	.close = sq_close,
 };

@@ -5,6 +5,13 @@
  * owner, one gone), migrations from the fixture of every earlier schema
  * version, retention, selectors, and the file-safety rules (0700/0600, no
  * symbolic link, a corrupt or newer ledger is a clear error naming it).
+ *
+ * Built twice: test_ledger runs everything on SQLite; test_ledger_pg
+ * (-DPC_TEST_PG) runs the engine-neutral tests - round trip, golden drift,
+ * risk and policy drift, duplicate identities, history and retention - on a
+ * real PostgreSQL at $PC_TEST_PG_URL (tests/e2e/fleet_pg.sh starts one),
+ * plus concurrent first migrations and a foreign database refused, so the
+ * two engines are held to the same answers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +24,10 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#ifdef PC_TEST_PG
+#include <libpq-fe.h>
+#include <sys/wait.h>
+#endif
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +229,45 @@ static char *json_of(const struct pc_snapshot *s)
 	return out;
 }
 
+#ifdef PC_TEST_PG
+static const char *pg_url(void)
+{
+	const char *u = getenv("PC_TEST_PG_URL");
+	return u && *u ? u : NULL;
+}
+
+/* Run sql on the test database directly (not through the ledger). */
+static void pg_exec(const char *sql)
+{
+	PGconn *c = PQconnectdb(pg_url());
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connect %s: %s", pg_url(), PQerrorMessage(c));
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* An empty database for every test: the ledger then creates its schema. */
+static void pg_reset(void)
+{
+	pg_exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+}
+
+static struct pc_ledger *open_ok(const char *path)
+{
+	(void)path;
+	pg_reset();
+	struct pc_ledger *l = NULL;
+	struct pc_error err = {0};
+	int r = pc_ledger_open(pg_url(), true, &l, &err);
+	if (r < 0)
+		fail_msg("open %s: %s", pg_url(), err.msg);
+	assert_string_equal(l->ops->name, "postgresql");
+	return l;
+}
+#else
 static struct pc_ledger *open_ok(const char *path)
 {
 	struct pc_ledger *l = NULL;
@@ -227,6 +277,8 @@ static struct pc_ledger *open_ok(const char *path)
 		fail_msg("open %s: %s", path, err.msg);
 	return l;
 }
+
+#endif
 
 static int64_t store_ok(struct pc_ledger *l, const struct pc_snapshot *s, const char *scope)
 {
@@ -734,6 +786,175 @@ static void test_migrations(void **state)
 	assert_non_null(strstr(err.msg, "newer"));
 }
 
+/* The snapshot digest (fleet drift's quick test) sums exactly what a diff
+ * compares: a pid change keeps it, an executable change moves it. */
+static int digest_row(void *ctx, int ncols, const char *const *cols)
+{
+	char (*d)[32] = ctx;
+	assert_int_equal(ncols, 1);
+	assert_non_null(cols[0]);
+	snprintf(d[0], sizeof(d[0]), "%s", cols[0]);
+	return 0;
+}
+
+static void test_digest(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(tpath("digest.db"));
+	struct scenario sc[] = {
+		{.ssh_pid = 100, .ssh_exe = "/usr/sbin/sshd"},
+		{.ssh_pid = 200, .ssh_exe = "/usr/sbin/sshd"},
+		{.ssh_pid = 200, .ssh_exe = "/opt/ssh/sshd"},
+	};
+	char digest[3][32];
+	for (int i = 0; i < 3; i++) {
+		struct pc_snapshot *s = scenario_snapshot(&sc[i]);
+		int64_t id = store_ok(l, s, "host");
+		pc_snapshot_free(s);
+		char ids[24];
+		snprintf(ids, sizeof(ids), "%lld", (long long)id);
+		const char *const p[] = {ids};
+		struct pc_error err = {0};
+		assert_int_equal(l->ops->query(l, "SELECT digest FROM snapshot WHERE id = ?", p, 1,
+					       digest_row, &digest[i], &err),
+				 0);
+	}
+	assert_string_equal(digest[0], digest[1]);
+	assert_string_not_equal(digest[1], digest[2]);
+	assert_int_equal(strlen(digest[0]), 16);
+	pc_ledger_close(l);
+}
+
+#ifdef PC_TEST_PG
+/* Eight agents opening an empty database at once: the advisory lock lets
+ * one create the schema, the others wait and find it made; each stores. */
+static void test_pg_concurrent_migrate(void **state)
+{
+	(void)state;
+	pg_reset();
+	pid_t pids[8];
+	for (int i = 0; i < 8; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct pc_ledger *l = NULL;
+			struct pc_error err = {0};
+			if (pc_ledger_open(pg_url(), true, &l, &err) < 0) {
+				fprintf(stderr, "agent %d: %s\n", i, err.msg);
+				_exit(1);
+			}
+			struct pc_snapshot *s = scenario_snapshot(&(struct scenario){
+				.ssh_pid = 100 + i, .ssh_exe = "/usr/sbin/sshd"});
+			struct pc_ledger_meta meta = {.kind = "audit", .scope = "host"};
+			int64_t id;
+			int r = l->ops->store(l, s, &meta, &id, &err);
+			if (r < 0)
+				fprintf(stderr, "agent %d: %s\n", i, err.msg);
+			pc_snapshot_free(s);
+			pc_ledger_close(l);
+			_exit(r < 0 ? 1 : 0);
+		}
+	}
+	for (int i = 0; i < 8; i++) {
+		int st;
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	struct pc_ledger *l = NULL;
+	struct pc_error err = {0};
+	assert_int_equal(pc_ledger_open(pg_url(), false, &l, &err), 0);
+	int64_t seen[16] = {0};
+	assert_int_equal(l->ops->list(l, 0, count_row, seen, &err), 0);
+	assert_int_equal(seen[0], 8);
+	pc_ledger_close(l);
+}
+
+/* The same tables and columns, in the same order, on both engines. */
+static void test_pg_schema_parity(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(NULL);
+	pc_ledger_close(l);
+	struct pc_error err = {0};
+	assert_int_equal(pc_ledger_open(tpath("parity.db"), true, &l, &err), 0);
+	pc_ledger_close(l);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(tpath("parity.db"), &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT m.name, p.name FROM sqlite_master m,"
+					    " pragma_table_info(m.name) p WHERE m.type = 'table'"
+					    " ORDER BY m.name, p.cid",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	char *lite = NULL, *pg = NULL;
+	size_t ll = 0, pl = 0;
+	FILE *f = open_memstream(&lite, &ll);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fprintf(f, "%s.%s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+	fclose(f);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	PGconn *c = PQconnectdb(pg_url());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *r = PQexec(c, "SELECT table_name, column_name FROM information_schema.columns"
+				" WHERE table_schema = 'public' AND table_name <> 'schema_version'"
+				" ORDER BY table_name, ordinal_position");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	f = open_memstream(&pg, &pl);
+	for (int i = 0; i < PQntuples(r); i++)
+		fprintf(f, "%s.%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+	fclose(f);
+	PQclear(r);
+	PQfinish(c);
+	assert_true(ll > 1000);
+	assert_string_equal(pg, lite);
+	free(lite);
+	free(pg);
+}
+
+/* A database with tables of its own and no schema version is not ours. */
+static void test_pg_foreign(void **state)
+{
+	(void)state;
+	pg_reset();
+	pg_exec("CREATE TABLE accounts (id INTEGER)");
+	struct pc_ledger *l = NULL;
+	struct pc_error err = {0};
+	assert_int_equal(pc_ledger_open(pg_url(), true, &l, &err), PC_EIO);
+	assert_non_null(strstr(err.msg, "not a portcensus ledger"));
+	/* and an unreachable server is told apart from every other error */
+	assert_int_equal(pc_ledger_open("postgresql:///none?host=/nonexistent-pc-test", true, &l,
+					&err),
+			 -ECONNREFUSED);
+}
+
+int main(void)
+{
+	if (!pg_url()) {
+		const char *ci = getenv("CI");
+		fprintf(stderr, "PC_TEST_PG_URL is not set (tests/e2e/fleet_pg.sh sets it)\n");
+		return ci && strcmp(ci, "true") == 0 ? 1 : 77;
+	}
+	/* SQLite only: the file rules, the fixtures of earlier versions, and
+	 * the selector parsers (no engine below them) */
+	(void)test_parse;
+	(void)test_file_safety;
+	(void)test_migrations;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_golden_diff),
+		cmocka_unit_test(test_diff_risk_policy),
+		cmocka_unit_test(test_duplicate_identity),
+		cmocka_unit_test(test_history_retention),
+		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_pg_schema_parity),
+		cmocka_unit_test(test_pg_concurrent_migrate),
+		cmocka_unit_test(test_pg_foreign),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
+#else
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -742,9 +963,11 @@ int main(void)
 		cmocka_unit_test(test_diff_risk_policy),
 		cmocka_unit_test(test_duplicate_identity),
 		cmocka_unit_test(test_history_retention),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_file_safety),
 		cmocka_unit_test(test_migrations),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
+#endif
