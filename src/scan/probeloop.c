@@ -12,6 +12,7 @@
  * cannot start now waits in the park.
  */
 #include "scan/probeloop.h"
+#include "scan/pace.h"
 #include "scan/ports.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@ int pc_probeloop_init(struct pc_probeloop *l, struct pc_scan_ctx *ctx, struct pc
 	if (l->last_us < l->timeout_us)
 		l->last_us = l->timeout_us;
 	l->retries = o->retries > 10 ? 10 : o->retries;
+	l->pace = pc_scan_ctx_pace(ctx);
 
 	/* enough room for every probe sent within one deadline at the rate
 	 * asked (or a generous default), within bounds */
@@ -77,6 +79,13 @@ void pc_probeloop_report(struct pc_probeloop *l, struct pc_inflight_entry *e, en
 			     : -1;
 	e->done = true;
 	l->pending--;
+	if (l->pace && rtt >= 0) {
+		/* every try waited timeout_us: the first went out that much
+		 * earlier per retry */
+		uint64_t back = (uint64_t)(e->tries - 1) * l->timeout_us;
+		uint64_t first = e->sent_us > back ? e->sent_us - back : 0;
+		pc_pace_answer(l->pace, &e->addr, now - e->sent_us, first, e->tries > 1, now);
+	}
 	if (l->count_hosts)
 		pc_hostcount_dec(l->hosts, &e->addr);
 	if (l->ops->forget)
@@ -117,6 +126,15 @@ static bool start_probe(struct pc_probeloop *l, const struct pc_scan_probe *p, u
 	if (l->ops->admit && !l->ops->admit(l->eng, &p->addr)) {
 		if (l->count_hosts)
 			pc_hostcount_dec(l->hosts, &p->addr);
+		return false;
+	}
+	if (l->pace && !pc_pace_take(l->pace, &p->addr, now)) {
+		/* its path is at its pace: parked until a token comes */
+		if (l->count_hosts)
+			pc_hostcount_dec(l->hosts, &p->addr);
+		if (l->ops->forget)
+			l->ops->forget(l->eng, &p->addr);
+		l->paced = true;
 		return false;
 	}
 	struct pc_inflight_entry *e = pc_inflight_push(l->inflight, &p->addr, p->port);
@@ -167,6 +185,16 @@ static unsigned settle_head(struct pc_probeloop *l, struct pc_scan_stats *st, ui
 		}
 		if (l->n_batch == BATCH || pc_scan_pace(l->ctx, 1, 0) == 0)
 			break;
+		if (h->tries && l->ops->unanswered)
+			l->ops->unanswered(l->eng, &h->addr, now);
+		if (h->tries && l->pace && !pc_pace_take(l->pace, &h->addr, now)) {
+			/* its path is at its pace: the retry waits one more
+			 * timeout (a wait, not a try) */
+			h = pc_inflight_requeue(l->inflight);
+			h->deadline_us = now + l->timeout_us;
+			l->paced = true;
+			continue;
+		}
 		h = pc_inflight_requeue(l->inflight);
 		struct pc_addr a = h->addr;
 		uint16_t port = h->port;
@@ -213,7 +241,7 @@ static void start_new(struct pc_probeloop *l, uint64_t may, uint64_t now, bool *
 				l->park[kept++] = *p;
 		}
 		l->n_park = kept;
-		l->park_dirty = cut;
+		l->park_dirty = cut || l->paced;
 	}
 	while (k < may && !*exhausted && l->n_park < PARK_MAX) {
 		struct pc_scan_probe p;
@@ -240,6 +268,7 @@ int pc_probeloop_run(struct pc_probeloop *l, struct pc_error *err)
 			return 1;
 		l->ops->drain(l->eng);
 		uint64_t now = pc_probeloop_now_us();
+		l->paced = false;
 		unsigned resend = settle_head(l, st, now);
 
 		/* new probes, as the pace and the ring allow */
@@ -266,6 +295,9 @@ int pc_probeloop_run(struct pc_probeloop *l, struct pc_error *err)
 				wait_ms = (int)((h->deadline_us - now + 999) / 1000);
 			if (wait_ms > 50)
 				wait_ms = 50;
+			/* held back by a path's pace: its next token is near */
+			if (l->paced && wait_ms > 1)
+				wait_ms = 1;
 			/* for UDP, POLLERR comes with the error queue whatever
 			 * the events */
 			if (wait_ms > 0 && poll(l->wait_fds, l->n_wait_fds, wait_ms) < 0 &&

@@ -48,6 +48,9 @@ struct pc_probeloop_ops {
 	void (*forget)(void *eng, const struct pc_addr *addr);
 	/* Optional: a probe for addr got its final state. */
 	void (*verdict)(void *eng, const struct pc_addr *addr, enum pc_state state);
+	/* Optional: a try of a probe for addr went unanswered (it is about
+	 * to be sent again): UDP reads ICMP rate limiting from it. */
+	void (*unanswered)(void *eng, const struct pc_addr *addr, uint64_t now);
 };
 
 struct pc_probeloop {
@@ -75,6 +78,10 @@ struct pc_probeloop {
 	struct pc_scan_probe park[PC_PROBELOOP_PARK_MAX];
 	unsigned n_park;
 	bool park_dirty; /* a probe was settled since the park was looked at */
+	/* adaptive pacing (pace.h; NULL under a fixed --rate), and whether
+	 * the last turn held a probe back for its path's pace */
+	struct pc_pace *pace;
+	bool paced;
 };
 
 /* Read the options, size the ring and the host table: 0 or a negative
