@@ -10,17 +10,24 @@
  *
  * A path (one host in scans of up to 256 hosts, else an IPv4 /24 or an
  * IPv6 /64) starts at start_pps and lives in epochs of max(10 ms, 2 x its
- * smoothed RTT). At the end of an epoch in which it used at least half its
+ * smallest RTT). At the end of an epoch in which it used at least half its
  * rate:
  *  - slow start (rate below ssthresh): the rate doubles;
- *  - congestion avoidance: it grows by ssthresh/16 (linear, scaled to the
- *    rate where the path last broke).
- * It is cut (rate x 0.7, ssthresh = the new rate) when:
+ *  - congestion avoidance: it grows by half of ssthresh per second
+ *    (linear, scaled to the rate where the path last broke; slow, because
+ *    loss shows only a timeout late);
+ *  - slow start ends without a cut when the epoch's smallest RTT passes
+ *    twice the base plus 5 ms (a queue beginning, as TCP's HyStart).
+ * It is cut (rate x 0.7, and no higher than the answers per second the
+ * path delivered in the epoch, ssthresh = the new rate) when:
  *  - more than 10 % of the epoch's answers (at least 8) needed a retry:
  *    loss that silence from filtering cannot fake, because the port did
  *    answer in the end;
- *  - the smoothed RTT exceeds twice the smallest RTT seen plus 10 ms: a
- *    queue is building in front of a slow link;
+ *  - the smallest RTT of the epoch (at least 8 answers) exceeds twice the
+ *    smallest RTT ever seen on the path plus 20 ms: a queue is building in
+ *    front of a slow link (a standing queue delays every answer; our own
+ *    scheduling delays on a loaded machine delay only some, so the
+ *    epoch's minimum ignores them);
  *  - the target rate-limits its ICMP errors (x 0.5, UDP): the closed ports
  *    it leaves silent would be reported open|filtered.
  * A cut only counts once per round: answers to probes sent before the
@@ -51,7 +58,7 @@
 #define TOTAL_MIN 100.0
 #define LOSS_PCT 10     /* answers needing a retry, per cent, that cut */
 #define LOSS_MIN 8      /* answers in an epoch before loss can be judged */
-#define RTT_SLACK_US 10000
+#define RTT_SLACK_US 20000
 #define CUT 0.7
 #define RATE_MAX 1e8
 
@@ -64,6 +71,8 @@ struct path {
 	uint64_t epoch_us; /* start of the current epoch */
 	uint64_t cut_us;   /* last cut: older probes cannot cut again */
 	uint32_t sent, answers, retried;
+	uint32_t delivered; /* every answer of the epoch, old probes' too */
+	uint64_t epoch_min_rtt_us; /* smallest RTT of the epoch (0: none) */
 	enum pc_pace_limit why;
 };
 
@@ -168,24 +177,35 @@ static struct path *find_path(struct pc_pace *p, const struct pc_addr *addr, uin
 	return s;
 }
 
+/* Cut the rate to factor of itself, and (given the epoch's length in
+ * seconds, else 0) to no more than what the path delivered in the epoch:
+ * what came back is what it carries, so one cut lands where a series of
+ * halvings would take many rounds to (the model-based part, like BBR). */
 static void cut_path(struct pc_pace *p, struct path *s, double factor, enum pc_pace_limit why,
-		     uint64_t now)
+		     double secs, uint64_t now)
 {
+	double delivered = secs > 0 ? (double)s->delivered / secs : 0;
 	s->rate *= factor;
+	if (delivered > 0 && delivered < s->rate)
+		s->rate = delivered;
 	if (s->rate < p->cfg.min_pps)
 		s->rate = p->cfg.min_pps;
 	s->ssthresh = s->rate;
 	s->why = why;
 	s->cut_us = now;
 	s->epoch_us = now;
-	s->sent = s->answers = s->retried = 0;
+	s->sent = s->answers = s->retried = s->delivered = 0;
+	s->epoch_min_rtt_us = 0;
 	if (s->tokens > 1)
 		s->tokens = 1;
 }
 
+/* an epoch is two of the path's base round trips (at least 10 ms): the
+ * base, not the smoothed RTT, so that a queue or our own scheduling
+ * delays do not stretch it */
 static uint64_t path_epoch(const struct path *s)
 {
-	uint64_t e = 2 * s->srtt_us;
+	uint64_t e = 2 * s->min_rtt_us;
 	return e > EPOCH_MIN_US ? e : EPOCH_MIN_US;
 }
 
@@ -196,19 +216,39 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 		return;
 	double secs = (double)(now - s->epoch_us) / 1e6;
 	if (s->answers >= LOSS_MIN && (uint64_t)s->retried * 100 > (uint64_t)s->answers * LOSS_PCT) {
-		cut_path(p, s, CUT, PC_PACE_LOSS, now);
+		cut_path(p, s, CUT, PC_PACE_LOSS, secs, now);
 		return;
 	}
+	/* a standing queue raises even the smallest RTT of the epoch; our
+	 * own scheduling delays (a loaded machine) raise only some samples */
+	bool judged = s->answers >= LOSS_MIN;
+	if (judged && s->epoch_min_rtt_us > 2 * s->min_rtt_us + RTT_SLACK_US) {
+		cut_path(p, s, CUT, PC_PACE_RTT, secs, now);
+		return;
+	}
+	/* a queue beginning: leave slow start before it overflows (as
+	 * TCP's HyStart does), without a cut */
+	if (judged && s->rate < s->ssthresh &&
+	    s->epoch_min_rtt_us > 2 * s->min_rtt_us + RTT_SLACK_US / 4)
+		s->ssthresh = s->rate;
 	/* grow only a path that used at least half its rate (an idle path's
-	 * rate proves nothing) */
-	if ((double)s->sent >= s->rate * secs * 0.5) {
-		double step = s->rate < s->ssthresh ? s->rate : s->ssthresh / 16;
+	 * rate proves nothing), and, once it has answered at all, only on
+	 * answers to probes sent at the current rate (after a cut, not
+	 * before they come back); a path that never answers (filtered) has
+	 * nothing to go on and grows as masscan would run */
+	bool heard = s->answers > 0 || !s->min_rtt_us;
+	if (heard && (double)s->sent >= s->rate * secs * 0.5) {
+		/* slow start doubles; avoidance adds half the rate where the
+		 * path last broke per second (loss shows a timeout late: a
+		 * faster climb would overshoot before it is seen) */
+		double step = s->rate < s->ssthresh ? s->rate : s->ssthresh * 0.5 * secs;
 		s->rate += step < 1 ? 1 : step;
 		if (s->rate > RATE_MAX)
 			s->rate = RATE_MAX;
 	}
 	s->epoch_us = now;
-	s->sent = s->answers = s->retried = 0;
+	s->sent = s->answers = s->retried = s->delivered = 0;
+	s->epoch_min_rtt_us = 0;
 }
 
 static void total_epoch_end(struct pc_pace *p, uint64_t now)
@@ -264,19 +304,16 @@ void pc_pace_answer(struct pc_pace *p, const struct pc_addr *addr, uint64_t rtt_
 	if (!s->min_rtt_us || rtt_us < s->min_rtt_us)
 		s->min_rtt_us = rtt_us ? rtt_us : 1;
 	s->srtt_us = s->srtt_us ? (s->srtt_us * 7 + rtt_us) / 8 : rtt_us;
-	bool fresh = first_us >= s->cut_us; /* sent after the last cut */
-	if (fresh) {
+	s->delivered++;
+	/* only probes sent after the last cut tell of the current rate */
+	if (first_us >= s->cut_us) {
 		s->answers++;
 		if (retried)
 			s->retried++;
+		if (!s->epoch_min_rtt_us || rtt_us < s->epoch_min_rtt_us)
+			s->epoch_min_rtt_us = rtt_us;
 	}
-	if (fresh && s->srtt_us > 2 * s->min_rtt_us + RTT_SLACK_US) {
-		cut_path(p, s, CUT, PC_PACE_RTT, now_us);
-		/* the queue drains at the lower rate: measure afresh */
-		s->srtt_us = rtt_us;
-	} else {
-		path_epoch_end(p, s, now_us);
-	}
+	path_epoch_end(p, s, now_us);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -290,7 +327,7 @@ void pc_pace_signal(struct pc_pace *p, const struct pc_addr *addr, enum pc_pace_
 		 * event); at least 100 ms when the RTT is unknown */
 		uint64_t round = s->srtt_us > 100000 ? s->srtt_us : 100000;
 		if (now_us - s->cut_us >= round || !s->cut_us)
-			cut_path(p, s, 0.5, PC_PACE_ICMP, now_us);
+			cut_path(p, s, 0.5, PC_PACE_ICMP, 0, now_us);
 	} else if (now_us - p->total_cut_us >= EPOCH_MIN_US || !p->total_cut_us) {
 		p->total *= 0.5;
 		if (p->total < TOTAL_MIN)

@@ -321,14 +321,20 @@ static void sleep_ms(double ms)
 }
 
 static void report_progress(struct pc_scan_ctx *ctx, bool force);
+static void history_tick(struct pc_scan_ctx *ctx, double now, bool last);
 
 /* Progress from the engine's loop too, so a scan with few results (a
  * filtered range) still shows it moving. */
 static void poll_progress(struct pc_scan_ctx *ctx)
 {
-	if (!ctx->opts->on_progress || pc_monotonic_ms() - ctx->last_progress_ms < 250)
+	double now = pc_monotonic_ms();
+	/* the rate history is kept with or without a progress display */
+	bool hist = ctx->snap && now - ctx->hist_t0 >= ctx->snap->scan.rate_step_s * 1000.0;
+	if (!hist && (!ctx->opts->on_progress || now - ctx->last_progress_ms < 250))
 		return;
 	if (pthread_mutex_trylock(&ctx->lock) == 0) {
+		if (hist)
+			history_tick(ctx, now, false);
 		report_progress(ctx, false);
 		pthread_mutex_unlock(&ctx->lock);
 	}
