@@ -13,14 +13,15 @@
  * smallest RTT). At the end of an epoch in which it used at least half its
  * rate:
  *  - slow start (rate below ssthresh): the rate doubles;
- *  - congestion avoidance: it grows by half of ssthresh per second
- *    (linear, scaled to the rate where the path last broke; slow, because
+ *  - congestion avoidance: it grows by ssthresh per second
+ *    (linear, scaled to the rate where the path last broke; not faster, because
  *    loss shows only a timeout late);
  *  - slow start ends without a cut when the epoch's smallest RTT passes
  *    twice the base plus 5 ms (a queue beginning, as TCP's HyStart).
  * It is cut (rate x 0.7, and no higher than the answers per second the
- * path delivered in the epoch, ssthresh = the new rate) when:
- *  - more than 10 % of the epoch's answers (at least 8) needed a retry:
+ * path delivered lately - the best of the last 100 ms window and the open
+ * one - ssthresh = the new rate) when:
+ *  - more than 10 % of the answers (judged over at least 200) needed a retry:
  *    loss that silence from filtering cannot fake, because the port did
  *    answer in the end;
  *  - the smallest RTT of the epoch (at least 8 answers) exceeds twice the
@@ -56,8 +57,10 @@
 #define EPOCH_MIN_US 10000
 #define TOTAL_START 10000.0
 #define TOTAL_MIN 100.0
-#define LOSS_PCT 10     /* answers needing a retry, per cent, that cut */
-#define LOSS_MIN 8      /* answers in an epoch before loss can be judged */
+#define LOSS_PCT 15     /* answers needing a retry, per cent, that cut */
+#define LOSS_MIN 200    /* answers before loss can be judged */
+#define RTT_MIN 8       /* answers in an epoch before its RTT can be judged */
+#define DELIVERY_US 100000
 #define RTT_SLACK_US 20000
 #define CUT 0.7
 #define RATE_MAX 1e8
@@ -71,8 +74,16 @@ struct path {
 	uint64_t epoch_us; /* start of the current epoch */
 	uint64_t cut_us;   /* last cut: older probes cannot cut again */
 	uint32_t sent, answers, retried;
-	uint32_t delivered; /* every answer of the epoch, old probes' too */
+	/* loss is judged over at least LOSS_MIN answers (random loss of a
+	 * few per cent must not look like congestion by chance), and the
+	 * delivery rate over windows of DELIVERY_US, the best of the last
+	 * full window and the open one */
+	uint32_t loss_answers, loss_retried;
+	uint32_t delivered; /* answers in the open window, old probes' too */
+	uint64_t dl_us;     /* start of the open delivery window */
+	double dl_last;     /* the last full window's answers per second */
 	uint64_t epoch_min_rtt_us; /* smallest RTT of the epoch (0: none) */
+	bool lossy;                /* an answer ever needed a retry */
 	enum pc_pace_limit why;
 };
 
@@ -162,7 +173,7 @@ static struct path *find_path(struct pc_pace *p, const struct pc_addr *addr, uin
 			s->rate = p->cfg.start_pps;
 			s->ssthresh = RATE_MAX;
 			s->tokens = 1;
-			s->refill_us = s->epoch_us = now;
+			s->refill_us = s->epoch_us = s->dl_us = now;
 		}
 		return s;
 	}
@@ -173,7 +184,7 @@ static struct path *find_path(struct pc_pace *p, const struct pc_addr *addr, uin
 	s->rate = p->cfg.start_pps;
 	s->ssthresh = RATE_MAX;
 	s->tokens = 1;
-	s->refill_us = s->epoch_us = now;
+	s->refill_us = s->epoch_us = s->dl_us = now;
 	return s;
 }
 
@@ -181,10 +192,18 @@ static struct path *find_path(struct pc_pace *p, const struct pc_addr *addr, uin
  * seconds, else 0) to no more than what the path delivered in the epoch:
  * what came back is what it carries, so one cut lands where a series of
  * halvings would take many rounds to (the model-based part, like BBR). */
-static void cut_path(struct pc_pace *p, struct path *s, double factor, enum pc_pace_limit why,
-		     double secs, uint64_t now)
+static double delivery_rate(const struct path *s, uint64_t now)
 {
-	double delivered = secs > 0 ? (double)s->delivered / secs : 0;
+	double open = now - s->dl_us >= DELIVERY_US / 4
+			      ? (double)s->delivered * 1e6 / (double)(now - s->dl_us)
+			      : 0;
+	return open > s->dl_last ? open : s->dl_last;
+}
+
+static void cut_path(struct pc_pace *p, struct path *s, double factor, enum pc_pace_limit why,
+		     bool model, uint64_t now)
+{
+	double delivered = model ? delivery_rate(s, now) : 0;
 	s->rate *= factor;
 	if (delivered > 0 && delivered < s->rate)
 		s->rate = delivered;
@@ -194,7 +213,8 @@ static void cut_path(struct pc_pace *p, struct path *s, double factor, enum pc_p
 	s->why = why;
 	s->cut_us = now;
 	s->epoch_us = now;
-	s->sent = s->answers = s->retried = s->delivered = 0;
+	s->sent = s->answers = s->retried = 0;
+	s->loss_answers = s->loss_retried = 0;
 	s->epoch_min_rtt_us = 0;
 	if (s->tokens > 1)
 		s->tokens = 1;
@@ -215,15 +235,26 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 	if (now - s->epoch_us < path_epoch(s))
 		return;
 	double secs = (double)(now - s->epoch_us) / 1e6;
-	if (s->answers >= LOSS_MIN && (uint64_t)s->retried * 100 > (uint64_t)s->answers * LOSS_PCT) {
-		cut_path(p, s, CUT, PC_PACE_LOSS, secs, now);
-		return;
+	if (now - s->dl_us >= DELIVERY_US) {
+		s->dl_last = (double)s->delivered * 1e6 / (double)(now - s->dl_us);
+		s->delivered = 0;
+		s->dl_us = now;
+	}
+	s->loss_answers += s->answers;
+	s->loss_retried += s->retried;
+	if (s->loss_answers >= LOSS_MIN) {
+		bool lossy = (uint64_t)s->loss_retried * 100 > (uint64_t)s->loss_answers * LOSS_PCT;
+		s->loss_answers = s->loss_retried = 0;
+		if (lossy) {
+			cut_path(p, s, CUT, PC_PACE_LOSS, true, now);
+			return;
+		}
 	}
 	/* a standing queue raises even the smallest RTT of the epoch; our
 	 * own scheduling delays (a loaded machine) raise only some samples */
-	bool judged = s->answers >= LOSS_MIN;
+	bool judged = s->answers >= RTT_MIN;
 	if (judged && s->epoch_min_rtt_us > 2 * s->min_rtt_us + RTT_SLACK_US) {
-		cut_path(p, s, CUT, PC_PACE_RTT, secs, now);
+		cut_path(p, s, CUT, PC_PACE_RTT, true, now);
 		return;
 	}
 	/* a queue beginning: leave slow start before it overflows (as
@@ -238,16 +269,16 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 	 * nothing to go on and grows as masscan would run */
 	bool heard = s->answers > 0 || !s->min_rtt_us;
 	if (heard && (double)s->sent >= s->rate * secs * 0.5) {
-		/* slow start doubles; avoidance adds half the rate where the
+		/* slow start doubles; avoidance adds the rate where the
 		 * path last broke per second (loss shows a timeout late: a
 		 * faster climb would overshoot before it is seen) */
-		double step = s->rate < s->ssthresh ? s->rate : s->ssthresh * 0.5 * secs;
+		double step = s->rate < s->ssthresh ? s->rate : s->ssthresh * secs;
 		s->rate += step < 1 ? 1 : step;
 		if (s->rate > RATE_MAX)
 			s->rate = RATE_MAX;
 	}
 	s->epoch_us = now;
-	s->sent = s->answers = s->retried = s->delivered = 0;
+	s->sent = s->answers = s->retried = 0;
 	s->epoch_min_rtt_us = 0;
 }
 
@@ -313,6 +344,8 @@ void pc_pace_answer(struct pc_pace *p, const struct pc_addr *addr, uint64_t rtt_
 		if (!s->epoch_min_rtt_us || rtt_us < s->epoch_min_rtt_us)
 			s->epoch_min_rtt_us = rtt_us;
 	}
+	if (retried)
+		s->lossy = true;
 	path_epoch_end(p, s, now_us);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -327,7 +360,7 @@ void pc_pace_signal(struct pc_pace *p, const struct pc_addr *addr, enum pc_pace_
 		 * event); at least 100 ms when the RTT is unknown */
 		uint64_t round = s->srtt_us > 100000 ? s->srtt_us : 100000;
 		if (now_us - s->cut_us >= round || !s->cut_us)
-			cut_path(p, s, 0.5, PC_PACE_ICMP, 0, now_us);
+			cut_path(p, s, 0.5, PC_PACE_ICMP, false, now_us);
 	} else if (now_us - p->total_cut_us >= EPOCH_MIN_US || !p->total_cut_us) {
 		p->total *= 0.5;
 		if (p->total < TOTAL_MIN)
@@ -398,13 +431,32 @@ const char *pc_pace_limit_name(enum pc_pace_limit l)
 	return "?";
 }
 
-double pc_pace_path_rate(const struct pc_pace *p, const struct pc_addr *addr)
+/* addr's path if it was made (the lock is held); NULL otherwise */
+static const struct path *known_path(const struct pc_pace *p, const struct pc_addr *addr)
 {
-	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
 	struct pc_addr net = *addr;
 	mask(&net, addr->family == AF_INET ? p->prefix4 : p->prefix6);
 	const uint32_t *v = pc_hostmap_get(p->map, 0, &net);
-	double r = v ? p->paths[*v].rate : p->cfg.start_pps;
+	if (v)
+		return &p->paths[*v];
+	const struct path *shared = &p->paths[PC_PACE_PATHS - 1];
+	return p->n_paths >= PC_PACE_PATHS - 1 && shared->rate > 0 ? shared : NULL;
+}
+
+double pc_pace_path_rate(const struct pc_pace *p, const struct pc_addr *addr)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	const struct path *s = known_path(p, addr);
+	double r = s ? s->rate : p->cfg.start_pps;
 	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
 	return r;
+}
+
+bool pc_pace_lossy(const struct pc_pace *p, const struct pc_addr *addr)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	const struct path *s = known_path(p, addr);
+	bool lossy = s && s->lossy;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return lossy;
 }

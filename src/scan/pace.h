@@ -66,6 +66,10 @@ void pc_pace_answer(struct pc_pace *p, const struct pc_addr *addr, uint64_t rtt_
 void pc_pace_signal(struct pc_pace *p, const struct pc_addr *addr, enum pc_pace_signal sig,
 		    uint64_t now_us);
 
+/* Whether addr's path lost answered probes (some needed a retry): its
+ * silent probes deserve more retries. */
+bool pc_pace_lossy(const struct pc_pace *p, const struct pc_addr *addr);
+
 /* The total rate allowed now (probes/s; the sum of the paths' rates
  * within the ceiling). */
 double pc_pace_total(const struct pc_pace *p);

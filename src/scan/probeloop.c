@@ -115,6 +115,14 @@ static uint64_t hop_wait(unsigned waits, uint64_t timeout_us)
 	return w < timeout_us ? w : timeout_us;
 }
 
+/* Re-sends a probe to addr gets: --retries, and one more on a path the
+ * pacer saw lose answered probes (silence there may be loss, not a
+ * filter: nmap too retries more where it sees drops). */
+static unsigned retries_for(const struct pc_probeloop *l, const struct pc_addr *addr)
+{
+	return l->retries + (l->pace && pc_pace_lossy(l->pace, addr) ? 1 : 0);
+}
+
 /* First send of a probe: into the host's count, the ring and the batch.
  * false, doing nothing, when the host is at its cap (or too many hosts
  * are counted, or the engine cannot take it yet): the caller parks it. */
@@ -162,7 +170,7 @@ static bool start_probe(struct pc_probeloop *l, const struct pc_scan_probe *p, u
 	}
 	e->tries = 1;
 	e->sent_us = now;
-	e->deadline_us = now + (l->retries == 0 ? l->last_us : l->timeout_us);
+	e->deadline_us = now + (retries_for(l, &p->addr) == 0 ? l->last_us : l->timeout_us);
 	return true;
 }
 
@@ -178,7 +186,7 @@ static unsigned settle_head(struct pc_probeloop *l, struct pc_scan_stats *st, ui
 			pc_inflight_pop(l->inflight);
 			continue;
 		}
-		if (h->tries > l->retries) {
+		if (h->tries > retries_for(l, &h->addr)) {
 			pc_probeloop_report(l, h, l->silent_state, now);
 			pc_inflight_pop(l->inflight);
 			continue;
@@ -211,7 +219,7 @@ static unsigned settle_head(struct pc_probeloop *l, struct pc_scan_stats *st, ui
 		bool first = h->tries == 0;
 		h->tries++;
 		h->sent_us = now;
-		h->deadline_us = now + (h->tries > l->retries ? l->last_us : l->timeout_us);
+		h->deadline_us = now + (h->tries > retries_for(l, &h->addr) ? l->last_us : l->timeout_us);
 		if (!first) /* a first send after ARP is not a retry */
 			__atomic_fetch_add(&st->retries, 1, __ATOMIC_RELAXED);
 		resend++;

@@ -429,7 +429,9 @@ static void history_tick(struct pc_scan_ctx *ctx, double now, bool last)
 	struct pc_scan_stats *st = &ctx->snap->scan;
 	uint64_t sent = __atomic_load_n(&st->sent, __ATOMIC_RELAXED);
 	double len_ms = now - ctx->hist_t0;
-	if (len_ms < st->rate_step_s * 1000.0 && !(last && len_ms > 0 && sent > ctx->hist_sent))
+	/* the last, open interval counts when it is a tenth of a step or
+	 * more (a few probes in a millisecond are no rate) */
+	if (len_ms < st->rate_step_s * 1000.0 && !(last && len_ms >= st->rate_step_s * 100.0))
 		return;
 	if (st->n_rate_hist == PC_SCAN_RATE_HIST) {
 		for (uint32_t i = 0; i < PC_SCAN_RATE_HIST / 2; i++)
