@@ -301,10 +301,20 @@ static void total_epoch_end(struct pc_pace *p, uint64_t now)
 	p->total_sent = 0;
 }
 
-bool pc_pace_take(struct pc_pace *p, const struct pc_addr *addr, uint64_t now_us)
+unsigned pc_pace_path_index(struct pc_pace *p, const struct pc_addr *addr, uint64_t now_us)
 {
 	pthread_mutex_lock(&p->lock);
-	struct path *s = find_path(p, addr, now_us);
+	unsigned i = (unsigned)(find_path(p, addr, now_us) - p->paths);
+	pthread_mutex_unlock(&p->lock);
+	return i;
+}
+
+bool pc_pace_take_index(struct pc_pace *p, unsigned index, uint64_t now_us)
+{
+	if (index >= PC_PACE_PATHS)
+		return false;
+	pthread_mutex_lock(&p->lock);
+	struct path *s = &p->paths[index];
 	path_epoch_end(p, s, now_us);
 	total_epoch_end(p, now_us);
 	/* a burst of 10 ms of the rate (at least one probe) */
@@ -325,6 +335,11 @@ bool pc_pace_take(struct pc_pace *p, const struct pc_addr *addr, uint64_t now_us
 	}
 	pthread_mutex_unlock(&p->lock);
 	return ok;
+}
+
+bool pc_pace_take(struct pc_pace *p, const struct pc_addr *addr, uint64_t now_us)
+{
+	return pc_pace_take_index(p, pc_pace_path_index(p, addr, now_us), now_us);
 }
 
 void pc_pace_answer(struct pc_pace *p, const struct pc_addr *addr, uint64_t rtt_us,

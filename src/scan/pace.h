@@ -55,9 +55,14 @@ struct pc_pace;
 int pc_pace_new(const struct pc_pace_config *cfg, struct pc_pace **ret_pace);
 void pc_pace_free(struct pc_pace *p);
 
-/* May a probe to addr start now? true takes one token of its path (and of
- * the total); false: not before the path's next token. */
+/* May a probe to addr start now? true takes one token of its path; false:
+ * not before the path's next token. */
 bool pc_pace_take(struct pc_pace *p, const struct pc_addr *addr, uint64_t now_us);
+/* The same in two steps, for a caller that queues probes per path: the
+ * path of addr (made on first use), in [0, PC_PACE_PATHS), then a token
+ * of that path. */
+unsigned pc_pace_path_index(struct pc_pace *p, const struct pc_addr *addr, uint64_t now_us);
+bool pc_pace_take_index(struct pc_pace *p, unsigned index, uint64_t now_us);
 /* A probe to addr was answered (open or closed). rtt_us: of its last try;
  * first_us: when its first try was sent; retried: it needed a retry. */
 void pc_pace_answer(struct pc_pace *p, const struct pc_addr *addr, uint64_t rtt_us,
