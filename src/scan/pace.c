@@ -267,7 +267,7 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 	 * answers to probes sent at the current rate (after a cut, not
 	 * before they come back); a path that never answers (filtered) has
 	 * nothing to go on and grows as masscan would run */
-	bool heard = s->answers > 0 || !s->min_rtt_us;
+	bool heard = s->answers * 4 >= s->sent || !s->min_rtt_us;
 	if (heard && (double)s->sent >= s->rate * secs * 0.5) {
 		/* slow start doubles; avoidance adds the rate where the
 		 * path last broke per second (loss shows a timeout late: a

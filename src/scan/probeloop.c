@@ -172,12 +172,12 @@ static uint64_t hop_wait(unsigned waits, uint64_t timeout_us)
 	return w < timeout_us ? w : timeout_us;
 }
 
-/* Re-sends a probe to addr gets: --retries, and one more on a path the
+/* Re-sends a probe to addr gets: --retries, and two more on a path the
  * pacer saw lose answered probes (silence there may be loss, not a
  * filter: nmap too retries more where it sees drops). */
 static unsigned retries_for(const struct pc_probeloop *l, const struct pc_addr *addr)
 {
-	return l->retries + (l->pace && pc_pace_lossy(l->pace, addr) ? 1 : 0);
+	return l->retries + (l->pace && pc_pace_lossy(l->pace, addr) ? 2 : 0);
 }
 
 enum started { START_PARK, START_SENT, START_DEFERRED };
