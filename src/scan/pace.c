@@ -167,20 +167,17 @@ static struct path *find_path(struct pc_pace *p, const struct pc_addr *addr, uin
 	if (v)
 		return &p->paths[*v];
 	/* the last record is shared by every path beyond the table */
+	struct path *s;
 	if (p->n_paths >= PC_PACE_PATHS - 1 || pc_hostmap_put(p->map, 0, &net, &v) < 0) {
-		struct path *s = &p->paths[PC_PACE_PATHS - 1];
-		if (!s->rate) {
-			s->rate = p->cfg.start_pps;
-			s->ssthresh = RATE_MAX;
-			s->tokens = 1;
-			s->refill_us = s->epoch_us = s->dl_us = now;
-		}
-		return s;
+		s = &p->paths[PC_PACE_PATHS - 1];
+		if (s->rate) /* the shared record, made already */
+			return s;
+	} else {
+		*v = (uint32_t)p->n_paths;
+		s = &p->paths[p->n_paths++];
+		s->net = net;
+		s->prefix = (uint8_t)prefix;
 	}
-	*v = (uint32_t)p->n_paths;
-	struct path *s = &p->paths[p->n_paths++];
-	s->net = net;
-	s->prefix = (uint8_t)prefix;
 	s->rate = p->cfg.start_pps;
 	s->ssthresh = RATE_MAX;
 	s->tokens = 1;
