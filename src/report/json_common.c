@@ -38,7 +38,7 @@ static void json_owner(struct pc_json *j, const struct pc_owner *o)
 	pc_json_string(j, o->unit);
 	pc_json_key(j, "container");
 	const struct pc_container *c = &o->container;
-	if (!c->id && !c->runtime && !c->pod_uid && !c->name) {
+	if (!c->id && !c->runtime && !c->pod_uid && !c->name && !c->image && !c->pod) {
 		pc_json_null(j);
 	} else {
 		pc_json_begin_object(j);
@@ -50,6 +50,14 @@ static void json_owner(struct pc_json *j, const struct pc_owner *o)
 		pc_json_string(j, c->pod_uid);
 		pc_json_key(j, "name");
 		pc_json_string(j, c->name);
+		pc_json_key(j, "image");
+		pc_json_string(j, c->image);
+		pc_json_key(j, "image_id");
+		pc_json_string(j, c->image_id);
+		pc_json_key(j, "pod");
+		pc_json_string(j, c->pod);
+		pc_json_key(j, "namespace");
+		pc_json_string(j, c->pod_namespace);
 		pc_json_end_object(j);
 	}
 	pc_json_end_object(j);
@@ -106,7 +114,217 @@ static void json_service(struct pc_json *j, const struct pc_service *s)
 	pc_json_end_object(j);
 }
 
+static void json_strings(struct pc_json *j, const char *const *v, size_t n)
+{
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < n; i++)
+		pc_json_string(j, v[i]);
+	pc_json_end_array(j);
+}
+
+static void json_risk(struct pc_json *j, const struct pc_risk *r)
+{
+	pc_json_begin_object(j);
+	pc_json_key(j, "severity");
+	pc_json_string(j, pc_severity_name(r->severity));
+	pc_json_key(j, "score");
+	pc_json_double(j, r->score, 1);
+	pc_json_key(j, "category");
+	pc_json_string(j, r->category);
+	pc_json_key(j, "reasons");
+	json_strings(j, r->reasons, r->n_reasons);
+	pc_json_key(j, "remediation");
+	pc_json_string(j, r->remediation);
+	pc_json_end_object(j);
+}
+
+/* "policy": what the policy stage said (null when no policy judged it). */
+static void json_policy_verdict(struct pc_json *j, const struct pc_policy_verdict *v)
+{
+	pc_json_key(j, "policy");
+	if (!v) {
+		pc_json_null(j);
+		return;
+	}
+	pc_json_begin_object(j);
+	pc_json_key(j, "rule");
+	pc_json_string(j, v->rule);
+	pc_json_key(j, "verdict");
+	pc_json_string(j, pc_verdict_name(v->verdict));
+	pc_json_key(j, "reasons");
+	json_strings(j, v->reasons, v->n_reasons);
+	pc_json_key(j, "owner");
+	pc_json_string(j, v->owner);
+	pc_json_key(j, "doc");
+	pc_json_string(j, v->doc);
+	pc_json_end_object(j);
+}
+
+/* "findings": what is not one endpoint's (stale rules, reviews due, ...). */
+static void json_findings(struct pc_json *j, const struct pc_snapshot *snap)
+{
+	pc_json_key(j, "findings");
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < snap->n_findings; i++) {
+		const struct pc_finding *f = &snap->findings[i];
+		pc_json_begin_object(j);
+		pc_json_key(j, "kind");
+		pc_json_string(j, f->kind);
+		pc_json_key(j, "severity");
+		pc_json_string(j, pc_severity_name(f->severity));
+		pc_json_key(j, "rule");
+		pc_json_string(j, f->rule);
+		pc_json_key(j, "message");
+		pc_json_string(j, f->message);
+		pc_json_end_object(j);
+	}
+	pc_json_end_array(j);
+}
+
+/* summary.policy: endpoints by verdict, and the rule findings. */
+static void json_policy_summary(struct pc_json *j, const struct pc_snapshot *snap)
+{
+	size_t by[PC_VERDICT_UNDOCUMENTED + 1] = {0};
+	size_t stale = 0, review = 0;
+	for (size_t i = 0; i < snap->n_endpoints; i++) {
+		const struct pc_policy_verdict *v = snap->endpoints[i].policy;
+		if (v && (size_t)v->verdict <= PC_VERDICT_UNDOCUMENTED)
+			by[v->verdict]++;
+	}
+	for (size_t i = 0; i < snap->n_findings; i++) {
+		const char *k = snap->findings[i].kind;
+		stale += k && strcmp(k, "stale_rule") == 0;
+		review += k && strcmp(k, "review_due") == 0;
+	}
+	pc_json_key(j, "policy");
+	pc_json_begin_object(j);
+	for (int v = PC_VERDICT_ALLOWED; v <= PC_VERDICT_UNDOCUMENTED; v++) {
+		pc_json_key(j, pc_verdict_name((enum pc_verdict)v));
+		pc_json_uint(j, by[v]);
+	}
+	pc_json_key(j, "stale_rules");
+	pc_json_uint(j, stale);
+	pc_json_key(j, "review_due");
+	pc_json_uint(j, review);
+	pc_json_end_object(j);
+	pc_json_key(j, "findings");
+	pc_json_uint(j, snap->n_findings);
+}
+
+void pc_report_json_netns(struct pc_json *j, const struct pc_netns *ns)
+{
+	if (ns->inode == 0 && !ns->name) {
+		pc_json_null(j);
+		return;
+	}
+	pc_json_begin_object(j);
+	pc_json_key(j, "inode");
+	if (ns->inode)
+		pc_json_uint(j, ns->inode);
+	else
+		pc_json_null(j);
+	pc_json_key(j, "name");
+	pc_json_string(j, ns->name);
+	pc_json_end_object(j);
+}
+
+static const char *forward_kind_name(enum pc_forward_kind k);
+
+void pc_report_forward_brief(const struct pc_endpoint *e, char *b, size_t n)
+{
+	const struct pc_forward *f = e->forward;
+	if (!f) {
+		snprintf(b, n, "-");
+		return;
+	}
+	if (f->n_to == 0) {
+		snprintf(b, n, "%s", forward_kind_name(f->kind));
+		return;
+	}
+	char to[PC_ADDR_STRLEN + 8];
+	pc_report_hostport(&f->to[0].addr, f->to[0].port, to, sizeof(to));
+	if (f->n_to > 1)
+		snprintf(b, n, "%s -> %s (+%zu)", forward_kind_name(f->kind), to, f->n_to - 1);
+	else
+		snprintf(b, n, "%s -> %s", forward_kind_name(f->kind), to);
+}
+
+static const char *forward_kind_name(enum pc_forward_kind k)
+{
+	switch (k) {
+	case PC_FORWARD_DNAT:
+		return "dnat";
+	case PC_FORWARD_REDIRECT:
+		return "redirect";
+	case PC_FORWARD_IPVS:
+		return "ipvs";
+	case PC_FORWARD_PROXY:
+		return "proxy";
+	}
+	return "dnat";
+}
+
+/* `forward`: where the port leads, and the listener behind each target
+ * (snap may be NULL when a writer has only the endpoint: backends are then
+ * null, as for a backend elsewhere). */
+static void json_forward(struct pc_json *j, const struct pc_snapshot *snap,
+			 const struct pc_forward *f)
+{
+	pc_json_begin_object(j);
+	pc_json_key(j, "kind");
+	pc_json_string(j, forward_kind_name(f->kind));
+	pc_json_key(j, "rule");
+	pc_json_string(j, f->rule);
+	pc_json_key(j, "to");
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < f->n_to; i++) {
+		pc_json_begin_object(j);
+		pc_json_key(j, "address");
+		json_addr(j, &f->to[i].addr);
+		pc_json_key(j, "port");
+		pc_json_uint(j, f->to[i].port);
+		pc_json_key(j, "weight");
+		if (f->to[i].weight < 0)
+			pc_json_null(j);
+		else
+			pc_json_double(j, f->to[i].weight, 4);
+		pc_json_end_object(j);
+	}
+	pc_json_end_array(j);
+	pc_json_key(j, "backends");
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < f->n_to; i++) {
+		long b = f->to[i].backend_index;
+		if (!snap || b < 0 || (size_t)b >= snap->n_endpoints) {
+			pc_json_null(j);
+			continue;
+		}
+		const struct pc_endpoint *be = &snap->endpoints[b];
+		pc_json_begin_object(j);
+		pc_json_key(j, "netns");
+		pc_report_json_netns(j, &be->netns);
+		pc_json_key(j, "address");
+		json_addr(j, &be->addr);
+		pc_json_key(j, "port");
+		pc_json_uint(j, be->port);
+		pc_json_key(j, "owners");
+		pc_json_begin_array(j);
+		for (size_t k = 0; k < be->n_owners; k++)
+			json_owner(j, &be->owners[k]);
+		pc_json_end_array(j);
+		pc_json_end_object(j);
+	}
+	pc_json_end_array(j);
+	pc_json_end_object(j);
+}
+
 void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
+{
+	pc_report_json_endpoint_of(j, NULL, ep);
+}
+
+void pc_report_json_endpoint_of(struct pc_json *j, const struct pc_snapshot *snap,
+				const struct pc_endpoint *ep)
 {
 	pc_json_begin_object(j);
 	pc_json_key(j, "source");
@@ -126,19 +344,7 @@ void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
 	pc_json_key(j, "bind");
 	pc_json_string(j, pc_bind_name(ep->bind));
 	pc_json_key(j, "netns");
-	if (ep->netns.inode == 0 && !ep->netns.name) {
-		pc_json_null(j);
-	} else {
-		pc_json_begin_object(j);
-		pc_json_key(j, "inode");
-		if (ep->netns.inode)
-			pc_json_uint(j, ep->netns.inode);
-		else
-			pc_json_null(j);
-		pc_json_key(j, "name");
-		pc_json_string(j, ep->netns.name);
-		pc_json_end_object(j);
-	}
+	pc_report_json_netns(j, &ep->netns);
 	pc_json_key(j, "owners");
 	pc_json_begin_array(j);
 	for (size_t i = 0; i < ep->n_owners; i++)
@@ -178,6 +384,11 @@ void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
 	} else {
 		pc_json_null(j);
 	}
+	pc_json_key(j, "forward");
+	if (ep->forward)
+		json_forward(j, snap, ep->forward);
+	else
+		pc_json_null(j);
 	pc_json_key(j, "service");
 	if (ep->service)
 		json_service(j, ep->service);
@@ -199,6 +410,14 @@ void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
 		pc_json_string(j, ep->recheck_reason);
 		pc_json_end_object(j);
 	}
+	/* null for endpoints that take no risk (established, closed,
+	 * filtered) and when nothing classified the snapshot */
+	pc_json_key(j, "risk");
+	if (ep->risk)
+		json_risk(j, ep->risk);
+	else
+		pc_json_null(j);
+	json_policy_verdict(j, ep->policy);
 	pc_json_end_object(j);
 }
 
@@ -218,10 +437,8 @@ void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
 	pc_json_key(j, "command");
 	pc_json_string(j, snap->command);
 	pc_json_key(j, "warnings");
-	pc_json_begin_array(j);
-	for (size_t i = 0; i < snap->n_warnings; i++)
-		pc_json_string(j, snap->warnings[i]);
-	pc_json_end_array(j);
+	json_strings(j, snap->warnings, snap->n_warnings);
+	json_findings(j, snap);
 	if (snap->scan.present) {
 		const struct pc_scan_stats *s = &snap->scan;
 		pc_json_key(j, "scan");
@@ -327,6 +544,21 @@ void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap)
 	pc_json_uint(j, noauth);
 	pc_json_key(j, "warnings");
 	pc_json_uint(j, snap->n_warnings);
+	/* every severity, worst first, zeros included, so a consumer can read
+	 * summary.severity.critical without checking that the key exists */
+	size_t sev[PC_SEV_COUNT] = {0};
+	for (size_t i = 0; i < snap->n_endpoints; i++) {
+		const struct pc_risk *r = snap->endpoints[i].risk;
+		if (r && (unsigned)r->severity < PC_SEV_COUNT)
+			sev[r->severity]++;
+	}
+	pc_json_key(j, "severity");
+	pc_json_begin_object(j);
+	for (int s = PC_SEV_COUNT - 1; s >= 0; s--) {
+		pc_json_key(j, pc_severity_name((enum pc_severity)s));
+		pc_json_uint(j, sev[s]);
+	}
+	pc_json_end_object(j);
 	/* verify: how many claims held */
 	size_t k[PC_RECHECK_DIFFERENT + 1] = {0};
 	bool any = false;
@@ -346,5 +578,6 @@ void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap)
 		}
 		pc_json_end_object(j);
 	}
+	json_policy_summary(j, snap);
 	pc_json_end_object(j);
 }
