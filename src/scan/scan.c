@@ -714,7 +714,11 @@ static void stats_record(const struct pc_scan_stats *st, uint64_t found,
 		.sent = st->sent, .replies = st->replies, .retries = st->retries,
 		.capture_drops = st->capture_drops, .duration_s = st->duration_s,
 		.rate_pps = st->rate_pps, .found = found,
+		.pace_pps = st->pace_pps, .rate_step_s = st->rate_step_s, .limit = st->limit,
+		.limit_prefix = st->limit_prefix, .limit_net = st->limit_net,
+		.n_rate_hist = st->n_rate_hist,
 	};
+	memcpy(rec->u.stats.rate_hist, st->rate_hist, sizeof(st->rate_hist));
 }
 
 /* Worker: a result (called under ctx->lock) goes to the parent. */
@@ -809,6 +813,13 @@ static void parent_stats(void *c, const struct pc_privsep_stats *s, bool progres
 	st->capture_drops = s->capture_drops;
 	st->duration_s = s->duration_s;
 	st->rate_pps = s->rate_pps;
+	st->pace_pps = s->pace_pps;
+	st->rate_step_s = s->rate_step_s;
+	st->limit = s->limit;
+	st->limit_prefix = s->limit_prefix;
+	st->limit_net = s->limit_net;
+	st->n_rate_hist = s->n_rate_hist;
+	memcpy(st->rate_hist, s->rate_hist, sizeof(st->rate_hist));
 	if (progress && run->opts->on_progress)
 		run->opts->on_progress(run->opts->ctx, st, s->found);
 }
