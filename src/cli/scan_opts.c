@@ -20,6 +20,7 @@ enum {
 	O_CONNECT,
 	O_SYN,
 	O_RATE,
+	O_MAX_RATE,
 	O_HOST_INFLIGHT,
 	O_SHOW,
 	O_SHARD,
@@ -40,6 +41,7 @@ const struct option pc_cli_scan_longopts[] = {
 	{"connect", no_argument, NULL, O_CONNECT},
 	{"syn", no_argument, NULL, O_SYN},
 	{"rate", required_argument, NULL, O_RATE},
+	{"max-rate", required_argument, NULL, O_MAX_RATE},
 	{"host-inflight", required_argument, NULL, O_HOST_INFLIGHT},
 	{"show", required_argument, NULL, O_SHOW},
 	{"shard", required_argument, NULL, O_SHARD},
@@ -182,6 +184,13 @@ int pc_cli_scan_option(struct pc_cli *cli, struct pc_cli_scan *s, int code, cons
 						  arg);
 		s->opts.rate_pps = v ? v : PC_SCAN_RATE_UNLIMITED;
 		return 0;
+	case O_MAX_RATE:
+		if (!pc_cli_parse_uint(arg, 1, 100000000, &v))
+			return pc_cli_usage_error(cli, "--max-rate takes probes per second "
+						       "(1-100000000), not '%s'",
+						  arg);
+		s->opts.max_rate_pps = v;
+		return 0;
 	case O_HOST_INFLIGHT:
 		if (!pc_cli_parse_uint(arg, 1, 1000000, &v))
 			return pc_cli_usage_error(cli, "--host-inflight takes 1-1000000, not '%s'",
@@ -283,8 +292,11 @@ void pc_cli_scan_progress(void *ctx, const struct pc_scan_stats *st, uint64_t fo
 	double eta = st->rate_pps > 0 && st->probes_planned > done
 			     ? (double)(st->probes_planned - done) / st->rate_pps
 			     : 0;
-	fprintf(stderr, "\r\033[Kscan: %5.1f%% done, %.0f probes/s, ETA %.0fs, %llu found", pct,
-		st->rate_pps, isfinite(eta) ? eta : 0, (unsigned long long)found);
+	char why[PC_ADDR_STRLEN + 48] = "";
+	pc_scan_limit_text(st, why, sizeof(why));
+	fprintf(stderr, "\r\033[Kscan: %5.1f%% done, %.0f probes/s (pace %.0f, %s), ETA %.0fs, %llu found",
+		pct, st->rate_pps, st->pace_pps, why, isfinite(eta) ? eta : 0,
+		(unsigned long long)found);
 	progress_shown = true;
 }
 

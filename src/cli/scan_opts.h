@@ -43,7 +43,9 @@ struct pc_cli_scan {
 	"Engine and pacing:\n" \
 	"  --connect         TCP connect scan (no privileges needed)\n" \
 	"  --syn             SYN scan (needs CAP_NET_RAW; the default when held)\n" \
-	"  --rate PPS        probes per second, all hosts (default 10000; 0 = no limit)\n" \
+	"  --rate PPS        fixed probes per second, all hosts: a hard ceiling, no\n" \
+	"                    adaptation (0 or max = no limit; default: adaptive)\n" \
+	"  --max-rate PPS    ceiling of the adaptive rate (default: none)\n" \
 	"  --host-inflight N probes in flight per host (default 64 connect, 256 SYN and UDP)\n" \
 	"  --retries N       re-sends of an unanswered probe (default 1)\n" \
 	"  --timeout MS      wait per probe (default 1000)\n" \

@@ -219,6 +219,7 @@ struct pc_endpoint {
 };
 
 /* Statistics of a network scan, shown in snapshot.scan. */
+#define PC_SCAN_RATE_HIST 32
 struct pc_scan_stats {
 	bool present;
 	const char *engine; /* "syn", "connect", "udp" */
@@ -226,6 +227,17 @@ struct pc_scan_stats {
 	uint64_t sent, replies, retries, capture_drops;
 	double duration_s;
 	double rate_pps;
+	/* adaptive pacing (issue 12): the pace allowed at the last update,
+	 * what limited it (enum pc_pace_limit of scan/pace.h; 0 none) and
+	 * where (limit_prefix 0: everywhere), and the achieved rate over
+	 * time: rate_hist[i] is the rate of interval i, each rate_step_s
+	 * long (the step doubles, merging pairs, when the slots are full) */
+	double pace_pps;
+	uint8_t limit, limit_prefix;
+	struct pc_addr limit_net;
+	uint32_t rate_hist[PC_SCAN_RATE_HIST];
+	uint32_t n_rate_hist;
+	double rate_step_s;
 };
 
 struct pc_snapshot {

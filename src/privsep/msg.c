@@ -15,6 +15,7 @@
  *   bound, so a record that does not fit is refused whole, not cut.
  */
 #include "privsep/msg.h"
+#include "scan/pace.h"
 
 #include <math.h>
 #include <string.h>
@@ -175,21 +176,29 @@ static void decode_service(struct cursor *c, struct pc_privsep_update *u)
 	}
 }
 
+/* An address: family (AF_INET, AF_INET6, or 0 when none_ok) and 16
+ * bytes. One encoding per address: an IPv4 address has nothing after its
+ * four bytes (or two records of one address would not compare equal), no
+ * address has any byte. */
+static void get_addr(struct cursor *c, struct pc_addr *a, bool none_ok, const char *what_family,
+		     const char *what)
+{
+	uint8_t family = get_u8(c, what_family);
+	if (family != AF_INET && family != AF_INET6 && !(none_ok && family == 0))
+		invalid(c, what_family);
+	a->family = family;
+	take(c, a->bytes, sizeof(a->bytes), what);
+	size_t used = family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0;
+	for (size_t i = used; i < sizeof(a->bytes); i++)
+		if (a->bytes[i])
+			invalid(c, what);
+}
+
 static void decode_found(struct cursor *c, struct pc_privsep_found *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->proto = (enum pc_proto)get_enum(c, PC_PROTO_TCP, PC_PROTO_UDP, "found.proto");
-	uint8_t family = get_u8(c, "found.family");
-	if (family != AF_INET && family != AF_INET6)
-		invalid(c, "found.family");
-	f->addr.family = family;
-	take(c, f->addr.bytes, sizeof(f->addr.bytes), "found.addr");
-	/* one encoding per address: an IPv4 address has nothing after its
-	 * four bytes, or two records of one address would not compare equal */
-	if (family == AF_INET)
-		for (size_t i = 4; i < sizeof(f->addr.bytes); i++)
-			if (f->addr.bytes[i])
-				invalid(c, "found.addr");
+	get_addr(c, &f->addr, false, "found.family", "found.addr");
 	uint16_t port = 0;
 	take(c, &port, 2, "found.port");
 	f->port = port;
@@ -207,6 +216,21 @@ static void decode_stats(struct cursor *c, struct pc_privsep_stats *s)
 	s->duration_s = get_f64(c, 0, RTT_MAX / 1000, "stats.duration_s");
 	s->rate_pps = get_f64(c, 0, 1e12, "stats.rate_pps");
 	s->found = get_u64(c, "stats.found");
+	s->pace_pps = get_f64(c, 0, 1e12, "stats.pace_pps");
+	s->rate_step_s = get_f64(c, 0, 1e9, "stats.rate_step_s");
+	s->limit = (uint8_t)get_enum(c, 0, PC_PACE_CAPTURE, "stats.limit");
+	get_addr(c, &s->limit_net, true, "stats.limit_family", "stats.limit_net");
+	unsigned max_prefix = s->limit_net.family == AF_INET6 ? 128
+			      : s->limit_net.family == AF_INET ? 32
+							       : 0;
+	s->limit_prefix = (uint8_t)get_enum(c, 0, (int)max_prefix, "stats.limit_prefix");
+	s->n_rate_hist = get_u32(c, "stats.n_rate_hist");
+	if (s->n_rate_hist > PC_SCAN_RATE_HIST) {
+		invalid(c, "stats.n_rate_hist");
+		s->n_rate_hist = 0;
+	}
+	for (uint32_t i = 0; i < s->n_rate_hist; i++)
+		s->rate_hist[i] = get_u32(c, "stats.rate_hist");
 }
 
 int pc_privsep_decode(const uint8_t *buf, size_t len, size_t *off,
@@ -310,6 +334,12 @@ static void put_f64(struct writer *w, double v)
 	put(w, &v, 8);
 }
 
+static void put_addr(struct writer *w, const struct pc_addr *a)
+{
+	put_u8(w, a->family);
+	put(w, a->bytes, sizeof(a->bytes));
+}
+
 /* The longest prefix of s no longer than max that does not end inside a
  * UTF-8 sequence. */
 static size_t cut_utf8(const char *s, size_t n, size_t max)
@@ -405,8 +435,7 @@ int pc_privsep_put(struct pc_privsep_out *out, const struct pc_privsep_rec *rec)
 	case PC_PRIVSEP_FOUND: {
 		const struct pc_privsep_found *f = &rec->u.found;
 		put_u8(&w, f->proto);
-		put_u8(&w, f->addr.family);
-		put(&w, f->addr.bytes, sizeof(f->addr.bytes));
+		put_addr(&w, &f->addr);
 		put(&w, &f->port, 2);
 		put_u8(&w, f->state);
 		put_f64(&w, f->rtt_ms);
@@ -422,6 +451,14 @@ int pc_privsep_put(struct pc_privsep_out *out, const struct pc_privsep_rec *rec)
 		put_f64(&w, s->duration_s);
 		put_f64(&w, s->rate_pps);
 		put(&w, &s->found, 8);
+		put_f64(&w, s->pace_pps);
+		put_f64(&w, s->rate_step_s);
+		put_u8(&w, s->limit);
+		put_addr(&w, &s->limit_net);
+		put_u8(&w, s->limit_prefix);
+		uint32_t n = s->n_rate_hist <= PC_SCAN_RATE_HIST ? s->n_rate_hist : PC_SCAN_RATE_HIST;
+		put(&w, &n, 4);
+		put(&w, s->rate_hist, (size_t)n * 4);
 		break;
 	}
 	case PC_PRIVSEP_WARNING:

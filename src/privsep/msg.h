@@ -100,6 +100,13 @@ struct pc_privsep_stats {
 	uint64_t sent, replies, retries, capture_drops;
 	double duration_s, rate_pps;
 	uint64_t found; /* PROGRESS only */
+	/* adaptive pacing (struct pc_scan_stats): the pace, what limits it
+	 * and where, the rate history (n_rate_hist <= PC_SCAN_RATE_HIST) */
+	double pace_pps, rate_step_s;
+	uint8_t limit, limit_prefix;
+	struct pc_addr limit_net;
+	uint32_t n_rate_hist;
+	uint32_t rate_hist[PC_SCAN_RATE_HIST];
 };
 
 struct pc_privsep_done {

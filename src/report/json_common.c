@@ -4,6 +4,7 @@
  * contract is always present; unknown values are null.
  */
 #include "report/report.h"
+#include "scan/pace.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -462,6 +463,32 @@ void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
 		pc_json_double(j, s->duration_s, 3);
 		pc_json_key(j, "rate_pps");
 		pc_json_double(j, s->rate_pps, 0);
+		/* adaptive pacing: the pace at the end, what limited it, and
+		 * the achieved rate over time in n steps of step_s seconds */
+		pc_json_key(j, "pace_pps");
+		pc_json_double(j, s->pace_pps, 0);
+		pc_json_key(j, "limit");
+		pc_json_string(j, pc_pace_limit_name((enum pc_pace_limit)s->limit));
+		pc_json_key(j, "limit_on");
+		if (s->limit_prefix) {
+			char a[PC_ADDR_STRLEN + 8];
+			pc_addr_format(&s->limit_net, a, PC_ADDR_STRLEN);
+			size_t n = strlen(a);
+			snprintf(a + n, sizeof(a) - n, "/%u", s->limit_prefix);
+			pc_json_string(j, a);
+		} else {
+			pc_json_null(j);
+		}
+		pc_json_key(j, "rate_history");
+		pc_json_begin_object(j);
+		pc_json_key(j, "step_s");
+		pc_json_double(j, s->rate_step_s, 1);
+		pc_json_key(j, "pps");
+		pc_json_begin_array(j);
+		for (uint32_t i = 0; i < s->n_rate_hist && i < PC_SCAN_RATE_HIST; i++)
+			pc_json_uint(j, s->rate_hist[i]);
+		pc_json_end_array(j);
+		pc_json_end_object(j);
 		pc_json_end_object(j);
 	}
 	pc_json_end_object(j);

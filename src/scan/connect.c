@@ -23,6 +23,7 @@
  * answer after retries, or host/network unreachable, counted in a warning).
  */
 #include "core/hostmap.h"
+#include "scan/pace.h"
 #include "scan/scan.h"
 
 #include <errno.h>
@@ -183,6 +184,15 @@ static void finish(struct worker *w, struct slot *s, enum pc_state st, double no
 	if (st == PC_STATE_OPEN || st == PC_STATE_CLOSED)
 		__atomic_fetch_add(&w->st->replies, 1, __ATOMIC_RELAXED);
 	double rtt = st == PC_STATE_OPEN || st == PC_STATE_CLOSED ? now - s->start_ms : -1;
+	struct pc_pace *pace = pc_scan_ctx_pace(w->ctx);
+	if (pace && rtt >= 0) {
+		/* every attempt waited the timeout: the first began that much
+		 * earlier per retry */
+		double first = s->start_ms - (double)(s->attempt - 1) * w->timeout_ms;
+		pc_pace_answer(pace, &s->addr, (uint64_t)(rtt * 1000.0),
+			       first > 0 ? (uint64_t)(first * 1000.0) : 0, s->attempt > 1,
+			       (uint64_t)(now * 1000.0));
+	}
 	pc_scan_result(w->ctx, &s->addr, PC_PROTO_TCP, s->port, st, rtt);
 	disconnect(w, s);
 	s->busy = false;
@@ -345,6 +355,10 @@ static bool take_probe(struct worker *w, struct pc_scan_probe *p)
 	/* the table holds at most one host per slot: it never has to grow */
 	uint32_t *count;
 	if (pc_hostmap_put(w->hosts, 0, &w->pending.addr, &count) < 0 || *count >= w->host_cap)
+		return false;
+	/* the adaptive pace of its path (none under a fixed --rate) */
+	struct pc_pace *pace = pc_scan_ctx_pace(w->ctx);
+	if (pace && !pc_pace_take(pace, &w->pending.addr, (uint64_t)(pc_monotonic_ms() * 1000.0)))
 		return false;
 	*p = w->pending;
 	w->have_pending = false;

@@ -12,9 +12,11 @@
  * cannot start now waits in the park.
  */
 #include "scan/probeloop.h"
+#include "scan/pace.h"
 #include "scan/ports.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BATCH PC_PROBELOOP_BATCH
@@ -30,6 +32,56 @@
  * per timeout (65,000/s per sender at the default 1 s). */
 #define RING_MAX (1u << 16)
 
+struct pc_probeloop_deferred {
+	struct pc_scan_probe probe;
+	uint32_t next; /* in its path's FIFO or the free list */
+};
+
+#define NONE UINT32_MAX
+
+static int defer_init(struct pc_probeloop *l)
+{
+	l->defer = calloc(PC_PROBELOOP_DEFER_MAX, sizeof(*l->defer));
+	l->defer_head = malloc(PC_PACE_PATHS * sizeof(*l->defer_head));
+	l->defer_tail = malloc(PC_PACE_PATHS * sizeof(*l->defer_tail));
+	l->active = malloc(PC_PACE_PATHS * sizeof(*l->active));
+	if (!l->defer || !l->defer_head || !l->defer_tail || !l->active)
+		return PC_ENOMEM;
+	for (unsigned i = 0; i < PC_PACE_PATHS; i++)
+		l->defer_head[i] = l->defer_tail[i] = NONE;
+	/* the pool is taken from its start as needed (defer_used), so pages
+	 * a scan never needs are never touched */
+	l->defer_free = NONE;
+	l->defer_used = 0;
+	return 0;
+}
+
+/* Hold p back until its path has a token: false when the pool is full. */
+static bool defer_push(struct pc_probeloop *l, const struct pc_scan_probe *p, uint64_t now)
+{
+	uint32_t i;
+	if (l->defer_free != NONE) {
+		i = l->defer_free;
+		l->defer_free = l->defer[i].next;
+	} else if (l->defer_used < PC_PROBELOOP_DEFER_MAX) {
+		i = l->defer_used++;
+	} else {
+		return false;
+	}
+	unsigned path = pc_pace_path_index(l->pace, &p->addr, now);
+	l->defer[i].probe = *p;
+	l->defer[i].next = NONE;
+	if (l->defer_head[path] == NONE) {
+		l->defer_head[path] = i;
+		l->active[l->n_active++] = (uint16_t)path;
+	} else {
+		l->defer[l->defer_tail[path]].next = i;
+	}
+	l->defer_tail[path] = i;
+	l->n_deferred++;
+	return true;
+}
+
 int pc_probeloop_init(struct pc_probeloop *l, struct pc_scan_ctx *ctx, struct pc_error *err)
 {
 	const struct pc_scan_opts *o = pc_scan_ctx_opts(ctx);
@@ -43,6 +95,9 @@ int pc_probeloop_init(struct pc_probeloop *l, struct pc_scan_ctx *ctx, struct pc
 	if (l->last_us < l->timeout_us)
 		l->last_us = l->timeout_us;
 	l->retries = o->retries > 10 ? 10 : o->retries;
+	l->pace = pc_scan_ctx_pace(ctx);
+	if (l->pace && defer_init(l) < 0)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
 
 	/* enough room for every probe sent within one deadline at the rate
 	 * asked (or a generous default), within bounds */
@@ -77,6 +132,13 @@ void pc_probeloop_report(struct pc_probeloop *l, struct pc_inflight_entry *e, en
 			     : -1;
 	e->done = true;
 	l->pending--;
+	if (l->pace && rtt >= 0) {
+		/* every try waited timeout_us: the first went out that much
+		 * earlier per retry */
+		uint64_t back = (uint64_t)(e->tries - 1) * l->timeout_us;
+		uint64_t first = e->sent_us > back ? e->sent_us - back : 0;
+		pc_pace_answer(l->pace, &e->addr, now - e->sent_us, first, e->tries > 1, now);
+	}
 	if (l->count_hosts)
 		pc_hostcount_dec(l->hosts, &e->addr);
 	if (l->ops->forget)
@@ -93,6 +155,10 @@ void pc_probeloop_release(struct pc_probeloop *l)
 		return;
 	pc_inflight_free(l->inflight);
 	pc_hostcount_free(l->hosts);
+	free(l->defer);
+	free(l->defer_head);
+	free(l->defer_tail);
+	free(l->active);
 }
 
 /* How long a probe waits for its next hop (ARP) before looking again:
@@ -106,18 +172,40 @@ static uint64_t hop_wait(unsigned waits, uint64_t timeout_us)
 	return w < timeout_us ? w : timeout_us;
 }
 
+/* Re-sends a probe to addr gets: --retries, and two more on a path the
+ * pacer saw lose answered probes (silence there may be loss, not a
+ * filter: nmap too retries more where it sees drops). */
+static unsigned retries_for(const struct pc_probeloop *l, const struct pc_addr *addr)
+{
+	return l->retries + (l->pace && pc_pace_lossy(l->pace, addr) ? 2 : 0);
+}
+
+enum started { START_PARK, START_SENT, START_DEFERRED };
+
 /* First send of a probe: into the host's count, the ring and the batch.
- * false, doing nothing, when the host is at its cap (or too many hosts
- * are counted, or the engine cannot take it yet): the caller parks it. */
-static bool start_probe(struct pc_probeloop *l, const struct pc_scan_probe *p, uint64_t now)
+ * START_PARK, doing nothing, when the host is at its cap (or too many
+ * hosts are counted, or the engine cannot take it yet): the caller parks
+ * it; START_DEFERRED when its path's pace holds it back (the loop keeps
+ * it). have_token: the path's token was taken already. */
+static enum started start_probe(struct pc_probeloop *l, const struct pc_scan_probe *p,
+				uint64_t now, bool have_token)
 {
 	if (l->count_hosts && (pc_hostcount_get(l->hosts, &p->addr) >= l->host_cap ||
 			       !pc_hostcount_inc(l->hosts, &p->addr)))
-		return false;
+		return START_PARK;
 	if (l->ops->admit && !l->ops->admit(l->eng, &p->addr)) {
 		if (l->count_hosts)
 			pc_hostcount_dec(l->hosts, &p->addr);
-		return false;
+		return START_PARK;
+	}
+	if (l->pace && !have_token && !pc_pace_take(l->pace, &p->addr, now)) {
+		/* its path is at its pace: held back until a token comes */
+		if (l->count_hosts)
+			pc_hostcount_dec(l->hosts, &p->addr);
+		if (l->ops->forget)
+			l->ops->forget(l->eng, &p->addr);
+		l->paced = true;
+		return defer_push(l, p, now) ? START_DEFERRED : START_PARK;
 	}
 	struct pc_inflight_entry *e = pc_inflight_push(l->inflight, &p->addr, p->port);
 	if (!e) {
@@ -127,25 +215,25 @@ static bool start_probe(struct pc_probeloop *l, const struct pc_scan_probe *p, u
 			pc_hostcount_dec(l->hosts, &p->addr);
 		if (l->ops->forget)
 			l->ops->forget(l->eng, &p->addr);
-		return false;
+		return START_PARK;
 	}
 	l->pending++;
 	switch (l->ops->queue(l->eng, &p->addr, p->port, now)) {
 	case PC_QUEUED_FAIL:
 		pc_probeloop_report(l, e, PC_STATE_FILTERED, now);
-		return true;
+		return START_SENT;
 	case PC_QUEUED_WAIT:
 		/* asked for its next hop: look again soon */
 		e->waits = 1;
 		e->deadline_us = now + hop_wait(1, l->timeout_us);
-		return true;
+		return START_SENT;
 	case PC_QUEUED_SENT:
 		break;
 	}
 	e->tries = 1;
 	e->sent_us = now;
-	e->deadline_us = now + (l->retries == 0 ? l->last_us : l->timeout_us);
-	return true;
+	e->deadline_us = now + (retries_for(l, &p->addr) == 0 ? l->last_us : l->timeout_us);
+	return START_SENT;
 }
 
 /* Settle what reached its deadline: answered ones leave, unanswered ones
@@ -160,13 +248,23 @@ static unsigned settle_head(struct pc_probeloop *l, struct pc_scan_stats *st, ui
 			pc_inflight_pop(l->inflight);
 			continue;
 		}
-		if (h->tries > l->retries) {
+		if (h->tries > retries_for(l, &h->addr)) {
 			pc_probeloop_report(l, h, l->silent_state, now);
 			pc_inflight_pop(l->inflight);
 			continue;
 		}
 		if (l->n_batch == BATCH || pc_scan_pace(l->ctx, 1, 0) == 0)
 			break;
+		if (h->tries && l->ops->unanswered)
+			l->ops->unanswered(l->eng, &h->addr, now);
+		if (h->tries && l->pace && !pc_pace_take(l->pace, &h->addr, now)) {
+			/* its path is at its pace: the retry waits one more
+			 * timeout (a wait, not a try) */
+			h = pc_inflight_requeue(l->inflight);
+			h->deadline_us = now + l->timeout_us;
+			l->paced = true;
+			continue;
+		}
 		h = pc_inflight_requeue(l->inflight);
 		struct pc_addr a = h->addr;
 		uint16_t port = h->port;
@@ -183,7 +281,7 @@ static unsigned settle_head(struct pc_probeloop *l, struct pc_scan_stats *st, ui
 		bool first = h->tries == 0;
 		h->tries++;
 		h->sent_us = now;
-		h->deadline_us = now + (h->tries > l->retries ? l->last_us : l->timeout_us);
+		h->deadline_us = now + (h->tries > retries_for(l, &h->addr) ? l->last_us : l->timeout_us);
 		if (!first) /* a first send after ARP is not a retry */
 			__atomic_fetch_add(&st->retries, 1, __ATOMIC_RELAXED);
 		resend++;
@@ -196,6 +294,29 @@ static unsigned settle_head(struct pc_probeloop *l, struct pc_scan_stats *st, ui
 static void start_new(struct pc_probeloop *l, uint64_t may, uint64_t now, bool *exhausted)
 {
 	uint64_t k = 0;
+	/* probes held back by their path's pace first, oldest first per path,
+	 * as their paths get tokens */
+	for (unsigned a = 0; a < l->n_active && k < may;) {
+		unsigned path = l->active[a];
+		uint32_t i;
+		while (k < may && (i = l->defer_head[path]) != NONE &&
+		       pc_pace_take_index(l->pace, path, now)) {
+			if (start_probe(l, &l->defer[i].probe, now, true) != START_SENT)
+				break; /* its host is at its cap: wait (the token is spent) */
+			l->defer_head[path] = l->defer[i].next;
+			l->defer[i].next = l->defer_free;
+			l->defer_free = i;
+			l->n_deferred--;
+			k++;
+		}
+		if (l->defer_head[path] == NONE) {
+			l->defer_tail[path] = NONE;
+			l->active[a] = l->active[--l->n_active];
+			continue;
+		}
+		l->paced = true;
+		a++;
+	}
 	/* parked probes first, in order, when their host has room; the park
 	 * is clean again only when every parked probe was tried: one the
 	 * pace cut off was not, and with nothing left in flight no report
@@ -207,13 +328,14 @@ static void start_new(struct pc_probeloop *l, uint64_t may, uint64_t now, bool *
 			struct pc_scan_probe *p = &l->park[i];
 			if (k >= may)
 				cut = true;
-			if (k < may && start_probe(l, p, now))
+			enum started r = k < may ? start_probe(l, p, now, false) : START_PARK;
+			if (r == START_SENT)
 				k++;
-			else
+			else if (r == START_PARK)
 				l->park[kept++] = *p;
 		}
 		l->n_park = kept;
-		l->park_dirty = cut;
+		l->park_dirty = cut || l->paced;
 	}
 	while (k < may && !*exhausted && l->n_park < PARK_MAX) {
 		struct pc_scan_probe p;
@@ -223,10 +345,11 @@ static void start_new(struct pc_probeloop *l, uint64_t may, uint64_t now, bool *
 		}
 		if (p.proto != l->proto)
 			continue;
-		if (!start_probe(l, &p, now)) {
+		enum started r = start_probe(l, &p, now, false);
+		if (r == START_PARK)
 			l->park[l->n_park++] = p;
+		if (r != START_SENT)
 			continue;
-		}
 		k++;
 	}
 }
@@ -240,6 +363,7 @@ int pc_probeloop_run(struct pc_probeloop *l, struct pc_error *err)
 			return 1;
 		l->ops->drain(l->eng);
 		uint64_t now = pc_probeloop_now_us();
+		l->paced = false;
 		unsigned resend = settle_head(l, st, now);
 
 		/* new probes, as the pace and the ring allow */
@@ -247,7 +371,7 @@ int pc_probeloop_run(struct pc_probeloop *l, struct pc_error *err)
 		unsigned want = BATCH - l->n_batch;
 		if (want > room)
 			want = (unsigned)room;
-		if (want && (!exhausted || (l->n_park && l->park_dirty)))
+		if (want && (!exhausted || (l->n_park && l->park_dirty) || l->n_deferred))
 			start_new(l, pc_scan_pace(l->ctx, want, resend ? 0 : 1), now, &exhausted);
 		if (l->n_batch) {
 			int ret = l->ops->flush(l->eng);
@@ -255,7 +379,7 @@ int pc_probeloop_run(struct pc_probeloop *l, struct pc_error *err)
 				return pc_error_set(err, ret, "cannot send: %s", strerror(-ret));
 		}
 
-		if (exhausted && l->pending == 0 && l->n_park == 0)
+		if (exhausted && l->pending == 0 && l->n_park == 0 && l->n_deferred == 0)
 			break;
 		/* idle: wait for a reply or the next deadline */
 		if (exhausted || room == 0 || l->n_park == PARK_MAX) {
@@ -266,6 +390,9 @@ int pc_probeloop_run(struct pc_probeloop *l, struct pc_error *err)
 				wait_ms = (int)((h->deadline_us - now + 999) / 1000);
 			if (wait_ms > 50)
 				wait_ms = 50;
+			/* held back by a path's pace: its next token is near */
+			if (l->paced && wait_ms > 1)
+				wait_ms = 1;
 			/* for UDP, POLLERR comes with the error queue whatever
 			 * the events */
 			if (wait_ms > 0 && poll(l->wait_fds, l->n_wait_fds, wait_ms) < 0 &&

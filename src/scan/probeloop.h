@@ -27,6 +27,10 @@
 #define PC_PROBELOOP_BATCH 64
 /* probes parked while their host is at its cap */
 #define PC_PROBELOOP_PARK_MAX 1024
+/* probes held back by their path's pace, all paths together */
+#define PC_PROBELOOP_DEFER_MAX (1u << 16)
+
+struct pc_probeloop_deferred;
 
 enum pc_queued {
 	PC_QUEUED_SENT, /* in the batch */
@@ -48,6 +52,9 @@ struct pc_probeloop_ops {
 	void (*forget)(void *eng, const struct pc_addr *addr);
 	/* Optional: a probe for addr got its final state. */
 	void (*verdict)(void *eng, const struct pc_addr *addr, enum pc_state state);
+	/* Optional: a try of a probe for addr went unanswered (it is about
+	 * to be sent again): UDP reads ICMP rate limiting from it. */
+	void (*unanswered)(void *eng, const struct pc_addr *addr, uint64_t now);
 };
 
 struct pc_probeloop {
@@ -75,6 +82,21 @@ struct pc_probeloop {
 	struct pc_scan_probe park[PC_PROBELOOP_PARK_MAX];
 	unsigned n_park;
 	bool park_dirty; /* a probe was settled since the park was looked at */
+	/* adaptive pacing (pace.h; NULL under a fixed --rate), and whether
+	 * the last turn held a probe back for its path's pace */
+	struct pc_pace *pace;
+	bool paced;
+	/* probes held back by their path's pace, in one FIFO per path (so a
+	 * slow path's backlog never stands in front of a fast path's probes,
+	 * as it would in the park), in a pool of PC_PROBELOOP_DEFER_MAX;
+	 * when the pool is full, they are parked */
+	struct pc_probeloop_deferred *defer;
+	uint32_t *defer_head, *defer_tail; /* per path index; UINT32_MAX: none */
+	uint16_t *active;                  /* paths with deferred probes */
+	unsigned n_active;
+	uint32_t defer_free; /* free list of the pool */
+	uint32_t defer_used; /* entries of the pool ever used */
+	uint64_t n_deferred;
 };
 
 /* Read the options, size the ring and the host table: 0 or a negative

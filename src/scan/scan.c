@@ -28,6 +28,7 @@
  */
 #include "scan/scan.h"
 #include "privsep/privsep.h"
+#include "scan/pace.h"
 #include "scan/permute.h"
 #include "scan/privdrop.h"
 #include "scan/ports.h"
@@ -92,9 +93,13 @@ struct pc_scan_ctx {
 	uint64_t shard_first, shard_step, shard_len;
 	_Atomic uint64_t next;
 
-	/* pacing: a token bucket */
+	/* pacing: a token bucket, at a fixed --rate or at the adaptive
+	 * pacer's total (pace != NULL) */
 	pthread_mutex_t pace_lock;
 	double rate, burst, tokens, refilled_ms;
+	struct pc_pace *pace;
+	double hist_sum, hist_t0; /* rate history: the open interval */
+	uint64_t hist_sent;
 
 	/* results */
 	pthread_mutex_t lock;
@@ -269,23 +274,46 @@ bool pc_scan_reported(const struct pc_scan_ctx *ctx, uint64_t index)
 
 /* ---- pacing ---- */
 
-static void pace_init(struct pc_scan_ctx *ctx)
+static void set_burst(struct pc_scan_ctx *ctx)
 {
-	uint64_t r = ctx->opts->rate_pps ? ctx->opts->rate_pps : PC_SCAN_DEFAULT_RATE;
+	ctx->burst = ctx->rate * 0.020;
+	if (ctx->burst < 1)
+		ctx->burst = 1;
+}
+
+/* 0, or PC_ENOMEM when the adaptive pacer cannot be made. */
+static int pace_init(struct pc_scan_ctx *ctx)
+{
+	uint64_t r = ctx->opts->rate_pps;
+	if (!r) {
+		/* adaptive: the total starts where the pacer says */
+		struct pc_pace_config cfg = {
+			.max_pps = (double)ctx->opts->max_rate_pps,
+			.n_targets = ctx->n_addrs,
+		};
+		int ret = pc_pace_new(&cfg, &ctx->pace);
+		if (ret < 0)
+			return ret;
+		r = (uint64_t)pc_pace_total(ctx->pace);
+	}
 	ctx->rate = r == PC_SCAN_RATE_UNLIMITED ? 0 : (double)r;
 	/* a burst of 20 ms of probes (at least one): smooth over any tenth of
 	 * a second, and deep enough that an engine thread delayed by the
 	 * scheduler for a few milliseconds catches up instead of losing its
 	 * tokens (with 2 ms, a busy machine ran 11 % under the rate) */
-	ctx->burst = ctx->rate * 0.020;
-	if (ctx->burst < 1)
-		ctx->burst = 1;
+	set_burst(ctx);
 	ctx->tokens = 1;
 	ctx->refilled_ms = pc_monotonic_ms();
+	return 0;
 }
 
 static void refill(struct pc_scan_ctx *ctx, double now)
 {
+	if (ctx->pace) {
+		/* the adaptive total may have moved since the last refill */
+		ctx->rate = pc_pace_total(ctx->pace);
+		set_burst(ctx);
+	}
 	ctx->tokens += (now - ctx->refilled_ms) * ctx->rate / 1000.0;
 	if (ctx->tokens > ctx->burst)
 		ctx->tokens = ctx->burst;
@@ -302,14 +330,20 @@ static void sleep_ms(double ms)
 }
 
 static void report_progress(struct pc_scan_ctx *ctx, bool force);
+static void history_tick(struct pc_scan_ctx *ctx, double now, bool last);
 
 /* Progress from the engine's loop too, so a scan with few results (a
  * filtered range) still shows it moving. */
 static void poll_progress(struct pc_scan_ctx *ctx)
 {
-	if (!ctx->opts->on_progress || pc_monotonic_ms() - ctx->last_progress_ms < 250)
+	double now = pc_monotonic_ms();
+	/* the rate history is kept with or without a progress display */
+	bool hist = ctx->snap && now - ctx->hist_t0 >= ctx->snap->scan.rate_step_s * 1000.0;
+	if (!hist && (!ctx->opts->on_progress || now - ctx->last_progress_ms < 250))
 		return;
 	if (pthread_mutex_trylock(&ctx->lock) == 0) {
+		if (hist)
+			history_tick(ctx, now, false);
 		report_progress(ctx, false);
 		pthread_mutex_unlock(&ctx->lock);
 	}
@@ -345,6 +379,26 @@ uint64_t pc_scan_pace(struct pc_scan_ctx *ctx, uint64_t want, double max_wait_ms
 	}
 }
 
+void pc_scan_limit_text(const struct pc_scan_stats *st, char *buf, size_t len)
+{
+	enum pc_pace_limit l = st->limit;
+	if (l == PC_PACE_GROWING) {
+		snprintf(buf, len, "growing");
+		return;
+	}
+	if (l == PC_PACE_CEILING) {
+		snprintf(buf, len, "limited by the ceiling");
+		return;
+	}
+	if (!st->limit_prefix) {
+		snprintf(buf, len, "limited by %s", pc_pace_limit_name(l));
+		return;
+	}
+	char a[PC_ADDR_STRLEN];
+	snprintf(buf, len, "limited by %s on %s/%u", pc_pace_limit_name(l),
+		 pc_addr_format(&st->limit_net, a, sizeof(a)), st->limit_prefix);
+}
+
 /* ---- results ---- */
 
 static bool shown(const struct pc_scan_opts *o, enum pc_state st)
@@ -376,6 +430,48 @@ static const char *name_copy(struct pc_scan_ctx *ctx, const char *name)
 	return c;
 }
 
+/* Close the open interval of the rate history when it is a step long;
+ * when every slot is used, merge neighbours and double the step, so the
+ * history of any scan fits PC_SCAN_RATE_HIST numbers. */
+static void history_tick(struct pc_scan_ctx *ctx, double now, bool last)
+{
+	struct pc_scan_stats *st = &ctx->snap->scan;
+	uint64_t sent = __atomic_load_n(&st->sent, __ATOMIC_RELAXED);
+	double len_ms = now - ctx->hist_t0;
+	/* the last, open interval counts when it is a tenth of a step or
+	 * more (a few probes in a millisecond are no rate) */
+	if (len_ms < st->rate_step_s * 1000.0 && !(last && len_ms >= st->rate_step_s * 100.0))
+		return;
+	if (st->n_rate_hist == PC_SCAN_RATE_HIST) {
+		for (uint32_t i = 0; i < PC_SCAN_RATE_HIST / 2; i++)
+			st->rate_hist[i] = (uint32_t)(((uint64_t)st->rate_hist[2 * i] +
+						       st->rate_hist[2 * i + 1]) / 2);
+		st->n_rate_hist = PC_SCAN_RATE_HIST / 2;
+		st->rate_step_s *= 2;
+	}
+	double pps = len_ms > 0 ? (double)(sent - ctx->hist_sent) * 1000.0 / len_ms : 0;
+	st->rate_hist[st->n_rate_hist++] = pps > 4e9 ? 4000000000u : (uint32_t)pps;
+	ctx->hist_sent = sent;
+	ctx->hist_t0 = now;
+}
+
+static void update_pace_stats(struct pc_scan_ctx *ctx, double now)
+{
+	struct pc_scan_stats *st = &ctx->snap->scan;
+	st->duration_s = (now - ctx->t0) / 1000.0;
+	st->rate_pps = st->duration_s > 0 ? (double)st->sent / st->duration_s : 0;
+	if (ctx->pace) {
+		unsigned prefix = 0;
+		st->pace_pps = pc_pace_total(ctx->pace);
+		st->limit = (uint8_t)pc_pace_limit(ctx->pace, &st->limit_net, &prefix);
+		st->limit_prefix = (uint8_t)prefix;
+	} else {
+		st->pace_pps = ctx->rate;
+		st->limit = PC_PACE_CEILING; /* a fixed --rate: the operator's ceiling */
+	}
+	history_tick(ctx, now, false);
+}
+
 static void report_progress(struct pc_scan_ctx *ctx, bool force)
 {
 	const struct pc_scan_opts *o = ctx->opts;
@@ -386,8 +482,7 @@ static void report_progress(struct pc_scan_ctx *ctx, bool force)
 		return;
 	ctx->last_progress_ms = now;
 	struct pc_scan_stats *st = &ctx->snap->scan;
-	st->duration_s = (now - ctx->t0) / 1000.0;
-	st->rate_pps = st->duration_s > 0 ? (double)st->sent / st->duration_s : 0;
+	update_pace_stats(ctx, now);
 	o->on_progress(o->ctx, st, ctx->found);
 }
 
@@ -458,6 +553,11 @@ struct pc_scan_stats *pc_scan_ctx_stats(struct pc_scan_ctx *ctx)
 	return &ctx->snap->scan;
 }
 
+struct pc_pace *pc_scan_ctx_pace(struct pc_scan_ctx *ctx)
+{
+	return ctx->pace;
+}
+
 struct pc_snapshot *pc_scan_ctx_snapshot(struct pc_scan_ctx *ctx)
 {
 	return ctx->snap;
@@ -522,7 +622,7 @@ static int check_opts(const struct pc_scan_opts *o, struct pc_error *err)
 	return 0;
 }
 
-static void ctx_init(struct pc_scan_ctx *ctx, const struct pc_scan_opts *o, struct pc_snapshot *snap)
+static int ctx_init(struct pc_scan_ctx *ctx, const struct pc_scan_opts *o, struct pc_snapshot *snap)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->opts = o;
@@ -536,7 +636,15 @@ static void ctx_init(struct pc_scan_ctx *ctx, const struct pc_scan_opts *o, stru
 	pc_ports_at(o->ports, PC_PROTO_UDP, 0);
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_mutex_init(&ctx->pace_lock, NULL);
-	pace_init(ctx);
+	return pace_init(ctx);
+}
+
+static void ctx_free(struct pc_scan_ctx *ctx)
+{
+	pthread_mutex_destroy(&ctx->lock);
+	pthread_mutex_destroy(&ctx->pace_lock);
+	pc_pace_free(ctx->pace);
+	free(ctx);
 }
 
 static uint64_t planned(const struct pc_scan_opts *o, uint64_t n)
@@ -569,7 +677,8 @@ static int run_passes(struct run *run, struct pc_error *err)
 	struct pc_scan_ctx *ctx = run->ctx;
 	struct pc_scan_stats *st = &ctx->snap->scan;
 	int r = 0;
-	double t0 = ctx->t0 = pc_monotonic_ms();
+	double t0 = ctx->t0 = ctx->hist_t0 = pc_monotonic_ms();
+	st->rate_step_s = 0.1;
 	for (int p = 0; p < 2 && r >= 0; p++) {
 		if (!run->ops[p])
 			continue;
@@ -584,8 +693,10 @@ static int run_passes(struct run *run, struct pc_error *err)
 		if (r >= 0 && ctx->error)
 			r = pc_error_set(err, ctx->error, "scan: %s", pc_strerror(ctx->error));
 	}
-	st->duration_s = (pc_monotonic_ms() - t0) / 1000.0;
-	st->rate_pps = st->duration_s > 0 ? (double)st->sent / st->duration_s : 0;
+	double t_end = pc_monotonic_ms();
+	update_pace_stats(ctx, t_end);
+	history_tick(ctx, t_end, true);
+	st->duration_s = (t_end - t0) / 1000.0;
 	report_progress(ctx, true);
 	return r;
 }
@@ -603,7 +714,11 @@ static void stats_record(const struct pc_scan_stats *st, uint64_t found,
 		.sent = st->sent, .replies = st->replies, .retries = st->retries,
 		.capture_drops = st->capture_drops, .duration_s = st->duration_s,
 		.rate_pps = st->rate_pps, .found = found,
+		.pace_pps = st->pace_pps, .rate_step_s = st->rate_step_s, .limit = st->limit,
+		.limit_prefix = st->limit_prefix, .limit_net = st->limit_net,
+		.n_rate_hist = st->n_rate_hist,
 	};
+	memcpy(rec->u.stats.rate_hist, st->rate_hist, sizeof(st->rate_hist));
 }
 
 /* Worker: a result (called under ctx->lock) goes to the parent. */
@@ -698,6 +813,13 @@ static void parent_stats(void *c, const struct pc_privsep_stats *s, bool progres
 	st->capture_drops = s->capture_drops;
 	st->duration_s = s->duration_s;
 	st->rate_pps = s->rate_pps;
+	st->pace_pps = s->pace_pps;
+	st->rate_step_s = s->rate_step_s;
+	st->limit = s->limit;
+	st->limit_prefix = s->limit_prefix;
+	st->limit_net = s->limit_net;
+	st->n_rate_hist = s->n_rate_hist;
+	memcpy(st->rate_hist, s->rate_hist, sizeof(st->rate_hist));
 	if (progress && run->opts->on_progress)
 		run->opts->on_progress(run->opts->ctx, st, s->found);
 }
@@ -748,7 +870,10 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 	struct pc_scan_ctx *ctx = malloc(sizeof(*ctx));
 	if (!ctx)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
-	ctx_init(ctx, opts, snap);
+	if (ctx_init(ctx, opts, snap) < 0) {
+		ctx_free(ctx);
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	}
 	uint64_t seed = opts->seed_set ? opts->seed : random_seed();
 
 	struct pc_scan_stats *st = &snap->scan;
@@ -799,9 +924,7 @@ out:
 		if (ops[p] && ops[p]->release && state[p])
 			ops[p]->release(state[p]);
 	free(before);
-	pthread_mutex_destroy(&ctx->lock);
-	pthread_mutex_destroy(&ctx->pace_lock);
-	free(ctx);
+	ctx_free(ctx);
 	if (r >= 0 && opts->store)
 		pc_snapshot_sort(snap);
 	return r < 0 ? r : 0;
@@ -834,7 +957,9 @@ int pc_scan_list_targets(const struct pc_scan_opts *opts, FILE *f, struct pc_err
 	struct pc_scan_ctx *ctx = malloc(sizeof(*ctx));
 	if (!ctx)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
-	ctx_init(ctx, opts, NULL);
+	struct pc_scan_opts fixed = *opts;
+	fixed.rate_pps = PC_SCAN_RATE_UNLIMITED; /* nothing is sent */
+	ctx_init(ctx, &fixed, NULL);
 	ctx->rate = 0;
 	uint64_t seed = opts->seed_set ? opts->seed : random_seed();
 	for (int p = 0; p < 2; p++) {
@@ -873,8 +998,6 @@ int pc_scan_list_targets(const struct pc_scan_opts *opts, FILE *f, struct pc_err
 		}
 	}
 out:
-	pthread_mutex_destroy(&ctx->lock);
-	pthread_mutex_destroy(&ctx->pace_lock);
-	free(ctx);
+	ctx_free(ctx);
 	return r;
 }

@@ -31,7 +31,9 @@ struct pc_scan_opts {
 	const struct pc_targets *targets;
 	const struct pc_ports *ports;
 	enum pc_scan_engine engine;
-	uint64_t rate_pps;          /* global probe rate; 0 = default */
+	uint64_t rate_pps;          /* fixed global probe rate (--rate, a hard
+				     * ceiling, no adaptation); 0 = adaptive */
+	uint64_t max_rate_pps;      /* ceiling of the adaptive rate; 0 = none */
 	unsigned host_inflight;     /* per-host cap of probes in flight; 0 = default */
 	uint64_t seed;              /* permutation seed; 0 = random */
 	bool seed_set;
@@ -61,13 +63,17 @@ struct pc_scan_opts {
 int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts,
 		struct pc_error *err);
 
+/* What limits the pace, as text: "limited by loss on 198.18.0.0/24",
+ * "limited by the ceiling", "growing", "fixed rate". */
+void pc_scan_limit_text(const struct pc_scan_stats *st, char *buf, size_t len);
+
 /* Dry run (--list-targets): write every probe of opts (this shard) once, in
  * scan order, one "ADDRESS PROTO PORT" line each, and send nothing. Memory
  * stays constant whatever the size of the target set. */
 int pc_scan_list_targets(const struct pc_scan_opts *opts, FILE *f, struct pc_error *err);
 
 /* Defaults used when an option is 0. */
-#define PC_SCAN_DEFAULT_RATE 10000      /* probes per second */
+#define PC_SCAN_DEFAULT_RATE 10000      /* sizing hint for adaptive pacing */
 #define PC_SCAN_RATE_UNLIMITED UINT64_MAX
 #define PC_SCAN_DEFAULT_HOST_INFLIGHT 256
 #define PC_SCAN_DEFAULT_TIMEOUT_MS 1000
@@ -104,6 +110,9 @@ bool pc_scan_reported(const struct pc_scan_ctx *ctx, uint64_t index);
  * round); pc_scan_next then yields the same sequence once more. */
 void pc_scan_rewind(struct pc_scan_ctx *ctx);
 const struct pc_scan_opts *pc_scan_ctx_opts(const struct pc_scan_ctx *ctx);
+/* The adaptive pacer (scan/pace.h), or NULL under a fixed --rate: engines
+ * ask it per probe (pc_pace_take) and feed it answers and signals. */
+struct pc_pace *pc_scan_ctx_pace(struct pc_scan_ctx *ctx);
 struct pc_scan_stats *pc_scan_ctx_stats(struct pc_scan_ctx *ctx);
 struct pc_snapshot *pc_scan_ctx_snapshot(struct pc_scan_ctx *ctx);
 

@@ -13,6 +13,7 @@
  * a large send buffer too.
  */
 #include "scan/syn_int.h"
+#include "scan/pace.h"
 
 #include <errno.h>
 #include <linux/filter.h>
@@ -122,8 +123,13 @@ void pc_syn_count_drops(struct syn_worker *s, struct pc_scan_stats *st)
 {
 	struct tpacket_stats ts;
 	socklen_t sl = sizeof(ts);
-	if (getsockopt(s->rx, SOL_PACKET, PACKET_STATISTICS, &ts, &sl) == 0)
+	if (getsockopt(s->rx, SOL_PACKET, PACKET_STATISTICS, &ts, &sl) == 0) {
 		__atomic_fetch_add(&st->capture_drops, ts.tp_drops, __ATOMIC_RELAXED);
+		/* replies lost on our side: sending faster only loses more */
+		struct pc_pace *pace = pc_scan_ctx_pace(s->eng->ctx);
+		if (ts.tp_drops && pace)
+			pc_pace_signal(pace, NULL, PC_PACE_SIG_CAPTURE, pc_probeloop_now_us());
+	}
 }
 
 static void handle_reply(struct pc_scan_ctx *ctx, struct syn_worker *s, const uint8_t *p, size_t n,

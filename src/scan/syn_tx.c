@@ -19,6 +19,7 @@
  * memory) end the scan.
  */
 #include "scan/syn_int.h"
+#include "scan/pace.h"
 
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -60,7 +61,12 @@ static int flush_family(struct syn_worker *s, struct pc_scan_stats *st, int fami
 				continue;
 			if (errno == ENOBUFS || errno == EAGAIN) {
 				/* a full queue: the probe counts as sent and
-				 * lost; its deadline brings the retry */
+				 * lost; its deadline brings the retry, and the
+				 * adaptive pace slows down */
+				struct pc_pace *pace = pc_scan_ctx_pace(s->eng->ctx);
+				if (pace)
+					pc_pace_signal(pace, NULL, PC_PACE_SIG_SENDBUF,
+						       pc_probeloop_now_us());
 				off++;
 				continue;
 			}

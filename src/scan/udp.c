@@ -27,6 +27,7 @@
  * exact closed sets on many ports need a rate of about one probe per
  * second per host, as nmap's -sU slows to.
  */
+#include "scan/pace.h"
 #include "scan/probeloop.h"
 #include "scan/scan.h"
 #include "scan/syn.h"
@@ -158,14 +159,28 @@ static size_t host_slot(const struct pc_addr *a)
 	return (size_t)(h ^ (h >> 32)) & (HOSTS_MAX - 1);
 }
 
+/* a's record, or the empty slot where it would go */
+static struct host_count *host_lookup(const struct udp_state *s, const struct pc_addr *a)
+{
+	size_t i = host_slot(a);
+	while (s->hosts[i].addr.family && !pc_addr_equal(&s->hosts[i].addr, a))
+		i = (i + 1) & (HOSTS_MAX - 1);
+	return &s->hosts[i];
+}
+
+static const struct host_count *find_host(const struct udp_state *s, const struct pc_addr *a)
+{
+	if (!s->hosts)
+		return NULL;
+	const struct host_count *h = host_lookup(s, a);
+	return h->addr.family ? h : NULL;
+}
+
 static void count_host(struct udp_state *s, const struct pc_addr *a, bool closed)
 {
 	if (!s->hosts)
 		return;
-	size_t i = host_slot(a);
-	while (s->hosts[i].addr.family && !pc_addr_equal(&s->hosts[i].addr, a))
-		i = (i + 1) & (HOSTS_MAX - 1);
-	struct host_count *h = &s->hosts[i];
+	struct host_count *h = host_lookup(s, a);
 	if (!h->addr.family) {
 		if (s->n_hosts >= HOSTS_MAX / 2) {
 			s->hosts_full = true; /* keep probe chains short */
@@ -313,6 +328,15 @@ static int send_family(struct udp_state *s, struct pc_scan_stats *st, int fi,
 		case EFAULT:
 		case ENOMEM:
 			return -errno; /* our own fault: stop */
+		case ENOBUFS:
+		case EAGAIN:
+			/* our send queue is full: slow down; the deadline
+			 * retries this one */
+			if (pc_scan_ctx_pace(s->ctx))
+				pc_pace_signal(pc_scan_ctx_pace(s->ctx), NULL, PC_PACE_SIG_SENDBUF,
+					       pc_probeloop_now_us());
+			off++;
+			continue;
 		default:
 			/* lost or refused locally (ENOBUFS, EPERM from a local
 			 * firewall, EINVAL for an address the kernel refuses,
@@ -395,11 +419,26 @@ static void cb_verdict(void *eng, const struct pc_addr *addr, enum pc_state stat
 		count_host(eng, addr, state == PC_STATE_CLOSED);
 }
 
+/* A try went unanswered at a host that did answer port-unreachable: the
+ * mark of an ICMP rate limit (the closed port's error was suppressed), so
+ * its path slows down to what the target lets through. */
+static void cb_unanswered(void *eng, const struct pc_addr *addr, uint64_t now)
+{
+	struct udp_state *s = eng;
+	struct pc_pace *pace = pc_scan_ctx_pace(s->ctx);
+	if (!pace)
+		return;
+	const struct host_count *h = find_host(s, addr);
+	if (h && h->closed > 0)
+		pc_pace_signal(pace, addr, PC_PACE_SIG_ICMP, now);
+}
+
 static const struct pc_probeloop_ops udp_loop_ops = {
 	.drain = cb_drain,
 	.queue = cb_queue,
 	.flush = cb_flush,
 	.verdict = cb_verdict,
+	.unanswered = cb_unanswered,
 };
 
 static int udp_run(struct pc_scan_ctx *ctx, void *state, struct pc_error *err)

@@ -30,6 +30,10 @@ static void on_stats(void *ctx, const struct pc_privsep_stats *s, bool progress)
 	(void)progress;
 	if (!(s->duration_s >= 0) || !(s->rate_pps >= 0))
 		abort();
+	/* the pacing fields: bounded by the decoder */
+	if (!(s->pace_pps >= 0) || !(s->rate_step_s >= 0) || s->n_rate_hist > PC_SCAN_RATE_HIST ||
+	    s->limit_prefix > (s->limit_net.family == AF_INET6 ? 128 : 32))
+		abort();
 }
 
 static void check_str(const char *s)

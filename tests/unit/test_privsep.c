@@ -149,7 +149,8 @@ static void test_record_types(void **state)
 		{.type = PC_PRIVSEP_FOUND,
 		 .u.found = {PC_PROTO_UDP, {AF_INET, {198, 18, 0, 2}}, 53, PC_STATE_OPEN, 1.5}},
 		{.type = PC_PRIVSEP_PROGRESS,
-		 .u.stats = {10, 9, 8, 7, 1.25, 8.0, 6}},
+		 .u.stats = {10, 9, 8, 7, 1.25, 8.0, 6, 5000.0, 0.2, 2, 24,
+			     {AF_INET, {198, 18, 7, 0}}, 3, {100, 2000, 30}}},
 	};
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(pc_privsep_put(out, &in[i]), 0);
@@ -168,7 +169,40 @@ static void test_record_types(void **state)
 	assert_int_equal(r.type, PC_PRIVSEP_PROGRESS);
 	assert_int_equal(r.u.stats.capture_drops, 7);
 	assert_int_equal(r.u.stats.found, 6);
+	/* the pacing fields (issue 12) */
+	assert_true(r.u.stats.pace_pps == 5000.0 && r.u.stats.rate_step_s == 0.2);
+	assert_int_equal(r.u.stats.limit, 2);
+	assert_int_equal(r.u.stats.limit_prefix, 24);
+	assert_true(pc_addr_equal(&r.u.stats.limit_net, &in[3].u.stats.limit_net));
+	assert_int_equal(r.u.stats.n_rate_hist, 3);
+	assert_int_equal(r.u.stats.rate_hist[1], 2000);
 	assert_int_equal(off, out->len);
+
+	/* hostile pacing fields: a history longer than its slots, a prefix
+	 * longer than the address, an unknown limit */
+	for (int bad = 0; bad < 3; bad++) {
+		struct pc_privsep_rec h = in[3];
+		if (bad == 0)
+			h.u.stats.n_rate_hist = PC_SCAN_RATE_HIST + 1;
+		else if (bad == 1)
+			h.u.stats.limit_prefix = 33;
+		else
+			h.u.stats.limit = 200;
+		out->len = 0;
+		assert_int_equal(pc_privsep_put(out, &h), 0);
+		if (bad == 0) {
+			/* the encoder caps it: forge the count in the bytes */
+			uint32_t n = PC_SCAN_RATE_HIST + 1;
+			size_t at = out->len - PC_SCAN_RATE_HIST * 4 - 4;
+			memcpy(out->buf + at, &n, 4);
+		}
+		off = 0;
+		assert_true(pc_privsep_decode(out->buf, out->len, &off, &r, &err) < 0);
+	}
+	out->len = 0;
+	assert_int_equal(pc_privsep_put(out, &in[3]), 0);
+	off = 0;
+	assert_int_equal(pc_privsep_decode(out->buf, out->len, &off, &r, &err), 0);
 
 	/* strings are cut at the cap, at a character boundary */
 	char *big = malloc(PC_PRIVSEP_STR_MAX + 10);
