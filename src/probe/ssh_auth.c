@@ -262,7 +262,8 @@ static int check_one(const struct pc_probe_run_opts *o, const struct pc_endpoint
 		close(fd);
 		return -1;
 	}
-	/* from here libssh owns fd: ssh_free closes it */
+	/* libssh 0.10 does not close a socket it was handed (SSH_OPTIONS_FD):
+	 * we do, after ssh_free (below) */
 	set_timeout(ss, o->timeout_ms);
 	if (ssh_connect(ss) != SSH_OK) {
 		char m[96];
@@ -290,6 +291,9 @@ static int check_one(const struct pc_probe_run_opts *o, const struct pc_endpoint
 out:
 	ssh_disconnect(ss);
 	ssh_free(ss);
+	/* one thread: if a libssh that closes it did so, fd is not reused yet */
+	if (fcntl(fd, F_GETFD) >= 0)
+		close(fd);
 	return r;
 }
 
