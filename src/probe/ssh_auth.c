@@ -20,8 +20,9 @@
  * So each exchange (connect, key exchange, the none request) has the probe
  * timeout, and at most PC_SSH_AUTH_MAX_PER_HOST endpoints per host and
  * PC_SSH_AUTH_MAX_PER_RUN per run are checked: a run spends at most
- * 64 x 3 x timeout here, and a tarpit answering SSH on every port costs two
- * endpoints' worth. Those beyond a cap keep auth unknown, with one warning.
+ * 64 x 3 x timeout here, and a tarpit answering SSH on every port costs four
+ * endpoints' worth (a real host rarely runs more than two sshd). Those
+ * beyond a cap keep auth unknown, with one warning.
  *
  * libssh parses the server's bytes (version line, KEXINIT, key exchange,
  * host key blob, auth replies): that is why this step runs where the probes

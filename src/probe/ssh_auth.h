@@ -20,7 +20,7 @@
  * (address, or network namespace and address for host records): a tarpit
  * answering SSH banners on every port cannot take hours. */
 #define PC_SSH_AUTH_MAX_PER_RUN 64
-#define PC_SSH_AUTH_MAX_PER_HOST 2
+#define PC_SSH_AUTH_MAX_PER_HOST 4
 /* Method names a service can list (libssh knows these six). */
 #define PC_SSH_AUTH_MAX_METHODS 6
 

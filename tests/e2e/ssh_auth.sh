@@ -6,6 +6,8 @@
 # config in the lab's temp dir (never /etc/ssh):
 #   198.18.23.2:22    PasswordAuthentication yes, ed25519 host key
 #   198.18.23.2:2222  PasswordAuthentication no,  ECDSA host key
+# and on 2200 a fake that sends an SSH banner and then nothing: its key
+# exchange must end at the deadline with auth unknown and the reason.
 # (keyboard-interactive off on both, no PAM). Oracle: the configs we wrote
 # and `ssh-keygen -lf` of the keys we made. For each endpoint:
 # auth "required", auth_methods exactly [publickey, password] vs
@@ -63,8 +65,24 @@ lab_exec "$srv" /usr/sbin/sshd -D -e -f "$D/sshd_pw.conf" </dev/null >>"$D/sshd.
 lab_track $!
 lab_exec "$srv" /usr/sbin/sshd -D -e -f "$D/sshd_nopw.conf" </dev/null >>"$D/sshd.log" 2>&1 &
 lab_track $!
+# a stalling "server": the SSH banner, then silence, to every connection
+lab_spawn "$srv" python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 2200))
+s.listen(16)
+held = []
+while True:
+    c, _ = s.accept()
+    try:
+        c.sendall(b"SSH-2.0-stall\r\n")
+        held.append(c)
+    except OSError:
+        c.close()' "$T" >/dev/null
 lab_wait_listen "$srv" tcp 22 20
 lab_wait_listen "$srv" tcp 2222 20
+lab_wait_listen "$srv" tcp 2200 20
 
 # expected "PORT TYPE FINGERPRINT METHODS" lines, from the keys and configs
 fp() { ssh-keygen -lf "$D/$1.pub" | awk '{print $2}'; }
@@ -102,10 +120,26 @@ PY
 lab_assert_eq "audit (host records): ssh auth evidence" "$expected" "$(found "$D/host.json")"
 lab_log "host: $(found "$D/host.json" | tr "\n" "|")"
 
-# 2. the network side: audit TARGET from cli
-lab_exec "$cli" "$PORTCENSUS" audit --no-store --connect -p 22,2222 --format json "$T" \
-	>"$D/net.json" 2>"$D/net.err" || lab_fail "audit $T exited $?: $(cat "$D/net.err")"
+# 2. the network side: audit TARGET from cli; 2200 stalls after its banner,
+# so its key exchange ends at the deadline (--timeout 1000), auth unknown
+t0=$(date +%s%N)
+lab_exec "$cli" "$PORTCENSUS" audit --no-store --connect --timeout 1000 -p 22,2222,2200 \
+	--format json "$T" >"$D/net.json" 2>"$D/net.err" ||
+	lab_fail "audit $T exited $?: $(cat "$D/net.err")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+lab_log "audit $T (two sshd and a stall) took $ms ms"
 lab_assert_eq "audit $T: ssh auth evidence" "$expected" "$(found "$D/net.json")"
+python3 - "$D/net.json" "$T" <<'PY' || lab_fail "the stalled endpoint"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = [e for e in d["endpoints"] if e["address"] == sys.argv[2] and e["port"] == 2200][0]["service"]
+assert s["name"] == "ssh" and s["auth"] == "unknown", s
+assert "auth_methods" not in s and "ssh" not in s, s
+assert s["evidence"].endswith("; ssh auth not checked: key exchange: Timeout connecting to 198.18.23.2"), s
+PY
+# the engine's budget (one exchange each, at most six) plus one key
+# exchange deadline; 10 s is far above either and far below a hang
+[ "$ms" -lt 10000 ] || lab_fail "audit with a stalling SSH server took $ms ms"
 
 # 3. verify of nmap's own scan
 lab_exec "$cli" nmap -n -Pn -sT -p 22,2222 -oX "$D/nmap.xml" "$T" >/dev/null ||
