@@ -52,12 +52,12 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } method_names[PC_SSH_AUTH_MAX_METHODS] = {
-	{ SSH_AUTH_METHOD_PUBLICKEY, "publickey" },
-	{ SSH_AUTH_METHOD_PASSWORD, "password" },
-	{ SSH_AUTH_METHOD_INTERACTIVE, "keyboard-interactive" },
-	{ SSH_AUTH_METHOD_HOSTBASED, "hostbased" },
-	{ SSH_AUTH_METHOD_GSSAPI_MIC, "gssapi-with-mic" },
-	{ SSH_AUTH_METHOD_NONE, "none" },
+    {SSH_AUTH_METHOD_PUBLICKEY, "publickey"},
+    {SSH_AUTH_METHOD_PASSWORD, "password"},
+    {SSH_AUTH_METHOD_INTERACTIVE, "keyboard-interactive"},
+    {SSH_AUTH_METHOD_HOSTBASED, "hostbased"},
+    {SSH_AUTH_METHOD_GSSAPI_MIC, "gssapi-with-mic"},
+    {SSH_AUTH_METHOD_NONE, "none"},
 };
 
 size_t pc_probe_ssh_auth_names(unsigned methods, const char **ret_names, size_t max)
@@ -73,7 +73,9 @@ int pc_probe_ssh_auth_apply(struct pc_snapshot *snap, struct pc_service *s,
 			    const struct pc_ssh_auth_outcome *o)
 {
 	const char *names[PC_SSH_AUTH_MAX_METHODS];
-	size_t n = pc_probe_ssh_auth_names(o->methods, names, PC_SSH_AUTH_MAX_METHODS);
+	/* a success has no list of methods that can continue */
+	size_t n =
+	    o->none_ok ? 0 : pc_probe_ssh_auth_names(o->methods, names, PC_SSH_AUTH_MAX_METHODS);
 	const char **methods = NULL;
 	struct pc_ssh_info *info = NULL;
 	char list[128] = "", line[320];
@@ -101,11 +103,13 @@ int pc_probe_ssh_auth_apply(struct pc_snapshot *snap, struct pc_service *s,
 			return PC_ENOMEM;
 	}
 	if (o->none_ok)
-		snprintf(line, sizeof(line), "ssh: server accepts the none method (no password, no key)");
+		snprintf(line, sizeof(line),
+			 "ssh: server accepts the none method (no password, no key)");
 	else if (n)
 		snprintf(line, sizeof(line), "ssh: server offers %s", list);
 	else
-		snprintf(line, sizeof(line), "ssh: server refuses none and offers no method we know");
+		snprintf(line, sizeof(line),
+			 "ssh: server refuses none and offers no method we know");
 	if (info) {
 		size_t l = strlen(line);
 		snprintf(line + l, sizeof(line) - l, "; host key %s %s", o->hostkey_type,
@@ -152,7 +156,8 @@ static int dial(const struct pc_probe_run_opts *o, const struct pc_endpoint *ep,
 	if (fd < 0)
 		return fd < -1 ? fd : -errno;
 	int fl = fcntl(fd, F_GETFL), r = 0;
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -161,7 +166,7 @@ static int dial(const struct pc_probe_run_opts *o, const struct pc_endpoint *ep,
 			r = -errno;
 			goto fail;
 		}
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
 		int n;
 		do
 			n = poll(&p, 1, (int)o->timeout_ms);
@@ -239,7 +244,9 @@ static int check_one(const struct pc_probe_run_opts *o, const struct pc_endpoint
 	fd = dial(o, ep, &addr, ep->port);
 	if (fd < 0) {
 		snprintf(why, whysize, "connect: %s",
-			 fd == PC_ETIMEOUT ? "timeout" : fd > -1000 ? strerror(-fd) : "failed");
+			 fd == PC_ETIMEOUT ? "timeout"
+			 : fd > -1000      ? strerror(-fd)
+					   : "failed");
 		return -1;
 	}
 	ssh_session ss = ssh_new();
@@ -335,7 +342,7 @@ int pc_probe_ssh_auth_run(struct pc_snapshot *snap, const struct pc_probe_run_op
 		while (h < n_hosts && !(hosts[h].ns == ns && pc_addr_equal(&hosts[h].addr, &addr)))
 			h++;
 		if (h == n_hosts)
-			hosts[n_hosts++] = (struct checked_host){ .ns = ns, .addr = addr };
+			hosts[n_hosts++] = (struct checked_host){.ns = ns, .addr = addr};
 		if (hosts[h].n == PC_SSH_AUTH_MAX_PER_HOST) {
 			skipped++;
 			continue;
@@ -361,9 +368,9 @@ int pc_probe_ssh_auth_run(struct pc_snapshot *snap, const struct pc_probe_run_op
 		}
 	}
 	if (skipped &&
-	    pc_snapshot_warn(snap,
-			     "ssh auth: %zu SSH endpoint(s) not checked (at most %d per host, %d per run)",
-			     skipped, PC_SSH_AUTH_MAX_PER_HOST, PC_SSH_AUTH_MAX_PER_RUN) < 0)
+	    pc_snapshot_warn(
+		snap, "ssh auth: %zu SSH endpoint(s) not checked (at most %d per host, %d per run)",
+		skipped, PC_SSH_AUTH_MAX_PER_HOST, PC_SSH_AUTH_MAX_PER_RUN) < 0)
 		return pc_error_set(err, PC_ENOMEM, "probe: out of memory");
 	return 0;
 }

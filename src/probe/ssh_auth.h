@@ -26,10 +26,10 @@
 
 /* What one check found out. */
 struct pc_ssh_auth_outcome {
-	bool none_ok;     /* the "none" request succeeded: no authentication */
-	unsigned methods; /* libssh SSH_AUTH_METHOD_* bits the server offers */
-	char hostkey_type[32];  /* "ssh-ed25519", or "" */
-	char fingerprint[96];   /* "SHA256:<base64>", or "" */
+	bool none_ok;          /* the "none" request succeeded: no authentication */
+	unsigned methods;      /* libssh SSH_AUTH_METHOD_* bits the server offers */
+	char hostkey_type[32]; /* "ssh-ed25519", or "" */
+	char fingerprint[96];  /* "SHA256:<base64>", or "" */
 };
 
 /* The names of the method bits, in a fixed order (publickey, password,
@@ -38,7 +38,8 @@ struct pc_ssh_auth_outcome {
 size_t pc_probe_ssh_auth_names(unsigned methods, const char **ret_names, size_t max);
 
 /* Fill s (auth, auth_methods, ssh_info, evidence) from o, copying into the
- * snapshot's arena. 0 or PC_ENOMEM (s then keeps what it had). */
+ * snapshot's arena; none_ok means auth none and no methods. 0 or
+ * PC_ENOMEM (s then keeps what it had). */
 int pc_probe_ssh_auth_apply(struct pc_snapshot *snap, struct pc_service *s,
 			    const struct pc_ssh_auth_outcome *o);
 

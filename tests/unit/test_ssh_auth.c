@@ -35,8 +35,8 @@ static void test_names(void **state)
 
 	k = pc_probe_ssh_auth_names(0xffffffffu, n, PC_SSH_AUTH_MAX_METHODS);
 	assert_int_equal(k, 6); /* unknown bits are ignored */
-	const char *all[] = { "publickey", "password", "keyboard-interactive", "hostbased",
-			      "gssapi-with-mic", "none" };
+	const char *all[] = {"publickey", "password",        "keyboard-interactive",
+			     "hostbased", "gssapi-with-mic", "none"};
 	for (size_t i = 0; i < 6; i++)
 		assert_string_equal(n[i], all[i]);
 
@@ -58,17 +58,26 @@ static struct pc_service *ssh_service(struct pc_snapshot *s)
 	return sv;
 }
 
+/* Apply an outcome to a fresh ssh service of s; returns the service. */
+static struct pc_service *apply(struct pc_snapshot *s, bool none_ok, unsigned methods,
+				const char *type, const char *fp)
+{
+	struct pc_service *sv = ssh_service(s);
+	struct pc_ssh_auth_outcome o = {.none_ok = none_ok, .methods = methods};
+	snprintf(o.hostkey_type, sizeof(o.hostkey_type), "%s", type);
+	snprintf(o.fingerprint, sizeof(o.fingerprint), "%s", fp);
+	assert_int_equal(pc_probe_ssh_auth_apply(s, sv, &o), 0);
+	return sv;
+}
+
 static void test_apply_required(void **state)
 {
 	(void)state;
 	struct pc_snapshot *s = pc_snapshot_new("test");
 	assert_non_null(s);
-	struct pc_service *sv = ssh_service(s);
-	struct pc_ssh_auth_outcome o = { .methods = SSH_AUTH_METHOD_PUBLICKEY |
-						    SSH_AUTH_METHOD_PASSWORD };
-	snprintf(o.hostkey_type, sizeof(o.hostkey_type), "ssh-ed25519");
-	snprintf(o.fingerprint, sizeof(o.fingerprint), "SHA256:abc");
-	assert_int_equal(pc_probe_ssh_auth_apply(s, sv, &o), 0);
+	struct pc_service *sv =
+	    apply(s, false, SSH_AUTH_METHOD_PUBLICKEY | SSH_AUTH_METHOD_PASSWORD, "ssh-ed25519",
+		  "SHA256:abc");
 	assert_int_equal(sv->auth, PC_AUTH_REQUIRED);
 	assert_int_equal(sv->n_auth_methods, 2);
 	assert_string_equal(sv->auth_methods[0], "publickey");
@@ -76,13 +85,11 @@ static void test_apply_required(void **state)
 	assert_non_null(sv->ssh_info);
 	assert_string_equal(sv->ssh_info->hostkey_type, "ssh-ed25519");
 	assert_string_equal(sv->ssh_info->hostkey_fingerprint, "SHA256:abc");
-	assert_string_equal(sv->evidence,
-			    "ssh: server offers publickey,password; host key ssh-ed25519 SHA256:abc");
+	assert_string_equal(
+	    sv->evidence, "ssh: server offers publickey,password; host key ssh-ed25519 SHA256:abc");
 
 	/* a refusal that lists nothing we know is still "required" */
-	struct pc_service *sv2 = ssh_service(s);
-	struct pc_ssh_auth_outcome none_known = { .methods = 0 };
-	assert_int_equal(pc_probe_ssh_auth_apply(s, sv2, &none_known), 0);
+	struct pc_service *sv2 = apply(s, false, 0, "", "");
 	assert_int_equal(sv2->auth, PC_AUTH_REQUIRED);
 	assert_int_equal(sv2->n_auth_methods, 0);
 	assert_null(sv2->auth_methods);
@@ -96,11 +103,8 @@ static void test_apply_none(void **state)
 	(void)state;
 	struct pc_snapshot *s = pc_snapshot_new("test");
 	assert_non_null(s);
-	struct pc_service *sv = ssh_service(s);
-	struct pc_ssh_auth_outcome o = { .none_ok = true };
-	snprintf(o.hostkey_type, sizeof(o.hostkey_type), "ssh-rsa");
-	snprintf(o.fingerprint, sizeof(o.fingerprint), "SHA256:xyz");
-	assert_int_equal(pc_probe_ssh_auth_apply(s, sv, &o), 0);
+	/* none succeeds even when the server would also list methods */
+	struct pc_service *sv = apply(s, true, SSH_AUTH_METHOD_PASSWORD, "ssh-rsa", "SHA256:xyz");
 	assert_int_equal(sv->auth, PC_AUTH_NONE);
 	assert_int_equal(sv->n_auth_methods, 0);
 	assert_string_equal(sv->ssh_info->hostkey_type, "ssh-rsa");
@@ -121,18 +125,15 @@ static void test_json(void **state)
 	e->source = PC_SOURCE_SCAN;
 	assert_int_equal(pc_addr_parse("198.18.23.2", &e->addr), 0);
 	e->port = 22;
-	e->service = ssh_service(s);
-	struct pc_ssh_auth_outcome o = { .methods = SSH_AUTH_METHOD_PUBLICKEY };
-	snprintf(o.hostkey_type, sizeof(o.hostkey_type), "ecdsa-sha2-nistp256");
-	snprintf(o.fingerprint, sizeof(o.fingerprint), "SHA256:k+/e");
-	assert_int_equal(pc_probe_ssh_auth_apply(s, e->service, &o), 0);
+	e->service =
+	    apply(s, false, SSH_AUTH_METHOD_PUBLICKEY, "ecdsa-sha2-nistp256", "SHA256:k+/e");
 	pc_snapshot_finish(s);
 
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 	assert_non_null(f);
-	struct pc_report_opts ro = { .view = PC_VIEW_SCAN, .version = "0.test" };
+	struct pc_report_opts ro = {.view = PC_VIEW_SCAN, .version = "0.test"};
 	assert_int_equal(pc_report_find("json")->write(f, s, &ro, false), 0);
 	fclose(f);
 	/* the writer indents: compare without white space (no value below has any) */
@@ -200,12 +201,12 @@ static void test_caps(void **state)
 	}
 	struct seam *sm = calloc(1, sizeof(*sm));
 	assert_non_null(sm);
-	struct pc_probe_run_opts o = { .timeout_ms = 100, .make_socket = refuse, .socket_ctx = sm };
-	struct pc_error err = { 0 };
+	struct pc_probe_run_opts o = {.timeout_ms = 100, .make_socket = refuse, .socket_ctx = sm};
+	struct pc_error err = {0};
 	assert_int_equal(pc_probe_ssh_auth_run(s, &o, &err), 0);
 	assert_int_equal(sm->calls, PC_SSH_AUTH_MAX_PER_RUN);
 	assert_int_equal(sm->per_port[1] + sm->per_port[2] + sm->per_port[3] + sm->per_port[4] +
-				 sm->per_port[5],
+			     sm->per_port[5],
 			 PC_SSH_AUTH_MAX_PER_HOST);
 	assert_int_equal(sm->per_port[80], 0);
 	assert_int_equal(sm->per_port[22], PC_SSH_AUTH_MAX_PER_RUN - PC_SSH_AUTH_MAX_PER_HOST);
@@ -234,11 +235,9 @@ static void test_caps(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_apply_required),
-		cmocka_unit_test(test_apply_none),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_names),      cmocka_unit_test(test_apply_required),
+	    cmocka_unit_test(test_apply_none), cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
