@@ -1,6 +1,6 @@
 /*
- * audit.h - the pipeline: sources -> verify -> probe -> (classify -> policy
- * -> ledger, in later issues). The one place that composes the stages, for
+ * audit.h - the pipeline: sources -> verify -> probe -> classify -> policy
+ * -> ledger. The one place that composes the stages, for
  * `audit`, `watch` and the library's users. Stages are plain functions over a
  * snapshot and never call each other.
  */
@@ -16,6 +16,8 @@
 #include <stdbool.h>
 
 struct pc_scan_opts;
+struct pc_privsep_opts;
+struct pc_kb;
 
 struct pc_audit_opts {
 	bool host;                      /* host inventory */
@@ -27,6 +29,10 @@ struct pc_audit_opts {
 	double probe_timeout_ms;        /* per probe exchange (default 2000) */
 	unsigned probe_max_ports;       /* pc_probe_run_opts.max_probed_ports */
 	const struct pc_scan_opts *scan; /* network-side scan, or NULL */
+	/* run the live check and the probes in a confined worker as this user
+	 * (privsep.h); NULL: in this process. The scan has its own (scan.h). */
+	const struct pc_privsep_opts *privsep;
+	const struct pc_kb *kb;         /* classify with it (src/classify), or NULL */
 	/* ledger stage: store the finished snapshot (NULL: --no-store). Its
 	 * outcome goes to ledger_result and never fails the audit, so the
 	 * report is still written when the ledger cannot be. */

@@ -1,11 +1,13 @@
 /*
  * main.c - the entry point: global options, subcommand dispatch, help and
- * version. Global options (--format, -o, --quiet, --no-color) may stand
- * anywhere on the line, before or after the subcommand, as users of nmap and
- * ss expect; they are taken out before the subcommand parses the rest.
+ * version. Global options (--format, -o, --quiet, --no-color,
+ * --privsep-user) may stand anywhere on the line, before or after the
+ * subcommand, as users of nmap and ss expect; they are taken out before the
+ * subcommand parses the rest.
  */
 #include "cli/cli.h"
 #include "core/text.h"
+#include "privsep/privsep.h"
 
 #include <locale.h>
 #include <sys/resource.h>
@@ -20,6 +22,11 @@ static const char *const global_usage =
 	"  -o, --output F   write the report to F (atomically) instead of stdout\n"
 	"  -q, --quiet      no progress and no notes on stderr\n"
 	"  --no-color       no colours (also when NO_COLOR is set)\n"
+	"  --privsep-user U run the probe worker (everything that reads the\n"
+	"                   network) as user U (default nobody)\n"
+	"  --kb FILE        extend or override the service knowledge base (YAML)\n"
+	"  --fail-on SEV    exit 1 when an endpoint's risk is SEV or worse\n"
+	"                   (critical, high, medium, low, info)\n"
 	"  -h, --help       help for the command\n";
 
 static void print_help(FILE *f)
@@ -75,7 +82,6 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = NULL;
-		bool takes = false;
 		if (dashdash) {
 			argv[out++] = argv[i];
 			continue;
@@ -85,28 +91,43 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 			argv[out++] = argv[i];
 			continue;
 		}
-		if (strcmp(a, "--format") == 0 || strcmp(a, "-o") == 0 ||
-		    strcmp(a, "--output") == 0) {
-			takes = true;
+		/* "--name VALUE", "--name=VALUE", and "-o VALUE" */
+		static const char *const valued[] = {"--format", "--output", "--kb", "--fail-on",
+						     "--privsep-user", NULL};
+		const char *name = strcmp(a, "-o") == 0 ? "--output" : NULL;
+		for (size_t k = 0; !name && valued[k]; k++) {
+			size_t n = strlen(valued[k]);
+			if (strncmp(a, valued[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+				name = valued[k];
+				val = a[n] == '=' ? a + n + 1 : NULL;
+			}
+		}
+		if (name && !val) {
 			if (i + 1 >= argc) {
 				pc_cli_usage_error(cli, "option '%s' needs a value", a);
 				return -1;
 			}
 			val = argv[++i];
-		} else if (strncmp(a, "--format=", 9) == 0) {
-			takes = true;
-			val = a + 9;
-			a = "--format";
-		} else if (strncmp(a, "--output=", 9) == 0) {
-			takes = true;
-			val = a + 9;
-			a = "--output";
 		}
-		if (takes) {
-			if (strcmp(a, "--format") == 0)
+		if (name) {
+			if (strcmp(name, "--format") == 0) {
 				cli->format = val;
-			else
+			} else if (strcmp(name, "--privsep-user") == 0) {
+				cli->privsep_user = val;
+			} else if (strcmp(name, "--kb") == 0) {
+				cli->kb_path = val;
+			} else if (strcmp(name, "--fail-on") == 0) {
+				enum pc_severity sev;
+				if (pc_severity_parse(val, &sev) < 0) {
+					pc_cli_usage_error(cli, "--fail-on takes critical, high, "
+								"medium, low or info, not '%s'",
+							   val);
+					return -1;
+				}
+				cli->fail_on = (int)sev;
+			} else {
 				cli->output = val;
+			}
 			continue;
 		}
 		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
@@ -121,6 +142,14 @@ static int take_globals(struct pc_cli *cli, int argc, char **argv)
 	}
 	argv[out] = NULL;
 	return out;
+}
+
+int pc_cli_privsep(struct pc_cli *cli, struct pc_privsep_opts *ret)
+{
+	struct pc_error err = {0};
+	if (pc_privsep_opts_init(ret, cli->privsep_user, &err) < 0)
+		return pc_cli_fail(cli, &err);
+	return 0;
 }
 
 static char *join_argv(int argc, char **argv)
@@ -157,6 +186,7 @@ int main(int argc, char **argv)
 	struct pc_cli cli = {
 		.prog = "portcensus",
 		.color = getenv("NO_COLOR") == NULL && isatty(STDOUT_FILENO),
+		.fail_on = -1,
 	};
 	char *cmdline = join_argv(argc, argv);
 	cli.cmdline = cmdline ? cmdline : "portcensus";
@@ -182,7 +212,13 @@ int main(int argc, char **argv)
 		}
 	} else {
 		const struct pc_cli_command *c = name ? pc_cli_find(name) : NULL;
-		if (c) {
+		if (c && (cli.kb_path || cli.fail_on >= 0) && strcmp(c->name, "audit") != 0 &&
+		    strcmp(c->name, "scan") != 0 && strcmp(c->name, "verify") != 0 &&
+		    strcmp(c->name, "listeners") != 0) {
+			rc = pc_cli_usage_error(&cli, "--kb and --fail-on apply to audit, scan, "
+						      "verify and listeners, not %s",
+						c->name);
+		} else if (c) {
 			cli.command = c->name;
 			rc = c->run(&cli, argc - 1, argv + 1);
 		} else {

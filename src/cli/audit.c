@@ -4,9 +4,11 @@
  * owner, each checked with a live connection.
  */
 #include "audit.h"
+#include "classify/kb.h"
 #include "cli/cli.h"
 #include "cli/ledger_opts.h"
 #include "cli/scan_opts.h"
+#include "privsep/privsep.h"
 #include "policy/policy.h"
 
 #include <getopt.h>
@@ -35,6 +37,11 @@ static const char usage[] =
 	"With TARGETs (or -iL), audit those addresses from the network side instead:\n"
 	"scan them with the options of `portcensus scan`, then verify and probe what\n"
 	"answers. --timeout then also bounds each scan probe.\n"
+	"\n"
+	"Every listening or open endpoint gets a risk (severity, score, reasons,\n"
+	"remediation) from the knowledge base and its context (docs/classify.md);\n"
+	"--fail-on SEVERITY exits 1 when one is at or above it, --kb FILE extends\n"
+	"the knowledge base.\n"
 	"\n" PC_CLI_LEDGER_USAGE "\n" PC_CLI_SCAN_USAGE;
 
 static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_endpoint *ep)
@@ -157,6 +164,13 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		opts.scan = &s->opts;
 	}
 
+	struct pc_privsep_opts ps;
+	int prc = pc_cli_privsep(cli, &ps);
+	if (prc)
+		return prc;
+	opts.privsep = &ps;
+	s->opts.privsep = &ps;
+
 	if (opts.policy_opts.from && !policy_file)
 		return pc_cli_usage_error(cli, "--from needs --policy");
 	struct pc_policy_result presult = {0};
@@ -170,6 +184,11 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
 	if (!fmt)
 		return PC_EXIT_USAGE;
+	int rc = 0;
+	struct pc_kb *kb = pc_cli_kb(cli, &rc);
+	if (!kb)
+		return rc;
+	opts.kb = kb;
 	const char *scope = s->have_targets ? pc_cli_ledger_net_scope(&lo, argc, argv, optind)
 			    : !opts.inventory.all_netns ? "host:own-netns"
 			    : opts.inventory.established ? "host:established"
@@ -177,11 +196,15 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 	int lrc;
 	opts.ledger = pc_cli_ledger_request(cli, &lo, "audit", scope, &lrc);
 	opts.ledger_result = &lo.res;
-	if (lrc)
+	if (lrc) {
+		pc_kb_free(kb);
 		return lrc;
+	}
 	FILE *f = pc_cli_open_output(cli);
-	if (!f)
+	if (!f) {
+		pc_kb_free(kb);
 		return PC_EXIT_RUNTIME;
+	}
 	void *ctx[2] = {(void *)fmt, f};
 	if (fmt->stream_endpoint) {
 		opts.on_endpoint = stream;
@@ -191,32 +214,35 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 	struct pc_snapshot *snap = pc_snapshot_new(cli->cmdline);
 	if (!snap) {
 		pc_cli_close_output(cli, f, false);
+		pc_kb_free(kb);
 		return pc_cli_usage_error(cli, "out of memory"), PC_EXIT_RUNTIME;
 	}
 	struct pc_error err = {0};
 	int r = pc_audit_run(snap, &opts, &err);
-	int rc = 0;
 	if (r < 0) {
 		rc = pc_cli_fail(cli, &err);
 	} else {
 		rc = pc_cli_emit(cli, snap, fmt, PC_VIEW_AUDIT, f, fmt->stream_endpoint != NULL);
 	}
 	rc = pc_cli_finish_output(cli, f, snap, fmt, rc);
-	if (rc == 0 && opts.policy) {
-		struct pc_cli_gate gate = {
-			.policy = true,
-			.undocumented_fails = presult.undocumented_fails,
-		};
-		if (!cli->quiet)
-			fprintf(stderr,
-				"%s: policy: %zu allowed, %zu violations, %zu undocumented, "
-				"%zu stale rules, %zu rules due for review\n",
-				cli->prog, presult.allowed, presult.violation, presult.undocumented,
-				presult.stale, presult.review_due);
+	if (rc == 0) {
+		struct pc_cli_gate gate;
+		pc_cli_gate_init(cli, &gate);
+		if (opts.policy) {
+			gate.policy = true;
+			gate.undocumented_fails = presult.undocumented_fails;
+			if (!cli->quiet)
+				fprintf(stderr,
+					"%s: policy: %zu allowed, %zu violations, %zu undocumented, "
+					"%zu stale rules, %zu rules due for review\n",
+					cli->prog, presult.allowed, presult.violation,
+					presult.undocumented, presult.stale, presult.review_due);
+		}
 		rc = pc_cli_gate_exit(snap, &gate);
 	}
 	rc = pc_cli_ledger_finish(cli, &lo, rc);
 	pc_snapshot_free(snap);
+	pc_kb_free(kb);
 	return rc;
 }
 

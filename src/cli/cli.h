@@ -26,6 +26,9 @@ struct pc_cli {
 	bool color;              /* colours allowed on stdout */
 	bool progress;           /* progress on stderr (a terminal, not --quiet) */
 	const char *cmdline;     /* argv joined, for snapshot.command */
+	const char *privsep_user; /* --privsep-user, NULL for the default */
+	const char *kb_path;     /* --kb FILE: extends the built-in knowledge base */
+	int fail_on;             /* --fail-on: an enum pc_severity, or -1 when absent */
 };
 
 struct pc_cli_command {
@@ -75,6 +78,15 @@ int pc_cli_finish_output(struct pc_cli *cli, FILE *f, const struct pc_snapshot *
 int pc_cli_write_snapshot(struct pc_cli *cli, const struct pc_snapshot *snap,
 			  const struct pc_report_ops *fmt, enum pc_report_view view);
 
+/* Resolve --privsep-user (main.c) for the commands that fork a probe
+ * worker. 0, or PC_EXIT_USAGE after printing why (no such user). */
+struct pc_privsep_opts;
+int pc_cli_privsep(struct pc_cli *cli, struct pc_privsep_opts *ret);
+/* The knowledge base to classify with: the built-in one, extended by
+ * --kb FILE. NULL after printing the error; *ret_rc is then the exit code
+ * (2 for a bad file, 3 for a runtime failure). Free with pc_kb_free(). */
+struct pc_kb *pc_cli_kb(struct pc_cli *cli, int *ret_rc);
+
 /* What makes a finished run exit 1 (DESIGN.md §4). One function decides,
  * for --policy and --fail-on alike, so the two gates cannot disagree. */
 struct pc_cli_gate {
@@ -82,11 +94,18 @@ struct pc_cli_gate {
 	bool undocumented_fails; /* its defaults.unlisted is violation */
 	bool fail_on_set;        /* --fail-on SEVERITY given */
 	enum pc_severity fail_on;
+	/* risks of endpoints written and not kept (a streamed scan): the worst */
+	bool streamed_risk;
+	enum pc_severity streamed_worst;
 };
+/* A gate holding --fail-on from the command line, and nothing else. */
+void pc_cli_gate_init(const struct pc_cli *cli, struct pc_cli_gate *ret_gate);
 /* PC_EXIT_FINDINGS when snap holds a policy violation (or an undocumented
  * listener when undocumented_fails), or, with --fail-on, an endpoint risk or
  * a finding at or above that severity; PC_EXIT_OK otherwise. */
 int pc_cli_gate_exit(const struct pc_snapshot *snap, const struct pc_cli_gate *gate);
+/* rc when it is not 0; otherwise the --fail-on gate over snap. */
+int pc_cli_gate_rc(const struct pc_cli *cli, const struct pc_snapshot *snap, int rc);
 
 struct pc_policy;
 /* Load and lint a policy for a command: every problem printed on stderr as

@@ -7,6 +7,7 @@
  * exclusive temporary next to FILE, renamed over it when the report is
  * whole.
  */
+#include "classify/kb.h"
 #include "cli/cli.h"
 #include "core/atomicfile.h"
 #include "core/text.h"
@@ -184,6 +185,38 @@ int pc_cli_write_snapshot(struct pc_cli *cli, const struct pc_snapshot *snap,
 	return pc_cli_finish_output(cli, f, snap, fmt, rc);
 }
 
+struct pc_kb *pc_cli_kb(struct pc_cli *cli, int *ret_rc)
+{
+	struct pc_error err = {0};
+	struct pc_kb *kb = NULL;
+	int r = pc_kb_builtin(&kb, &err);
+	if (r == 0 && cli->kb_path)
+		r = pc_kb_load_file(kb, cli->kb_path, &err);
+	if (r < 0) {
+		pc_kb_free(kb);
+		*ret_rc = pc_cli_fail(cli, &err);
+		return NULL;
+	}
+	return kb;
+}
+
+void pc_cli_gate_init(const struct pc_cli *cli, struct pc_cli_gate *ret_gate)
+{
+	*ret_gate = (struct pc_cli_gate){
+		.fail_on_set = cli->fail_on >= 0,
+		.fail_on = cli->fail_on >= 0 ? (enum pc_severity)cli->fail_on : PC_SEV_INFO,
+	};
+}
+
+int pc_cli_gate_rc(const struct pc_cli *cli, const struct pc_snapshot *snap, int rc)
+{
+	if (rc)
+		return rc;
+	struct pc_cli_gate gate;
+	pc_cli_gate_init(cli, &gate);
+	return pc_cli_gate_exit(snap, &gate);
+}
+
 bool pc_cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 		       unsigned long long *ret)
 {
@@ -209,6 +242,8 @@ int pc_cli_gate_exit(const struct pc_snapshot *snap, const struct pc_cli_gate *g
 		if (gate->fail_on_set && ep->risk && ep->risk->severity >= gate->fail_on)
 			return PC_EXIT_FINDINGS;
 	}
+	if (gate->fail_on_set && gate->streamed_risk && gate->streamed_worst >= gate->fail_on)
+		return PC_EXIT_FINDINGS;
 	if (gate->fail_on_set)
 		for (size_t i = 0; i < snap->n_findings; i++)
 			if (snap->findings[i].severity >= gate->fail_on)

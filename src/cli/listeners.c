@@ -2,8 +2,10 @@
  * listeners.c - `portcensus listeners`: the host inventory on its own,
  * every listening socket in every network namespace with its owners, and
  * no live checks (that is `audit`). Turns argv into inventory options,
- * runs the inventory, prints.
+ * runs the inventory, classifies (without probes, every service is
+ * unidentified: the risk rests on bind scope and owner), prints.
  */
+#include "classify/classify.h"
 #include "cli/cli.h"
 #include "inventory/inventory.h"
 
@@ -72,23 +74,33 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
 	if (!fmt)
 		return PC_EXIT_USAGE;
+	int rc = 0;
+	struct pc_kb *kb = pc_cli_kb(cli, &rc);
+	if (!kb)
+		return rc;
 	struct pc_snapshot *snap = pc_snapshot_new(cli->cmdline);
 	if (!snap) {
+		pc_kb_free(kb);
 		pc_cli_usage_error(cli, "out of memory");
 		return PC_EXIT_RUNTIME;
 	}
 	struct pc_error err = {0};
 	int r = pc_inventory_collect(snap, &opts, NULL, &err);
+	if (r == 0)
+		r = pc_classify_run(snap, kb, NULL, &err);
 	if (r < 0) {
-		int rc = pc_cli_fail(cli, &err);
+		rc = pc_cli_fail(cli, &err);
 		pc_snapshot_free(snap);
+		pc_kb_free(kb);
 		return rc;
 	}
 	pc_snapshot_sort(snap);
 	pc_snapshot_finish(snap);
 
-	int rc = pc_cli_write_snapshot(cli, snap, fmt, PC_VIEW_LISTENERS);
+	rc = pc_cli_write_snapshot(cli, snap, fmt, PC_VIEW_LISTENERS);
+	rc = pc_cli_gate_rc(cli, snap, rc);
 	pc_snapshot_free(snap);
+	pc_kb_free(kb);
 	return rc;
 }
 

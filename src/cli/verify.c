@@ -10,11 +10,15 @@
  * names an address outside the internal ranges without --allow-public (the
  * scope guard of scan, applied while reading, so nothing is sent); 3 on a
  * runtime failure. --exit-zero reports without failing. Checks are paced
- * (--rate, default PC_RECHECK_RATE per second).
+ * (--rate, default PC_RECHECK_RATE per second). Open endpoints are
+ * classified after the re-check; --fail-on SEVERITY also exits 1 when one's
+ * risk is at or above it.
  */
+#include "classify/classify.h"
 #include "cli/cli.h"
 #include "cli/scan_opts.h"
 #include "import/import.h"
+#include "privsep/privsep.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -171,17 +175,27 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		return pc_cli_usage_error(cli, "verify needs a FILE, or results on standard "
 					       "input (see 'portcensus help verify')");
 
+	struct pc_privsep_opts ps;
+	int pr = pc_cli_privsep(cli, &ps);
+	if (pr)
+		return pr;
+	ro.privsep = &ps;
+
 	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
 	if (!fmt)
 		return PC_EXIT_USAGE;
+	int rc = 0;
+	struct pc_kb *kb = pc_cli_kb(cli, &rc);
+	if (!kb)
+		return rc;
 	struct pc_snapshot *snap = pc_snapshot_new(cli->cmdline);
 	if (!snap) {
 		fprintf(stderr, "%s: error: out of memory\n", cli->prog);
+		pc_kb_free(kb);
 		return PC_EXIT_RUNTIME;
 	}
 	struct pc_error err = {0};
 	struct pc_import_stats st = {0};
-	int rc = 0;
 	int r = pc_import_file(snap, path, &io, &st, &err);
 	if (r < 0) {
 		rc = pc_cli_fail(cli, &err);
@@ -195,6 +209,11 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		pc_cli_note(cli, "%s lists no open TCP or UDP ports (%zu records read)",
 			    strcmp(path, "-") == 0 ? "<stdin>" : path, st.records);
 	r = pc_import_recheck(snap, st.claim_guessed, st.n_claim_guessed, &ro, &err);
+	if (r < 0) {
+		rc = pc_cli_fail(cli, &err);
+		goto out;
+	}
+	r = pc_classify_run(snap, kb, NULL, &err);
 	if (r < 0) {
 		rc = pc_cli_fail(cli, &err);
 		goto out;
@@ -220,9 +239,11 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 			}
 		}
 	}
+	rc = pc_cli_gate_rc(cli, snap, rc);
 out:
 	pc_import_stats_free(&st);
 	pc_snapshot_free(snap);
+	pc_kb_free(kb);
 	return rc;
 }
 

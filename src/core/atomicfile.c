@@ -12,6 +12,7 @@
 #include "core/atomicfile.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static void reset(struct pc_atomicfile *af)
 	af->fd = -1;
 	af->f = NULL;
 	af->tmp[0] = '\0';
+	af->in_place = false;
 }
 
 /* path -> directory to open and the name in it. */
@@ -83,6 +85,57 @@ static int random_name(struct pc_atomicfile *af)
 	return 0;
 }
 
+/* Nobody but root and us can add or swap names in the directory. */
+static bool trusted_dir(int dirfd)
+{
+	struct stat d;
+	if (fstat(dirfd, &d) != 0)
+		return false;
+	if (d.st_uid != 0 && d.st_uid != geteuid())
+		return false;
+	return !(d.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/*
+ * A target that exists and is not a regular file: /dev/null, /dev/stdout (a
+ * link to /proc/self/fd/1), a FIFO, a link an administrator made. Renaming
+ * over it would replace the device or the link with a plain file (as root,
+ * /dev/null itself), so such a target is written in place, through its
+ * links, when its directory is one only root or we can change. In a
+ * directory others can write to, a link is what an attacker plants: it is
+ * replaced by the rename as any other name, never followed; anything else
+ * there that is not a regular file is refused.
+ * 1: go on with a temporary; 0: af->fd is the target itself; < 0: refused.
+ */
+static int open_existing(struct pc_atomicfile *af, struct pc_error *err)
+{
+	struct stat st;
+	if (fstatat(af->dirfd, af->base, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISREG(st.st_mode))
+		return 1;
+	if (!trusted_dir(af->dirfd)) {
+		if (S_ISLNK(st.st_mode))
+			return 1;
+		pc_atomicfile_abort(af);
+		return pc_error_set(err, PC_EINVAL,
+				    "cannot write %s: not a regular file, in a directory "
+				    "others can write to",
+				    af->path);
+	}
+	af->fd = openat(af->dirfd, af->base, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+	if (af->fd < 0) {
+		int r = -errno;
+		pc_atomicfile_abort(af);
+		return pc_error_set(err, r, "cannot write %s: %s", af->path, strerror(-r));
+	}
+	struct stat fst;
+	if (fstat(af->fd, &fst) != 0 || S_ISDIR(fst.st_mode)) {
+		pc_atomicfile_abort(af);
+		return pc_error_set(err, PC_EINVAL, "cannot write %s: a directory", af->path);
+	}
+	af->in_place = true;
+	return 0;
+}
+
 int pc_atomicfile_open(struct pc_atomicfile *af, const char *path, mode_t mode,
 		       struct pc_error *err)
 {
@@ -97,6 +150,9 @@ int pc_atomicfile_open(struct pc_atomicfile *af, const char *path, mode_t mode,
 		r = -errno;
 		return pc_error_set(err, r, "cannot write %s: %s", path, strerror(-r));
 	}
+	r = open_existing(af, err);
+	if (r <= 0) /* written through in place, or refused */
+		return r;
 	for (int i = 0; i < TMP_TRIES; i++) {
 		r = random_name(af);
 		if (r < 0)
@@ -136,7 +192,7 @@ int pc_atomicfile_commit(struct pc_atomicfile *af, struct pc_error *err)
 	} else if (af->f && (fflush(af->f) != 0 || ferror(af->f))) {
 		r = errno ? -errno : PC_EIO;
 		step = "write";
-	} else if (fsync(af->fd) != 0) {
+	} else if (!af->in_place && fsync(af->fd) != 0) {
 		r = -errno;
 		step = "fsync";
 	}
@@ -150,7 +206,7 @@ int pc_atomicfile_commit(struct pc_atomicfile *af, struct pc_error *err)
 			step = "close";
 		}
 	}
-	if (!r && renameat(af->dirfd, af->tmp, af->dirfd, af->base) != 0) {
+	if (!r && !af->in_place && renameat(af->dirfd, af->tmp, af->dirfd, af->base) != 0) {
 		r = -errno;
 		step = "rename";
 	}
@@ -163,7 +219,8 @@ int pc_atomicfile_commit(struct pc_atomicfile *af, struct pc_error *err)
 	af->tmp[0] = '\0';
 	/* the new name must survive a crash too; a failure here cannot undo
 	 * the rename, and the data itself is already on disk */
-	(void)fsync(af->dirfd);
+	if (!af->in_place)
+		(void)fsync(af->dirfd);
 	close(af->dirfd);
 	af->dirfd = -1;
 	return 0;

@@ -12,6 +12,13 @@
  * planted link is replaced and its victim is left alone; a reader never sees
  * half a file; a failure leaves the old file as it was and no temporary.
  *
+ * A target that exists and is not a regular file (/dev/null, /dev/stdout,
+ * a FIFO, an administrator's link) is written in place, through its links,
+ * when its directory is one only root or we can change: renaming over it
+ * would replace /dev/null itself with a plain file. In a directory others
+ * can write to, a link at the target is replaced, never followed, and any
+ * other non-regular file is refused.
+ *
  * Usage: pc_atomicfile_open, write to af.fd (or pc_atomicfile_stream), then
  * pc_atomicfile_commit, or pc_atomicfile_abort to throw it away. Both close
  * everything; abort is safe to call after a failed open or commit.
@@ -22,6 +29,7 @@
 #include "core/error.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -32,6 +40,8 @@ struct pc_atomicfile {
 	char tmp[NAME_MAX + 1];   /* the temporary's name in dirfd */
 	char base[NAME_MAX + 1];  /* the target's name in dirfd */
 	const char *path;         /* the target as given, for messages */
+	bool in_place;            /* fd is the target itself (a device, a FIFO,
+				   * a link in a trusted directory): no rename */
 };
 
 /* Create the temporary next to path with mode (umask applies). 0, or

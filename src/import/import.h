@@ -80,6 +80,8 @@ void pc_import_stats_free(struct pc_import_stats *stats);
 
 /* ---- re-check (recheck.c) ---- */
 
+struct pc_privsep_opts;
+
 struct pc_recheck_opts {
 	double timeout_ms; /* per connection; default 1500 */
 	unsigned parallel; /* connections in flight; default 64 */
@@ -87,6 +89,9 @@ struct pc_recheck_opts {
 			    * PC_RECHECK_RATE, 0 = no limit (probe/dial.h) */
 	bool probe;        /* identify services with pc_probe_run (default on) */
 	struct pc_probe_run_opts probe_opts;
+	/* run the dial loop, the probes and the verdicts in a confined worker
+	 * as this user (privsep.h); NULL: in this process */
+	const struct pc_privsep_opts *privsep;
 };
 
 /* verify's default pace: a re-check of a big file is paced like a gentle

@@ -17,8 +17,13 @@
  * pc_import_same_service: different tools name the same service differently
  * ("memcache", "ssl/http", "etcd-client"), and a verdict of "different
  * service" must mean the protocol really differs.
+ *
+ * With opts->privsep, all three steps run in a confined worker
+ * (privsep.h): it reads what the network sends; this process only parsed
+ * the file, and takes the verdicts back as hostile input.
  */
 #include "import/import.h"
+#include "privsep/privsep.h"
 #include "probe/dial.h"
 
 #include <errno.h>
@@ -332,14 +337,22 @@ void pc_import_judge(struct pc_snapshot *snap, struct pc_endpoint *ep, bool clai
 					     tls_lost ? " without TLS" : "");
 }
 
-int pc_import_recheck(struct pc_snapshot *snap, const unsigned char *guessed, size_t n_guessed,
-		      const struct pc_recheck_opts *opts, struct pc_error *err)
+struct recheck_args {
+	const unsigned char *guessed;
+	size_t n_guessed;
+	const struct pc_recheck_opts *opts;
+};
+
+/* The three steps; in the worker when privsep is on (ps is then its
+ * channel, unused: verify dials from its own namespace). */
+static int recheck(struct pc_privsep *ps, struct pc_snapshot *snap, void *arg,
+		   struct pc_error *err)
 {
-	struct pc_recheck_opts def;
-	if (!opts) {
-		pc_recheck_opts_default(&def);
-		opts = &def;
-	}
+	(void)ps;
+	const struct recheck_args *a = arg;
+	const struct pc_recheck_opts *opts = a->opts;
+	const unsigned char *guessed = a->guessed;
+	size_t n_guessed = a->n_guessed;
 	/* which endpoints this call judges (the snapshot may hold others) */
 	size_t n = snap->n_endpoints;
 	unsigned char *mine = calloc(n ? n : 1, 1);
@@ -375,4 +388,19 @@ int pc_import_recheck(struct pc_snapshot *snap, const unsigned char *guessed, si
 	}
 	free(mine);
 	return r;
+}
+
+int pc_import_recheck(struct pc_snapshot *snap, const unsigned char *guessed, size_t n_guessed,
+		      const struct pc_recheck_opts *opts, struct pc_error *err)
+{
+	struct pc_recheck_opts def;
+	if (!opts) {
+		pc_recheck_opts_default(&def);
+		opts = &def;
+	}
+	struct recheck_args a = {.guessed = guessed, .n_guessed = n_guessed, .opts = opts};
+	if (!opts->privsep)
+		return recheck(NULL, snap, &a, err);
+	struct pc_privsep_hooks h = {.close_fds = true, .tls = opts->probe};
+	return pc_privsep_run(snap, opts->privsep, &h, recheck, &a, err);
 }

@@ -16,6 +16,7 @@
  */
 #include "policy/policy.h"
 #include "core/json.h"
+#include "core/yamlnode.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -236,20 +237,6 @@ void pc_policy_cidr_format(const struct pc_policy_cidr *c, char *buf, size_t len
 
 /* ---- tree walking ---- */
 
-static const char *node_kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return "a scalar";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
 /* The node at index i, or NULL (after a diagnostic) when it was already
  * visited: only an alias can reach a node twice. */
 static yaml_node_t *visit(struct loader *L, int i, const yaml_node_t *from)
@@ -269,7 +256,7 @@ static yaml_node_t *visit(struct loader *L, int i, const yaml_node_t *from)
 static const char *scalar(struct loader *L, const yaml_node_t *n, const char *what)
 {
 	if (n->type != YAML_SCALAR_NODE) {
-		bad(L, n, "expected %s, found %s", what, node_kind(n));
+		bad(L, n, "expected %s, found %s", what, pc_yaml_node_kind(n));
 		return NULL;
 	}
 	size_t len = n->data.scalar.length;
@@ -343,7 +330,7 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *ret)
 static bool mapping(struct loader *L, const yaml_node_t *n, const char *what)
 {
 	if (n->type != YAML_MAPPING_NODE) {
-		bad(L, n, "expected %s (a mapping), found %s", what, node_kind(n));
+		bad(L, n, "expected %s (a mapping), found %s", what, pc_yaml_node_kind(n));
 		return false;
 	}
 	return true;
@@ -352,7 +339,7 @@ static bool mapping(struct loader *L, const yaml_node_t *n, const char *what)
 static bool sequence(struct loader *L, const yaml_node_t *n, const char *what)
 {
 	if (n->type != YAML_SEQUENCE_NODE) {
-		bad(L, n, "expected %s (a list), found %s", what, node_kind(n));
+		bad(L, n, "expected %s (a list), found %s", what, pc_yaml_node_kind(n));
 		return false;
 	}
 	size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
@@ -808,7 +795,7 @@ static void load_rule(struct loader *L, yaml_node_t *n, struct pc_policy_rule *r
 static void load_listeners(struct loader *L, yaml_node_t *n)
 {
 	if (n->type != YAML_SEQUENCE_NODE) {
-		bad(L, n, "expected listeners (a list of rules), found %s", node_kind(n));
+		bad(L, n, "expected listeners (a list of rules), found %s", pc_yaml_node_kind(n));
 		return;
 	}
 	size_t count = SEQ_COUNT(n);

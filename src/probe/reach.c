@@ -8,7 +8,9 @@
  *   file chooses what to dial and reads what came back.
  * - A socket stays in the namespace it was created in, so the dialler gets
  *   each one from netns_socket() below, inside the listener's own
- *   namespace; one epoll loop then serves every namespace at once.
+ *   namespace; one epoll loop then serves every namespace at once. In the
+ *   probe worker (privsep.h) the caller's make_socket asks the privileged
+ *   parent for it instead: the same seam, another factory.
  * - rtt_ms is the time connect() took (SYN out to SYN-ACK in, as the kernel
  *   completes the handshake).
  * - One endpoint never fails the run: what goes wrong with it is written
@@ -37,6 +39,7 @@ struct reach {
 	size_t next; /* next endpoint index to look at */
 	size_t skipped_netns;     /* listeners in namespaces we could not enter */
 	int netns_errno;          /* why, for the warning */
+	const struct pc_reach_opts *opts;
 	size_t skipped_linklocal; /* fe80:: binds: the interface is not known */
 	size_t skipped_socket;    /* no socket could be made (fd limit...) */
 	int socket_errno;
@@ -73,6 +76,8 @@ static int netns_socket(void *ctx, const struct pc_endpoint *ep, int family, int
 	uint64_t ns = ep->netns.inode;
 	if (ns == 0)
 		return -ENOENT; /* we cannot know where it is: never guess */
+	if (r->opts && r->opts->make_socket)
+		return r->opts->make_socket(r->opts->socket_ctx, ep, family, type, protocol);
 	if (r->nsset && pc_netns_find(r->nsset, ns))
 		return pc_netns_socket(r->nsset, ns, family, type, protocol);
 	if (ns != r->self)
@@ -169,8 +174,12 @@ int pc_reach_verify(struct pc_snapshot *snap, const struct pc_netns_set *nsset,
 	struct reach r = {
 		.snap = snap,
 		.nsset = nsset,
-		.self = own_netns_inode(nsset),
+		.opts = opts,
 	};
+	/* with a socket factory the namespace is the factory's business (and
+	 * the confined worker may not stat /proc) */
+	if (!opts || !opts->make_socket)
+		r.self = own_netns_inode(nsset);
 	struct pc_dial_opts d = {
 		.timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms
 							   : REACH_DEFAULT_TIMEOUT_MS,

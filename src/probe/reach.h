@@ -12,12 +12,18 @@
 
 #include "core/error.h"
 #include "core/model.h"
+#include "probe/probe.h"
 
 struct pc_netns_set;
 
 struct pc_reach_opts {
 	double timeout_ms; /* per connection; default 1000 */
 	unsigned parallel; /* in flight; default 4 */
+	/* optional: where sockets come from (the probe worker asks its
+	 * privileged parent, privsep.h); NULL: made here, from nsset. It is
+	 * only asked for listeners whose namespace is known. */
+	pc_socket_fn make_socket;
+	void *socket_ctx;
 };
 
 int pc_reach_verify(struct pc_snapshot *snap, const struct pc_netns_set *nsset,

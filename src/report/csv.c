@@ -46,7 +46,7 @@ static int write_csv(FILE *f, const struct pc_snapshot *snap, const struct pc_re
 	bool verify = opts && opts->view == PC_VIEW_VERIFY;
 	fputs("source,proto,address,port,state,bind,netns_inode,netns_name,pid,comm,user,unit,"
 	      "container_id,peer_address,peer_port,reachable,rtt_ms,service,product,version,auth,"
-	      "tls",
+	      "tls,severity,risk_score,risk_category,risk_reasons",
 	      f);
 	fputs(verify ? ",recheck,claimed_service,recheck_reason\n" : "\n", f);
 	for (size_t i = 0; i < snap->n_endpoints; i++) {
@@ -82,7 +82,20 @@ static int write_csv(FILE *f, const struct pc_snapshot *snap, const struct pc_re
 		field(f, s ? s->product : NULL, false);
 		field(f, s ? s->version : NULL, false);
 		field(f, s ? pc_auth_name(s->auth) : NULL, false);
-		field(f, s && s->tls != PC_TRI_UNKNOWN ? (s->tls ? "true" : "false") : NULL, !verify);
+		field(f, s && s->tls != PC_TRI_UNKNOWN ? (s->tls ? "true" : "false") : NULL, false);
+		const struct pc_risk *rk = e->risk;
+		char score[16], reasons[1024] = "";
+		snprintf(score, sizeof(score), "%.1f", rk ? rk->score : 0.0);
+		/* one cell: the reasons joined; field() caps and sanitises it */
+		for (size_t k = 0; rk && k < rk->n_reasons; k++) {
+			size_t used = strlen(reasons);
+			snprintf(reasons + used, sizeof(reasons) - used, "%s%s", k ? " | " : "",
+				 rk->reasons[k]);
+		}
+		field(f, rk ? pc_severity_name(rk->severity) : NULL, false);
+		field(f, rk ? score : NULL, false);
+		field(f, rk ? rk->category : NULL, false);
+		field(f, rk ? reasons : NULL, !verify);
 		if (verify) {
 			field(f, pc_recheck_name(e->recheck), false);
 			field(f, e->claimed_service, false);

@@ -122,6 +122,30 @@ static void json_service(struct pc_json *j, const struct pc_service *s)
 	pc_json_end_object(j);
 }
 
+static void json_strings(struct pc_json *j, const char *const *v, size_t n)
+{
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < n; i++)
+		pc_json_string(j, v[i]);
+	pc_json_end_array(j);
+}
+
+static void json_risk(struct pc_json *j, const struct pc_risk *r)
+{
+	pc_json_begin_object(j);
+	pc_json_key(j, "severity");
+	pc_json_string(j, pc_severity_name(r->severity));
+	pc_json_key(j, "score");
+	pc_json_double(j, r->score, 1);
+	pc_json_key(j, "category");
+	pc_json_string(j, r->category);
+	pc_json_key(j, "reasons");
+	json_strings(j, r->reasons, r->n_reasons);
+	pc_json_key(j, "remediation");
+	pc_json_string(j, r->remediation);
+	pc_json_end_object(j);
+}
+
 /* "policy": what the policy stage said (null when no policy judged it). */
 static void json_policy_verdict(struct pc_json *j, const struct pc_policy_verdict *v)
 {
@@ -136,10 +160,7 @@ static void json_policy_verdict(struct pc_json *j, const struct pc_policy_verdic
 	pc_json_key(j, "verdict");
 	pc_json_string(j, pc_verdict_name(v->verdict));
 	pc_json_key(j, "reasons");
-	pc_json_begin_array(j);
-	for (size_t i = 0; i < v->n_reasons; i++)
-		pc_json_string(j, v->reasons[i]);
-	pc_json_end_array(j);
+	json_strings(j, v->reasons, v->n_reasons);
 	pc_json_key(j, "owner");
 	pc_json_string(j, v->owner);
 	pc_json_key(j, "doc");
@@ -291,6 +312,13 @@ void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
 		pc_json_string(j, ep->recheck_reason);
 		pc_json_end_object(j);
 	}
+	/* null for endpoints that take no risk (established, closed,
+	 * filtered) and when nothing classified the snapshot */
+	pc_json_key(j, "risk");
+	if (ep->risk)
+		json_risk(j, ep->risk);
+	else
+		pc_json_null(j);
 	json_policy_verdict(j, ep->policy);
 	pc_json_end_object(j);
 }
@@ -311,10 +339,7 @@ void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
 	pc_json_key(j, "command");
 	pc_json_string(j, snap->command);
 	pc_json_key(j, "warnings");
-	pc_json_begin_array(j);
-	for (size_t i = 0; i < snap->n_warnings; i++)
-		pc_json_string(j, snap->warnings[i]);
-	pc_json_end_array(j);
+	json_strings(j, snap->warnings, snap->n_warnings);
 	json_findings(j, snap);
 	if (snap->scan.present) {
 		const struct pc_scan_stats *s = &snap->scan;
@@ -395,6 +420,21 @@ void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap)
 	pc_json_uint(j, noauth);
 	pc_json_key(j, "warnings");
 	pc_json_uint(j, snap->n_warnings);
+	/* every severity, worst first, zeros included, so a consumer can read
+	 * summary.severity.critical without checking that the key exists */
+	size_t sev[PC_SEV_COUNT] = {0};
+	for (size_t i = 0; i < snap->n_endpoints; i++) {
+		const struct pc_risk *r = snap->endpoints[i].risk;
+		if (r && (unsigned)r->severity < PC_SEV_COUNT)
+			sev[r->severity]++;
+	}
+	pc_json_key(j, "severity");
+	pc_json_begin_object(j);
+	for (int s = PC_SEV_COUNT - 1; s >= 0; s--) {
+		pc_json_key(j, pc_severity_name((enum pc_severity)s));
+		pc_json_uint(j, sev[s]);
+	}
+	pc_json_end_object(j);
 	/* verify: how many claims held */
 	size_t k[PC_RECHECK_DIFFERENT + 1] = {0};
 	bool any = false;

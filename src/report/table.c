@@ -4,7 +4,12 @@
  *
  * Every cell goes through pc_text_sanitize(), so no byte from a peer or a
  * process name can reach the terminal as a control sequence.
+ *
+ * In the audit, scan and verify views the rows are ordered by risk, worst
+ * first (a stable sort over the snapshot's order, which the writer does not
+ * change), so the endpoint to fix first is the first line a person reads.
  */
+#include "core/error.h"
 #include "report/report.h"
 
 #include <stdlib.h>
@@ -21,6 +26,14 @@ struct column {
 	cell_fn cell;
 	bool only_if_any; /* hidden when every cell is "-" */
 };
+
+static void c_severity(const struct pc_endpoint *e, char *b, size_t n)
+{
+	if (e->risk)
+		snprintf(b, n, "%s %.1f", pc_severity_name(e->risk->severity), e->risk->score);
+	else
+		snprintf(b, n, "-");
+}
 
 static void c_proto(const struct pc_endpoint *e, char *b, size_t n)
 {
@@ -172,6 +185,7 @@ static void c_reason(const struct pc_endpoint *e, char *b, size_t n)
 }
 
 static const struct column columns[] = {
+	{"SEVERITY", V(PC_VIEW_AUDIT) | V(PC_VIEW_SCAN) | V(PC_VIEW_VERIFY), c_severity, true},
 	{"PROTO", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT) | V(PC_VIEW_SCAN) | V(PC_VIEW_VERIFY),
 	 c_proto, false},
 	{"LOCAL", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT), c_local, false},
@@ -203,10 +217,34 @@ static void cell(const struct column *c, const struct pc_endpoint *e, char *out,
 	pc_text_sanitize(raw, out, len);
 }
 
+/* Worst risk first; endpoints without a risk last; otherwise the
+ * snapshot's order (the index breaks ties, which makes qsort stable). */
+static int cmp_risk(const void *a, const void *b, void *ctx)
+{
+	const struct pc_snapshot *sort_snap = ctx;
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	const struct pc_risk *ra = sort_snap->endpoints[ia].risk;
+	const struct pc_risk *rb = sort_snap->endpoints[ib].risk;
+	int sa = ra ? (int)ra->severity : -1, sb = rb ? (int)rb->severity : -1;
+	if (sa != sb)
+		return sb - sa;
+	if (ra && rb && ra->score != rb->score)
+		return ra->score < rb->score ? 1 : -1;
+	return ia < ib ? -1 : ia > ib;
+}
+
 static int write_table(FILE *f, const struct pc_snapshot *snap, const struct pc_report_opts *opts,
 		       bool streamed)
 {
 	(void)streamed;
+	size_t *order = malloc((snap->n_endpoints ? snap->n_endpoints : 1) * sizeof(*order));
+	if (!order)
+		return PC_ENOMEM;
+	for (size_t i = 0; i < snap->n_endpoints; i++)
+		order[i] = i;
+	if (opts->view != PC_VIEW_LISTENERS) {
+		qsort_r(order, snap->n_endpoints, sizeof(*order), cmp_risk, (void *)snap);
+	}
 	size_t width[NCOL] = {0};
 	bool shown[NCOL] = {false};
 	for (size_t c = 0; c < NCOL; c++) {
@@ -244,7 +282,7 @@ static int write_table(FILE *f, const struct pc_snapshot *snap, const struct pc_
 		for (size_t c = 0; c < NCOL; c++) {
 			if (!shown[c])
 				continue;
-			cell(&columns[c], &snap->endpoints[i], buf, sizeof(buf));
+			cell(&columns[c], &snap->endpoints[order[i]], buf, sizeof(buf));
 			if (c == last)
 				fprintf(f, "%s\n", buf);
 			else
@@ -255,7 +293,21 @@ static int write_table(FILE *f, const struct pc_snapshot *snap, const struct pc_
 		char w[1024];
 		fprintf(f, "warning: %s\n", pc_text_sanitize(snap->warnings[i], w, sizeof(w)));
 	}
-	fprintf(f, "%zu endpoint%s\n", snap->n_endpoints, snap->n_endpoints == 1 ? "" : "s");
+	free(order);
+	fprintf(f, "%zu endpoint%s", snap->n_endpoints, snap->n_endpoints == 1 ? "" : "s");
+	size_t sev[PC_SEV_COUNT] = {0};
+	bool any = false;
+	for (size_t i = 0; i < snap->n_endpoints; i++)
+		if (snap->endpoints[i].risk &&
+		    (unsigned)snap->endpoints[i].risk->severity < PC_SEV_COUNT) {
+			sev[snap->endpoints[i].risk->severity]++;
+			any = true;
+		}
+	if (any && opts->view != PC_VIEW_LISTENERS)
+		for (int s = PC_SEV_COUNT - 1; s >= 0; s--)
+			fprintf(f, "%s%zu %s", s == PC_SEV_COUNT - 1 ? ": " : ", ", sev[s],
+				pc_severity_name((enum pc_severity)s));
+	fputc('\n', f);
 	if (opts->view == PC_VIEW_VERIFY) {
 		size_t k[PC_RECHECK_DIFFERENT + 1] = {0};
 		for (size_t i = 0; i < snap->n_endpoints; i++)

@@ -17,8 +17,17 @@
  * large for one (2^36 bits) fall back to a hash set of reported values.
  * Endpoints are streamed to on_endpoint as each result arrives; with
  * store = false none is kept, so memory stays flat however many ports open.
+ *
+ * The privilege split (opts->privsep, privsep.h): the engines' `prepare`
+ * opens the raw and packet sockets here; then a worker is forked that
+ * confines itself and runs the engines, which read every reply. It streams
+ * each result back as a FOUND record; this process checks it against its
+ * own target set, port list and "reported" sets (hostile input), stores
+ * it and calls on_endpoint, and closes the engines' sockets, which only
+ * the worker needs.
  */
 #include "scan/scan.h"
+#include "privsep/privsep.h"
 #include "scan/permute.h"
 #include "scan/privdrop.h"
 #include "scan/ports.h"
@@ -382,6 +391,35 @@ static void report_progress(struct pc_scan_ctx *ctx, bool force)
 	o->on_progress(o->ctx, st, ctx->found);
 }
 
+/* A shown result becomes an endpoint: stored (opts->store) and handed to
+ * on_endpoint. 0 or PC_ENOMEM. */
+static int emit(struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc_proto proto,
+		uint16_t port, enum pc_state state, double rtt_ms)
+{
+	const struct pc_scan_opts *o = ctx->opts;
+	struct pc_endpoint tmp, *ep = &tmp;
+	if (o->store) {
+		ep = pc_snapshot_add_endpoint(ctx->snap);
+		if (!ep)
+			return PC_ENOMEM;
+	} else {
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.verified.rtt_ms = -1;
+	}
+	ep->source = PC_SOURCE_SCAN;
+	ep->proto = proto;
+	ep->addr = *addr;
+	ep->port = port;
+	ep->state = state;
+	ep->bind = PC_BIND_UNKNOWN;
+	ep->rtt_ms = rtt_ms;
+	const char *name = pc_targets_hostname(ctx->targets, addr);
+	ep->hostname = name && o->store ? name_copy(ctx, name) : name;
+	if (o->on_endpoint)
+		o->on_endpoint(o->ctx, ctx->snap, ep);
+	return 0;
+}
+
 void pc_scan_result(struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc_proto proto,
 		    uint16_t port, enum pc_state state, double rtt_ms)
 {
@@ -399,32 +437,11 @@ void pc_scan_result(struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc
 	ctx->results++;
 	if (state == PC_STATE_OPEN)
 		ctx->found++;
-	const struct pc_scan_opts *o = ctx->opts;
-	if (shown(o, state)) {
-		struct pc_endpoint tmp, *ep = &tmp;
-		if (o->store) {
-			ep = pc_snapshot_add_endpoint(ctx->snap);
-			if (!ep) {
-				if (!ctx->error)
-					ctx->error = PC_ENOMEM;
-				pthread_mutex_unlock(&ctx->lock);
-				return;
-			}
-		} else {
-			memset(&tmp, 0, sizeof(tmp));
-			tmp.verified.rtt_ms = -1;
-		}
-		ep->source = PC_SOURCE_SCAN;
-		ep->proto = proto;
-		ep->addr = *addr;
-		ep->port = port;
-		ep->state = state;
-		ep->bind = PC_BIND_UNKNOWN;
-		ep->rtt_ms = rtt_ms;
-		const char *name = pc_targets_hostname(ctx->targets, addr);
-		ep->hostname = name && o->store ? name_copy(ctx, name) : name;
-		if (o->on_endpoint)
-			o->on_endpoint(o->ctx, ctx->snap, ep);
+	if (shown(ctx->opts, state) && emit(ctx, addr, proto, port, state, rtt_ms) < 0) {
+		if (!ctx->error)
+			ctx->error = PC_ENOMEM;
+		pthread_mutex_unlock(&ctx->lock);
+		return;
 	}
 	if ((ctx->results & 63) == 0)
 		report_progress(ctx, false);
@@ -529,6 +546,189 @@ static uint64_t planned(const struct pc_scan_opts *o, uint64_t n)
 	return n > i ? (n - i + k - 1) / k : 0;
 }
 
+/* ---- the passes, here or in the worker ---- */
+
+struct run {
+	struct pc_scan_ctx *ctx;
+	const struct pc_scan_engine_ops **ops;
+	void **state;
+	uint64_t seed;
+	/* the worker: its channel and the options its engines see */
+	struct pc_privsep *ps;
+	struct pc_scan_opts wopts;
+	/* the parent: the caller's options, what was reported per proto, the
+	 * fds the worker must close */
+	const struct pc_scan_opts *opts;
+	struct seen_set seen[2];
+	const int *close_list;
+	size_t n_close_list;
+};
+
+static int run_passes(struct run *run, struct pc_error *err)
+{
+	struct pc_scan_ctx *ctx = run->ctx;
+	struct pc_scan_stats *st = &ctx->snap->scan;
+	int r = 0;
+	double t0 = ctx->t0 = pc_monotonic_ms();
+	for (int p = 0; p < 2 && r >= 0; p++) {
+		if (!run->ops[p])
+			continue;
+		pass_init(ctx, p ? PC_PROTO_UDP : PC_PROTO_TCP, run->seed);
+		r = seen_init(&ctx->seen, ctx->n);
+		if (r < 0) {
+			pc_error_set(err, r, "out of memory");
+			break;
+		}
+		r = run->ops[p]->run(ctx, run->state[p], err);
+		seen_free(&ctx->seen);
+		if (r >= 0 && ctx->error)
+			r = pc_error_set(err, ctx->error, "scan: %s", pc_strerror(ctx->error));
+	}
+	st->duration_s = (pc_monotonic_ms() - t0) / 1000.0;
+	st->rate_pps = st->duration_s > 0 ? (double)st->sent / st->duration_s : 0;
+	report_progress(ctx, true);
+	return r;
+}
+
+/* Results wait at most this long in the worker's datagram before they
+ * are sent (a streamed report shows them as they come, a busy scan sends
+ * ~1,800 per datagram). */
+#define FLUSH_MS 10.0
+
+static void stats_record(const struct pc_scan_stats *st, uint64_t found,
+			 enum pc_privsep_type type, struct pc_privsep_rec *rec)
+{
+	*rec = (struct pc_privsep_rec){.type = type};
+	rec->u.stats = (struct pc_privsep_stats){
+		.sent = st->sent, .replies = st->replies, .retries = st->retries,
+		.capture_drops = st->capture_drops, .duration_s = st->duration_s,
+		.rate_pps = st->rate_pps, .found = found,
+	};
+}
+
+/* Worker: a result (called under ctx->lock) goes to the parent. */
+static void worker_endpoint(void *c, const struct pc_snapshot *snap, const struct pc_endpoint *ep)
+{
+	(void)snap;
+	struct run *run = c;
+	struct pc_privsep_rec rec = {.type = PC_PRIVSEP_FOUND};
+	rec.u.found = (struct pc_privsep_found){
+		.proto = ep->proto, .addr = ep->addr, .port = ep->port, .state = ep->state,
+		.rtt_ms = ep->rtt_ms,
+	};
+	int r = pc_privsep_send(run->ps, &rec);
+	if (r == 0 && pc_privsep_pending_ms(run->ps) >= FLUSH_MS)
+		r = pc_privsep_flush(run->ps);
+	if (r < 0 && !run->ctx->error)
+		run->ctx->error = PC_EIO;
+}
+
+/* Worker: progress (a few times a second, and at the end) flushes what is
+ * queued, and goes to the parent when it shows progress. */
+static void worker_progress(void *c, const struct pc_scan_stats *st, uint64_t found)
+{
+	struct run *run = c;
+	if (run->opts->on_progress) {
+		struct pc_privsep_rec rec;
+		stats_record(st, found, PC_PRIVSEP_PROGRESS, &rec);
+		pc_privsep_send(run->ps, &rec);
+	}
+	pc_privsep_flush(run->ps);
+}
+
+static int scan_worker(struct pc_privsep *ps, struct pc_snapshot *snap, void *arg,
+		       struct pc_error *err)
+{
+	struct run *run = arg;
+	run->ps = ps;
+	run->wopts = *run->opts;
+	run->wopts.store = false; /* the parent keeps them */
+	run->wopts.on_endpoint = worker_endpoint;
+	run->wopts.on_progress = worker_progress;
+	run->wopts.ctx = run;
+	run->ctx->opts = &run->wopts;
+	int r = run_passes(run, err);
+	struct pc_privsep_rec rec;
+	stats_record(&snap->scan, 0, PC_PRIVSEP_STATS, &rec);
+	if (pc_privsep_send(ps, &rec) < 0 && r == 0)
+		r = pc_error_set(err, PC_EIO, "scan: the channel to the parent is gone");
+	return r;
+}
+
+/* Parent, after the fork: the engines' sockets belong to the worker now,
+ * and the `scan` command needs no capability any more. */
+static int parent_after_fork(void *c, struct pc_error *err)
+{
+	struct run *run = c;
+	for (int p = 0; p < 2; p++) {
+		if (run->ops[p] && run->ops[p]->release && run->state[p])
+			run->ops[p]->release(run->state[p]);
+		run->state[p] = NULL;
+	}
+	return run->opts->drop_caps ? pc_privdrop_all(err) : 0;
+}
+
+/* Parent: a result from the worker, checked against what we asked for. */
+static int parent_found(void *c, const struct pc_privsep_found *f, struct pc_error *err)
+{
+	struct run *run = c;
+	struct pc_scan_ctx *ctx = run->ctx;
+	uint64_t ai;
+	size_t pi;
+	if (!run->ops[f->proto] || !pc_targets_index(ctx->targets, &f->addr, &ai) ||
+	    !pc_ports_index(ctx->ports, f->proto, f->port, &pi))
+		return pc_error_set(err, PC_EPARSE, "a result for a probe that was not asked for");
+	if (!shown(run->opts, f->state))
+		return pc_error_set(err, PC_EPARSE, "a result in a state that is not shown");
+	int fresh = seen_add(&run->seen[f->proto], ai + ctx->n_addrs * (uint64_t)pi);
+	if (fresh == 0)
+		return pc_error_set(err, PC_EPARSE, "a probe reported twice");
+	if (fresh < 0 || emit(ctx, &f->addr, f->proto, f->port, f->state, f->rtt_ms) < 0)
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void parent_stats(void *c, const struct pc_privsep_stats *s, bool progress)
+{
+	struct run *run = c;
+	struct pc_scan_stats *st = &run->ctx->snap->scan;
+	st->sent = s->sent;
+	st->replies = s->replies;
+	st->retries = s->retries;
+	st->capture_drops = s->capture_drops;
+	st->duration_s = s->duration_s;
+	st->rate_pps = s->rate_pps;
+	if (progress && run->opts->on_progress)
+		run->opts->on_progress(run->opts->ctx, st, s->found);
+}
+
+static int run_split(struct run *run, struct pc_error *err)
+{
+	struct pc_scan_ctx *ctx = run->ctx;
+	const struct pc_scan_opts *o = ctx->opts;
+	run->opts = o;
+	int r = 0;
+	for (int p = 0; p < 2 && r == 0; p++)
+		r = seen_init(&run->seen[p], run->ops[p] ? ctx->n_addrs * pc_ports_count(o->ports, (enum pc_proto)p) : 0);
+	if (r < 0) {
+		r = pc_error_set(err, r, "out of memory");
+	} else {
+		struct pc_privsep_hooks h = {
+			.after_fork = parent_after_fork,
+			.on_found = parent_found,
+			.max_found = ctx->snap->scan.probes_planned,
+			.on_stats = parent_stats,
+			.ctx = run,
+			.close_list = run->close_list,
+			.n_close_list = run->n_close_list,
+		};
+		r = pc_privsep_run(ctx->snap, o->privsep, &h, scan_worker, run, err);
+	}
+	seen_free(&run->seen[0]);
+	seen_free(&run->seen[1]);
+	return r;
+}
+
 int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struct pc_error *err)
 {
 	int r = check_opts(opts, err);
@@ -562,8 +762,16 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 		 ops[0] && ops[1] ? "+" : "", ops[1] ? ops[1]->name : "");
 	st->engine = pc_snapshot_strdup(snap, engine_name);
 
-	/* open everything that needs privileges first, then drop them */
+	/* what is open before the engines open theirs (the report, ...): the
+	 * worker closes it */
 	void *state[2] = {NULL, NULL};
+	int *before = NULL;
+	size_t n_before = 0;
+	if (opts->privsep && (r = pc_privsep_fds_open(&before, &n_before)) < 0) {
+		pc_error_set(err, r, "/proc/self/fd: %s", strerror(-r));
+		goto out;
+	}
+	/* open everything that needs privileges first, then drop them */
 	for (int p = 0; p < 2; p++) {
 		if (!ops[p])
 			continue;
@@ -574,34 +782,23 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 				goto out;
 		}
 	}
-	if (opts->drop_caps) {
-		r = pc_privdrop_all(err);
-		if (r < 0)
-			goto out;
-	}
-
-	double t0 = ctx->t0 = pc_monotonic_ms();
-	for (int p = 0; p < 2 && r >= 0; p++) {
-		if (!ops[p])
-			continue;
-		pass_init(ctx, p ? PC_PROTO_UDP : PC_PROTO_TCP, seed);
-		r = seen_init(&ctx->seen, ctx->n);
-		if (r < 0) {
-			pc_error_set(err, r, "out of memory");
-			break;
+	struct run run = {.ctx = ctx, .ops = ops, .state = state, .seed = seed,
+			  .close_list = before, .n_close_list = n_before};
+	if (opts->privsep) {
+		r = run_split(&run, err);
+	} else {
+		if (opts->drop_caps) {
+			r = pc_privdrop_all(err);
+			if (r < 0)
+				goto out;
 		}
-		r = ops[p]->run(ctx, state[p], err);
-		seen_free(&ctx->seen);
-		if (r >= 0 && ctx->error)
-			r = pc_error_set(err, ctx->error, "scan: %s", pc_strerror(ctx->error));
+		r = run_passes(&run, err);
 	}
-	st->duration_s = (pc_monotonic_ms() - t0) / 1000.0;
-	st->rate_pps = st->duration_s > 0 ? (double)st->sent / st->duration_s : 0;
-	report_progress(ctx, true);
 out:
 	for (int p = 0; p < 2; p++)
-		if (ops[p] && ops[p]->release)
+		if (ops[p] && ops[p]->release && state[p])
 			ops[p]->release(state[p]);
+	free(before);
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->pace_lock);
 	free(ctx);

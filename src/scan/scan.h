@@ -23,6 +23,7 @@
 
 struct pc_targets; /* parsed target set with exclusions (targets.h) */
 struct pc_ports;   /* parsed TCP and UDP port lists (ports.h) */
+struct pc_privsep_opts;
 
 enum pc_scan_engine { PC_ENGINE_AUTO = 0, PC_ENGINE_CONNECT, PC_ENGINE_SYN };
 
@@ -43,6 +44,10 @@ struct pc_scan_opts {
 	bool drop_caps;             /* drop every capability once the engines are
 				     * prepared (the `scan` command; not `audit`,
 				     * whose later stages still need them) */
+	/* run the engines (which parse every reply) in a confined worker as
+	 * this user, once `prepare` has opened the privileged sockets here
+	 * (privsep.h); NULL: in this process */
+	const struct pc_privsep_opts *privsep;
 	/* optional: each reported endpoint, as soon as it is final */
 	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,
 			    const struct pc_endpoint *ep);

@@ -52,6 +52,7 @@ cmp -s "$LAB_TMP/audit.json" "$LAB_TMP/report.json" ||
 grep -q 7101 "$LAB_TMP/report.txt" || lab_fail "report table lacks 7101"
 
 # a scan from a is stored with its scope; diff sees its port as added
+# (classified: unidentified, seen from the network, so medium)
 ip netns exec "$a" "$PORTCENSUS" scan --connect 198.18.9.2 -p 7100 --db "$db" --format jsonl \
 	>"$LAB_TMP/scan.jsonl" || lab_fail "scan"
 "$PORTCENSUS" history --db "$db" -n 1 --format json >"$LAB_TMP/h.json"
@@ -63,7 +64,7 @@ assert h[0]["endpoints"] == 1, h
 PY
 out=$("$PORTCENSUS" diff --db "$db" --format jsonl)
 lab_assert_eq "first scan of its scope: all added" \
-	'{"action":"added","identity":"net|198.18.9.2|tcp|7100","source":"scan","host":"'"$(hostname)"'","namespace":"","proto":"tcp","address":"198.18.9.2","port":7100,"owner":"-","values":{"exe":null,"unit":null,"image":null,"service":null,"auth":null,"bind":null,"state":"open","severity":null,"verdict":null}}' \
+	'{"action":"added","identity":"net|198.18.9.2|tcp|7100","source":"scan","host":"'"$(hostname)"'","namespace":"","proto":"tcp","address":"198.18.9.2","port":7100,"owner":"-","values":{"exe":null,"unit":null,"image":null,"service":null,"auth":null,"bind":null,"state":"open","severity":"medium","verdict":null}}' \
 	"$out"
 
 # --no-store and --keep

@@ -19,8 +19,11 @@
 lab_isolate "$@"
 lab_init
 P=$PORTCENSUS
+# the traps are laid where an attacker can lay them: a directory anyone may
+# write to, sticky like /tmp
 D=$LAB_TMP/out
 mkdir -p "$D"
+chmod 1777 "$D"
 victim=$LAB_TMP/victim
 printf 'precious\n' >"$victim"
 touch -d '2001-02-03 04:05:06' "$victim"
@@ -109,4 +112,27 @@ rc=0
 grep -q 'cannot write .*missing/x.txt: No such file or directory' "$LAB_TMP/err" ||
 	lab_fail "unclear error: $(cat "$LAB_TMP/err")"
 check_victim "end"
+
+# 5. targets that are not regular files, in directories only root can
+# change: written in place, never replaced. -o /dev/null must leave
+# /dev/null a device (a rename over it made it a plain file, as root), and
+# a link an administrator made is followed.
+"$P" scan --list-targets -p 22 198.18.0.1 -o /dev/null || lab_fail "-o /dev/null failed"
+[ -c /dev/null ] || { mknod -m 666 /dev/null c 1 3 2>/dev/null; lab_fail "-o /dev/null replaced /dev/null"; }
+T=$LAB_TMP/trusted
+mkdir -m 0755 "$T"
+printf 'old\n' >"$LAB_TMP/real.txt"
+ln -s "$LAB_TMP/real.txt" "$T/report.txt"
+"$P" scan --list-targets -p 22 198.18.0.1 -o "$T/report.txt" || lab_fail "-o through a trusted link failed"
+[ -L "$T/report.txt" ] || lab_fail "the administrator's link was replaced"
+lab_assert_eq "written through the trusted link" "198.18.0.1 tcp 22" "$(cat "$LAB_TMP/real.txt")"
+out=$("$P" scan --list-targets -p 22 198.18.0.1 -o /dev/stdout) || lab_fail "-o /dev/stdout failed"
+lab_assert_eq "-o /dev/stdout" "198.18.0.1 tcp 22" "$out"
+[ -L /dev/stdout ] || lab_fail "/dev/stdout is no longer a link"
+# a FIFO planted in a directory anyone may write to is refused
+mkfifo "$D/fifo.txt"
+rc=0
+"$P" scan --list-targets -p 22 198.18.0.1 -o "$D/fifo.txt" 2>"$LAB_TMP/err" || rc=$?
+[ $rc -ne 0 ] || lab_fail "a FIFO planted in a world-writable directory was written"
+grep -q 'not a regular file' "$LAB_TMP/err" || lab_fail "unclear error: $(cat "$LAB_TMP/err")"
 echo "PASS output files"

@@ -286,7 +286,9 @@ static void test_atomicfile(void **state)
 	assert_int_equal(entries(dir), 1);
 
 	/* a planted link at the target's name is replaced, not followed; one
-	 * at an old-style temporary name is never opened */
+	 * at an old-style temporary name is never opened. Links are planted
+	 * where others can write: a sticky, world-writable directory like /tmp */
+	assert_int_equal(chmod(dir, 01777), 0);
 	assert_int_equal(pc_atomicfile_write(victim, "precious\n", 9, 0644, &err), 0);
 	assert_int_equal(unlink(target), 0);
 	assert_int_equal(symlink(victim, target), 0);
@@ -313,13 +315,36 @@ static void test_atomicfile(void **state)
 	assert_int_equal(entries(dir), 3);
 	assert_string_equal(slurp(target), "three\n");
 
-	/* a failed rename (the target is a directory) leaves no temporary */
+	/* a directory at the target's name is refused and leaves no temporary */
 	char sub[256];
 	snprintf(sub, sizeof(sub), "%s/adir", dir);
 	assert_int_equal(mkdir(sub, 0700), 0);
 	assert_true(pc_atomicfile_write(sub, "x", 1, 0644, &err) < 0);
-	assert_non_null(strstr(err.msg, "rename"));
+	assert_non_null(strstr(err.msg, "not a regular file"));
 	assert_int_equal(entries(dir), 4);
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_true(pc_atomicfile_write(sub, "x", 1, 0644, &err) < 0);
+	assert_int_equal(entries(dir), 4);
+
+	/* in a directory only we can change, a link is the owner's and is
+	 * followed; a device is written in place (a rename over /dev/null
+	 * would make it a plain file) */
+	char real[256], alink[256];
+	snprintf(real, sizeof(real), "%s/real", dir);
+	snprintf(alink, sizeof(alink), "%s/alink", dir);
+	assert_int_equal(symlink(real, alink), 0);
+	assert_int_equal(pc_atomicfile_write(real, "old\n", 4, 0644, &err), 0);
+	assert_int_equal(pc_atomicfile_write(alink, "new\n", 4, 0644, &err), 0);
+	assert_int_equal(lstat(alink, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_string_equal(slurp(real), "new\n");
+	unlink(alink);
+	unlink(real);
+	if (geteuid() == 0) {
+		assert_int_equal(pc_atomicfile_write("/dev/null", "x", 1, 0644, &err), 0);
+		assert_int_equal(lstat("/dev/null", &st), 0);
+		assert_true(S_ISCHR(st.st_mode));
+	}
 	/* bad names and missing directories are errors, not crashes */
 	assert_int_equal(pc_atomicfile_write("", "x", 1, 0644, &err), PC_EINVAL);
 	assert_int_equal(pc_atomicfile_write("/tmp/", "x", 1, 0644, &err), PC_EINVAL);
