@@ -43,10 +43,6 @@ size_t pc_probe_ssh_auth_names(unsigned methods, const char **ret_names, size_t 
 int pc_probe_ssh_auth_apply(struct pc_snapshot *snap, struct pc_service *s,
 			    const struct pc_ssh_auth_outcome *o);
 
-/* libssh's global init (its crypto backend). Idempotent; a confined worker
- * calls it before its system-call filter is loaded. 0 or PC_EIO. */
-int pc_probe_ssh_auth_init(void);
-
 /* The follow-up step of pc_probe_run: every TCP endpoint whose service is
  * "ssh", within the caps above, sequentially, each exchange bounded by
  * opts->timeout_ms, sockets from opts->make_socket. Endpoints it cannot
