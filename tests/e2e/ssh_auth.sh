@@ -15,12 +15,14 @@
 # ssh-keygen's SHA256 fingerprint, the evidence line naming both.
 #
 # Three ways in:
-#   - `audit` of the host: the records of namespace srv, probed from inside
-#     it (the socket seam: the broker once the privilege split is there);
+#   - `audit` of the host: the records of namespace srv, probed by the
+#     confined worker from inside srv (its sockets come from the parent's
+#     broker);
 #   - `audit TARGET` from namespace cli, the network side;
 #   - `verify` of an nmap -oX file made from cli.
-# And the table's auth column says "required"; sshd's own log shows the
-# "none" request as user portcensus-probe and no password attempt.
+# And the table's auth column says "required", jsonl carries the fields;
+# sshd's own log shows the "none" request as user portcensus-probe and no
+# password attempt.
 set -u
 . "$(dirname "$0")/../lab/lab.sh"
 lab_isolate "$@"
@@ -153,6 +155,16 @@ lab_exec "$cli" "$PORTCENSUS" audit --no-store --connect -p 22 --format table "$
 	>"$D/net.txt" 2>&1 || lab_fail "audit --format table exited $?"
 grep -E '\b22\b.*\bssh\b.*\brequired\b' "$D/net.txt" >/dev/null ||
 	lab_fail "table: no 'required' for ssh on 22: $(cat "$D/net.txt")"
+
+# jsonl streams each endpoint: the SSH fields are there too
+lab_exec "$cli" "$PORTCENSUS" audit --no-store --connect -p 22 --format jsonl "$T" \
+	>"$D/net.jsonl" 2>&1 || lab_fail "audit --format jsonl exited $?"
+python3 - "$D/net.jsonl" <<'PY' || lab_fail "jsonl lacks the SSH fields: $(cat "$D/net.jsonl")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+s = [r for r in rows if r.get("port") == 22][0]["service"]
+assert s["auth_methods"] == ["publickey", "password"] and s["ssh"]["hostkey_type"], s
+PY
 
 # sshd saw our user name and the none method, and no password nor key
 grep -q 'portcensus-probe' "$D/sshd.log" || lab_fail "sshd never saw user portcensus-probe"
