@@ -15,6 +15,7 @@
 #include "privsep/privsep.h"
 #include "probe/probe.h"
 #include "probe/reach.h"
+#include "inventory/forward.h"
 #include "scan/scan.h"
 
 #include <errno.h>
@@ -114,6 +115,7 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 				  : check(NULL, snap, &a, err);
 		if (r < 0)
 			goto out;
+		pc_forward_join_services(snap);
 	}
 	/* classify, judge, then classify again: the rule "not covered by the
 	 * policy" needs the verdicts (docs/classify.md) */

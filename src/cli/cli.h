@@ -126,6 +126,7 @@ extern const struct pc_cli_command pc_cmd_verify;
 extern const struct pc_cli_command pc_cmd_history;
 extern const struct pc_cli_command pc_cmd_diff;
 extern const struct pc_cli_command pc_cmd_report;
+extern const struct pc_cli_command pc_cmd_watch;
 extern const struct pc_cli_command pc_cmd_policy;
 
 #endif

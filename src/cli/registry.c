@@ -15,6 +15,7 @@ const struct pc_cli_command *const pc_cli_commands[] = {
 	&pc_cmd_diff,
 	&pc_cmd_history,
 	&pc_cmd_report,
+	&pc_cmd_watch,
 	&pc_cmd_policy,
 	NULL,
 };

@@ -114,10 +114,58 @@ static int cmp_endpoint(const void *pa, const void *pb)
 	return 0;
 }
 
+static int cmp_endpoint_at(const void *pa, const void *pb, void *ctx)
+{
+	const struct pc_endpoint *e = ctx;
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	int c = cmp_endpoint(&e[a], &e[b]);
+	return c ? c : a < b ? -1 : a > b;
+}
+
+/* Forward targets point at their backend by index (backend_index): sort a
+ * permutation, then move the endpoints and renumber the targets. */
+static void sort_renumbered(struct pc_snapshot *s)
+{
+	size_t n = s->n_endpoints;
+	size_t *perm = malloc(n * sizeof(*perm));
+	size_t *where = malloc(n * sizeof(*where));
+	struct pc_endpoint *sorted = malloc(n * sizeof(*sorted));
+	if (!perm || !where || !sorted) {
+		/* unsorted but consistent beats sorted and wrong */
+		free(perm);
+		free(where);
+		free(sorted);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		perm[i] = i;
+	qsort_r(perm, n, sizeof(*perm), cmp_endpoint_at, s->endpoints);
+	for (size_t i = 0; i < n; i++) {
+		sorted[i] = s->endpoints[perm[i]];
+		where[perm[i]] = i;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; sorted[i].forward && k < sorted[i].forward->n_to; k++) {
+			long *b = &sorted[i].forward->to[k].backend_index;
+			if (*b >= 0 && (size_t)*b < n)
+				*b = (long)where[*b];
+		}
+	memcpy(s->endpoints, sorted, n * sizeof(*sorted));
+	free(perm);
+	free(where);
+	free(sorted);
+}
+
 void pc_snapshot_sort(struct pc_snapshot *s)
 {
-	if (s->n_endpoints > 1)
-		qsort(s->endpoints, s->n_endpoints, sizeof(*s->endpoints), cmp_endpoint);
+	if (s->n_endpoints < 2)
+		return;
+	for (size_t i = 0; i < s->n_endpoints; i++)
+		if (s->endpoints[i].forward) {
+			sort_renumbered(s);
+			return;
+		}
+	qsort(s->endpoints, s->n_endpoints, sizeof(*s->endpoints), cmp_endpoint);
 }
 
 char *pc_snapshot_strdup(struct pc_snapshot *s, const char *str)

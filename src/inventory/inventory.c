@@ -21,6 +21,7 @@
 #include "inventory/inventory.h"
 
 #include "inventory/container.h"
+#include "inventory/forward.h"
 #include "inventory/netns.h"
 #include "inventory/owners.h"
 #include "inventory/procnet.h"
@@ -62,6 +63,7 @@ struct shortfall {
 	unsigned ns_fallback;   /* namespaces read through /proc, not entered */
 	unsigned procs_ns;      /* processes whose namespace we may not see */
 	unsigned procs_fds;     /* processes whose open files we may not read */
+	unsigned nat_denied;    /* namespaces whose NAT rules we may not read */
 	bool no_sockdiag;       /* the kernel refused sock_diag */
 	int first_error;        /* of an unread namespace */
 };
@@ -292,7 +294,7 @@ static void warn_shortfall(struct pc_snapshot *snap, const struct shortfall *sf,
 	if (sf->no_sockdiag && !proc_forced)
 		pc_snapshot_warn(snap, "the kernel offers no NETLINK_SOCK_DIAG (inet_diag) "
 				       "here: sockets were read from /proc/net instead");
-	char part[3][160];
+	char part[4][160];
 	size_t n = 0;
 	if (sf->ns_unread) {
 		char why[64];
@@ -310,19 +312,22 @@ static void warn_shortfall(struct pc_snapshot *snap, const struct shortfall *sf,
 	if (sf->procs_fds)
 		snprintf(part[n++], sizeof(part[0]), "the open files of %u %s", sf->procs_fds,
 			 plural(sf->procs_fds, "process", "processes"));
+	if (sf->nat_denied)
+		snprintf(part[n++], sizeof(part[0]), "the NAT rules of %u network %s",
+			 sf->nat_denied, plural(sf->nat_denied, "namespace", "namespaces"));
 	if (n == 0)
 		return;
-	char what[512];
-	if (n == 1)
-		snprintf(what, sizeof(what), "%s", part[0]);
-	else if (n == 2)
-		snprintf(what, sizeof(what), "%s and %s", part[0], part[1]);
-	else
-		snprintf(what, sizeof(what), "%s, %s and %s", part[0], part[1], part[2]);
+	char what[700];
+	size_t w = 0;
+	what[0] = 0;
+	for (size_t i = 0; i < n && w < sizeof(what); i++)
+		w += (size_t)snprintf(what + w, sizeof(what) - w, "%s%s",
+				      i == 0 ? "" : i + 1 == n ? " and " : ", ", part[i]);
 	bool root = geteuid() == 0;
-	pc_snapshot_warn(snap, "%s: could not read %s; sockets there may be missing and owners "
+	pc_snapshot_warn(snap, "%s: could not read %s; sockets%s there may be missing and owners "
 			       "are shown as unknown%s",
 			 root ? "incomplete inventory" : "running without root privileges", what,
+			 sf->nat_denied ? " and forwarded ports" : "",
 			 root ? "" : " (run as root to see every namespace and process)");
 }
 
@@ -564,6 +569,12 @@ int pc_inventory_collect(struct pc_snapshot *snap, const struct pc_inventory_opt
 					       "are shown as unknown",
 					 proc_root, pc_strerror(r));
 		sf.procs_fds = st.procs_denied;
+	}
+	/* forwarded ports last: their backends are listeners of any namespace */
+	if (opts->listeners && !opts->force_proc &&
+	    pc_forward_collect(snap, set, &sf.nat_denied, err) < 0) {
+		pc_netns_set_free(set);
+		return PC_ENOMEM;
 	}
 	warn_shortfall(snap, &sf, opts->force_proc);
 

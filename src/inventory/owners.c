@@ -421,19 +421,19 @@ static int describe(struct pc_snapshot *snap, int procfd, int pid, struct user_c
 		n = nl ? nl - cgbuf + 1 : 0;
 	}
 	struct pc_cgroup_info cg;
-	if (n > 0 && pc_cgroup_parse(cgbuf, (size_t)n, &cg) == 0) {
-		if (cg.unit[0] && !(o->unit = pc_arena_strdup(a, cg.unit)))
-			return PC_ENOMEM;
-		if (cg.id[0] && !(o->container.id = pc_arena_strdup(a, cg.id)))
-			return PC_ENOMEM;
-		o->container.runtime = cg.runtime;
-		const char *cname = pc_container_name(names, cg.runtime, cg.id);
-		if (cname && !(o->container.name = pc_arena_strdup(a, cname)))
-			return PC_ENOMEM;
-		if (cg.pod_uid[0] && !(o->container.pod_uid = pc_arena_strdup(a, cg.pod_uid)))
-			return PC_ENOMEM;
-	}
-	return 0;
+	bool have_cg = n > 0 && pc_cgroup_parse(cgbuf, (size_t)n, &cg) == 0;
+	if (have_cg && cg.unit[0] && !(o->unit = pc_arena_strdup(a, cg.unit)))
+		return PC_ENOMEM;
+	/* a userland proxy (conmon, docker-proxy) names on its command line
+	 * the container whose port it holds */
+	static _Thread_local char cmdline[32768];
+	ssize_t cl = 0;
+	if (o->comm && (strcmp(o->comm, "conmon") == 0 || strcmp(o->comm, "docker-proxy") == 0))
+		cl = read_small(procfd, pidname, "cmdline", cmdline, sizeof(cmdline));
+	return pc_container_fill_owner(names, snap, o->comm, o->uid, cl > 0 ? cmdline : NULL,
+				       cl > 0 ? (size_t)cl : 0, have_cg ? cg.id : NULL,
+				       have_cg ? cg.runtime : NULL, have_cg ? cg.pod_uid : NULL,
+				       &o->container);
 }
 
 static int cmp_pair(const void *pa, const void *pb)
@@ -534,6 +534,8 @@ int pc_owners_attribute(struct pc_snapshot *snap, size_t first, const char *proc
 	if (!proc_root)
 		proc_root = "/proc";
 	struct walk w = {.snap = snap, .first = first, .names = names};
+	pc_container_names_set_proc(names, proc_root);
+	pc_container_names_set_warn(names, snap);
 	if (first >= snap->n_endpoints) {
 		if (ret_stats)
 			*ret_stats = w.st;

@@ -10,12 +10,13 @@
  * Nothing in a reply is trusted: every nlmsg_len and rta_len is checked
  * against what is left of the buffer, short payloads are errors, buffers
  * read with MSG_TRUNC set are errors, and the whole dump has a byte cap and
- * a receive timeout. Headers are copied out with memcpy because a fuzzer (or
+ * a receive timeout (the loop shared with the other readers, netlink.c). Headers are copied out with memcpy because a fuzzer (or
  * a captured file) need not hand us aligned bytes.
  */
 #include "inventory/sockdiag.h"
 
 #include "core/error.h"
+#include "inventory/netlink.h"
 
 #include <errno.h>
 #include <linux/inet_diag.h>
@@ -29,11 +30,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define RECV_BUF_SIZE (64 * 1024)
-/* 1 GiB of replies is ~12 million sockets: more than any host we audit
- * can hold, and a bound on a kernel (or test double) that never stops. */
-#define DUMP_MAX_BYTES ((size_t)1 << 30)
-#define RECV_TIMEOUT_S 5
 
 static int parse_attrs(const unsigned char *p, size_t len, uint8_t *protocol)
 {
@@ -152,20 +148,27 @@ int pc_sockdiag_open(void)
 	return fd >= 0 ? fd : -errno;
 }
 
-static uint32_t next_seq(void)
+/* One buffer of the dump, for the shared loop (netlink.c). */
+struct dump {
+	uint32_t seq;
+	uint8_t protocol;
+	pc_sock_rec_fn fn;
+	void *ctx;
+	struct pc_sockdiag_status st;
+};
+
+static int parse_buf(void *ctx, const void *buf, size_t len, bool *done)
 {
-	static _Thread_local uint32_t seq;
-	return ++seq;
+	struct dump *d = ctx;
+	int r = pc_sockdiag_parse(buf, len, d->seq, d->protocol, d->fn, d->ctx, &d->st);
+	*done = d->st.done;
+	return r;
 }
 
 int pc_sockdiag_dump(int fd, uint8_t family, uint8_t protocol, uint32_t states,
 		     pc_sock_rec_fn fn, void *ctx)
 {
-	struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
-		return -errno;
-
-	uint32_t seq = next_seq();
+	uint32_t seq = pc_nl_next_seq();
 	union {
 		struct {
 			struct nlmsghdr h;
@@ -197,59 +200,9 @@ int pc_sockdiag_dump(int fd, uint8_t family, uint8_t protocol, uint32_t states,
 	req.v2.h.nlmsg_len = (uint32_t)reqlen;
 	req.v2.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.v2.h.nlmsg_seq = seq;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	ssize_t n;
-	do
-		n = sendto(fd, &req, reqlen, 0, (struct sockaddr *)&kernel, sizeof(kernel));
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n != reqlen)
-		return PC_EIO;
-
-	unsigned char *buf = malloc(RECV_BUF_SIZE);
-	if (!buf)
-		return PC_ENOMEM;
-	struct pc_sockdiag_status st = {0};
-	size_t total = 0;
-	int r = 0;
-	while (!st.done) {
-		struct iovec iov = {.iov_base = buf, .iov_len = RECV_BUF_SIZE};
-		struct sockaddr_nl from;
-		struct msghdr msg = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-		};
-		n = recvmsg(fd, &msg, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = errno == EAGAIN || errno == EWOULDBLOCK ? PC_ETIMEOUT : -errno;
-			break;
-		}
-		if (n == 0) {
-			r = PC_EIO;
-			break;
-		}
-		if (msg.msg_flags & MSG_TRUNC) {
-			r = PC_EPARSE;
-			break;
-		}
-		/* only the kernel (port 0) answers dumps */
-		if (msg.msg_namelen >= sizeof(from) && from.nl_pid != 0)
-			continue;
-		total += (size_t)n;
-		if (total > DUMP_MAX_BYTES) {
-			r = PC_ETOOBIG;
-			break;
-		}
-		r = pc_sockdiag_parse(buf, (size_t)n, seq, protocol, fn, ctx, &st);
-		if (r != 0)
-			break;
-	}
-	free(buf);
+	struct dump d = {.seq = seq, .protocol = protocol, .fn = fn, .ctx = ctx};
+	int r = pc_nl_dump(fd, &req, reqlen, parse_buf, &d);
+	struct pc_sockdiag_status st = d.st;
 	if (r == 0 && st.interrupted)
 		return PC_SOCKDIAG_INTERRUPTED;
 	return r;

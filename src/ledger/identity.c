@@ -18,6 +18,8 @@
 #include "report/report.h"
 
 #include <stdlib.h>
+#include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 
 static const char *const drift_names[PC_DRIFT_COUNT] = {
@@ -46,6 +48,29 @@ const char *pc_ledger_action_name(enum pc_ledger_action a)
 	return "?";
 }
 
+/* A name a runtime made up for one container's life: podman/netavark's
+ * netns-<uuid>, CNI's cni-<uuid>. It changes when the container is replaced,
+ * so it is no identity; the container's name is. */
+static bool runtime_generated(const char *name)
+{
+	static const char *const prefixes[] = {"netns-", "cni-"};
+	for (size_t p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+		size_t n = strlen(prefixes[p]);
+		if (strncmp(name, prefixes[p], n) != 0)
+			continue;
+		const char *u = name + n;
+		if (strlen(u) != 36)
+			return false;
+		for (size_t i = 0; i < 36; i++) {
+			bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+			if (dash ? u[i] != '-' : !isxdigit((unsigned char)u[i]))
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
 const char *pc_ledger_namespace_id(struct pc_arena *arena, const struct pc_endpoint *ep)
 {
 	/* a pod outlives its containers' restarts and names its namespace
@@ -55,12 +80,13 @@ const char *pc_ledger_namespace_id(struct pc_arena *arena, const struct pc_endpo
 		if (c->pod && c->pod_namespace)
 			return pc_arena_printf(arena, "pod:%s/%s", c->pod_namespace, c->pod);
 	}
-	if (ep->netns.name)
+	bool generated = ep->netns.name && runtime_generated(ep->netns.name);
+	if (ep->netns.name && !generated)
 		return ep->netns.name;
 	for (size_t i = 0; i < ep->n_owners; i++)
 		if (ep->owners[i].container.name)
 			return ep->owners[i].container.name;
-	return "";
+	return ep->netns.name ? ep->netns.name : "";
 }
 
 const char *pc_ledger_identity(struct pc_arena *arena, const struct pc_snapshot *snap,

@@ -58,8 +58,10 @@ static uint64_t own_netns_inode(const struct pc_netns_set *nsset)
 
 static bool needs_check(const struct pc_endpoint *ep)
 {
+	/* a forwarded port is dialled at its front address, from the
+	 * namespace its NAT rule lives in, as a client there would */
 	return ep->source == PC_SOURCE_HOST && ep->proto == PC_PROTO_TCP &&
-	       ep->state == PC_STATE_LISTEN;
+	       (ep->state == PC_STATE_LISTEN || ep->state == PC_STATE_FORWARDED);
 }
 
 static bool is_link_local6(const struct pc_addr *a)

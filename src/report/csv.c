@@ -46,7 +46,7 @@ static int write_csv(FILE *f, const struct pc_snapshot *snap, const struct pc_re
 	bool verify = opts && opts->view == PC_VIEW_VERIFY;
 	fputs("source,proto,address,port,state,bind,netns_inode,netns_name,pid,comm,user,unit,"
 	      "container_id,peer_address,peer_port,reachable,rtt_ms,service,product,version,auth,"
-	      "tls,severity,risk_score,risk_category,risk_reasons",
+	      "tls,severity,risk_score,risk_category,risk_reasons,container_name,container_image,forward",
 	      f);
 	fputs(verify ? ",recheck,claimed_service,recheck_reason\n" : "\n", f);
 	for (size_t i = 0; i < snap->n_endpoints; i++) {
@@ -95,7 +95,13 @@ static int write_csv(FILE *f, const struct pc_snapshot *snap, const struct pc_re
 		field(f, rk ? pc_severity_name(rk->severity) : NULL, false);
 		field(f, rk ? score : NULL, false);
 		field(f, rk ? rk->category : NULL, false);
-		field(f, rk ? reasons : NULL, !verify);
+		field(f, rk ? reasons : NULL, false);
+		/* added after the columns before them, which keep their positions */
+		field(f, o ? o->container.name : NULL, false);
+		field(f, o ? o->container.image : NULL, false);
+		char fw[256];
+		pc_report_forward_brief(e, fw, sizeof(fw));
+		field(f, e->forward ? fw : NULL, !verify);
 		if (verify) {
 			field(f, pc_recheck_name(e->recheck), false);
 			field(f, e->claimed_service, false);

@@ -27,23 +27,6 @@ const char *pc_report_edges_formats(void)
 	return "table, json, jsonl, dot";
 }
 
-static void json_netns(struct pc_json *j, const struct pc_netns *ns)
-{
-	if (ns->inode == 0 && !ns->name) {
-		pc_json_null(j);
-		return;
-	}
-	pc_json_begin_object(j);
-	pc_json_key(j, "inode");
-	if (ns->inode)
-		pc_json_uint(j, ns->inode);
-	else
-		pc_json_null(j);
-	pc_json_key(j, "name");
-	pc_json_string(j, ns->name);
-	pc_json_end_object(j);
-}
-
 static void json_end(struct pc_json *j, const struct pc_edge_end *end, bool server)
 {
 	char a[PC_ADDR_STRLEN];
@@ -60,7 +43,7 @@ static void json_end(struct pc_json *j, const struct pc_edge_end *end, bool serv
 		pc_json_uint(j, end->port);
 	}
 	pc_json_key(j, "netns");
-	json_netns(j, &end->netns);
+	pc_report_json_netns(j, &end->netns);
 	pc_json_key(j, "owners");
 	pc_json_begin_array(j);
 	for (size_t i = 0; i < end->n_owners; i++)

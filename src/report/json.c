@@ -18,7 +18,7 @@ static int write_json(FILE *f, const struct pc_snapshot *snap, const struct pc_r
 	pc_json_key(&j, "endpoints");
 	pc_json_begin_array(&j);
 	for (size_t i = 0; i < snap->n_endpoints; i++)
-		pc_report_json_endpoint(&j, &snap->endpoints[i]);
+		pc_report_json_endpoint_of(&j, snap, &snap->endpoints[i]);
 	pc_json_end_array(&j);
 	pc_json_key(&j, "summary");
 	pc_report_json_summary(&j, snap);

@@ -5,6 +5,7 @@
  */
 #include "report/report.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void json_addr(struct pc_json *j, const struct pc_addr *a)
@@ -36,7 +37,7 @@ static void json_owner(struct pc_json *j, const struct pc_owner *o)
 	pc_json_string(j, o->unit);
 	pc_json_key(j, "container");
 	const struct pc_container *c = &o->container;
-	if (!c->id && !c->runtime && !c->pod_uid && !c->name) {
+	if (!c->id && !c->runtime && !c->pod_uid && !c->name && !c->image && !c->pod) {
 		pc_json_null(j);
 	} else {
 		pc_json_begin_object(j);
@@ -48,6 +49,14 @@ static void json_owner(struct pc_json *j, const struct pc_owner *o)
 		pc_json_string(j, c->pod_uid);
 		pc_json_key(j, "name");
 		pc_json_string(j, c->name);
+		pc_json_key(j, "image");
+		pc_json_string(j, c->image);
+		pc_json_key(j, "image_id");
+		pc_json_string(j, c->image_id);
+		pc_json_key(j, "pod");
+		pc_json_string(j, c->pod);
+		pc_json_key(j, "namespace");
+		pc_json_string(j, c->pod_namespace);
 		pc_json_end_object(j);
 	}
 	pc_json_end_object(j);
@@ -219,7 +228,120 @@ static void json_policy_summary(struct pc_json *j, const struct pc_snapshot *sna
 	pc_json_uint(j, snap->n_findings);
 }
 
+void pc_report_json_netns(struct pc_json *j, const struct pc_netns *ns)
+{
+	if (ns->inode == 0 && !ns->name) {
+		pc_json_null(j);
+		return;
+	}
+	pc_json_begin_object(j);
+	pc_json_key(j, "inode");
+	if (ns->inode)
+		pc_json_uint(j, ns->inode);
+	else
+		pc_json_null(j);
+	pc_json_key(j, "name");
+	pc_json_string(j, ns->name);
+	pc_json_end_object(j);
+}
+
+static const char *forward_kind_name(enum pc_forward_kind k);
+
+void pc_report_forward_brief(const struct pc_endpoint *e, char *b, size_t n)
+{
+	const struct pc_forward *f = e->forward;
+	if (!f) {
+		snprintf(b, n, "-");
+		return;
+	}
+	if (f->n_to == 0) {
+		snprintf(b, n, "%s", forward_kind_name(f->kind));
+		return;
+	}
+	char to[PC_ADDR_STRLEN + 8];
+	pc_report_hostport(&f->to[0].addr, f->to[0].port, to, sizeof(to));
+	if (f->n_to > 1)
+		snprintf(b, n, "%s -> %s (+%zu)", forward_kind_name(f->kind), to, f->n_to - 1);
+	else
+		snprintf(b, n, "%s -> %s", forward_kind_name(f->kind), to);
+}
+
+static const char *forward_kind_name(enum pc_forward_kind k)
+{
+	switch (k) {
+	case PC_FORWARD_DNAT:
+		return "dnat";
+	case PC_FORWARD_REDIRECT:
+		return "redirect";
+	case PC_FORWARD_IPVS:
+		return "ipvs";
+	case PC_FORWARD_PROXY:
+		return "proxy";
+	}
+	return "dnat";
+}
+
+/* `forward`: where the port leads, and the listener behind each target
+ * (snap may be NULL when a writer has only the endpoint: backends are then
+ * null, as for a backend elsewhere). */
+static void json_forward(struct pc_json *j, const struct pc_snapshot *snap,
+			 const struct pc_forward *f)
+{
+	pc_json_begin_object(j);
+	pc_json_key(j, "kind");
+	pc_json_string(j, forward_kind_name(f->kind));
+	pc_json_key(j, "rule");
+	pc_json_string(j, f->rule);
+	pc_json_key(j, "to");
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < f->n_to; i++) {
+		pc_json_begin_object(j);
+		pc_json_key(j, "address");
+		json_addr(j, &f->to[i].addr);
+		pc_json_key(j, "port");
+		pc_json_uint(j, f->to[i].port);
+		pc_json_key(j, "weight");
+		if (f->to[i].weight < 0)
+			pc_json_null(j);
+		else
+			pc_json_double(j, f->to[i].weight, 4);
+		pc_json_end_object(j);
+	}
+	pc_json_end_array(j);
+	pc_json_key(j, "backends");
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < f->n_to; i++) {
+		long b = f->to[i].backend_index;
+		if (!snap || b < 0 || (size_t)b >= snap->n_endpoints) {
+			pc_json_null(j);
+			continue;
+		}
+		const struct pc_endpoint *be = &snap->endpoints[b];
+		pc_json_begin_object(j);
+		pc_json_key(j, "netns");
+		pc_report_json_netns(j, &be->netns);
+		pc_json_key(j, "address");
+		json_addr(j, &be->addr);
+		pc_json_key(j, "port");
+		pc_json_uint(j, be->port);
+		pc_json_key(j, "owners");
+		pc_json_begin_array(j);
+		for (size_t k = 0; k < be->n_owners; k++)
+			json_owner(j, &be->owners[k]);
+		pc_json_end_array(j);
+		pc_json_end_object(j);
+	}
+	pc_json_end_array(j);
+	pc_json_end_object(j);
+}
+
 void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
+{
+	pc_report_json_endpoint_of(j, NULL, ep);
+}
+
+void pc_report_json_endpoint_of(struct pc_json *j, const struct pc_snapshot *snap,
+				const struct pc_endpoint *ep)
 {
 	pc_json_begin_object(j);
 	pc_json_key(j, "source");
@@ -239,19 +361,7 @@ void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
 	pc_json_key(j, "bind");
 	pc_json_string(j, pc_bind_name(ep->bind));
 	pc_json_key(j, "netns");
-	if (ep->netns.inode == 0 && !ep->netns.name) {
-		pc_json_null(j);
-	} else {
-		pc_json_begin_object(j);
-		pc_json_key(j, "inode");
-		if (ep->netns.inode)
-			pc_json_uint(j, ep->netns.inode);
-		else
-			pc_json_null(j);
-		pc_json_key(j, "name");
-		pc_json_string(j, ep->netns.name);
-		pc_json_end_object(j);
-	}
+	pc_report_json_netns(j, &ep->netns);
 	pc_json_key(j, "owners");
 	pc_json_begin_array(j);
 	for (size_t i = 0; i < ep->n_owners; i++)
@@ -291,6 +401,11 @@ void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep)
 	} else {
 		pc_json_null(j);
 	}
+	pc_json_key(j, "forward");
+	if (ep->forward)
+		json_forward(j, snap, ep->forward);
+	else
+		pc_json_null(j);
 	pc_json_key(j, "service");
 	if (ep->service)
 		json_service(j, ep->service);

@@ -4,20 +4,19 @@
  */
 #include "report/report.h"
 
-static void write_line(FILE *f, const struct pc_endpoint *ep)
+static void write_line(FILE *f, const struct pc_snapshot *snap, const struct pc_endpoint *ep)
 {
 	struct pc_json j;
 	pc_json_init(&j, f, false);
-	pc_report_json_endpoint(&j, ep);
+	pc_report_json_endpoint_of(&j, snap, ep);
 	fputc('\n', f);
 }
 
 static int stream_jsonl(FILE *f, const struct pc_snapshot *snap, const struct pc_endpoint *ep,
 			const struct pc_report_opts *opts)
 {
-	(void)snap;
 	(void)opts;
-	write_line(f, ep);
+	write_line(f, snap, ep);
 	fflush(f); /* a reader downstream sees each result as it is confirmed */
 	return 0;
 }
@@ -29,7 +28,7 @@ static int write_jsonl(FILE *f, const struct pc_snapshot *snap, const struct pc_
 		return 0;
 	(void)opts;
 	for (size_t i = 0; i < snap->n_endpoints; i++)
-		write_line(f, &snap->endpoints[i]);
+		write_line(f, snap, &snap->endpoints[i]);
 	return 0;
 }
 

@@ -16,6 +16,7 @@ const struct pc_report_ops *const pc_report_registry[] = {
 	&pc_report_dot,
 	&pc_report_md,
 	&pc_report_html,
+	&pc_report_prom,
 	NULL,
 };
 

@@ -23,10 +23,18 @@ enum pc_report_view {
 	PC_VIEW_VERIFY,        /* re-check of imported results */
 };
 
+/* Changes counted by the last diff (ledger), for --format prom. */
+struct pc_report_drift {
+	uint64_t added, removed, changed;
+};
+
 struct pc_report_opts {
 	enum pc_report_view view;
 	bool color;  /* table only: ANSI colours allowed (terminal, no NO_COLOR) */
 	const char *version;
+	/* prom only: the drift of this snapshot against the previous one, or
+	 * NULL when no diff was made (the drift metric is then absent) */
+	const struct pc_report_drift *drift;
 };
 
 struct pc_report_ops {
@@ -52,9 +60,19 @@ const struct pc_report_ops *pc_report_find(const char *name);
 /* Registry in display order, NULL-terminated. */
 extern const struct pc_report_ops *const pc_report_registry[];
 
+/* A forwarded port in a few words for table and csv cells:
+ * "dnat -> 198.18.71.2:8080 (+1)", "proxy", or "-" when not forwarded. */
+void pc_report_forward_brief(const struct pc_endpoint *e, char *buf, size_t len);
+
 /* The endpoint object of the JSON contract (docs/formats.md), shared by the
  * json and jsonl writers. */
 void pc_report_json_endpoint(struct pc_json *j, const struct pc_endpoint *ep);
+/* The same, with the snapshot ep belongs to, so forward.backends can name
+ * the listeners behind a forwarded port. */
+void pc_report_json_endpoint_of(struct pc_json *j, const struct pc_snapshot *snap,
+				const struct pc_endpoint *ep);
+/* The netns object of the endpoint contract ({inode, name} or null). */
+void pc_report_json_netns(struct pc_json *j, const struct pc_netns *ns);
 /* One owner object of the endpoint contract (for the connection edges). */
 void pc_report_json_owner(struct pc_json *j, const struct pc_owner *o);
 /* The snapshot metadata object ("snapshot": {...}). */
@@ -75,5 +93,6 @@ extern const struct pc_report_ops pc_report_nmap_xml;
 extern const struct pc_report_ops pc_report_dot;
 extern const struct pc_report_ops pc_report_md;
 extern const struct pc_report_ops pc_report_html;
+extern const struct pc_report_ops pc_report_prom;
 
 #endif

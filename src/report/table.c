@@ -101,9 +101,21 @@ static void c_where(const struct pc_endpoint *e, char *b, size_t n)
 {
 	const struct pc_owner *o = e->n_owners ? &e->owners[0] : NULL;
 	if (o && o->container.id) {
-		const char *name = o->container.name ? o->container.name : o->container.id;
-		snprintf(b, n, "%s:%.12s", o->container.runtime ? o->container.runtime : "container",
-			 name);
+		/* the name people gave it, and the image it runs: "web (pcweb:1)" */
+		const struct pc_container *c = &o->container;
+		char who[96];
+		if (c->pod && c->name)
+			snprintf(who, sizeof(who), "%s/%s/%s", c->pod_namespace ? c->pod_namespace : "",
+				 c->pod, c->name);
+		else if (c->name)
+			snprintf(who, sizeof(who), "%s", c->name);
+		else
+			snprintf(who, sizeof(who), "%s:%.12s", c->runtime ? c->runtime : "container",
+				 c->id);
+		if (c->image)
+			snprintf(b, n, "%s (%s)", who, c->image);
+		else
+			snprintf(b, n, "%s", who);
 	} else if (o && o->unit) {
 		snprintf(b, n, "%s", o->unit);
 	} else {
@@ -184,6 +196,11 @@ static void c_reason(const struct pc_endpoint *e, char *b, size_t n)
 	snprintf(b, n, "%s", e->recheck_reason ? e->recheck_reason : "-");
 }
 
+static void c_forward(const struct pc_endpoint *e, char *b, size_t n)
+{
+	pc_report_forward_brief(e, b, n);
+}
+
 static const struct column columns[] = {
 	{"SEVERITY", V(PC_VIEW_AUDIT) | V(PC_VIEW_SCAN) | V(PC_VIEW_VERIFY), c_severity, true},
 	{"PROTO", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT) | V(PC_VIEW_SCAN) | V(PC_VIEW_VERIFY),
@@ -199,6 +216,7 @@ static const struct column columns[] = {
 	{"OWNER", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT), c_owner, false},
 	{"USER", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT), c_user, false},
 	{"UNIT/CONTAINER", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT), c_where, true},
+	{"FORWARD", V(PC_VIEW_LISTENERS) | V(PC_VIEW_AUDIT), c_forward, true},
 	{"RTT", V(PC_VIEW_SCAN), c_rtt, true},
 	{"REACHABLE", V(PC_VIEW_AUDIT), c_reach, false},
 	{"CLAIMED", V(PC_VIEW_VERIFY), c_claimed, false},

@@ -819,7 +819,8 @@ static void test_output(void **state)
 	assert_null(strstr(t, "SEVERITY"));
 	free(t);
 	char *c = render("csv", s, PC_VIEW_AUDIT);
-	assert_non_null(strstr(c, ",tls,severity,risk_score,risk_category,risk_reasons\n"));
+	assert_non_null(strstr(c, ",tls,severity,risk_score,risk_category,risk_reasons,container_name,"
+				   "container_image,forward\n"));
 	assert_non_null(strstr(c, ",false,critical,9.5,cache,\"redis is cache (high): "));
 	free(c);
 	pc_snapshot_free(s);

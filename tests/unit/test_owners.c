@@ -199,6 +199,16 @@ static int setup(void **state)
 	net(500, "tcp6", tcp6_hdr, "");
 	net(500, "udp6", tcp6_hdr, "");
 	mkdirs("var/log/pods/default_web-0_" POD "/web");
+	/* containerd's task bundle, with the CRI plugin's annotations */
+	mkdirs("run/containerd/io.containerd.runtime.v2.task/k8s.io/" CID2);
+	put("run/containerd/io.containerd.runtime.v2.task/k8s.io/" CID2 "/config.json",
+	    "{\"ociVersion\":\"1.0.2\",\"annotations\":{"
+	    "\"io.kubernetes.cri.container-type\":\"container\","
+	    "\"io.kubernetes.cri.container-name\":\"web\","
+	    "\"io.kubernetes.cri.image-name\":\"registry.example/web:1\","
+	    "\"io.kubernetes.cri.sandbox-name\":\"web-0\","
+	    "\"io.kubernetes.cri.sandbox-namespace\":\"default\","
+	    "\"io.kubernetes.cri.sandbox-uid\":\"" POD "\"}}");
 	mkdirs("var/log/pods/not-a-pod-dir");
 
 	/* two containers sharing one namespace: no single name for it */
@@ -447,13 +457,18 @@ static void test_inventory_fallback(void **state)
 	e = find(snap, PC_PROTO_TCP, 8080, PC_STATE_LISTEN);
 	assert_null(e->netns.name);
 
-	/* a pod: "namespace/pod"; containerd names no container on disk */
+	/* a pod: "namespace/pod"; containerd's bundle names the container,
+	 * its image and its pod */
 	e = find(snap, PC_PROTO_TCP, 8000, PC_STATE_LISTEN);
 	assert_non_null(e);
 	assert_string_equal(e->netns.name, "default/web-0");
 	assert_string_equal(e->owners[0].container.runtime, "containerd");
 	assert_string_equal(e->owners[0].container.pod_uid, POD);
-	assert_null(e->owners[0].container.name);
+	assert_string_equal(e->owners[0].container.name, "web");
+	assert_string_equal(e->owners[0].container.image, "registry.example/web:1");
+	assert_null(e->owners[0].container.image_id);
+	assert_string_equal(e->owners[0].container.pod, "web-0");
+	assert_string_equal(e->owners[0].container.pod_namespace, "default");
 
 	/* two containers in one namespace: no name, but each owner has its own */
 	e = find(snap, PC_PROTO_TCP, 9000, PC_STATE_LISTEN);

@@ -247,8 +247,8 @@ static void test_hostile_text(void **state)
 		enum pc_report_view view;
 		const char *const want[6]; /* visible, cleaned, in the output */
 	} cases[] = {
-		{"table", PC_VIEW_LISTENERS, {"42/procC?[2J", "docker:ctrC?[2JT", "userC?[2J"}},
-		{"table", PC_VIEW_AUDIT, {"42/procC?[2J", "docker:ctrC?[2JT", "ns"}},
+		{"table", PC_VIEW_LISTENERS, {"42/procC?[2J", "ctrC?[2JT", "userC?[2J"}},
+		{"table", PC_VIEW_AUDIT, {"42/procC?[2J", "ctrC?[2JT", "ns"}},
 		{"table", PC_VIEW_VERIFY, {"hostC?[2JT???D?K?31mO?0;xR?codE?I?x?L?P?B???",
 					   "bannerC?[2J", "claimC?[2J", "reasonC?[2J",
 					   "warning: warnC?[2J"}},
