@@ -113,18 +113,27 @@ static void test_apply_none(void **state)
 	pc_snapshot_free(s);
 }
 
-static void test_json(void **state)
+static struct pc_endpoint *add_ssh(struct pc_snapshot *s, const char *addr, uint16_t port,
+				   const char *name)
 {
-	(void)state;
-	struct pc_snapshot *s = pc_snapshot_new("test");
-	assert_non_null(s);
 	struct pc_endpoint *e = pc_snapshot_add_endpoint(s);
 	assert_non_null(e);
 	e->proto = PC_PROTO_TCP;
 	e->state = PC_STATE_OPEN;
 	e->source = PC_SOURCE_SCAN;
-	assert_int_equal(pc_addr_parse("198.18.23.2", &e->addr), 0);
-	e->port = 22;
+	assert_int_equal(pc_addr_parse(addr, &e->addr), 0);
+	e->port = port;
+	e->service = ssh_service(s);
+	e->service->name = name;
+	return e;
+}
+
+static void test_json(void **state)
+{
+	(void)state;
+	struct pc_snapshot *s = pc_snapshot_new("test");
+	assert_non_null(s);
+	struct pc_endpoint *e = add_ssh(s, "198.18.23.2", 22, "ssh");
 	e->service =
 	    apply(s, false, SSH_AUTH_METHOD_PUBLICKEY, "ecdsa-sha2-nistp256", "SHA256:k+/e");
 	pc_snapshot_finish(s);
@@ -166,21 +175,6 @@ static int refuse(void *ctx, const struct pc_endpoint *ep, int domain, int type,
 	sm->calls++;
 	sm->per_port[ep->port]++;
 	return -ECONNREFUSED;
-}
-
-static struct pc_endpoint *add_ssh(struct pc_snapshot *s, const char *addr, uint16_t port,
-				   const char *name)
-{
-	struct pc_endpoint *e = pc_snapshot_add_endpoint(s);
-	assert_non_null(e);
-	e->proto = PC_PROTO_TCP;
-	e->state = PC_STATE_OPEN;
-	e->source = PC_SOURCE_SCAN;
-	assert_int_equal(pc_addr_parse(addr, &e->addr), 0);
-	e->port = port;
-	e->service = ssh_service(s);
-	e->service->name = name;
-	return e;
 }
 
 static void test_caps(void **state)
