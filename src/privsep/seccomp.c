@@ -29,6 +29,14 @@
  *   know.
  * - sched_getaffinity: glibc counts the CPUs with it (the engines size
  *   their thread pools) once /sys/devices/system/cpu/online cannot be read.
+ * - the SSH check (probe/ssh_auth.c: libssh, blocking on a socket of
+ *   ours) needs nothing more: poll, sendto/recvfrom, fcntl (libssh clears
+ *   O_NONBLOCK), getpid (its fork check on every packet), getrandom and
+ *   close, all above (strace of tests/e2e/ssh_auth.sh in the worker).
+ *   ssh_init opens nothing in the worker (OpenSSL's config is loaded
+ *   before the filter), so it needs no call before the filter.
+ *   It tries to open known_hosts twice per check; the EACCES below makes
+ *   it offer its default host key algorithms, which is what we want.
  * open/openat fail with EACCES instead of killing: glibc tries such files
  * on its own (sysconf(_SC_NPROCESSORS_ONLN)) and has a fallback; no file
  * is ever opened. Everything else — execve, ptrace, mount/unshare/setns,

@@ -53,6 +53,7 @@
  * engine_passive.c, engine_conn.c, engine_tls.c.
  */
 #include "probe/engine.h"
+#include "probe/ssh_auth.h"
 
 #include <openssl/err.h>
 
@@ -204,6 +205,10 @@ int pc_probe_run(struct pc_snapshot *snap, const struct pc_probe_run_opts *opts,
 		}
 		expire(&e, due);
 	}
+	/* the endpoints named ssh: key exchange and the none method (libssh,
+	 * blocking, one at a time, capped: ssh_auth.c says why) */
+	if (ret == 0)
+		ret = pc_probe_ssh_auth_run(snap, &e.o, err);
 out:
 	if (e.jobs) {
 		for (size_t k = 0; k < e.n_jobs; k++)

@@ -6,8 +6,8 @@
  * they arrive, so any other banner is rejected at its first byte that
  * differs); the line ends at LF, 255 bytes at most. Product and version
  * come from the software-version field ("OpenSSH_9.2p1" -> OpenSSH,
- * 9.2p1). SSH always authenticates users, but whether a method like "none"
- * is accepted takes a key exchange we do not do: auth stays unknown.
+ * 9.2p1). Whether a method like "none" is accepted takes a key exchange:
+ * auth stays unknown here, and ssh_auth.c finds out after the engine's loop.
  */
 #include "probe/probe_ops.h"
 

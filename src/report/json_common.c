@@ -111,6 +111,24 @@ static void json_service(struct pc_json *j, const struct pc_service *s)
 		json_tri(j, t->self_signed);
 		pc_json_end_object(j);
 	}
+	/* SSH: what the server offers after a "none" request, and its host key
+	 * (probe/ssh_auth.c); absent for other services */
+	if (s->n_auth_methods) {
+		pc_json_key(j, "auth_methods");
+		pc_json_begin_array(j);
+		for (size_t i = 0; i < s->n_auth_methods; i++)
+			pc_json_string(j, s->auth_methods[i]);
+		pc_json_end_array(j);
+	}
+	if (s->ssh_info) {
+		pc_json_key(j, "ssh");
+		pc_json_begin_object(j);
+		pc_json_key(j, "hostkey_type");
+		pc_json_string(j, s->ssh_info->hostkey_type);
+		pc_json_key(j, "hostkey_fingerprint");
+		pc_json_string(j, s->ssh_info->hostkey_fingerprint);
+		pc_json_end_object(j);
+	}
 	pc_json_end_object(j);
 }
 
