@@ -392,7 +392,8 @@ static int seed_known(struct watch *w)
 		if (r < 0)
 			return r;
 	}
-	qsort(w->prev.v, w->prev.n, sizeof(w->prev.v[0]), cmp_rec);
+	if (w->prev.n) /* qsort's array may not be NULL, even for 0 items */
+		qsort(w->prev.v, w->prev.n, sizeof(w->prev.v[0]), cmp_rec);
 	w->baseline_done = true;
 	return 0;
 }
@@ -423,7 +424,8 @@ static int pass(struct watch *w, pc_watch_fn fn, void *ctx)
 					return r;
 		}
 	}
-	qsort(w->cur.v, w->cur.n, sizeof(w->cur.v[0]), cmp_rec);
+	if (w->cur.n)
+		qsort(w->cur.v, w->cur.n, sizeof(w->cur.v[0]), cmp_rec);
 	int r = 0;
 	if (w->baseline_done || w->o->report_existing)
 		r = report_new(w, fn, ctx);

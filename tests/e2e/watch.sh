@@ -37,7 +37,7 @@ done
 [ -n "$line" ] || lab_fail "listener did not start: $(cat "$LAB_TMP/spawn.log")"
 lt=$(echo "$line" | awk '{print $6}')
 pid=$(echo "$line" | awk '{print $5}')
-python3 - "$out" "$pid" "$lt" "$ns" <<'PY' || lab_fail "new_listener alert wrong: $(cat "$out")"
+python3 - "$out" "$pid" "$lt" "$ns" <<'PY' || lab_fail "new_listener alert wrong: $(cat "$out") -- $(cat "$LAB_TMP/watch.err")"
 import json, sys, time
 import datetime
 path, pid, lt, ns = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
