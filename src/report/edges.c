@@ -52,11 +52,39 @@ static void json_end(struct pc_json *j, const struct pc_edge_end *end, bool serv
 	pc_json_end_object(j);
 }
 
+/* null for a direct edge; else how NAT took the client to the server */
+static void json_via(struct pc_json *j, const struct pc_edge_via *via)
+{
+	const char *kind = pc_edge_via_name(via->kind);
+	if (!kind) {
+		pc_json_null(j);
+		return;
+	}
+	char a[PC_ADDR_STRLEN];
+	pc_json_begin_object(j);
+	pc_json_key(j, "kind");
+	pc_json_string(j, kind);
+	pc_json_key(j, "address");
+	pc_json_string(j, pc_addr_format(&via->addr, a, sizeof(a)));
+	pc_json_key(j, "port");
+	pc_json_uint(j, via->port);
+	pc_json_key(j, "source");
+	if (via->source.family)
+		pc_json_string(j, pc_addr_format(&via->source, a, sizeof(a)));
+	else
+		pc_json_null(j);
+	pc_json_key(j, "netns");
+	pc_report_json_netns(j, &via->netns);
+	pc_json_end_object(j);
+}
+
 static void json_edge(struct pc_json *j, const struct pc_edge *e)
 {
 	pc_json_begin_object(j);
 	pc_json_key(j, "client");
 	json_end(j, &e->client, false);
+	pc_json_key(j, "via");
+	json_via(j, &e->via);
 	pc_json_key(j, "server");
 	json_end(j, &e->server, true);
 	pc_json_key(j, "count");
@@ -116,6 +144,10 @@ static int write_json(FILE *f, const struct pc_snapshot *snap, const struct pc_e
 	pc_json_uint(&j, edges->stats.paired);
 	pc_json_key(&j, "heuristic");
 	pc_json_uint(&j, edges->stats.heuristic);
+	pc_json_key(&j, "nat");
+	pc_json_uint(&j, edges->stats.nat);
+	pc_json_key(&j, "nat_entries");
+	pc_json_uint(&j, edges->stats.nat_entries);
 	pc_json_key(&j, "warnings");
 	pc_json_uint(&j, snap->n_warnings);
 	pc_json_end_object(&j);
@@ -137,10 +169,10 @@ static int write_jsonl(FILE *f, const struct pc_edges *edges)
 
 /* ---- table ---- */
 
-enum { COL_CLIENT, COL_CLIENT_NS, COL_SERVER, COL_SERVER_NS, COL_OWNER, COL_COUNT, COL_BASIS,
-       NCOL };
-static const char *const headers[NCOL] = {"CLIENT", "CLIENT NETNS", "SERVER", "SERVER NETNS",
-					  "SERVER OWNER", "COUNT", "BASIS"};
+enum { COL_CLIENT, COL_CLIENT_NS, COL_VIA, COL_SERVER, COL_SERVER_NS, COL_OWNER, COL_COUNT,
+       COL_BASIS, NCOL };
+static const char *const headers[NCOL] = {"CLIENT", "CLIENT NETNS", "VIA", "SERVER",
+					  "SERVER NETNS", "SERVER OWNER", "COUNT", "BASIS"};
 #define CELL 200
 
 static void owner_cell(const struct pc_edge_end *end, char *b, size_t n)
@@ -183,6 +215,9 @@ static void cell(const struct pc_edge *e, int col, char *out, size_t len)
 		break;
 	case COL_CLIENT_NS:
 		netns_cell(&e->client, raw, sizeof(raw));
+		break;
+	case COL_VIA:
+		pc_edge_via_label(&e->via, raw, sizeof(raw));
 		break;
 	case COL_SERVER:
 		pc_report_hostport(&e->server.addr, e->server.port, raw, sizeof(raw));
@@ -234,10 +269,10 @@ static int write_table(FILE *f, const struct pc_snapshot *snap, const struct pc_
 		fprintf(f, "warning: %s\n", pc_text_sanitize(snap->warnings[i], w, sizeof(w)));
 	}
 	const struct pc_edge_stats *st = &edges->stats;
-	fprintf(f, "%zu edge%s, %zu connection%s (%zu with both ends on this host, %zu by port "
-		   "heuristic)\n",
+	fprintf(f, "%zu edge%s, %zu connection%s (%zu with both ends on this host, %zu through "
+		   "NAT, %zu by port heuristic)\n",
 		edges->n_edges, edges->n_edges == 1 ? "" : "s", st->connections,
-		st->connections == 1 ? "" : "s", st->paired, st->heuristic);
+		st->connections == 1 ? "" : "s", st->paired, st->nat, st->heuristic);
 	return 0;
 }
 
