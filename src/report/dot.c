@@ -88,7 +88,7 @@ static void quoted1(FILE *f, const char *s)
 static void write_node(FILE *f, const struct node_ref *r, const char *indent)
 {
 	const struct pc_edge_end *end = r->end;
-	char addr[PC_ADDR_STRLEN], pid[40], extra[160];
+	char addr[PC_ADDR_STRLEN], pid[40], extra[240];
 	pc_addr_format(&end->addr, addr, sizeof(addr));
 	fprintf(f, "%sn%zu [", indent, r->id);
 	if (end->local && end->n_owners) {
@@ -98,10 +98,14 @@ static void write_node(FILE *f, const struct node_ref *r, const char *indent)
 			snprintf(pid, sizeof(pid), "pid %d (+%zu)", r->pid, end->n_owners - 1);
 		else
 			snprintf(pid, sizeof(pid), "pid %d", r->pid);
-		if (o->container.id) {
-			snprintf(extra, sizeof(extra), "%s:%.12s",
-				 o->container.runtime ? o->container.runtime : "container",
-				 o->container.name ? o->container.name : o->container.id);
+		if (o->container.id || o->container.name) {
+			/* a name in full (64 at most), an id as docker shows it */
+			int n = o->container.name ? 64 : 12;
+			const char *img = o->container.image;
+			snprintf(extra, sizeof(extra), "%s:%.*s%s%.128s%s",
+				 o->container.runtime ? o->container.runtime : "container", n,
+				 o->container.name ? o->container.name : o->container.id,
+				 img ? " (" : "", img ? img : "", img ? ")" : "");
 			parts[2] = extra;
 		} else if (o->unit) {
 			parts[2] = o->unit;

@@ -6,7 +6,8 @@
  * be made (a client tuple two namespaces share, a missing half, a second
  * entry for halves already joined); random snapshots against the
  * invariants; the writers (json `via`, the table's VIA column, the dot
- * label) with hostile names; and the cost on 100,000 connections.
+ * label, a container owner's name and image) with hostile names; and the
+ * cost on 100,000 connections.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -542,6 +543,21 @@ static void test_write_dot(void **state)
 	    strstr(out, "[label=\"via 198.18.60.1:8080 (dnat)\\n198.18.61.2:80\\n1 connection\""));
 	/* the direct edge has no via line */
 	assert_non_null(strstr(out, "[label=\"198.18.61.2:80\\n1 connection\""));
+	assert_null(strchr(out, '\x1b'));
+	free(out);
+	/* a container owner is named with its image, sanitised and escaped */
+	struct pc_owner *o = (struct pc_owner *)edges->edges[0].server.owners;
+	o->container.runtime = "podman";
+	o->container.id = "9491326133b3d1e2f3a4b5c6d7e8f9a0";
+	o->container.name = "web";
+	o->container.image = "pcweb:2\"\x1b[0m";
+	out = render("dot", s, edges);
+	assert_non_null(strstr(out, "\\npodman:web (pcweb:2\\\"?[0m)\"]"));
+	o->container.name = NULL; /* no name: the id as docker shows it */
+	o->container.image = NULL;
+	free(out);
+	out = render("dot", s, edges);
+	assert_non_null(strstr(out, "\\npodman:9491326133b3\"]"));
 	assert_null(strchr(out, '\x1b'));
 	free(out);
 	pc_edges_free(edges);
