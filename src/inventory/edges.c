@@ -120,6 +120,16 @@ static size_t tuple_range(const struct ctx *x, const struct pc_addr *l, uint16_t
 	return n;
 }
 
+/* The four addresses of a conntrack entry, folded like the halves':
+ * original source and destination, reply source and destination. */
+static void fold_nat(const struct pc_nat_conn *c, struct pc_addr out[4])
+{
+	fold(&c->orig_src, &out[0]);
+	fold(&c->orig_dst, &out[1]);
+	fold(&c->reply_src, &out[2]);
+	fold(&c->reply_dst, &out[3]);
+}
+
 /*
  * Rule 0: each NAT'd conntrack entry joins the one half that sent its
  * original tuple to the one half that answers with its reply tuple. Runs
@@ -129,14 +139,11 @@ static void join_nat(struct ctx *x)
 {
 	for (size_t k = 0; k < x->snap->n_nat_conns; k++) {
 		const struct pc_nat_conn *c = &x->snap->nat_conns[k];
-		struct pc_addr os, od, rs, rd;
-		fold(&c->orig_src, &os);
-		fold(&c->orig_dst, &od);
-		fold(&c->reply_src, &rs);
-		fold(&c->reply_dst, &rd);
+		struct pc_addr a[4];
+		fold_nat(c, a);
 		size_t fc, fs;
-		if (tuple_range(x, &os, c->orig_sport, &od, c->orig_dport, &fc) != 1 ||
-		    tuple_range(x, &rs, c->reply_sport, &rd, c->reply_dport, &fs) != 1)
+		if (tuple_range(x, &a[0], c->orig_sport, &a[1], c->orig_dport, &fc) != 1 ||
+		    tuple_range(x, &a[2], c->reply_sport, &a[3], c->reply_dport, &fs) != 1)
 			continue; /* a half is missing (another host), or ambiguous */
 		size_t i = x->by_tuple[fc], j = x->by_tuple[fs];
 		if (i == j || x->pair[i] >= 0 || x->pair[j] >= 0)
@@ -300,13 +307,10 @@ static void conn_of_pair(const struct ctx *x, size_t i, size_t j, struct conn *c
 static void conn_of_nat(const struct ctx *x, size_t i, size_t j, size_t k, struct conn *c)
 {
 	const struct pc_nat_conn *nc = &x->snap->nat_conns[k];
-	struct pc_addr os, od, rs, rd;
-	fold(&nc->orig_src, &os);
-	fold(&nc->orig_dst, &od);
-	fold(&nc->reply_src, &rs);
-	fold(&nc->reply_dst, &rd);
+	struct pc_addr a[4]; /* orig src, orig dst, reply src, reply dst */
+	fold_nat(nc, a);
 	/* the half that sent the original tuple opened the connection */
-	bool i_client = same_tuple(&x->halves[i], &os, nc->orig_sport, &od, nc->orig_dport);
+	bool i_client = same_tuple(&x->halves[i], &a[0], nc->orig_sport, &a[1], nc->orig_dport);
 	const struct half *cli = &x->halves[i_client ? i : j];
 	const struct half *srv = &x->halves[i_client ? j : i];
 	local_end(&c->server, srv, true);
@@ -314,14 +318,14 @@ static void conn_of_nat(const struct ctx *x, size_t i, size_t j, size_t k, struc
 	local_end(&c->client, cli, false);
 	c->basis = PC_EDGE_CONNTRACK;
 	memset(&c->via, 0, sizeof(c->via));
-	if (!pc_addr_equal(&od, &rs) || nc->orig_dport != nc->reply_sport)
+	if (!pc_addr_equal(&a[1], &a[2]) || nc->orig_dport != nc->reply_sport)
 		c->via.kind = srv->ep->netns.inode == nc->netns.inode ? PC_VIA_REDIRECT : PC_VIA_DNAT;
 	else
 		c->via.kind = PC_VIA_SNAT;
-	c->via.addr = od;
+	c->via.addr = a[1];
 	c->via.port = nc->orig_dport;
-	if (!pc_addr_equal(&os, &rd) || nc->orig_sport != nc->reply_dport)
-		c->via.source = rd;
+	if (!pc_addr_equal(&a[0], &a[3]) || nc->orig_sport != nc->reply_dport)
+		c->via.source = a[3];
 	c->via.netns = nc->netns;
 }
 
@@ -565,35 +569,15 @@ const char *pc_edge_via_name(enum pc_edge_via_kind k)
 	}
 }
 
-static void hostport(const struct pc_addr *addr, uint16_t port, char *buf, size_t len)
-{
-	char a[PC_ADDR_STRLEN];
-	pc_addr_format(addr, a, sizeof(a));
-	if (addr->family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", a, (unsigned)port);
-	else
-		snprintf(buf, len, "%s:%u", a, (unsigned)port);
-}
-
-const char *pc_edge_via_label(const struct pc_edge_via *via, char *buf, size_t len)
-{
-	const char *kind = pc_edge_via_name(via->kind);
-	if (!kind) {
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	char hp[PC_ADDR_STRLEN + 8];
-	hostport(&via->addr, via->port, hp, sizeof(hp));
-	snprintf(buf, len, "%s (%s)", hp, kind);
-	return buf;
-}
-
 const char *pc_edge_end_label(const struct pc_edge_end *end, char *buf, size_t len)
 {
 	char a[PC_ADDR_STRLEN];
 	pc_addr_format(&end->addr, a, sizeof(a));
 	if (end->port) {
-		hostport(&end->addr, end->port, buf, len);
+		if (end->addr.family == AF_INET6)
+			snprintf(buf, len, "[%s]:%u", a, (unsigned)end->port);
+		else
+			snprintf(buf, len, "%s:%u", a, (unsigned)end->port);
 	} else if (end->local && end->n_owners) {
 		snprintf(buf, len, "%d/%s", end->owners[0].pid,
 			 end->owners[0].comm ? end->owners[0].comm : "?");

@@ -128,10 +128,6 @@ const char *pc_edge_basis_name(enum pc_edge_basis b);
 /* Name of a via kind: "dnat", "redirect", "snat" (NULL for none). */
 const char *pc_edge_via_name(enum pc_edge_via_kind k);
 
-/* Text form of a via for display: "198.18.60.1:8080 (dnat)", "-" for
- * none. */
-const char *pc_edge_via_label(const struct pc_edge_via *via, char *buf, size_t len);
-
 /* Stable text form of an end for display: "pid/comm" for an owned local
  * end, else its address ("[v6]:port" / "v4:port" for a server). */
 const char *pc_edge_end_label(const struct pc_edge_end *end, char *buf, size_t len);

@@ -206,7 +206,7 @@ int pc_report_dot_edges(FILE *f, const struct pc_snapshot *snap, const struct pc
 		if (edge->via.kind != PC_VIA_NONE) {
 			char v[PC_ADDR_STRLEN + 24];
 			snprintf(via, sizeof(via), "via %s",
-				 pc_edge_via_label(&edge->via, v, sizeof(v)));
+				 pc_report_edge_via(&edge->via, v, sizeof(v)));
 			parts[0] = via;
 		}
 		fprintf(f, "\tn%zu -> n%zu [label=", ids[2 * e], ids[2 * e + 1]);

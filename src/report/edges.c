@@ -52,6 +52,19 @@ static void json_end(struct pc_json *j, const struct pc_edge_end *end, bool serv
 	pc_json_end_object(j);
 }
 
+const char *pc_report_edge_via(const struct pc_edge_via *via, char *buf, size_t len)
+{
+	const char *kind = pc_edge_via_name(via->kind);
+	if (!kind) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	char hp[PC_ADDR_STRLEN + 8];
+	snprintf(buf, len, "%s (%s)", pc_report_hostport(&via->addr, via->port, hp, sizeof(hp)),
+		 kind);
+	return buf;
+}
+
 /* null for a direct edge; else how NAT took the client to the server */
 static void json_via(struct pc_json *j, const struct pc_edge_via *via)
 {
@@ -217,7 +230,7 @@ static void cell(const struct pc_edge *e, int col, char *out, size_t len)
 		netns_cell(&e->client, raw, sizeof(raw));
 		break;
 	case COL_VIA:
-		pc_edge_via_label(&e->via, raw, sizeof(raw));
+		pc_report_edge_via(&e->via, raw, sizeof(raw));
 		break;
 	case COL_SERVER:
 		pc_report_hostport(&e->server.addr, e->server.port, raw, sizeof(raw));

@@ -27,6 +27,10 @@ const char *pc_report_edges_formats(void);
 int pc_report_edges(FILE *f, const char *format, const struct pc_snapshot *snap,
 		    const struct pc_edges *edges, const struct pc_report_opts *opts);
 
+/* Text form of a via for display (table, dot): "198.18.60.1:8080 (dnat)",
+ * "[fd00::1]:443 (redirect)", "-" for none. */
+const char *pc_report_edge_via(const struct pc_edge_via *via, char *buf, size_t len);
+
 /* The Graphviz document (dot.c). */
 int pc_report_dot_edges(FILE *f, const struct pc_snapshot *snap, const struct pc_edges *edges);
 

@@ -12,10 +12,13 @@
 #   - 198.18.60.1:8081 -> DNAT -> be :81, with masquerade towards be, so be
 #     sees gw's 198.18.61.1 as the client (2 connections);
 #   - 198.18.60.1:9000 -> REDIRECT -> gw's own listener on :9090 (1);
-#   - [fd00:198:18:60::1]:8080 -> DNAT -> be [fd00:198:18:61::2]:80 (1).
-# Each must be one edge from cl's client process to be's (or gw's) listener
-# with the right count, owners, `via` and basis "conntrack", and neither of
-# its halves may show as an edge of its own.
+#   - [fd00:198:18:60::1]:8080 -> DNAT -> be [fd00:198:18:61::2]:80 (1);
+#   - 198.18.60.1:5353/udp -> DNAT -> be :53 (one datagram: a UDP entry,
+#     which the join must ignore).
+# Each TCP one must be one edge from cl's client process to be's (or gw's)
+# listener with the right count, owners, `via` and basis "conntrack", and
+# neither of its halves may show as an edge of its own. A connection from
+# cl to be:82 that gw routes without NAT stays a plain listener edge.
 #
 # The case that must NOT be joined: d1 (198.18.62.2, linked to gw) dials
 # 198.18.60.1:8080 from source port 40001 through the same DNAT, while an
@@ -23,6 +26,13 @@
 # address plan) holds a direct connection with the very same tuple. gw's
 # conntrack entry then matches two client sockets: no join, and all four
 # sockets keep today's rules (two client halves, two server halves).
+#
+# Capturing, not testing: with PC_CAPTURE_TOOL (build/tests/unit/
+# test_conntrack) and PC_CAPTURE_FILE (absolute paths) set, gw's conntrack
+# table is also dumped into that file once every connection is up; that is
+# how tests/unit/data/conntrack/nat.bin was made:
+#   PC_CAPTURE_TOOL=$PWD/build/tests/unit/test_conntrack \
+#   PC_CAPTURE_FILE=$PWD/tests/unit/data/conntrack/nat.bin tests/e2e/connections_nat.sh
 set -u
 . "$(dirname "$0")/../lab/lab.sh"
 lab_isolate "$@"
@@ -54,6 +64,7 @@ table ip lab_nat {
 		ip daddr 198.18.60.1 tcp dport 8080 dnat to 198.18.61.2:80
 		ip daddr 198.18.60.1 tcp dport 8081 dnat to 198.18.61.2:81
 		ip daddr 198.18.60.1 tcp dport 9000 redirect to :9090
+		ip daddr 198.18.60.1 udp dport 5353 dnat to 198.18.61.2:53
 	}
 	chain postrouting {
 		type nat hook postrouting priority 100; policy accept;
@@ -71,10 +82,12 @@ NFT
 lab_listener "$be" tcp 0.0.0.0 80 >/dev/null
 lab_listener "$be" tcp fd00:198:18:61::2 80 >/dev/null
 lab_listener "$be" tcp 0.0.0.0 81 2 >/dev/null
+lab_listener "$be" tcp 198.18.61.2 82 >/dev/null
 lab_listener "$gw" tcp 0.0.0.0 9090 >/dev/null
 lab_listener "$d3" tcp 198.18.60.1 8080 >/dev/null
 lab_wait_listen "$be" tcp 80
 lab_wait_listen "$be" tcp 81
+lab_wait_listen "$be" tcp 82
 lab_wait_listen "$gw" tcp 9090
 lab_wait_listen "$d3" tcp 8080
 
@@ -102,26 +115,36 @@ p_dnat=$(client "$cl" 198.18.60.1 8080 3)
 p_masq=$(client "$cl" 198.18.60.1 8081 2)
 p_redir=$(client "$cl" 198.18.60.1 9000 1)
 p_v6=$(client "$cl" fd00:198:18:60::1 8080 1)
+p_direct=$(client "$cl" 198.18.61.2 82 1)
 p_d1=$(client "$d1" 198.18.60.1 8080 1 40001)
 p_d2=$(client "$d2" 198.18.60.1 8080 1 40001)
 
-# every socket established and owned: 9 clients and 9 accepted sockets
+ip netns exec "$cl" python3 -c '
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("198.18.60.1", 5353))' ||
+	lab_fail "cannot send the UDP datagram"
+
+# every socket established and owned: 10 clients and 10 accepted sockets
 for ((i = 0; i < 200; i++)); do
 	n=0
 	for ns in "$cl" "$gw" "$be" "$d1" "$d2" "$d3"; do
 		k=$(ip netns exec "$ns" ss -Htnp state established | grep -c 'pid=')
 		n=$((n + k))
 	done
-	[ "$n" -eq 18 ] && break
+	[ "$n" -eq 20 ] && break
 	sleep 0.05
 done
-if [ "$n" -ne 18 ]; then
+if [ "$n" -ne 20 ]; then
 	for ns in "$cl" "$gw" "$be" "$d1" "$d2" "$d3"; do
 		echo "# $ns:" >&2
 		ip netns exec "$ns" ss -Htanp >&2
 	done
 	cat "$LAB_TMP/spawn.log" >&2
-	lab_fail "only $n of 18 sockets established and owned"
+	lab_fail "only $n of 20 sockets established and owned"
+fi
+if [ -n "${PC_CAPTURE_FILE:-}" ]; then
+	ip netns exec "$gw" "$PC_CAPTURE_TOOL" --capture "$PC_CAPTURE_FILE" ||
+		lab_fail "capture into $PC_CAPTURE_FILE failed"
 fi
 for ns in "$be" "$gw" "$d3"; do
 	ip netns exec "$ns" ss -Hltnp | awk -v ns="$ns" '{ print ns "\t" $4 "\t" $6 }'
@@ -132,11 +155,11 @@ out="$LAB_TMP/connections.json"
 	lab_fail "connections exited $?: $(cat "$LAB_TMP/err")"
 
 python3 - "$out" "$LAB_TMP/ss-listen.txt" "$cl" "$gw" "$be" "$d1" "$d2" "$d3" \
-	"$p_dnat" "$p_masq" "$p_redir" "$p_v6" "$p_d1" "$p_d2" <<'PY' || exit 1
+	"$p_dnat" "$p_masq" "$p_redir" "$p_v6" "$p_d1" "$p_d2" "$p_direct" <<'PY' || exit 1
 import json, re, sys
 
 path, listen_path, cl, gw, be, d1, d2, d3 = sys.argv[1:9]
-p_dnat, p_masq, p_redir, p_v6, p_d1, p_d2 = (int(p) for p in sys.argv[9:15])
+p_dnat, p_masq, p_redir, p_v6, p_d1, p_d2, p_direct = (int(p) for p in sys.argv[9:16])
 doc = json.load(open(path))
 fails = []
 
@@ -183,6 +206,8 @@ want = {
         (1, "conntrack"),
     (cl, p_v6, ("dnat", "fd00:198:18:60::1", 8080, None, gw), "fd00:198:18:61::2", 80, be):
         (1, "conntrack"),
+    # routed through gw without NAT: the sockets mirror each other
+    (cl, p_direct, None, "198.18.61.2", 82, be): (1, "listener"),
     # not joined: gw's entry for d1 matches d1's and d2's client sockets
     (d1, p_d1, None, "198.18.60.1", 8080, None): (1, "heuristic"),
     (d2, p_d2, None, "198.18.60.1", 8080, None): (1, "heuristic"),
@@ -194,7 +219,7 @@ if got != want:
                  % (sorted(set(want.items()) - set(got.items()), key=str),
                     sorted(set(got.items()) - set(want.items()), key=str)))
 s = doc["summary"]
-for k, v in {"edges": 8, "sockets": 18, "connections": 11, "paired": 7, "nat": 7,
+for k, v in {"edges": 9, "sockets": 20, "connections": 12, "paired": 8, "nat": 7,
              "nat_entries": 8, "heuristic": 2}.items():
     if s.get(k) != v:
         fails.append(f"summary.{k} = {s.get(k)}, want {v}")
@@ -209,13 +234,13 @@ PY
 "$PORTCENSUS" connections >"$LAB_TMP/table.txt" || lab_fail "connections (table) failed"
 grep -Eq "^$p_dnat/python3 198\.18\.60\.2 +$cl +198\.18\.60\.1:8080 \(dnat\) +198\.18\.61\.2:80 +$be .* 3 +conntrack\$" \
 	"$LAB_TMP/table.txt" || lab_fail "no DNAT row in the table: $(cat "$LAB_TMP/table.txt")"
-grep -q '^8 edges, 11 connections (7 with both ends on this host, 7 through NAT, 2 by port heuristic)$' \
+grep -q '^9 edges, 12 connections (8 with both ends on this host, 7 through NAT, 2 by port heuristic)$' \
 	"$LAB_TMP/table.txt" || lab_fail "table footer: $(tail -1 "$LAB_TMP/table.txt")"
-lab_assert_eq "jsonl lines" 8 "$("$PORTCENSUS" connections --format jsonl | wc -l)"
+lab_assert_eq "jsonl lines" 9 "$("$PORTCENSUS" connections --format jsonl | wc -l)"
 lab_assert_eq "jsonl edges through NAT" 4 \
 	"$("$PORTCENSUS" connections --format jsonl | grep -c '"basis":"conntrack"')"
 "$PORTCENSUS" connections --format dot >"$LAB_TMP/map.dot" || lab_fail "connections --format dot failed"
-lab_assert_eq "dot arrows" 8 "$(grep -c -- ' -> ' "$LAB_TMP/map.dot")"
+lab_assert_eq "dot arrows" 9 "$(grep -c -- ' -> ' "$LAB_TMP/map.dot")"
 grep -q 'label="via 198.18.60.1:8080 (dnat)\\n198.18.61.2:80\\n3 connections"' "$LAB_TMP/map.dot" ||
 	lab_fail "no via label in the dot map: $(grep -- ' -> ' "$LAB_TMP/map.dot")"
 if command -v dot >/dev/null; then
