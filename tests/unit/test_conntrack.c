@@ -367,6 +367,15 @@ static void tuple(struct msg *m, uint16_t which, const char *src, const char *ds
 	close_nest(m);
 }
 
+/* A message with the usual DNAT tuples, the original's addresses
+ * addr_len bytes long and its source port sport (0: left out). */
+static void dnat_msg(struct msg *m, size_t addr_len, uint16_t sport)
+{
+	begin(m, 7);
+	tuple(m, CTA_TUPLE_ORIG, "198.18.1.2", "198.18.1.1", sport, 8080, addr_len);
+	tuple(m, CTA_TUPLE_REPLY, "198.18.2.2", "198.18.1.2", 80, 40000, 4);
+}
+
 static int parse_msg(const struct msg *m, uint32_t seq, struct entries *es)
 {
 	struct pc_nl_status st = {0};
@@ -387,9 +396,7 @@ static void test_handmade(void **state)
 	struct entries es;
 
 	/* a well-formed DNAT entry */
-	begin(&m, 7);
-	tuple(&m, CTA_TUPLE_ORIG, "198.18.1.2", "198.18.1.1", 40000, 8080, 4);
-	tuple(&m, CTA_TUPLE_REPLY, "198.18.2.2", "198.18.1.2", 80, 40000, 4);
+	dnat_msg(&m, 4, 40000);
 	uint32_t status = htonl(IPS_DST_NAT);
 	attr(&m, CTA_STATUS, &status, 4);
 	end(&m);
@@ -402,16 +409,12 @@ static void test_handmade(void **state)
 	assert_int_equal(es.n, 0);
 
 	/* an IPv4 address of 5 bytes: malformed */
-	begin(&m, 7);
-	tuple(&m, CTA_TUPLE_ORIG, "198.18.1.2", "198.18.1.1", 40000, 8080, 5);
-	tuple(&m, CTA_TUPLE_REPLY, "198.18.2.2", "198.18.1.2", 80, 40000, 4);
+	dnat_msg(&m, 5, 40000);
 	end(&m);
 	assert_int_equal(parse_msg(&m, 7, &es), PC_EPARSE);
 
 	/* no source port in a TCP tuple: incomplete, skipped, not an error */
-	begin(&m, 7);
-	tuple(&m, CTA_TUPLE_ORIG, "198.18.1.2", "198.18.1.1", 0, 8080, 4);
-	tuple(&m, CTA_TUPLE_REPLY, "198.18.2.2", "198.18.1.2", 80, 40000, 4);
+	dnat_msg(&m, 4, 0);
 	end(&m);
 	assert_int_equal(parse_msg(&m, 7, &es), 0);
 	assert_int_equal(es.n, 0);
@@ -432,9 +435,7 @@ static void test_handmade(void **state)
 	assert_int_equal(es.n, 0);
 
 	/* a nested length that runs past its parent: malformed */
-	begin(&m, 7);
-	tuple(&m, CTA_TUPLE_ORIG, "198.18.1.2", "198.18.1.1", 40000, 8080, 4);
-	tuple(&m, CTA_TUPLE_REPLY, "198.18.2.2", "198.18.1.2", 80, 40000, 4);
+	dnat_msg(&m, 4, 40000);
 	end(&m);
 	uint16_t lie = 200; /* the first nested attribute, CTA_TUPLE_ORIG */
 	memcpy(m.b + NLMSG_HDRLEN + 4, &lie, 2);

@@ -608,6 +608,19 @@ static void nat(struct pc_snapshot *s, uint64_t ns, const char *csrc, uint16_t c
 	assert_int_equal(pc_conntrack_add(s, &n, &e), 1);
 }
 
+/* One connection through gw's NAT as the host holds it: curl's socket in
+ * NS_CL (client:cport -> front:fport), the server's socket in sns
+ * (server:sport -> seen:seen_port, the client as NAT left it) and gw's
+ * conntrack entry. */
+static void nat_conn(struct pc_snapshot *s, const char *client, uint16_t cport, const char *front,
+		     uint16_t fport, uint64_t sns, const char *server, uint16_t sport,
+		     const char *seen, uint16_t seen_port, int spid, const char *scomm)
+{
+	est(s, NS_CL, client, cport, front, fport, 20, "curl");
+	est(s, sns, server, sport, seen, seen_port, spid, scomm);
+	nat(s, NS_GW, client, cport, front, fport, server, sport, seen, seen_port);
+}
+
 /* The edges whose basis is conntrack. */
 static size_t n_joined(const struct pc_edges *edges)
 {
@@ -627,10 +640,8 @@ static void test_nat_dnat(void **state)
 	listener(s, NS_BE, "0.0.0.0", 80, 10, "httpd");
 	for (uint16_t i = 0; i < 3; i++) {
 		uint16_t p = (uint16_t)(40000 + i);
-		est(s, NS_CL, "198.18.60.2", p, "198.18.60.1", 8080, 20, "curl");
-		est(s, NS_BE, "198.18.61.2", 80, "198.18.60.2", p, 11, "httpd-worker");
-		nat(s, NS_GW, "198.18.60.2", p, "198.18.60.1", 8080, "198.18.61.2", 80,
-		    "198.18.60.2", p);
+		nat_conn(s, "198.18.60.2", p, "198.18.60.1", 8080, NS_BE, "198.18.61.2", 80,
+			 "198.18.60.2", p, 11, "httpd-worker");
 	}
 	struct pc_edges *edges = build(s);
 	assert_int_equal(edges->n_edges, 1);
@@ -674,20 +685,14 @@ static void test_nat_kinds(void **state)
 	listener(s, NS_GW, "0.0.0.0", 9090, 30, "proxy");
 	listener(s, NS_BE, "198.18.61.2", 82, 40, "db");
 	/* DNAT + masquerade */
-	est(s, NS_CL, "198.18.60.2", 40001, "198.18.60.1", 8081, 20, "curl");
-	est(s, NS_BE, "198.18.61.2", 81, "198.18.61.1", 50001, 10, "app");
-	nat(s, NS_GW, "198.18.60.2", 40001, "198.18.60.1", 8081, "198.18.61.2", 81, "198.18.61.1",
-	    50001);
+	nat_conn(s, "198.18.60.2", 40001, "198.18.60.1", 8081, NS_BE, "198.18.61.2", 81,
+		 "198.18.61.1", 50001, 10, "app");
 	/* REDIRECT */
-	est(s, NS_CL, "198.18.60.2", 40002, "198.18.60.1", 9000, 20, "curl");
-	est(s, NS_GW, "198.18.60.1", 9090, "198.18.60.2", 40002, 30, "proxy");
-	nat(s, NS_GW, "198.18.60.2", 40002, "198.18.60.1", 9000, "198.18.60.1", 9090, "198.18.60.2",
-	    40002);
+	nat_conn(s, "198.18.60.2", 40002, "198.18.60.1", 9000, NS_GW, "198.18.60.1", 9090,
+		 "198.18.60.2", 40002, 30, "proxy");
 	/* SNAT only (masquerade of routed traffic) */
-	est(s, NS_CL, "198.18.60.2", 40003, "198.18.61.2", 82, 20, "curl");
-	est(s, NS_BE, "198.18.61.2", 82, "198.18.61.1", 50003, 40, "db");
-	nat(s, NS_GW, "198.18.60.2", 40003, "198.18.61.2", 82, "198.18.61.2", 82, "198.18.61.1",
-	    50003);
+	nat_conn(s, "198.18.60.2", 40003, "198.18.61.2", 82, NS_BE, "198.18.61.2", 82,
+		 "198.18.61.1", 50003, 40, "db");
 	/* direct, no entry */
 	est(s, NS_CL, "198.18.61.3", 40004, "198.18.61.2", 82, 20, "curl");
 	est(s, NS_BE, "198.18.61.2", 82, "198.18.61.3", 40004, 40, "db");
@@ -738,10 +743,8 @@ static void test_nat_ipv6_and_mapped(void **state)
 	(void)state;
 	struct pc_snapshot *s = pc_snapshot_new("test");
 	listener(s, NS_BE, "::", 80, 10, "httpd");
-	est(s, NS_CL, "fd00:198:18:60::2", 40000, "fd00:198:18:60::1", 8080, 20, "curl");
-	est(s, NS_BE, "fd00:198:18:61::2", 80, "fd00:198:18:60::2", 40000, 10, "httpd");
-	nat(s, NS_GW, "fd00:198:18:60::2", 40000, "fd00:198:18:60::1", 8080, "fd00:198:18:61::2", 80,
-	    "fd00:198:18:60::2", 40000);
+	nat_conn(s, "fd00:198:18:60::2", 40000, "fd00:198:18:60::1", 8080, NS_BE,
+		 "fd00:198:18:61::2", 80, "fd00:198:18:60::2", 40000, 10, "httpd");
 	est(s, NS_CL, "198.18.60.2", 40001, "198.18.60.1", 8080, 20, "curl");
 	est(s, NS_BE, "::ffff:198.18.61.2", 80, "::ffff:198.18.60.2", 40001, 10, "httpd");
 	nat(s, NS_GW, "198.18.60.2", 40001, "198.18.60.1", 8080, "198.18.61.2", 80, "198.18.60.2",
@@ -774,18 +777,14 @@ static void test_nat_not_joined(void **state)
 	listener(s, NS_BE, "0.0.0.0", 80, 10, "httpd");
 	listener(s, NS_X, "198.18.60.1", 8080, 50, "other");
 	/* 1. client tuple twice: cl's NATed one and X's direct one */
-	est(s, NS_CL, "198.18.62.2", 40001, "198.18.60.1", 8080, 20, "curl");
-	est(s, NS_BE, "198.18.61.2", 80, "198.18.62.2", 40001, 10, "httpd");
-	nat(s, NS_GW, "198.18.62.2", 40001, "198.18.60.1", 8080, "198.18.61.2", 80, "198.18.62.2",
-	    40001);
+	nat_conn(s, "198.18.62.2", 40001, "198.18.60.1", 8080, NS_BE, "198.18.61.2", 80,
+		 "198.18.62.2", 40001, 10, "httpd");
 	est(s, NS_X + 1, "198.18.62.2", 40001, "198.18.60.1", 8080, 60, "curl2");
 	est(s, NS_X, "198.18.60.1", 8080, "198.18.62.2", 40001, 50, "other");
 	/* 2. server tuple twice */
-	est(s, NS_CL, "198.18.60.2", 40002, "198.18.60.1", 8080, 20, "curl");
-	est(s, NS_BE, "198.18.61.2", 80, "198.18.60.2", 40002, 10, "httpd");
+	nat_conn(s, "198.18.60.2", 40002, "198.18.60.1", 8080, NS_BE, "198.18.61.2", 80,
+		 "198.18.60.2", 40002, 10, "httpd");
 	est(s, NS_X + 2, "198.18.61.2", 80, "198.18.60.2", 40002, 70, "copy");
-	nat(s, NS_GW, "198.18.60.2", 40002, "198.18.60.1", 8080, "198.18.61.2", 80, "198.18.60.2",
-	    40002);
 	/* 3. backend elsewhere: only the client's half */
 	est(s, NS_CL, "198.18.60.2", 40003, "198.18.60.1", 8090, 20, "curl");
 	nat(s, NS_GW, "198.18.60.2", 40003, "198.18.60.1", 8090, "198.18.99.9", 80, "198.18.60.2",
@@ -815,10 +814,8 @@ static void test_nat_two_entries(void **state)
 	(void)state;
 	struct pc_snapshot *s = pc_snapshot_new("test");
 	listener(s, NS_BE, "0.0.0.0", 80, 10, "httpd");
-	est(s, NS_CL, "198.18.60.2", 40000, "198.18.60.1", 8080, 20, "curl");
-	est(s, NS_BE, "198.18.61.2", 80, "198.18.60.2", 40000, 10, "httpd");
-	nat(s, NS_GW, "198.18.60.2", 40000, "198.18.60.1", 8080, "198.18.61.2", 80, "198.18.60.2",
-	    40000);
+	nat_conn(s, "198.18.60.2", 40000, "198.18.60.1", 8080, NS_BE, "198.18.61.2", 80,
+		 "198.18.60.2", 40000, 10, "httpd");
 	nat(s, NS_X, "198.18.60.2", 40000, "198.18.60.1", 8080, "198.18.61.2", 80, "198.18.60.2",
 	    40000);
 	struct pc_edges *edges = build(s);
@@ -842,10 +839,8 @@ static void test_nat_aggregation(void **state)
 	est(s, NS_BE, "198.18.61.2", 80, "198.18.61.3", 40000, 10, "httpd");
 	for (uint16_t i = 0; i < 2; i++) {
 		uint16_t fport = (uint16_t)(8080 + i), p = (uint16_t)(40001 + i);
-		est(s, NS_CL, "198.18.60.2", p, "198.18.60.1", fport, 20, "curl");
-		est(s, NS_BE, "198.18.61.2", 80, "198.18.60.2", p, 10, "httpd");
-		nat(s, NS_GW, "198.18.60.2", p, "198.18.60.1", fport, "198.18.61.2", 80,
-		    "198.18.60.2", p);
+		nat_conn(s, "198.18.60.2", p, "198.18.60.1", fport, NS_BE, "198.18.61.2", 80,
+			 "198.18.60.2", p, 10, "httpd");
 	}
 	struct pc_edges *edges = build(s);
 	assert_int_equal(edges->n_edges, 3);
