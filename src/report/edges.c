@@ -1,6 +1,6 @@
 /*
- * edges.c - the table, json and jsonl writers of `portcensus connections`
- * (dot lives in dot.c). The JSON shape is documented in docs/formats.md;
+ * edges.c - the table, json, jsonl and csv writers of `portcensus
+ * connections` (dot lives in dot.c). The JSON shape is documented in docs/formats.md;
  * the owner and endpoint objects are the ones of the endpoint contract, so a
  * consumer parses one kind of owner everywhere.
  *
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static const char *const formats[] = {"table", "json", "jsonl", "dot", NULL};
+static const char *const formats[] = {"table", "json", "jsonl", "csv", "dot", NULL};
 
 bool pc_report_edges_supports(const char *format)
 {
@@ -24,7 +24,7 @@ bool pc_report_edges_supports(const char *format)
 
 const char *pc_report_edges_formats(void)
 {
-	return "table, json, jsonl, dot";
+	return "table, json, jsonl, csv, dot";
 }
 
 static void json_end(struct pc_json *j, const struct pc_edge_end *end, bool server)
@@ -180,6 +180,57 @@ static int write_jsonl(FILE *f, const struct pc_edges *edges)
 	return 0;
 }
 
+/* ---- csv: one row per edge, the first owner of each end ---- */
+
+static void csv_end(FILE *f, const struct pc_edge_end *end, bool server)
+{
+	char a[PC_ADDR_STRLEN], num[24], ino[24], pid[16];
+	const struct pc_owner *o = end->n_owners ? &end->owners[0] : NULL;
+	pc_report_csv_field(f, end->local ? "true" : "false", false);
+	pc_report_csv_field(f, end->addr.family ? pc_addr_format(&end->addr, a, sizeof(a)) : NULL,
+			    false);
+	if (server) {
+		snprintf(num, sizeof(num), "%u", (unsigned)end->port);
+		pc_report_csv_field(f, num, false);
+	}
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)end->netns.inode);
+	pc_report_csv_field(f, end->local ? ino : NULL, false);
+	pc_report_csv_field(f, end->netns.name, false);
+	snprintf(pid, sizeof(pid), "%d", o ? o->pid : 0);
+	pc_report_csv_field(f, o ? pid : NULL, false);
+	pc_report_csv_field(f, o ? o->comm : NULL, false);
+	pc_report_csv_field(f, o ? o->container.name : NULL, false);
+	pc_report_csv_field(f, o ? o->container.image : NULL, false);
+}
+
+static int write_csv(FILE *f, const struct pc_edges *edges)
+{
+	fputs("client_local,client_address,client_netns_inode,client_netns_name,client_pid,"
+	      "client_comm,client_container_name,client_container_image,via_kind,via_address,"
+	      "via_port,via_source,server_local,server_address,server_port,server_netns_inode,"
+	      "server_netns_name,server_pid,server_comm,server_container_name,"
+	      "server_container_image,count,basis\n",
+	      f);
+	for (size_t i = 0; i < edges->n_edges; i++) {
+		const struct pc_edge *e = &edges->edges[i];
+		char a[PC_ADDR_STRLEN], s[PC_ADDR_STRLEN], port[8], count[24];
+		bool via = e->via.kind != PC_VIA_NONE;
+		csv_end(f, &e->client, false);
+		pc_report_csv_field(f, pc_edge_via_name(e->via.kind), false);
+		pc_report_csv_field(f, via ? pc_addr_format(&e->via.addr, a, sizeof(a)) : NULL, false);
+		snprintf(port, sizeof(port), "%u", (unsigned)e->via.port);
+		pc_report_csv_field(f, via ? port : NULL, false);
+		pc_report_csv_field(
+		    f, e->via.source.family ? pc_addr_format(&e->via.source, s, sizeof(s)) : NULL,
+		    false);
+		csv_end(f, &e->server, true);
+		snprintf(count, sizeof(count), "%zu", e->count);
+		pc_report_csv_field(f, count, false);
+		pc_report_csv_field(f, pc_edge_basis_name(e->basis), true);
+	}
+	return 0;
+}
+
 /* ---- table ---- */
 
 enum { COL_CLIENT, COL_CLIENT_NS, COL_VIA, COL_SERVER, COL_SERVER_NS, COL_OWNER, COL_COUNT,
@@ -298,6 +349,8 @@ int pc_report_edges(FILE *f, const char *format, const struct pc_snapshot *snap,
 		return write_json(f, snap, edges, opts);
 	if (strcmp(format, "jsonl") == 0)
 		return write_jsonl(f, edges);
+	if (strcmp(format, "csv") == 0)
+		return write_csv(f, edges);
 	if (strcmp(format, "dot") == 0)
 		return pc_report_dot_edges(f, snap, edges);
 	return PC_EINVAL;

@@ -1,6 +1,6 @@
 /*
  * edges.h - writers for the service edges of `portcensus connections`
- * (docs/formats.md, "connections"): table, json, jsonl and dot.
+ * (docs/formats.md, "connections"): table, json, jsonl, csv and dot.
  *
  * The edge formats are not pc_report_ops entries, except dot: an edge list
  * is another document than an endpoint list, and `connections` is the only
@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* Formats the edge writer knows: "table", "json", "jsonl", "dot". */
+/* Formats the edge writer knows: "table", "json", "jsonl", "csv", "dot". */
 bool pc_report_edges_supports(const char *format);
 /* Comma-separated list of them, for messages. */
 const char *pc_report_edges_formats(void);

@@ -229,13 +229,17 @@ if fails:
 print(f"ok: {len(got)} edges, {s['nat']} connections joined through conntrack")
 PY
 
-# the other formats say the same: a VIA column, a jsonl line per edge, the
-# front on the dot arrow
+# the other formats say the same: a VIA column, a csv row and a jsonl line
+# per edge, the front on the dot arrow
 "$PORTCENSUS" connections >"$LAB_TMP/table.txt" || lab_fail "connections (table) failed"
 grep -Eq "^$p_dnat/python3 198\.18\.60\.2 +$cl +198\.18\.60\.1:8080 \(dnat\) +198\.18\.61\.2:80 +$be .* 3 +conntrack\$" \
 	"$LAB_TMP/table.txt" || lab_fail "no DNAT row in the table: $(cat "$LAB_TMP/table.txt")"
 grep -q '^9 edges, 12 connections (8 with both ends on this host, 7 through NAT, 2 by port heuristic)$' \
 	"$LAB_TMP/table.txt" || lab_fail "table footer: $(tail -1 "$LAB_TMP/table.txt")"
+lab_assert_eq "csv lines (header and one per edge)" 10 \
+	"$("$PORTCENSUS" connections --format csv | wc -l)"
+"$PORTCENSUS" connections --format csv | grep -q "^true,198\.18\.60\.2,[0-9]*,$cl,$p_masq,python3,,,dnat,198\.18\.60\.1,8081,198\.18\.61\.1,true,198\.18\.61\.2,81,[0-9]*,$be,[0-9]*,python3,,,2,conntrack\$" ||
+	lab_fail "no masquerade row in the csv: $("$PORTCENSUS" connections --format csv)"
 lab_assert_eq "jsonl lines" 9 "$("$PORTCENSUS" connections --format jsonl | wc -l)"
 lab_assert_eq "jsonl edges through NAT" 4 \
 	"$("$PORTCENSUS" connections --format jsonl | grep -c '"basis":"conntrack"')"

@@ -576,7 +576,7 @@ static void test_write_dot(void **state)
 	fclose(f);
 	assert_non_null(strstr(out, "->"));
 	free(out);
-	assert_false(pc_report_edges_supports("csv"));
+	assert_false(pc_report_edges_supports("nmap-xml"));
 	pc_edges_free(edges);
 	pc_snapshot_free(s);
 }
@@ -1017,6 +1017,31 @@ static void test_nat_write_table(void **state)
 	pc_snapshot_free(s);
 }
 
+/* One row per edge, the via in four columns, hostile names sanitised and
+ * quoted, a would-be formula defused. */
+static void test_nat_write_csv(void **state)
+{
+	(void)state;
+	struct pc_snapshot *s = nat_sample();
+	s->endpoints[1].owners[0].comm = "=cmd|' /C calc'!A0";
+	struct pc_edges *edges = build(s);
+	char *out = render("csv", s, edges);
+	assert_true(strncmp(out, "client_local,client_address,client_netns_inode,", 47) == 0);
+	size_t lines = 0;
+	for (char *p = out; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 1 + edges->n_edges);
+	assert_non_null(strstr(out, ",dnat,198.18.60.1,8080,198.18.61.1,true,198.18.61.2,80,"));
+	assert_non_null(strstr(out, ",,,,,true,198.18.61.2,80,")); /* the direct edge */
+	assert_non_null(strstr(out, ",1,conntrack\n"));
+	assert_non_null(strstr(out, ",\"'=cmd|' /C calc'!A0\","));
+	assert_non_null(strstr(out, "\"ht\"\"tp\\d?[2J\""));
+	assert_null(strchr(out, '\x1b'));
+	free(out);
+	pc_edges_free(edges);
+	pc_snapshot_free(s);
+}
+
 static void test_nat_write_dot(void **state)
 {
 	(void)state;
@@ -1090,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(test_nat_scale),
 		cmocka_unit_test(test_nat_write_json),
 		cmocka_unit_test(test_nat_write_table),
+		cmocka_unit_test(test_nat_write_csv),
 		cmocka_unit_test(test_nat_write_dot),
 		cmocka_unit_test(test_nat_via_label),
 	};
