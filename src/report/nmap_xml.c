@@ -48,20 +48,18 @@ static int cmp_ep(const void *pa, const void *pb)
 	return 0;
 }
 
+/* nmap's state words: ours (pc_state_name), but a listener is "open" and
+ * the host-side states nmap has no word for are "unknown" */
 static const char *state_name(enum pc_state s)
 {
 	switch (s) {
 	case PC_STATE_LISTEN:
-	case PC_STATE_OPEN:
 		return "open";
-	case PC_STATE_CLOSED:
-		return "closed";
-	case PC_STATE_FILTERED:
-		return "filtered";
-	case PC_STATE_OPEN_FILTERED:
-		return "open|filtered";
-	default:
+	case PC_STATE_ESTABLISHED:
+	case PC_STATE_FORWARDED:
 		return "unknown";
+	default:
+		return pc_state_name(s);
 	}
 }
 
