@@ -8,26 +8,17 @@
  */
 #include "report/escape.h"
 
+/* what both markups escape, the same way */
+#define MARKUP_ENTITIES                                                                            \
+	['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;"
+
 const struct pc_report_escape pc_report_escape_html = {
-    .entity =
-        {
-            ['&'] = "&amp;",
-            ['<'] = "&lt;",
-            ['>'] = "&gt;",
-            ['"'] = "&quot;",
-            ['\''] = "&#39;",
-        },
+    .entity = {MARKUP_ENTITIES, ['\''] = "&#39;"},
     .printable_only = false,
 };
 
 const struct pc_report_escape pc_report_escape_xml_attr = {
-    .entity =
-        {
-            ['&'] = "&amp;",
-            ['<'] = "&lt;",
-            ['>'] = "&gt;",
-            ['"'] = "&quot;",
-        },
+    .entity = {MARKUP_ENTITIES},
     .printable_only = true,
 };
 
