@@ -103,7 +103,7 @@ void pc_container_set_uid(struct pc_container_info *info, const char *s)
 
 /* Parse a JSON text whose root must be an object (or array when want_array). */
 int pc_container_parse_json(const char *json, size_t len, size_t cap, bool want_array,
-		      struct pc_jdoc **ret, struct pc_error *err)
+			    struct pc_jdoc **ret, struct pc_error *err)
 {
 	struct pc_jparse_opts o = {.max_size = cap};
 	struct pc_error dummy;
@@ -175,7 +175,7 @@ void pc_container_names_free(struct pc_container_names *cn)
  * there (silence); a negative code after a warning otherwise.
  */
 int pc_container_read_state(struct pc_container_names *cn, const char *path, size_t cap,
-		      bool want_array, struct pc_jdoc **ret)
+			    bool want_array, struct pc_jdoc **ret)
 {
 	*ret = NULL;
 	struct pc_buf b;
@@ -302,7 +302,8 @@ static void load_pods(struct pc_container_names *cn)
 		char name[2 * PC_CONTAINER_NAME_MAX + 2], uid[37];
 		if (pc_container_pod_dir(de->d_name, name, sizeof(name), uid) != 0)
 			continue;
-		if (pc_container_grow((void **)&cn->pods, &cn->cap_pods, cn->n_pods, sizeof(*cn->pods), 16) < 0)
+		if (pc_container_grow((void **)&cn->pods, &cn->cap_pods, cn->n_pods,
+		                      sizeof(*cn->pods), 16) < 0)
 			break;
 		struct pod *p = &cn->pods[cn->n_pods];
 		memcpy(p->uid, uid, 37);

@@ -22,17 +22,19 @@ static void docker_fill(const struct pc_jval *root, struct pc_container_info *in
 	const struct pc_jval *labels = pc_jval_get(pc_jval_get(root, "Config"), "Labels");
 	/* dockershim (Kubernetes on docker) records the pod in labels */
 	pc_container_set_field(info->name, sizeof(info->name),
-		  pc_jval_str(pc_jval_get(labels, "io.kubernetes.container.name")));
+			       pc_jval_str(pc_jval_get(labels, "io.kubernetes.container.name")));
 	const char *name = pc_jval_str(pc_jval_get(root, "Name"));
 	if (name && name[0] == '/')
 		name++;
 	pc_container_set_field(info->name, sizeof(info->name), name);
-	pc_container_set_field(info->image, sizeof(info->image), pc_container_str_at(root, "Config", "Image"));
-	pc_container_set_field(info->image_id, sizeof(info->image_id), pc_jval_str(pc_jval_get(root, "Image")));
+	pc_container_set_field(info->image, sizeof(info->image),
+	                       pc_container_str_at(root, "Config", "Image"));
+	pc_container_set_field(info->image_id, sizeof(info->image_id),
+	                       pc_jval_str(pc_jval_get(root, "Image")));
 	pc_container_set_field(info->pod, sizeof(info->pod),
-		  pc_jval_str(pc_jval_get(labels, "io.kubernetes.pod.name")));
+			       pc_jval_str(pc_jval_get(labels, "io.kubernetes.pod.name")));
 	pc_container_set_field(info->pod_namespace, sizeof(info->pod_namespace),
-		  pc_jval_str(pc_jval_get(labels, "io.kubernetes.pod.namespace")));
+			       pc_jval_str(pc_jval_get(labels, "io.kubernetes.pod.namespace")));
 	pc_container_set_uid(info, pc_jval_str(pc_jval_get(labels, "io.kubernetes.pod.uid")));
 	const struct pc_jval *nets = pc_jval_get(pc_jval_get(root, "NetworkSettings"), "Networks");
 	/* a stopped container's address may since be another's */
@@ -45,7 +47,8 @@ static void docker_fill(const struct pc_jval *root, struct pc_container_info *in
 			for (size_t j = 0; j < 2 && k < PC_CONTAINER_ADDRS; j++) {
 				const char *ip = pc_jval_str(pc_jval_get(&nets->kids[i], keys[j]));
 				if (!info->addrs[k][0] && ip && ip[0]) {
-					pc_container_set_field(info->addrs[k], sizeof(info->addrs[k]), ip);
+					pc_container_set_field(info->addrs[k],
+					                       sizeof(info->addrs[k]), ip);
 					if (info->addrs[k][0])
 						k++;
 				}
@@ -117,7 +120,7 @@ static void docker_roots(struct pc_container_names *cn)
 }
 
 bool pc_container_docker_read(struct pc_container_names *cn, const char *id,
-			struct pc_container_info *info)
+			      struct pc_container_info *info)
 {
 	docker_roots(cn);
 	for (size_t i = 0; i < cn->n_docker_roots; i++) {

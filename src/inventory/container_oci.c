@@ -30,20 +30,25 @@ int pc_container_parse_oci(const char *json, size_t len, struct pc_container_inf
 	 * own io.kubernetes.* keys), then nerdctl */
 	const char *type = AN("io.kubernetes.cri.container-type");
 	if (!type || strcmp(type, "sandbox") != 0)
-		pc_container_set_field(info->name, sizeof(info->name), AN("io.kubernetes.cri.container-name"));
+		pc_container_set_field(info->name, sizeof(info->name),
+		                       AN("io.kubernetes.cri.container-name"));
 	pc_container_set_field(info->name, sizeof(info->name), AN("io.kubernetes.container.name"));
 	pc_container_set_field(info->name, sizeof(info->name), AN("nerdctl/name"));
-	pc_container_set_field(info->image, sizeof(info->image), AN("io.kubernetes.cri.image-name"));
-	pc_container_set_field(info->image, sizeof(info->image), AN("io.kubernetes.cri-o.ImageName"));
-	pc_container_set_field(info->image_id, sizeof(info->image_id), AN("io.kubernetes.cri-o.ImageRef"));
+	pc_container_set_field(info->image, sizeof(info->image),
+	                       AN("io.kubernetes.cri.image-name"));
+	pc_container_set_field(info->image, sizeof(info->image),
+	                       AN("io.kubernetes.cri-o.ImageName"));
+	pc_container_set_field(info->image_id, sizeof(info->image_id),
+	                       AN("io.kubernetes.cri-o.ImageRef"));
 	pc_container_set_field(info->pod, sizeof(info->pod), AN("io.kubernetes.cri.sandbox-name"));
 	pc_container_set_field(info->pod, sizeof(info->pod), AN("io.kubernetes.pod.name"));
 	pc_container_set_field(info->pod, sizeof(info->pod), AN("io.kubernetes.cri-o.KubeName"));
 	pc_container_set_field(info->pod_namespace, sizeof(info->pod_namespace),
-		  AN("io.kubernetes.cri.sandbox-namespace"));
-	pc_container_set_field(info->pod_namespace, sizeof(info->pod_namespace), AN("io.kubernetes.pod.namespace"));
+			       AN("io.kubernetes.cri.sandbox-namespace"));
 	pc_container_set_field(info->pod_namespace, sizeof(info->pod_namespace),
-		  AN("io.kubernetes.cri-o.Namespace"));
+	                       AN("io.kubernetes.pod.namespace"));
+	pc_container_set_field(info->pod_namespace, sizeof(info->pod_namespace),
+			       AN("io.kubernetes.cri-o.Namespace"));
 	pc_container_set_uid(info, AN("io.kubernetes.cri.sandbox-uid"));
 	pc_container_set_uid(info, AN("io.kubernetes.pod.uid"));
 #undef AN
@@ -53,7 +58,7 @@ int pc_container_parse_oci(const char *json, size_t len, struct pc_container_inf
 
 /* Parse an OCI config.json into info: true when it was there and parsed. */
 bool pc_container_oci_read(struct pc_container_names *cn, const char *path,
-		     struct pc_container_info *info)
+			   struct pc_container_info *info)
 {
 	struct pc_buf b;
 	pc_buf_init(&b, OCI_CONFIG_MAX);
@@ -65,14 +70,15 @@ bool pc_container_oci_read(struct pc_container_names *cn, const char *path,
 			pc_snapshot_warn(cn->warn, "container state %s: not an OCI config", path);
 	} else if (r != -ENOENT && r != -ENOTDIR && cn->warn) {
 		pc_snapshot_warn(cn->warn, "container state %s: %s", path,
-				 r == PC_ETOOBIG ? "larger than the cap, not read" : pc_strerror(r));
+		                 r == PC_ETOOBIG ? "larger than the cap, not read"
+		                                 : pc_strerror(r));
 	}
 	pc_buf_free(&b);
 	return ok;
 }
 
 bool pc_container_containerd_read(struct pc_container_names *cn, const char *id,
-			    struct pc_container_info *info)
+				  struct pc_container_info *info)
 {
 	static const char *const tasks[] = {"io.containerd.runtime.v2.task",
 					    "io.containerd.runtime.v1.linux"};
@@ -88,9 +94,10 @@ bool pc_container_containerd_read(struct pc_container_names *cn, const char *id,
 			if (de->d_name[0] == '.')
 				continue;
 			char path[PATH_LEN + 384];
-			int k = snprintf(path, sizeof(path), "%s/%s/%s/config.json", dir, de->d_name,
-					 id);
-			ok = k > 0 && (size_t)k < sizeof(path) && pc_container_oci_read(cn, path, info);
+			int k = snprintf(path, sizeof(path), "%s/%s/%s/config.json", dir,
+			                 de->d_name, id);
+			ok = k > 0 && (size_t)k < sizeof(path) &&
+			     pc_container_oci_read(cn, path, info);
 		}
 		closedir(d);
 		if (ok)

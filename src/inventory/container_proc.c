@@ -178,8 +178,8 @@ static int add_bundle(struct pc_container_names *cn, const char *id, const char 
 {
 	if (cn->n_bundles == MAX_BUNDLES)
 		return 0;
-	if (pc_container_grow((void **)&cn->bundles, &cn->cap_bundles, cn->n_bundles, sizeof(*cn->bundles),
-		 8) < 0)
+	if (pc_container_grow((void **)&cn->bundles, &cn->cap_bundles, cn->n_bundles,
+	                      sizeof(*cn->bundles), 8) < 0)
 		return PC_ENOMEM;
 	struct bundle *b = &cn->bundles[cn->n_bundles++];
 	snprintf(b->id, sizeof(b->id), "%s", id);

@@ -31,16 +31,22 @@ static void storage_fill(const struct pc_jval *containers, const struct pc_jval 
 	/* podman's and CRI-O's own record of the container, as a JSON string */
 	const char *meta = pc_jval_str(pc_jval_get(c, "metadata"));
 	struct pc_jdoc *md = NULL;
-	if (meta && pc_container_parse_json(meta, strlen(meta), METADATA_MAX, false, &md, NULL) == 0) {
-		pc_container_set_field(info->image, sizeof(info->image), pc_container_str_at(md->root, "image-name", NULL));
-		pc_container_set_field(info->image_id, sizeof(info->image_id), pc_container_str_at(md->root, "image-id", NULL));
-		pc_container_set_field(info->pod, sizeof(info->pod), pc_container_str_at(md->root, "pod-name", NULL));
-		pc_container_set_field(info->name, sizeof(info->name), pc_container_str_at(md->root, "name", NULL));
+	if (meta &&
+	    pc_container_parse_json(meta, strlen(meta), METADATA_MAX, false, &md, NULL) == 0) {
+		pc_container_set_field(info->image, sizeof(info->image),
+		                       pc_container_str_at(md->root, "image-name", NULL));
+		pc_container_set_field(info->image_id, sizeof(info->image_id),
+		                       pc_container_str_at(md->root, "image-id", NULL));
+		pc_container_set_field(info->pod, sizeof(info->pod),
+		                       pc_container_str_at(md->root, "pod-name", NULL));
+		pc_container_set_field(info->name, sizeof(info->name),
+		                       pc_container_str_at(md->root, "name", NULL));
 		pc_jdoc_free(md);
 	}
 	const struct pc_jval *names = pc_jval_get(c, "names");
 	if (names && names->type == PC_JARRAY && names->n)
-		pc_container_set_field(info->name, sizeof(info->name), pc_jval_str(&names->kids[0]));
+		pc_container_set_field(info->name, sizeof(info->name),
+		                       pc_jval_str(&names->kids[0]));
 	const char *image = pc_jval_str(pc_jval_get(c, "image"));
 	pc_container_set_field(info->image_id, sizeof(info->image_id), image);
 	for (size_t i = 0; image && images && i < images->n && !info->image[0]; i++) {
@@ -48,7 +54,8 @@ static void storage_fill(const struct pc_jval *containers, const struct pc_jval 
 		const char *iid = pc_jval_str(pc_jval_get(im, "id"));
 		const struct pc_jval *in = pc_jval_get(im, "names");
 		if (iid && strcmp(iid, image) == 0 && in && in->type == PC_JARRAY && in->n)
-			pc_container_set_field(info->image, sizeof(info->image), pc_jval_str(&in->kids[0]));
+			pc_container_set_field(info->image, sizeof(info->image),
+			                       pc_jval_str(&in->kids[0]));
 	}
 }
 
@@ -59,7 +66,8 @@ int pc_container_parse_storage(const char *containers_json, size_t clen,
 	struct pc_jdoc *c = NULL, *im = NULL;
 	if (pc_container_parse_json(containers_json, clen, STORE_MAX, true, &c, NULL) < 0)
 		return PC_EPARSE;
-	if (images_json && pc_container_parse_json(images_json, ilen, STORE_MAX, true, &im, NULL) < 0)
+	if (images_json &&
+	    pc_container_parse_json(images_json, ilen, STORE_MAX, true, &im, NULL) < 0)
 		im = NULL; /* the container's own record may still name the image */
 	bool found;
 	storage_fill(c->root, im ? im->root : NULL, id, info, &found);
@@ -105,7 +113,7 @@ static bool bundle_store(const char *bundle, const char *id, char *out, size_t o
 }
 
 bool pc_container_storage_lookup(struct pc_container_names *cn, const char *id,
-			   const char *bundle_hint, struct pc_container_info *info)
+				 const char *bundle_hint, struct pc_container_info *info)
 {
 	if (!bundle_hint && !cn->procs_scanned)
 		pc_container_scan_processes(cn);
