@@ -56,69 +56,46 @@ static void stream(void *ctx, const struct pc_snapshot *snap, const struct pc_en
 static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_scan *s,
 		     struct pc_policy **policy)
 {
-	const char *policy_file = NULL;
-	enum { OPT_EST = 256, OPT_NO_OWNERS, OPT_NO_VERIFY, OPT_TIMEOUT, OPT_OWN_NETNS,
-	       OPT_NO_PROBE, OPT_MAX_PROBED, OPT_POLICY, OPT_FROM };
+	enum { OPT_TIMEOUT = 256, OPT_MAX_PROBED, OPT_FROM };
 	static const struct option longopts[] = {
-		{"established", no_argument, NULL, OPT_EST},
-		{"no-owners", no_argument, NULL, OPT_NO_OWNERS},
-		{"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+		PC_CLI_INVENTORY_LONGOPTS,
+		PC_CLI_AUDIT_LONGOPTS,
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"own-netns", no_argument, NULL, OPT_OWN_NETNS},
-		{"no-probe", no_argument, NULL, OPT_NO_PROBE},
 		{"max-probed-ports", required_argument, NULL, OPT_MAX_PROBED},
-		{"policy", required_argument, NULL, OPT_POLICY},
 		{"from", required_argument, NULL, OPT_FROM},
 		{"help", no_argument, NULL, 'h'},
 		PC_CLI_LEDGER_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
+	struct pc_cli_audit_choice choice;
+	pc_cli_audit_choice_init(&choice);
 	struct option merged[64];
 	struct pc_cli_ledger lo = {0};
 	pc_cli_scan_merge(longopts, merged, sizeof(merged) / sizeof(merged[0]));
 	pc_cli_scan_fix_argv(argc, argv);
 	struct pc_audit_opts opts;
 	pc_audit_opts_default(&opts);
-	unsigned long long v;
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hp:", merged, NULL)) != -1) {
 		switch (c) {
-		case OPT_EST:
-			opts.inventory.established = true;
+		case OPT_TIMEOUT: {
+			double ms;
+			int tr = pc_cli_parse_ms(cli, "--timeout", optarg, &ms);
+			if (tr)
+				return tr;
+			opts.verify_timeout_ms = ms;
+			opts.probe_timeout_ms = ms;
+			s->opts.timeout_ms = ms;
 			break;
-		case OPT_NO_OWNERS:
-			opts.inventory.owners = false;
-			break;
-		case OPT_NO_VERIFY:
-			opts.verify = false;
-			opts.probe = false;
-			break;
-		case OPT_NO_PROBE:
-			opts.probe = false;
-			break;
-		case OPT_TIMEOUT:
-			if (!pc_cli_parse_uint(optarg, 1, 600000, &v))
-				return pc_cli_usage_error(cli, "--timeout takes milliseconds "
-							       "(1-600000), not '%s'",
-							  optarg);
-			opts.verify_timeout_ms = (double)v;
-			opts.probe_timeout_ms = (double)v;
-			s->opts.timeout_ms = (double)v;
-			break;
+		}
 		case OPT_MAX_PROBED: {
 			int pr = pc_cli_parse_max_probed(cli, optarg, &opts.probe_max_ports);
 			if (pr)
 				return pr;
 			break;
 		}
-		case OPT_OWN_NETNS:
-			opts.inventory.all_netns = false;
-			break;
-		case OPT_POLICY:
-			policy_file = optarg;
-			break;
 		case OPT_FROM:
 			opts.policy_opts.from = optarg;
 			break;
@@ -128,6 +105,9 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		default: {
 			if (c == '?' || c == ':')
 				return pc_cli_bad_option(cli, c, argv);
+			if (pc_cli_inventory_option(&opts.inventory, c) == 0 ||
+			    pc_cli_audit_option(&choice, c, optarg) == 0)
+				break;
 			int lr = pc_cli_ledger_option(cli, &lo, c, optarg);
 			if (lr != 1) {
 				if (lr)
@@ -143,6 +123,9 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		}
 		}
 	}
+	opts.verify = choice.verify;
+	opts.probe = choice.probe;
+	const char *policy_file = choice.policy;
 	for (int i = optind; i < argc; i++) {
 		int tr = pc_cli_scan_target(cli, s, argv[i]);
 		if (tr)
@@ -181,12 +164,10 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		opts.policy = *policy;
 		opts.policy_result = &presult;
 	}
-	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
-	if (!fmt)
-		return PC_EXIT_USAGE;
-	int rc = 0;
-	struct pc_kb *kb = pc_cli_kb(cli, &rc);
-	if (!kb)
+	const struct pc_report_ops *fmt;
+	struct pc_kb *kb;
+	int rc = pc_cli_format_kb(cli, "table", &fmt, &kb);
+	if (rc)
 		return rc;
 	opts.kb = kb;
 	const char *scope = s->have_targets ? pc_cli_ledger_net_scope(&lo, argc, argv, optind)
@@ -211,11 +192,11 @@ static int run_audit(struct pc_cli *cli, int argc, char **argv, struct pc_cli_sc
 		opts.ctx = ctx;
 	}
 
-	struct pc_snapshot *snap = pc_snapshot_new(cli->cmdline);
+	struct pc_snapshot *snap = pc_cli_snapshot_new(cli);
 	if (!snap) {
 		pc_cli_close_output(cli, f, false);
 		pc_kb_free(kb);
-		return pc_cli_usage_error(cli, "out of memory"), PC_EXIT_RUNTIME;
+		return PC_EXIT_RUNTIME;
 	}
 	struct pc_error err = {0};
 	int r = pc_audit_run(snap, &opts, &err);

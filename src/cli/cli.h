@@ -116,6 +116,59 @@ int pc_cli_policy_open(struct pc_cli *cli, const char *file, struct pc_policy **
 /* Parse a non-negative integer in [min, max]; false on any junk. */
 bool pc_cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 		       unsigned long long *ret);
+/* Parse the milliseconds of option (e.g. "--timeout", named in the error)
+ * in [1, 600000]. 0, or PC_EXIT_USAGE after printing the error. */
+int pc_cli_parse_ms(struct pc_cli *cli, const char *option, const char *arg, double *ret_ms);
+
+/* The options several commands share, one table row and one parser each,
+ * so `listeners`, `audit` and `watch` cannot drift apart in spelling or
+ * meaning. getopt codes (clear of scan's 0x5c00, the ledger's 0x5d00 and
+ * fleet's 0x5e00): */
+enum {
+	PC_CLI_OPT_ESTABLISHED = 0x5f00,
+	PC_CLI_OPT_NO_OWNERS,
+	PC_CLI_OPT_OWN_NETNS,
+	PC_CLI_OPT_NO_VERIFY,
+	PC_CLI_OPT_NO_PROBE,
+	PC_CLI_OPT_POLICY,
+};
+
+/* What the host inventory reads: --established, --no-owners, --own-netns
+ * (listeners, audit). */
+#define PC_CLI_INVENTORY_LONGOPTS                                         \
+	{"established", no_argument, NULL, PC_CLI_OPT_ESTABLISHED},       \
+	{"no-owners", no_argument, NULL, PC_CLI_OPT_NO_OWNERS},           \
+	{"own-netns", no_argument, NULL, PC_CLI_OPT_OWN_NETNS}
+struct pc_inventory_opts;
+/* Apply a getopt code to o: 0 handled, 1 not an inventory option. */
+int pc_cli_inventory_option(struct pc_inventory_opts *o, int code);
+
+/* How far an audit goes and what judges it: --no-verify, --no-probe,
+ * --policy FILE (audit, watch). */
+#define PC_CLI_AUDIT_LONGOPTS                                             \
+	{"no-verify", no_argument, NULL, PC_CLI_OPT_NO_VERIFY},           \
+	{"no-probe", no_argument, NULL, PC_CLI_OPT_NO_PROBE},             \
+	{"policy", required_argument, NULL, PC_CLI_OPT_POLICY}
+struct pc_cli_audit_choice {
+	bool verify;        /* live checks (default true) */
+	bool probe;         /* service probes (default true; never without verify) */
+	const char *policy; /* --policy FILE, or NULL */
+};
+/* Defaults: verify and probe, no policy. */
+void pc_cli_audit_choice_init(struct pc_cli_audit_choice *ret);
+/* Apply a getopt code (and its argument) to o: 0 handled, 1 not one of
+ * these options. */
+int pc_cli_audit_option(struct pc_cli_audit_choice *o, int code, const char *arg);
+
+/* The start every reporting command shares: --format (default def) and
+ * the knowledge base. 0, or the exit code after printing the error; on 0
+ * the caller frees *ret_kb with pc_kb_free(). */
+struct pc_kb;
+int pc_cli_format_kb(struct pc_cli *cli, const char *def, const struct pc_report_ops **ret_fmt,
+		     struct pc_kb **ret_kb);
+/* A new snapshot for this command line, or NULL after printing "out of
+ * memory" (the caller exits PC_EXIT_RUNTIME). */
+struct pc_snapshot *pc_cli_snapshot_new(struct pc_cli *cli);
 
 /* Each subcommand, cli/<name>.c. */
 extern const struct pc_cli_command pc_cmd_listeners;

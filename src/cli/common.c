@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "core/atomicfile.h"
 #include "core/text.h"
+#include "inventory/inventory.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -249,4 +250,78 @@ int pc_cli_gate_exit(const struct pc_snapshot *snap, const struct pc_cli_gate *g
 			if (snap->findings[i].severity >= gate->fail_on)
 				return PC_EXIT_FINDINGS;
 	return PC_EXIT_OK;
+}
+
+int pc_cli_parse_ms(struct pc_cli *cli, const char *option, const char *arg, double *ret_ms)
+{
+	unsigned long long v;
+	if (!pc_cli_parse_uint(arg, 1, 600000, &v))
+		return pc_cli_usage_error(cli, "%s takes milliseconds (1-600000), not '%s'", option,
+					  arg);
+	*ret_ms = (double)v;
+	return 0;
+}
+
+int pc_cli_inventory_option(struct pc_inventory_opts *o, int code)
+{
+	switch (code) {
+	case PC_CLI_OPT_ESTABLISHED:
+		o->established = true;
+		return 0;
+	case PC_CLI_OPT_NO_OWNERS:
+		o->owners = false;
+		return 0;
+	case PC_CLI_OPT_OWN_NETNS:
+		o->all_netns = false;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+void pc_cli_audit_choice_init(struct pc_cli_audit_choice *ret)
+{
+	*ret = (struct pc_cli_audit_choice){.verify = true, .probe = true};
+}
+
+int pc_cli_audit_option(struct pc_cli_audit_choice *o, int code, const char *arg)
+{
+	switch (code) {
+	case PC_CLI_OPT_NO_VERIFY:
+		/* the probes speak over the checked connection: none without it */
+		o->verify = false;
+		o->probe = false;
+		return 0;
+	case PC_CLI_OPT_NO_PROBE:
+		o->probe = false;
+		return 0;
+	case PC_CLI_OPT_POLICY:
+		o->policy = arg;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+int pc_cli_format_kb(struct pc_cli *cli, const char *def, const struct pc_report_ops **ret_fmt,
+		     struct pc_kb **ret_kb)
+{
+	const struct pc_report_ops *fmt = pc_cli_format(cli, def);
+	if (!fmt)
+		return PC_EXIT_USAGE;
+	int rc = 0;
+	struct pc_kb *kb = pc_cli_kb(cli, &rc);
+	if (!kb)
+		return rc;
+	*ret_fmt = fmt;
+	*ret_kb = kb;
+	return 0;
+}
+
+struct pc_snapshot *pc_cli_snapshot_new(struct pc_cli *cli)
+{
+	struct pc_snapshot *snap = pc_snapshot_new(cli->cmdline);
+	if (!snap)
+		pc_cli_usage_error(cli, "out of memory");
+	return snap;
 }

@@ -100,6 +100,20 @@ static const char *where(const struct pc_ledger_change *c, char *buf, size_t len
 	return buf;
 }
 
+/* Copy clean (already sanitized) into buf, with '|' escaped for md;
+ * returns the length written. */
+static size_t escape_md(const char *clean, bool md, char *buf, size_t len)
+{
+	size_t k = 0;
+	for (const char *p = clean; *p && k + 2 < len; p++) {
+		if (md && *p == '|')
+			buf[k++] = '\\';
+		buf[k++] = *p;
+	}
+	buf[k] = '\0';
+	return k;
+}
+
 /* What changed, "exe: /a -> /b; image: x -> y", or for added/removed the
  * service; sanitized for a terminal, '|' escaped for md. */
 static const char *details(const struct pc_ledger_change *c, bool md, char *buf, size_t len)
@@ -125,13 +139,7 @@ static const char *details(const struct pc_ledger_change *c, bool md, char *buf,
 	}
 	char clean[1024];
 	pc_text_sanitize(buf, clean, sizeof(clean));
-	k = 0;
-	for (const char *p = clean; *p && k + 2 < len; p++) {
-		if (md && *p == '|')
-			buf[k++] = '\\';
-		buf[k++] = *p;
-	}
-	buf[k] = '\0';
+	escape_md(clean, md, buf, len);
 	return buf;
 }
 
@@ -139,13 +147,7 @@ static const char *clean_md(const char *s, bool md, char *buf, size_t len)
 {
 	char clean[512];
 	pc_text_sanitize(s ? s : "", clean, sizeof(clean));
-	size_t k = 0;
-	for (const char *p = clean; *p && k + 2 < len; p++) {
-		if (md && *p == '|')
-			buf[k++] = '\\';
-		buf[k++] = *p;
-	}
-	buf[k] = '\0';
+	size_t k = escape_md(clean, md, buf, len);
 	if (!k && len > 1)
 		snprintf(buf, len, "-");
 	return buf;
@@ -191,10 +193,7 @@ static void write_text(FILE *f, const struct pc_ledger_diff *d, const size_t n[3
 static void write_json(FILE *f, const struct pc_ledger_diff *d, const size_t n[3])
 {
 	struct pc_json j;
-	pc_json_init(&j, f, true);
-	pc_json_begin_object(&j);
-	pc_json_key(&j, "portcensus");
-	pc_json_string(&j, PC_VERSION);
+	pc_report_json_begin(&j, f, PC_VERSION, NULL);
 	pc_json_key(&j, "from");
 	if (d->a)
 		pc_json_int(&j, d->a);

@@ -31,12 +31,10 @@ static const char usage[] =
  * them in their data, and a person running them should see them too. */
 static int run(struct pc_cli *cli, int argc, char **argv)
 {
-	enum { OPT_EST = 256, OPT_NO_OWNERS, OPT_PROC, OPT_OWN_NETNS };
+	enum { OPT_PROC = 256 };
 	static const struct option longopts[] = {
-		{"established", no_argument, NULL, OPT_EST},
-		{"no-owners", no_argument, NULL, OPT_NO_OWNERS},
+		PC_CLI_INVENTORY_LONGOPTS,
 		{"proc", no_argument, NULL, OPT_PROC},
-		{"own-netns", no_argument, NULL, OPT_OWN_NETNS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -47,23 +45,16 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_EST:
-			opts.established = true;
-			break;
-		case OPT_NO_OWNERS:
-			opts.owners = false;
-			break;
 		case OPT_PROC:
 			opts.force_proc = true;
-			break;
-		case OPT_OWN_NETNS:
-			opts.all_netns = false;
 			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
-			return pc_cli_bad_option(cli, c, argv);
+			if (pc_cli_inventory_option(&opts, c) != 0)
+				return pc_cli_bad_option(cli, c, argv);
+			break;
 		}
 	}
 	if (optind < argc)
@@ -71,17 +62,14 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 					       "'portcensus help listeners')",
 					  argv[optind]);
 
-	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
-	if (!fmt)
-		return PC_EXIT_USAGE;
-	int rc = 0;
-	struct pc_kb *kb = pc_cli_kb(cli, &rc);
-	if (!kb)
+	const struct pc_report_ops *fmt;
+	struct pc_kb *kb;
+	int rc = pc_cli_format_kb(cli, "table", &fmt, &kb);
+	if (rc)
 		return rc;
-	struct pc_snapshot *snap = pc_snapshot_new(cli->cmdline);
+	struct pc_snapshot *snap = pc_cli_snapshot_new(cli);
 	if (!snap) {
 		pc_kb_free(kb);
-		pc_cli_usage_error(cli, "out of memory");
 		return PC_EXIT_RUNTIME;
 	}
 	struct pc_error err = {0};

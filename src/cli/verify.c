@@ -104,24 +104,19 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	struct pc_import_opts io = {0};
 	bool exit_zero = false;
 	unsigned long long v;
-	int c;
+	int c, rc;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_TIMEOUT:
-			if (!pc_cli_parse_uint(optarg, 1, 600000, &v))
-				return pc_cli_usage_error(cli, "--timeout takes milliseconds "
-							       "(1-600000), not '%s'",
-							  optarg);
-			ro.timeout_ms = (double)v;
+			if ((rc = pc_cli_parse_ms(cli, "--timeout", optarg, &ro.timeout_ms)))
+				return rc;
 			break;
 		case OPT_PROBE_TIMEOUT:
-			if (!pc_cli_parse_uint(optarg, 1, 600000, &v))
-				return pc_cli_usage_error(cli, "--probe-timeout takes milliseconds "
-							       "(1-600000), not '%s'",
-							  optarg);
-			ro.probe_opts.timeout_ms = (double)v;
+			if ((rc = pc_cli_parse_ms(cli, "--probe-timeout", optarg,
+						  &ro.probe_opts.timeout_ms)))
+				return rc;
 			break;
 		case OPT_PARALLEL:
 			if (!pc_cli_parse_uint(optarg, 1, 4096, &v))
@@ -181,16 +176,12 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		return pr;
 	ro.privsep = &ps;
 
-	const struct pc_report_ops *fmt = pc_cli_format(cli, "table");
-	if (!fmt)
-		return PC_EXIT_USAGE;
-	int rc = 0;
-	struct pc_kb *kb = pc_cli_kb(cli, &rc);
-	if (!kb)
+	const struct pc_report_ops *fmt;
+	struct pc_kb *kb;
+	if ((rc = pc_cli_format_kb(cli, "table", &fmt, &kb)))
 		return rc;
-	struct pc_snapshot *snap = pc_snapshot_new(cli->cmdline);
+	struct pc_snapshot *snap = pc_cli_snapshot_new(cli);
 	if (!snap) {
-		fprintf(stderr, "%s: error: out of memory\n", cli->prog);
 		pc_kb_free(kb);
 		return PC_EXIT_RUNTIME;
 	}

@@ -403,15 +403,13 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 {
 	enum { OPT_INTERVAL = 256, OPT_JITTER, OPT_CYCLES, OPT_NO_LISTEN, OPT_ALERT_ON,
 	       OPT_JSONL, OPT_SYSLOG, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_WEBHOOK_SECRET,
-	       OPT_EXEC, OPT_EXEC_ARG, OPT_NO_VERIFY, OPT_NO_PROBE, OPT_POLICY };
+	       OPT_EXEC, OPT_EXEC_ARG };
 	static const struct option longopts[] = {
 		{"interval", required_argument, NULL, OPT_INTERVAL},
 		{"jitter", required_argument, NULL, OPT_JITTER},
 		{"cycles", required_argument, NULL, OPT_CYCLES},
 		{"no-listen-watch", no_argument, NULL, OPT_NO_LISTEN},
-		{"no-verify", no_argument, NULL, OPT_NO_VERIFY},
-		{"policy", required_argument, NULL, OPT_POLICY},
-		{"no-probe", no_argument, NULL, OPT_NO_PROBE},
+		PC_CLI_AUDIT_LONGOPTS,
 		{"alert-on", required_argument, NULL, OPT_ALERT_ON},
 		{"alert-jsonl", required_argument, NULL, OPT_JSONL},
 		{"alert-syslog", optional_argument, NULL, OPT_SYSLOG},
@@ -428,8 +426,9 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	struct watch_ctx w = {.cli = cli, .alert_on = PC_SEV_HIGH};
 	int64_t interval = 3600000;
 	unsigned long long jitter = 10, cycles = 0;
-	bool fast = true, verify = true, probe = true;
-	const char *policy_file = NULL;
+	bool fast = true;
+	struct pc_cli_audit_choice choice;
+	pc_cli_audit_choice_init(&choice);
 	struct pc_policy *policy = NULL;
 	const char *jsonl = NULL, *syslog_sock = NULL, *webhook = NULL, *secret = NULL;
 	bool want_syslog = false, slack = false;
@@ -456,15 +455,6 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 			break;
 		case OPT_NO_LISTEN:
 			fast = false;
-			break;
-		case OPT_NO_VERIFY:
-			verify = false;
-			break;
-		case OPT_POLICY:
-			policy_file = optarg;
-			break;
-		case OPT_NO_PROBE:
-			probe = false;
 			break;
 		case OPT_ALERT_ON:
 			if (pc_severity_parse(optarg, &w.alert_on) != 0)
@@ -509,6 +499,8 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		default: {
 			if (c == '?' || c == ':')
 				return pc_cli_bad_option(cli, c, argv);
+			if (pc_cli_audit_option(&choice, c, optarg) == 0)
+				break;
 			int lr = pc_cli_ledger_option(cli, &lo, c, optarg);
 			if (lr == 1)
 				return pc_cli_bad_option(cli, '?', argv);
@@ -527,6 +519,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		prom = pc_report_find("prom");
 	}
 
+	const char *policy_file = choice.policy;
 	if (policy_file) {
 		int pr = pc_cli_policy_open(cli, policy_file, &policy);
 		if (pr)
@@ -572,7 +565,8 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	struct sigaction hup = {.sa_handler = on_hup};
 	sigaction(SIGHUP, &hup, NULL);
-	struct cycle_opts co = {.lo = &lo, .prom = prom, .verify = verify, .probe = probe};
+	struct cycle_opts co = {.lo = &lo, .prom = prom, .verify = choice.verify,
+				.probe = choice.probe};
 	for (unsigned n = 1; !stop_flag; n++) {
 		if (reload_flag && policy_file) {
 			/* a policy that no longer loads is named (file:line:col) and

@@ -5,7 +5,7 @@
  * files we do not control. Every byte that portcensus prints for a person
  * (table cells, CSV fields, dot labels, warnings and errors on stderr) goes
  * through pc_text_sanitize(), the one place that decides what is safe to
- * show. JSON and XML keep their own escaping (core/json.c, report/nmap_xml.c):
+ * show. JSON and XML keep their own escaping (core/json.c, report/escape.c):
  * they are read by programs, which need the bytes, not a cleaned view.
  */
 #ifndef PC_CORE_TEXT_H

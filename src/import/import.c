@@ -14,9 +14,11 @@
  */
 #include "import/sink.h"
 #include "core/buf.h"
+#include "core/text.h"
 #include "scan/targets.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +116,45 @@ bool pc_import_port(const char *s, size_t len, uint16_t *ret)
 		return false;
 	*ret = (uint16_t)v;
 	return true;
+}
+
+int pc_import_vfail_at(struct pc_import_ctx *c, int code, int line, int col, const char *fmt,
+		       va_list ap)
+{
+	char msg[400], clean[400];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pc_text_sanitize(msg, clean, sizeof(clean));
+	return pc_error_set_at(c->err, code, c->file, line, col, "%s", clean);
+}
+
+int pc_import_fail_at(struct pc_import_ctx *c, int code, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = pc_import_vfail_at(c, code, line, col, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+const struct pc_jval *pc_import_member(struct pc_import_ctx *c, const struct pc_jval *obj,
+				       const char *what, const char *key, enum pc_jtype type,
+				       bool required, int *r)
+{
+	const struct pc_jval *v = pc_jval_get(obj, key);
+	*r = 0;
+	if (!v || (!required && v->type == PC_JNULL)) {
+		if (required)
+			*r = pc_error_set_at(c->err, PC_EPARSE, c->file, obj->line, obj->col,
+					     "%s has no \"%s\"", what, key);
+		return NULL;
+	}
+	if (v->type != type) {
+		*r = pc_error_set_at(c->err, PC_EPARSE, c->file, v->line, v->col,
+				     "\"%s\" must be a %s, not a %s", key, pc_jtype_name(type),
+				     pc_jtype_name(v->type));
+		return NULL;
+	}
+	return v;
 }
 
 static uint64_t key_hash(enum pc_proto proto, const struct pc_addr *a, uint16_t port)

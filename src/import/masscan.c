@@ -175,36 +175,14 @@ int pc_import_masscan_list(struct pc_import_ctx *c, const char *data, size_t len
 
 /* ---- -oJ and -oD ---- */
 
-static int jfail(struct pc_import_ctx *c, const struct pc_jval *v, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* a parse error at v, its message sanitised */
+#define JFAIL(c, v, ...) pc_import_fail_at((c), PC_EPARSE, (v)->line, (v)->col, __VA_ARGS__)
 
-static int jfail(struct pc_import_ctx *c, const struct pc_jval *v, const char *fmt, ...)
-{
-	char msg[256], clean[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	pc_text_sanitize(msg, clean, sizeof(clean));
-	return pc_error_set_at(c->err, PC_EPARSE, c->file, v->line, v->col, "%s", clean);
-}
-
+/* a required member of a masscan record */
 static const struct pc_jval *need(struct pc_import_ctx *c, const struct pc_jval *obj,
 				  const char *key, enum pc_jtype type, int *r)
 {
-	const struct pc_jval *v = pc_jval_get(obj, key);
-	if (!v) {
-		*r = pc_error_set_at(c->err, PC_EPARSE, c->file, obj->line, obj->col,
-				     "masscan record has no \"%s\"", key);
-		return NULL;
-	}
-	if (v->type != type) {
-		*r = pc_error_set_at(c->err, PC_EPARSE, c->file, v->line, v->col,
-				     "\"%s\" must be a %s, not a %s", key, pc_jtype_name(type),
-				     pc_jtype_name(v->type));
-		return NULL;
-	}
-	return v;
+	return pc_import_member(c, obj, "masscan record", key, type, true, r);
 }
 
 /* One port of a record: port, proto, and status or service. */
@@ -214,7 +192,7 @@ static int json_port(struct pc_import_ctx *c, const struct pc_addr *addr, const 
 {
 	int pr = pc_import_proto(proto->str, proto->len);
 	if (pr == -1 || strlen(proto->str) != proto->len)
-		return jfail(c, proto, "unknown protocol \"%.32s\"",
+		return JFAIL(c, proto, "unknown protocol \"%.32s\"",
 			     pc_jval_str(proto) ? proto->str : "?");
 	if (!service)
 		c->stats->records++;
@@ -225,7 +203,7 @@ static int json_port(struct pc_import_ctx *c, const struct pc_addr *addr, const 
 	}
 	uint64_t p;
 	if (!pc_jval_uint(port, 65535, &p) || p == 0)
-		return jfail(c, port, "port must be a number 1-65535, not %.32s", port->str);
+		return JFAIL(c, port, "port must be a number 1-65535, not %.32s", port->str);
 	const char *claim = NULL;
 	if (service) {
 		const struct pc_jval *name = pc_jval_get(service, "name");
@@ -245,8 +223,28 @@ static int json_ip(struct pc_import_ctx *c, const struct pc_jval *ip, struct pc_
 	if (!s || pc_addr_parse(s, ret) < 0) {
 		char clean[64];
 		pc_text_sanitize(s ? s : "", clean, sizeof(clean));
-		return jfail(c, ip, "not an IP address: \"%s\"", clean);
+		return JFAIL(c, ip, "not an IP address: \"%s\"", clean);
 	}
+	return 0;
+}
+
+/* obj's "ip", as an address */
+static int need_ip(struct pc_import_ctx *c, const struct pc_jval *obj, struct pc_addr *ret)
+{
+	int r = 0;
+	const struct pc_jval *ip = need(c, obj, "ip", PC_JSTRING, &r);
+	return ip ? json_ip(c, ip, ret) : r;
+}
+
+/* obj's "port" and "proto", checked later by json_port */
+static int need_port_proto(struct pc_import_ctx *c, const struct pc_jval *obj,
+			   const struct pc_jval **ret_port, const struct pc_jval **ret_proto)
+{
+	int r = 0;
+	if (!(*ret_port = need(c, obj, "port", PC_JNUMBER, &r)))
+		return r;
+	if (!(*ret_proto = need(c, obj, "proto", PC_JSTRING, &r)))
+		return r;
 	return 0;
 }
 
@@ -254,13 +252,10 @@ static int json_record(struct pc_import_ctx *c, const struct pc_jval *rec)
 {
 	int r = 0;
 	if (rec->type != PC_JOBJECT)
-		return jfail(c, rec, "masscan record must be an object, not a %s",
+		return JFAIL(c, rec, "masscan record must be an object, not a %s",
 			     pc_jtype_name(rec->type));
-	const struct pc_jval *ip = need(c, rec, "ip", PC_JSTRING, &r);
-	if (!ip)
-		return r;
 	struct pc_addr addr;
-	if ((r = json_ip(c, ip, &addr)) < 0)
+	if ((r = need_ip(c, rec, &addr)) < 0)
 		return r;
 	const struct pc_jval *ports = need(c, rec, "ports", PC_JARRAY, &r);
 	if (!ports)
@@ -268,18 +263,15 @@ static int json_record(struct pc_import_ctx *c, const struct pc_jval *rec)
 	for (size_t i = 0; i < ports->n; i++) {
 		const struct pc_jval *pe = &ports->kids[i];
 		if (pe->type != PC_JOBJECT)
-			return jfail(c, pe, "port entry must be an object, not a %s",
+			return JFAIL(c, pe, "port entry must be an object, not a %s",
 				     pc_jtype_name(pe->type));
-		const struct pc_jval *port = need(c, pe, "port", PC_JNUMBER, &r);
-		if (!port)
-			return r;
-		const struct pc_jval *proto = need(c, pe, "proto", PC_JSTRING, &r);
-		if (!proto)
+		const struct pc_jval *port, *proto;
+		if ((r = need_port_proto(c, pe, &port, &proto)) < 0)
 			return r;
 		const struct pc_jval *service = pc_jval_get(pe, "service");
 		const char *status = NULL;
 		if (service && service->type != PC_JOBJECT)
-			return jfail(c, service, "\"service\" must be an object, not a %s",
+			return JFAIL(c, service, "\"service\" must be an object, not a %s",
 				     pc_jtype_name(service->type));
 		if (!service) {
 			const struct pc_jval *st = need(c, pe, "status", PC_JSTRING, &r);
@@ -315,7 +307,7 @@ int pc_import_masscan_json(struct pc_import_ctx *c, const char *data, size_t len
 		return r;
 	const struct pc_jval *root = doc->root;
 	if (root->type != PC_JARRAY)
-		r = jfail(c, root, "masscan -oJ must be an array of records, not a %s",
+		r = JFAIL(c, root, "masscan -oJ must be an array of records, not a %s",
 			  pc_jtype_name(root->type));
 	pc_jdoc_free(doc);
 	return r;
@@ -324,20 +316,14 @@ int pc_import_masscan_json(struct pc_import_ctx *c, const char *data, size_t len
 int pc_import_masscan_ndjson(struct pc_import_ctx *c, const struct pc_jval *rec)
 {
 	int r = 0;
-	const struct pc_jval *ip = need(c, rec, "ip", PC_JSTRING, &r);
-	if (!ip)
-		return r;
 	struct pc_addr addr;
-	if ((r = json_ip(c, ip, &addr)) < 0)
+	if ((r = need_ip(c, rec, &addr)) < 0)
 		return r;
 	const struct pc_jval *type = need(c, rec, "rec_type", PC_JSTRING, &r);
 	if (!type)
 		return r;
-	const struct pc_jval *port = need(c, rec, "port", PC_JNUMBER, &r);
-	if (!port)
-		return r;
-	const struct pc_jval *proto = need(c, rec, "proto", PC_JSTRING, &r);
-	if (!proto)
+	const struct pc_jval *port, *proto;
+	if ((r = need_port_proto(c, rec, &port, &proto)) < 0)
 		return r;
 	const struct pc_jval *d = need(c, rec, "data", PC_JOBJECT, &r);
 	if (!d)

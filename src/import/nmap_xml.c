@@ -75,13 +75,10 @@ static void stop(struct xstate *x, int code, const char *fmt, ...)
 {
 	if (x->r < 0)
 		return;
-	char msg[400], clean[400];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	x->r = pc_import_vfail_at(x->c, code, line_of(x), col_of(x), fmt, ap);
 	va_end(ap);
-	pc_text_sanitize(msg, clean, sizeof(clean));
-	x->r = pc_error_set_at(x->c->err, code, x->c->file, line_of(x), col_of(x), "%s", clean);
 	XML_StopParser(x->p, XML_FALSE);
 }
 

@@ -19,24 +19,11 @@ static int fail(struct pc_import_ctx *c, const struct pc_jval *v, const char *ms
 	return pc_error_set_at(c->err, PC_EPARSE, c->file, v->line, v->col, "%s", msg);
 }
 
+/* a member of an endpoint (pc_import_member) */
 static const struct pc_jval *member(struct pc_import_ctx *c, const struct pc_jval *obj,
 				    const char *key, enum pc_jtype type, bool required, int *r)
 {
-	const struct pc_jval *v = pc_jval_get(obj, key);
-	*r = 0;
-	if (!v || (!required && v->type == PC_JNULL)) {
-		if (required)
-			*r = pc_error_set_at(c->err, PC_EPARSE, c->file, obj->line, obj->col,
-					     "endpoint has no \"%s\"", key);
-		return NULL;
-	}
-	if (v->type != type) {
-		*r = pc_error_set_at(c->err, PC_EPARSE, c->file, v->line, v->col,
-				     "\"%s\" must be a %s, not a %s", key, pc_jtype_name(type),
-				     pc_jtype_name(v->type));
-		return NULL;
-	}
-	return v;
+	return pc_import_member(c, obj, "endpoint", key, type, required, r);
 }
 
 static int endpoint(struct pc_import_ctx *c, const struct pc_jval *e)

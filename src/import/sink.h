@@ -7,7 +7,9 @@
 #define PC_IMPORT_SINK_H
 
 #include "import/import.h"
+#include "core/jsonparse.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 
 struct pc_import_ctx {
@@ -40,6 +42,21 @@ int pc_import_proto(const char *s, size_t len);
 /* Parse a port "1".."65535" (decimal digits only) of length len. */
 bool pc_import_port(const char *s, size_t len, uint16_t *ret);
 
+/* Set c->err to code at line:col of the file, with the formatted message
+ * sanitised (it quotes the file's bytes); returns code. */
+int pc_import_fail_at(struct pc_import_ctx *c, int code, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+int pc_import_vfail_at(struct pc_import_ctx *c, int code, int line, int col, const char *fmt,
+		       va_list ap) __attribute__((format(printf, 5, 0)));
+
+/* The member key of the JSON object obj, which must be of type. NULL with
+ * *r = 0 when it is optional and absent or null; NULL with *r a parse
+ * error when it is required and absent ("WHAT has no "key"", at obj) or
+ * of another type (at the value). */
+const struct pc_jval *pc_import_member(struct pc_import_ctx *c, const struct pc_jval *obj,
+				       const char *what, const char *key, enum pc_jtype type,
+				       bool required, int *r);
+
 int pc_import_nmap_xml(struct pc_import_ctx *c, const char *data, size_t len);
 int pc_import_masscan_list(struct pc_import_ctx *c, const char *data, size_t len);
 int pc_import_masscan_json(struct pc_import_ctx *c, const char *data, size_t len);
@@ -47,7 +64,6 @@ int pc_import_our_json(struct pc_import_ctx *c, const char *data, size_t len);
 int pc_import_jsonl(struct pc_import_ctx *c, const char *data, size_t len);
 
 /* One masscan -oD (NDJSON) record, already parsed (masscan.c). */
-struct pc_jval;
 int pc_import_masscan_ndjson(struct pc_import_ctx *c, const struct pc_jval *rec);
 
 #endif

@@ -112,14 +112,28 @@ static int each_nested(const void *buf, size_t len, uint32_t seq, uint16_t famil
 	return r;
 }
 
-struct svc_arg {
-	pc_ipvs_service_fn fn;
+/* a port attribute: network order on the wire */
+static int get_port(const uint8_t *v, size_t n, uint16_t *ret)
+{
+	uint16_t port;
+	int r = get_u16(v, n, &port);
+	if (r == 0)
+		*ret = ntohs(port);
+	return r;
+}
+
+/* the caller's callback for one service or one destination record */
+struct rec_arg {
+	union {
+		pc_ipvs_service_fn svc;
+		pc_ipvs_dest_fn dest;
+	} fn;
 	void *ctx;
 };
 
 static int parse_service(const uint8_t *p, size_t n, void *arg)
 {
-	struct svc_arg *a = arg;
+	struct rec_arg *a = arg;
 	struct pc_ipvs_service s;
 	memset(&s, 0, sizeof(s));
 	uint16_t t;
@@ -129,7 +143,6 @@ static int parse_service(const uint8_t *p, size_t n, void *arg)
 	bool have_af = false;
 	while ((e = pc_nla_next(&p, &n, &t, &v, &vn)) > 0) {
 		int r = 0;
-		uint16_t port;
 		switch (t) {
 		case IPVS_SVC_ATTR_AF:
 			r = get_u16(v, vn, &s.af);
@@ -142,8 +155,7 @@ static int parse_service(const uint8_t *p, size_t n, void *arg)
 			get_addr(v, vn, &s.addr);
 			break;
 		case IPVS_SVC_ATTR_PORT:
-			r = get_u16(v, vn, &port);
-			s.port = ntohs(port);
+			r = get_port(v, vn, &s.port);
 			break;
 		case IPVS_SVC_ATTR_FWMARK:
 			r = get_u32(v, vn, &s.fwmark);
@@ -168,25 +180,20 @@ static int parse_service(const uint8_t *p, size_t n, void *arg)
 	if (!have_af || (s.af != AF_INET && s.af != AF_INET6))
 		return PC_EPARSE;
 	s.addr.family = (sa_family_t)s.af;
-	return a->fn(a->ctx, &s);
+	return a->fn.svc(a->ctx, &s);
 }
 
 int pc_ipvs_parse_services(const void *buf, size_t len, uint32_t seq, uint16_t family,
                            pc_ipvs_service_fn fn, void *ctx, struct pc_nl_status *st)
 {
-	struct svc_arg a = {fn, ctx};
+	struct rec_arg a = {.fn.svc = fn, .ctx = ctx};
 	return each_nested(buf, len, seq, family, IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE, st,
 	                   parse_service, &a);
 }
 
-struct dest_arg {
-	pc_ipvs_dest_fn fn;
-	void *ctx;
-};
-
 static int parse_dest(const uint8_t *p, size_t n, void *arg)
 {
-	struct dest_arg *a = arg;
+	struct rec_arg *a = arg;
 	struct pc_ipvs_dest d;
 	memset(&d, 0, sizeof(d));
 	uint16_t t, af = 0;
@@ -195,14 +202,12 @@ static int parse_dest(const uint8_t *p, size_t n, void *arg)
 	int e;
 	while ((e = pc_nla_next(&p, &n, &t, &v, &vn)) > 0) {
 		int r = 0;
-		uint16_t port;
 		switch (t) {
 		case IPVS_DEST_ATTR_ADDR:
 			get_addr(v, vn, &d.addr);
 			break;
 		case IPVS_DEST_ATTR_PORT:
-			r = get_u16(v, vn, &port);
-			d.port = ntohs(port);
+			r = get_port(v, vn, &d.port);
 			break;
 		case IPVS_DEST_ATTR_WEIGHT:
 			r = get_u32(v, vn, &d.weight);
@@ -223,13 +228,13 @@ static int parse_dest(const uint8_t *p, size_t n, void *arg)
 		return e;
 	/* older kernels send no family: the caller knows the service's */
 	d.addr.family = af == AF_INET || af == AF_INET6 ? af : 0;
-	return a->fn(a->ctx, &d);
+	return a->fn.dest(a->ctx, &d);
 }
 
 int pc_ipvs_parse_dests(const void *buf, size_t len, uint32_t seq, uint16_t family,
                         pc_ipvs_dest_fn fn, void *ctx, struct pc_nl_status *st)
 {
-	struct dest_arg a = {fn, ctx};
+	struct rec_arg a = {.fn.dest = fn, .ctx = ctx};
 	return each_nested(buf, len, seq, family, IPVS_CMD_NEW_DEST, IPVS_CMD_ATTR_DEST, st,
 	                   parse_dest, &a);
 }
@@ -314,18 +319,14 @@ struct dump_ctx {
 	void *ctx;
 };
 
-static int parse_svc_buf(void *ctx, const void *buf, size_t len, bool *done)
+/* one recv() of the service dump (svcs set) or of a destination dump */
+static int parse_dump_buf(void *ctx, const void *buf, size_t len, bool *done)
 {
 	struct dump_ctx *d = ctx;
-	int r = pc_ipvs_parse_services(buf, len, d->seq, d->family, keep_service, d->svcs, &d->st);
-	*done = d->st.done;
-	return r;
-}
-
-static int parse_dest_buf(void *ctx, const void *buf, size_t len, bool *done)
-{
-	struct dump_ctx *d = ctx;
-	int r = pc_ipvs_parse_dests(buf, len, d->seq, d->family, d->dest_fn, d->ctx, &d->st);
+	int r =
+	    d->svcs
+	        ? pc_ipvs_parse_services(buf, len, d->seq, d->family, keep_service, d->svcs, &d->st)
+	        : pc_ipvs_parse_dests(buf, len, d->seq, d->family, d->dest_fn, d->ctx, &d->st);
 	*done = d->st.done;
 	return r;
 }
@@ -346,7 +347,7 @@ int pc_ipvs_dump(int fd, pc_ipvs_service_fn svc_fn, pc_ipvs_dest_fn dest_fn, voi
 	struct dump_ctx d = {.seq = pc_nl_next_seq(), .family = f.id, .svcs = &svcs};
 	start(&q, f.id, NLM_F_REQUEST | NLM_F_DUMP, d.seq, IPVS_CMD_GET_SERVICE, IPVS_GENL_VERSION);
 	finish(&q);
-	r = pc_nl_dump(fd, q.b, q.len, parse_svc_buf, &d);
+	r = pc_nl_dump(fd, q.b, q.len, parse_dump_buf, &d);
 	for (size_t i = 0; r == 0 && i < svcs.n; i++) {
 		const struct pc_ipvs_service *s = &svcs.s[i];
 		if ((r = svc_fn(ctx, s)) != 0)
@@ -370,7 +371,7 @@ int pc_ipvs_dump(int fd, pc_ipvs_service_fn svc_fn, pc_ipvs_dest_fn dest_fn, voi
 		if ((r = put(&q, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, inner.b, inner.len)) < 0)
 			break;
 		finish(&q);
-		r = pc_nl_dump(fd, q.b, q.len, parse_dest_buf, &dd);
+		r = pc_nl_dump(fd, q.b, q.len, parse_dump_buf, &dd);
 	}
 	free(svcs.s);
 	return r;

@@ -13,13 +13,91 @@
  *   produce (no NaN reaches a report writer or a sort).
  * - The encoder writes the same layout through a cursor with the same
  *   bound, so a record that does not fit is refused whole, not cut.
+ * - Runs of same-kind fields (the service, TLS and SSH strings, the stats
+ *   counters) are tables that the decoder, the encoder and
+ *   pc_privsep_update_from() all walk, so a field added to a group is
+ *   carried both ways in the same place, in the same order.
  */
 #include "privsep/msg.h"
 #include "scan/pace.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
+
+/* ---- the layout shared by the decoder, the encoder and update_from ---- */
+
+/* A string field of an UPDATE record and the model string it carries:
+ * where it sits in struct pc_privsep_update, where in its model struct
+ * (struct pc_service, pc_tls_info or pc_ssh_info), and its name in
+ * errors. Each group travels as one run, in table order, so the three
+ * places that walk a group cannot disagree on the order. */
+struct str_field {
+	size_t off, model_off;
+	const char *what;
+};
+#define STR_FIELD(member, model, model_member, what)                                              \
+	{offsetof(struct pc_privsep_update, member), offsetof(model, model_member), what}
+
+static const struct str_field service_strs[] = {
+    STR_FIELD(name, struct pc_service, name, "service.name"),
+    STR_FIELD(product, struct pc_service, product, "service.product"),
+    STR_FIELD(version, struct pc_service, version, "service.version"),
+    STR_FIELD(evidence, struct pc_service, evidence, "service.evidence"),
+    STR_FIELD(banner, struct pc_service, banner, "service.banner"),
+};
+static const struct str_field tls_strs[] = {
+    STR_FIELD(tls_version, struct pc_tls_info, version, "tls_info.version"),
+    STR_FIELD(cipher, struct pc_tls_info, cipher, "tls_info.cipher"),
+    STR_FIELD(subject, struct pc_tls_info, subject, "tls_info.subject"),
+    STR_FIELD(issuer, struct pc_tls_info, issuer, "tls_info.issuer"),
+    STR_FIELD(not_after, struct pc_tls_info, not_after, "tls_info.not_after"),
+};
+static const struct str_field ssh_strs[] = {
+    STR_FIELD(hostkey_type, struct pc_ssh_info, hostkey_type, "ssh_info.hostkey_type"),
+    STR_FIELD(hostkey_fingerprint, struct pc_ssh_info, hostkey_fingerprint,
+              "ssh_info.hostkey_fingerprint"),
+};
+#define N_OF(t) (sizeof(t) / sizeof((t)[0]))
+
+static struct pc_privsep_str *str_at(struct pc_privsep_update *u, const struct str_field *f)
+{
+	return (struct pc_privsep_str *)((char *)u + f->off);
+}
+
+static struct pc_privsep_str str_of(const struct pc_privsep_update *u, const struct str_field *f)
+{
+	return *(const struct pc_privsep_str *)((const char *)u + f->off);
+}
+
+/* Round-trip times and durations a stage can produce: -1 (unknown) up to a
+ * year. */
+#define RTT_MAX (365.0 * 86400 * 1000)
+
+/* The counters and rates at the head of a STATS/PROGRESS record, in wire
+ * order: a uint64_t counter, or a double in [0, hi]. */
+struct stats_field {
+	size_t off;
+	bool is_double;
+	double hi;
+	const char *what;
+};
+#define STATS_U64(member) {offsetof(struct pc_privsep_stats, member), false, 0, "stats." #member}
+#define STATS_F64(member, hi)                                                                      \
+	{offsetof(struct pc_privsep_stats, member), true, hi, "stats." #member}
+
+static const struct stats_field stats_fields[] = {
+    STATS_U64(sent),
+    STATS_U64(replies),
+    STATS_U64(retries),
+    STATS_U64(capture_drops),
+    STATS_F64(duration_s, RTT_MAX / 1000),
+    STATS_F64(rate_pps, 1e12),
+    STATS_U64(found),
+    STATS_F64(pace_pps, 1e12),
+    STATS_F64(rate_step_s, 1e9),
+};
 
 /* ---- decoding ---- */
 
@@ -115,11 +193,16 @@ static struct pc_privsep_str get_str(struct cursor *c, const char *what)
 	return s;
 }
 
-/* Round-trip times and durations a stage can produce: -1 (unknown) up to a
- * year. */
-#define RTT_MAX (365.0 * 86400 * 1000)
 /* The last enum pc_state value (keep in step with core/model.h). */
 #define STATE_LAST PC_STATE_FORWARDED
+
+/* one group of string fields, in table order */
+static void get_strs(struct cursor *c, struct pc_privsep_update *u, const struct str_field *t,
+                     size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		*str_at(u, &t[i]) = get_str(c, t[i].what);
+}
 
 static void decode_service(struct cursor *c, struct pc_privsep_update *u);
 
@@ -145,20 +228,12 @@ static void decode_update(struct cursor *c, struct pc_privsep_update *u)
 
 static void decode_service(struct cursor *c, struct pc_privsep_update *u)
 {
-	u->name = get_str(c, "service.name");
-	u->product = get_str(c, "service.product");
-	u->version = get_str(c, "service.version");
-	u->evidence = get_str(c, "service.evidence");
-	u->banner = get_str(c, "service.banner");
+	get_strs(c, u, service_strs, N_OF(service_strs));
 	u->tls = (enum pc_tristate)get_enum(c, PC_TRI_UNKNOWN, PC_TRI_TRUE, "service.tls");
 	u->auth = (enum pc_auth)get_enum(c, PC_AUTH_UNKNOWN, PC_AUTH_REQUIRED, "service.auth");
 	u->has_tls_info = get_bool(c, "service.has_tls_info");
 	if (u->has_tls_info) {
-		u->tls_version = get_str(c, "tls_info.version");
-		u->cipher = get_str(c, "tls_info.cipher");
-		u->subject = get_str(c, "tls_info.subject");
-		u->issuer = get_str(c, "tls_info.issuer");
-		u->not_after = get_str(c, "tls_info.not_after");
+		get_strs(c, u, tls_strs, N_OF(tls_strs));
 		u->self_signed = (enum pc_tristate)get_enum(c, PC_TRI_UNKNOWN, PC_TRI_TRUE,
 							    "tls_info.self_signed");
 	}
@@ -170,10 +245,8 @@ static void decode_service(struct cursor *c, struct pc_privsep_update *u)
 			invalid(c, "service.auth_methods");
 	}
 	u->has_ssh_info = get_bool(c, "service.has_ssh_info");
-	if (u->has_ssh_info) {
-		u->hostkey_type = get_str(c, "ssh_info.hostkey_type");
-		u->hostkey_fingerprint = get_str(c, "ssh_info.hostkey_fingerprint");
-	}
+	if (u->has_ssh_info)
+		get_strs(c, u, ssh_strs, N_OF(ssh_strs));
 }
 
 /* An address: family (AF_INET, AF_INET6, or 0 when none_ok) and 16
@@ -209,15 +282,14 @@ static void decode_found(struct cursor *c, struct pc_privsep_found *f)
 
 static void decode_stats(struct cursor *c, struct pc_privsep_stats *s)
 {
-	s->sent = get_u64(c, "stats.sent");
-	s->replies = get_u64(c, "stats.replies");
-	s->retries = get_u64(c, "stats.retries");
-	s->capture_drops = get_u64(c, "stats.capture_drops");
-	s->duration_s = get_f64(c, 0, RTT_MAX / 1000, "stats.duration_s");
-	s->rate_pps = get_f64(c, 0, 1e12, "stats.rate_pps");
-	s->found = get_u64(c, "stats.found");
-	s->pace_pps = get_f64(c, 0, 1e12, "stats.pace_pps");
-	s->rate_step_s = get_f64(c, 0, 1e9, "stats.rate_step_s");
+	for (size_t i = 0; i < N_OF(stats_fields); i++) {
+		const struct stats_field *f = &stats_fields[i];
+		char *at = (char *)s + f->off;
+		if (f->is_double)
+			*(double *)at = get_f64(c, 0, f->hi, f->what);
+		else
+			*(uint64_t *)at = get_u64(c, f->what);
+	}
 	s->limit = (uint8_t)get_enum(c, 0, PC_PACE_CAPTURE, "stats.limit");
 	get_addr(c, &s->limit_net, true, "stats.limit_family", "stats.limit_net");
 	unsigned max_prefix = s->limit_net.family == AF_INET6 ? 128
@@ -363,6 +435,13 @@ static void put_str(struct writer *w, struct pc_privsep_str s)
 		put(w, s.p, len);
 }
 
+static void put_strs(struct writer *w, const struct pc_privsep_update *u,
+                     const struct str_field *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		put_str(w, str_of(u, &t[i]));
+}
+
 static void put_service(struct writer *w, const struct pc_privsep_update *u);
 
 static void put_update(struct writer *w, const struct pc_privsep_update *u)
@@ -384,30 +463,20 @@ static void put_update(struct writer *w, const struct pc_privsep_update *u)
 
 static void put_service(struct writer *w, const struct pc_privsep_update *u)
 {
-	put_str(w, u->name);
-	put_str(w, u->product);
-	put_str(w, u->version);
-	put_str(w, u->evidence);
-	put_str(w, u->banner);
+	put_strs(w, u, service_strs, N_OF(service_strs));
 	put_u8(w, u->tls);
 	put_u8(w, u->auth);
 	put_u8(w, u->has_tls_info);
 	if (u->has_tls_info) {
-		put_str(w, u->tls_version);
-		put_str(w, u->cipher);
-		put_str(w, u->subject);
-		put_str(w, u->issuer);
-		put_str(w, u->not_after);
+		put_strs(w, u, tls_strs, N_OF(tls_strs));
 		put_u8(w, u->self_signed);
 	}
 	put_u8(w, (int)u->n_auth_methods);
 	for (size_t i = 0; i < u->n_auth_methods; i++)
 		put_str(w, u->auth_methods[i]);
 	put_u8(w, u->has_ssh_info);
-	if (u->has_ssh_info) {
-		put_str(w, u->hostkey_type);
-		put_str(w, u->hostkey_fingerprint);
-	}
+	if (u->has_ssh_info)
+		put_strs(w, u, ssh_strs, N_OF(ssh_strs));
 }
 
 int pc_privsep_put(struct pc_privsep_out *out, const struct pc_privsep_rec *rec)
@@ -444,15 +513,8 @@ int pc_privsep_put(struct pc_privsep_out *out, const struct pc_privsep_rec *rec)
 	case PC_PRIVSEP_STATS:
 	case PC_PRIVSEP_PROGRESS: {
 		const struct pc_privsep_stats *s = &rec->u.stats;
-		put(&w, &s->sent, 8);
-		put(&w, &s->replies, 8);
-		put(&w, &s->retries, 8);
-		put(&w, &s->capture_drops, 8);
-		put_f64(&w, s->duration_s);
-		put_f64(&w, s->rate_pps);
-		put(&w, &s->found, 8);
-		put_f64(&w, s->pace_pps);
-		put_f64(&w, s->rate_step_s);
+		for (size_t i = 0; i < N_OF(stats_fields); i++)
+			put(&w, (const char *)s + stats_fields[i].off, 8);
 		put_u8(&w, s->limit);
 		put_addr(&w, &s->limit_net);
 		put_u8(&w, s->limit_prefix);
@@ -482,6 +544,14 @@ static struct pc_privsep_str view(const char *s)
 	return (struct pc_privsep_str){s, s ? strlen(s) : 0};
 }
 
+/* one group of string fields from its model struct */
+static void view_strs(struct pc_privsep_update *u, const void *model, const struct str_field *t,
+                      size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		*str_at(u, &t[i]) = view(*(const char *const *)((const char *)model + t[i].model_off));
+}
+
 void pc_privsep_update_from(struct pc_privsep_rec *rec, uint32_t index,
 			    const struct pc_endpoint *ep)
 {
@@ -502,20 +572,12 @@ void pc_privsep_update_from(struct pc_privsep_rec *rec, uint32_t index,
 	u->has_service = s != NULL;
 	if (!s)
 		return;
-	u->name = view(s->name);
-	u->product = view(s->product);
-	u->version = view(s->version);
-	u->evidence = view(s->evidence);
-	u->banner = view(s->banner);
+	view_strs(u, s, service_strs, N_OF(service_strs));
 	u->tls = s->tls;
 	u->auth = s->auth;
 	u->has_tls_info = s->tls_info != NULL;
 	if (s->tls_info) {
-		u->tls_version = view(s->tls_info->version);
-		u->cipher = view(s->tls_info->cipher);
-		u->subject = view(s->tls_info->subject);
-		u->issuer = view(s->tls_info->issuer);
-		u->not_after = view(s->tls_info->not_after);
+		view_strs(u, s->tls_info, tls_strs, N_OF(tls_strs));
 		u->self_signed = s->tls_info->self_signed;
 	}
 	/* more than the cap are cut (no SSH server offers that many) */
@@ -525,8 +587,6 @@ void pc_privsep_update_from(struct pc_privsep_rec *rec, uint32_t index,
 		if (s->auth_methods[i])
 			u->auth_methods[u->n_auth_methods++] = view(s->auth_methods[i]);
 	u->has_ssh_info = s->ssh_info != NULL;
-	if (s->ssh_info) {
-		u->hostkey_type = view(s->ssh_info->hostkey_type);
-		u->hostkey_fingerprint = view(s->ssh_info->hostkey_fingerprint);
-	}
+	if (s->ssh_info)
+		view_strs(u, s->ssh_info, ssh_strs, N_OF(ssh_strs));
 }

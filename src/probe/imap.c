@@ -69,12 +69,8 @@ static enum pc_probe_verdict imap_feed(void *state, struct pc_probe_ctx *ctx, co
 				return PC_PROBE_NOMATCH;
 			PC_PROBE_SET(r->name, "imap");
 			pc_probe_banner(ctx, (const uint8_t *)l, strlen(l));
-			if (strstr(l, "Dovecot"))
-				PC_PROBE_SET(r->product, "Dovecot");
-			else if (strstr(l, "Cyrus"))
-				PC_PROBE_SET(r->product, "Cyrus");
-			else if (strstr(l, "Courier"))
-				PC_PROBE_SET(r->product, "Courier");
+			static const char *const products[] = {"Dovecot", "Cyrus", "Courier", NULL};
+			pc_probe_product_in(r, l, products);
 			keep_caps(s, l);
 			if (pre) {
 				r->auth = PC_AUTH_NONE;

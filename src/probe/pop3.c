@@ -44,10 +44,8 @@ static enum pc_probe_verdict pop3_feed(void *state, struct pc_probe_ctx *ctx, co
 			PC_PROBE_SET(r->evidence,
 				     "+OK greeting; mail access needs USER/PASS or AUTH");
 			pc_probe_banner(ctx, (const uint8_t *)l, strlen(l));
-			if (strstr(l, "Dovecot"))
-				PC_PROBE_SET(r->product, "Dovecot");
-			else if (strstr(l, "Cyrus"))
-				PC_PROBE_SET(r->product, "Cyrus");
+			static const char *const products[] = {"Dovecot", "Cyrus", NULL};
+			pc_probe_product_in(r, l, products);
 			s->phase = 1;
 			pc_probe_sendstr(ctx, "CAPA\r\n");
 			continue;

@@ -149,6 +149,10 @@ void pc_probe_setf(char *field, size_t size, const char *fmt, ...)
  * become one ' ', anything pc_probe_printable() refuses becomes '.', capped
  * at PC_PROBE_BANNER_MAX bytes without cutting a character. */
 void pc_probe_banner(struct pc_probe_ctx *ctx, const uint8_t *s, size_t len);
+/* Set res->product to the first of products (NULL-terminated) that text
+ * names (a greeting such as "* OK Dovecot ready."); nothing when none. */
+void pc_probe_product_in(struct pc_probe_result *res, const char *text,
+			 const char *const *products);
 /* Bytes of the printable character at s: 1 for ASCII 0x20..0x7e, 2..4 for
  * a valid UTF-8 sequence that is not a C1 control, a line separator or a
  * bidi override; 0 for anything else (C0 controls, DEL, invalid UTF-8). */

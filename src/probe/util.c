@@ -128,6 +128,16 @@ void pc_probe_result_clean(struct pc_probe_result *res)
 	clean_field(res->banner, sizeof(res->banner));
 }
 
+void pc_probe_product_in(struct pc_probe_result *res, const char *text,
+			 const char *const *products)
+{
+	for (; *products; products++)
+		if (strstr(text, *products)) {
+			PC_PROBE_SET(res->product, *products);
+			return;
+		}
+}
+
 bool pc_probe_has_port(const uint16_t *ports, uint16_t port)
 {
 	if (!ports)

@@ -25,6 +25,7 @@
  * test reads that back).
  */
 #include "report/document.h"
+#include "report/escape.h"
 
 #include <string.h>
 
@@ -150,30 +151,7 @@ void pc_report_html_text(FILE *f, const char *raw)
 {
 	char clean[PC_DOC_CELL];
 	pc_report_doc_clean(raw, clean);
-	for (const char *p = clean; *p; p++) {
-		size_t run = strcspn(p, "&<>\"'");
-		fwrite(p, 1, run, f);
-		p += run;
-		switch (*p) {
-		case '\0':
-			return;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		}
-	}
+	pc_report_escape_write(f, clean, &pc_report_escape_html);
 }
 
 /* <tag>text</tag>, "-" for an empty or NULL text */

@@ -512,6 +512,19 @@ void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
 	pc_json_end_object(j);
 }
 
+void pc_report_json_begin(struct pc_json *j, FILE *f, const char *version,
+			  const struct pc_snapshot *snap)
+{
+	pc_json_init(j, f, true);
+	pc_json_begin_object(j);
+	pc_json_key(j, "portcensus");
+	pc_json_string(j, version);
+	if (snap) {
+		pc_json_key(j, "snapshot");
+		pc_report_json_snapshot(j, snap);
+	}
+}
+
 void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap)
 {
 	size_t by_state[PC_STATE_FORWARDED + 1] = {0};

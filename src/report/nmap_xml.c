@@ -12,6 +12,7 @@
  * come from the network, and one bad byte would make the file invalid XML.
  */
 #include "core/error.h"
+#include "report/escape.h"
 #include "report/report.h"
 
 #include <stdlib.h>
@@ -22,24 +23,7 @@
 static void xml_attr(FILE *f, const char *name, const char *v)
 {
 	fprintf(f, " %s=\"", name);
-	for (const unsigned char *p = (const unsigned char *)(v ? v : ""); *p; p++) {
-		switch (*p) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			fputc(*p >= 0x20 && *p < 0x7f ? *p : '?', f);
-		}
-	}
+	pc_report_escape_write(f, v, &pc_report_escape_xml_attr);
 	fputc('"', f);
 }
 
@@ -64,20 +48,18 @@ static int cmp_ep(const void *pa, const void *pb)
 	return 0;
 }
 
+/* nmap's state words: ours (pc_state_name), but a listener is "open" and
+ * the host-side states nmap has no word for are "unknown" */
 static const char *state_name(enum pc_state s)
 {
 	switch (s) {
 	case PC_STATE_LISTEN:
-	case PC_STATE_OPEN:
 		return "open";
-	case PC_STATE_CLOSED:
-		return "closed";
-	case PC_STATE_FILTERED:
-		return "filtered";
-	case PC_STATE_OPEN_FILTERED:
-		return "open|filtered";
-	default:
+	case PC_STATE_ESTABLISHED:
+	case PC_STATE_FORWARDED:
 		return "unknown";
+	default:
+		return pc_state_name(s);
 	}
 }
 

@@ -77,6 +77,11 @@ void pc_report_json_netns(struct pc_json *j, const struct pc_netns *ns);
 void pc_report_json_owner(struct pc_json *j, const struct pc_owner *o);
 /* The snapshot metadata object ("snapshot": {...}). */
 void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap);
+/* Start a pretty JSON document of ours on f: the object, "portcensus":
+ * version and, when snap is not NULL, "snapshot": {...}. The caller adds
+ * its own members and ends the object. */
+void pc_report_json_begin(struct pc_json *j, FILE *f, const char *version,
+			  const struct pc_snapshot *snap);
 /* The summary object. */
 void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap);
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "report/escape.h"
 #include "report/report.h"
 
 #include <expat.h>
@@ -379,6 +380,47 @@ static void test_registry(void **state)
 	}
 }
 
+/* pc_report_escape_write through a memory stream */
+static char *escaped(const char *in, const struct pc_report_escape *e)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	pc_report_escape_write(f, in, e);
+	assert_int_equal(fclose(f), 0);
+	return out;
+}
+
+/* The one escaper behind HTML text and nmap XML attributes: each table
+ * touches exactly its bytes, in runs or alone, at either end. */
+static void test_escape(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *html, *xml;
+	} cases[] = {
+	    {"", "", ""},
+	    {"plain text", "plain text", "plain text"},
+	    {"<a href=\"x\">&'</a>", "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;",
+	     "&lt;a href=&quot;x&quot;&gt;&amp;'&lt;/a&gt;"},
+	    {"&&", "&amp;&amp;", "&amp;&amp;"},
+	    {"caf\xc3\xa9 \x7f\x01\ttab", "caf\xc3\xa9 \x7f\x01\ttab", "caf?? ???tab"},
+	    {"'", "&#39;", "'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *h = escaped(cases[i].in, &pc_report_escape_html);
+		char *x = escaped(cases[i].in, &pc_report_escape_xml_attr);
+		assert_string_equal(h, cases[i].html);
+		assert_string_equal(x, cases[i].xml);
+		free(h);
+		free(x);
+	}
+	char *n = escaped(NULL, &pc_report_escape_html);
+	assert_string_equal(n, "");
+	free(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_csv),   cmocka_unit_test(test_table),
 		cmocka_unit_test(test_registry), cmocka_unit_test(test_hostile_text),
 		cmocka_unit_test(test_csv_formula), cmocka_unit_test(test_nmap_xml_hostile),
+		cmocka_unit_test(test_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
