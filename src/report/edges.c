@@ -117,12 +117,7 @@ static int write_json(FILE *f, const struct pc_snapshot *snap, const struct pc_e
 		      const struct pc_report_opts *opts)
 {
 	struct pc_json j;
-	pc_json_init(&j, f, true);
-	pc_json_begin_object(&j);
-	pc_json_key(&j, "portcensus");
-	pc_json_string(&j, opts->version);
-	pc_json_key(&j, "snapshot");
-	pc_report_json_snapshot(&j, snap);
+	pc_report_json_begin(&j, f, opts->version, snap);
 	pc_json_key(&j, "edges");
 	pc_json_begin_array(&j);
 	size_t servers = 0;
