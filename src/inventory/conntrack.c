@@ -338,6 +338,8 @@ int pc_conntrack_add(struct pc_snapshot *snap, const struct pc_netns *netns,
 {
 	if (e->l4proto != IPPROTO_TCP || !pc_ct_is_nat(e))
 		return 0;
+	if (snap->n_nat_conns >= PC_CT_MAX_NAT)
+		return PC_ETOOBIG;
 	struct pc_nat_conn c = {
 		.netns = *netns,
 		.orig_src = e->orig_src,
@@ -362,13 +364,11 @@ struct collect {
 static int on_entry(void *ctx, const struct pc_ct_entry *e)
 {
 	struct collect *c = ctx;
-	if (e->l4proto != IPPROTO_TCP || !pc_ct_is_nat(e))
-		return 0;
-	if (c->snap->n_nat_conns >= PC_CT_MAX_NAT) {
-		c->over++;
+	int r = pc_conntrack_add(c->snap, &c->netns, e);
+	if (r == PC_ETOOBIG) {
+		c->over++; /* counted for the warning; the dump goes on */
 		return 0;
 	}
-	int r = pc_conntrack_add(c->snap, &c->netns, e);
 	return r < 0 ? r : 0;
 }
 

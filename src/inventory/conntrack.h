@@ -90,7 +90,9 @@ int pc_conntrack_collect(struct pc_snapshot *snap, const struct pc_netns_set *se
 
 /* Keep e in snap->nat_conns as a connection of netns when it is a TCP
  * entry NAT changed: what pc_conntrack_collect() does for each entry,
- * for tests that build a snapshot by hand. 1 kept, 0 not, PC_ENOMEM. */
+ * also for tests that build a snapshot by hand. 1 kept, 0 not (another
+ * protocol, or no NAT), PC_ETOOBIG when snap already holds PC_CT_MAX_NAT
+ * (e is left out), PC_ENOMEM. */
 int pc_conntrack_add(struct pc_snapshot *snap, const struct pc_netns *netns,
 		     const struct pc_ct_entry *e);
 

@@ -511,6 +511,17 @@ static void test_is_nat(void **state)
 	assert_int_equal(s->n_nat_conns, 1001);
 	for (uint16_t i = 0; i < 1000; i++)
 		assert_int_equal(s->nat_conns[1 + i].orig_sport, i);
+	/* the cap: the entry after PC_CT_MAX_NAT is refused, nothing lost */
+	while (s->n_nat_conns < PC_CT_MAX_NAT) {
+		f.orig_sport = (uint16_t)s->n_nat_conns;
+		assert_int_equal(pc_conntrack_add(s, &ns, &f), 1);
+	}
+	assert_int_equal(pc_conntrack_add(s, &ns, &f), PC_ETOOBIG);
+	assert_int_equal(s->n_nat_conns, PC_CT_MAX_NAT);
+	assert_int_equal(s->nat_conns[PC_CT_MAX_NAT - 1].orig_sport,
+			 (uint16_t)(PC_CT_MAX_NAT - 1));
+	/* a non-NAT entry is still just "not kept" */
+	assert_int_equal(pc_conntrack_add(s, &ns, &e), 0);
 	pc_snapshot_free(s);
 }
 
