@@ -1,8 +1,9 @@
 /*
  * connections.c - `portcensus connections`: the established TCP connections
  * of every network namespace, joined to their owners and aggregated into
- * service edges (client -> server, with a count). `--format dot` draws the
- * map for Graphviz.
+ * service edges (client -> server, with a count; client -> front ->
+ * backend through NAT, from the conntrack tables the inventory reads with
+ * established sockets). `--format dot` draws the map for Graphviz.
  *
  * This file only turns argv into options: the sockets come from the
  * inventory, the edges from inventory/edges.c, the text from report/.
@@ -24,10 +25,14 @@ static const char usage[] =
 	"owner when it listens on this host), with the number of connections.\n"
 	"A connection with both ends on this host is counted once. The server end\n"
 	"is the one whose port listens; when no listener says, the lower\n"
-	"well-known port (basis \"heuristic\", see docs/formats.md).\n"
+	"well-known port (basis \"heuristic\", see docs/formats.md). A connection\n"
+	"through NAT is one edge, client -> front -> backend, when the conntrack\n"
+	"table of the namespace that translated it pairs its two sockets (basis\n"
+	"\"conntrack\"; the VIA column, json \"via\", names the front).\n"
 	"\n"
-	"Formats: table (default), json, jsonl (one edge per line), dot (Graphviz:\n"
-	"portcensus connections --format dot | dot -Tsvg > map.svg).\n"
+	"Formats: table (default), json, jsonl (one edge per line), csv (one row\n"
+	"per edge), dot (Graphviz: portcensus connections --format dot | dot -Tsvg\n"
+	"> map.svg).\n"
 	"\n"
 	"Options:\n"
 	"  --no-owners       do not attribute sockets to processes\n"

@@ -175,6 +175,17 @@ struct pc_forward {
 	size_t n_to;
 };
 
+/* A TCP connection NAT translated, from the conntrack table of the
+ * namespace that translated it (inventory/conntrack.h): the tuple the
+ * client sent (orig: client -> front) and the one the server answers with
+ * (reply: backend -> the client as translated). `connections` joins the
+ * client's and the server's sockets through it (inventory/edges.h). */
+struct pc_nat_conn {
+	struct pc_netns netns; /* whose table: where the NAT happened */
+	struct pc_addr orig_src, orig_dst, reply_src, reply_dst;
+	uint16_t orig_sport, orig_dport, reply_sport, reply_dport;
+};
+
 struct pc_verified {
 	bool done;      /* a live check was made */
 	bool reachable;
@@ -254,6 +265,11 @@ struct pc_snapshot {
 	size_t n_endpoints, cap_endpoints;
 
 	struct pc_scan_stats scan;
+
+	/* NAT'd connections from conntrack (inventory with established
+	 * sockets only), in the arena; capacity for appends in cap_nat_conns */
+	struct pc_nat_conn *nat_conns;
+	size_t n_nat_conns, cap_nat_conns;
 
 	struct pc_finding *findings; /* malloc'd vector, freed with the snapshot */
 	size_t n_findings, cap_findings;

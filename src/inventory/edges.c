@@ -5,8 +5,10 @@
  * Built for hosts with tens of thousands of sockets: the halves are sorted
  * once by (local, peer) so that each half finds its mirror by binary search,
  * the listeners once by (netns, port), and the connections once by edge key
- * before they are collapsed. Everything is O(n log n) and allocates four
- * arrays; nothing here touches the system.
+ * before they are collapsed. A conntrack entry finds its two halves by the
+ * same binary search (two lookups per entry), so joining through NAT keeps
+ * the whole O((halves + entries) log halves). Nothing here touches the
+ * system.
  */
 #include "inventory/edges.h"
 
@@ -23,6 +25,7 @@ struct half {
 
 struct conn {
 	struct pc_edge_end client, server;
+	struct pc_edge_via via;
 	int client_pid; /* lowest owner pid of a local client, -1 when none */
 	enum pc_edge_basis basis;
 };
@@ -33,6 +36,7 @@ struct ctx {
 	size_t n_halves;
 	size_t *by_tuple; /* indexes into halves, sorted by (local, peer, netns) */
 	int64_t *pair;    /* the mirror half of each half, -1 when none */
+	int64_t *nat;     /* the conntrack entry that joined it, -1 when none */
 	const struct pc_endpoint **listeners; /* sorted by (netns, port) */
 	size_t n_listeners;
 };
@@ -116,10 +120,42 @@ static size_t tuple_range(const struct ctx *x, const struct pc_addr *l, uint16_t
 	return n;
 }
 
+/* The four addresses of a conntrack entry, folded like the halves':
+ * original source and destination, reply source and destination. */
+static void fold_nat(const struct pc_nat_conn *c, struct pc_addr out[4])
+{
+	fold(&c->orig_src, &out[0]);
+	fold(&c->orig_dst, &out[1]);
+	fold(&c->reply_src, &out[2]);
+	fold(&c->reply_dst, &out[3]);
+}
+
+/*
+ * Rule 0: each NAT'd conntrack entry joins the one half that sent its
+ * original tuple to the one half that answers with its reply tuple. Runs
+ * before pair_halves(), which leaves joined halves alone.
+ */
+static void join_nat(struct ctx *x)
+{
+	for (size_t k = 0; k < x->snap->n_nat_conns; k++) {
+		const struct pc_nat_conn *c = &x->snap->nat_conns[k];
+		struct pc_addr a[4];
+		fold_nat(c, a);
+		size_t fc, fs;
+		if (tuple_range(x, &a[0], c->orig_sport, &a[1], c->orig_dport, &fc) != 1 ||
+		    tuple_range(x, &a[2], c->reply_sport, &a[3], c->reply_dport, &fs) != 1)
+			continue; /* a half is missing (another host), or ambiguous */
+		size_t i = x->by_tuple[fc], j = x->by_tuple[fs];
+		if (i == j || x->pair[i] >= 0 || x->pair[j] >= 0)
+			continue; /* a second entry for the same halves: the first holds */
+		x->pair[i] = (int64_t)j;
+		x->pair[j] = (int64_t)i;
+		x->nat[i] = x->nat[j] = (int64_t)k;
+	}
+}
+
 static void pair_halves(struct ctx *x)
 {
-	for (size_t i = 0; i < x->n_halves; i++)
-		x->pair[i] = -1;
 	for (size_t i = 0; i < x->n_halves; i++) {
 		if (x->pair[i] >= 0)
 			continue;
@@ -267,6 +303,32 @@ static void conn_of_pair(const struct ctx *x, size_t i, size_t j, struct conn *c
 	local_end(&c->client, cli, false);
 }
 
+/* A connection joined by conntrack entry k: i and j are its halves. */
+static void conn_of_nat(const struct ctx *x, size_t i, size_t j, size_t k, struct conn *c)
+{
+	const struct pc_nat_conn *nc = &x->snap->nat_conns[k];
+	struct pc_addr a[4]; /* orig src, orig dst, reply src, reply dst */
+	fold_nat(nc, a);
+	/* the half that sent the original tuple opened the connection */
+	bool i_client = same_tuple(&x->halves[i], &a[0], nc->orig_sport, &a[1], nc->orig_dport);
+	const struct half *cli = &x->halves[i_client ? i : j];
+	const struct half *srv = &x->halves[i_client ? j : i];
+	local_end(&c->server, srv, true);
+	server_owners(&c->server, find_listener(x, srv->ep->netns.inode, &srv->local, srv->ep->port));
+	local_end(&c->client, cli, false);
+	c->basis = PC_EDGE_CONNTRACK;
+	memset(&c->via, 0, sizeof(c->via));
+	if (!pc_addr_equal(&a[1], &a[2]) || nc->orig_dport != nc->reply_sport)
+		c->via.kind = srv->ep->netns.inode == nc->netns.inode ? PC_VIA_REDIRECT : PC_VIA_DNAT;
+	else
+		c->via.kind = PC_VIA_SNAT;
+	c->via.addr = a[1];
+	c->via.port = nc->orig_dport;
+	if (!pc_addr_equal(&a[0], &a[3]) || nc->orig_sport != nc->reply_dport)
+		c->via.source = a[3];
+	c->via.netns = nc->netns;
+}
+
 static void conn_of_half(const struct ctx *x, size_t i, struct conn *c)
 {
 	const struct half *h = &x->halves[i];
@@ -321,10 +383,25 @@ static int cmp_end(const struct pc_edge_end *a, int apid, const struct pc_edge_e
 	return 0;
 }
 
+static int cmp_via(const struct pc_edge_via *a, const struct pc_edge_via *b)
+{
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	int c = pc_addr_compare(&a->addr, &b->addr);
+	if (c)
+		return c;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return cmp_u64(a->netns.inode, b->netns.inode);
+}
+
 static int cmp_conn(const void *pa, const void *pb)
 {
 	const struct conn *a = pa, *b = pb;
 	int c = cmp_end(&a->server, 0, &b->server, 0);
+	if (c)
+		return c;
+	c = cmp_via(&a->via, &b->via);
 	if (c)
 		return c;
 	return cmp_end(&a->client, a->client_pid, &b->client, b->client_pid);
@@ -355,10 +432,11 @@ int pc_edges_build(const struct pc_snapshot *snap, struct pc_edges **ret_edges,
 	x.halves = calloc(x.n_halves ? x.n_halves : 1, sizeof(*x.halves));
 	x.by_tuple = calloc(x.n_halves ? x.n_halves : 1, sizeof(*x.by_tuple));
 	x.pair = calloc(x.n_halves ? x.n_halves : 1, sizeof(*x.pair));
+	x.nat = calloc(x.n_halves ? x.n_halves : 1, sizeof(*x.nat));
 	x.listeners = calloc(x.n_listeners ? x.n_listeners : 1, sizeof(*x.listeners));
 	conns = calloc(x.n_halves ? x.n_halves : 1, sizeof(*conns));
 	out = calloc(1, sizeof(*out));
-	if (!x.halves || !x.by_tuple || !x.pair || !x.listeners || !conns || !out) {
+	if (!x.halves || !x.by_tuple || !x.pair || !x.nat || !x.listeners || !conns || !out) {
 		r = fail_nomem(err);
 		goto out;
 	}
@@ -382,6 +460,9 @@ int pc_edges_build(const struct pc_snapshot *snap, struct pc_edges **ret_edges,
 		qsort_r(x.by_tuple, nh, sizeof(*x.by_tuple), cmp_by_tuple, x.halves);
 	if (nl > 1)
 		qsort(x.listeners, nl, sizeof(*x.listeners), cmp_listener);
+	for (size_t i = 0; i < nh; i++)
+		x.pair[i] = x.nat[i] = -1;
+	join_nat(&x);
 	pair_halves(&x);
 
 	size_t nc = 0;
@@ -390,7 +471,12 @@ int pc_edges_build(const struct pc_snapshot *snap, struct pc_edges **ret_edges,
 		if (x.pair[i] >= 0) {
 			if ((size_t)x.pair[i] < i)
 				continue; /* counted with its mirror */
-			conn_of_pair(&x, i, (size_t)x.pair[i], c);
+			if (x.nat[i] >= 0) {
+				conn_of_nat(&x, i, (size_t)x.pair[i], (size_t)x.nat[i], c);
+				out->stats.nat++;
+			} else {
+				conn_of_pair(&x, i, (size_t)x.pair[i], c);
+			}
 			out->stats.paired++;
 		} else {
 			conn_of_half(&x, i, c);
@@ -403,6 +489,7 @@ int pc_edges_build(const struct pc_snapshot *snap, struct pc_edges **ret_edges,
 	}
 	out->stats.sockets = nh;
 	out->stats.connections = nc;
+	out->stats.nat_entries = snap->n_nat_conns;
 	if (nc > 1)
 		qsort(conns, nc, sizeof(*conns), cmp_conn);
 
@@ -422,6 +509,7 @@ int pc_edges_build(const struct pc_snapshot *snap, struct pc_edges **ret_edges,
 		struct pc_edge *e = &out->edges[out->n_edges++];
 		e->client = conns[i].client;
 		e->server = conns[i].server;
+		e->via = conns[i].via;
 		e->count = 1;
 		e->basis = conns[i].basis;
 	}
@@ -431,6 +519,7 @@ out:
 	free(x.halves);
 	free(x.by_tuple);
 	free(x.pair);
+	free(x.nat);
 	free(x.listeners);
 	free(conns);
 	pc_edges_free(out);
@@ -461,7 +550,23 @@ uint16_t pc_edges_server_port(uint16_t a, uint16_t b)
 
 const char *pc_edge_basis_name(enum pc_edge_basis b)
 {
+	if (b == PC_EDGE_CONNTRACK)
+		return "conntrack";
 	return b == PC_EDGE_HEURISTIC ? "heuristic" : "listener";
+}
+
+const char *pc_edge_via_name(enum pc_edge_via_kind k)
+{
+	switch (k) {
+	case PC_VIA_DNAT:
+		return "dnat";
+	case PC_VIA_REDIRECT:
+		return "redirect";
+	case PC_VIA_SNAT:
+		return "snat";
+	default:
+		return NULL;
+	}
 }
 
 const char *pc_edge_end_label(const struct pc_edge_end *end, char *buf, size_t len)

@@ -4,9 +4,18 @@
  * whole model is testable without a socket.
  *
  * Input: the HOST endpoints of a snapshot (the inventory run with
- * listeners=true and established=true). Every established socket is a
- * "half" of a connection. The rules, in order:
+ * listeners=true and established=true) and its NAT'd connections from
+ * conntrack (snap->nat_conns). Every established socket is a "half" of a
+ * connection. The rules, in order:
  *
+ * 0. Through NAT: a conntrack entry whose original tuple (client -> front)
+ *    is the (local, peer) of exactly one half on the host, and whose reply
+ *    tuple (backend -> client as translated) that of exactly one other
+ *    half, joins the two into one connection: the original tuple's source
+ *    is the client (conntrack saw who opened it), the other half the
+ *    server, the edge says where the client dialled (`via`) and its basis
+ *    is "conntrack". A tuple that two halves share (copied address plans
+ *    in two namespaces) is not joined: the halves keep the rules below.
  * 1. Two halves are the same connection when one's (local, peer) is the
  *    other's (peer, local): in the same namespace always; across namespaces
  *    only when that 4-tuple is unique on the whole host in both directions
@@ -44,6 +53,24 @@
 enum pc_edge_basis {
 	PC_EDGE_LISTENER = 0, /* a listening socket says which side serves */
 	PC_EDGE_HEURISTIC,    /* decided by pc_edges_server_port() */
+	PC_EDGE_CONNTRACK,    /* joined through NAT by a conntrack entry (rule 0) */
+};
+
+enum pc_edge_via_kind {
+	PC_VIA_NONE = 0,  /* a direct edge */
+	PC_VIA_DNAT,      /* the destination was rewritten to another namespace or host */
+	PC_VIA_REDIRECT,  /* ... to a socket of the namespace that rewrote it */
+	PC_VIA_SNAT,      /* only the source was rewritten (SNAT, masquerade) */
+};
+
+/* How a joined connection got from its client to its server. */
+struct pc_edge_via {
+	enum pc_edge_via_kind kind;
+	struct pc_addr addr;   /* the front: what the client dialled */
+	uint16_t port;
+	struct pc_addr source; /* the client as the server saw it when SNAT
+				* rewrote it; family 0 when not rewritten */
+	struct pc_netns netns; /* the namespace whose conntrack table translated */
 };
 
 struct pc_edge_end {
@@ -58,6 +85,7 @@ struct pc_edge_end {
 struct pc_edge {
 	struct pc_edge_end client;
 	struct pc_edge_end server;
+	struct pc_edge_via via; /* kind PC_VIA_NONE for a direct edge */
 	size_t count; /* connections aggregated into this edge */
 	enum pc_edge_basis basis; /* heuristic when any of them was guessed */
 };
@@ -67,6 +95,8 @@ struct pc_edge_stats {
 	size_t connections; /* connections after pairing (sockets - pairs) */
 	size_t paired;      /* connections with both ends on this host */
 	size_t heuristic;   /* connections whose server side was guessed */
+	size_t nat;         /* connections joined through conntrack (rule 0) */
+	size_t nat_entries; /* NAT'd TCP conntrack entries read (snap->n_nat_conns) */
 };
 
 struct pc_edges {
@@ -92,8 +122,11 @@ void pc_edges_free(struct pc_edges *edges);
  */
 uint16_t pc_edges_server_port(uint16_t a, uint16_t b);
 
-/* Name of a basis: "listener", "heuristic". */
+/* Name of a basis: "listener", "heuristic", "conntrack". */
 const char *pc_edge_basis_name(enum pc_edge_basis b);
+
+/* Name of a via kind: "dnat", "redirect", "snat" (NULL for none). */
+const char *pc_edge_via_name(enum pc_edge_via_kind k);
 
 /* Stable text form of an end for display: "pid/comm" for an owned local
  * end, else its address ("[v6]:port" / "v4:port" for a server). */

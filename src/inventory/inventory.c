@@ -21,6 +21,7 @@
 #include "inventory/inventory.h"
 
 #include "inventory/container.h"
+#include "inventory/conntrack.h"
 #include "inventory/forward.h"
 #include "inventory/netns.h"
 #include "inventory/owners.h"
@@ -575,6 +576,16 @@ int pc_inventory_collect(struct pc_snapshot *snap, const struct pc_inventory_opt
 	    pc_forward_collect(snap, set, &sf.nat_denied, err) < 0) {
 		pc_netns_set_free(set);
 		return PC_ENOMEM;
+	}
+	/* connections through NAT: the conntrack tables pair their halves */
+	if (opts->established && !opts->force_proc) {
+		unsigned ct_denied = 0;
+		if (pc_conntrack_collect(snap, set, &ct_denied, err) < 0) {
+			pc_netns_set_free(set);
+			return PC_ENOMEM;
+		}
+		if (ct_denied > sf.nat_denied) /* the same privilege as the rules */
+			sf.nat_denied = ct_denied;
 	}
 	warn_shortfall(snap, &sf, opts->force_proc);
 

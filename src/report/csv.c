@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-static void field(FILE *f, const char *s, bool last)
+void pc_report_csv_field(FILE *f, const char *s, bool last)
 {
 	char clean[1024];
 	if (s) {
@@ -35,6 +35,11 @@ static void field(FILE *f, const char *s, bool last)
 		}
 	}
 	fputc(last ? '\n' : ',', f);
+}
+
+static void field(FILE *f, const char *s, bool last)
+{
+	pc_report_csv_field(f, s, last);
 }
 
 static int write_csv(FILE *f, const struct pc_snapshot *snap, const struct pc_report_opts *opts,

@@ -173,18 +173,21 @@ const char *pc_report_doc_owner(const struct pc_endpoint *ep, bool with_pid, cha
 		return buf;
 	}
 	const struct pc_owner *o = &ep->owners[0];
-	char pid[24] = "", user[80] = "", where[200] = "", more[32] = "";
+	char pid[24] = "", user[80] = "", where[360] = "", more[32] = "", image[140] = "";
 	if (with_pid && o->pid > 0)
 		snprintf(pid, sizeof(pid), "%d/", o->pid);
 	if (o->user)
 		snprintf(user, sizeof(user), " as %s", o->user);
 	else if (o->uid >= 0)
 		snprintf(user, sizeof(user), " as uid %ld", o->uid);
+	/* the image is what changes on a deploy: "container podman:web (pcweb:2)" */
+	if (o->container.image)
+		snprintf(image, sizeof(image), " (%.128s)", o->container.image);
 	if (o->container.id || o->container.name)
-		snprintf(where, sizeof(where), ", container %s%s%.64s",
+		snprintf(where, sizeof(where), ", container %s%s%.64s%s",
 		         o->container.runtime ? o->container.runtime : "",
 		         o->container.runtime ? ":" : "",
-		         o->container.name ? o->container.name : o->container.id);
+		         o->container.name ? o->container.name : o->container.id, image);
 	else if (o->unit)
 		snprintf(where, sizeof(where), ", unit %s", o->unit);
 	if (ep->n_owners > 1)

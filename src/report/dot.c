@@ -7,8 +7,11 @@
  * that serves and also connects elsewhere is one node with edges in and out.
  * Local nodes are drawn inside one cluster per network namespace. Each
  * service edge is one arrow client -> server, labelled with the server's
- * address:port and the number of connections; a dashed arrow means the
- * server side was guessed by the port heuristic.
+ * address:port and the number of connections (and, for a connection
+ * through NAT, the front the client dialled: "via 198.18.60.1:8080
+ * (dnat)"); a dashed arrow means the server side was guessed by the port
+ * heuristic. A process of a container is named with the container and its
+ * image: "podman:web (pcweb:2)".
  *
  * Node ids are generated (n0, n1, ...); every label is sanitised for the
  * terminal and then escaped for a DOT quoted string, so a process name
@@ -59,12 +62,14 @@ static int cmp_ref(const void *pa, const void *pb)
 static void quoted(FILE *f, const char *const *parts, size_t n)
 {
 	fputc('"', f);
+	bool first = true;
 	for (size_t i = 0; i < n; i++) {
 		char clean[256];
 		if (!parts[i])
 			continue;
-		if (i)
+		if (!first)
 			fputs("\\n", f);
+		first = false;
 		pc_text_sanitize(parts[i], clean, sizeof(clean));
 		for (const char *p = clean; *p; p++) {
 			if (*p == '"' || *p == '\\')
@@ -83,7 +88,7 @@ static void quoted1(FILE *f, const char *s)
 static void write_node(FILE *f, const struct node_ref *r, const char *indent)
 {
 	const struct pc_edge_end *end = r->end;
-	char addr[PC_ADDR_STRLEN], pid[40], extra[160];
+	char addr[PC_ADDR_STRLEN], pid[40], extra[240];
 	pc_addr_format(&end->addr, addr, sizeof(addr));
 	fprintf(f, "%sn%zu [", indent, r->id);
 	if (end->local && end->n_owners) {
@@ -93,10 +98,14 @@ static void write_node(FILE *f, const struct node_ref *r, const char *indent)
 			snprintf(pid, sizeof(pid), "pid %d (+%zu)", r->pid, end->n_owners - 1);
 		else
 			snprintf(pid, sizeof(pid), "pid %d", r->pid);
-		if (o->container.id) {
-			snprintf(extra, sizeof(extra), "%s:%.12s",
-				 o->container.runtime ? o->container.runtime : "container",
-				 o->container.name ? o->container.name : o->container.id);
+		if (o->container.id || o->container.name) {
+			/* a name in full (64 at most), an id as docker shows it */
+			int n = o->container.name ? 64 : 12;
+			const char *img = o->container.image;
+			snprintf(extra, sizeof(extra), "%s:%.*s%s%.128s%s",
+				 o->container.runtime ? o->container.runtime : "container", n,
+				 o->container.name ? o->container.name : o->container.id,
+				 img ? " (" : "", img ? img : "", img ? ")" : "");
 			parts[2] = extra;
 		} else if (o->unit) {
 			parts[2] = o->unit;
@@ -189,13 +198,19 @@ int pc_report_dot_edges(FILE *f, const struct pc_snapshot *snap, const struct pc
 
 	for (size_t e = 0; e < edges->n_edges; e++) {
 		const struct pc_edge *edge = &edges->edges[e];
-		char hp[PC_ADDR_STRLEN + 16], count[48];
+		char hp[PC_ADDR_STRLEN + 16], count[48], via[PC_ADDR_STRLEN + 32];
 		pc_report_hostport(&edge->server.addr, edge->server.port, hp, sizeof(hp));
 		snprintf(count, sizeof(count), "%zu connection%s", edge->count,
 			 edge->count == 1 ? "" : "s");
-		const char *parts[2] = {hp, count};
+		const char *parts[3] = {NULL, hp, count};
+		if (edge->via.kind != PC_VIA_NONE) {
+			char v[PC_ADDR_STRLEN + 24];
+			snprintf(via, sizeof(via), "via %s",
+				 pc_report_edge_via(&edge->via, v, sizeof(v)));
+			parts[0] = via;
+		}
 		fprintf(f, "\tn%zu -> n%zu [label=", ids[2 * e], ids[2 * e + 1]);
-		quoted(f, parts, 2);
+		quoted(f, parts, 3);
 		if (edge->basis == PC_EDGE_HEURISTIC)
 			fputs(", style=dashed", f);
 		if (edge->count > 1) {

@@ -1,6 +1,6 @@
 /*
- * edges.c - the table, json and jsonl writers of `portcensus connections`
- * (dot lives in dot.c). The JSON shape is documented in docs/formats.md;
+ * edges.c - the table, json, jsonl and csv writers of `portcensus
+ * connections` (dot lives in dot.c). The JSON shape is documented in docs/formats.md;
  * the owner and endpoint objects are the ones of the endpoint contract, so a
  * consumer parses one kind of owner everywhere.
  *
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static const char *const formats[] = {"table", "json", "jsonl", "dot", NULL};
+static const char *const formats[] = {"table", "json", "jsonl", "csv", "dot", NULL};
 
 bool pc_report_edges_supports(const char *format)
 {
@@ -24,7 +24,7 @@ bool pc_report_edges_supports(const char *format)
 
 const char *pc_report_edges_formats(void)
 {
-	return "table, json, jsonl, dot";
+	return "table, json, jsonl, csv, dot";
 }
 
 static void json_end(struct pc_json *j, const struct pc_edge_end *end, bool server)
@@ -52,11 +52,52 @@ static void json_end(struct pc_json *j, const struct pc_edge_end *end, bool serv
 	pc_json_end_object(j);
 }
 
+const char *pc_report_edge_via(const struct pc_edge_via *via, char *buf, size_t len)
+{
+	const char *kind = pc_edge_via_name(via->kind);
+	if (!kind) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	char hp[PC_ADDR_STRLEN + 8];
+	snprintf(buf, len, "%s (%s)", pc_report_hostport(&via->addr, via->port, hp, sizeof(hp)),
+		 kind);
+	return buf;
+}
+
+/* null for a direct edge; else how NAT took the client to the server */
+static void json_via(struct pc_json *j, const struct pc_edge_via *via)
+{
+	const char *kind = pc_edge_via_name(via->kind);
+	if (!kind) {
+		pc_json_null(j);
+		return;
+	}
+	char a[PC_ADDR_STRLEN];
+	pc_json_begin_object(j);
+	pc_json_key(j, "kind");
+	pc_json_string(j, kind);
+	pc_json_key(j, "address");
+	pc_json_string(j, pc_addr_format(&via->addr, a, sizeof(a)));
+	pc_json_key(j, "port");
+	pc_json_uint(j, via->port);
+	pc_json_key(j, "source");
+	if (via->source.family)
+		pc_json_string(j, pc_addr_format(&via->source, a, sizeof(a)));
+	else
+		pc_json_null(j);
+	pc_json_key(j, "netns");
+	pc_report_json_netns(j, &via->netns);
+	pc_json_end_object(j);
+}
+
 static void json_edge(struct pc_json *j, const struct pc_edge *e)
 {
 	pc_json_begin_object(j);
 	pc_json_key(j, "client");
 	json_end(j, &e->client, false);
+	pc_json_key(j, "via");
+	json_via(j, &e->via);
 	pc_json_key(j, "server");
 	json_end(j, &e->server, true);
 	pc_json_key(j, "count");
@@ -76,12 +117,7 @@ static int write_json(FILE *f, const struct pc_snapshot *snap, const struct pc_e
 		      const struct pc_report_opts *opts)
 {
 	struct pc_json j;
-	pc_json_init(&j, f, true);
-	pc_json_begin_object(&j);
-	pc_json_key(&j, "portcensus");
-	pc_json_string(&j, opts->version);
-	pc_json_key(&j, "snapshot");
-	pc_report_json_snapshot(&j, snap);
+	pc_report_json_begin(&j, f, opts->version, snap);
 	pc_json_key(&j, "edges");
 	pc_json_begin_array(&j);
 	size_t servers = 0;
@@ -116,6 +152,10 @@ static int write_json(FILE *f, const struct pc_snapshot *snap, const struct pc_e
 	pc_json_uint(&j, edges->stats.paired);
 	pc_json_key(&j, "heuristic");
 	pc_json_uint(&j, edges->stats.heuristic);
+	pc_json_key(&j, "nat");
+	pc_json_uint(&j, edges->stats.nat);
+	pc_json_key(&j, "nat_entries");
+	pc_json_uint(&j, edges->stats.nat_entries);
 	pc_json_key(&j, "warnings");
 	pc_json_uint(&j, snap->n_warnings);
 	pc_json_end_object(&j);
@@ -135,12 +175,63 @@ static int write_jsonl(FILE *f, const struct pc_edges *edges)
 	return 0;
 }
 
+/* ---- csv: one row per edge, the first owner of each end ---- */
+
+static void csv_end(FILE *f, const struct pc_edge_end *end, bool server)
+{
+	char a[PC_ADDR_STRLEN], num[24], ino[24], pid[16];
+	const struct pc_owner *o = end->n_owners ? &end->owners[0] : NULL;
+	pc_report_csv_field(f, end->local ? "true" : "false", false);
+	pc_report_csv_field(f, end->addr.family ? pc_addr_format(&end->addr, a, sizeof(a)) : NULL,
+			    false);
+	if (server) {
+		snprintf(num, sizeof(num), "%u", (unsigned)end->port);
+		pc_report_csv_field(f, num, false);
+	}
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)end->netns.inode);
+	pc_report_csv_field(f, end->local ? ino : NULL, false);
+	pc_report_csv_field(f, end->netns.name, false);
+	snprintf(pid, sizeof(pid), "%d", o ? o->pid : 0);
+	pc_report_csv_field(f, o ? pid : NULL, false);
+	pc_report_csv_field(f, o ? o->comm : NULL, false);
+	pc_report_csv_field(f, o ? o->container.name : NULL, false);
+	pc_report_csv_field(f, o ? o->container.image : NULL, false);
+}
+
+static int write_csv(FILE *f, const struct pc_edges *edges)
+{
+	fputs("client_local,client_address,client_netns_inode,client_netns_name,client_pid,"
+	      "client_comm,client_container_name,client_container_image,via_kind,via_address,"
+	      "via_port,via_source,server_local,server_address,server_port,server_netns_inode,"
+	      "server_netns_name,server_pid,server_comm,server_container_name,"
+	      "server_container_image,count,basis\n",
+	      f);
+	for (size_t i = 0; i < edges->n_edges; i++) {
+		const struct pc_edge *e = &edges->edges[i];
+		char a[PC_ADDR_STRLEN], s[PC_ADDR_STRLEN], port[8], count[24];
+		bool via = e->via.kind != PC_VIA_NONE;
+		csv_end(f, &e->client, false);
+		pc_report_csv_field(f, pc_edge_via_name(e->via.kind), false);
+		pc_report_csv_field(f, via ? pc_addr_format(&e->via.addr, a, sizeof(a)) : NULL, false);
+		snprintf(port, sizeof(port), "%u", (unsigned)e->via.port);
+		pc_report_csv_field(f, via ? port : NULL, false);
+		pc_report_csv_field(
+		    f, e->via.source.family ? pc_addr_format(&e->via.source, s, sizeof(s)) : NULL,
+		    false);
+		csv_end(f, &e->server, true);
+		snprintf(count, sizeof(count), "%zu", e->count);
+		pc_report_csv_field(f, count, false);
+		pc_report_csv_field(f, pc_edge_basis_name(e->basis), true);
+	}
+	return 0;
+}
+
 /* ---- table ---- */
 
-enum { COL_CLIENT, COL_CLIENT_NS, COL_SERVER, COL_SERVER_NS, COL_OWNER, COL_COUNT, COL_BASIS,
-       NCOL };
-static const char *const headers[NCOL] = {"CLIENT", "CLIENT NETNS", "SERVER", "SERVER NETNS",
-					  "SERVER OWNER", "COUNT", "BASIS"};
+enum { COL_CLIENT, COL_CLIENT_NS, COL_VIA, COL_SERVER, COL_SERVER_NS, COL_OWNER, COL_COUNT,
+       COL_BASIS, NCOL };
+static const char *const headers[NCOL] = {"CLIENT", "CLIENT NETNS", "VIA", "SERVER",
+					  "SERVER NETNS", "SERVER OWNER", "COUNT", "BASIS"};
 #define CELL 200
 
 static void owner_cell(const struct pc_edge_end *end, char *b, size_t n)
@@ -183,6 +274,9 @@ static void cell(const struct pc_edge *e, int col, char *out, size_t len)
 		break;
 	case COL_CLIENT_NS:
 		netns_cell(&e->client, raw, sizeof(raw));
+		break;
+	case COL_VIA:
+		pc_report_edge_via(&e->via, raw, sizeof(raw));
 		break;
 	case COL_SERVER:
 		pc_report_hostport(&e->server.addr, e->server.port, raw, sizeof(raw));
@@ -234,10 +328,10 @@ static int write_table(FILE *f, const struct pc_snapshot *snap, const struct pc_
 		fprintf(f, "warning: %s\n", pc_text_sanitize(snap->warnings[i], w, sizeof(w)));
 	}
 	const struct pc_edge_stats *st = &edges->stats;
-	fprintf(f, "%zu edge%s, %zu connection%s (%zu with both ends on this host, %zu by port "
-		   "heuristic)\n",
+	fprintf(f, "%zu edge%s, %zu connection%s (%zu with both ends on this host, %zu through "
+		   "NAT, %zu by port heuristic)\n",
 		edges->n_edges, edges->n_edges == 1 ? "" : "s", st->connections,
-		st->connections == 1 ? "" : "s", st->paired, st->heuristic);
+		st->connections == 1 ? "" : "s", st->paired, st->nat, st->heuristic);
 	return 0;
 }
 
@@ -250,6 +344,8 @@ int pc_report_edges(FILE *f, const char *format, const struct pc_snapshot *snap,
 		return write_json(f, snap, edges, opts);
 	if (strcmp(format, "jsonl") == 0)
 		return write_jsonl(f, edges);
+	if (strcmp(format, "csv") == 0)
+		return write_csv(f, edges);
 	if (strcmp(format, "dot") == 0)
 		return pc_report_dot_edges(f, snap, edges);
 	return PC_EINVAL;

@@ -1,6 +1,6 @@
 /*
  * edges.h - writers for the service edges of `portcensus connections`
- * (docs/formats.md, "connections"): table, json, jsonl and dot.
+ * (docs/formats.md, "connections"): table, json, jsonl, csv and dot.
  *
  * The edge formats are not pc_report_ops entries, except dot: an edge list
  * is another document than an endpoint list, and `connections` is the only
@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* Formats the edge writer knows: "table", "json", "jsonl", "dot". */
+/* Formats the edge writer knows: "table", "json", "jsonl", "csv", "dot". */
 bool pc_report_edges_supports(const char *format);
 /* Comma-separated list of them, for messages. */
 const char *pc_report_edges_formats(void);
@@ -26,6 +26,10 @@ const char *pc_report_edges_formats(void);
  * format; I/O errors are the caller's ferror(). */
 int pc_report_edges(FILE *f, const char *format, const struct pc_snapshot *snap,
 		    const struct pc_edges *edges, const struct pc_report_opts *opts);
+
+/* Text form of a via for display (table, dot): "198.18.60.1:8080 (dnat)",
+ * "[fd00::1]:443 (redirect)", "-" for none. */
+const char *pc_report_edge_via(const struct pc_edge_via *via, char *buf, size_t len);
 
 /* The Graphviz document (dot.c). */
 int pc_report_dot_edges(FILE *f, const struct pc_snapshot *snap, const struct pc_edges *edges);

@@ -89,6 +89,10 @@ void pc_report_json_summary(struct pc_json *j, const struct pc_snapshot *snap);
 const char *pc_report_owner_short(const struct pc_endpoint *ep, char *buf, size_t len);
 /* "addr:port", with brackets for IPv6. */
 const char *pc_report_hostport(const struct pc_addr *a, uint16_t port, char *buf, size_t len);
+/* One CSV field (RFC 4180) and its separator (',' or, when last, '\n'):
+ * sanitised, quoted when needed, a would-be formula defused; NULL is an
+ * empty field (csv.c). */
+void pc_report_csv_field(FILE *f, const char *s, bool last);
 
 extern const struct pc_report_ops pc_report_table;
 extern const struct pc_report_ops pc_report_json;

@@ -7,19 +7,20 @@
 # and two children. Clients holding N connections each: a -> b:5432 (3),
 # c -> b:5432 (2), a -> b:6379 over IPv6 (2), a -> a:8080 over loopback (4),
 # b -> c:80 (1). And one connection through NAT, as containers behind a
-# published port have it: a connects to b:15432, which an nftables DNAT
-# rule in b turns into b:5432, so the two halves do not mirror each other.
+# published port have it: a connects to b:15432, which an nftables
+# REDIRECT rule in b turns into b:5432, so the two halves do not mirror
+# each other (b's conntrack table joins them: connections_nat.sh tests
+# that join in depth).
 #
 # Oracles:
 # - `ip netns exec NS ss -Htnp state established` in every namespace: the
 #   JSON's established endpoints are the same (netns, local, peer) pairs
 #   with the same pids;
-# - the edges: the five above (plus the two NAT edges below), every client joined to its pid, every
-#   server to the pids `ss -Hltnp` gives for its listener, with the counts
-#   above, each connection counted once (12 connections from 24 sockets);
-#   the NAT connection as two edges: a's client -> a remote 198.18.2.2:15432
-#   (server side guessed: basis heuristic) and a remote client 198.18.2.1 ->
-#   b's listener on 5432;
+# - the edges: the five above plus the NAT one, every client joined to its
+#   pid, every server to the pids `ss -Hltnp` gives for its listener, with
+#   the counts above, each connection counted once (13 connections from 26
+#   sockets); the NAT connection as one edge a -> b:5432 via 198.18.2.2:15432
+#   (redirect), basis conntrack;
 # - `--format dot` is accepted by Graphviz (`dot -Tsvg`), `jsonl` has one
 #   line per edge, the table has one row per edge.
 set -u
@@ -142,27 +143,29 @@ for (ns, la, lp, pa, pp, ps) in oracle:
         continue  # server side
     client_pids.setdefault((ns, pa, pp), set()).update(ps)
 # (client netns or remote client address, server address, port, server netns
-# or None when remote) -> (count, basis)
+# or None when remote, (via kind, address, port) or None) -> (count, basis)
 want = {
-    (ns_a, "198.18.2.2", 5432, ns_b): (3, "listener"),
-    (ns_c, "198.18.3.2", 5432, ns_b): (2, "listener"),
-    (ns_a, "fd00:198:18:2::2", 6379, ns_b): (2, "listener"),
-    (ns_a, "127.0.0.1", 8080, ns_a): (4, "listener"),
-    (ns_b, "198.18.3.3", 80, ns_c): (1, "listener"),
-    (ns_a, "198.18.2.2", 15432, None): (1, "heuristic"),
-    ("198.18.2.1", "198.18.2.2", 5432, ns_b): (1, "listener"),
+    (ns_a, "198.18.2.2", 5432, ns_b, None): (3, "listener"),
+    (ns_c, "198.18.3.2", 5432, ns_b, None): (2, "listener"),
+    (ns_a, "fd00:198:18:2::2", 6379, ns_b, None): (2, "listener"),
+    (ns_a, "127.0.0.1", 8080, ns_a, None): (4, "listener"),
+    (ns_b, "198.18.3.3", 80, ns_c, None): (1, "listener"),
+    (ns_a, "198.18.2.2", 5432, ns_b, ("redirect", "198.18.2.2", 15432)): (1, "conntrack"),
 }
 got = {}
 for e in doc["edges"]:
-    cl, sv = e["client"], e["server"]
+    cl, sv, via = e["client"], e["server"], e["via"]
     cname = (cl.get("netns") or {}).get("name") if cl["local"] else cl["address"]
-    key = (cname, sv["address"], sv["port"], (sv.get("netns") or {}).get("name"))
+    key = (cname, sv["address"], sv["port"], (sv.get("netns") or {}).get("name"),
+           (via["kind"], via["address"], via["port"]) if via else None)
     if key in got:
         fails.append(f"edge {key} listed twice")
     got[key] = (e["count"], e["basis"])
     if cl["local"]:
         cpids = sorted(o["pid"] for o in cl["owners"])
-        want_c = sorted(client_pids.get((key[0], key[1], key[2]), []))
+        # the client's socket names what it dialled: the front, through NAT
+        dialled = (via["address"], via["port"]) if via else (key[1], key[2])
+        want_c = sorted(client_pids.get((key[0], *dialled), []))
         if cpids != want_c:
             fails.append(f"edge {key}: client pids {cpids}, ss says {want_c}")
     elif cl["owners"] or cl["netns"] is not None or "port" in cl:
@@ -179,8 +182,8 @@ if got != want:
 if len(listeners.get((ns_c, 80), [])) != 3:
     fails.append(f"c:80 should be shared by 3 processes: {listeners.get((ns_c, 80))}")
 s = doc["summary"]
-for k, v in {"edges": 7, "servers": 6, "sockets": 26, "connections": 14, "paired": 12,
-             "heuristic": 1}.items():
+for k, v in {"edges": 6, "servers": 5, "sockets": 26, "connections": 13, "paired": 13,
+             "heuristic": 0, "nat": 1}.items():
     if s.get(k) != v:
         fails.append(f"summary.{k} = {s.get(k)}, want {v}")
 if fails:
@@ -195,14 +198,14 @@ dot -Tsvg "$LAB_TMP/map.dot" >"$LAB_TMP/map.svg" 2>"$LAB_TMP/dot.err" ||
 	lab_fail "dot -Tsvg rejected the map: $(cat "$LAB_TMP/dot.err")"
 [ -s "$LAB_TMP/dot.err" ] && lab_fail "dot warned: $(cat "$LAB_TMP/dot.err")"
 grep -q '<svg' "$LAB_TMP/map.svg" || lab_fail "no svg from dot"
-lab_assert_eq "arrows in the dot map" 7 "$(grep -c -- ' -> ' "$LAB_TMP/map.dot")"
+lab_assert_eq "arrows in the dot map" 6 "$(grep -c -- ' -> ' "$LAB_TMP/map.dot")"
 lab_assert_eq "namespace clusters in the dot map" 3 "$(grep -c 'subgraph cluster_' "$LAB_TMP/map.dot")"
 
 # jsonl: one edge per line; table: one row per edge plus header and footer
-lab_assert_eq "jsonl lines" 7 "$("$PORTCENSUS" connections --format jsonl | wc -l)"
+lab_assert_eq "jsonl lines" 6 "$("$PORTCENSUS" connections --format jsonl | wc -l)"
 "$PORTCENSUS" connections >"$LAB_TMP/table.txt" || lab_fail "connections (table) failed"
-lab_assert_eq "table rows" 9 "$(wc -l <"$LAB_TMP/table.txt")"
-grep -q '^7 edges, 14 connections (12 with both ends on this host, 1 by port heuristic)' "$LAB_TMP/table.txt" ||
+lab_assert_eq "table rows" 8 "$(wc -l <"$LAB_TMP/table.txt")"
+grep -q '^6 edges, 13 connections (13 with both ends on this host, 1 through NAT, 0 by port heuristic)' "$LAB_TMP/table.txt" ||
 	lab_fail "table footer: $(tail -1 "$LAB_TMP/table.txt")"
 
 # bad input: unknown format is a usage error (exit 2)

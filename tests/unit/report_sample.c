@@ -9,7 +9,7 @@
 
 struct sample_owner {
 	int pid;
-	const char *comm, *user, *unit, *runtime, *container;
+	const char *comm, *user, *unit, *runtime, *container, *image;
 };
 
 static const char *hostile_or(bool hostile, const char *s)
@@ -43,6 +43,7 @@ static struct pc_endpoint *add(struct pc_snapshot *s, enum pc_source src, enum p
 		    o->container ? pc_snapshot_strdup(s, o->container) : NULL;
 		e->owners[0].container.id =
 		    o->container ? "3f2a9c1d7e4b5a6c8d9e0f1a2b3c4d5e" : NULL;
+		e->owners[0].container.image = o->image ? pc_snapshot_strdup(s, o->image) : NULL;
 	}
 	return e;
 }
@@ -140,7 +141,8 @@ struct pc_snapshot *pc_test_report_sample(bool hostile)
 	        "https://wiki.example.internal/ports/postgres");
 
 	const struct sample_owner web = {1200, "nginx",  "root",
-	                                 NULL, "docker", hostile_or(hostile, "web-frontend")};
+	                                 NULL, "docker", hostile_or(hostile, "web-frontend"),
+	                                 hostile_or(hostile, "registry.lab/acme/web:2.4")};
 	e = add(s, PC_SOURCE_HOST, PC_PROTO_TCP, "::", 8080, PC_STATE_LISTEN, "app", 4026532001u,
 	        &web);
 	service(s, e, "http", "nginx", "1.22.1", PC_AUTH_UNKNOWN, PC_TRI_FALSE, NULL);

@@ -133,6 +133,10 @@ static void test_md_hostile(void **state)
 	    "\\<script\\>alert(1)\\</script\\>\"' onerror=x \\|\\`x\\`\\*\\_\\[a\\](b)"
 	    "\\&amp;?\\[31m????\\#\\$\\~\\\\";
 	assert_true(count(out, escaped) >= 10);
+	/* the container's image follows its (capped) name, escaped the same way */
+	char img[512];
+	snprintf(img, sizeof(img), " (%s)", escaped);
+	assert_int_equal(count(out, img), 2); /* needs attention, listeners table */
 	/* a '<' is escaped, or opens one of our own autolinks */
 	for (const char *p = strchr(out, '<'); p; p = strchr(p + 1, '<'))
 		if (p[-1] != '\\' && strncmp(p, "<https://wiki.example.internal/", 31) != 0)
@@ -211,6 +215,9 @@ static void test_html_hostile(void **state)
 	/* host (title, h1, groups), comm, product, container, hostname, rule,
 	 * reason, finding, warning */
 	assert_true(count(out, escaped) >= 10);
+	char img[512];
+	snprintf(img, sizeof(img), " (%s)</td>", escaped);
+	assert_int_equal(count(out, img), 2); /* needs attention, listeners table */
 	assert_int_equal(count(out, "<script"), 1); /* ours, at the end */
 	assert_tags_allowed(out);
 	assert_null(strstr(out, "onerror=x>"));
