@@ -82,8 +82,9 @@ static void via_labels(const struct pc_edge_via *via, char label[LABEL + 1], cha
 	else
 		snprintf(ns, sizeof(ns), "netns %llu", (unsigned long long)via->netns.inode);
 	if (via->source.family)
-		snprintf(raw, sizeof(raw), "via %s, translated in %s; the server saw the client as %s",
-		         front, ns, pc_addr_format(&via->source, seen, sizeof(seen)));
+		snprintf(raw, sizeof(raw), "via %s, translated in %s; %s %s", front, ns,
+		         "the server saw the client as",
+		         pc_addr_format(&via->source, seen, sizeof(seen)));
 	else
 		snprintf(raw, sizeof(raw), "via %s, translated in %s", front, ns);
 	pc_text_sanitize(raw, tip, tiplen);
@@ -231,10 +232,13 @@ int pc_report_svg_map(FILE *f, const struct pc_snapshot *snap)
 	fprintf(f,
 	        "<p class=\"muted\">%zu service edge%s from %zu established connection%s; a "
 	        "number is the connections on that edge; a dashed arrow means the server side "
-	        "was guessed from the port numbers; \"via\" names the front a client dialled "
-	        "when NAT took it to the server (hover an arrow for where it was translated).",
+	        "was guessed from the port numbers.",
 	        n, n == 1 ? "" : "s", edges->stats.connections,
 	        edges->stats.connections == 1 ? "" : "s");
+	if (edges->stats.nat)
+		fputs(" \"via\" names the front a client dialled when NAT took it to the server "
+		      "(hover the arrow for the namespace that translated it).",
+		      f);
 	if (hidden || left > MAX_NODES || right > MAX_NODES)
 		fprintf(f,
 		        " Only the first %d nodes of each column are drawn; %zu edge%s not shown.",

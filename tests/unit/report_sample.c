@@ -201,8 +201,8 @@ struct pc_snapshot *pc_test_report_sample(bool hostile)
 	 * gw's 198.18.60.1:8080, httpd in "web" sees gw's 198.18.61.1; gw's
 	 * conntrack entry joins the halves into one edge with a via (its
 	 * namespace name is the hostile string in the hostile sample) */
-	e = add(s, PC_SOURCE_HOST, PC_PROTO_TCP, "198.18.60.2", 40100, PC_STATE_ESTABLISHED,
-	        "app", 4026532001u, &php);
+	e = add(s, PC_SOURCE_HOST, PC_PROTO_TCP, "198.18.60.2", 40100, PC_STATE_ESTABLISHED, "app",
+	        4026532001u, &php);
 	e->has_peer = true;
 	pc_addr_parse("198.18.60.1", &e->peer_addr);
 	e->peer_port = 8080;

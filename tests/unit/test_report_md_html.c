@@ -343,9 +343,9 @@ static void test_csp_hashes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_md_golden),  cmocka_unit_test(test_html_golden),
-	    cmocka_unit_test(test_md_hostile), cmocka_unit_test(test_html_hostile),
-	    cmocka_unit_test(test_unjudged),   cmocka_unit_test(test_csp_hashes),
+	    cmocka_unit_test(test_md_golden),    cmocka_unit_test(test_html_golden),
+	    cmocka_unit_test(test_md_hostile),   cmocka_unit_test(test_html_hostile),
+	    cmocka_unit_test(test_unjudged),     cmocka_unit_test(test_csp_hashes),
 	    cmocka_unit_test(test_html_map_via),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
