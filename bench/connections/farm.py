@@ -1,23 +1,23 @@
 #!/usr/bin/env python3
 """farm.py - hold N TCP connections through NAT for bench/connections/run.
 
-usage: farm.py serve ADDR PORT N READY_FILE
-       farm.py dial  ADDR PORT N READY_FILE
+usage: farm.py serve ADDR PORT N
+       farm.py dial  ADDR PORT N
 
 serve listens on ADDR:PORT and accepts N connections; dial opens N
 connections to ADDR:PORT (the front that gw's DNAT rewrites). Each keeps
-its sockets, writes READY_FILE with how many it holds, then sleeps until
-killed. The bench starts them with ip netns exec in its own lab
-namespaces only.
+its sockets open until a signal ends it; the bench knows they are all up
+when `ss` counts N established sockets with an owner in each namespace.
+The bench starts them with ip netns exec in its own lab namespaces only.
 """
 import resource
+import signal
 import socket
 import sys
-import time
 
 
 def main():
-    mode, addr, port, n, ready = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    mode, addr, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     # one fd per connection, plus a few: raise the soft limit to the hard one
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < n + 64:
@@ -36,11 +36,8 @@ def main():
             held.append(socket.create_connection((addr, port), timeout=10))
     else:
         sys.exit("farm.py: mode must be serve or dial, not %r" % mode)
-    with open(ready, "w") as f:
-        f.write("%d\n" % len(held))
     while True:
-        time.sleep(3600)
+        signal.pause()  # SIGTERM from the lab's cleanup ends it
 
 
-if __name__ == "__main__":
-    main()
+main()
