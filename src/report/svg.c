@@ -3,7 +3,11 @@
  * element: clients in a column on the left, servers on the right, one
  * arrow per service edge (src/inventory/edges.c) labelled with its number
  * of connections; a dashed arrow means the server side was guessed by the
- * port heuristic.
+ * port heuristic. An edge joined through NAT (basis conntrack) also says
+ * where the client dialled, as the dot format does: "via 198.18.60.1:8080
+ * (dnat)" at the middle of its arrow, and a tooltip (<title>) that adds
+ * the namespace whose conntrack table translated it and, after SNAT, the
+ * address the server saw.
  *
  * Why two columns rather than a force layout: it needs no iteration, is the
  * same for the same snapshot, and reads at once ("who talks to whom"). A
@@ -12,8 +16,8 @@
  * browser can draw; the rest is counted in a note.
  *
  * Trust: a label is cut to LABEL bytes, cleaned and HTML-escaped
- * (pc_report_html_text), and lands only in <text>; attributes hold only
- * numbers and this file's own words.
+ * (pc_report_html_text), and lands only in <text> or <title>; attributes
+ * hold only numbers and this file's own words.
  */
 #include "report/document.h"
 #include "report/edges.h"
@@ -62,6 +66,28 @@ static void end_labels(const struct pc_edge_end *end, bool server, struct node *
 	else
 		snprintf(raw, sizeof(raw), "%s", end->local ? ns : "remote client");
 	pc_text_sanitize(raw, n->line2, sizeof(n->line2));
+}
+
+/* The front of an edge through NAT: the short label drawn on the arrow
+ * (as dot.c words it) and the tooltip, both cleaned, to be HTML-escaped. */
+static void via_labels(const struct pc_edge_via *via, char label[LABEL + 1], char *tip,
+                       size_t tiplen)
+{
+	char front[PC_ADDR_STRLEN + 24], raw[PC_DOC_CELL], ns[PC_DOC_LABEL], seen[PC_ADDR_STRLEN];
+	pc_report_edge_via(via, front, sizeof(front));
+	snprintf(raw, sizeof(raw), "via %s", front);
+	pc_text_sanitize(raw, label, LABEL + 1);
+	if (via->netns.name)
+		snprintf(ns, sizeof(ns), "netns %s", via->netns.name);
+	else
+		snprintf(ns, sizeof(ns), "netns %llu", (unsigned long long)via->netns.inode);
+	if (via->source.family)
+		snprintf(raw, sizeof(raw), "via %s, translated in %s; %s %s", front, ns,
+		         "the server saw the client as",
+		         pc_addr_format(&via->source, seen, sizeof(seen)));
+	else
+		snprintf(raw, sizeof(raw), "via %s, translated in %s", front, ns);
+	pc_text_sanitize(raw, tip, tiplen);
 }
 
 static int cmp_node(const void *pa, const void *pb)
@@ -169,11 +195,31 @@ int pc_report_svg_map(FILE *f, const struct pc_snapshot *snap)
 		double w = 1.5;
 		for (size_t c = edge->count; c > 1 && w < 6.0; c /= 4)
 			w += 1.0; /* thicker for busier edges, capped */
+		bool nat = edge->via.kind != PC_VIA_NONE;
 		fprintf(f,
-		        "<path class=\"edge\" d=\"M%d,%d C%d,%d %d,%d %d,%d\" fill=\"none\" "
-		        "stroke=\"#51607a\" stroke-width=\"%.1f\"%s marker-end=\"url(#arrow)\"/>",
-		        x1, y1, x1 + 110, y1, x2 - 110, y2, x2, y2, w,
+		        "<path class=\"edge%s\" d=\"M%d,%d C%d,%d %d,%d %d,%d\" fill=\"none\" "
+		        "stroke=\"#51607a\" stroke-width=\"%.1f\"%s marker-end=\"url(#arrow)\"",
+		        nat ? " nat" : "", x1, y1, x1 + 110, y1, x2 - 110, y2, x2, y2, w,
 		        edge->basis == PC_EDGE_HEURISTIC ? " stroke-dasharray=\"6 4\"" : "");
+		if (nat) {
+			char label[LABEL + 1], tip[PC_DOC_CELL];
+			via_labels(&edge->via, label, tip, sizeof(tip));
+			fputs("><title>", f);
+			pc_report_html_text(f, tip);
+			fputs("</title></path>", f);
+			/* the middle of the curve (its control points are symmetric),
+			 * just above it, where dot puts an edge's label; a white
+			 * halo keeps it legible where other arrows cross */
+			fprintf(f,
+			        "<text class=\"via\" x=\"%d\" y=\"%d\" font-size=\"10\" "
+			        "text-anchor=\"middle\" fill=\"#7a4b00\" stroke=\"#ffffff\" "
+			        "stroke-width=\"3\" paint-order=\"stroke\">",
+			        (x1 + x2) / 2, (y1 + y2) / 2 - 5);
+			pc_report_html_text(f, label);
+			fputs("</text>", f);
+		} else {
+			fputs("/>", f);
+		}
 		/* the count sits by the arrow head, where arrows no longer cross */
 		fprintf(f,
 		        "<text class=\"count\" x=\"%d\" y=\"%d\" font-size=\"11\" "
@@ -189,6 +235,10 @@ int pc_report_svg_map(FILE *f, const struct pc_snapshot *snap)
 	        "was guessed from the port numbers.",
 	        n, n == 1 ? "" : "s", edges->stats.connections,
 	        edges->stats.connections == 1 ? "" : "s");
+	if (edges->stats.nat)
+		fputs(" \"via\" names the front a client dialled when NAT took it to the server "
+		      "(hover the arrow for the namespace that translated it).",
+		      f);
 	if (hidden || left > MAX_NODES || right > MAX_NODES)
 		fprintf(f,
 		        " Only the first %d nodes of each column are drawn; %zu edge%s not shown.",

@@ -128,7 +128,9 @@ viol = find("table", id="violations")
 if not viol or "tcp 0.0.0.0:6379" not in viol[0]["text"]:
     fails.append("the violations table does not list tcp 0.0.0.0:6379")
 
-# the map: two clients, two servers, three edges (count 1 and 2)
+# the map: two clients, three servers, four connections on three edges
+# (counts 1, 1 and 2), one of them through NAT with its front on the arrow
+# and a tooltip saying where it was translated
 nodes = {"client": [], "server": []}
 for g in find("g"):
     cls = g["attrs"].get("class") or ""
@@ -137,13 +139,20 @@ for g in find("g"):
             nodes[side].append(" ".join(g["text"].split()))
 if sorted(nodes["client"]) != ["198.18.0.50 remote client", "php-fpm (pid 1300) netns app"]:
     fails.append(f"map clients: {nodes['client']}")
-if sorted(nodes["server"]) != ["redis-server (pid 812) 127.0.0.1:6379, netns app",
+if sorted(nodes["server"]) != ["httpd (pid 1400) 198.18.61.2:80, netns web",
+                               "redis-server (pid 812) 127.0.0.1:6379, netns app",
                                "sshd (pid 555) 198.18.0.10:22, netns edge"]:
     fails.append(f"map servers: {nodes['server']}")
-edges = [p for p in find("path") if p["attrs"].get("class") == "edge"]
+edges = [p for p in find("path") if (p["attrs"].get("class") or "").split()[:1] == ["edge"]]
 counts = sorted(t["text"] for t in find("text") if t["attrs"].get("class") == "count")
-if len(edges) != 2 or counts != ["1", "2"]:
+if len(edges) != 3 or counts != ["1", "1", "2"]:
     fails.append(f"map edges: {len(edges)} paths, counts {counts}")
+nat = [p for p in edges if p["attrs"].get("class") == "edge nat"]
+via = [t["text"] for t in find("text") if t["attrs"].get("class") == "via"]
+if len(nat) != 1 or via != ["via 198.18.60.1:8080 (dnat)"]:
+    fails.append(f"map edge through NAT: {len(nat)} paths, via labels {via}")
+elif "translated in netns gw; the server saw the client as 198.18.61.1" not in nat[0]["text"]:
+    fails.append(f"the NAT edge's tooltip: {nat[0]['text']!r}")
 
 # filter (sev=critical) and sort (port, descending), done by the script
 rows = [r for r in find("tr") if "data-sev" in r["attrs"]]

@@ -4,6 +4,11 @@
  */
 #include "report_sample.h"
 
+#include "inventory/conntrack.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,6 +196,32 @@ struct pc_snapshot *pc_test_report_sample(bool hostile)
 		pc_addr_parse("198.18.0.50", &e->peer_addr);
 		e->peer_port = p;
 	}
+
+	/* one connection through NAT (masqueraded): the client php-fpm dials
+	 * gw's 198.18.60.1:8080, httpd in "web" sees gw's 198.18.61.1; gw's
+	 * conntrack entry joins the halves into one edge with a via (its
+	 * namespace name is the hostile string in the hostile sample) */
+	e = add(s, PC_SOURCE_HOST, PC_PROTO_TCP, "198.18.60.2", 40100, PC_STATE_ESTABLISHED, "app",
+	        4026532001u, &php);
+	e->has_peer = true;
+	pc_addr_parse("198.18.60.1", &e->peer_addr);
+	e->peer_port = 8080;
+	const struct sample_owner httpd = {1400, "httpd", "www-data", NULL, NULL, NULL};
+	e = add(s, PC_SOURCE_HOST, PC_PROTO_TCP, "198.18.61.2", 80, PC_STATE_ESTABLISHED, "web",
+	        4026532003u, &httpd);
+	e->has_peer = true;
+	pc_addr_parse("198.18.61.1", &e->peer_addr);
+	e->peer_port = 40100;
+	struct pc_ct_entry ct = {.l3family = AF_INET, .l4proto = IPPROTO_TCP};
+	pc_addr_parse("198.18.60.2", &ct.orig_src);
+	pc_addr_parse("198.18.60.1", &ct.orig_dst);
+	pc_addr_parse("198.18.61.2", &ct.reply_src);
+	pc_addr_parse("198.18.61.1", &ct.reply_dst);
+	ct.orig_sport = ct.reply_dport = 40100;
+	ct.orig_dport = 8080;
+	ct.reply_sport = 80;
+	const struct pc_netns gw = {4026532004u, pc_snapshot_strdup(s, hostile_or(hostile, "gw"))};
+	pc_conntrack_add(s, &gw, &ct);
 
 	pc_snapshot_add_finding(s, "stale_rule", PC_SEV_MEDIUM, hostile_or(hostile, "legacy-ftp"),
 	                        hostile_or(hostile, "rule legacy-ftp matched no listener: its "

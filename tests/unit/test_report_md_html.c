@@ -226,6 +226,42 @@ static void test_html_hostile(void **state)
 	assert_null(strstr(out, "src="));
 	assert_null(strstr(out, "http://"));
 	assert_non_null(strstr(out, "<td>javascript:alert(1)</td>"));
+	/* the map's edge through NAT: its tooltip names the namespace that
+	 * translated it (the hostile name, escaped); the label on the arrow
+	 * holds only the front's address and the kind */
+	char tip[512];
+	snprintf(tip, sizeof(tip), "(dnat), translated in netns %s; the server saw", escaped);
+	assert_int_equal(count(out, tip), 1);
+	assert_int_equal(count(out, ">via 198.18.60.1:8080 (dnat)</text>"), 1);
+	free(out);
+	pc_snapshot_free(s);
+}
+
+/* The map draws an edge joined through NAT with its front, as dot does: a
+ * label at the middle of the arrow and a tooltip (<title> in the path) that
+ * adds where it was translated and what the server saw; a direct edge has
+ * neither. (The golden file holds the whole picture; this says what in it
+ * matters.) */
+static void test_html_map_via(void **state)
+{
+	(void)state;
+	struct pc_snapshot *s = pc_test_report_sample(false);
+	char *out = render("html", s);
+	const char *map = strstr(out, "<svg id=\"connections\"");
+	assert_non_null(map);
+	assert_non_null(strstr(map, "<path class=\"edge nat\" "));
+	assert_non_null(strstr(map, "marker-end=\"url(#arrow)\"><title>via 198.18.60.1:8080 "
+	                            "(dnat), translated in netns gw; the server saw the client "
+	                            "as 198.18.61.1</title></path><text class=\"via\" "));
+	assert_non_null(strstr(map, "paint-order=\"stroke\">via 198.18.60.1:8080 (dnat)</text>"));
+	/* one edge through NAT among three: one via, one tooltip (the other
+	 * <title> is the page's) */
+	assert_int_equal(count(map, "class=\"edge"), 3);
+	assert_int_equal(count(map, "class=\"via\""), 1);
+	assert_int_equal(count(out, "<title>"), 2);
+	/* its client is php-fpm in app, its server httpd in web, not a half */
+	assert_non_null(strstr(map, ">httpd (pid 1400)</text>"));
+	assert_null(strstr(map, "198.18.60.1:8080, "));
 	free(out);
 	pc_snapshot_free(s);
 }
@@ -307,9 +343,10 @@ static void test_csp_hashes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_md_golden),  cmocka_unit_test(test_html_golden),
-	    cmocka_unit_test(test_md_hostile), cmocka_unit_test(test_html_hostile),
-	    cmocka_unit_test(test_unjudged),   cmocka_unit_test(test_csp_hashes),
+	    cmocka_unit_test(test_md_golden),    cmocka_unit_test(test_html_golden),
+	    cmocka_unit_test(test_md_hostile),   cmocka_unit_test(test_html_hostile),
+	    cmocka_unit_test(test_unjudged),     cmocka_unit_test(test_csp_hashes),
+	    cmocka_unit_test(test_html_map_via),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
