@@ -1,9 +1,10 @@
 /*
- * schema.h - the ledger's schema, written once for both engines.
+ * schema.h - the ledger's schema, written once for both engines (internal).
  *
  * SQLite (ledger_sqlite.c) and PostgreSQL (ledger_pg.c) hold the same
- * tables. The DDL of every version, the endpoint column list and the
- * per-endpoint values live here; pc_ledger_schema_stmt() makes the few
+ * tables. The DDL of every version (schema.c), the endpoint column list and
+ * the row values (schema_values.c), the loader (schema_load.c) and the diff
+ * (schema_diff.c) are declared here; pc_ledger_schema_stmt() makes the few
  * per-engine substitutions (the row id), so the two engines cannot drift
  * apart. Internal to src/ledger.
  */
