@@ -223,6 +223,8 @@ struct pc_endpoint {
  * port: the target addresses as ranges, the ports of each protocol as
  * ranges. */
 enum pc_cover_kind { PC_COVER_ADDRESSES = 0, PC_COVER_TCP, PC_COVER_UDP };
+/* Ranges kept at most; past it, less is claimed as covered. */
+#define PC_SCAN_COVER_MAX 4096
 struct pc_scan_range {
 	enum pc_cover_kind kind;
 	struct pc_addr first, last; /* PC_COVER_ADDRESSES */

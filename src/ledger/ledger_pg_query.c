@@ -201,6 +201,7 @@ int pc_ledger_pg_retain(struct pc_ledger *base, const struct pc_ledger_keep *kee
 		return 0;
 	static const char *const tables[] = {"endpoint_text", "forward_target", "owner",
 					     "endpoint",      "finding",        "snapshot_warning",
+					     "snapshot_address", "scan_cover",
 					     "outbox"};
 	struct params p = {0};
 	PGresult *res = NULL;

@@ -54,6 +54,17 @@ static int prepare_store(struct pg_ledger *l, struct pc_error *err)
 			r = pc_ledger_pg_error(l, err, stmts[i].name, res);
 		PQclear(res);
 	}
+	for (int k = 0; k < PC_LEDGER_N_ROWS && r == 0; k++) {
+		const struct pc_ledger_rows *t = &pc_ledger_rows[k];
+		char *sql = pc_ledger_insert_sql(PC_ENGINE_PG, t->table, t->cols, t->ncols + 1);
+		PGresult *res = sql ? PQprepare(l->conn, t->stmt, sql, 0, NULL) : NULL;
+		if (!sql)
+			r = pc_error_set(err, PC_ENOMEM, "out of memory");
+		else if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+			r = pc_ledger_pg_error(l, err, t->stmt, res);
+		PQclear(res);
+		free(sql);
+	}
 	free(ep_sql);
 	free(snap_sql);
 	if (r == 0)
@@ -235,6 +246,19 @@ int pc_ledger_pg_store(struct pc_ledger *base, const struct pc_snapshot *snap,
 		};
 		if ((r = insert(l, "pc_finding", id, v, 5, err)) < 0)
 			goto fail;
+	}
+	/* schema 4's rows: the addresses, the scan's coverage */
+	for (int k = 0; k < PC_LEDGER_N_ROWS; k++) {
+		const struct pc_ledger_rows *t = &pc_ledger_rows[k];
+		for (size_t i = 0; i < t->count(snap); i++) {
+			struct pc_ledger_value v[8];
+			if (t->values(&arena, snap, i, v) < 0) {
+				r = pc_error_set(err, PC_ENOMEM, "out of memory");
+				goto fail;
+			}
+			if ((r = insert(l, t->stmt, id, v, t->ncols, err)) < 0)
+				goto fail;
+		}
 	}
 	if ((r = pc_ledger_pg_exec(l, "COMMIT", err)) < 0)
 		goto fail;

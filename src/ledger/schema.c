@@ -139,8 +139,29 @@ static const char *const schema_v3[] = {
 	NULL,
 };
 
+/* Version 4: the host view joined to the network view (`fleet exposure`).
+ * An audit's own addresses, per namespace (snapshot_address: a listener
+ * bound to any address answers on these), and what a scan covered
+ * (scan_cover: target ranges, kind 0, and port ranges, kind 1 TCP and 2 UDP;
+ * "scanned and not open" without a row per closed port), with the shard of
+ * a sharded sweep (a sweep covers a port once all its shards are in). */
+static const char *const schema_v4[] = {
+	"ALTER TABLE snapshot ADD COLUMN scan_shard INTEGER",
+	"ALTER TABLE snapshot ADD COLUMN scan_shards INTEGER",
+	"CREATE TABLE snapshot_address ("
+	" snapshot_id BIGINT NOT NULL, seq INTEGER NOT NULL, netns_inode BIGINT,"
+	" netns_name TEXT, address TEXT NOT NULL, prefix_len INTEGER NOT NULL,"
+	" PRIMARY KEY (snapshot_id, seq))",
+	"CREATE INDEX snapshot_address_address ON snapshot_address (address, snapshot_id)",
+	"CREATE TABLE scan_cover ("
+	" snapshot_id BIGINT NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,"
+	" first_address TEXT, last_address TEXT, first_port INTEGER, last_port INTEGER,"
+	" PRIMARY KEY (snapshot_id, seq))",
+	NULL,
+};
+
 const char *const *const pc_ledger_migrations[PC_LEDGER_SCHEMA_VERSION + 1] = {
-	NULL, schema_v1, schema_v2, schema_v3,
+	NULL, schema_v1, schema_v2, schema_v3, schema_v4,
 };
 
 static const struct {

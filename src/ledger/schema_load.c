@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define PC_LEDGER_OWNER_COLS "endpoint_seq, seq, pid, comm, exe, uid, user_name, unit, c_id," \
 	" c_runtime, c_pod_uid, c_name, c_image, c_image_id, c_pod, c_pod_namespace"
@@ -21,7 +22,7 @@
 #define PC_LEDGER_META_COLS "host, kind, scope, command, started_at, finished_at, scan," \
 	" scan_engine, scan_targets, scan_ports, scan_probes_planned, scan_sent," \
 	" scan_replies, scan_retries, scan_capture_drops, scan_duration_s, scan_rate_pps," \
-	" host_id, origin, sweep_id, segment"
+	" host_id, origin, sweep_id, segment, scan_shard, scan_shards"
 
 /* endpoint_text rows gathered into runs, one per endpoint and list */
 struct texts {
@@ -340,11 +341,76 @@ static void load_meta(struct pc_ledger_load_state *s, const struct pc_ledger_rd 
 		sc->capture_drops = (uint64_t)r->i64(r, 14);
 		sc->duration_s = r->dbl(r, 15);
 		sc->rate_pps = r->dbl(r, 16);
+		int64_t shard = r->i64(r, 21), shards = r->i64(r, 22);
+		if (shards < 0 || shards > UINT32_MAX || shard < 0 || shard > shards)
+			s->bad = true;
+		else if (shards > 1) {
+			sc->shard_index = (uint32_t)shard;
+			sc->shard_count = (uint32_t)shards;
+		}
 	}
 	meta->host_id = col_str(s, r, 17);
 	meta->origin = col_str(s, r, 18);
 	meta->sweep_id = col_str(s, r, 19);
 	meta->segment = col_str(s, r, 20);
+}
+
+/* snapshot_address: netns_inode, netns_name, address, prefix_len */
+static void load_address(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r)
+{
+	struct pc_addr a;
+	int64_t prefix = r->i64(r, 3);
+	if (!col_addr(r, 2, &a) || !a.family || prefix < 0 ||
+	    prefix > (a.family == AF_INET ? 32 : 128)) {
+		s->bad = true;
+		return;
+	}
+	const char *name = col_str(s, r, 1);
+	if (pc_snapshot_add_address(s->snap, (uint64_t)r->i64(r, 0), name, &a, (uint8_t)prefix) < 0)
+		s->oom = true;
+}
+
+/* scan_cover: kind, first_address, last_address, first_port, last_port;
+ * kept in the arena, grown by doubling (the capacity is implied by the
+ * count: 16, then each power of two) */
+static void load_cover(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r)
+{
+	struct pc_scan_stats *st = &s->snap->scan;
+	size_t n = st->n_cover;
+	if (!st->present || n >= PC_SCAN_COVER_MAX) {
+		s->bad = true;
+		return;
+	}
+	if (n == 0 || (n >= 16 && (n & (n - 1)) == 0)) {
+		size_t cap = n ? n * 2 : 16;
+		struct pc_scan_range *p = pc_arena_alloc(&s->snap->arena, cap * sizeof(*p));
+		if (!p) {
+			s->oom = true;
+			return;
+		}
+		if (n)
+			memcpy(p, st->cover, n * sizeof(*p));
+		st->cover = p;
+	}
+	struct pc_scan_range *c = &st->cover[n];
+	memset(c, 0, sizeof(*c));
+	c->kind = (enum pc_cover_kind)col_enum(r, 0, PC_COVER_ADDRESSES, PC_COVER_UDP, &s->bad);
+	if (c->kind == PC_COVER_ADDRESSES) {
+		if (!col_addr(r, 1, &c->first) || !col_addr(r, 2, &c->last) || !c->first.family ||
+		    c->first.family != c->last.family) {
+			s->bad = true;
+			return;
+		}
+	} else {
+		int64_t a = r->i64(r, 3), b = r->i64(r, 4);
+		if (a < 0 || b < a || b > 65535) {
+			s->bad = true;
+			return;
+		}
+		c->port_first = (uint16_t)a;
+		c->port_last = (uint16_t)b;
+	}
+	st->n_cover = n + 1;
 }
 
 static void load_warning(struct pc_ledger_load_state *s, const struct pc_ledger_rd *r)
@@ -459,6 +525,16 @@ int pc_ledger_load_with(pc_ledger_query_fn query, void *engine, int64_t id,
 			       "SELECT " PC_LEDGER_FORWARD_COLS " FROM forward_target"
 			       " WHERE snapshot_id = ?1 ORDER BY endpoint_seq, seq",
 			       id, load_forward, NULL, err, "load forward targets");
+	if (r == 0 && !sp->oom)
+		r = load_query(query, engine, &c,
+			       "SELECT netns_inode, netns_name, address, prefix_len"
+			       " FROM snapshot_address WHERE snapshot_id = ?1 ORDER BY seq",
+			       id, load_address, NULL, err, "load addresses");
+	if (r == 0 && !sp->oom)
+		r = load_query(query, engine, &c,
+			       "SELECT kind, first_address, last_address, first_port, last_port"
+			       " FROM scan_cover WHERE snapshot_id = ?1 ORDER BY seq",
+			       id, load_cover, NULL, err, "load scan coverage");
 	free(ep_sql);
 	if (r == 0 && sp->oom)
 		r = pc_error_set(err, PC_ENOMEM, "out of memory");

@@ -174,7 +174,7 @@ const char pc_ledger_snapshot_insert_cols[] =
 	" scan_probes_planned, scan_sent, scan_replies, scan_retries,"
 	" scan_capture_drops, scan_duration_s, scan_rate_pps, n_findings,"
 	" n_info, n_low, n_medium, n_high, n_critical, host_id, origin, sweep_id, segment,"
-	" digest";
+	" digest, scan_shard, scan_shards";
 
 int pc_ledger_new_uuid(char buf[PC_LEDGER_UUID_LEN])
 {
@@ -284,23 +284,92 @@ int pc_ledger_snapshot_values(const struct pc_snapshot *snap, const struct pc_le
 		return PC_ENOMEM;
 	snprintf(ids->digest, sizeof(ids->digest), "%016llx", (unsigned long long)digest);
 	v_text(&v[29], ids->digest);
+	if (sc->present && sc->shard_count) {
+		v_int(&v[30], sc->shard_index);
+		v_int(&v[31], sc->shard_count);
+	}
 	return 0;
 }
 
-char *pc_ledger_snapshot_sql(enum pc_ledger_engine engine)
+const char pc_ledger_address_insert_cols[] =
+	"snapshot_id, seq, netns_inode, netns_name, address, prefix_len";
+const char pc_ledger_cover_insert_cols[] =
+	"snapshot_id, seq, kind, first_address, last_address, first_port, last_port";
+
+int pc_ledger_address_values(struct pc_arena *arena, const struct pc_snapshot *snap, size_t i,
+			     struct pc_ledger_value *v)
 {
-	size_t len = sizeof(pc_ledger_snapshot_insert_cols) + 64 + PC_LEDGER_SNAPSHOT_NCOLS * 6;
+	const struct pc_ns_address *a = &snap->addresses[i];
+	memset(v, 0, PC_LEDGER_ADDRESS_NCOLS * sizeof(*v));
+	v_int(&v[0], (int64_t)i);
+	if (a->netns_inode)
+		v_int(&v[1], (int64_t)a->netns_inode);
+	v_text(&v[2], a->netns_name);
+	v_int(&v[4], a->prefix_len);
+	return v_addr(&v[3], arena, &a->addr);
+}
+
+int pc_ledger_cover_values(struct pc_arena *arena, const struct pc_snapshot *snap, size_t i,
+			   struct pc_ledger_value *v)
+{
+	const struct pc_scan_range *r = &snap->scan.cover[i];
+	memset(v, 0, PC_LEDGER_COVER_NCOLS * sizeof(*v));
+	v_int(&v[0], (int64_t)i);
+	v_int(&v[1], r->kind);
+	if (r->kind != PC_COVER_ADDRESSES) {
+		v_int(&v[4], r->port_first);
+		v_int(&v[5], r->port_last);
+		return 0;
+	}
+	int e = v_addr(&v[2], arena, &r->first);
+	return e ? e : v_addr(&v[3], arena, &r->last);
+}
+
+static size_t n_addresses(const struct pc_snapshot *snap)
+{
+	return snap->n_addresses;
+}
+
+static size_t n_cover(const struct pc_snapshot *snap)
+{
+	return snap->scan.present ? snap->scan.n_cover : 0;
+}
+
+const struct pc_ledger_rows pc_ledger_rows[PC_LEDGER_N_ROWS] = {
+	{"snapshot_address", pc_ledger_address_insert_cols, "pc_address", PC_LEDGER_ADDRESS_NCOLS,
+	 n_addresses, pc_ledger_address_values},
+	{"scan_cover", pc_ledger_cover_insert_cols, "pc_cover", PC_LEDGER_COVER_NCOLS, n_cover,
+	 pc_ledger_cover_values},
+};
+
+char *pc_ledger_insert_sql(enum pc_ledger_engine engine, const char *table, const char *cols,
+			   int n)
+{
+	size_t len = strlen(table) + strlen(cols) + 40 + (size_t)n * 6;
 	char *sql = malloc(len);
 	if (!sql)
 		return NULL;
-	size_t k = (size_t)snprintf(sql, len, "INSERT INTO snapshot (%s) VALUES (",
-				    pc_ledger_snapshot_insert_cols);
-	for (int i = 0; i < PC_LEDGER_SNAPSHOT_NCOLS; i++) {
+	size_t k = (size_t)snprintf(sql, len, "INSERT INTO %s (%s) VALUES (", table, cols);
+	for (int i = 0; i < n; i++) {
 		if (i)
 			k += (size_t)snprintf(sql + k, len - k, ", ");
 		k += placeholder(engine, sql + k, len - k, i + 1);
 	}
-	snprintf(sql + k, len - k, ") RETURNING id");
+	snprintf(sql + k, len - k, ")");
+	return sql;
+}
+
+char *pc_ledger_snapshot_sql(enum pc_ledger_engine engine)
+{
+	char *ins = pc_ledger_insert_sql(engine, "snapshot", pc_ledger_snapshot_insert_cols,
+					 PC_LEDGER_SNAPSHOT_NCOLS);
+	if (!ins)
+		return NULL;
+	size_t len = strlen(ins) + sizeof(" RETURNING id");
+	char *sql = malloc(len);
+	if (sql)
+		snprintf(sql, len, "%s RETURNING id", ins);
+	free(ins);
 	return sql;
 }
 

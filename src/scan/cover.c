@@ -13,7 +13,7 @@
  * of a range, a binary search finds its last one (in a sorted set of unique
  * addresses, at(j) == at(i) + (j - i) exactly when everything between is
  * consecutive), so a /8 with three exclusions costs a few dozen look-ups.
- * Ranges are capped (PC_COVER_MAX): past the cap, less is claimed as
+ * Ranges are capped (PC_SCAN_COVER_MAX): past the cap, less is claimed as
  * covered, never more.
  */
 #include "scan/cover.h"
@@ -51,7 +51,7 @@ static bool consecutive(const struct pc_targets *t, uint64_t i, const struct pc_
 static struct pc_scan_range *add_range(struct pc_snapshot *snap, size_t *cap)
 {
 	struct pc_scan_stats *st = &snap->scan;
-	if (st->n_cover >= PC_COVER_MAX)
+	if (st->n_cover >= PC_SCAN_COVER_MAX)
 		return NULL;
 	if (st->n_cover == *cap) {
 		size_t n = *cap ? *cap * 2 : 16;
@@ -92,7 +92,7 @@ int pc_scan_cover_record(struct pc_snapshot *snap, const struct pc_targets *targ
 		}
 		struct pc_scan_range *r = add_range(snap, &cap);
 		if (!r)
-			return st->n_cover >= PC_COVER_MAX ? 0 : PC_ENOMEM;
+			return st->n_cover >= PC_SCAN_COVER_MAX ? 0 : PC_ENOMEM;
 		r->kind = PC_COVER_ADDRESSES;
 		r->first = first;
 		pc_targets_at(targets, lo, &r->last);
@@ -108,7 +108,7 @@ int pc_scan_cover_record(struct pc_snapshot *snap, const struct pc_targets *targ
 				b = pc_ports_at(ports, proto, j++);
 			struct pc_scan_range *r = add_range(snap, &cap);
 			if (!r)
-				return st->n_cover >= PC_COVER_MAX ? 0 : PC_ENOMEM;
+				return st->n_cover >= PC_SCAN_COVER_MAX ? 0 : PC_ENOMEM;
 			r->kind = p ? PC_COVER_UDP : PC_COVER_TCP;
 			r->port_first = a;
 			r->port_last = b;

@@ -11,9 +11,6 @@
 
 #include <stdbool.h>
 
-/* Ranges kept at most; past it, less is claimed as covered. */
-#define PC_COVER_MAX 4096
-
 /* Record the ranges of targets and ports (both finished) in snap->scan,
  * with the shard (count 0 or 1: none). 0 or PC_ENOMEM. */
 int pc_scan_cover_record(struct pc_snapshot *snap, const struct pc_targets *targets,
