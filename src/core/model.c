@@ -410,3 +410,20 @@ int pc_snapshot_add_address(struct pc_snapshot *s, uint64_t netns_inode, const c
 	s->addresses[s->n_addresses++] = a;
 	return 0;
 }
+
+bool pc_scan_cover_has(const struct pc_scan_range *cover, size_t n, const struct pc_addr *addr,
+		       enum pc_proto proto, uint16_t port)
+{
+	bool a = false, p = false;
+	enum pc_cover_kind want = proto == PC_PROTO_UDP ? PC_COVER_UDP : PC_COVER_TCP;
+	for (size_t i = 0; i < n && !(a && p); i++) {
+		const struct pc_scan_range *r = &cover[i];
+		if (r->kind == PC_COVER_ADDRESSES)
+			a |= r->first.family == addr->family &&
+			     pc_addr_compare(&r->first, addr) <= 0 &&
+			     pc_addr_compare(addr, &r->last) <= 0;
+		else if (r->kind == want)
+			p |= r->port_first <= port && port <= r->port_last;
+	}
+	return a && p;
+}

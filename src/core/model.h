@@ -332,6 +332,10 @@ int pc_severity_parse(const char *name, enum pc_severity *ret);
 int pc_snapshot_add_finding(struct pc_snapshot *snap, const char *kind,
 			    enum pc_severity severity, const char *rule, const char *message);
 
+/* Whether the ranges cover[0..n) hold addr and (proto, port). */
+bool pc_scan_cover_has(const struct pc_scan_range *cover, size_t n, const struct pc_addr *addr,
+		       enum pc_proto proto, uint16_t port);
+
 /* Append a namespace address (name copied into the arena). 0 or PC_ENOMEM. */
 int pc_snapshot_add_address(struct pc_snapshot *snap, uint64_t netns_inode,
 			    const char *netns_name, const struct pc_addr *addr, uint8_t prefix_len);

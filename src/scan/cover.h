@@ -16,8 +16,4 @@
 int pc_scan_cover_record(struct pc_snapshot *snap, const struct pc_targets *targets,
 			 const struct pc_ports *ports, unsigned shard_index, unsigned shard_count);
 
-/* Whether cover[0..n) holds addr and (proto, port). */
-bool pc_scan_cover_has(const struct pc_scan_range *cover, size_t n, const struct pc_addr *addr,
-		       enum pc_proto proto, uint16_t port);
-
 #endif
