@@ -618,7 +618,7 @@ static int exposure_row(void *ctx, const struct pc_exposure_row *e)
 		pc_format_time(e->scanned_at_ms, when, sizeof(when));
 	char bound[PC_ADDR_STRLEN + 16];
 	snprintf(bound, sizeof(bound), "%s%s", e->listen_address, e->forwarded ? " (fwd)" : "");
-	int r = ft_set(&fl->t, row, 0, e->host) | ft_set(&fl->t, row, 1, e->address) |
+	int r = ft_set(&fl->t, row, 0, e->host_id) | ft_set(&fl->t, row, 1, e->address) |
 		ft_set(&fl->t, row, 2, port) |
 		ft_set(&fl->t, row, 3, e->proto == PC_PROTO_UDP ? "udp" : "tcp") |
 		ft_set(&fl->t, row, 4, bound) | ft_set(&fl->t, row, 5, e->service) |
@@ -630,7 +630,7 @@ static int exposure_row(void *ctx, const struct pc_exposure_row *e)
 
 static int q_exposure(struct fleet *fl)
 {
-	static const char *const names[] = {"HOST",    "ADDRESS", "PORT", "PROTO", "BOUND",
+	static const char *const names[] = {"HOST_ID", "ADDRESS", "PORT", "PROTO", "BOUND",
 					    "SERVICE", "SEGMENT", "SEEN", "SWEEP", "SCANNED_AT"};
 	static const bool num[] = {false, false, true, false, false,
 				   false, false, false, false, false};
@@ -660,7 +660,7 @@ static int unexplained_row(void *ctx, const struct pc_unexplained *u)
 		snprintf(reason, sizeof(reason),
 			 "%s:%u/%s open %s (sweep %s, %s); host %s reports %s but has no listener"
 			 " or forward on %s/%u: a socket hidden from the agent or another device",
-			 u->address, u->port, proto, from, u->sweep, when, u->host, u->address,
+			 u->address, u->port, proto, from, u->sweep, when, u->host_id, u->address,
 			 proto, u->port);
 	else
 		snprintf(reason, sizeof(reason),
@@ -672,14 +672,14 @@ static int unexplained_row(void *ctx, const struct pc_unexplained *u)
 		ft_set(&fl->t, row, 2, proto) | ft_set(&fl->t, row, 3, segment_name(u->segment)) |
 		ft_set(&fl->t, row, 4, u->sweep) | ft_set(&fl->t, row, 5, when) |
 		ft_set(&fl->t, row, 6, pc_severity_name(u->severity)) |
-		ft_set(&fl->t, row, 7, u->host ? u->host : "-") | ft_set(&fl->t, row, 8, reason);
+		ft_set(&fl->t, row, 7, u->host_id ? u->host_id : "-") | ft_set(&fl->t, row, 8, reason);
 	return r ? PC_ENOMEM : 0;
 }
 
 static int q_unexplained(struct fleet *fl)
 {
 	static const char *const names[] = {"ADDRESS", "PORT", "PROTO",    "SEGMENT", "SWEEP",
-					    "SCANNED_AT", "SEVERITY", "HOST", "REASON"};
+					    "SCANNED_AT", "SEVERITY", "HOST_ID", "REASON"};
 	static const bool num[] = {false, true, false, false, false, false, false, false, false};
 	columns(fl, names, num, 9);
 	struct pc_error err = {0};
