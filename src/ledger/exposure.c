@@ -633,7 +633,7 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 	for (size_t i = 0; r == 0 && i < w.n_eps; i++) {
 		const struct scan_ep *e = &w.eps[i];
 		const struct sweep *s = &w.sweeps[e->sweep];
-		if (e->state != PC_STATE_OPEN ||
+		if (e->state != PC_STATE_OPEN || !complete(s) ||
 		    newest_cover(&w, s->segment, &e->addr, e->proto, e->port) < e->sweep)
 			continue;
 		/* the same port seen again by an older shard of this sweep */
