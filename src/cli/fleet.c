@@ -274,7 +274,10 @@ static void write_prom(FILE *f, const struct ftable *t, const char *question, bo
 			n += strcmp(ft_row(t, j)[0], key) == 0;
 		fputs("portcensus_fleet_rows{question=\"", f);
 		prom_label(f, question);
-		fprintf(f, "\",%s=\"", strcmp(t->names[0], "HOST") == 0 ? "host" : "address");
+		fprintf(f, "\",%s=\"",
+			strcmp(t->names[0], "HOST") == 0      ? "host"
+			: strcmp(t->names[0], "HOST_ID") == 0 ? "host_id"
+							      : "address");
 		prom_label(f, key);
 		fprintf(f, "\"} %zu\n", n);
 	}
