@@ -336,6 +336,21 @@ int pc_snapshot_add_finding(struct pc_snapshot *snap, const char *kind,
 bool pc_scan_cover_has(const struct pc_scan_range *cover, size_t n, const struct pc_addr *addr,
 		       enum pc_proto proto, uint16_t port);
 
+/* What the ledger's sweeps saw of one of this host's listeners (audit
+ * --ledger, ledger/exposure.c): the newest complete sweep of one segment
+ * that covered it. The classifier's evidence for "reachable beyond this
+ * host". */
+struct pc_exposure_evidence {
+	uint64_t netns_inode;  /* the listener: its namespace, */
+	struct pc_addr bound;  /* its address as bound, */
+	enum pc_proto proto;   /* proto and port */
+	uint16_t port;
+	struct pc_addr addr;   /* the address the sweep scanned */
+	const char *segment;   /* "" when the scan named none */
+	const char *sweep;
+	enum pc_state seen;    /* OPEN, CLOSED or FILTERED ("scanned, not kept" too) */
+};
+
 /* Append a namespace address (name copied into the arena). 0 or PC_ENOMEM. */
 int pc_snapshot_add_address(struct pc_snapshot *snap, uint64_t netns_inode,
 			    const char *netns_name, const struct pc_addr *addr, uint8_t prefix_len);

@@ -145,6 +145,11 @@ int pc_rtaddr_collect(struct pc_snapshot *snap, size_t first, const struct pc_ne
 	for (size_t i = 0; i < pc_netns_count(set); i++) {
 		const struct pc_netns_entry *e = pc_netns_get(set, i);
 		int fd = pc_netns_socket(set, e->inode, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+		/* not permitted to enter it: its sockets could not be read
+		 * either, and the inventory's one warning about privileges
+		 * already says so */
+		if (fd == -EPERM || fd == -EACCES)
+			continue;
 		if (fd < 0) {
 			unread++;
 			first_error = first_error ? first_error : fd;

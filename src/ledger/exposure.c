@@ -416,8 +416,9 @@ static int cmp_sweep_newest(const void *pa, const void *pb)
 	return a->newest_id > b->newest_id ? -1 : a->newest_id < b->newest_id;
 }
 
-/* Read what both questions need. */
-static int gather(struct work *w)
+/* Read the sweeps (coverage and endpoints) and, with agents, the agents'
+ * listeners and addresses. */
+static int gather(struct work *w, bool agents)
 {
 	const char *const seg[] = {w->segment};
 	int n = w->segment ? 1 : 0;
@@ -451,6 +452,10 @@ static int gather(struct work *w)
 				  " FROM endpoint e JOIN snapshot s ON s.id = e.snapshot_id"
 				  " WHERE s.scan = 1 AND e.state IN (2, 3, 4, 5)",
 			seg, n, row_scan_ep);
+	if (r > 0)
+		r = 0;
+	if (r < 0 || !agents)
+		return r;
 	/* listeners (state 0) and forwarded fronts (6), not on loopback
 	 * (bind 1); a wildcard (bind 2) joined to its namespace's addresses */
 	if (r == 0)
@@ -474,11 +479,7 @@ static int gather(struct work *w)
 			NULL, 0, row_host_addr);
 	if (r > 0)
 		r = 0;
-	if (r < 0)
-		return r;
-	if (w->eps)
-		qsort(w->eps, w->n_eps, sizeof(*w->eps), cmp_ep);
-	return 0;
+	return r;
 }
 
 /* The state sweep k saw of (addr, proto, port): open, closed, filtered, or
@@ -568,14 +569,14 @@ static int sort_sweeps(struct work *w)
 }
 
 static int prepare(struct work *w, struct pc_ledger *l, const char *segment,
-		   struct pc_arena *arena, struct pc_error *err)
+		   struct pc_arena *arena, bool agents, struct pc_error *err)
 {
 	memset(w, 0, sizeof(*w));
 	w->l = l;
 	w->arena = arena;
 	w->err = err;
 	w->segment = segment;
-	int r = gather(w);
+	int r = gather(w, agents);
 	if (r == 0)
 		r = sort_sweeps(w);
 	/* --segment NAME: its row even when no sweep of it is stored */
@@ -593,7 +594,7 @@ int pc_ledger_exposure(struct pc_ledger *l, const char *segment, struct pc_arena
 		       struct pc_error *err)
 {
 	struct work w;
-	int r = prepare(&w, l, segment, arena, err);
+	int r = prepare(&w, l, segment, arena, true, err);
 	static const char *const none[] = {""};
 	const char *const *segs = w.n_segments ? w.segments : none;
 	size_t n_segs = w.n_segments ? w.n_segments : 1;
@@ -623,7 +624,7 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 			  struct pc_error *err)
 {
 	struct work w;
-	int r = prepare(&w, l, segment, arena, err);
+	int r = prepare(&w, l, segment, arena, true, err);
 	if (r == 0 && w.n_points)
 		qsort(w.points, w.n_points, sizeof(*w.points), cmp_point);
 	if (r == 0 && w.n_addrs)
@@ -668,6 +669,90 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 	}
 	work_free(&w);
 	return r;
+}
+
+/* One evidence row per segment that covered (addr, proto, port). */
+static int add_evidence(struct work *w, struct pc_snapshot *snap, const struct pc_endpoint *ep,
+			const struct pc_addr *addr, struct pc_exposure_evidence **v, size_t *n,
+			size_t *cap)
+{
+	for (size_t g = 0; g < w->n_segments; g++) {
+		size_t k = newest_cover(w, w->segments[g], addr, ep->proto, ep->port);
+		if (k == w->n_sweeps)
+			continue;
+		if (!grow((void **)v, cap, *n, sizeof(**v)))
+			return PC_ENOMEM;
+		enum pc_exposure_seen seen = seen_by(w, k, addr, ep->proto, ep->port);
+		(*v)[(*n)++] = (struct pc_exposure_evidence){
+			.netns_inode = ep->netns.inode,
+			.bound = ep->addr,
+			.proto = ep->proto,
+			.port = ep->port,
+			.addr = *addr,
+			.segment = pc_snapshot_strdup(snap, w->segments[g]),
+			.sweep = pc_snapshot_strdup(snap, w->sweeps[k].name),
+			.seen = seen == PC_SEEN_OPEN     ? PC_STATE_OPEN
+				: seen == PC_SEEN_CLOSED ? PC_STATE_CLOSED
+							 : PC_STATE_FILTERED,
+		};
+		if (!(*v)[*n - 1].segment || !(*v)[*n - 1].sweep)
+			return PC_ENOMEM;
+	}
+	return 0;
+}
+
+int pc_ledger_evidence(const struct pc_ledger_request *req, struct pc_snapshot *snap,
+		       const struct pc_exposure_evidence **ret, size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	const char *where = req->central ? req->central : req->path;
+	struct pc_ledger *l = NULL;
+	struct pc_error err = {0};
+	if (!where || pc_ledger_open(where, false, &l, &err) < 0)
+		return 0; /* no ledger yet, or unreachable: no evidence */
+	struct pc_arena arena;
+	pc_arena_init(&arena);
+	struct work w;
+	struct pc_exposure_evidence *v = NULL;
+	size_t n = 0, cap = 0;
+	int r = prepare(&w, l, NULL, &arena, false, &err);
+	for (size_t i = 0; r == 0 && i < snap->n_endpoints; i++) {
+		const struct pc_endpoint *ep = &snap->endpoints[i];
+		if (ep->source != PC_SOURCE_HOST || ep->bind == PC_BIND_LOOPBACK ||
+		    (ep->state != PC_STATE_LISTEN && ep->state != PC_STATE_FORWARDED))
+			continue;
+		if (!pc_addr_is_any(&ep->addr)) {
+			r = add_evidence(&w, snap, ep, &ep->addr, &v, &n, &cap);
+			continue;
+		}
+		for (size_t a = 0; r == 0 && a < snap->n_addresses; a++) {
+			const struct pc_ns_address *na = &snap->addresses[a];
+			if (na->netns_inode == ep->netns.inode &&
+			    (ep->addr.family == AF_INET6 || na->addr.family == AF_INET))
+				r = add_evidence(&w, snap, ep, &na->addr, &v, &n, &cap);
+		}
+	}
+	work_free(&w);
+	pc_arena_free(&arena);
+	pc_ledger_close(l);
+	if (r == PC_ENOMEM) {
+		free(v);
+		return r;
+	}
+	if (r < 0 || !n) {
+		free(v); /* a ledger that cannot answer: no evidence */
+		return 0;
+	}
+	struct pc_exposure_evidence *keep = pc_arena_alloc(&snap->arena, n * sizeof(*keep));
+	if (keep)
+		memcpy(keep, v, n * sizeof(*keep));
+	free(v);
+	if (!keep)
+		return PC_ENOMEM;
+	*ret = keep;
+	*ret_n = n;
+	return 0;
 }
 
 const char *pc_exposure_seen_name(enum pc_exposure_seen s)

@@ -61,4 +61,15 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 			  int (*cb)(void *ctx, const struct pc_unexplained *u), void *ctx,
 			  struct pc_error *err);
 
+/* The evidence the classifier takes from the ledger for the host
+ * listeners of snap (not yet stored): for each, at each address it answers
+ * on (snap->addresses for a wildcard), what the newest complete covering
+ * sweep of every segment saw; never-scanned ones are left out. Read from
+ * req's central ledger when it has one, else its local file; a ledger that
+ * cannot be read gives no evidence (*ret_n 0), never a failed audit. The
+ * array lives in snap's arena. 0 or PC_ENOMEM. */
+struct pc_ledger_request;
+int pc_ledger_evidence(const struct pc_ledger_request *req, struct pc_snapshot *snap,
+		       const struct pc_exposure_evidence **ret, size_t *ret_n);
+
 #endif

@@ -172,6 +172,31 @@ done
 cmp -s "$LAB_TMP/exp.pg.json" "$LAB_TMP/exp.sqlite.json" ||
 	lab_fail "fleet exposure differs between PostgreSQL and SQLite"
 
+# audit --ledger: the classifier takes the sweeps as evidence. h1's 8080
+# was seen open from seg-a (and filtered from seg-b); h2's 9090 open from
+# seg-a; 5555 was never scanned, so no sweep is named for it
+for h in 1 2; do
+	ns=h$h
+	ip netns exec "$(eval echo "\$$ns")" "$PORTCENSUS" audit --own-netns --no-verify \
+		--db "$LAB_TMP/again$h.db" --ledger "$LAB_PG_URL" --host-id "$ns" \
+		--format json -o "$LAB_TMP/again$h.json" 2>"$LAB_TMP/again$h.err" ||
+		lab_fail "second audit of $ns: $(cat "$LAB_TMP/again$h.err")"
+done
+python3 - "$LAB_TMP/again1.json" "$LAB_TMP/again2.json" <<'PY' || lab_fail "the classifier ignored the sweeps"
+import json, sys
+reasons = {}
+for f in sys.argv[1:]:
+    for e in json.load(open(f))["endpoints"]:
+        reasons[e["port"]] = (e.get("risk") or {}).get("reasons", [])
+want = {8080: "sweep sweep-a from segment seg-a found 198.18.10.2:8080 open",
+        2222: "sweep sweep-a from segment seg-a found 198.18.10.2:2222 open",
+        9090: "sweep sweep-a from segment seg-a found 198.18.20.2:9090 open"}
+for port, text in want.items():
+    assert any(text in r for r in reasons[port]), (port, reasons[port])
+assert not any("sweep" in r for r in reasons[5555]), reasons[5555]
+assert not any("sweep" in r for r in reasons[6379]), reasons[6379]
+PY
+
 # the other formats render the same question
 for fmt in table md html prom; do
 	"$PORTCENSUS" fleet exposure --ledger "$LAB_PG_URL" --format $fmt >"$LAB_TMP/exp.$fmt" ||
