@@ -416,6 +416,8 @@ static int cmp_sweep_newest(const void *pa, const void *pb)
 	return a->newest_id > b->newest_id ? -1 : a->newest_id < b->newest_id;
 }
 
+static int gather_agents(struct work *w);
+
 /* Read the sweeps (coverage and endpoints) and, with agents, the agents'
  * listeners and addresses. */
 static int gather(struct work *w, bool agents)
@@ -454,21 +456,24 @@ static int gather(struct work *w, bool agents)
 			seg, n, row_scan_ep);
 	if (r > 0)
 		r = 0;
-	if (r < 0 || !agents)
-		return r;
-	/* listeners (state 0) and forwarded fronts (6), not on loopback
-	 * (bind 1); a wildcard (bind 2) joined to its namespace's addresses */
-	if (r == 0)
-		r = ask(w,
-			"SELECT COALESCE(s.host_id, s.host), s.host, e.snapshot_id, e.seq, e.proto,"
-			" e.port, e.address, e.bind, e.state, e.forward, e.d_service, e.d_exe,"
-			" e.ns_id, a.address FROM " LATEST_HOST " l JOIN snapshot s ON s.id = l.id"
-			" JOIN endpoint e ON e.snapshot_id = l.id"
-			" LEFT JOIN snapshot_address a ON a.snapshot_id = e.snapshot_id"
-			" AND e.bind = 2 AND a.netns_inode = e.netns_inode"
-			" WHERE e.state IN (0, 6) AND e.bind <> 1"
-			" ORDER BY e.snapshot_id, e.seq, a.seq",
-			NULL, 0, row_listener);
+	return r < 0 || !agents ? r : gather_agents(w);
+}
+
+/* Each host's latest audit: its listeners (state 0) and forwarded fronts
+ * (6), not on loopback (bind 1), a wildcard (bind 2) joined to its
+ * namespace's addresses; and every address the hosts report. */
+static int gather_agents(struct work *w)
+{
+	int r = ask(w,
+		"SELECT COALESCE(s.host_id, s.host), s.host, e.snapshot_id, e.seq, e.proto,"
+		" e.port, e.address, e.bind, e.state, e.forward, e.d_service, e.d_exe,"
+		" e.ns_id, a.address FROM " LATEST_HOST " l JOIN snapshot s ON s.id = l.id"
+		" JOIN endpoint e ON e.snapshot_id = l.id"
+		" LEFT JOIN snapshot_address a ON a.snapshot_id = e.snapshot_id"
+		" AND e.bind = 2 AND a.netns_inode = e.netns_inode"
+		" WHERE e.state IN (0, 6) AND e.bind <> 1"
+		" ORDER BY e.snapshot_id, e.seq, a.seq",
+		NULL, 0, row_listener);
 	if (r == 0 && (r = flush_endpoint(w)) < 0)
 		r = pc_error_set(w->err, PC_ENOMEM, "out of memory");
 	if (r == 0)
@@ -624,7 +629,13 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 			  struct pc_error *err)
 {
 	struct work w;
-	int r = prepare(&w, l, segment, arena, true, err);
+	/* the agents' side only when some sweep saw something open */
+	int r = prepare(&w, l, segment, arena, false, err);
+	bool any_open = false;
+	for (size_t i = 0; i < w.n_eps && !any_open; i++)
+		any_open = w.eps[i].state == PC_STATE_OPEN;
+	if (r == 0 && any_open)
+		r = gather_agents(&w);
 	if (r == 0 && w.n_points)
 		qsort(w.points, w.n_points, sizeof(*w.points), cmp_point);
 	if (r == 0 && w.n_addrs)

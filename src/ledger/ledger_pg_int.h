@@ -18,6 +18,10 @@ struct pg_ledger {
 	PGconn *conn;
 	char where[256]; /* "postgresql://HOST/DB", for messages */
 	bool prepared;
+	/* a store's INSERTs in pipeline mode (ledger_pg_store.c): sent, and
+	 * not yet read back */
+	bool pipe;
+	int pipe_pending;
 };
 
 /* Parameters of one statement, as text. */

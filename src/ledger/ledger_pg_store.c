@@ -72,7 +72,62 @@ static int prepare_store(struct pg_ledger *l, struct pc_error *err)
 	return r;
 }
 
-/* One prepared INSERT: a leading snapshot id (0: none), then v. */
+/*
+ * Pipeline mode (libpq 14): the INSERTs after the snapshot row need no
+ * answer one by one, so they go out in batches and their results are read
+ * at each sync: one round trip per PIPE_BATCH rows instead of one per row.
+ * A batch is bounded so that the results nobody reads yet cannot fill the
+ * server's socket buffer while ours fills with queries: on a blocking
+ * connection that would deadlock. A failed INSERT aborts the rest of its
+ * batch (PGRES_PIPELINE_ABORTED), the first error is reported, and the
+ * store rolls back as before.
+ */
+#define PIPE_BATCH 256
+
+/* Sync and read back everything sent: 0 or the first error. */
+static int pipe_drain(struct pg_ledger *l, struct pc_error *err)
+{
+	if (!l->pipe_pending)
+		return 0;
+	l->pipe_pending = 0;
+	if (PQpipelineSync(l->conn) != 1)
+		return pc_ledger_pg_error(l, err, "pipeline sync", NULL);
+	int r = 0, nulls = 0;
+	for (;;) {
+		PGresult *res = PQgetResult(l->conn);
+		if (!res) {
+			/* one NULL ends each statement's results; two in a
+			 * row: nothing more will come (the connection broke) */
+			if (++nulls > 1)
+				return r ? r : pc_ledger_pg_error(l, err, "pipeline", NULL);
+			continue;
+		}
+		nulls = 0;
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			return r;
+		}
+		if (r == 0 && st != PGRES_COMMAND_OK)
+			r = pc_ledger_pg_error(l, err, "insert", res);
+		PQclear(res);
+	}
+}
+
+/* Leave pipeline mode, with everything read back. */
+static int pipe_end(struct pg_ledger *l, struct pc_error *err)
+{
+	if (!l->pipe)
+		return 0;
+	int r = pipe_drain(l, err);
+	if (PQexitPipelineMode(l->conn) != 1 && r == 0)
+		r = pc_ledger_pg_error(l, err, "pipeline end", NULL);
+	l->pipe = false;
+	return r;
+}
+
+/* One prepared INSERT: a leading snapshot id (0: none), then v; sent in
+ * the pipeline when one is open. */
 static int insert(struct pg_ledger *l, const char *name, int64_t id,
 		  const struct pc_ledger_value *v, int n, struct pc_error *err)
 {
@@ -82,10 +137,14 @@ static int insert(struct pg_ledger *l, const char *name, int64_t id,
 		r = pc_ledger_pg_params_int(&p, id);
 	if (r == 0)
 		r = pc_ledger_pg_params_add(&p, v, n);
-	if (r == 0)
-		r = pc_ledger_pg_run_prepared(l, name, &p, NULL, err);
-	else
+	if (r < 0)
 		r = pc_error_set(err, r, "out of memory");
+	else if (!l->pipe)
+		r = pc_ledger_pg_run_prepared(l, name, &p, NULL, err);
+	else if (PQsendQueryPrepared(l->conn, name, p.n, p.v, NULL, NULL, 0) != 1)
+		r = pc_ledger_pg_error(l, err, name, NULL);
+	else if (++l->pipe_pending >= PIPE_BATCH)
+		r = pipe_drain(l, err);
 	pc_ledger_pg_params_free(&p);
 	return r;
 }
@@ -224,6 +283,10 @@ int pc_ledger_pg_store(struct pc_ledger *base, const struct pc_snapshot *snap,
 		r = pc_error_set_at(err, PC_EIO, l->where, 0, 0, "ledger: no id for the snapshot");
 		goto fail;
 	}
+	/* the rest needs no answer row by row: batched (falls back to one
+	 * round trip per row where pipeline mode cannot be entered) */
+	l->pipe = PQenterPipelineMode(l->conn) == 1;
+	l->pipe_pending = 0;
 	for (size_t i = 0; i < snap->n_warnings; i++) {
 		struct pc_ledger_value v[2] = {
 			{.type = PC_V_INT, .i = (int64_t)i},
@@ -260,7 +323,7 @@ int pc_ledger_pg_store(struct pc_ledger *base, const struct pc_snapshot *snap,
 				goto fail;
 		}
 	}
-	if ((r = pc_ledger_pg_exec(l, "COMMIT", err)) < 0)
+	if ((r = pipe_end(l, err)) < 0 || (r = pc_ledger_pg_exec(l, "COMMIT", err)) < 0)
 		goto fail;
 	*ret_id = id;
 	pc_ledger_pg_params_free(&p);
@@ -268,6 +331,10 @@ int pc_ledger_pg_store(struct pc_ledger *base, const struct pc_snapshot *snap,
 	pc_arena_free(&arena);
 	return 0;
 fail:
+	if (l->pipe) {
+		struct pc_error ignored = {0};
+		pipe_end(l, &ignored); /* the first error is already in err */
+	}
 	pc_ledger_pg_rollback(l);
 	pc_ledger_pg_params_free(&p);
 	free(idents);
