@@ -6,6 +6,9 @@
  * id, so writers never conflict and need no table lock. (host_id, origin)
  * is unique, so a snapshot shipped twice (a lost acknowledgement) is found
  * and not stored again. The values come from schema_values.c, as SQLite's.
+ * The rows after the snapshot's own go through libpq's pipeline mode in
+ * bounded batches (see PIPE_BATCH): round trips, not the server, were the
+ * cost of a store.
  */
 #include "ledger/ledger_pg_int.h"
 
