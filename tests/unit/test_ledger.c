@@ -1082,6 +1082,42 @@ static void test_pg_schema_parity(void **state)
 }
 
 /* A database with tables of its own and no schema version is not ours. */
+/* A row the server refuses in the middle of a pipelined store (a trigger
+ * here; a full disk or a constraint in life): the store fails with the
+ * server's message, nothing of the snapshot is kept, and the connection
+ * is usable for the next store. 600 endpoints with an owner each: the
+ * refused row is statement 1,101, in the fifth batch of 256. */
+static void test_pg_pipeline_error(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(NULL);
+	pg_exec("CREATE FUNCTION pc_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+		" BEGIN IF NEW.port = 7550 THEN RAISE EXCEPTION 'refused by the test'; END IF;"
+		" RETURN NEW; END $$");
+	pg_exec("CREATE TRIGGER pc_test_refuse BEFORE INSERT ON endpoint"
+		" FOR EACH ROW EXECUTE FUNCTION pc_test_refuse()");
+	struct pc_snapshot *s = pc_snapshot_new("portcensus audit");
+	s->host = "lab-host";
+	for (int i = 0; i < 600; i++)
+		add_listener(s, NULL, "198.18.0.9", (uint16_t)(7000 + i), 10, "/bin/x", NULL);
+	struct pc_error err = {0};
+	struct pc_ledger_meta meta = {.kind = "audit", .scope = "host"};
+	int64_t id = 0;
+	assert_true(l->ops->store(l, s, &meta, &id, &err) < 0);
+	assert_non_null(strstr(err.msg, "refused by the test"));
+	int64_t seen[16] = {0};
+	assert_int_equal(l->ops->list(l, 0, count_row, seen, &err), 0);
+	assert_int_equal(seen[0], 0);
+	pg_exec("DROP TRIGGER pc_test_refuse ON endpoint");
+	id = store_ok(l, s, "host");
+	struct pc_snapshot *back = NULL;
+	assert_int_equal(l->ops->load(l, id, &back, NULL, &err), 0);
+	assert_int_equal(back->n_endpoints, 600);
+	pc_snapshot_free(back);
+	pc_snapshot_free(s);
+	pc_ledger_close(l);
+}
+
 static void test_pg_foreign(void **state)
 {
 	(void)state;
@@ -1119,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_pg_schema_parity),
 		cmocka_unit_test(test_pg_concurrent_migrate),
+		cmocka_unit_test(test_pg_pipeline_error),
 		cmocka_unit_test(test_pg_foreign),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
