@@ -7,7 +7,9 @@
 # Lab (all 198.18.0.0/15), a router namespace in the middle:
 #   h1 198.18.10.2  agent: 0.0.0.0:8080 (python), 198.18.10.2:2222 (socat),
 #                   127.0.0.1:6379 (loopback: never listed)
-#   h2 198.18.20.2  agent: 0.0.0.0:9090 (socat), 0.0.0.0:5555 (never scanned)
+#   h2 198.18.20.2  agent: 0.0.0.0:9090 (socat), 0.0.0.0:5555 (never scanned),
+#                   and 6060 redirected to 9090 by its own nft rules (a
+#                   forwarded port: listed on its front, explained)
 #   h3 198.18.30.2  no agent: 8888 (socat), 7070 (socat)
 #   seg-a 198.18.40.2, seg-b 198.18.50.2: the scanners
 # The router lets seg-a through, drops seg-b's packets to h1:8080 (filtered)
@@ -58,6 +60,15 @@ table ip lab {
 }
 NFT
 
+ip netns exec "$h2" nft -f - <<'NFT' || lab_fail "h2's ruleset"
+table ip h2nat {
+	chain pre {
+		type nat hook prerouting priority dstnat;
+		tcp dport 6060 redirect to :9090 comment "lab redirect"
+	}
+}
+NFT
+
 lab_spawn "$h1" python3 -m http.server 8080 --bind 0.0.0.0 >/dev/null
 lab_spawn "$h1" socat TCP-LISTEN:2222,bind=198.18.10.2,fork,reuseaddr - >/dev/null
 lab_spawn "$h1" socat TCP-LISTEN:6379,bind=127.0.0.1,fork,reuseaddr - >/dev/null
@@ -93,7 +104,7 @@ for seg in a b; do
 	ns=$sa
 	[ $seg = b ] && ns=$sb
 	lab_exec "$ns" "$PORTCENSUS" scan --syn --rate 0 --timeout 300 --retries 1 --cooldown 300 \
-		--show closed,filtered -p 2222,7070,8080,8888,9090 \
+		--show closed,filtered -p 2222,6060,7070,8080,8888,9090 \
 		--segment "seg-$seg" --sweep-id "sweep-$seg" --host-id "scanner-$seg" \
 		--db "$LAB_TMP/all.db" --ledger "$LAB_PG_URL" --format json -o "$LAB_TMP/scan$seg.json" \
 		198.18.10.2 198.18.20.2 198.18.30.2 2>"$LAB_TMP/scan$seg.err" ||
@@ -131,6 +142,8 @@ want = {
     ("h1", "198.18.10.2", 2222, "seg-b"): ("open", "sweep-b"),
     ("h2", "198.18.20.2", 9090, "seg-a"): ("open", "sweep-a"),
     ("h2", "198.18.20.2", 9090, "seg-b"): ("closed", "sweep-b"),
+    ("h2", "198.18.20.2", 6060, "seg-a"): ("open", "sweep-a"),
+    ("h2", "198.18.20.2", 6060, "seg-b"): ("open", "sweep-b"),
     ("h2", "198.18.20.2", 5555, "seg-a"): ("never", ""),
     ("h2", "198.18.20.2", 5555, "seg-b"): ("never", ""),
 }
@@ -139,10 +152,11 @@ assert len(rows) == len(want), len(rows)
 assert not any(r["port"] == 6379 for r in rows), "a loopback listener was listed"
 bound = {(r["port"], r["bound"]) for r in rows}
 assert (8080, "0.0.0.0") in bound and (2222, "198.18.10.2") in bound, bound
+assert any(p == 6060 and b.endswith("(fwd)") for p, b in bound), bound
 PY
 	fleet $where exposure --segment seg-b >"$LAB_TMP/expb.$where.json" ||
 		lab_fail "fleet exposure --segment seg-b ($where)"
-	lab_assert_eq "--segment seg-b keeps its rows ($where)" "seg-b:4" \
+	lab_assert_eq "--segment seg-b keeps its rows ($where)" "seg-b:5" \
 		"$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(",".join(sorted({x["segment"] for x in r})) + ":" + str(len(r)))' "$LAB_TMP/expb.$where.json")"
 
 	fleet $where unexplained >"$LAB_TMP/unx.$where.json"
