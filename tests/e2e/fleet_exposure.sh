@@ -84,16 +84,20 @@ lab_wait_listen "$h2" tcp 5555
 lab_wait_listen "$h3" tcp 8888
 lab_wait_listen "$h3" tcp 7070
 
+agent() { # N DB NAME: agent hN audits its own namespace into DB and PostgreSQL
+	local ns
+	ns=$(eval echo "\$h$1")
+	ip netns exec "$ns" "$PORTCENSUS" audit --own-netns --no-verify \
+		--db "$2" --ledger "$LAB_PG_URL" --host-id "h$1" \
+		--format json -o "$LAB_TMP/$3.json" 2>"$LAB_TMP/$3.err" ||
+		lab_fail "audit $3 of h$1: $(cat "$LAB_TMP/$3.err")"
+	grep -q "kept in" "$LAB_TMP/$3.err" && lab_fail "audit $3 of h$1 did not ship"
+	return 0
+}
 # every snapshot also goes to one SQLite ledger (all.db), in turn, for the
 # same questions there
-for h in 1 2; do
-	ns=h$h
-	ip netns exec "$(eval echo "\$$ns")" "$PORTCENSUS" audit --own-netns --no-verify \
-		--db "$LAB_TMP/all.db" --ledger "$LAB_PG_URL" --host-id "$ns" \
-		--format json -o "$LAB_TMP/audit$h.json" 2>"$LAB_TMP/audit$h.err" ||
-		lab_fail "audit of $ns: $(cat "$LAB_TMP/audit$h.err")"
-	grep -q "kept in" "$LAB_TMP/audit$h.err" && lab_fail "audit of $ns did not ship"
-done
+agent 1 "$LAB_TMP/all.db" audit1
+agent 2 "$LAB_TMP/all.db" audit2
 python3 - "$LAB_TMP/audit1.json" <<'PY' || lab_fail "h1's audit lacks its addresses: $(head -c 600 "$LAB_TMP/audit1.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -189,13 +193,8 @@ cmp -s "$LAB_TMP/exp.pg.json" "$LAB_TMP/exp.sqlite.json" ||
 # audit --ledger: the classifier takes the sweeps as evidence. h1's 8080
 # was seen open from seg-a (and filtered from seg-b); h2's 9090 open from
 # seg-a; 5555 was never scanned, so no sweep is named for it
-for h in 1 2; do
-	ns=h$h
-	ip netns exec "$(eval echo "\$$ns")" "$PORTCENSUS" audit --own-netns --no-verify \
-		--db "$LAB_TMP/again$h.db" --ledger "$LAB_PG_URL" --host-id "$ns" \
-		--format json -o "$LAB_TMP/again$h.json" 2>"$LAB_TMP/again$h.err" ||
-		lab_fail "second audit of $ns: $(cat "$LAB_TMP/again$h.err")"
-done
+agent 1 "$LAB_TMP/again1.db" again1
+agent 2 "$LAB_TMP/again2.db" again2
 python3 - "$LAB_TMP/again1.json" "$LAB_TMP/again2.json" <<'PY' || lab_fail "the classifier ignored the sweeps"
 import json, sys
 reasons = {}
