@@ -35,6 +35,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* Addresses one host's evidence asks about at most; a host with more
+ * reads every scan endpoint instead. */
+#define ONLY_MAX 64
+
 /* Each host's latest audit of itself (not a network audit it ran). */
 #define LATEST_HOST                                                                          \
 	"(SELECT max(id) AS id FROM snapshot WHERE kind = 'audit' AND scan = 0"              \
@@ -80,6 +84,10 @@ struct work {
 	struct pc_arena *arena;
 	struct pc_error *err;
 	const char *segment; /* filter, or NULL */
+	/* only the scan endpoints at these addresses (the classifier's
+	 * evidence for one host), or all when n_only is 0 */
+	const char *only[ONLY_MAX];
+	int n_only;
 	struct snap_sweep *snaps; /* sorted by id */
 	size_t n_snaps, cap_snaps;
 	struct sweep *sweeps;
@@ -444,7 +452,24 @@ static int gather(struct work *w, bool agents)
 				  " ON s.id = c.snapshot_id WHERE s.scan = 1"
 				  " ORDER BY c.snapshot_id, c.seq",
 			seg, n, row_cover);
-	if (r == 0)
+	if (r == 0 && w->n_only) {
+		/* one host's addresses: the server filters, nothing else is
+		 * sent (placeholders only; the addresses are parameters) */
+		char sql[512 + ONLY_MAX * 3];
+		size_t k = (size_t)snprintf(sql, sizeof(sql),
+					    "SELECT e.snapshot_id, e.address, e.proto, e.port, e.state"
+					    " FROM endpoint e JOIN snapshot s ON s.id = e.snapshot_id"
+					    " WHERE s.scan = 1 AND e.state IN (2, 3, 4, 5)"
+					    " AND e.address IN (");
+		for (int i = 0; i < w->n_only && k < sizeof(sql); i++)
+			k += (size_t)snprintf(sql + k, sizeof(sql) - k, i ? ", ?" : "?");
+		if (k + 2 < sizeof(sql)) {
+			snprintf(sql + k, sizeof(sql) - k, ")");
+			r = ask(w, sql, w->only, w->n_only, row_scan_ep);
+		} else {
+			r = pc_error_set(w->err, PC_ETOOBIG, "query too long");
+		}
+	} else if (r == 0) {
 		r = ask(w,
 			w->segment
 				? "SELECT e.snapshot_id, e.address, e.proto, e.port, e.state"
@@ -454,6 +479,7 @@ static int gather(struct work *w, bool agents)
 				  " FROM endpoint e JOIN snapshot s ON s.id = e.snapshot_id"
 				  " WHERE s.scan = 1 AND e.state IN (2, 3, 4, 5)",
 			seg, n, row_scan_ep);
+	}
 	if (r > 0)
 		r = 0;
 	return r < 0 || !agents ? r : gather_agents(w);
@@ -576,7 +602,13 @@ static int sort_sweeps(struct work *w)
 static int prepare(struct work *w, struct pc_ledger *l, const char *segment,
 		   struct pc_arena *arena, bool agents, struct pc_error *err)
 {
+	/* the caller may have set w->only before */
+	const char *only[ONLY_MAX];
+	int n_only = w->n_only;
+	memcpy(only, w->only, sizeof(only));
 	memset(w, 0, sizeof(*w));
+	memcpy(w->only, only, sizeof(only));
+	w->n_only = n_only;
 	w->l = l;
 	w->arena = arena;
 	w->err = err;
@@ -598,7 +630,7 @@ int pc_ledger_exposure(struct pc_ledger *l, const char *segment, struct pc_arena
 		       int (*cb)(void *ctx, const struct pc_exposure_row *row), void *ctx,
 		       struct pc_error *err)
 {
-	struct work w;
+	struct work w = {0};
 	int r = prepare(&w, l, segment, arena, true, err);
 	static const char *const none[] = {""};
 	const char *const *segs = w.n_segments ? w.segments : none;
@@ -628,7 +660,7 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 			  int (*cb)(void *ctx, const struct pc_unexplained *u), void *ctx,
 			  struct pc_error *err)
 {
-	struct work w;
+	struct work w = {0};
 	/* the agents' side only when some sweep saw something open */
 	int r = prepare(&w, l, segment, arena, false, err);
 	bool any_open = false;
@@ -712,22 +744,61 @@ static int add_evidence(struct work *w, struct pc_snapshot *snap, const struct p
 	return 0;
 }
 
+/* The addresses snap's listeners answer on (its namespaces' and those
+ * bound to one address), as text in w->only; none (read everything) past
+ * ONLY_MAX. 0, 1 when there is no address at all (no evidence to look
+ * for), or PC_ENOMEM. */
+static int only_addresses(struct work *w, const struct pc_snapshot *snap,
+			  struct pc_arena *arena)
+{
+	w->n_only = 0;
+	for (size_t i = 0; i < snap->n_addresses + snap->n_endpoints; i++) {
+		const struct pc_addr *a;
+		if (i < snap->n_addresses) {
+			a = &snap->addresses[i].addr;
+		} else {
+			const struct pc_endpoint *ep = &snap->endpoints[i - snap->n_addresses];
+			if (ep->source != PC_SOURCE_HOST || ep->bind != PC_BIND_SPECIFIC)
+				continue;
+			a = &ep->addr;
+		}
+		char t[PC_ADDR_STRLEN];
+		pc_addr_format(a, t, sizeof(t));
+		bool dup = false;
+		for (int k = 0; k < w->n_only && !dup; k++)
+			dup = strcmp(w->only[k], t) == 0;
+		if (dup)
+			continue;
+		if (w->n_only == ONLY_MAX) {
+			w->n_only = 0; /* too many to list: every scan endpoint */
+			return 0;
+		}
+		if (!(w->only[w->n_only++] = pc_arena_strdup(arena, t)))
+			return PC_ENOMEM;
+	}
+	return w->n_only ? 0 : 1;
+}
+
 int pc_ledger_evidence(const struct pc_ledger_request *req, struct pc_snapshot *snap,
 		       const struct pc_exposure_evidence **ret, size_t *ret_n)
 {
 	*ret = NULL;
 	*ret_n = 0;
 	const char *where = req->central ? req->central : req->path;
-	struct pc_ledger *l = NULL;
-	struct pc_error err = {0};
-	if (!where || pc_ledger_open(where, false, &l, &err) < 0)
-		return 0; /* no ledger yet, or unreachable: no evidence */
 	struct pc_arena arena;
 	pc_arena_init(&arena);
-	struct work w;
+	struct work w = {0};
+	int r = only_addresses(&w, snap, &arena);
+	struct pc_ledger *l = NULL;
+	struct pc_error err = {0};
+	/* nothing to look for, no ledger yet, or unreachable: no evidence */
+	if (r != 0 || !where || pc_ledger_open(where, false, &l, &err) < 0) {
+		pc_arena_free(&arena);
+		return r < 0 ? r : 0;
+	}
 	struct pc_exposure_evidence *v = NULL;
 	size_t n = 0, cap = 0;
-	int r = prepare(&w, l, NULL, &arena, false, &err);
+	r = prepare(&w, l, NULL, &arena, false, &err);
 	for (size_t i = 0; r == 0 && i < snap->n_endpoints; i++) {
 		const struct pc_endpoint *ep = &snap->endpoints[i];
 		if (ep->source != PC_SOURCE_HOST || ep->bind == PC_BIND_LOOPBACK ||

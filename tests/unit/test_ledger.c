@@ -483,7 +483,6 @@ static void test_exposure_join(void **state)
 	pc_snapshot_add_address(a, 4026531850u, NULL, &ad, 64);
 	struct pc_ledger_meta am = {.kind = "audit", .scope = "host", .host_id = "h1"};
 	store_meta(l, a, &am);
-	pc_snapshot_free(a);
 
 	/* one shard of s1 only: a sweep not yet whole covers nothing */
 	store_scan(l, "s1", "seg-a", 1, 2, "198.18.1.2", 80);
@@ -519,6 +518,30 @@ static void test_exposure_join(void **state)
 	assert_int_equal(pc_ledger_unexplained(l, NULL, &ar, unexplained_row, &v, &err), 0);
 	assert_int_equal(v.n, 1);
 	assert_string_equal(v.rows[0], "198.18.1.9:80 seg-a medium -");
+
+	/* the classifier's evidence for the audit, from the same ledger: s1
+	 * saw 80 open and 22 closed; s2 is no evidence; 6379 is loopback */
+#ifdef PC_TEST_PG
+	struct pc_ledger_request req = {.central = pg_url()};
+#else
+	struct pc_ledger_request req = {.path = tpath("exp.db")};
+#endif
+	const struct pc_exposure_evidence *ev = NULL;
+	size_t n_ev = 0;
+	assert_int_equal(pc_ledger_evidence(&req, a, &ev, &n_ev), 0);
+	assert_int_equal(n_ev, 2);
+	for (size_t i = 0; i < n_ev; i++) {
+		char t[PC_ADDR_STRLEN];
+		assert_string_equal(pc_addr_format(&ev[i].addr, t, sizeof(t)), "198.18.1.2");
+		assert_string_equal(ev[i].segment, "seg-a");
+		assert_string_equal(ev[i].sweep, "s1");
+		assert_int_equal(ev[i].seen, ev[i].port == 80 ? PC_STATE_OPEN : PC_STATE_CLOSED);
+	}
+	/* no ledger there: no evidence, no failure */
+	struct pc_ledger_request none = {.path = tpath("missing.db")};
+	assert_int_equal(pc_ledger_evidence(&none, a, &ev, &n_ev), 0);
+	assert_int_equal(n_ev, 0);
+	pc_snapshot_free(a);
 	pc_arena_free(&ar);
 	pc_ledger_close(l);
 }
