@@ -16,6 +16,7 @@
 #include "probe/probe.h"
 #include "probe/reach.h"
 #include "inventory/forward.h"
+#include "ledger/exposure.h"
 #include "scan/scan.h"
 
 #include <errno.h>
@@ -117,14 +118,21 @@ int pc_audit_run(struct pc_snapshot *snap, const struct pc_audit_opts *opts,
 			goto out;
 		pc_forward_join_services(snap);
 	}
+	/* the ledger's sweeps: evidence for "reachable beyond this host" */
+	struct pc_classify_opts co = {0};
+	if (opts->kb && opts->host && opts->ledger &&
+	    pc_ledger_evidence(opts->ledger, snap, &co.evidence, &co.n_evidence) < 0) {
+		r = pc_error_set(err, PC_ENOMEM, "out of memory");
+		goto out;
+	}
 	/* classify, judge, then classify again: the rule "not covered by the
 	 * policy" needs the verdicts (docs/classify.md) */
-	if (opts->kb && (r = pc_classify_run(snap, opts->kb, NULL, err)) < 0)
+	if (opts->kb && (r = pc_classify_run(snap, opts->kb, &co, err)) < 0)
 		goto out;
 	if (opts->policy &&
 	    (r = pc_policy_eval(snap, opts->policy, &opts->policy_opts, opts->policy_result, err)) < 0)
 		goto out;
-	if (opts->kb && opts->policy && (r = pc_classify_run(snap, opts->kb, NULL, err)) < 0)
+	if (opts->kb && opts->policy && (r = pc_classify_run(snap, opts->kb, &co, err)) < 0)
 		goto out;
 	pc_snapshot_sort(snap);
 	pc_snapshot_finish(snap);

@@ -36,6 +36,7 @@
 #define W_BIND_ONE 0.5
 #define W_BIND_ANY 1.0
 #define W_BEYOND_HOST 1.0
+#define W_SWEEPS_SHUT (-0.5) /* every segment that scanned it found it shut */
 #define W_AUTH_NONE 1.5
 #define W_AUTH_REQUIRED (-2.0)
 #define W_PLAINTEXT 1.0
@@ -121,6 +122,9 @@ static bool seen_from_network(const struct pc_endpoint *ep)
 struct sightings {
 	struct sighting *v;
 	size_t n;
+	/* the ledger's sweeps (pc_classify_opts.evidence) */
+	const struct pc_exposure_evidence *ev;
+	size_t n_ev;
 };
 
 static int sightings_build(const struct pc_snapshot *snap, struct sightings *ret)
@@ -317,6 +321,42 @@ static void rule_bind(struct scorer *s, const struct pc_endpoint *ep)
 	}
 }
 
+/* The ledger's sweeps (audit --ledger): seen open from a segment is
+ * evidence that it is reachable beyond this host; shut (filtered or
+ * closed) from every segment that scanned it lowers the weight, though
+ * other networks may still reach it. True when seen open. */
+static bool rule_sweeps(struct scorer *s, const struct pc_endpoint *ep,
+			const struct sightings *seen, const char *hp)
+{
+	char segs[200] = "";
+	size_t k = 0, shut = 0;
+	for (size_t i = 0; i < seen->n_ev; i++) {
+		const struct pc_exposure_evidence *e = &seen->ev[i];
+		if (e->netns_inode != ep->netns.inode || e->proto != ep->proto ||
+		    e->port != ep->port || !pc_addr_equal(&e->bound, &ep->addr))
+			continue;
+		char a[PC_ADDR_STRLEN];
+		pc_addr_format(&e->addr, a, sizeof(a));
+		const char *seg = *e->segment ? e->segment : "no named segment";
+		if (e->seen == PC_STATE_OPEN) {
+			add(s, W_BEYOND_HOST,
+			    "reachable beyond this host: sweep %s from segment %s found %s:%u open",
+			    e->sweep, seg, a, ep->port);
+			return true;
+		}
+		shut++;
+		if (k < sizeof(segs) && !strstr(segs, seg))
+			k += (size_t)snprintf(segs + k, sizeof(segs) - k, "%s%s (sweep %s)",
+					      k ? ", " : "", seg, e->sweep);
+	}
+	if (shut)
+		add(s, W_SWEEPS_SHUT,
+		    "not reached from the segments that scanned it: %s found %s filtered or "
+		    "closed",
+		    segs, hp);
+	return false;
+}
+
 /* Returns true when the endpoint was seen from beyond the host. */
 static bool rule_beyond_host(struct scorer *s, const struct pc_endpoint *ep,
 			     const struct sightings *seen)
@@ -344,6 +384,7 @@ static bool rule_beyond_host(struct scorer *s, const struct pc_endpoint *ep,
 			    hp);
 			return true;
 		}
+		return rule_sweeps(s, ep, seen, hp);
 	}
 	return false;
 }
@@ -575,9 +616,13 @@ static const char *now_text(const struct pc_snapshot *snap, const struct pc_clas
 int pc_classify_run(struct pc_snapshot *snap, const struct pc_kb *kb,
 		    const struct pc_classify_opts *opts, struct pc_error *err)
 {
-	struct sightings seen;
+	struct sightings seen = {0};
 	if (sightings_build(snap, &seen) < 0)
 		return pc_error_set(err, PC_ENOMEM, "out of memory classifying endpoints");
+	if (opts) {
+		seen.ev = opts->evidence;
+		seen.n_ev = opts->n_evidence;
+	}
 	char now[32];
 	now_text(snap, opts, now, sizeof(now));
 	/* without the cache (ENOMEM) every endpoint copies its own strings */
@@ -596,7 +641,7 @@ int pc_classify_endpoint(struct pc_snapshot *snap, const struct pc_kb *kb,
 {
 	/* only the sightings of this endpoint's key matter: collect those */
 	struct sighting one[1];
-	struct sightings seen = {one, 0};
+	struct sightings seen = {one, 0, opts ? opts->evidence : NULL, opts ? opts->n_evidence : 0};
 	struct sighting key;
 	sighting_of(ep, &key);
 	for (size_t i = 0; i < snap->n_endpoints && !seen.n; i++) {

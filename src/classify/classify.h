@@ -34,6 +34,12 @@ struct pc_classify_opts {
 	/* "now" for certificate expiry, Unix ms; 0 means the snapshot's
 	 * started_at (so a stored snapshot classifies the same way again) */
 	int64_t now_ms;
+	/* what the ledger's sweeps saw of this host's listeners (audit
+	 * --ledger; pc_ledger_evidence): seen open from a segment is
+	 * evidence for "reachable beyond this host", filtered or closed from
+	 * every segment that scanned it lowers the weight. May be NULL. */
+	const struct pc_exposure_evidence *evidence;
+	size_t n_evidence;
 };
 
 /* Classify every listening or open endpoint of snap. kb must hold the

@@ -9,6 +9,8 @@
  *   fleet image IMAGE               which hosts run IMAGE with a listener
  *   fleet drift --since TIME        each host's drift since TIME
  *   fleet sweep ID                  a sharded sweep's endpoints, as one scan
+ *   fleet exposure [--segment NAME] every listener as each segment's sweeps saw it
+ *   fleet unexplained [--segment N] open ports no agent's listener explains
  *   fleet ship                      ship what the local ledger owes
  *
  * Why it is built this way: every question is one query over "the latest
@@ -16,12 +18,20 @@
  * than schema 3), answered from the indexes of the snapshot table; the rows
  * come back as text and are printed by one table/json/md writer, so a new
  * question is a query and a column list. drift reuses the store's own diff
- * per host, so it says exactly what `portcensus diff` says.
+ * per host, so it says exactly what `portcensus diff` says. exposure and
+ * unexplained join the agents' listeners to the sweeps' results
+ * (ledger/exposure.c) and print through the same writers.
+ *
+ * Why unexplained is a question of its own and not a section of exposure:
+ * its rows are ports, not listeners, with a severity and a reason each, and
+ * its exit code (1 when there are any, like hosts --stale) is a gate a cron
+ * job or CI can use without exposure's every row tripping it.
  */
 #include "cli/cli.h"
 #include "cli/ledger_opts.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "ledger/exposure.h"
 #include "report/document.h"
 
 #include <getopt.h>
@@ -44,6 +54,16 @@ static const char usage[] =
 	"  drift --since TIME     each host's drift since TIME (2026-12-01, -7d)\n"
 	"  sweep ID               the endpoints of a sweep (scan --sweep-id ID), its\n"
 	"                         shards (--shard I/N) taken together as one scan\n"
+	"  exposure [--segment NAME]\n"
+	"                         every listener and forwarded port the agents\n"
+	"                         report (not on loopback), at each of its\n"
+	"                         addresses, as the newest sweep of each segment\n"
+	"                         that covered it saw it: open, closed, filtered,\n"
+	"                         not-open (scanned, not kept) or never scanned\n"
+	"  unexplained [--segment NAME]\n"
+	"                         ports a sweep saw open that no agent's listener\n"
+	"                         or forward explains, with a severity and a\n"
+	"                         reason (exit 1 when there are any)\n"
 	"  ship                   ship the local ledger's (--db) owed snapshots to\n"
 	"                         the central ledger\n";
 
@@ -101,10 +121,12 @@ static void write_table(FILE *f, const struct ftable *t)
 	for (int c = 0; c < t->ncols; c++)
 		fprintf(f, "%-*s%s", c + 1 < t->ncols ? (int)w[c] : 0, t->names[c],
 			c + 1 < t->ncols ? "  " : "\n");
+	/* the last column (a reason) is not padded: it may be longer */
 	for (size_t i = 0; i < t->n; i++)
 		for (int c = 0; c < t->ncols; c++)
 			fprintf(f, "%-*s%s", c + 1 < t->ncols ? (int)w[c] : 0,
-				pc_text_sanitize(ft_row(t, i)[c], cell, 64),
+				pc_text_sanitize(ft_row(t, i)[c], cell,
+						 c + 1 < t->ncols ? 64 : sizeof(cell)),
 				c + 1 < t->ncols ? "  " : "\n");
 }
 
@@ -252,7 +274,10 @@ static void write_prom(FILE *f, const struct ftable *t, const char *question, bo
 			n += strcmp(ft_row(t, j)[0], key) == 0;
 		fputs("portcensus_fleet_rows{question=\"", f);
 		prom_label(f, question);
-		fprintf(f, "\",%s=\"", strcmp(t->names[0], "HOST") == 0 ? "host" : "address");
+		fprintf(f, "\",%s=\"",
+			strcmp(t->names[0], "HOST") == 0      ? "host"
+			: strcmp(t->names[0], "HOST_ID") == 0 ? "host_id"
+							      : "address");
 		prom_label(f, key);
 		fprintf(f, "\"} %zu\n", n);
 	}
@@ -275,8 +300,9 @@ struct fleet {
 	struct ftable t;
 	int64_t now_ms, stale_ms, since_ms;
 	enum pc_severity min;
-	uint64_t n_stale;
+	uint64_t n_stale, n_unexplained;
 	bool stale_only;
+	const char *segment; /* --segment */
 };
 
 static int q_row(void *ctx, int ncols, const char *const *cols)
@@ -578,6 +604,95 @@ static int q_drift(struct fleet *fl)
 	return r < 0 ? pc_cli_fail(fl->cli, &err) : 0;
 }
 
+static const char *segment_name(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static int exposure_row(void *ctx, const struct pc_exposure_row *e)
+{
+	struct fleet *fl = ctx;
+	char **row = ft_add(&fl->t);
+	if (!row)
+		return PC_ENOMEM;
+	char port[8], when[40] = "";
+	snprintf(port, sizeof(port), "%u", e->port);
+	if (e->sweep)
+		pc_format_time(e->scanned_at_ms, when, sizeof(when));
+	char bound[PC_ADDR_STRLEN + 16];
+	snprintf(bound, sizeof(bound), "%s%s", e->listen_address, e->forwarded ? " (fwd)" : "");
+	int r = ft_set(&fl->t, row, 0, e->host_id) | ft_set(&fl->t, row, 1, e->address) |
+		ft_set(&fl->t, row, 2, port) |
+		ft_set(&fl->t, row, 3, e->proto == PC_PROTO_UDP ? "udp" : "tcp") |
+		ft_set(&fl->t, row, 4, bound) | ft_set(&fl->t, row, 5, e->service) |
+		ft_set(&fl->t, row, 6, segment_name(e->segment)) |
+		ft_set(&fl->t, row, 7, pc_exposure_seen_name(e->seen)) |
+		ft_set(&fl->t, row, 8, e->sweep) | ft_set(&fl->t, row, 9, when);
+	return r ? PC_ENOMEM : 0;
+}
+
+static int q_exposure(struct fleet *fl)
+{
+	static const char *const names[] = {"HOST_ID", "ADDRESS", "PORT", "PROTO", "BOUND",
+					    "SERVICE", "SEGMENT", "SEEN", "SWEEP", "SCANNED_AT"};
+	static const bool num[] = {false, false, true, false, false,
+				   false, false, false, false, false};
+	columns(fl, names, num, 10);
+	struct pc_error err = {0};
+	int r = pc_ledger_exposure(fl->l, fl->segment, &fl->t.arena, exposure_row, fl, &err);
+	if (r == PC_ENOMEM)
+		pc_error_set(&err, PC_ENOMEM, "out of memory");
+	return r < 0 ? pc_cli_fail(fl->cli, &err) : 0;
+}
+
+static int unexplained_row(void *ctx, const struct pc_unexplained *u)
+{
+	struct fleet *fl = ctx;
+	char **row = ft_add(&fl->t);
+	if (!row)
+		return PC_ENOMEM;
+	const char *proto = u->proto == PC_PROTO_UDP ? "udp" : "tcp";
+	char port[8], when[40], from[320], reason[1024];
+	snprintf(port, sizeof(port), "%u", u->port);
+	pc_format_time(u->scanned_at_ms, when, sizeof(when));
+	if (*u->segment)
+		snprintf(from, sizeof(from), "from segment %s", u->segment);
+	else
+		snprintf(from, sizeof(from), "from a scan that named no segment");
+	if (u->host)
+		snprintf(reason, sizeof(reason),
+			 "%s:%u/%s open %s (sweep %s, %s); host %s reports %s but has no listener"
+			 " or forward on %s/%u: a socket hidden from the agent or another device",
+			 u->address, u->port, proto, from, u->sweep, when, u->host_id, u->address,
+			 proto, u->port);
+	else
+		snprintf(reason, sizeof(reason),
+			 "%s:%u/%s open %s (sweep %s, %s); no agent reports %s: a host without an"
+			 " agent or another device",
+			 u->address, u->port, proto, from, u->sweep, when, u->address);
+	fl->n_unexplained++;
+	int r = ft_set(&fl->t, row, 0, u->address) | ft_set(&fl->t, row, 1, port) |
+		ft_set(&fl->t, row, 2, proto) | ft_set(&fl->t, row, 3, segment_name(u->segment)) |
+		ft_set(&fl->t, row, 4, u->sweep) | ft_set(&fl->t, row, 5, when) |
+		ft_set(&fl->t, row, 6, pc_severity_name(u->severity)) |
+		ft_set(&fl->t, row, 7, u->host_id ? u->host_id : "-") | ft_set(&fl->t, row, 8, reason);
+	return r ? PC_ENOMEM : 0;
+}
+
+static int q_unexplained(struct fleet *fl)
+{
+	static const char *const names[] = {"ADDRESS", "PORT", "PROTO",    "SEGMENT", "SWEEP",
+					    "SCANNED_AT", "SEVERITY", "HOST_ID", "REASON"};
+	static const bool num[] = {false, true, false, false, false, false, false, false, false};
+	columns(fl, names, num, 9);
+	struct pc_error err = {0};
+	int r = pc_ledger_unexplained(fl->l, fl->segment, &fl->t.arena, unexplained_row, fl,
+				      &err);
+	if (r == PC_ENOMEM)
+		pc_error_set(&err, PC_ENOMEM, "out of memory");
+	return r < 0 ? pc_cli_fail(fl->cli, &err) : 0;
+}
+
 static int ship(struct pc_cli *cli, const char *db, const char *central)
 {
 	char path[4096];
@@ -596,7 +711,7 @@ static int ship(struct pc_cli *cli, const char *db, const char *central)
 	return r < 0 ? pc_cli_fail(cli, &err) : 0;
 }
 
-enum { OPT_STALE = 0x5e00, OPT_MIN, OPT_SINCE };
+enum { OPT_STALE = 0x5e00, OPT_MIN, OPT_SINCE, OPT_SEGMENT };
 
 static int run(struct pc_cli *cli, int argc, char **argv)
 {
@@ -606,6 +721,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		{"stale", required_argument, NULL, OPT_STALE},
 		{"min", required_argument, NULL, OPT_MIN},
 		{"since", required_argument, NULL, OPT_SINCE},
+		{"segment", required_argument, NULL, OPT_SEGMENT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -639,6 +755,11 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		case OPT_SINCE:
 			since = optarg;
 			break;
+		case OPT_SEGMENT:
+			if (!*optarg || strlen(optarg) > 200)
+				return pc_cli_usage_error(cli, "--segment takes 1 to 200 characters");
+			fl.segment = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -666,7 +787,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return pc_cli_usage_error(cli, "fleet needs a question: hosts, findings, exposes,"
-					  " image, drift, sweep or ship");
+					  " image, drift, sweep, exposure, unexplained or ship");
 	const char *what = argv[optind];
 	const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
 	bool needs_arg = strcmp(what, "exposes") == 0 || strcmp(what, "image") == 0 ||
@@ -680,10 +801,14 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	}
 	if (strcmp(what, "drift") == 0 && !since)
 		return pc_cli_usage_error(cli, "fleet drift needs --since TIME");
+	bool joins = strcmp(what, "exposure") == 0 || strcmp(what, "unexplained") == 0;
 	if (strcmp(what, "hosts") && strcmp(what, "findings") && strcmp(what, "exposes") &&
-	    strcmp(what, "image") && strcmp(what, "drift") && strcmp(what, "sweep"))
+	    strcmp(what, "image") && strcmp(what, "drift") && strcmp(what, "sweep") && !joins)
 		return pc_cli_usage_error(cli, "unknown fleet question '%s' (hosts, findings,"
-					  " exposes, image, drift, sweep, ship)", what);
+					  " exposes, image, drift, sweep, exposure, unexplained,"
+					  " ship)", what);
+	if (fl.segment && !joins)
+		return pc_cli_usage_error(cli, "--segment is for fleet exposure and unexplained");
 	const char *format = cli->format ? cli->format : "table";
 	if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "md") &&
 	    strcmp(format, "html") && strcmp(format, "prom"))
@@ -704,6 +829,10 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		rc = q_image(&fl, arg);
 	else if (strcmp(what, "sweep") == 0)
 		rc = q_sweep(&fl, arg);
+	else if (strcmp(what, "exposure") == 0)
+		rc = q_exposure(&fl);
+	else if (strcmp(what, "unexplained") == 0)
+		rc = q_unexplained(&fl);
 	else
 		rc = q_drift(&fl);
 	pc_ledger_close(fl.l);
@@ -723,7 +852,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 			write_table(f, &fl.t);
 		rc = pc_cli_finish_output(cli, f, NULL, NULL, 0);
 	}
-	if (rc == 0 && fl.stale_only && fl.n_stale)
+	if (rc == 0 && ((fl.stale_only && fl.n_stale) || fl.n_unexplained))
 		rc = PC_EXIT_FINDINGS;
 	free(fl.t.rows);
 	pc_arena_free(&fl.t.arena);

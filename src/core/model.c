@@ -39,6 +39,7 @@ void pc_snapshot_free(struct pc_snapshot *s)
 	free(s->endpoints);
 	free(s->warnings);
 	free(s->findings);
+	free(s->addresses);
 	pc_arena_free(&s->arena);
 	free(s);
 }
@@ -385,4 +386,44 @@ int pc_snapshot_add_finding(struct pc_snapshot *s, const char *kind, enum pc_sev
 		return PC_ENOMEM;
 	s->findings[s->n_findings++] = f;
 	return 0;
+}
+
+int pc_snapshot_add_address(struct pc_snapshot *s, uint64_t netns_inode, const char *netns_name,
+			    const struct pc_addr *addr, uint8_t prefix_len)
+{
+	if (s->n_addresses == s->cap_addresses) {
+		size_t n = s->cap_addresses ? s->cap_addresses * 2 : 8;
+		struct pc_ns_address *p = realloc(s->addresses, n * sizeof(*p));
+		if (!p)
+			return PC_ENOMEM;
+		s->addresses = p;
+		s->cap_addresses = n;
+	}
+	struct pc_ns_address a = {
+		.netns_inode = netns_inode,
+		.netns_name = netns_name ? pc_arena_strdup(&s->arena, netns_name) : NULL,
+		.addr = *addr,
+		.prefix_len = prefix_len,
+	};
+	if (netns_name && !a.netns_name)
+		return PC_ENOMEM;
+	s->addresses[s->n_addresses++] = a;
+	return 0;
+}
+
+bool pc_scan_cover_has(const struct pc_scan_range *cover, size_t n, const struct pc_addr *addr,
+		       enum pc_proto proto, uint16_t port)
+{
+	bool a = false, p = false;
+	enum pc_cover_kind want = proto == PC_PROTO_UDP ? PC_COVER_UDP : PC_COVER_TCP;
+	for (size_t i = 0; i < n && !(a && p); i++) {
+		const struct pc_scan_range *r = &cover[i];
+		if (r->kind == PC_COVER_ADDRESSES)
+			a |= r->first.family == addr->family &&
+			     pc_addr_compare(&r->first, addr) <= 0 &&
+			     pc_addr_compare(addr, &r->last) <= 0;
+		else if (r->kind == want)
+			p |= r->port_first <= port && port <= r->port_last;
+	}
+	return a && p;
 }

@@ -229,6 +229,19 @@ struct pc_endpoint {
 	struct pc_policy_verdict *policy; /* NULL until judged */
 };
 
+/* What a scan covered (snapshot.scan.covered), so the ledger can tell
+ * "never scanned" from "scanned and not open" without a row per closed
+ * port: the target addresses as ranges, the ports of each protocol as
+ * ranges. */
+enum pc_cover_kind { PC_COVER_ADDRESSES = 0, PC_COVER_TCP, PC_COVER_UDP };
+/* Ranges kept at most; past it, less is claimed as covered. */
+#define PC_SCAN_COVER_MAX 4096
+struct pc_scan_range {
+	enum pc_cover_kind kind;
+	struct pc_addr first, last; /* PC_COVER_ADDRESSES */
+	uint16_t port_first, port_last; /* PC_COVER_TCP / PC_COVER_UDP */
+};
+
 /* Statistics of a network scan, shown in snapshot.scan. */
 #define PC_SCAN_RATE_HIST 32
 struct pc_scan_stats {
@@ -249,6 +262,21 @@ struct pc_scan_stats {
 	uint32_t rate_hist[PC_SCAN_RATE_HIST];
 	uint32_t n_rate_hist;
 	double rate_step_s;
+	/* the targets and ports of the whole scan (all shards), in the
+	 * snapshot's arena (scan/cover.c); shard_count 0: not sharded */
+	struct pc_scan_range *cover;
+	size_t n_cover;
+	uint32_t shard_index, shard_count;
+};
+
+/* One address of a network namespace the inventory visited (RTM_GETADDR,
+ * inventory/rtaddr.c), so that a listener bound to any address can be
+ * matched to what a sweep saw from outside. Loopback is left out. */
+struct pc_ns_address {
+	uint64_t netns_inode;
+	const char *netns_name; /* or NULL */
+	struct pc_addr addr;
+	uint8_t prefix_len;
 };
 
 struct pc_snapshot {
@@ -273,6 +301,10 @@ struct pc_snapshot {
 
 	struct pc_finding *findings; /* malloc'd vector, freed with the snapshot */
 	size_t n_findings, cap_findings;
+
+	/* the host's own addresses, per namespace (malloc'd vector) */
+	struct pc_ns_address *addresses;
+	size_t n_addresses, cap_addresses;
 };
 
 /* New snapshot with host (gethostname) and started_at set. NULL on ENOMEM. */
@@ -315,6 +347,29 @@ int pc_severity_parse(const char *name, enum pc_severity *ret);
 /* Append a finding (strings copied into the arena). 0 or PC_ENOMEM. */
 int pc_snapshot_add_finding(struct pc_snapshot *snap, const char *kind,
 			    enum pc_severity severity, const char *rule, const char *message);
+
+/* Whether the ranges cover[0..n) hold addr and (proto, port). */
+bool pc_scan_cover_has(const struct pc_scan_range *cover, size_t n, const struct pc_addr *addr,
+		       enum pc_proto proto, uint16_t port);
+
+/* What the ledger's sweeps saw of one of this host's listeners (audit
+ * --ledger, ledger/exposure.c): the newest complete sweep of one segment
+ * that covered it. The classifier's evidence for "reachable beyond this
+ * host". */
+struct pc_exposure_evidence {
+	uint64_t netns_inode;  /* the listener: its namespace, */
+	struct pc_addr bound;  /* its address as bound, */
+	enum pc_proto proto;   /* proto and port */
+	uint16_t port;
+	struct pc_addr addr;   /* the address the sweep scanned */
+	const char *segment;   /* "" when the scan named none */
+	const char *sweep;
+	enum pc_state seen;    /* OPEN, CLOSED or FILTERED ("scanned, not kept" too) */
+};
+
+/* Append a namespace address (name copied into the arena). 0 or PC_ENOMEM. */
+int pc_snapshot_add_address(struct pc_snapshot *snap, uint64_t netns_inode,
+			    const char *netns_name, const struct pc_addr *addr, uint8_t prefix_len);
 
 int64_t pc_now_ms(void);           /* wall clock */
 double pc_monotonic_ms(void);      /* CLOCK_MONOTONIC */

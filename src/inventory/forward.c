@@ -14,6 +14,7 @@
  * never analysed.
  */
 #include "inventory/forward_int.h"
+#include "inventory/rtaddr.h"
 
 #include "inventory/ipvs.h"
 #include "inventory/netns.h"
@@ -30,44 +31,31 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-/* ---- addresses of a namespace (RTM_GETADDR) ---- */
+/* ---- addresses of a namespace (RTM_GETADDR, parsed by rtaddr.c) ---- */
+
+struct fwd_addr_fn {
+	int (*fn)(void *ctx, const struct pc_addr *a);
+	void *ctx;
+};
+
+/* IFA_LOCAL is the address itself on point-to-point links, IFA_ADDRESS
+ * elsewhere; both are ours */
+static int each_addr(void *arg, const struct pc_rtaddr *a)
+{
+	struct fwd_addr_fn *f = arg;
+	int r = 0;
+	if (a->address.family)
+		r = f->fn(f->ctx, &a->address);
+	if (r == 0 && a->local.family && !pc_addr_equal(&a->local, &a->address))
+		r = f->fn(f->ctx, &a->local);
+	return r;
+}
 
 int pc_fwd_parse_addrs(const void *buf, size_t len, uint32_t seq,
                        int (*fn)(void *ctx, const struct pc_addr *a), void *ctx, bool *done)
 {
-	struct pc_nl_status st = {0};
-	struct pc_nl_walk w = {.p = buf, .len = len, .seq = seq, .type = RTM_NEWADDR, .st = &st};
-	const unsigned char *pl;
-	size_t plen;
-	int r;
-	while ((r = pc_nl_next(&w, &pl, &plen)) > 0) {
-		struct ifaddrmsg ifa;
-		if (plen < NLMSG_ALIGN(sizeof(ifa)))
-			return PC_EPARSE;
-		memcpy(&ifa, pl, sizeof(ifa));
-		const uint8_t *p = pl + NLMSG_ALIGN(sizeof(ifa));
-		size_t n = plen - NLMSG_ALIGN(sizeof(ifa));
-		size_t want = ifa.ifa_family == AF_INET ? 4 : ifa.ifa_family == AF_INET6 ? 16 : 0;
-		uint16_t t;
-		const uint8_t *v;
-		size_t vn;
-		int e;
-		while ((e = pc_nla_next(&p, &n, &t, &v, &vn)) > 0) {
-			/* IFA_LOCAL is the address itself on point-to-point
-			 * links, IFA_ADDRESS elsewhere; both are ours */
-			if ((t == IFA_LOCAL || t == IFA_ADDRESS) && want && vn == want) {
-				struct pc_addr ad = {.family = ifa.ifa_family};
-				memcpy(ad.bytes, v, want);
-				if ((e = fn(ctx, &ad)) != 0)
-					return e;
-			}
-		}
-		if (e < 0)
-			return e;
-	}
-	if (st.done)
-		*done = true;
-	return r;
+	struct fwd_addr_fn f = {.fn = fn, .ctx = ctx};
+	return pc_rtaddr_parse(buf, len, seq, each_addr, &f, done);
 }
 
 /* ---- the snapshot side ---- */
@@ -95,31 +83,10 @@ static int add_addr(void *ctx, const struct pc_addr *a)
 	return 0;
 }
 
-struct addr_dump {
-	struct nsaddrs *na;
-	uint32_t seq;
-};
-
-static int parse_addr_buf(void *ctx, const void *buf, size_t len, bool *done)
-{
-	struct addr_dump *d = ctx;
-	return pc_fwd_parse_addrs(buf, len, d->seq, add_addr, d->na, done);
-}
-
 static int read_addrs(int fd, struct nsaddrs *na)
 {
-	struct {
-		struct nlmsghdr h;
-		struct ifaddrmsg ifa;
-	} req;
-	memset(&req, 0, sizeof(req));
-	struct addr_dump d = {.na = na, .seq = pc_nl_next_seq()};
-	req.h.nlmsg_len = sizeof(req);
-	req.h.nlmsg_type = RTM_GETADDR;
-	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.h.nlmsg_seq = d.seq;
-	req.ifa.ifa_family = AF_UNSPEC;
-	return pc_nl_dump(fd, &req, sizeof(req), parse_addr_buf, &d);
+	struct fwd_addr_fn f = {.fn = add_addr, .ctx = na};
+	return pc_rtaddr_dump(fd, each_addr, &f);
 }
 
 static bool has_addr(const struct nsaddrs *na, const struct pc_addr *a)

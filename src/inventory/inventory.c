@@ -26,6 +26,7 @@
 #include "inventory/netns.h"
 #include "inventory/owners.h"
 #include "inventory/procnet.h"
+#include "inventory/rtaddr.h"
 #include "inventory/sockdiag.h"
 
 #include <errno.h>
@@ -570,6 +571,11 @@ int pc_inventory_collect(struct pc_snapshot *snap, const struct pc_inventory_opt
 					       "are shown as unknown",
 					 proc_root, pc_strerror(r));
 		sf.procs_fds = st.procs_denied;
+	}
+	/* the namespaces' own addresses: where a wildcard listener answers */
+	if (opts->listeners && !opts->force_proc && pc_rtaddr_collect(snap, first, set) < 0) {
+		pc_netns_set_free(set);
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
 	}
 	/* forwarded ports last: their backends are listeners of any namespace */
 	if (opts->listeners && !opts->force_proc &&

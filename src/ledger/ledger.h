@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 /* Newest schema version (PRAGMA user_version in SQLite). */
-#define PC_LEDGER_SCHEMA_VERSION 3
+#define PC_LEDGER_SCHEMA_VERSION 4
 
 /* Bounds of what the ledger keeps of one value, so a hostile banner cannot
  * grow the file without limit (the writers cap them already; this is the

@@ -365,6 +365,36 @@ static int store_endpoint(struct sq_ledger *l, struct store_stmts *s, int64_t id
 	return 0;
 }
 
+/* Schema 4's rows (pc_ledger_rows): the addresses, the scan's coverage. */
+static int store_rows(struct sq_ledger *l, int64_t id, const struct pc_snapshot *snap,
+		      struct pc_arena *arena, struct pc_error *err)
+{
+	for (int k = 0; k < PC_LEDGER_N_ROWS; k++) {
+		const struct pc_ledger_rows *t = &pc_ledger_rows[k];
+		size_t n = t->count(snap);
+		if (!n)
+			continue;
+		char *sql = pc_ledger_insert_sql(PC_ENGINE_SQLITE, t->table, t->cols, t->ncols + 1);
+		sqlite3_stmt *st = NULL;
+		int r = sql ? prepare(l, sql, &st, err) : pc_error_set(err, PC_ENOMEM, "out of memory");
+		free(sql);
+		for (size_t i = 0; i < n && r == 0; i++) {
+			struct pc_ledger_value v[8];
+			if (t->values(arena, snap, i, v) < 0) {
+				r = pc_error_set(err, PC_ENOMEM, "out of memory");
+				break;
+			}
+			sqlite3_bind_int64(st, 1, id);
+			bind_values(st, 2, v, t->ncols);
+			r = step_done(l, st, err, t->table);
+		}
+		sqlite3_finalize(st);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 		      const struct pc_ledger_meta *meta, const char **idents,
 		      struct pc_arena *arena, int64_t *ret_id, struct pc_error *err)
@@ -450,6 +480,8 @@ static int store_once(struct sq_ledger *l, const struct pc_snapshot *snap,
 		if ((r = step_done(l, s.finding, err, "insert finding")) < 0)
 			goto fail;
 	}
+	if ((r = store_rows(l, id, snap, arena, err)) < 0)
+		goto fail;
 	sqlite3_finalize(ins);
 	ins = NULL;
 	store_stmts_free(&s);
@@ -668,7 +700,7 @@ static int sq_retain(struct pc_ledger *base, const struct pc_ledger_keep *keep, 
 		return 0;
 	static const char *const tables[] = {"endpoint_text", "forward_target", "owner",
 					     "endpoint",      "finding",        "snapshot_warning",
-					     "outbox"};
+					     "outbox",        "snapshot_address", "scan_cover"};
 	int r = exec_sql(l, "BEGIN IMMEDIATE", err);
 	if (r < 0)
 		return r;

@@ -1,9 +1,10 @@
 /*
- * schema.h - the ledger's schema, written once for both engines.
+ * schema.h - the ledger's schema, written once for both engines (internal).
  *
  * SQLite (ledger_sqlite.c) and PostgreSQL (ledger_pg.c) hold the same
- * tables. The DDL of every version, the endpoint column list and the
- * per-endpoint values live here; pc_ledger_schema_stmt() makes the few
+ * tables. The DDL of every version (schema.c), the endpoint column list and
+ * the row values (schema_values.c), the loader (schema_load.c) and the diff
+ * (schema_diff.c) are declared here; pc_ledger_schema_stmt() makes the few
  * per-engine substitutions (the row id), so the two engines cannot drift
  * apart. Internal to src/ledger.
  */
@@ -62,7 +63,7 @@ int pc_ledger_endpoint_values(struct pc_arena *arena, const struct pc_snapshot *
 
 /* The snapshot row's values, in the order of PC_LEDGER_SNAPSHOT_INSERT's
  * columns (PC_LEDGER_SNAPSHOT_NCOLS of them). */
-#define PC_LEDGER_SNAPSHOT_NCOLS 30
+#define PC_LEDGER_SNAPSHOT_NCOLS 32
 extern const char pc_ledger_snapshot_insert_cols[];
 /* The host id and origin a snapshot row gets: meta's, else the default
  * host id and a new uuid. */
@@ -78,6 +79,34 @@ int pc_ledger_snapshot_values(const struct pc_snapshot *snap, const struct pc_le
 			      struct pc_ledger_value *v, struct pc_ledger_ids *ids);
 /* "INSERT INTO snapshot (...) VALUES (...) RETURNING id". Caller frees. */
 char *pc_ledger_snapshot_sql(enum pc_ledger_engine engine);
+
+/* Schema 4's rows: an address of the snapshot (seq, netns_inode,
+ * netns_name, address, prefix_len) and a range its scan covered (seq, kind,
+ * first_address, last_address, first_port, last_port), each after the
+ * snapshot id. Strings in arena. 0 or PC_ENOMEM. */
+#define PC_LEDGER_ADDRESS_NCOLS 5
+#define PC_LEDGER_COVER_NCOLS 6
+extern const char pc_ledger_address_insert_cols[];
+extern const char pc_ledger_cover_insert_cols[];
+int pc_ledger_address_values(struct pc_arena *arena, const struct pc_snapshot *snap, size_t i,
+			     struct pc_ledger_value *v);
+int pc_ledger_cover_values(struct pc_arena *arena, const struct pc_snapshot *snap, size_t i,
+			   struct pc_ledger_value *v);
+/* Both as a table the engines loop over: every row of table for snap is
+ * values(arena, snap, i, v) for i < count(snap), inserted as the snapshot
+ * id and then ncols values (stmt: PostgreSQL's prepared statement name). */
+struct pc_ledger_rows {
+	const char *table, *cols, *stmt;
+	int ncols;
+	size_t (*count)(const struct pc_snapshot *snap);
+	int (*values)(struct pc_arena *arena, const struct pc_snapshot *snap, size_t i,
+		      struct pc_ledger_value *v);
+};
+#define PC_LEDGER_N_ROWS 2
+extern const struct pc_ledger_rows pc_ledger_rows[PC_LEDGER_N_ROWS];
+/* "INSERT INTO table (cols) VALUES (n placeholders)". Caller frees. */
+char *pc_ledger_insert_sql(enum pc_ledger_engine engine, const char *table, const char *cols,
+			   int n);
 
 /* An owner's row (17 values: snapshot_id, endpoint_seq, seq, ...). */
 #define PC_LEDGER_OWNER_NCOLS 17

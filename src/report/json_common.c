@@ -439,6 +439,69 @@ void pc_report_json_endpoint_of(struct pc_json *j, const struct pc_snapshot *sna
 	pc_json_end_object(j);
 }
 
+/* scan.covered: the target ranges and port ranges of the scan, and its shard */
+static void json_covered(struct pc_json *j, const struct pc_scan_stats *s)
+{
+	static const char *const keys[] = {"addresses", "tcp", "udp"};
+	pc_json_key(j, "covered");
+	pc_json_begin_object(j);
+	for (int k = PC_COVER_ADDRESSES; k <= PC_COVER_UDP; k++) {
+		pc_json_key(j, keys[k]);
+		pc_json_begin_array(j);
+		for (size_t i = 0; i < s->n_cover; i++) {
+			const struct pc_scan_range *r = &s->cover[i];
+			if ((int)r->kind != k)
+				continue;
+			char a[2 * PC_ADDR_STRLEN + 2];
+			if (k == PC_COVER_ADDRESSES) {
+				pc_addr_format(&r->first, a, PC_ADDR_STRLEN);
+				if (!pc_addr_equal(&r->first, &r->last)) {
+					size_t n = strlen(a);
+					a[n++] = '-';
+					pc_addr_format(&r->last, a + n, sizeof(a) - n);
+				}
+			} else if (r->port_first == r->port_last) {
+				snprintf(a, sizeof(a), "%u", r->port_first);
+			} else {
+				snprintf(a, sizeof(a), "%u-%u", r->port_first, r->port_last);
+			}
+			pc_json_string(j, a);
+		}
+		pc_json_end_array(j);
+	}
+	pc_json_key(j, "shard");
+	if (s->shard_count) {
+		char sh[32];
+		snprintf(sh, sizeof(sh), "%u/%u", s->shard_index, s->shard_count);
+		pc_json_string(j, sh);
+	} else {
+		pc_json_null(j);
+	}
+	pc_json_end_object(j);
+}
+
+/* snapshot.addresses: every visited namespace's own addresses */
+static void json_addresses(struct pc_json *j, const struct pc_snapshot *snap)
+{
+	pc_json_key(j, "addresses");
+	pc_json_begin_array(j);
+	for (size_t i = 0; i < snap->n_addresses; i++) {
+		const struct pc_ns_address *a = &snap->addresses[i];
+		char t[PC_ADDR_STRLEN];
+		pc_json_begin_object(j);
+		pc_json_key(j, "address");
+		pc_json_string(j, pc_addr_format(&a->addr, t, sizeof(t)));
+		pc_json_key(j, "prefix_len");
+		pc_json_uint(j, a->prefix_len);
+		pc_json_key(j, "netns");
+		pc_json_string(j, a->netns_name);
+		pc_json_key(j, "netns_inode");
+		pc_json_uint(j, a->netns_inode);
+		pc_json_end_object(j);
+	}
+	pc_json_end_array(j);
+}
+
 void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
 {
 	char t[40];
@@ -457,6 +520,8 @@ void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
 	pc_json_key(j, "warnings");
 	json_strings(j, snap->warnings, snap->n_warnings);
 	json_findings(j, snap);
+	if (snap->n_addresses)
+		json_addresses(j, snap);
 	if (snap->scan.present) {
 		const struct pc_scan_stats *s = &snap->scan;
 		pc_json_key(j, "scan");
@@ -507,6 +572,8 @@ void pc_report_json_snapshot(struct pc_json *j, const struct pc_snapshot *snap)
 			pc_json_uint(j, s->rate_hist[i]);
 		pc_json_end_array(j);
 		pc_json_end_object(j);
+		if (s->n_cover)
+			json_covered(j, s);
 		pc_json_end_object(j);
 	}
 	pc_json_end_object(j);

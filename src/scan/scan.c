@@ -27,6 +27,7 @@
  * the worker needs.
  */
 #include "scan/scan.h"
+#include "scan/cover.h"
 #include "privsep/privsep.h"
 #include "scan/pace.h"
 #include "scan/permute.h"
@@ -886,6 +887,12 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 	snprintf(engine_name, sizeof(engine_name), "%s%s%s", ops[0] ? ops[0]->name : "",
 		 ops[0] && ops[1] ? "+" : "", ops[1] ? ops[1]->name : "");
 	st->engine = pc_snapshot_strdup(snap, engine_name);
+	/* what the ledger needs to tell "not open" from "never scanned" */
+	if (pc_scan_cover_record(snap, opts->targets, opts->ports, opts->shard_index,
+				 opts->shard_count) < 0) {
+		ctx_free(ctx);
+		return pc_error_set(err, PC_ENOMEM, "out of memory");
+	}
 
 	/* what is open before the engines open theirs (the report, ...): the
 	 * worker closes it */

@@ -305,6 +305,40 @@ static void test_beyond_host(void **state)
 	pc_snapshot_free(s);
 }
 
+/* The ledger's sweeps as evidence (audit --ledger): seen open from a
+ * segment adds the weight and names the sweep; shut from every segment
+ * that scanned it takes half a point off; no evidence, no change. */
+static void test_sweep_evidence(void **state)
+{
+	(void)state;
+	struct pc_snapshot *s = pc_snapshot_new("test");
+	listener(s, "0.0.0.0", 8080, "http", PC_AUTH_REQUIRED, "x");
+	listener(s, "0.0.0.0", 8081, "http", PC_AUTH_REQUIRED, "x");
+	listener(s, "0.0.0.0", 8082, "http", PC_AUTH_REQUIRED, "x");
+	struct pc_exposure_evidence ev[3] = {
+		{.port = 8080, .segment = "seg-b", .sweep = "s2", .seen = PC_STATE_FILTERED},
+		{.port = 8080, .segment = "seg-a", .sweep = "s1", .seen = PC_STATE_OPEN},
+		{.port = 8081, .segment = "seg-b", .sweep = "s2", .seen = PC_STATE_CLOSED},
+	};
+	for (int i = 0; i < 3; i++) {
+		ev[i].proto = PC_PROTO_TCP;
+		pc_addr_parse("0.0.0.0", &ev[i].bound);
+		pc_addr_parse("198.18.1.2", &ev[i].addr);
+	}
+	struct pc_error err = {0};
+	struct pc_classify_opts o = {.now_ms = 1796083200000LL, .evidence = ev, .n_evidence = 3};
+	assert_int_equal(pc_classify_run(s, kb, &o, &err), 0);
+	const struct pc_endpoint *e = s->endpoints;
+	has_reason(&e[0], "reachable beyond this host: sweep s1 from segment seg-a found "
+			  "198.18.1.2:8080 open");
+	has_reason(&e[1], "not reached from the segments that scanned it: seg-b (sweep s2) "
+			  "found");
+	lacks_reason(&e[2], "sweep");
+	assert_true(e[0].risk->score == e[2].risk->score + 1.0);
+	assert_true(e[1].risk->score == e[2].risk->score - 0.5);
+	pc_snapshot_free(s);
+}
+
 static void test_auth(void **state)
 {
 	(void)state;
@@ -869,6 +903,7 @@ int main(void)
 		cmocka_unit_test(test_kb_covers_probe_names),
 		cmocka_unit_test(test_bind_scope),
 		cmocka_unit_test(test_beyond_host),
+		cmocka_unit_test(test_sweep_evidence),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_plaintext),
 		cmocka_unit_test(test_root),

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "ledger/exposure.h"
 #include "ledger/ledger.h"
 #include "report/report.h"
 
@@ -96,6 +97,26 @@ static struct pc_endpoint *add_listener(struct pc_snapshot *s, const char *ns, c
 	return e;
 }
 
+/* A range of snap->scan.cover: addresses (first, last) or TCP ports. */
+static void add_cover(struct pc_snapshot *s, const char *first, const char *last, uint16_t lo,
+		      uint16_t hi)
+{
+	if (!s->scan.cover)
+		s->scan.cover = pc_arena_alloc(&s->arena, 8 * sizeof(*s->scan.cover));
+	assert_true(s->scan.n_cover < 8);
+	struct pc_scan_range *r = &s->scan.cover[s->scan.n_cover++];
+	memset(r, 0, sizeof(*r));
+	if (first) {
+		r->kind = PC_COVER_ADDRESSES;
+		assert_int_equal(pc_addr_parse(first, &r->first), 0);
+		assert_int_equal(pc_addr_parse(last, &r->last), 0);
+	} else {
+		r->kind = PC_COVER_TCP;
+		r->port_first = lo;
+		r->port_last = hi;
+	}
+}
+
 /* Every field a writer prints, set. */
 static struct pc_snapshot *full_snapshot(void)
 {
@@ -109,6 +130,17 @@ static struct pc_snapshot *full_snapshot(void)
 					 .ports = 100, .probes_planned = 25600, .sent = 25700,
 					 .replies = 12, .retries = 100, .capture_drops = 1,
 					 .duration_s = 2.5, .rate_pps = 10000};
+	/* schema 4: the namespaces' addresses, the scan's coverage */
+	add_cover(s, "198.18.0.0", "198.18.0.255", 0, 0);
+	add_cover(s, NULL, NULL, 22, 22);
+	add_cover(s, NULL, NULL, 6379, 6380);
+	s->scan.shard_index = 2;
+	s->scan.shard_count = 4;
+	struct pc_addr ad;
+	pc_addr_parse("198.18.0.5", &ad);
+	pc_snapshot_add_address(s, 4026531940u, "lab-a", &ad, 24);
+	pc_addr_parse("fd00:198:18::5", &ad);
+	pc_snapshot_add_address(s, 4026531940u, NULL, &ad, 64);
 	struct pc_endpoint *e = add_listener(s, "lab-a", "0.0.0.0", 6379, 100,
 					     "/usr/bin/redis-server", NULL);
 	struct pc_service *sv = pc_snapshot_service(s);
@@ -348,10 +380,169 @@ static void test_roundtrip(void **state)
 			    "host|lab-host|pod:shop/web-0|tcp|198.18.0.5|443");
 	pc_arena_free(&ar);
 	assert_true(back->endpoints[2].risk == NULL && back->endpoints[2].policy == NULL);
+	/* schema 4 (JSON compared them too) */
+	assert_int_equal(back->n_addresses, 2);
+	assert_int_equal(back->addresses[0].netns_inode, 4026531940u);
+	assert_string_equal(back->addresses[0].netns_name, "lab-a");
+	assert_null(back->addresses[1].netns_name);
+	assert_int_equal(back->addresses[1].prefix_len, 64);
+	assert_int_equal(back->scan.n_cover, 3);
+	assert_int_equal(back->scan.cover[2].port_last, 6380);
+	assert_int_equal(back->scan.shard_count, 4);
 	free(a);
 	free(b);
 	pc_snapshot_free(back);
 	pc_snapshot_free(s);
+	pc_ledger_close(l);
+}
+
+/* --- the host view joined to the network view ---------------------------- */
+
+static void store_meta(struct pc_ledger *l, const struct pc_snapshot *s,
+		       const struct pc_ledger_meta *meta)
+{
+	struct pc_error err = {0};
+	int64_t id = 0;
+	if (l->ops->store(l, s, meta, &id, &err) < 0)
+		fail_msg("store: %s", err.msg);
+}
+
+/* A shard of sweep `sweep` from segment seg over 198.18.1.0/24, ports
+ * 22 and 80, that saw `open` open (and 22 closed). */
+static void store_scan(struct pc_ledger *l, const char *sweep, const char *seg,
+		       unsigned shard, unsigned shards, const char *open, uint16_t port)
+{
+	struct pc_snapshot *s = pc_snapshot_new("portcensus scan");
+	s->host = "scanner";
+	s->scan = (struct pc_scan_stats){.present = true, .engine = "syn",
+					 .shard_index = shard, .shard_count = shards};
+	add_cover(s, "198.18.1.0", "198.18.1.255", 0, 0);
+	add_cover(s, NULL, NULL, 22, 22);
+	add_cover(s, NULL, NULL, 80, 80);
+	if (open) {
+		struct pc_endpoint *e = pc_snapshot_add_endpoint(s);
+		e->source = PC_SOURCE_SCAN;
+		pc_addr_parse(open, &e->addr);
+		e->port = port;
+		e->state = PC_STATE_OPEN;
+		e = pc_snapshot_add_endpoint(s);
+		e->source = PC_SOURCE_SCAN;
+		pc_addr_parse(open, &e->addr);
+		e->port = 22;
+		e->state = PC_STATE_CLOSED;
+	}
+	struct pc_ledger_meta meta = {.kind = "scan", .scope = "net:198.18.1.0/24",
+				      .sweep_id = sweep, .segment = seg};
+	store_meta(l, s, &meta);
+	pc_snapshot_free(s);
+}
+
+struct seen {
+	char rows[16][128];
+	size_t n;
+};
+
+static int seen_row(void *ctx, const struct pc_exposure_row *r)
+{
+	struct seen *v = ctx;
+	if (v->n < 16)
+		snprintf(v->rows[v->n], sizeof(v->rows[0]), "%s %s:%u %s %s %s", r->host_id,
+			 r->address, r->port, r->segment, pc_exposure_seen_name(r->seen),
+			 r->sweep ? r->sweep : "-");
+	v->n++;
+	return 0;
+}
+
+static int unexplained_row(void *ctx, const struct pc_unexplained *u)
+{
+	struct seen *v = ctx;
+	if (v->n < 16)
+		snprintf(v->rows[v->n], sizeof(v->rows[0]), "%s:%u %s %s %s", u->address, u->port,
+			 u->segment, pc_severity_name(u->severity), u->host_id ? u->host_id : "-");
+	v->n++;
+	return 0;
+}
+
+/* An agent h1 with 0.0.0.0:80 (its namespace holds 198.18.1.2 and an
+ * IPv6 address), 198.18.1.2:22 and 127.0.0.1:6379; sweep s1 of seg-a in two
+ * shards saw 80 open on 198.18.1.2 and 198.18.1.9; s2 of seg-b, one shard
+ * of two, never complete, saw 198.18.1.7:80 open. */
+static void test_exposure_join(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(tpath("exp.db"));
+	struct pc_snapshot *a = pc_snapshot_new("portcensus audit");
+	a->host = "lab-host";
+	add_listener(a, NULL, "0.0.0.0", 80, 10, "/usr/bin/python3", NULL);
+	add_listener(a, NULL, "198.18.1.2", 22, 10, "/usr/sbin/sshd", NULL);
+	add_listener(a, NULL, "127.0.0.1", 6379, 10, "/usr/bin/redis-server", NULL);
+	struct pc_addr ad;
+	pc_addr_parse("198.18.1.2", &ad);
+	pc_snapshot_add_address(a, 4026531850u, NULL, &ad, 24);
+	pc_addr_parse("fd00:198:18::2", &ad);
+	pc_snapshot_add_address(a, 4026531850u, NULL, &ad, 64);
+	struct pc_ledger_meta am = {.kind = "audit", .scope = "host", .host_id = "h1"};
+	store_meta(l, a, &am);
+
+	/* one shard of s1 only: a sweep not yet whole covers nothing */
+	store_scan(l, "s1", "seg-a", 1, 2, "198.18.1.2", 80);
+	struct pc_arena ar;
+	pc_arena_init(&ar);
+	struct pc_error err = {0};
+	struct seen v = {0};
+	assert_int_equal(pc_ledger_exposure(l, NULL, &ar, seen_row, &v, &err), 0);
+	assert_int_equal(v.n, 2);
+	assert_string_equal(v.rows[0], "h1 198.18.1.2:80 seg-a never -");
+	assert_string_equal(v.rows[1], "h1 198.18.1.2:22 seg-a never -");
+
+	store_scan(l, "s1", "seg-a", 2, 2, "198.18.1.9", 80);
+	store_scan(l, "s2", "seg-b", 1, 2, "198.18.1.7", 80);
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(pc_ledger_exposure(l, NULL, &ar, seen_row, &v, &err), 0);
+	assert_int_equal(v.n, 4);
+	assert_string_equal(v.rows[0], "h1 198.18.1.2:80 seg-a open s1");
+	assert_string_equal(v.rows[1], "h1 198.18.1.2:80 seg-b never -");
+	assert_string_equal(v.rows[2], "h1 198.18.1.2:22 seg-a closed s1");
+	assert_string_equal(v.rows[3], "h1 198.18.1.2:22 seg-b never -");
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(pc_ledger_exposure(l, "seg-a", &ar, seen_row, &v, &err), 0);
+	assert_int_equal(v.n, 2);
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(pc_ledger_exposure(l, "nowhere", &ar, seen_row, &v, &err), 0);
+	assert_int_equal(v.n, 2);
+	assert_string_equal(v.rows[0], "h1 198.18.1.2:80 nowhere never -");
+
+	/* 198.18.1.9:80, which no agent reports, is the one unexplained port
+	 * (s2 is not whole: what it saw is not evidence yet) */
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(pc_ledger_unexplained(l, NULL, &ar, unexplained_row, &v, &err), 0);
+	assert_int_equal(v.n, 1);
+	assert_string_equal(v.rows[0], "198.18.1.9:80 seg-a medium -");
+
+	/* the classifier's evidence for the audit, from the same ledger: s1
+	 * saw 80 open and 22 closed; s2 is no evidence; 6379 is loopback */
+#ifdef PC_TEST_PG
+	struct pc_ledger_request req = {.central = pg_url()};
+#else
+	struct pc_ledger_request req = {.path = tpath("exp.db")};
+#endif
+	const struct pc_exposure_evidence *ev = NULL;
+	size_t n_ev = 0;
+	assert_int_equal(pc_ledger_evidence(&req, a, &ev, &n_ev), 0);
+	assert_int_equal(n_ev, 2);
+	for (size_t i = 0; i < n_ev; i++) {
+		char t[PC_ADDR_STRLEN];
+		assert_string_equal(pc_addr_format(&ev[i].addr, t, sizeof(t)), "198.18.1.2");
+		assert_string_equal(ev[i].segment, "seg-a");
+		assert_string_equal(ev[i].sweep, "s1");
+		assert_int_equal(ev[i].seen, ev[i].port == 80 ? PC_STATE_OPEN : PC_STATE_CLOSED);
+	}
+	/* no ledger there: no evidence, no failure */
+	struct pc_ledger_request none = {.path = tpath("missing.db")};
+	assert_int_equal(pc_ledger_evidence(&none, a, &ev, &n_ev), 0);
+	assert_int_equal(n_ev, 0);
+	pc_snapshot_free(a);
+	pc_arena_free(&ar);
 	pc_ledger_close(l);
 }
 
@@ -914,6 +1105,42 @@ static void test_pg_schema_parity(void **state)
 }
 
 /* A database with tables of its own and no schema version is not ours. */
+/* A row the server refuses in the middle of a pipelined store (a trigger
+ * here; a full disk or a constraint in life): the store fails with the
+ * server's message, nothing of the snapshot is kept, and the connection
+ * is usable for the next store. 600 endpoints with an owner each: the
+ * refused row is statement 1,101, in the fifth batch of 256. */
+static void test_pg_pipeline_error(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(NULL);
+	pg_exec("CREATE FUNCTION pc_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+		" BEGIN IF NEW.port = 7550 THEN RAISE EXCEPTION 'refused by the test'; END IF;"
+		" RETURN NEW; END $$");
+	pg_exec("CREATE TRIGGER pc_test_refuse BEFORE INSERT ON endpoint"
+		" FOR EACH ROW EXECUTE FUNCTION pc_test_refuse()");
+	struct pc_snapshot *s = pc_snapshot_new("portcensus audit");
+	s->host = "lab-host";
+	for (int i = 0; i < 600; i++)
+		add_listener(s, NULL, "198.18.0.9", (uint16_t)(7000 + i), 10, "/bin/x", NULL);
+	struct pc_error err = {0};
+	struct pc_ledger_meta meta = {.kind = "audit", .scope = "host"};
+	int64_t id = 0;
+	assert_true(l->ops->store(l, s, &meta, &id, &err) < 0);
+	assert_non_null(strstr(err.msg, "refused by the test"));
+	int64_t seen[16] = {0};
+	assert_int_equal(l->ops->list(l, 0, count_row, seen, &err), 0);
+	assert_int_equal(seen[0], 0);
+	pg_exec("DROP TRIGGER pc_test_refuse ON endpoint");
+	id = store_ok(l, s, "host");
+	struct pc_snapshot *back = NULL;
+	assert_int_equal(l->ops->load(l, id, &back, NULL, &err), 0);
+	assert_int_equal(back->n_endpoints, 600);
+	pc_snapshot_free(back);
+	pc_snapshot_free(s);
+	pc_ledger_close(l);
+}
+
 static void test_pg_foreign(void **state)
 {
 	(void)state;
@@ -943,6 +1170,7 @@ int main(void)
 	(void)test_migrations;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_exposure_join),
 		cmocka_unit_test(test_golden_diff),
 		cmocka_unit_test(test_diff_risk_policy),
 		cmocka_unit_test(test_duplicate_identity),
@@ -950,6 +1178,7 @@ int main(void)
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_pg_schema_parity),
 		cmocka_unit_test(test_pg_concurrent_migrate),
+		cmocka_unit_test(test_pg_pipeline_error),
 		cmocka_unit_test(test_pg_foreign),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
@@ -959,6 +1188,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_exposure_join),
 		cmocka_unit_test(test_golden_diff),
 		cmocka_unit_test(test_diff_risk_policy),
 		cmocka_unit_test(test_duplicate_identity),

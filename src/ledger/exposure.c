@@ -1,0 +1,855 @@
+/*
+ * exposure.c - the host view joined to the network view: for every listener
+ * (and forwarded port) an agent reported, what the latest sweeps of each
+ * segment saw of it (`fleet exposure`); and the other way round, the ports
+ * sweeps saw open that no agent explains (`fleet unexplained`).
+ *
+ * Why it is built this way:
+ * - Everything comes through the store's query op as portable SQL over
+ *   text rows, so the same join answers on SQLite and PostgreSQL.
+ * - SQL does the cheap part: each host's latest host audit, its listeners
+ *   not on loopback, and a wildcard listener (0.0.0.0, ::) joined to the
+ *   addresses of its own namespace (snapshot_address, schema 4). What SQL
+ *   cannot say portably, whether an address lies in a scanned range, is
+ *   done here over the few ranges each scan stored (scan_cover), which is
+ *   also why no closed port ever needs a row.
+ * - Scans are grouped into sweeps (the shards of one --sweep-id are one
+ *   sweep; a scan without one is its own). A sharded sweep covers a port
+ *   only once all its shards are stored. Per segment the newest covering
+ *   sweep is the evidence: what it saw (open, closed, filtered), "not open"
+ *   when it scanned the port and kept no record of it (a scan keeps only
+ *   open ports unless --show closed,filtered), or "never" scanned.
+ * - The working sets are arrays sorted once and searched with bsearch: the
+ *   scan endpoints by (sweep, proto, port, address), the agents' points and
+ *   addresses by (address, proto, port).
+ *
+ * What is trusted: nothing read back. Numbers are parsed with bounds and
+ * enum ranges checked; an address that does not parse or a row out of range
+ * is skipped, never guessed; strings are copied into the caller's arena.
+ */
+#include "ledger/exposure.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Addresses one host's evidence asks about at most; a host with more
+ * reads every scan endpoint instead. */
+#define ONLY_MAX 64
+
+/* Each host's latest audit of itself (not a network audit it ran). */
+#define LATEST_HOST                                                                          \
+	"(SELECT max(id) AS id FROM snapshot WHERE kind = 'audit' AND scan = 0"              \
+	" GROUP BY COALESCE(host_id, host))"
+
+struct sweep {
+	const char *name;    /* the sweep id, or "snapshot N" */
+	const char *segment; /* "" when the scan named none */
+	int64_t started_at, newest_id;
+	uint32_t shards;     /* 0: not sharded */
+	uint64_t shard_seen; /* bit i: shard i + 1 stored (up to 64 shards) */
+	struct pc_scan_range *cover;
+	size_t n_cover, cap_cover;
+	size_t order; /* index before sort_sweeps */
+};
+
+/* A scan snapshot and the sweep it belongs to. */
+struct snap_sweep {
+	int64_t id;
+	size_t sweep;
+};
+
+struct scan_ep {
+	size_t sweep;
+	enum pc_proto proto;
+	uint16_t port;
+	struct pc_addr addr;
+	enum pc_state state;
+};
+
+struct point {
+	struct pc_exposure_row row;
+	struct pc_addr addr; /* family 0: none known */
+};
+
+struct host_addr {
+	struct pc_addr addr;
+	const char *host_id, *host;
+};
+
+struct work {
+	struct pc_ledger *l;
+	struct pc_arena *arena;
+	struct pc_error *err;
+	const char *segment; /* filter, or NULL */
+	/* only the scan endpoints at these addresses (the classifier's
+	 * evidence for one host), or all when n_only is 0 */
+	const char *only[ONLY_MAX];
+	int n_only;
+	struct snap_sweep *snaps; /* sorted by id */
+	size_t n_snaps, cap_snaps;
+	struct sweep *sweeps;
+	size_t n_sweeps, cap_sweeps;
+	struct scan_ep *eps;
+	size_t n_eps, cap_eps;
+	struct point *points;
+	size_t n_points, cap_points;
+	struct host_addr *addrs;
+	size_t n_addrs, cap_addrs;
+	const char **segments;
+	size_t n_segments, cap_segments;
+	bool oom, bad;
+	/* the endpoint whose wildcard rows are being read */
+	int64_t cur_snap, cur_seq;
+	bool cur_any_row;
+	struct point cur;
+};
+
+/* Grow a vector to hold one more; false on ENOMEM. */
+static bool grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return true;
+	size_t nc = *cap ? *cap * 2 : 64;
+	void *p = realloc(*v, nc * size);
+	if (!p)
+		return false;
+	*v = p;
+	*cap = nc;
+	return true;
+}
+
+static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *ret)
+{
+	if (!s || !*s)
+		return false;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static bool parse_addr(const char *s, struct pc_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	return s && strlen(s) < PC_ADDR_STRLEN && pc_addr_parse(s, a) == 0;
+}
+
+static const char *dup(struct work *w, const char *s)
+{
+	const char *c = pc_arena_strdup(w->arena, s ? s : "");
+	if (!c)
+		w->oom = true;
+	return c;
+}
+
+static int cmp_snap(const void *a, const void *b)
+{
+	int64_t x = ((const struct snap_sweep *)a)->id, y = ((const struct snap_sweep *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+/* The sweep index of scan snapshot id, or false. */
+static bool sweep_index(const struct work *w, int64_t id, size_t *ret)
+{
+	struct snap_sweep key = {.id = id};
+	const struct snap_sweep *hit =
+		w->n_snaps ? bsearch(&key, w->snaps, w->n_snaps, sizeof(*w->snaps), cmp_snap) : NULL;
+	if (hit)
+		*ret = hit->sweep;
+	return hit != NULL;
+}
+
+/* --- reading the ledger --------------------------------------------------- */
+
+/* id, sweep_id, segment, started_at, scan_shard, scan_shards (by id) */
+static int row_scan(void *ctx, int ncols, const char *const *c)
+{
+	struct work *w = ctx;
+	int64_t id, started, shard = 0, shards = 0;
+	if (ncols < 6 || !parse_i64(c[0], 1, INT64_MAX, &id) ||
+	    !parse_i64(c[3], INT64_MIN, INT64_MAX, &started) ||
+	    (c[4] && !parse_i64(c[4], 0, 1 << 20, &shard)) ||
+	    (c[5] && !parse_i64(c[5], 0, 1 << 20, &shards))) {
+		w->bad = true;
+		return 0;
+	}
+	const char *segment = c[2] ? c[2] : "";
+	size_t k = w->n_sweeps;
+	/* the shards of one sweep share its id (and a segment) */
+	if (c[1] && *c[1])
+		for (k = 0; k < w->n_sweeps; k++)
+			if (strcmp(w->sweeps[k].name, c[1]) == 0 &&
+			    strcmp(w->sweeps[k].segment, segment) == 0)
+				break;
+	if (k == w->n_sweeps) {
+		if (!grow((void **)&w->sweeps, &w->cap_sweeps, w->n_sweeps, sizeof(*w->sweeps)))
+			return PC_ENOMEM;
+		struct sweep *s = &w->sweeps[w->n_sweeps++];
+		memset(s, 0, sizeof(*s));
+		s->name = c[1] && *c[1] ? dup(w, c[1])
+					: pc_arena_printf(w->arena, "snapshot %lld", (long long)id);
+		s->segment = dup(w, segment);
+		s->started_at = started;
+		if (!s->name)
+			w->oom = true;
+		size_t g = 0;
+		while (g < w->n_segments && strcmp(w->segments[g], segment) != 0)
+			g++;
+		if (g == w->n_segments) {
+			if (!grow((void **)&w->segments, &w->cap_segments, w->n_segments,
+				  sizeof(*w->segments)))
+				return PC_ENOMEM;
+			w->segments[w->n_segments++] = s->segment;
+		}
+	}
+	struct sweep *s = &w->sweeps[k];
+	s->newest_id = id;
+	if (started < s->started_at)
+		s->started_at = started;
+	if (shards > 1) {
+		s->shards = (uint32_t)shards;
+		if (shard >= 1 && shard <= 64)
+			s->shard_seen |= UINT64_C(1) << (shard - 1);
+	}
+	if (!grow((void **)&w->snaps, &w->cap_snaps, w->n_snaps, sizeof(*w->snaps)))
+		return PC_ENOMEM;
+	w->snaps[w->n_snaps].id = id;
+	w->snaps[w->n_snaps++].sweep = k;
+	return w->oom ? PC_ENOMEM : 0;
+}
+
+/* snapshot_id, kind, first_address, last_address, first_port, last_port */
+static int row_cover(void *ctx, int ncols, const char *const *c)
+{
+	struct work *w = ctx;
+	int64_t id, kind, a = 0, b = 0;
+	size_t k;
+	if (ncols < 6 || !parse_i64(c[0], 1, INT64_MAX, &id) ||
+	    !parse_i64(c[1], PC_COVER_ADDRESSES, PC_COVER_UDP, &kind) || !sweep_index(w, id, &k))
+		return 0;
+	struct sweep *s = &w->sweeps[k];
+	struct pc_scan_range r = {.kind = (enum pc_cover_kind)kind};
+	if (kind == PC_COVER_ADDRESSES) {
+		if (!parse_addr(c[2], &r.first) || !parse_addr(c[3], &r.last) ||
+		    r.first.family != r.last.family) {
+			w->bad = true;
+			return 0;
+		}
+	} else if (!parse_i64(c[4], 0, 65535, &a) || !parse_i64(c[5], a, 65535, &b)) {
+		w->bad = true;
+		return 0;
+	} else {
+		r.port_first = (uint16_t)a;
+		r.port_last = (uint16_t)b;
+	}
+	if (s->n_cover >= PC_SCAN_COVER_MAX * 4)
+		return 0; /* a sweep of many shards: their ranges repeat */
+	if (!grow((void **)&s->cover, &s->cap_cover, s->n_cover, sizeof(*s->cover)))
+		return PC_ENOMEM;
+	s->cover[s->n_cover++] = r;
+	return 0;
+}
+
+/* snapshot_id, address, proto, port, state */
+static int row_scan_ep(void *ctx, int ncols, const char *const *c)
+{
+	struct work *w = ctx;
+	int64_t id, proto, port, state;
+	struct scan_ep e;
+	if (ncols < 5 || !parse_i64(c[0], 1, INT64_MAX, &id) || !parse_addr(c[1], &e.addr) ||
+	    !parse_i64(c[2], PC_PROTO_TCP, PC_PROTO_UDP, &proto) ||
+	    !parse_i64(c[3], 0, 65535, &port) ||
+	    !parse_i64(c[4], PC_STATE_LISTEN, PC_STATE_FORWARDED, &state))
+		return 0;
+	if (!sweep_index(w, id, &e.sweep))
+		return 0;
+	if (!grow((void **)&w->eps, &w->cap_eps, w->n_eps, sizeof(*w->eps)))
+		return PC_ENOMEM;
+	e.proto = (enum pc_proto)proto;
+	e.port = (uint16_t)port;
+	e.state = (enum pc_state)state;
+	w->eps[w->n_eps++] = e;
+	return 0;
+}
+
+static int add_point(struct work *w, const struct point *p)
+{
+	if (!grow((void **)&w->points, &w->cap_points, w->n_points, sizeof(*w->points)))
+		return PC_ENOMEM;
+	w->points[w->n_points++] = *p;
+	return 0;
+}
+
+/* The endpoint before the current one had no address of its family: one
+ * point with none, so it is listed as never matched rather than dropped. */
+static int flush_endpoint(struct work *w)
+{
+	if (w->cur_snap && !w->cur_any_row) {
+		struct point p = w->cur;
+		memset(&p.addr, 0, sizeof(p.addr));
+		p.row.address = "*";
+		w->cur_snap = 0;
+		return add_point(w, &p);
+	}
+	w->cur_snap = 0;
+	return 0;
+}
+
+/* host_id, host, snapshot id, seq, proto, port, address, bind, state,
+ * forward, service, exe, ns_id, namespace address (wildcards) */
+static int row_listener(void *ctx, int ncols, const char *const *c)
+{
+	struct work *w = ctx;
+	int64_t id, seq, proto, port, bind, state, fwd;
+	if (ncols < 14 || !parse_i64(c[2], 1, INT64_MAX, &id) ||
+	    !parse_i64(c[3], 0, INT64_MAX, &seq) ||
+	    !parse_i64(c[4], PC_PROTO_TCP, PC_PROTO_UDP, &proto) ||
+	    !parse_i64(c[5], 0, 65535, &port) ||
+	    !parse_i64(c[7], PC_BIND_UNKNOWN, PC_BIND_SPECIFIC, &bind) ||
+	    !parse_i64(c[8], PC_STATE_LISTEN, PC_STATE_FORWARDED, &state) ||
+	    !parse_i64(c[9], 0, 1, &fwd)) {
+		w->bad = true;
+		return 0;
+	}
+	if (id != w->cur_snap || seq != w->cur_seq) {
+		int r = flush_endpoint(w);
+		if (r < 0)
+			return r;
+		struct point *p = &w->cur;
+		memset(p, 0, sizeof(*p));
+		p->row.host_id = dup(w, c[0]);
+		p->row.host = dup(w, c[1]);
+		p->row.proto = (enum pc_proto)proto;
+		p->row.port = (uint16_t)port;
+		p->row.listen_address = dup(w, c[6] ? c[6] : "*");
+		p->row.forwarded = fwd || state == PC_STATE_FORWARDED;
+		p->row.service = dup(w, c[10]);
+		p->row.exe = dup(w, c[11]);
+		p->row.namespace_id = dup(w, c[12]);
+		w->cur_snap = id;
+		w->cur_seq = seq;
+		w->cur_any_row = false;
+		if (w->oom)
+			return PC_ENOMEM;
+	}
+	struct pc_addr listen;
+	bool have_listen = parse_addr(c[6], &listen);
+	struct point p = w->cur;
+	if (have_listen && !pc_addr_is_any(&listen)) {
+		/* bound to one address: that is where it answers */
+		if (w->cur_any_row)
+			return 0;
+		p.addr = listen;
+		p.row.address = p.row.listen_address;
+	} else {
+		/* any address: each of its namespace's, of the listener's
+		 * family (:: also takes IPv4, unless v6only, which the ledger
+		 * does not know) */
+		if (!parse_addr(c[13], &p.addr))
+			return 0;
+		if (have_listen && listen.family == AF_INET && p.addr.family != AF_INET)
+			return 0;
+		p.row.address = dup(w, c[13]);
+		if (!p.row.address)
+			return PC_ENOMEM;
+	}
+	w->cur_any_row = true;
+	return add_point(w, &p);
+}
+
+/* host_id, host, address: every address an agent's host reports */
+static int row_host_addr(void *ctx, int ncols, const char *const *c)
+{
+	struct work *w = ctx;
+	struct host_addr h;
+	if (ncols < 3 || !parse_addr(c[2], &h.addr))
+		return 0;
+	h.host_id = dup(w, c[0]);
+	h.host = dup(w, c[1]);
+	if (w->oom)
+		return PC_ENOMEM;
+	if (!grow((void **)&w->addrs, &w->cap_addrs, w->n_addrs, sizeof(*w->addrs)))
+		return PC_ENOMEM;
+	w->addrs[w->n_addrs++] = h;
+	return 0;
+}
+
+static int ask(struct work *w, const char *sql, const char *const *params, int n,
+	       int (*fn)(void *, int, const char *const *))
+{
+	int r = w->l->ops->query(w->l, sql, params, n, fn, w, w->err);
+	if (r == PC_ENOMEM || (r == 0 && w->oom))
+		return pc_error_set(w->err, PC_ENOMEM, "out of memory");
+	return r;
+}
+
+static int cmp_ep(const void *pa, const void *pb)
+{
+	const struct scan_ep *a = pa, *b = pb;
+	if (a->sweep != b->sweep)
+		return a->sweep < b->sweep ? -1 : 1;
+	if (a->proto != b->proto)
+		return (int)a->proto - (int)b->proto;
+	if (a->port != b->port)
+		return (int)a->port - (int)b->port;
+	return pc_addr_compare(&a->addr, &b->addr);
+}
+
+static int cmp_point(const void *pa, const void *pb)
+{
+	const struct point *a = pa, *b = pb;
+	int c = pc_addr_compare(&a->addr, &b->addr);
+	if (c)
+		return c;
+	if (a->row.proto != b->row.proto)
+		return (int)a->row.proto - (int)b->row.proto;
+	return (int)a->row.port - (int)b->row.port;
+}
+
+static int cmp_host_addr(const void *pa, const void *pb)
+{
+	const struct host_addr *a = pa, *b = pb;
+	return pc_addr_compare(&a->addr, &b->addr);
+}
+
+static int cmp_sweep_newest(const void *pa, const void *pb)
+{
+	const struct sweep *a = pa, *b = pb;
+	return a->newest_id > b->newest_id ? -1 : a->newest_id < b->newest_id;
+}
+
+static int gather_agents(struct work *w);
+
+/* Read the sweeps (coverage and endpoints) and, with agents, the agents'
+ * listeners and addresses. */
+static int gather(struct work *w, bool agents)
+{
+	const char *const seg[] = {w->segment};
+	int n = w->segment ? 1 : 0;
+	int r = ask(w,
+		    w->segment
+			    ? "SELECT id, sweep_id, segment, started_at, scan_shard, scan_shards"
+			      " FROM snapshot WHERE scan = 1 AND segment = ? ORDER BY id"
+			    : "SELECT id, sweep_id, segment, started_at, scan_shard, scan_shards"
+			      " FROM snapshot WHERE scan = 1 ORDER BY id",
+		    seg, n, row_scan);
+	/* ids arrive in order: w->snaps is sorted for bsearch already */
+	if (r == 0)
+		r = ask(w,
+			w->segment
+				? "SELECT c.snapshot_id, c.kind, c.first_address, c.last_address,"
+				  " c.first_port, c.last_port FROM scan_cover c JOIN snapshot s"
+				  " ON s.id = c.snapshot_id WHERE s.scan = 1 AND s.segment = ?"
+				  " ORDER BY c.snapshot_id, c.seq"
+				: "SELECT c.snapshot_id, c.kind, c.first_address, c.last_address,"
+				  " c.first_port, c.last_port FROM scan_cover c JOIN snapshot s"
+				  " ON s.id = c.snapshot_id WHERE s.scan = 1"
+				  " ORDER BY c.snapshot_id, c.seq",
+			seg, n, row_cover);
+	if (r == 0 && w->n_only) {
+		/* one host's addresses: the server filters, nothing else is
+		 * sent (placeholders only; the addresses are parameters) */
+		char sql[512 + ONLY_MAX * 3];
+		size_t k = (size_t)snprintf(sql, sizeof(sql),
+					    "SELECT e.snapshot_id, e.address, e.proto, e.port, e.state"
+					    " FROM endpoint e JOIN snapshot s ON s.id = e.snapshot_id"
+					    " WHERE s.scan = 1 AND e.state IN (2, 3, 4, 5)"
+					    " AND e.address IN (");
+		for (int i = 0; i < w->n_only && k < sizeof(sql); i++)
+			k += (size_t)snprintf(sql + k, sizeof(sql) - k, i ? ", ?" : "?");
+		if (k + 2 < sizeof(sql)) {
+			snprintf(sql + k, sizeof(sql) - k, ")");
+			r = ask(w, sql, w->only, w->n_only, row_scan_ep);
+		} else {
+			r = pc_error_set(w->err, PC_ETOOBIG, "query too long");
+		}
+	} else if (r == 0) {
+		r = ask(w,
+			w->segment
+				? "SELECT e.snapshot_id, e.address, e.proto, e.port, e.state"
+				  " FROM endpoint e JOIN snapshot s ON s.id = e.snapshot_id"
+				  " WHERE s.scan = 1 AND s.segment = ? AND e.state IN (2, 3, 4, 5)"
+				: "SELECT e.snapshot_id, e.address, e.proto, e.port, e.state"
+				  " FROM endpoint e JOIN snapshot s ON s.id = e.snapshot_id"
+				  " WHERE s.scan = 1 AND e.state IN (2, 3, 4, 5)",
+			seg, n, row_scan_ep);
+	}
+	if (r > 0)
+		r = 0;
+	return r < 0 || !agents ? r : gather_agents(w);
+}
+
+/* Each host's latest audit: its listeners (state 0) and forwarded fronts
+ * (6), not on loopback (bind 1), a wildcard (bind 2) joined to its
+ * namespace's addresses; and every address the hosts report. */
+static int gather_agents(struct work *w)
+{
+	int r = ask(w,
+		"SELECT COALESCE(s.host_id, s.host), s.host, e.snapshot_id, e.seq, e.proto,"
+		" e.port, e.address, e.bind, e.state, e.forward, e.d_service, e.d_exe,"
+		" e.ns_id, a.address FROM " LATEST_HOST " l JOIN snapshot s ON s.id = l.id"
+		" JOIN endpoint e ON e.snapshot_id = l.id"
+		" LEFT JOIN snapshot_address a ON a.snapshot_id = e.snapshot_id"
+		" AND e.bind = 2 AND a.netns_inode = e.netns_inode"
+		" WHERE e.state IN (0, 6) AND e.bind <> 1"
+		" ORDER BY e.snapshot_id, e.seq, a.seq",
+		NULL, 0, row_listener);
+	if (r == 0 && (r = flush_endpoint(w)) < 0)
+		r = pc_error_set(w->err, PC_ENOMEM, "out of memory");
+	if (r == 0)
+		r = ask(w,
+			"SELECT COALESCE(s.host_id, s.host), s.host, a.address FROM " LATEST_HOST
+			" l JOIN snapshot s ON s.id = l.id"
+			" JOIN snapshot_address a ON a.snapshot_id = l.id",
+			NULL, 0, row_host_addr);
+	if (r > 0)
+		r = 0;
+	return r;
+}
+
+/* The state sweep k saw of (addr, proto, port): open, closed, filtered, or
+ * not open when it kept no record. */
+static enum pc_exposure_seen seen_by(const struct work *w, size_t k, const struct pc_addr *addr,
+				     enum pc_proto proto, uint16_t port)
+{
+	struct scan_ep key = {.sweep = k, .proto = proto, .port = port, .addr = *addr};
+	const struct scan_ep *e = w->n_eps ? bsearch(&key, w->eps, w->n_eps, sizeof(*w->eps),
+						      cmp_ep)
+					   : NULL;
+	if (!e)
+		return PC_SEEN_NOT_OPEN;
+	/* the shards of a sweep may disagree (a retry): open wins, then
+	 * closed (an answer), then filtered */
+	size_t i = (size_t)(e - w->eps);
+	while (i > 0 && cmp_ep(&w->eps[i - 1], &key) == 0)
+		i--;
+	enum pc_exposure_seen best = PC_SEEN_FILTERED;
+	for (; i < w->n_eps && cmp_ep(&w->eps[i], &key) == 0; i++) {
+		if (w->eps[i].state == PC_STATE_OPEN)
+			return PC_SEEN_OPEN;
+		if (w->eps[i].state == PC_STATE_CLOSED)
+			best = PC_SEEN_CLOSED;
+	}
+	return best;
+}
+
+static bool complete(const struct sweep *s)
+{
+	if (!s->shards)
+		return true;
+	if (s->shards > 64)
+		return false; /* more shards than we track: not claimed */
+	uint64_t all = s->shards == 64 ? UINT64_MAX : (UINT64_C(1) << s->shards) - 1;
+	return (s->shard_seen & all) == all;
+}
+
+/* The newest complete sweep of segment covering (addr, proto, port), or
+ * n_sweeps. Sweeps are sorted newest first. */
+static size_t newest_cover(const struct work *w, const char *segment, const struct pc_addr *addr,
+			   enum pc_proto proto, uint16_t port)
+{
+	for (size_t k = 0; k < w->n_sweeps; k++) {
+		const struct sweep *s = &w->sweeps[k];
+		if (strcmp(s->segment, segment) == 0 && complete(s) &&
+		    pc_scan_cover_has(s->cover, s->n_cover, addr, proto, port))
+			return k;
+	}
+	return w->n_sweeps;
+}
+
+static void work_free(struct work *w)
+{
+	for (size_t k = 0; k < w->n_sweeps; k++)
+		free(w->sweeps[k].cover);
+	free(w->sweeps);
+	free(w->snaps);
+	free(w->eps);
+	free(w->points);
+	free(w->addrs);
+	free(w->segments);
+}
+
+/* Sweeps newest first; the endpoints' sweep indexes follow them. */
+static int sort_sweeps(struct work *w)
+{
+	size_t n = w->n_sweeps;
+	if (!n)
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		w->sweeps[k].order = k;
+	qsort(w->sweeps, n, sizeof(*w->sweeps), cmp_sweep_newest);
+	size_t *to = malloc(n * sizeof(*to));
+	if (!to)
+		return pc_error_set(w->err, PC_ENOMEM, "out of memory");
+	for (size_t k = 0; k < n; k++)
+		to[w->sweeps[k].order] = k;
+	for (size_t i = 0; i < w->n_eps; i++)
+		w->eps[i].sweep = to[w->eps[i].sweep];
+	for (size_t i = 0; i < w->n_snaps; i++)
+		w->snaps[i].sweep = to[w->snaps[i].sweep];
+	free(to);
+	if (w->eps)
+		qsort(w->eps, w->n_eps, sizeof(*w->eps), cmp_ep);
+	return 0;
+}
+
+static int prepare(struct work *w, struct pc_ledger *l, const char *segment,
+		   struct pc_arena *arena, bool agents, struct pc_error *err)
+{
+	/* the caller may have set w->only before */
+	const char *only[ONLY_MAX];
+	int n_only = w->n_only;
+	memcpy(only, w->only, sizeof(only));
+	memset(w, 0, sizeof(*w));
+	memcpy(w->only, only, sizeof(only));
+	w->n_only = n_only;
+	w->l = l;
+	w->arena = arena;
+	w->err = err;
+	w->segment = segment;
+	int r = gather(w, agents);
+	if (r == 0)
+		r = sort_sweeps(w);
+	/* --segment NAME: its row even when no sweep of it is stored */
+	if (r == 0 && segment && !w->n_segments) {
+		w->segments = malloc(sizeof(*w->segments));
+		if (!w->segments)
+			return pc_error_set(err, PC_ENOMEM, "out of memory");
+		w->segments[w->n_segments++] = segment;
+	}
+	return r;
+}
+
+int pc_ledger_exposure(struct pc_ledger *l, const char *segment, struct pc_arena *arena,
+		       int (*cb)(void *ctx, const struct pc_exposure_row *row), void *ctx,
+		       struct pc_error *err)
+{
+	struct work w = {0};
+	int r = prepare(&w, l, segment, arena, true, err);
+	static const char *const none[] = {""};
+	const char *const *segs = w.n_segments ? w.segments : none;
+	size_t n_segs = w.n_segments ? w.n_segments : 1;
+	for (size_t i = 0; r == 0 && i < w.n_points; i++) {
+		const struct point *p = &w.points[i];
+		for (size_t g = 0; r == 0 && g < n_segs; g++) {
+			struct pc_exposure_row row = p->row;
+			row.segment = segs[g];
+			row.seen = PC_SEEN_NEVER;
+			size_t k = p->addr.family ? newest_cover(&w, segs[g], &p->addr,
+								 row.proto, row.port)
+						  : w.n_sweeps;
+			if (k < w.n_sweeps) {
+				row.seen = seen_by(&w, k, &p->addr, row.proto, row.port);
+				row.sweep = w.sweeps[k].name;
+				row.scanned_at_ms = w.sweeps[k].started_at;
+			}
+			r = cb(ctx, &row);
+		}
+	}
+	work_free(&w);
+	return r;
+}
+
+int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_arena *arena,
+			  int (*cb)(void *ctx, const struct pc_unexplained *u), void *ctx,
+			  struct pc_error *err)
+{
+	struct work w = {0};
+	/* the agents' side only when some sweep saw something open */
+	int r = prepare(&w, l, segment, arena, false, err);
+	bool any_open = false;
+	for (size_t i = 0; i < w.n_eps && !any_open; i++)
+		any_open = w.eps[i].state == PC_STATE_OPEN;
+	if (r == 0 && any_open)
+		r = gather_agents(&w);
+	if (r == 0 && w.n_points)
+		qsort(w.points, w.n_points, sizeof(*w.points), cmp_point);
+	if (r == 0 && w.n_addrs)
+		qsort(w.addrs, w.n_addrs, sizeof(*w.addrs), cmp_host_addr);
+	/* every open port of a sweep that is the newest of its segment to
+	 * cover it (eps are sorted by sweep, newest first) */
+	for (size_t i = 0; r == 0 && i < w.n_eps; i++) {
+		const struct scan_ep *e = &w.eps[i];
+		const struct sweep *s = &w.sweeps[e->sweep];
+		if (e->state != PC_STATE_OPEN || !complete(s) ||
+		    newest_cover(&w, s->segment, &e->addr, e->proto, e->port) < e->sweep)
+			continue;
+		/* the same port seen again by an older shard of this sweep */
+		if (i > 0 && w.eps[i - 1].sweep == e->sweep && cmp_ep(&w.eps[i - 1], e) == 0)
+			continue;
+		struct point key = {.addr = e->addr, .row = {.proto = e->proto, .port = e->port}};
+		if (w.n_points && bsearch(&key, w.points, w.n_points, sizeof(*w.points), cmp_point))
+			continue; /* a listener or a forward explains it */
+		struct host_addr hk = {.addr = e->addr};
+		const struct host_addr *h =
+			w.n_addrs ? bsearch(&hk, w.addrs, w.n_addrs, sizeof(*w.addrs), cmp_host_addr)
+				  : NULL;
+		char a[PC_ADDR_STRLEN];
+		pc_addr_format(&e->addr, a, sizeof(a));
+		struct pc_unexplained u = {
+			.address = pc_arena_strdup(arena, a),
+			.proto = e->proto,
+			.port = e->port,
+			.segment = s->segment,
+			.sweep = s->name,
+			.scanned_at_ms = s->started_at,
+			.host_id = h ? h->host_id : NULL,
+			.host = h ? h->host : NULL,
+			/* an agent's own address answering on a port it does not
+			 * know is a socket hidden from it, or a device in front */
+			.severity = h ? PC_SEV_HIGH : PC_SEV_MEDIUM,
+		};
+		if (!u.address)
+			r = pc_error_set(err, PC_ENOMEM, "out of memory");
+		else
+			r = cb(ctx, &u);
+	}
+	work_free(&w);
+	return r;
+}
+
+/* One evidence row per segment that covered (addr, proto, port). */
+static int add_evidence(struct work *w, struct pc_snapshot *snap, const struct pc_endpoint *ep,
+			const struct pc_addr *addr, struct pc_exposure_evidence **v, size_t *n,
+			size_t *cap)
+{
+	for (size_t g = 0; g < w->n_segments; g++) {
+		size_t k = newest_cover(w, w->segments[g], addr, ep->proto, ep->port);
+		if (k == w->n_sweeps)
+			continue;
+		if (!grow((void **)v, cap, *n, sizeof(**v)))
+			return PC_ENOMEM;
+		enum pc_exposure_seen seen = seen_by(w, k, addr, ep->proto, ep->port);
+		(*v)[(*n)++] = (struct pc_exposure_evidence){
+			.netns_inode = ep->netns.inode,
+			.bound = ep->addr,
+			.proto = ep->proto,
+			.port = ep->port,
+			.addr = *addr,
+			.segment = pc_snapshot_strdup(snap, w->segments[g]),
+			.sweep = pc_snapshot_strdup(snap, w->sweeps[k].name),
+			.seen = seen == PC_SEEN_OPEN     ? PC_STATE_OPEN
+				: seen == PC_SEEN_CLOSED ? PC_STATE_CLOSED
+							 : PC_STATE_FILTERED,
+		};
+		if (!(*v)[*n - 1].segment || !(*v)[*n - 1].sweep)
+			return PC_ENOMEM;
+	}
+	return 0;
+}
+
+/* The addresses snap's listeners answer on (its namespaces' and those
+ * bound to one address), as text in w->only; none (read everything) past
+ * ONLY_MAX. 0, 1 when there is no address at all (no evidence to look
+ * for), or PC_ENOMEM. */
+static int only_addresses(struct work *w, const struct pc_snapshot *snap,
+			  struct pc_arena *arena)
+{
+	w->n_only = 0;
+	for (size_t i = 0; i < snap->n_addresses + snap->n_endpoints; i++) {
+		const struct pc_addr *a;
+		if (i < snap->n_addresses) {
+			a = &snap->addresses[i].addr;
+		} else {
+			const struct pc_endpoint *ep = &snap->endpoints[i - snap->n_addresses];
+			if (ep->source != PC_SOURCE_HOST || ep->bind != PC_BIND_SPECIFIC)
+				continue;
+			a = &ep->addr;
+		}
+		char t[PC_ADDR_STRLEN];
+		pc_addr_format(a, t, sizeof(t));
+		bool dup = false;
+		for (int k = 0; k < w->n_only && !dup; k++)
+			dup = strcmp(w->only[k], t) == 0;
+		if (dup)
+			continue;
+		if (w->n_only == ONLY_MAX) {
+			w->n_only = 0; /* too many to list: every scan endpoint */
+			return 0;
+		}
+		if (!(w->only[w->n_only++] = pc_arena_strdup(arena, t)))
+			return PC_ENOMEM;
+	}
+	return w->n_only ? 0 : 1;
+}
+
+int pc_ledger_evidence(const struct pc_ledger_request *req, struct pc_snapshot *snap,
+		       const struct pc_exposure_evidence **ret, size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	const char *where = req->central ? req->central : req->path;
+	struct pc_arena arena;
+	pc_arena_init(&arena);
+	struct work w = {0};
+	int r = only_addresses(&w, snap, &arena);
+	struct pc_ledger *l = NULL;
+	struct pc_error err = {0};
+	/* nothing to look for, no ledger yet, or unreachable: no evidence */
+	if (r != 0 || !where || pc_ledger_open(where, false, &l, &err) < 0) {
+		pc_arena_free(&arena);
+		return r < 0 ? r : 0;
+	}
+	struct pc_exposure_evidence *v = NULL;
+	size_t n = 0, cap = 0;
+	r = prepare(&w, l, NULL, &arena, false, &err);
+	for (size_t i = 0; r == 0 && i < snap->n_endpoints; i++) {
+		const struct pc_endpoint *ep = &snap->endpoints[i];
+		if (ep->source != PC_SOURCE_HOST || ep->bind == PC_BIND_LOOPBACK ||
+		    (ep->state != PC_STATE_LISTEN && ep->state != PC_STATE_FORWARDED))
+			continue;
+		if (!pc_addr_is_any(&ep->addr)) {
+			r = add_evidence(&w, snap, ep, &ep->addr, &v, &n, &cap);
+			continue;
+		}
+		for (size_t a = 0; r == 0 && a < snap->n_addresses; a++) {
+			const struct pc_ns_address *na = &snap->addresses[a];
+			if (na->netns_inode == ep->netns.inode &&
+			    (ep->addr.family == AF_INET6 || na->addr.family == AF_INET))
+				r = add_evidence(&w, snap, ep, &na->addr, &v, &n, &cap);
+		}
+	}
+	work_free(&w);
+	pc_arena_free(&arena);
+	pc_ledger_close(l);
+	if (r == PC_ENOMEM) {
+		free(v);
+		return r;
+	}
+	if (r < 0 || !n) {
+		free(v); /* a ledger that cannot answer: no evidence */
+		return 0;
+	}
+	struct pc_exposure_evidence *keep = pc_arena_alloc(&snap->arena, n * sizeof(*keep));
+	if (keep)
+		memcpy(keep, v, n * sizeof(*keep));
+	free(v);
+	if (!keep)
+		return PC_ENOMEM;
+	*ret = keep;
+	*ret_n = n;
+	return 0;
+}
+
+const char *pc_exposure_seen_name(enum pc_exposure_seen s)
+{
+	switch (s) {
+	case PC_SEEN_OPEN:
+		return "open";
+	case PC_SEEN_CLOSED:
+		return "closed";
+	case PC_SEEN_FILTERED:
+		return "filtered";
+	case PC_SEEN_NOT_OPEN:
+		return "not-open";
+	case PC_SEEN_NEVER:
+		break;
+	}
+	return "never";
+}
