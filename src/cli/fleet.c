@@ -316,6 +316,7 @@ struct fleet {
 	uint64_t n_stale, n_unexplained;
 	bool stale_only;
 	const char *segment; /* --segment */
+	const char **port_text; /* exposure: each port's text, made once */
 };
 
 static int q_row(void *ctx, int ncols, const char *const *cols)
@@ -628,10 +629,14 @@ static int exposure_row(void *ctx, const struct pc_exposure_row *e)
 	char **row = ft_add(&fl->t);
 	if (!row)
 		return PC_ENOMEM;
-	char port[8], when[40] = "";
-	snprintf(port, sizeof(port), "%u", e->port);
+	char when[40] = "";
 	if (e->sweep)
 		pc_format_time(e->scanned_at_ms, when, sizeof(when));
+	if (!fl->port_text && !(fl->port_text = calloc(65536, sizeof(*fl->port_text))))
+		return PC_ENOMEM;
+	const char **port = &fl->port_text[e->port];
+	if (!*port && !(*port = pc_arena_printf(&fl->t.arena, "%u", e->port)))
+		return PC_ENOMEM;
 	/* the row's strings live in the table's arena (the exposure's), its
 	 * static names or argv: referenced, not copied (85,600 rows x 10) */
 	ft_ref(row, 0, e->host_id);
@@ -641,7 +646,9 @@ static int exposure_row(void *ctx, const struct pc_exposure_row *e)
 	ft_ref(row, 6, segment_name(e->segment));
 	ft_ref(row, 7, pc_exposure_seen_name(e->seen));
 	ft_ref(row, 8, e->sweep);
-	int r = ft_set(&fl->t, row, 2, port) | ft_set(&fl->t, row, 9, when);
+	ft_ref(row, 2, *port);
+	ft_ref(row, 9, "");
+	int r = *when ? ft_set(&fl->t, row, 9, when) : 0;
 	/* as bound, cut to the cell's size as a copy would be */
 	char bound[PC_ADDR_STRLEN + 16];
 	if (e->forwarded || strlen(e->listen_address) >= sizeof(bound)) {
@@ -878,6 +885,7 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 	if (rc == 0 && ((fl.stale_only && fl.n_stale) || fl.n_unexplained))
 		rc = PC_EXIT_FINDINGS;
 	free(fl.t.rows);
+	free(fl.port_text);
 	pc_arena_free(&fl.t.arena);
 	return rc;
 }

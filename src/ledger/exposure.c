@@ -142,6 +142,11 @@ struct work {
 	struct listener *listeners;
 	size_t n_listeners, cap_listeners;
 	const char *interned[INTERN_SLOTS];
+	/* where an agent's point goes: kept (add_point: unexplained looks
+	 * them up) or written out as it is made (emit_point: exposure) */
+	int (*sink)(struct work *w, const struct point *p);
+	int (*emit)(void *ctx, const struct pc_exposure_row *row);
+	void *emit_ctx;
 	bool oom, bad;
 };
 
@@ -485,7 +490,7 @@ static int expand_listener(struct work *w, const struct listener *e, const struc
 		/* bound to one address: that is where it answers */
 		p.addr = e->listen;
 		p.row.address = e->listen_text;
-		return add_point(w, &p);
+		return w->sink(w, &p);
 	}
 	bool any = false;
 	if (e->bind == PC_BIND_ANY && e->has_inode && w->n_agent_addrs) {
@@ -510,8 +515,8 @@ static int expand_listener(struct work *w, const struct listener *e, const struc
 			p.addr = a->addr;
 			p.row.address = a->text;
 			any = true;
-			int r = add_point(w, &p);
-			if (r < 0)
+			int r = w->sink(w, &p);
+			if (r != 0)
 				return r;
 		}
 	}
@@ -519,7 +524,7 @@ static int expand_listener(struct work *w, const struct listener *e, const struc
 		return 0;
 	memset(&p.addr, 0, sizeof(p.addr));
 	p.row.address = "*";
-	return add_point(w, &p);
+	return w->sink(w, &p);
 }
 
 static int ask(struct work *w, const char *sql, const char *const *params, int n,
@@ -566,11 +571,8 @@ static int cmp_sweep_newest(const void *pa, const void *pb)
 	return a->newest_id > b->newest_id ? -1 : a->newest_id < b->newest_id;
 }
 
-static int gather_agents(struct work *w);
-
-/* Read the sweeps (coverage and endpoints) and, with agents, the agents'
- * listeners and addresses. */
-static int gather(struct work *w, bool agents)
+/* Read the sweeps (coverage and endpoints). */
+static int gather(struct work *w)
 {
 	const char *const seg[] = {w->segment};
 	int n = w->segment ? 1 : 0;
@@ -624,7 +626,7 @@ static int gather(struct work *w, bool agents)
 	}
 	if (r > 0)
 		r = 0;
-	return r < 0 || !agents ? r : gather_agents(w);
+	return r;
 }
 
 /* A listener's place in (snapshot, seq) order. */
@@ -718,7 +720,7 @@ static int gather_agents(struct work *w)
 	if (r < 0)
 		return pc_error_set(w->err, r, "out of memory");
 	/* at least one point each: grown once, not doubled 11 times */
-	if (n_order > w->cap_points) {
+	if (w->sink == add_point && n_order > w->cap_points) {
 		struct point *pts = realloc(w->points, n_order * sizeof(*pts));
 		if (!pts) {
 			free(order);
@@ -733,7 +735,7 @@ static int gather_agents(struct work *w)
 	}
 	free(order);
 	/* every address the hosts report (bsearch by address, for unexplained) */
-	for (size_t i = 0; r == 0 && i < w->n_agent_addrs; i++) {
+	for (size_t i = 0; r == 0 && w->sink == add_point && i < w->n_agent_addrs; i++) {
 		const struct agent_addr *a = &w->agent_addrs[i];
 		struct agent_host key = {.id = a->snap};
 		const struct agent_host *ah =
@@ -843,7 +845,7 @@ static int sort_sweeps(struct work *w)
 }
 
 static int prepare(struct work *w, struct pc_ledger *l, const char *segment,
-		   struct pc_arena *arena, bool agents, struct pc_error *err)
+		   struct pc_arena *arena, struct pc_error *err)
 {
 	/* the caller may have set w->only before */
 	const char *only[ONLY_MAX];
@@ -856,7 +858,8 @@ static int prepare(struct work *w, struct pc_ledger *l, const char *segment,
 	w->arena = arena;
 	w->err = err;
 	w->segment = segment;
-	int r = gather(w, agents);
+	w->sink = add_point;
+	int r = gather(w);
 	if (r == 0)
 		r = sort_sweeps(w);
 	/* --segment NAME: its row even when no sweep of it is stored */
@@ -869,32 +872,42 @@ static int prepare(struct work *w, struct pc_ledger *l, const char *segment,
 	return r;
 }
 
+/* One point as a row per segment, as the newest covering sweep of each
+ * saw it, straight to the caller: exposure keeps no points. */
+static int emit_point(struct work *w, const struct point *p)
+{
+	static const char *const none[] = {""};
+	const char *const *segs = w->n_segments ? w->segments : none;
+	size_t n_segs = w->n_segments ? w->n_segments : 1;
+	int r = 0;
+	for (size_t g = 0; r == 0 && g < n_segs; g++) {
+		struct pc_exposure_row row = p->row;
+		row.segment = segs[g];
+		row.seen = PC_SEEN_NEVER;
+		size_t k = p->addr.family ? newest_cover(w, segs[g], &p->addr, row.proto, row.port)
+					  : w->n_sweeps;
+		if (k < w->n_sweeps) {
+			row.seen = seen_by(w, k, &p->addr, row.proto, row.port);
+			row.sweep = w->sweeps[k].name;
+			row.scanned_at_ms = w->sweeps[k].started_at;
+		}
+		r = w->emit(w->emit_ctx, &row);
+	}
+	return r;
+}
+
 int pc_ledger_exposure(struct pc_ledger *l, const char *segment, struct pc_arena *arena,
 		       int (*cb)(void *ctx, const struct pc_exposure_row *row), void *ctx,
 		       struct pc_error *err)
 {
 	struct work w = {0};
-	int r = prepare(&w, l, segment, arena, true, err);
-	static const char *const none[] = {""};
-	const char *const *segs = w.n_segments ? w.segments : none;
-	size_t n_segs = w.n_segments ? w.n_segments : 1;
-	for (size_t i = 0; r == 0 && i < w.n_points; i++) {
-		const struct point *p = &w.points[i];
-		for (size_t g = 0; r == 0 && g < n_segs; g++) {
-			struct pc_exposure_row row = p->row;
-			row.segment = segs[g];
-			row.seen = PC_SEEN_NEVER;
-			size_t k = p->addr.family ? newest_cover(&w, segs[g], &p->addr,
-								 row.proto, row.port)
-						  : w.n_sweeps;
-			if (k < w.n_sweeps) {
-				row.seen = seen_by(&w, k, &p->addr, row.proto, row.port);
-				row.sweep = w.sweeps[k].name;
-				row.scanned_at_ms = w.sweeps[k].started_at;
-			}
-			r = cb(ctx, &row);
-		}
-	}
+	/* the sweeps first (sorted), then each agent's point as it is made */
+	int r = prepare(&w, l, segment, arena, err);
+	w.sink = emit_point;
+	w.emit = cb;
+	w.emit_ctx = ctx;
+	if (r == 0)
+		r = gather_agents(&w);
 	work_free(&w);
 	return r;
 }
@@ -905,7 +918,7 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 {
 	struct work w = {0};
 	/* the agents' side only when some sweep saw something open */
-	int r = prepare(&w, l, segment, arena, false, err);
+	int r = prepare(&w, l, segment, arena, err);
 	bool any_open = false;
 	for (size_t i = 0; i < w.n_eps && !any_open; i++)
 		any_open = w.eps[i].state == PC_STATE_OPEN;
@@ -1041,7 +1054,7 @@ int pc_ledger_evidence(const struct pc_ledger_request *req, struct pc_snapshot *
 	}
 	struct pc_exposure_evidence *v = NULL;
 	size_t n = 0, cap = 0;
-	r = prepare(&w, l, NULL, &arena, false, &err);
+	r = prepare(&w, l, NULL, &arena, &err);
 	for (size_t i = 0; r == 0 && i < snap->n_endpoints; i++) {
 		const struct pc_endpoint *ep = &snap->endpoints[i];
 		if (ep->source != PC_SOURCE_HOST || ep->bind == PC_BIND_LOOPBACK ||
