@@ -490,15 +490,11 @@ static void store_agent(struct pc_ledger *l, const char *host_id, const char *v4
 	pc_snapshot_free(a);
 }
 
-struct listed {
-	char rows[32][96];
-	size_t n;
-};
-
+/* a row as bound (seen_row's struct seen, another line) */
 static int listed_row(void *ctx, const struct pc_exposure_row *r)
 {
-	struct listed *v = ctx;
-	if (v->n < 32)
+	struct seen *v = ctx;
+	if (v->n < 16)
 		snprintf(v->rows[v->n], sizeof(v->rows[0]), "%s %s:%u %s%s %s", r->host_id,
 			 r->address, r->port, r->listen_address, r->forwarded ? " fwd" : "",
 			 pc_exposure_seen_name(r->seen));
@@ -522,7 +518,7 @@ static void test_exposure_agents(void **state)
 	struct pc_arena ar;
 	pc_arena_init(&ar);
 	struct pc_error err = {0};
-	struct listed v = {0};
+	struct seen v = {0};
 	assert_int_equal(pc_ledger_exposure(l, NULL, &ar, listed_row, &v, &err), 0);
 	static const char *const want[] = {
 		"h2 198.18.8.1:8000 0.0.0.0 never",
