@@ -8,11 +8,15 @@
  * - Everything comes through the store's query op as portable SQL over
  *   text rows, so the same join answers on SQLite and PostgreSQL.
  * - SQL does the cheap part: each host's latest host audit, its listeners
- *   not on loopback, and a wildcard listener (0.0.0.0, ::) joined to the
- *   addresses of its own namespace (snapshot_address, schema 4). What SQL
- *   cannot say portably, whether an address lies in a scanned range, is
- *   done here over the few ranges each scan stored (scan_cover), which is
- *   also why no closed port ever needs a row.
+ *   not on loopback and the addresses of its namespaces (snapshot_address,
+ *   schema 4), in one statement (a union: one moment while agents write).
+ *   A wildcard listener (0.0.0.0, ::) is joined to its namespace's
+ *   addresses here, over sorted arrays: in SQL that join and the order it
+ *   needs cost a sort of every row, and each row repeated its host's names
+ *   (bench/fleet: 85,600 rows, see docs/benchmarks.md). What SQL cannot
+ *   say portably, whether an address lies in a scanned range, is done here
+ *   over the few ranges each scan stored (scan_cover), which is also why
+ *   no closed port ever needs a row.
  * - Scans are grouped into sweeps (the shards of one --sweep-id are one
  *   sweep; a scan without one is its own). A sharded sweep covers a port
  *   only once all its shards are stored. Per segment the newest covering
@@ -21,7 +25,9 @@
  *   open ports unless --show closed,filtered), or "never" scanned.
  * - The working sets are arrays sorted once and searched with bsearch: the
  *   scan endpoints by (sweep, proto, port, address), the agents' points and
- *   addresses by (address, proto, port).
+ *   addresses by (address, proto, port). Strings are copied into the arena
+ *   once: a host's names once per host, a namespace address once, service,
+ *   executable and namespace names once per distinct value (interned).
  *
  * What is trusted: nothing read back. Numbers are parsed with bounds and
  * enum ranges checked; an address that does not parse or a row out of range
@@ -38,6 +44,9 @@
 /* Addresses one host's evidence asks about at most; a host with more
  * reads every scan endpoint instead. */
 #define ONLY_MAX 64
+
+/* Distinct service, executable and namespace names kept once each. */
+#define INTERN_SLOTS 1024
 
 /* Each host's latest audit of itself (not a network audit it ran). */
 #define LATEST_HOST                                                                          \
@@ -79,6 +88,32 @@ struct host_addr {
 	const char *host_id, *host;
 };
 
+/* What the agents' query returns: a host's latest audit, ... */
+struct agent_host {
+	int64_t id;
+	const char *host_id, *host;
+};
+
+/* ... an address of one of its namespaces, ... */
+struct agent_addr {
+	int64_t snap, inode, seq;
+	bool has_inode, parsed;
+	struct pc_addr addr;
+	const char *text;
+};
+
+/* ... and a listener or forwarded front of it, not on loopback. */
+struct listener {
+	int64_t snap, seq, inode;
+	size_t host; /* index in hosts, once sorted */
+	bool has_inode, have_listen, forwarded;
+	enum pc_proto proto;
+	uint16_t port;
+	enum pc_bind bind;
+	struct pc_addr listen;
+	const char *listen_text, *service, *exe, *ns;
+};
+
 struct work {
 	struct pc_ledger *l;
 	struct pc_arena *arena;
@@ -100,11 +135,19 @@ struct work {
 	size_t n_addrs, cap_addrs;
 	const char **segments;
 	size_t n_segments, cap_segments;
+	struct agent_host *hosts;
+	size_t n_hosts, cap_hosts;
+	struct agent_addr *agent_addrs;
+	size_t n_agent_addrs, cap_agent_addrs;
+	struct listener *listeners;
+	size_t n_listeners, cap_listeners;
+	const char *interned[INTERN_SLOTS];
+	/* where an agent's point goes: kept (add_point: unexplained looks
+	 * them up) or written out as it is made (emit_point: exposure) */
+	int (*sink)(struct work *w, const struct point *p);
+	int (*emit)(void *ctx, const struct pc_exposure_row *row);
+	void *emit_ctx;
 	bool oom, bad;
-	/* the endpoint whose wildcard rows are being read */
-	int64_t cur_snap, cur_seq;
-	bool cur_any_row;
-	struct point cur;
 };
 
 /* Grow a vector to hold one more; false on ENOMEM. */
@@ -121,16 +164,29 @@ static bool grow(void **v, size_t *cap, size_t n, size_t size)
 	return true;
 }
 
+/* A decimal integer in [lo, hi]: digits with an optional '-', nothing
+ * else. By hand rather than strtoll: it runs nine times on each of
+ * 85,000 rows of `fleet exposure`, and the text is the engines' own. */
 static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *ret)
 {
-	if (!s || !*s)
+	if (!s)
 		return false;
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
+	bool neg = *s == '-';
+	s += neg;
+	if (!*s)
 		return false;
-	*ret = v;
+	/* magnitude up to 2^63 (INT64_MIN's), checked before each step */
+	uint64_t v = 0, max = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; *s; s++) {
+		unsigned d = (unsigned)(unsigned char)*s - '0';
+		if (d > 9 || v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	int64_t x = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+	if (x < lo || x > hi)
+		return false;
+	*ret = x;
 	return true;
 }
 
@@ -145,6 +201,25 @@ static const char *dup(struct work *w, const char *s)
 	const char *c = pc_arena_strdup(w->arena, s ? s : "");
 	if (!c)
 		w->oom = true;
+	return c;
+}
+
+/* dup for the values that repeat across a fleet's listeners (service,
+ * executable, namespace): one copy of each, found by hash; a string that
+ * finds its slot taken by another is copied as dup would. */
+static const char *intern(struct work *w, const char *s)
+{
+	if (!s)
+		s = "";
+	uint32_t h = 2166136261u;
+	for (const char *p = s; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	const char **slot = &w->interned[h % INTERN_SLOTS];
+	if (*slot && strcmp(*slot, s) == 0)
+		return *slot;
+	const char *c = dup(w, s);
+	if (!*slot)
+		*slot = c;
 	return c;
 }
 
@@ -286,98 +361,170 @@ static int add_point(struct work *w, const struct point *p)
 	return 0;
 }
 
-/* The endpoint before the current one had no address of its family: one
- * point with none, so it is listed as never matched rather than dropped. */
-static int flush_endpoint(struct work *w)
+static bool parse_opt_i64(const char *s, int64_t *ret, bool *have)
 {
-	if (w->cur_snap && !w->cur_any_row) {
-		struct point p = w->cur;
-		memset(&p.addr, 0, sizeof(p.addr));
-		p.row.address = "*";
-		w->cur_snap = 0;
-		return add_point(w, &p);
-	}
-	w->cur_snap = 0;
-	return 0;
+	*have = s != NULL;
+	*ret = 0;
+	return !s || parse_i64(s, INT64_MIN, INT64_MAX, ret);
 }
 
-/* host_id, host, snapshot id, seq, proto, port, address, bind, state,
- * forward, service, exe, ns_id, namespace address (wildcards) */
-static int row_listener(void *ctx, int ncols, const char *const *c)
+/* The agents' rows (see AGENTS): kind, snapshot_id, seq, netns_inode,
+ * proto, port, bind, state, forward, address (the host id for a host),
+ * service (the host name for a host), exe, ns_id. They arrive in any
+ * order; the arrays are sorted afterwards. */
+static int row_agent(void *ctx, int ncols, const char *const *c)
 {
 	struct work *w = ctx;
-	int64_t id, seq, proto, port, bind, state, fwd;
-	if (ncols < 14 || !parse_i64(c[2], 1, INT64_MAX, &id) ||
-	    !parse_i64(c[3], 0, INT64_MAX, &seq) ||
-	    !parse_i64(c[4], PC_PROTO_TCP, PC_PROTO_UDP, &proto) ||
-	    !parse_i64(c[5], 0, 65535, &port) ||
-	    !parse_i64(c[7], PC_BIND_UNKNOWN, PC_BIND_SPECIFIC, &bind) ||
-	    !parse_i64(c[8], PC_STATE_LISTEN, PC_STATE_FORWARDED, &state) ||
-	    !parse_i64(c[9], 0, 1, &fwd)) {
+	int64_t kind, id;
+	if (ncols < 13 || !parse_i64(c[0], 0, 2, &kind) || !parse_i64(c[1], 1, INT64_MAX, &id)) {
 		w->bad = true;
 		return 0;
 	}
-	if (id != w->cur_snap || seq != w->cur_seq) {
-		int r = flush_endpoint(w);
-		if (r < 0)
-			return r;
-		struct point *p = &w->cur;
-		memset(p, 0, sizeof(*p));
-		p->row.host_id = dup(w, c[0]);
-		p->row.host = dup(w, c[1]);
-		p->row.proto = (enum pc_proto)proto;
-		p->row.port = (uint16_t)port;
-		p->row.listen_address = dup(w, c[6] ? c[6] : "*");
-		p->row.forwarded = fwd || state == PC_STATE_FORWARDED;
-		p->row.service = dup(w, c[10]);
-		p->row.exe = dup(w, c[11]);
-		p->row.namespace_id = dup(w, c[12]);
-		w->cur_snap = id;
-		w->cur_seq = seq;
-		w->cur_any_row = false;
+	if (kind == 0) {
+		if (!grow((void **)&w->hosts, &w->cap_hosts, w->n_hosts, sizeof(*w->hosts)))
+			return PC_ENOMEM;
+		struct agent_host *h = &w->hosts[w->n_hosts++];
+		h->id = id;
+		h->host_id = dup(w, c[9]);
+		h->host = dup(w, c[10]);
+		return w->oom ? PC_ENOMEM : 0;
+	}
+	if (kind == 1) {
+		struct agent_addr a = {.snap = id};
+		if (!parse_i64(c[2], INT64_MIN, INT64_MAX, &a.seq) ||
+		    !parse_opt_i64(c[3], &a.inode, &a.has_inode))
+			return 0;
+		a.parsed = parse_addr(c[9], &a.addr);
+		a.text = dup(w, c[9]);
 		if (w->oom)
 			return PC_ENOMEM;
-	}
-	struct pc_addr listen;
-	bool have_listen = parse_addr(c[6], &listen);
-	struct point p = w->cur;
-	if (have_listen && !pc_addr_is_any(&listen)) {
-		/* bound to one address: that is where it answers */
-		if (w->cur_any_row)
-			return 0;
-		p.addr = listen;
-		p.row.address = p.row.listen_address;
-	} else {
-		/* any address: each of its namespace's, of the listener's
-		 * family (:: also takes IPv4, unless v6only, which the ledger
-		 * does not know) */
-		if (!parse_addr(c[13], &p.addr))
-			return 0;
-		if (have_listen && listen.family == AF_INET && p.addr.family != AF_INET)
-			return 0;
-		p.row.address = dup(w, c[13]);
-		if (!p.row.address)
+		if (!grow((void **)&w->agent_addrs, &w->cap_agent_addrs, w->n_agent_addrs,
+			  sizeof(*w->agent_addrs)))
 			return PC_ENOMEM;
-	}
-	w->cur_any_row = true;
-	return add_point(w, &p);
-}
-
-/* host_id, host, address: every address an agent's host reports */
-static int row_host_addr(void *ctx, int ncols, const char *const *c)
-{
-	struct work *w = ctx;
-	struct host_addr h;
-	if (ncols < 3 || !parse_addr(c[2], &h.addr))
+		w->agent_addrs[w->n_agent_addrs++] = a;
 		return 0;
-	h.host_id = dup(w, c[0]);
-	h.host = dup(w, c[1]);
+	}
+	struct listener e = {.snap = id};
+	int64_t proto, port, bind, state, fwd;
+	if (!parse_i64(c[2], 0, INT64_MAX, &e.seq) ||
+	    !parse_opt_i64(c[3], &e.inode, &e.has_inode) ||
+	    !parse_i64(c[4], PC_PROTO_TCP, PC_PROTO_UDP, &proto) ||
+	    !parse_i64(c[5], 0, 65535, &port) ||
+	    !parse_i64(c[6], PC_BIND_UNKNOWN, PC_BIND_SPECIFIC, &bind) ||
+	    !parse_i64(c[7], PC_STATE_LISTEN, PC_STATE_FORWARDED, &state) ||
+	    !parse_i64(c[8], 0, 1, &fwd)) {
+		w->bad = true;
+		return 0;
+	}
+	e.proto = (enum pc_proto)proto;
+	e.port = (uint16_t)port;
+	e.bind = (enum pc_bind)bind;
+	e.forwarded = fwd || state == PC_STATE_FORWARDED;
+	e.have_listen = parse_addr(c[9], &e.listen);
+	e.listen_text = dup(w, c[9] ? c[9] : "*");
+	e.service = intern(w, c[10]);
+	e.exe = intern(w, c[11]);
+	e.ns = intern(w, c[12]);
 	if (w->oom)
 		return PC_ENOMEM;
-	if (!grow((void **)&w->addrs, &w->cap_addrs, w->n_addrs, sizeof(*w->addrs)))
+	if (!grow((void **)&w->listeners, &w->cap_listeners, w->n_listeners,
+		  sizeof(*w->listeners)))
 		return PC_ENOMEM;
-	w->addrs[w->n_addrs++] = h;
+	w->listeners[w->n_listeners++] = e;
 	return 0;
+}
+
+static int cmp_i64(int64_t x, int64_t y)
+{
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_agent_host(const void *pa, const void *pb)
+{
+	return cmp_i64(((const struct agent_host *)pa)->id, ((const struct agent_host *)pb)->id);
+}
+
+/* By snapshot, namespace (none first), then seq: a namespace's addresses
+ * in the order its audit stored them. */
+static int cmp_agent_addr(const void *pa, const void *pb)
+{
+	const struct agent_addr *a = pa, *b = pb;
+	int c = cmp_i64(a->snap, b->snap);
+	if (!c && a->has_inode != b->has_inode)
+		c = a->has_inode ? 1 : -1;
+	if (!c)
+		c = cmp_i64(a->inode, b->inode);
+	return c ? c : cmp_i64(a->seq, b->seq);
+}
+
+/* qsort unless the server already sent them in order (it usually does:
+ * each part of the union comes off its primary key). */
+static void sort_if_needed(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	for (size_t i = 1; i < n; i++)
+		if (cmp((const char *)v + (i - 1) * size, (const char *)v + i * size) > 0) {
+			qsort(v, n, size, cmp);
+			return;
+		}
+}
+
+/* The points of one listener: where it is bound, or (a wildcard, bind 2)
+ * each address of its namespace of its family (:: also takes IPv4, unless
+ * v6only, which the ledger does not know); one point with none ("*") when
+ * there is no such address, so it is listed as never matched rather than
+ * dropped. */
+static int expand_listener(struct work *w, const struct listener *e, const struct agent_host *h)
+{
+	struct point p;
+	memset(&p, 0, sizeof(p));
+	p.row.host_id = h->host_id;
+	p.row.host = h->host;
+	p.row.proto = e->proto;
+	p.row.port = e->port;
+	p.row.listen_address = e->listen_text;
+	p.row.forwarded = e->forwarded;
+	p.row.service = e->service;
+	p.row.exe = e->exe;
+	p.row.namespace_id = e->ns;
+	if (e->have_listen && !pc_addr_is_any(&e->listen)) {
+		/* bound to one address: that is where it answers */
+		p.addr = e->listen;
+		p.row.address = e->listen_text;
+		return w->sink(w, &p);
+	}
+	bool any = false;
+	if (e->bind == PC_BIND_ANY && e->has_inode && w->n_agent_addrs) {
+		struct agent_addr key = {.snap = e->snap, .inode = e->inode, .has_inode = true,
+					 .seq = INT64_MIN};
+		/* the first address of (snapshot, namespace): lower bound */
+		size_t lo = 0, hi = w->n_agent_addrs;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (cmp_agent_addr(&w->agent_addrs[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t i = lo; i < w->n_agent_addrs; i++) {
+			const struct agent_addr *a = &w->agent_addrs[i];
+			if (a->snap != e->snap || !a->has_inode || a->inode != e->inode)
+				break;
+			if (!a->parsed ||
+			    (e->have_listen && e->listen.family == AF_INET && a->addr.family != AF_INET))
+				continue;
+			p.addr = a->addr;
+			p.row.address = a->text;
+			any = true;
+			int r = w->sink(w, &p);
+			if (r != 0)
+				return r;
+		}
+	}
+	if (any)
+		return 0;
+	memset(&p.addr, 0, sizeof(p.addr));
+	p.row.address = "*";
+	return w->sink(w, &p);
 }
 
 static int ask(struct work *w, const char *sql, const char *const *params, int n,
@@ -424,11 +571,8 @@ static int cmp_sweep_newest(const void *pa, const void *pb)
 	return a->newest_id > b->newest_id ? -1 : a->newest_id < b->newest_id;
 }
 
-static int gather_agents(struct work *w);
-
-/* Read the sweeps (coverage and endpoints) and, with agents, the agents'
- * listeners and addresses. */
-static int gather(struct work *w, bool agents)
+/* Read the sweeps (coverage and endpoints). */
+static int gather(struct work *w)
 {
 	const char *const seg[] = {w->segment};
 	int n = w->segment ? 1 : 0;
@@ -482,34 +626,132 @@ static int gather(struct work *w, bool agents)
 	}
 	if (r > 0)
 		r = 0;
-	return r < 0 || !agents ? r : gather_agents(w);
+	return r;
 }
 
-/* Each host's latest audit: its listeners (state 0) and forwarded fronts
- * (6), not on loopback (bind 1), a wildcard (bind 2) joined to its
- * namespace's addresses; and every address the hosts report. */
+/* A listener's place in (snapshot, seq) order. */
+struct ord {
+	int64_t seq;
+	size_t i; /* index in listeners */
+};
+
+static int cmp_ord(const void *pa, const void *pb)
+{
+	return cmp_i64(((const struct ord *)pa)->seq, ((const struct ord *)pb)->seq);
+}
+
+/* The listeners in (snapshot, seq) order, those of a snapshot with no host
+ * row left out (none: one statement read both). A counting sort by host,
+ * then each host's few hundred by seq, rather than a qsort of 85,000
+ * rows: the server sends a snapshot's rows mostly in seq order but
+ * interleaves the snapshots (a hash join, parallel workers). 0 or
+ * PC_ENOMEM. */
+static int order_listeners(struct work *w, struct ord **ret, size_t *ret_n)
+{
+	size_t nh = w->n_hosts;
+	size_t *start = calloc(nh + 1, sizeof(*start));
+	struct ord *order = malloc((w->n_listeners ? w->n_listeners : 1) * sizeof(*order));
+	if (!start || !order) {
+		free(start);
+		free(order);
+		return PC_ENOMEM;
+	}
+	const struct agent_host *h = NULL;
+	for (size_t i = 0; i < w->n_listeners; i++) {
+		struct listener *e = &w->listeners[i];
+		if (!h || h->id != e->snap) {
+			struct agent_host key = {.id = e->snap};
+			h = nh ? bsearch(&key, w->hosts, nh, sizeof(*w->hosts), cmp_agent_host) : NULL;
+		}
+		e->host = h ? (size_t)(h - w->hosts) : SIZE_MAX;
+		if (h)
+			start[e->host + 1]++;
+	}
+	for (size_t k = 0; k < nh; k++)
+		start[k + 1] += start[k];
+	size_t n = start[nh];
+	/* start[k] moves to the end of host k's run as it fills */
+	for (size_t i = 0; i < w->n_listeners; i++) {
+		const struct listener *e = &w->listeners[i];
+		if (e->host != SIZE_MAX)
+			order[start[e->host]++] = (struct ord){.seq = e->seq, .i = i};
+	}
+	for (size_t k = 0, from = 0; k < nh; from = start[k++])
+		sort_if_needed(order + from, start[k] - from, sizeof(*order), cmp_ord);
+	free(start);
+	*ret = order;
+	*ret_n = n;
+	return 0;
+}
+
+/* Each host's latest audit (LATEST_HOST, once): the host (kind 0), every
+ * address it reports (1), and its listeners (state 0) and forwarded fronts
+ * (6) not on loopback (bind 1) (2). One statement, so the three parts are
+ * of the same moment while agents write; a union rather than a join, so
+ * the server neither repeats each host's names on all its rows nor sorts
+ * 85,000 rows: the wildcard join is done here over the sorted arrays. */
+#define AGENTS                                                                               \
+	"SELECT 0, s.id, CAST(NULL AS INTEGER), CAST(NULL AS BIGINT), CAST(NULL AS INTEGER)," \
+	" CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER),"               \
+	" CAST(NULL AS INTEGER), COALESCE(s.host_id, s.host), s.host, CAST(NULL AS TEXT),"   \
+	" CAST(NULL AS TEXT) FROM " LATEST_HOST " l JOIN snapshot s ON s.id = l.id"                          \
+	" UNION ALL SELECT 1, a.snapshot_id, a.seq, a.netns_inode, NULL, NULL, NULL, NULL,"  \
+	" NULL, a.address, NULL, NULL, NULL FROM " LATEST_HOST " l JOIN snapshot_address a"                  \
+	" ON a.snapshot_id = l.id"                                                           \
+	" UNION ALL SELECT 2, e.snapshot_id, e.seq, e.netns_inode, e.proto, e.port, e.bind," \
+	" e.state, e.forward, e.address, e.d_service, e.d_exe, e.ns_id FROM " LATEST_HOST " l"               \
+	" JOIN endpoint e ON e.snapshot_id = l.id WHERE e.state IN (0, 6) AND e.bind <> 1"
+
+/* The agents' points, in (snapshot, endpoint, address) order, and their
+ * hosts' addresses. */
 static int gather_agents(struct work *w)
 {
-	int r = ask(w,
-		"SELECT COALESCE(s.host_id, s.host), s.host, e.snapshot_id, e.seq, e.proto,"
-		" e.port, e.address, e.bind, e.state, e.forward, e.d_service, e.d_exe,"
-		" e.ns_id, a.address FROM " LATEST_HOST " l JOIN snapshot s ON s.id = l.id"
-		" JOIN endpoint e ON e.snapshot_id = l.id"
-		" LEFT JOIN snapshot_address a ON a.snapshot_id = e.snapshot_id"
-		" AND e.bind = 2 AND a.netns_inode = e.netns_inode"
-		" WHERE e.state IN (0, 6) AND e.bind <> 1"
-		" ORDER BY e.snapshot_id, e.seq, a.seq",
-		NULL, 0, row_listener);
-	if (r == 0 && (r = flush_endpoint(w)) < 0)
-		r = pc_error_set(w->err, PC_ENOMEM, "out of memory");
-	if (r == 0)
-		r = ask(w,
-			"SELECT COALESCE(s.host_id, s.host), s.host, a.address FROM " LATEST_HOST
-			" l JOIN snapshot s ON s.id = l.id"
-			" JOIN snapshot_address a ON a.snapshot_id = l.id",
-			NULL, 0, row_host_addr);
+	int r = ask(w, AGENTS, NULL, 0, row_agent);
 	if (r > 0)
 		r = 0;
+	if (r < 0)
+		return r;
+	sort_if_needed(w->hosts, w->n_hosts, sizeof(*w->hosts), cmp_agent_host);
+	sort_if_needed(w->agent_addrs, w->n_agent_addrs, sizeof(*w->agent_addrs),
+		       cmp_agent_addr);
+	struct ord *order = NULL;
+	size_t n_order = 0;
+	r = order_listeners(w, &order, &n_order);
+	if (r < 0)
+		return pc_error_set(w->err, r, "out of memory");
+	/* at least one point each: grown once, not doubled 11 times */
+	if (w->sink == add_point && n_order > w->cap_points) {
+		struct point *pts = realloc(w->points, n_order * sizeof(*pts));
+		if (!pts) {
+			free(order);
+			return pc_error_set(w->err, PC_ENOMEM, "out of memory");
+		}
+		w->points = pts;
+		w->cap_points = n_order;
+	}
+	for (size_t i = 0; r == 0 && i < n_order; i++) {
+		const struct listener *e = &w->listeners[order[i].i];
+		r = expand_listener(w, e, &w->hosts[e->host]);
+	}
+	free(order);
+	/* every address the hosts report (bsearch by address, for unexplained) */
+	for (size_t i = 0; r == 0 && w->sink == add_point && i < w->n_agent_addrs; i++) {
+		const struct agent_addr *a = &w->agent_addrs[i];
+		struct agent_host key = {.id = a->snap};
+		const struct agent_host *ah =
+			w->n_hosts ? bsearch(&key, w->hosts, w->n_hosts, sizeof(*w->hosts),
+					     cmp_agent_host)
+				   : NULL;
+		if (!a->parsed || !ah)
+			continue;
+		if (!grow((void **)&w->addrs, &w->cap_addrs, w->n_addrs, sizeof(*w->addrs)))
+			r = PC_ENOMEM;
+		else
+			w->addrs[w->n_addrs++] =
+				(struct host_addr){.addr = a->addr, .host_id = ah->host_id, .host = ah->host};
+	}
+	if (r == PC_ENOMEM)
+		r = pc_error_set(w->err, PC_ENOMEM, "out of memory");
 	return r;
 }
 
@@ -573,6 +815,9 @@ static void work_free(struct work *w)
 	free(w->points);
 	free(w->addrs);
 	free(w->segments);
+	free(w->hosts);
+	free(w->agent_addrs);
+	free(w->listeners);
 }
 
 /* Sweeps newest first; the endpoints' sweep indexes follow them. */
@@ -600,7 +845,7 @@ static int sort_sweeps(struct work *w)
 }
 
 static int prepare(struct work *w, struct pc_ledger *l, const char *segment,
-		   struct pc_arena *arena, bool agents, struct pc_error *err)
+		   struct pc_arena *arena, struct pc_error *err)
 {
 	/* the caller may have set w->only before */
 	const char *only[ONLY_MAX];
@@ -613,7 +858,8 @@ static int prepare(struct work *w, struct pc_ledger *l, const char *segment,
 	w->arena = arena;
 	w->err = err;
 	w->segment = segment;
-	int r = gather(w, agents);
+	w->sink = add_point;
+	int r = gather(w);
 	if (r == 0)
 		r = sort_sweeps(w);
 	/* --segment NAME: its row even when no sweep of it is stored */
@@ -626,32 +872,42 @@ static int prepare(struct work *w, struct pc_ledger *l, const char *segment,
 	return r;
 }
 
+/* One point as a row per segment, as the newest covering sweep of each
+ * saw it, straight to the caller: exposure keeps no points. */
+static int emit_point(struct work *w, const struct point *p)
+{
+	static const char *const none[] = {""};
+	const char *const *segs = w->n_segments ? w->segments : none;
+	size_t n_segs = w->n_segments ? w->n_segments : 1;
+	int r = 0;
+	for (size_t g = 0; r == 0 && g < n_segs; g++) {
+		struct pc_exposure_row row = p->row;
+		row.segment = segs[g];
+		row.seen = PC_SEEN_NEVER;
+		size_t k = p->addr.family ? newest_cover(w, segs[g], &p->addr, row.proto, row.port)
+					  : w->n_sweeps;
+		if (k < w->n_sweeps) {
+			row.seen = seen_by(w, k, &p->addr, row.proto, row.port);
+			row.sweep = w->sweeps[k].name;
+			row.scanned_at_ms = w->sweeps[k].started_at;
+		}
+		r = w->emit(w->emit_ctx, &row);
+	}
+	return r;
+}
+
 int pc_ledger_exposure(struct pc_ledger *l, const char *segment, struct pc_arena *arena,
 		       int (*cb)(void *ctx, const struct pc_exposure_row *row), void *ctx,
 		       struct pc_error *err)
 {
 	struct work w = {0};
-	int r = prepare(&w, l, segment, arena, true, err);
-	static const char *const none[] = {""};
-	const char *const *segs = w.n_segments ? w.segments : none;
-	size_t n_segs = w.n_segments ? w.n_segments : 1;
-	for (size_t i = 0; r == 0 && i < w.n_points; i++) {
-		const struct point *p = &w.points[i];
-		for (size_t g = 0; r == 0 && g < n_segs; g++) {
-			struct pc_exposure_row row = p->row;
-			row.segment = segs[g];
-			row.seen = PC_SEEN_NEVER;
-			size_t k = p->addr.family ? newest_cover(&w, segs[g], &p->addr,
-								 row.proto, row.port)
-						  : w.n_sweeps;
-			if (k < w.n_sweeps) {
-				row.seen = seen_by(&w, k, &p->addr, row.proto, row.port);
-				row.sweep = w.sweeps[k].name;
-				row.scanned_at_ms = w.sweeps[k].started_at;
-			}
-			r = cb(ctx, &row);
-		}
-	}
+	/* the sweeps first (sorted), then each agent's point as it is made */
+	int r = prepare(&w, l, segment, arena, err);
+	w.sink = emit_point;
+	w.emit = cb;
+	w.emit_ctx = ctx;
+	if (r == 0)
+		r = gather_agents(&w);
 	work_free(&w);
 	return r;
 }
@@ -662,7 +918,7 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 {
 	struct work w = {0};
 	/* the agents' side only when some sweep saw something open */
-	int r = prepare(&w, l, segment, arena, false, err);
+	int r = prepare(&w, l, segment, arena, err);
 	bool any_open = false;
 	for (size_t i = 0; i < w.n_eps && !any_open; i++)
 		any_open = w.eps[i].state == PC_STATE_OPEN;
@@ -798,7 +1054,7 @@ int pc_ledger_evidence(const struct pc_ledger_request *req, struct pc_snapshot *
 	}
 	struct pc_exposure_evidence *v = NULL;
 	size_t n = 0, cap = 0;
-	r = prepare(&w, l, NULL, &arena, false, &err);
+	r = prepare(&w, l, NULL, &arena, &err);
 	for (size_t i = 0; r == 0 && i < snap->n_endpoints; i++) {
 		const struct pc_endpoint *ep = &snap->endpoints[i];
 		if (ep->source != PC_SOURCE_HOST || ep->bind == PC_BIND_LOOPBACK ||

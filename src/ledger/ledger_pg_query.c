@@ -286,26 +286,41 @@ int pc_ledger_pg_query(struct pc_ledger *base, const char *sql, const char *cons
 					    .s = params[i]};
 		r = pc_ledger_pg_params_add(&p, &v, 1);
 	}
-	PGresult *res = NULL;
-	if (r < 0)
-		r = pc_error_set(err, r, "ledger: query parameters");
-	else
-		r = pc_ledger_pg_run(l, q, &p, &res, err, "query");
+	if (r < 0) {
+		free(q);
+		pc_ledger_pg_params_free(&p);
+		return pc_error_set(err, r, "ledger: query parameters");
+	}
+	/* Rows one at a time as the server sends them (single-row mode), so
+	 * the callback's work overlaps the server's instead of following it
+	 * (`fleet exposure`: 85,000 rows). As with SQLite's stepping, cb must
+	 * not use this ledger before the query returns. */
+	int sent = PQsendQueryParams(l->conn, q, p.n, NULL, p.v, NULL, NULL, 0);
 	free(q);
 	pc_ledger_pg_params_free(&p);
-	if (r < 0)
-		return r;
-	int n = PQnfields(res);
-	if (n > QUERY_MAX_COLS) {
+	if (!sent)
+		return pc_ledger_pg_result(l, NULL, NULL, err, "query");
+	PQsetSingleRowMode(l->conn);
+	/* every result up to the NULL that ends the query, also after an error
+	 * or a stop, so the connection is ready for the next statement */
+	PGresult *res;
+	while ((res = PQgetResult(l->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (r == 0 && st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
+			r = pc_ledger_pg_result(l, res, NULL, err, "query"); /* clears it */
+			continue;
+		}
+		/* one row each, or all of them if single-row mode was refused */
+		int n = PQnfields(res);
+		if (r == 0 && n > QUERY_MAX_COLS)
+			r = pc_error_set(err, PC_EINVAL, "ledger: query has too many columns");
+		const char *cols[QUERY_MAX_COLS];
+		for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+			for (int c = 0; c < n; c++)
+				cols[c] = pc_ledger_pg_get_str(res, i, c);
+			r = cb(ctx, n, cols);
+		}
 		PQclear(res);
-		return pc_error_set(err, PC_EINVAL, "ledger: query has too many columns");
 	}
-	const char *cols[QUERY_MAX_COLS];
-	for (int i = 0; i < PQntuples(res) && r == 0; i++) {
-		for (int c = 0; c < n; c++)
-			cols[c] = pc_ledger_pg_get_str(res, i, c);
-		r = cb(ctx, n, cols);
-	}
-	PQclear(res);
 	return r;
 }

@@ -2,10 +2,12 @@
  * fuzz_ledger.c - the ledger's readers on hostile input: the snapshot
  * selector and --keep parsers on any string, and, when the input is an
  * SQLite file image, the whole read path (open, migrate, history, load of
- * the first snapshots, diff) on a damaged or forged ledger. Whatever the
- * bytes, the result is a value or an error, never a crash; a loaded
- * snapshot has only in-range enums.
+ * the first snapshots, diff, and the fleet's exposure and unexplained
+ * joins) on a damaged or forged ledger. Whatever the bytes, the result is
+ * a value or an error, never a crash; a loaded snapshot and an exposure
+ * row have only in-range enums.
  */
+#include "ledger/exposure.h"
 #include "ledger/ledger.h"
 
 #include <fcntl.h>
@@ -21,6 +23,22 @@ static int on_row(void *ctx, const struct pc_ledger_row *r)
 {
 	(void)r;
 	return ++*(int *)ctx > 16; /* enough rows */
+}
+
+static int on_exposure(void *ctx, const struct pc_exposure_row *r)
+{
+	if (!r->host_id || !r->address || !r->listen_address || !r->segment ||
+	    (r->proto != PC_PROTO_TCP && r->proto != PC_PROTO_UDP) ||
+	    (unsigned)r->seen > PC_SEEN_NOT_OPEN)
+		abort();
+	return ++*(int *)ctx > 4096; /* enough rows */
+}
+
+static int on_unexplained(void *ctx, const struct pc_unexplained *u)
+{
+	if (!u->address || !u->segment || !u->sweep || (unsigned)u->severity >= PC_SEV_COUNT)
+		abort();
+	return ++*(int *)ctx > 4096;
 }
 
 static void read_ledger(const uint8_t *data, size_t size)
@@ -42,7 +60,7 @@ static void read_ledger(const uint8_t *data, size_t size)
 				struct pc_snapshot *s = NULL;
 				if (l->ops->load(l, id, &s, NULL, &err) == 0) {
 					for (size_t i = 0; i < s->n_endpoints; i++)
-						if ((unsigned)s->endpoints[i].state > PC_STATE_OPEN_FILTERED)
+						if ((unsigned)s->endpoints[i].state > PC_STATE_FORWARDED)
 							abort();
 					pc_snapshot_free(s);
 				}
@@ -51,6 +69,13 @@ static void read_ledger(const uint8_t *data, size_t size)
 			pc_ledger_diff_init(&d);
 			l->ops->diff(l, 1, 2, &d, &err);
 			pc_ledger_diff_free(&d);
+			struct pc_arena arena;
+			pc_arena_init(&arena);
+			rows = 0;
+			pc_ledger_exposure(l, NULL, &arena, on_exposure, &rows, &err);
+			rows = 0;
+			pc_ledger_unexplained(l, NULL, &arena, on_unexplained, &rows, &err);
+			pc_arena_free(&arena);
 			pc_ledger_close(l);
 		}
 	}

@@ -463,6 +463,107 @@ static int unexplained_row(void *ctx, const struct pc_unexplained *u)
 	return 0;
 }
 
+/* One agent host's audit with listeners in two namespaces (inode 4026531850
+ * with two IPv4 addresses and one IPv6, 4026531851 with none). */
+static void store_agent(struct pc_ledger *l, const char *host_id, const char *v4a,
+			const char *v4b, const char *v6, uint16_t base)
+{
+	struct pc_snapshot *a = pc_snapshot_new("portcensus audit");
+	a->host = host_id;
+	/* the pid picks the namespace (add_listener): 10 -> ...850, 11 -> ...851 */
+	add_listener(a, NULL, "0.0.0.0", base, 10, "/usr/sbin/nginx", NULL);
+	add_listener(a, NULL, "::", (uint16_t)(base + 1), 10, "/usr/sbin/sshd", NULL);
+	add_listener(a, NULL, v4b, (uint16_t)(base + 2), 10, "/usr/bin/redis-server", NULL);
+	add_listener(a, NULL, "0.0.0.0", (uint16_t)(base + 3), 11, NULL, NULL);
+	add_listener(a, NULL, "127.0.0.1", (uint16_t)(base + 4), 10, NULL, NULL);
+	struct pc_endpoint *f = add_listener(a, NULL, v4a, (uint16_t)(base + 5), 10, NULL, NULL);
+	f->state = PC_STATE_FORWARDED;
+	struct pc_addr ad;
+	pc_addr_parse(v4a, &ad);
+	pc_snapshot_add_address(a, 4026531850u, NULL, &ad, 24);
+	pc_addr_parse(v6, &ad);
+	pc_snapshot_add_address(a, 4026531850u, NULL, &ad, 64);
+	pc_addr_parse(v4b, &ad);
+	pc_snapshot_add_address(a, 4026531850u, NULL, &ad, 24);
+	struct pc_ledger_meta am = {.kind = "audit", .scope = "host", .host_id = host_id};
+	store_meta(l, a, &am);
+	pc_snapshot_free(a);
+}
+
+/* a row as bound (seen_row's struct seen, another line) */
+static int listed_row(void *ctx, const struct pc_exposure_row *r)
+{
+	struct seen *v = ctx;
+	if (v->n < 16)
+		snprintf(v->rows[v->n], sizeof(v->rows[0]), "%s %s:%u %s%s %s", r->host_id,
+			 r->address, r->port, r->listen_address, r->forwarded ? " fwd" : "",
+			 pc_exposure_seen_name(r->seen));
+	v->n++;
+	return 0;
+}
+
+/* fleet exposure's agents' side, joined in C since 2026-12-06: each host's
+ * latest audit only, its listeners in (snapshot, seq) order, a wildcard
+ * expanded to its namespace's addresses in their stored order (0.0.0.0 to
+ * the IPv4 ones, :: to all), "*" for a namespace with none, loopback left
+ * out, a forwarded front marked; the same on both engines. */
+static void test_exposure_agents(void **state)
+{
+	(void)state;
+	struct pc_ledger *l = open_ok(tpath("agents.db"));
+	store_agent(l, "h1", "198.18.7.1", "198.18.7.2", "fd00:198:18::7", 7000);
+	store_agent(l, "h2", "198.18.8.1", "198.18.8.2", "fd00:198:18::8", 8000);
+	/* h1 again, other addresses: only this audit counts */
+	store_agent(l, "h1", "198.18.9.1", "198.18.9.2", "fd00:198:18::9", 9000);
+	struct pc_arena ar;
+	pc_arena_init(&ar);
+	struct pc_error err = {0};
+	struct seen v = {0};
+	assert_int_equal(pc_ledger_exposure(l, NULL, &ar, listed_row, &v, &err), 0);
+	static const char *const want[] = {
+		"h2 198.18.8.1:8000 0.0.0.0 never",
+		"h2 198.18.8.2:8000 0.0.0.0 never",
+		"h2 198.18.8.1:8001 :: never",
+		"h2 fd00:198:18::8:8001 :: never",
+		"h2 198.18.8.2:8001 :: never",
+		"h2 198.18.8.2:8002 198.18.8.2 never",
+		"h2 *:8003 0.0.0.0 never",
+		"h2 198.18.8.1:8005 198.18.8.1 fwd never",
+		"h1 198.18.9.1:9000 0.0.0.0 never",
+		"h1 198.18.9.2:9000 0.0.0.0 never",
+		"h1 198.18.9.1:9001 :: never",
+		"h1 fd00:198:18::9:9001 :: never",
+		"h1 198.18.9.2:9001 :: never",
+		"h1 198.18.9.2:9002 198.18.9.2 never",
+		"h1 *:9003 0.0.0.0 never",
+		"h1 198.18.9.1:9005 198.18.9.1 fwd never",
+	};
+	assert_int_equal(v.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < v.n; i++)
+		assert_string_equal(v.rows[i], want[i]);
+	/* a sweep that saw 198.18.9.2 open on 22: the host's own address,
+	 * no listener there, so unexplained and pinned on h1 */
+	struct pc_snapshot *s = pc_snapshot_new("portcensus scan");
+	s->host = "scanner";
+	s->scan = (struct pc_scan_stats){.present = true, .engine = "syn"};
+	add_cover(s, "198.18.9.0", "198.18.9.255", 0, 0);
+	add_cover(s, NULL, NULL, 22, 22);
+	struct pc_endpoint *e = pc_snapshot_add_endpoint(s);
+	e->source = PC_SOURCE_SCAN;
+	pc_addr_parse("198.18.9.2", &e->addr);
+	e->port = 22;
+	e->state = PC_STATE_OPEN;
+	struct pc_ledger_meta sm = {.kind = "scan", .scope = "net:198.18.9.0/24"};
+	store_meta(l, s, &sm);
+	pc_snapshot_free(s);
+	struct seen u = {0};
+	assert_int_equal(pc_ledger_unexplained(l, NULL, &ar, unexplained_row, &u, &err), 0);
+	assert_int_equal(u.n, 1);
+	assert_string_equal(u.rows[0], "198.18.9.2:22  high h1");
+	pc_arena_free(&ar);
+	pc_ledger_close(l);
+}
+
 /* An agent h1 with 0.0.0.0:80 (its namespace holds 198.18.1.2 and an
  * IPv6 address), 198.18.1.2:22 and 127.0.0.1:6379; sweep s1 of seg-a in two
  * shards saw 80 open on 198.18.1.2 and 198.18.1.9; s2 of seg-b, one shard
@@ -1171,6 +1272,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_exposure_join),
+		cmocka_unit_test(test_exposure_agents),
 		cmocka_unit_test(test_golden_diff),
 		cmocka_unit_test(test_diff_risk_policy),
 		cmocka_unit_test(test_duplicate_identity),
@@ -1189,6 +1291,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_exposure_join),
+		cmocka_unit_test(test_exposure_agents),
 		cmocka_unit_test(test_golden_diff),
 		cmocka_unit_test(test_diff_risk_policy),
 		cmocka_unit_test(test_duplicate_identity),
