@@ -161,7 +161,9 @@ struct pc_ledger_ops {
 	/* A read-only question (`portcensus fleet`): portable SQL with "?"
 	 * placeholders bound to params as text (NULL allowed); every row's
 	 * columns as text (NULL for NULL) to cb, which may stop it by
-	 * returning non-zero (returned). */
+	 * returning non-zero (returned). Both engines call cb while rows are
+	 * still arriving (SQLite steps, PostgreSQL reads in single-row mode),
+	 * so cb must not use the same ledger before query returns. */
 	int (*query)(struct pc_ledger *l, const char *sql, const char *const *params,
 		     int n_params, int (*cb)(void *ctx, int ncols, const char *const *cols),
 		     void *ctx, struct pc_error *err);
