@@ -63,6 +63,15 @@
 #define DELIVERY_US 100000
 #define RTT_SLACK_US 20000
 #define CUT 0.7
+#define DELIVERED_SHARE 0.9 /* a model cut: this share of the delivery rate */
+#define PROVEN_SHARE 0.5    /* ... and never under this share of the best */
+#define LOSS_CAP 0.8         /* after a loss cut: this share of the best, at most */
+#define RTO_MIN_US 200000     /* a try waits at least this long ... */
+#define RTO_SAMPLES 16       /* ... and the full timeout until this many RTTs */
+#define ICMP_PEER_PPS 1.0    /* Linux: one error a second per peer after the burst */
+#define ICMP_SHARE 0.8       /* of it, paced to */
+#define RETRY_WINDOW 512    /* re-sends judged together (then halved) */
+#define RETRY_YIELD 10      /* per cent of re-sends answered: still worth it */
 #define RATE_MAX 1e8
 
 struct path {
@@ -71,6 +80,8 @@ struct path {
 	double rate, ssthresh, tokens;
 	uint64_t refill_us;
 	uint64_t min_rtt_us, srtt_us;
+	uint64_t rto_srtt_us, rto_var_us; /* Karn: unretried answers only */
+	uint32_t rto_samples;
 	uint64_t epoch_us; /* start of the current epoch */
 	uint64_t cut_us;   /* last cut: older probes cannot cut again */
 	uint32_t sent, answers, retried;
@@ -82,8 +93,14 @@ struct path {
 	uint32_t delivered; /* answers in the open window, old probes' too */
 	uint64_t dl_us;     /* start of the open delivery window */
 	double dl_last;     /* the last full window's answers per second */
+	double dl_best;     /* the best full window: what the path has proven */
+	/* re-sends and the answers they brought, halved as they grow: whether
+	 * retries still bring answers (a policer dropped some, not a filter) */
+	uint32_t retry_sent, retry_answered;
 	uint64_t epoch_min_rtt_us; /* smallest RTT of the epoch (0: none) */
 	bool lossy;                /* an answer ever needed a retry */
+	bool loss_cut;             /* it was cut for loss: grows to LOSS_CAP at most */
+	uint64_t icmp_us;          /* when its ICMP budget was found (0: not) */
 	enum pc_pace_limit why;
 };
 
@@ -202,8 +219,16 @@ static void cut_path(struct pc_pace *p, struct path *s, double factor, enum pc_p
 {
 	double delivered = model ? delivery_rate(s, now) : 0;
 	s->rate *= factor;
-	if (delivered > 0 && delivered < s->rate)
-		s->rate = delivered;
+	/* below what came back: re-sends at that pace are answered */
+	if (delivered > 0 && delivered * DELIVERED_SHARE < s->rate)
+		s->rate = delivered * DELIVERED_SHARE;
+	/* but not below a share of the best the path ever delivered: late
+	 * answers (retries of probes sent before a cut, a policer's drops
+	 * found a timeout later) would otherwise cut a rate that is already
+	 * low again and again, down to the minimum (a scan of 3,000 ports
+	 * behind a 500/s RST policer took minutes at 1 probe/s) */
+	if (model && s->rate < s->dl_best * PROVEN_SHARE)
+		s->rate = s->dl_best * PROVEN_SHARE;
 	if (s->rate < p->cfg.min_pps)
 		s->rate = p->cfg.min_pps;
 	s->ssthresh = s->rate;
@@ -226,6 +251,15 @@ static uint64_t path_epoch(const struct path *s)
 	return e > EPOCH_MIN_US ? e : EPOCH_MIN_US;
 }
 
+/* What one target's ICMP errors allow: Linux's per-peer refill (one per
+ * icmp_ratelimit, 1 s) for each of our source addresses, with a margin so
+ * that the target's bucket always holds a token when a probe arrives. */
+static double icmp_budget(const struct pc_pace *p)
+{
+	unsigned n = p->cfg.n_sources ? p->cfg.n_sources : 1;
+	return ICMP_PEER_PPS * ICMP_SHARE * n;
+}
+
 /* End an epoch that is over: judge loss, else grow (the lock is held). */
 static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 {
@@ -234,6 +268,8 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 	double secs = (double)(now - s->epoch_us) / 1e6;
 	if (now - s->dl_us >= DELIVERY_US) {
 		s->dl_last = (double)s->delivered * 1e6 / (double)(now - s->dl_us);
+		if (s->dl_last > s->dl_best)
+			s->dl_best = s->dl_last;
 		s->delivered = 0;
 		s->dl_us = now;
 	}
@@ -243,6 +279,7 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 		bool lossy = (uint64_t)s->loss_retried * 100 > (uint64_t)s->loss_answers * LOSS_PCT;
 		s->loss_answers = s->loss_retried = 0;
 		if (lossy) {
+			s->loss_cut = true;
 			cut_path(p, s, CUT, PC_PACE_LOSS, true, now);
 			return;
 		}
@@ -270,7 +307,17 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 		 * path last broke per second (loss shows a timeout late: a
 		 * faster climb would overshoot before it is seen) */
 		double step = s->rate < s->ssthresh ? s->rate : s->ssthresh * secs;
-		s->rate += step < 1 ? 1 : step;
+		double grown = s->rate + (step < 1 ? 1 : step);
+		/* a path that lost answers at a rate (a policer: its loss grows
+		 * with the rate) stays under the answers per second it has
+		 * proven it carries, so that its re-sends are answered */
+		double cap = s->dl_best * LOSS_CAP;
+		if (s->loss_cut && grown > cap)
+			grown = s->rate > cap ? s->rate : cap;
+		/* a target that limits its ICMP errors: at most its budget */
+		if (s->icmp_us && grown > icmp_budget(p))
+			grown = s->rate > icmp_budget(p) ? s->rate : icmp_budget(p);
+		s->rate = grown;
 		if (s->rate > RATE_MAX)
 			s->rate = RATE_MAX;
 	}
@@ -347,6 +394,20 @@ void pc_pace_answer(struct pc_pace *p, const struct pc_addr *addr, uint64_t rtt_
 	if (!s->min_rtt_us || rtt_us < s->min_rtt_us)
 		s->min_rtt_us = rtt_us ? rtt_us : 1;
 	s->srtt_us = s->srtt_us ? (s->srtt_us * 7 + rtt_us) / 8 : rtt_us;
+	if (!retried) {
+		/* RFC 6298's estimator, on answers that cannot be ambiguous
+		 * (an answer to a re-sent probe may belong to either send) */
+		if (!s->rto_srtt_us) {
+			s->rto_srtt_us = rtt_us;
+			s->rto_var_us = rtt_us / 2;
+		} else {
+			uint64_t d = rtt_us > s->rto_srtt_us ? rtt_us - s->rto_srtt_us
+							     : s->rto_srtt_us - rtt_us;
+			s->rto_var_us = (s->rto_var_us * 3 + d) / 4;
+			s->rto_srtt_us = (s->rto_srtt_us * 7 + rtt_us) / 8;
+		}
+		s->rto_samples++;
+	}
 	s->delivered++;
 	/* only probes sent after the last cut tell of the current rate */
 	if (first_us >= s->cut_us) {
@@ -356,8 +417,10 @@ void pc_pace_answer(struct pc_pace *p, const struct pc_addr *addr, uint64_t rtt_
 		if (!s->epoch_min_rtt_us || rtt_us < s->epoch_min_rtt_us)
 			s->epoch_min_rtt_us = rtt_us;
 	}
-	if (retried)
+	if (retried) {
 		s->lossy = true;
+		s->retry_answered++;
+	}
 	path_epoch_end(p, s, now_us);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -368,11 +431,20 @@ void pc_pace_signal(struct pc_pace *p, const struct pc_addr *addr, enum pc_pace_
 	pthread_mutex_lock(&p->lock);
 	if (addr && sig == PC_PACE_SIG_ICMP) {
 		struct path *s = find_path(p, addr, now_us);
-		/* once per round trip at most (a burst of silences is one
-		 * event); at least 100 ms when the RTT is unknown */
-		uint64_t round = s->srtt_us > 100000 ? s->srtt_us : 100000;
-		if (now_us - s->cut_us >= round || !s->cut_us)
-			cut_path(p, s, 0.5, PC_PACE_ICMP, false, now_us);
+		double budget = icmp_budget(p);
+		if (!s->icmp_us) {
+			/* the target's burst is spent: straight down to what
+			 * its refill allows (halvings from thousands a second
+			 * would take a second and leave hundreds of closed
+			 * ports silent), and no growth above it */
+			s->icmp_us = now_us ? now_us : 1;
+			cut_path(p, s, 1.0, PC_PACE_ICMP, false, now_us);
+			/* under the minimum too: the budget is the model */
+			if (s->rate > budget)
+				s->rate = s->ssthresh = budget;
+		}
+		/* later silences are of tries sent before (when the burst
+		 * was spent): no further cut, the budget holds */
 	} else if (now_us - p->total_cut_us >= EPOCH_MIN_US || !p->total_cut_us) {
 		p->total *= 0.5;
 		if (p->total < TOTAL_MIN)
@@ -471,4 +543,53 @@ bool pc_pace_lossy(const struct pc_pace *p, const struct pc_addr *addr)
 	bool lossy = s && s->lossy;
 	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
 	return lossy;
+}
+
+void pc_pace_resent(struct pc_pace *p, const struct pc_addr *addr, uint64_t now_us)
+{
+	pthread_mutex_lock(&p->lock);
+	struct path *s = find_path(p, addr, now_us);
+	if (++s->retry_sent >= RETRY_WINDOW) {
+		s->retry_sent /= 2;
+		s->retry_answered /= 2;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+enum pc_pace_loss pc_pace_loss(const struct pc_pace *p, const struct pc_addr *addr)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	const struct path *s = known_path(p, addr);
+	enum pc_pace_loss r = PC_PACE_LOSS_NONE;
+	if (s && s->lossy)
+		r = (uint64_t)s->retry_answered * 100 >= (uint64_t)s->retry_sent * RETRY_YIELD
+			    ? PC_PACE_LOSS_RETRIES_ANSWER
+			    : PC_PACE_LOSS_SEEN;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return r;
+}
+
+uint64_t pc_pace_timeout_us(const struct pc_pace *p, const struct pc_addr *addr, uint64_t max_us)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	const struct path *s = known_path(p, addr);
+	uint64_t t = max_us;
+	if (s && s->rto_samples >= RTO_SAMPLES) {
+		t = 2 * s->rto_srtt_us + 4 * s->rto_var_us;
+		if (t < RTO_MIN_US)
+			t = RTO_MIN_US;
+		if (t > max_us)
+			t = max_us;
+	}
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return t;
+}
+
+uint64_t pc_pace_icmp_since(const struct pc_pace *p, const struct pc_addr *addr)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	const struct path *s = known_path(p, addr);
+	uint64_t t = s ? s->icmp_us : 0;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return t;
 }
