@@ -218,7 +218,8 @@ static void cut_path(struct pc_pace *p, struct path *s, double factor, enum pc_p
 		     bool model, uint64_t now)
 {
 	double delivered = model ? delivery_rate(s, now) : 0;
-	s->rate *= factor;
+	double cut = s->rate * factor;
+	s->rate = cut;
 	/* below what came back: re-sends at that pace are answered */
 	if (delivered > 0 && delivered * DELIVERED_SHARE < s->rate)
 		s->rate = delivered * DELIVERED_SHARE;
@@ -228,7 +229,7 @@ static void cut_path(struct pc_pace *p, struct path *s, double factor, enum pc_p
 	 * low again and again, down to the minimum (a scan of 3,000 ports
 	 * behind a 500/s RST policer took minutes at 1 probe/s) */
 	if (model && s->rate < s->dl_best * PROVEN_SHARE)
-		s->rate = s->dl_best * PROVEN_SHARE;
+		s->rate = cut < s->dl_best * PROVEN_SHARE ? cut : s->dl_best * PROVEN_SHARE;
 	if (s->rate < p->cfg.min_pps)
 		s->rate = p->cfg.min_pps;
 	s->ssthresh = s->rate;

@@ -179,23 +179,32 @@ static void test_pace_paths_apart(void **state)
 	p = make(0, 65536);
 	struct pc_addr a1 = v4(0xc6120002), a2 = v4(0xc61200fe), b = v4(0xc6120102);
 	pc_pace_signal(p, &a1, PC_PACE_SIG_ICMP, 1000000);
-	assert_true(pc_pace_path_rate(p, &a2) == PC_PACE_DEFAULT_START / 2);
+	/* straight down to the ICMP budget: 0.8/s for one source address */
+	assert_true(pc_pace_path_rate(p, &a2) == 0.8);
+	assert_true(pc_pace_icmp_since(p, &a2) == 1000000);
+	assert_true(pc_pace_icmp_since(p, &b) == 0);
 	assert_true(pc_pace_path_rate(p, &b) == PC_PACE_DEFAULT_START);
 	struct pc_addr net;
 	unsigned prefix;
 	assert_int_equal(pc_pace_limit(p, &net, &prefix), PC_PACE_ICMP);
 	assert_int_equal(prefix, 24);
 	assert_true(pc_addr_v4(&net) == 0xc6120000);
-	/* a burst of silences within one round is one event */
-	pc_pace_signal(p, &a2, PC_PACE_SIG_ICMP, 1000100);
-	assert_true(pc_pace_path_rate(p, &a1) == PC_PACE_DEFAULT_START / 2);
-	pc_pace_signal(p, &a2, PC_PACE_SIG_ICMP, 1200000);
-	assert_true(pc_pace_path_rate(p, &a1) == PC_PACE_DEFAULT_START / 4);
-	/* down to one probe a second, never zero */
-	for (uint64_t t = 1400000; t < 100000000; t += 200000)
+	/* later silences (tries sent before) do not cut again, and answers
+	 * do not grow it past the budget */
+	for (uint64_t t = 1400000; t < 100000000; t += 200000) {
 		pc_pace_signal(p, &a1, PC_PACE_SIG_ICMP, t);
-	assert_true(pc_pace_path_rate(p, &a1) == PC_PACE_DEFAULT_MIN);
+		if (pc_pace_take(p, &a1, t))
+			pc_pace_answer(p, &a1, 100, t, false, t + 100);
+	}
+	assert_true(pc_pace_path_rate(p, &a1) == 0.8);
 	assert_true(pc_pace_take(p, &a1, 200000000));
+	pc_pace_free(p);
+
+	/* with 64 source addresses, 64 budgets */
+	struct pc_pace_config cfg = {.n_targets = 1, .n_sources = 64};
+	assert_int_equal(pc_pace_new(&cfg, &p), 0);
+	pc_pace_signal(p, &a1, PC_PACE_SIG_ICMP, 1000000);
+	assert_true(pc_pace_path_rate(p, &a1) > 51.1 && pc_pace_path_rate(p, &a1) < 51.3);
 	pc_pace_free(p);
 }
 
