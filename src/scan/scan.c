@@ -28,6 +28,7 @@
 #include "scan/privdrop.h"
 #include "scan/ports.h"
 #include "scan/scan_int.h"
+#include "scan/sources.h"
 #include "scan/targets.h"
 
 #include <errno.h>
@@ -240,6 +241,7 @@ static int pace_init(struct pc_scan_ctx *ctx)
 		struct pc_pace_config cfg = {
 			.max_pps = (double)ctx->opts->max_rate_pps,
 			.n_targets = ctx->n_addrs,
+			.n_sources = (unsigned)ctx->opts->n_sources,
 		};
 		int ret = pc_pace_new(&cfg, &ctx->pace);
 		if (ret < 0)
@@ -647,6 +649,15 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 	r = choose_engines(opts, n_tcp > 0, n_udp > 0, &ops[0], &ops[1], err);
 	if (r < 0)
 		return r;
+	if (opts->n_sources) {
+		if (ops[0] && strcmp(ops[0]->name, "syn") != 0)
+			return pc_error_set(err, PC_EINVAL,
+					    "--source-ip works with the SYN and UDP engines, not "
+					    "--connect");
+		r = pc_scan_sources_check(opts->sources, opts->n_sources, err);
+		if (r < 0)
+			return r;
+	}
 
 	/* engines read the port list from several threads: no lazy build */
 	if (pc_ports_seal((struct pc_ports *)opts->ports) < 0)

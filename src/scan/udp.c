@@ -30,6 +30,7 @@
 #include "scan/pace.h"
 #include "scan/probeloop.h"
 #include "scan/scan.h"
+#include "scan/sources.h"
 #include "scan/syn.h"
 #include "scan/udp_payloads.h"
 
@@ -70,6 +71,12 @@ struct udp_state {
 	struct iovec iov[BATCH];
 	struct mmsghdr msg[BATCH];
 	int fam[BATCH];
+	/* --source-ip: each datagram's source, as IP(V6)_PKTINFO */
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} src_cmsg[BATCH];
+	uint64_t n_queued; /* rotates the source addresses */
 	uint8_t rbuf[RBUF];
 	union {
 		struct cmsghdr align; /* CMSG_* walk it as cmsghdrs */
@@ -369,6 +376,39 @@ static int flush(struct udp_state *s, struct pc_scan_stats *st)
 	return 0;
 }
 
+/* With --source-ip, message i leaves from the next of our addresses of
+ * its family: the kernel sends it from there (the socket is bound to the
+ * wildcard, so the ICMP errors and answers to any of them reach it). */
+static void set_source(struct udp_state *s, unsigned i, int family)
+{
+	const struct pc_scan_opts *o = pc_scan_ctx_opts(s->ctx);
+	const struct pc_addr *src =
+		pc_scan_sources_pick(o->sources, o->n_sources, family, s->n_queued++);
+	if (!src)
+		return;
+	struct msghdr *mh = &s->msg[i].msg_hdr;
+	memset(&s->src_cmsg[i], 0, sizeof(s->src_cmsg[i]));
+	mh->msg_control = s->src_cmsg[i].buf;
+	struct cmsghdr *c = (struct cmsghdr *)s->src_cmsg[i].buf;
+	if (family == AF_INET) {
+		struct in_pktinfo pi = {0};
+		memcpy(&pi.ipi_spec_dst, src->bytes, 4);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = {0};
+		memcpy(&pi.ipi6_addr, src->bytes, 16);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
+}
+
 static bool queue_probe(struct udp_state *s, const struct pc_addr *dst, uint16_t port)
 {
 	int fi = dst->family == AF_INET ? 0 : 1;
@@ -387,6 +427,7 @@ static bool queue_probe(struct udp_state *s, const struct pc_addr *dst, uint16_t
 	s->msg[i].msg_hdr.msg_namelen = (socklen_t)sl;
 	s->msg[i].msg_hdr.msg_iov = &s->iov[i];
 	s->msg[i].msg_hdr.msg_iovlen = 1;
+	set_source(s, i, dst->family);
 	s->fam[i] = dst->family;
 	s->loop.n_batch++;
 	return true;
