@@ -420,7 +420,10 @@ void pc_pace_answer(struct pc_pace *p, const struct pc_addr *addr, uint64_t rtt_
 	}
 	if (retried) {
 		s->lossy = true;
-		s->retry_answered++;
+		/* no more answers than re-sends (an engine that does not
+		 * report its re-sends: the yield stays unknown) */
+		if (s->retry_answered < s->retry_sent)
+			s->retry_answered++;
 	}
 	path_epoch_end(p, s, now_us);
 	pthread_mutex_unlock(&p->lock);

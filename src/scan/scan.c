@@ -347,8 +347,14 @@ void pc_scan_limit_text(const struct pc_scan_stats *st, char *buf, size_t len)
 		return;
 	}
 	char a[PC_ADDR_STRLEN];
-	snprintf(buf, len, "limited by %s on %s/%u", pc_pace_limit_name(l),
-		 pc_addr_format(&st->limit_net, a, sizeof(a)), st->limit_prefix);
+	pc_addr_format(&st->limit_net, a, sizeof(a));
+	unsigned host = st->limit_net.family == AF_INET ? 32 : 128;
+	if (l == PC_PACE_ICMP && st->limit_prefix == host) {
+		/* the target's own ICMP budget: name the host */
+		snprintf(buf, len, "limited by icmp rate on %s", a);
+		return;
+	}
+	snprintf(buf, len, "limited by %s on %s/%u", pc_pace_limit_name(l), a, st->limit_prefix);
 }
 
 /* ---- results ---- */
