@@ -66,6 +66,8 @@
 #define DELIVERED_SHARE 0.9 /* a model cut: this share of the delivery rate */
 #define PROVEN_SHARE 0.5    /* ... and never under this share of the best */
 #define LOSS_CAP 0.8         /* after a loss cut: this share of the best, at most */
+#define LOSS_CAP_QUEUE 0.95  /* ... on a path that showed a queue first */
+#define FAST_START 4         /* slow start's factor while every answer is back at once */
 #define RTO_MIN_US 200000     /* a try waits at least this long ... */
 #define RTO_SAMPLES 16       /* ... and the full timeout until this many RTTs */
 #define ICMP_PEER_PPS 1.0    /* Linux: one error a second per peer after the burst */
@@ -100,6 +102,7 @@ struct path {
 	uint64_t epoch_min_rtt_us; /* smallest RTT of the epoch (0: none) */
 	bool lossy;                /* an answer ever needed a retry */
 	bool loss_cut;             /* it was cut for loss: grows to LOSS_CAP at most */
+	bool queued;               /* its RTT once rose (a queue: a link, not a policer) */
 	uint64_t icmp_us;          /* when its ICMP budget was found (0: not) */
 	enum pc_pace_limit why;
 };
@@ -288,6 +291,8 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 	/* a standing queue raises even the smallest RTT of the epoch; our
 	 * own scheduling delays (a loaded machine) raise only some samples */
 	bool judged = s->answers >= RTT_MIN;
+	if (judged && s->epoch_min_rtt_us > 2 * s->min_rtt_us + RTT_SLACK_US / 4)
+		s->queued = true;
 	if (judged && s->epoch_min_rtt_us > 2 * s->min_rtt_us + RTT_SLACK_US) {
 		cut_path(p, s, CUT, PC_PACE_RTT, true, now);
 		return;
@@ -308,11 +313,19 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 		 * path last broke per second (loss shows a timeout late: a
 		 * faster climb would overshoot before it is seen) */
 		double step = s->rate < s->ssthresh ? s->rate : s->ssthresh * secs;
+		/* the first slow start, while every answer comes back at once
+		 * at the base RTT (a LAN): four times a round, not twice; a
+		 * clean -p- reaches the machine's ceiling in 40 ms, not 90 */
+		if (s->ssthresh >= RATE_MAX && s->answers * 10 >= s->sent * 9 && judged &&
+		    s->epoch_min_rtt_us <= 2 * s->min_rtt_us + RTT_SLACK_US / 20)
+			step = s->rate * (FAST_START - 1);
 		double grown = s->rate + (step < 1 ? 1 : step);
 		/* a path that lost answers at a rate (a policer: its loss grows
 		 * with the rate) stays under the answers per second it has
-		 * proven it carries, so that its re-sends are answered */
-		double cap = s->dl_best * LOSS_CAP;
+		 * proven it carries, so that its re-sends are answered; one
+		 * whose RTT rose first (a link's queue, that warns before it
+		 * drops) nearer to it */
+		double cap = s->dl_best * (s->queued ? LOSS_CAP_QUEUE : LOSS_CAP);
 		if (s->loss_cut && grown > cap)
 			grown = s->rate > cap ? s->rate : cap;
 		/* a target that limits its ICMP errors: at most its budget */
@@ -333,7 +346,10 @@ static void total_epoch_end(struct pc_pace *p, uint64_t now)
 		return;
 	double secs = (double)(now - p->total_epoch_us) / 1e6;
 	if ((double)p->total_sent >= p->total * secs * 0.5) {
-		double step = p->total < p->total_ssthresh ? p->total : p->total_ssthresh / 16;
+		/* never cut: as fast as the fastest path's start */
+		double step = p->total < p->total_ssthresh
+				      ? p->total * (p->total_ssthresh >= RATE_MAX ? FAST_START - 1 : 1)
+				      : p->total_ssthresh / 16;
 		p->total += step;
 	}
 	if (p->cfg.max_pps > 0 && p->total >= p->cfg.max_pps) {
