@@ -12,31 +12,44 @@
  * IPv6 /64) starts at start_pps and lives in epochs of max(10 ms, 2 x its
  * smallest RTT). At the end of an epoch in which it used at least half its
  * rate:
- *  - slow start (rate below ssthresh): the rate doubles;
+ *  - slow start (rate below ssthresh): the rate doubles (x4 in the first
+ *    slow start while at least 90 % of the epoch's probes came back at the
+ *    base RTT: a LAN reaches the machine's ceiling in 40 ms, not 90);
  *  - congestion avoidance: it grows by ssthresh per second
  *    (linear, scaled to the rate where the path last broke; not faster, because
  *    loss shows only a timeout late);
  *  - slow start ends without a cut when the epoch's smallest RTT passes
  *    twice the base plus 5 ms (a queue beginning, as TCP's HyStart).
- * It is cut (rate x 0.7, and no higher than the answers per second the
- * path delivered lately - the best of the last 100 ms window and the open
- * one - ssthresh = the new rate) when:
- *  - more than 10 % of the answers (judged over at least 200) needed a retry:
+ * It is cut (rate x 0.7, and no higher than 0.9x the answers per second
+ * the path delivered lately - the best of the last 100 ms window and the
+ * open one - but not under half the best window it ever delivered, so
+ * that late answers cannot cut a low rate down to nothing; ssthresh = the
+ * new rate) when:
+ *  - more than 15 % of the answers (judged over at least 200) needed a retry:
  *    loss that silence from filtering cannot fake, because the port did
- *    answer in the end;
+ *    answer in the end. A path cut for loss then grows to 0.8x its best
+ *    delivery rate at most (0.95x if its RTT rose first: a link's queue,
+ *    not a policer, whose loss grows with the rate without warning), so
+ *    that its re-sends are answered;
  *  - the smallest RTT of the epoch (at least 8 answers) exceeds twice the
  *    smallest RTT ever seen on the path plus 20 ms: a queue is building in
  *    front of a slow link (a standing queue delays every answer; our own
  *    scheduling delays on a loaded machine delay only some, so the
  *    epoch's minimum ignores them);
- *  - the target rate-limits its ICMP errors (x 0.5, UDP): the closed ports
- *    it leaves silent would be reported open|filtered.
+ *  - the target rate-limits its ICMP errors (UDP): the path drops at once
+ *    to the budget, 0.8/s per source address (Linux allows one error a
+ *    second per peer after a burst of 6) and never grows past it: the
+ *    closed ports it leaves silent would be reported open|filtered.
+ * It also keeps an RFC 6298 estimate of the RTT (on unretried answers,
+ * Karn) for the per-path try timeout, and counts re-sends and the answers
+ * they bring, so the loop retries a policed path's silence more.
  * A cut only counts once per round: answers to probes sent before the
  * last cut cannot cut again (they tell of the old rate), as TCP reacts
  * once per window.
  *
  * The total (what scan.c's token bucket hands out, the sum over paths)
- * starts at 10,000/s, doubles per 10 ms epoch it is used and is halved
+ * starts at 10,000/s, grows x4 per 10 ms epoch it is used until its first
+ * cut (then doubles) and is halved
  * when our own side overflows (a full send buffer, capture drops); it
  * never exceeds the ceiling (--max-rate).
  *

@@ -42,14 +42,13 @@ static int append(const struct pc_addr *a, struct pc_addr **list, size_t *n, siz
 	return 0;
 }
 
-int pc_scan_sources_parse(const char *spec, struct pc_addr **list, size_t *n,
-			  struct pc_error *err)
+int pc_scan_sources_parse(const char *spec, struct pc_addr **list, size_t *n, struct pc_error *err)
 {
 	char buf[2 * PC_ADDR_STRLEN];
 	size_t len = strlen(spec);
 	if (len == 0 || len >= sizeof(buf))
-		return pc_error_set(err, PC_EINVAL, "--source-ip '%.64s': expected ADDR, A-B or CIDR",
-				    spec);
+		return pc_error_set(err, PC_EINVAL,
+		                    "--source-ip '%.64s': expected ADDR, A-B or CIDR", spec);
 	memcpy(buf, spec, len + 1);
 	struct pc_addr lo, hi;
 	char *dash = strchr(buf, '-'), *slash = strchr(buf, '/');
@@ -58,9 +57,9 @@ int pc_scan_sources_parse(const char *spec, struct pc_addr **list, size_t *n,
 		if (pc_addr_parse(buf, &lo) < 0 || pc_addr_parse(dash + 1, &hi) < 0 ||
 		    lo.family != hi.family || pc_addr_compare(&lo, &hi) > 0)
 			return pc_error_set(err, PC_EINVAL,
-					    "--source-ip '%s': expected A-B, two addresses of one "
-					    "family, A first",
-					    spec);
+			                    "--source-ip '%s': expected A-B, two addresses of one "
+			                    "family, A first",
+			                    spec);
 	} else if (slash && !dash) {
 		*slash = '\0';
 		char *end = NULL;
@@ -69,7 +68,7 @@ int pc_scan_sources_parse(const char *spec, struct pc_addr **list, size_t *n,
 		if (pc_addr_parse(buf, &lo) < 0 || !end || *end || end == slash + 1 || errno ||
 		    prefix < 0 || prefix > (long)addr_len(&lo) * 8)
 			return pc_error_set(err, PC_EINVAL,
-					    "--source-ip '%s': expected ADDR/PREFIX", spec);
+			                    "--source-ip '%s': expected ADDR/PREFIX", spec);
 		hi = lo;
 		unsigned bits = (unsigned)prefix;
 		for (unsigned i = 0; i < addr_len(&lo); i++) {
@@ -81,11 +80,11 @@ int pc_scan_sources_parse(const char *spec, struct pc_addr **list, size_t *n,
 	} else if (!slash && !dash) {
 		if (pc_addr_parse(buf, &lo) < 0)
 			return pc_error_set(err, PC_EINVAL,
-					    "--source-ip '%s': not an IPv4 or IPv6 address", spec);
+			                    "--source-ip '%s': not an IPv4 or IPv6 address", spec);
 		hi = lo;
 	} else {
 		return pc_error_set(err, PC_EINVAL, "--source-ip '%s': expected ADDR, A-B or CIDR",
-				    spec);
+		                    spec);
 	}
 	size_t cap = *n; /* the list is exactly n long so far: grow from there */
 	struct pc_addr a = lo;
@@ -93,7 +92,7 @@ int pc_scan_sources_parse(const char *spec, struct pc_addr **list, size_t *n,
 		int r = append(&a, list, n, &cap);
 		if (r == PC_ETOOBIG)
 			return pc_error_set(err, r, "--source-ip: more than %d addresses",
-					    PC_SCAN_SOURCES_MAX);
+			                    PC_SCAN_SOURCES_MAX);
 		if (r < 0)
 			return pc_error_set(err, r, "out of memory");
 		if (pc_addr_equal(&a, &hi) || !addr_next(&a))
@@ -120,23 +119,23 @@ int pc_scan_sources_check(const struct pc_addr *list, size_t n, struct pc_error 
 		int fd = socket(list[i].family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return pc_error_set(err, PC_EINVAL, "--source-ip: no %s socket: %s",
-					    list[i].family == AF_INET ? "IPv4" : "IPv6",
-					    strerror(errno));
+			                    list[i].family == AF_INET ? "IPv4" : "IPv6",
+			                    strerror(errno));
 		int r = bind(fd, (struct sockaddr *)&ss, (socklen_t)sl);
 		int e = errno;
 		close(fd);
 		if (r < 0) {
 			char a[PC_ADDR_STRLEN];
 			return pc_error_set(err, PC_EINVAL,
-					    "--source-ip %s: not an address of this host (%s)",
-					    pc_addr_format(&list[i], a, sizeof(a)), strerror(e));
+			                    "--source-ip %s: not an address of this host (%s)",
+			                    pc_addr_format(&list[i], a, sizeof(a)), strerror(e));
 		}
 	}
 	return 0;
 }
 
 const struct pc_addr *pc_scan_sources_pick(const struct pc_addr *list, size_t n, int family,
-					   uint64_t i)
+                                           uint64_t i)
 {
 	/* the list is IPv4 first (parse): find where IPv6 begins */
 	size_t lo = 0, hi = n;

@@ -24,8 +24,7 @@
  * CIDR) to *list (n so far, grown with realloc; the caller frees it).
  * 0, PC_EINVAL (bad spec; err says why) or PC_ETOOBIG (over
  * PC_SCAN_SOURCES_MAX in all) or PC_ENOMEM. */
-int pc_scan_sources_parse(const char *spec, struct pc_addr **list, size_t *n,
-			  struct pc_error *err);
+int pc_scan_sources_parse(const char *spec, struct pc_addr **list, size_t *n, struct pc_error *err);
 
 /* Each address must be one of this host's: a UDP socket can bind to it.
  * 0 or PC_EINVAL naming the first that is not. */
@@ -35,6 +34,6 @@ int pc_scan_sources_check(const struct pc_addr *list, size_t n, struct pc_error 
  * that family; NULL when there is none of it (the kernel's choice then).
  * list must come from pc_scan_sources_parse (IPv4 first). */
 const struct pc_addr *pc_scan_sources_pick(const struct pc_addr *list, size_t n, int family,
-					   uint64_t i);
+                                           uint64_t i);
 
 #endif
