@@ -14,7 +14,8 @@
  * rate:
  *  - slow start (rate below ssthresh): the rate doubles (x4 in the first
  *    slow start while at least 90 % of the epoch's probes came back at the
- *    base RTT: a LAN reaches the machine's ceiling in 40 ms, not 90);
+ *    base RTT, in rounds as short as 2 ms once a round holds 16 probes: a
+ *    LAN reaches the machine's ceiling in ~15 ms, not 90);
  *  - congestion avoidance: it grows by ssthresh per second
  *    (linear, scaled to the rate where the path last broke; not faster, because
  *    loss shows only a timeout late);
@@ -28,9 +29,10 @@
  *  - more than 15 % of the answers (judged over at least 200) needed a retry:
  *    loss that silence from filtering cannot fake, because the port did
  *    answer in the end. A path cut for loss then grows to 0.8x its best
- *    delivery rate at most (0.95x if its RTT rose first: a link's queue,
- *    not a policer, whose loss grows with the rate without warning), so
- *    that its re-sends are answered;
+ *    delivery rate at most (its best itself if its RTT rose first: a
+ *    link's queue, which the RTT signal guards, not a policer, whose loss
+ *    grows with the rate without warning), so that its re-sends are
+ *    answered;
  *  - the smallest RTT of the epoch (at least 8 answers) exceeds twice the
  *    smallest RTT ever seen on the path plus 20 ms: a queue is building in
  *    front of a slow link (a standing queue delays every answer; our own
@@ -48,8 +50,8 @@
  * once per window.
  *
  * The total (what scan.c's token bucket hands out, the sum over paths)
- * starts at 10,000/s, grows x4 per 10 ms epoch it is used until its first
- * cut (then doubles) and is halved
+ * starts at 10,000/s, grows x4 per 2 ms epoch it is used until its first
+ * cut (then doubles per 10 ms) and is halved
  * when our own side overflows (a full send buffer, capture drops); it
  * never exceeds the ceiling (--max-rate).
  *
@@ -79,7 +81,8 @@
 #define DELIVERED_SHARE 0.9 /* a model cut: this share of the delivery rate */
 #define PROVEN_SHARE 0.5    /* ... and never under this share of the best */
 #define LOSS_CAP 0.8         /* after a loss cut: this share of the best, at most */
-#define LOSS_CAP_QUEUE 0.95  /* ... on a path that showed a queue first */
+#define LOSS_CAP_QUEUE 1.0   /* ... on a path that showed a queue first */
+#define FAST_EPOCH_US 2000   /* the shortest round of that start */
 #define FAST_START 4         /* slow start's factor while every answer is back at once */
 #define RTO_MIN_US 200000     /* a try waits at least this long ... */
 #define RTO_SAMPLES 16       /* ... and the full timeout until this many RTTs */
@@ -116,6 +119,7 @@ struct path {
 	bool lossy;                /* an answer ever needed a retry */
 	bool loss_cut;             /* it was cut for loss: grows to LOSS_CAP at most */
 	bool queued;               /* its RTT once rose (a queue: a link, not a policer) */
+	bool fast;                 /* its last round grew x4 (all back at once) */
 	uint64_t icmp_us;          /* when its ICMP budget was found (0: not) */
 	enum pc_pace_limit why;
 };
@@ -265,7 +269,18 @@ static void cut_path(struct pc_pace *p, struct path *s, double factor, enum pc_p
 static uint64_t path_epoch(const struct path *s)
 {
 	uint64_t e = 2 * s->min_rtt_us;
-	return e > EPOCH_MIN_US ? e : EPOCH_MIN_US;
+	/* the first slow start on a path that answers at once (a LAN) need
+	 * not wait 10 ms a round: as soon as a round holds 16 probes and two
+	 * RTTs, at least 2 ms (a clean -p- reaches the ceiling in ~15 ms) */
+	uint64_t floor = EPOCH_MIN_US;
+	if (s->ssthresh >= RATE_MAX && s->fast) {
+		floor = s->rate > 0 ? (uint64_t)(16e6 / s->rate) : EPOCH_MIN_US;
+		if (floor < FAST_EPOCH_US)
+			floor = FAST_EPOCH_US;
+		if (floor > EPOCH_MIN_US)
+			floor = EPOCH_MIN_US;
+	}
+	return e > floor ? e : floor;
 }
 
 /* What one target's ICMP errors allow: Linux's per-peer refill (one per
@@ -329,8 +344,9 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 		/* the first slow start, while every answer comes back at once
 		 * at the base RTT (a LAN): four times a round, not twice; a
 		 * clean -p- reaches the machine's ceiling in 40 ms, not 90 */
-		if (s->ssthresh >= RATE_MAX && s->answers * 10 >= s->sent * 9 && judged &&
-		    s->epoch_min_rtt_us <= 2 * s->min_rtt_us + RTT_SLACK_US / 20)
+		s->fast = s->ssthresh >= RATE_MAX && s->answers * 10 >= s->sent * 9 && judged &&
+			  s->epoch_min_rtt_us <= 2 * s->min_rtt_us + RTT_SLACK_US / 20;
+		if (s->fast)
 			step = s->rate * (FAST_START - 1);
 		double grown = s->rate + (step < 1 ? 1 : step);
 		/* a path that lost answers at a rate (a policer: its loss grows
@@ -355,7 +371,8 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 
 static void total_epoch_end(struct pc_pace *p, uint64_t now)
 {
-	if (now - p->total_epoch_us < EPOCH_MIN_US)
+	/* never cut: rounds as short as the fastest path's start */
+	if (now - p->total_epoch_us < (p->total_ssthresh >= RATE_MAX ? FAST_EPOCH_US : EPOCH_MIN_US))
 		return;
 	double secs = (double)(now - p->total_epoch_us) / 1e6;
 	if ((double)p->total_sent >= p->total * secs * 0.5) {
