@@ -390,23 +390,17 @@ static void set_source(struct udp_state *s, unsigned i, int family)
 	memset(&s->src_cmsg[i], 0, sizeof(s->src_cmsg[i]));
 	mh->msg_control = s->src_cmsg[i].buf;
 	struct cmsghdr *c = (struct cmsghdr *)s->src_cmsg[i].buf;
-	if (family == AF_INET) {
-		struct in_pktinfo pi = {0};
-		memcpy(&pi.ipi_spec_dst, src->bytes, 4);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-	} else {
-		struct in6_pktinfo pi = {0};
-		memcpy(&pi.ipi6_addr, src->bytes, 16);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-	}
+	struct in_pktinfo pi4 = {0};
+	struct in6_pktinfo pi6 = {0};
+	memcpy(&pi4.ipi_spec_dst, src->bytes, 4);
+	memcpy(&pi6.ipi6_addr, src->bytes, 16);
+	bool v4 = family == AF_INET;
+	size_t len = v4 ? sizeof(pi4) : sizeof(pi6);
+	c->cmsg_level = v4 ? IPPROTO_IP : IPPROTO_IPV6;
+	c->cmsg_type = v4 ? IP_PKTINFO : IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), v4 ? (const void *)&pi4 : (const void *)&pi6, len);
+	mh->msg_controllen = CMSG_SPACE(len);
 }
 
 static bool queue_probe(struct udp_state *s, const struct pc_addr *dst, uint16_t port)
