@@ -23,9 +23,13 @@
  * looks silent, so open|filtered may include closed ports when many ports
  * of one host are probed quickly; the run says so in a warning when a host
  * sent at least a full burst of port-unreachables and left other ports
- * silent (a per-host tally, bounded at 32,768 hosts). Retries, spaced by --timeout, recover some;
- * exact closed sets on many ports need a rate of about one probe per
- * second per host, as nmap's -sU slows to.
+ * silent (a per-host tally, bounded at 32,768 hosts). Under the adaptive
+ * pace that pattern is a signal (cb_unanswered): the host's path drops to
+ * its ICMP budget (pace.c) and a silent probe there gets another try once
+ * it is paced to it (probeloop.c), so closed sets are exact; --source-ip
+ * (set_source) multiplies the budget by the number of our addresses.
+ * Under a fixed --rate, retries spaced by --timeout recover some, and the
+ * warning stays.
  */
 #include "scan/pace.h"
 #include "scan/probeloop.h"
