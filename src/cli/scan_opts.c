@@ -4,6 +4,7 @@
 #include "cli/scan_opts.h"
 #include "probe/probe.h"
 #include "scan/ports.h"
+#include "scan/sources.h"
 #include "scan/targets.h"
 
 #include <math.h>
@@ -30,6 +31,7 @@ enum {
 	O_RETRIES,
 	O_TIMEOUT,
 	O_COOLDOWN,
+	O_SOURCE_IP,
 };
 
 const struct option pc_cli_scan_longopts[] = {
@@ -51,6 +53,7 @@ const struct option pc_cli_scan_longopts[] = {
 	{"retries", required_argument, NULL, O_RETRIES},
 	{"timeout", required_argument, NULL, O_TIMEOUT},
 	{"cooldown", required_argument, NULL, O_COOLDOWN},
+	{"source-ip", required_argument, NULL, O_SOURCE_IP},
 	{NULL, 0, NULL, 0},
 };
 
@@ -103,8 +106,11 @@ void pc_cli_scan_free(struct pc_cli_scan *s)
 {
 	pc_targets_free(s->targets);
 	pc_ports_free(s->ports);
+	free(s->sources);
 	s->targets = NULL;
 	s->ports = NULL;
+	s->sources = NULL;
+	s->n_sources = 0;
 }
 
 static int fail(struct pc_cli *cli, const struct pc_error *err)
@@ -183,6 +189,12 @@ int pc_cli_scan_option(struct pc_cli *cli, struct pc_cli_scan *s, int code, cons
 						       "0 = no limit), not '%s'",
 						  arg);
 		s->opts.rate_pps = v ? v : PC_SCAN_RATE_UNLIMITED;
+		return 0;
+	case O_SOURCE_IP:
+		if (pc_scan_sources_parse(arg, &s->sources, &s->n_sources, &err) < 0)
+			return fail(cli, &err);
+		s->opts.sources = s->sources;
+		s->opts.n_sources = s->n_sources;
 		return 0;
 	case O_MAX_RATE:
 		if (!pc_cli_parse_uint(arg, 1, 100000000, &v))

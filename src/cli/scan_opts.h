@@ -24,6 +24,8 @@ struct pc_cli_scan {
 	struct pc_targets *targets;
 	struct pc_ports *ports;
 	struct pc_scan_opts opts;
+	struct pc_addr *sources; /* --source-ip, IPv4 first */
+	size_t n_sources;
 	bool list_targets;
 	bool allow_public;
 	bool have_targets;  /* a target, -iL or nothing at all */
@@ -50,6 +52,9 @@ struct pc_cli_scan {
 	"  --retries N       re-sends of an unanswered probe (default 1)\n" \
 	"  --timeout MS      wait per probe (default 1000)\n" \
 	"  --cooldown MS     wait for late replies after the last probe (SYN, UDP)\n" \
+	"  --source-ip SPEC  send SYN and UDP probes from these addresses of this\n" \
+	"                    host, in turn (ADDR, A-B or CIDR; repeatable): each\n" \
+	"                    has its own share of a target's ICMP error budget\n" \
 	"Order and output:\n" \
 	"  --seed N          permutation seed (same seed, same order)\n" \
 	"  --shard I/N       scan only part I of N (disjoint parts, union is all)\n" \

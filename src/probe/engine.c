@@ -4,7 +4,10 @@
  *
  * One thread, one epoll set, at most `parallel` endpoints in flight and
  * `host_inflight` per address (per network namespace for host records),
- * hosts taking turns.
+ * hosts taking turns, and each job's start paced by the scan engines'
+ * adaptive pacer (scan/pace.h: per host path, its rate grows while
+ * handshakes come back and is cut when their round trips rise), so a slow
+ * link is not flooded with connection attempts.
  * Each endpoint is a job that walks a plan:
  *
  *   1. the probes whose port list holds this port (a banner probe there
@@ -163,19 +166,35 @@ int pc_probe_run(struct pc_snapshot *snap, const struct pc_probe_run_opts *opts,
 	for (size_t k = 0; k < e.n_jobs; k++)
 		e.free_slots[e.n_free++] = (uint32_t)(e.n_jobs - 1 - k);
 
+	struct pc_pace_config pace_cfg = {.n_targets = snap->n_endpoints};
+	if (pc_pace_new(&pace_cfg, &e.pace) < 0) {
+		ret = pc_error_set(err, PC_ENOMEM, "probe: out of memory");
+		goto out;
+	}
 	for (;;) {
-		/* fill free slots: hosts take turns, each under its limit */
-		size_t ep;
-		while (e.n_free && pc_probe_sched_next(&e.sched, &ep))
-			job_start(&e, &e.jobs[e.free_slots[--e.n_free]], ep);
-		if (e.active == 0) {
-			if (e.sched.ring_n == 0)
+		/* fill free slots: hosts take turns, each under its limit and
+		 * its path's pace */
+		bool paced = false;
+		while (e.n_free && (e.has_held || pc_probe_sched_next(&e.sched, &e.held))) {
+			e.has_held = true;
+			struct pc_addr a;
+			pc_probe_sched_addr(&snap->endpoints[e.held], &a);
+			if (!pc_pace_take(e.pace, &a, (uint64_t)(pc_monotonic_ms() * 1000.0))) {
+				paced = true;
+				break;
+			}
+			e.has_held = false;
+			job_start(&e, &e.jobs[e.free_slots[--e.n_free]], e.held);
+		}
+		if (e.active == 0 && !paced) {
+			if (e.sched.ring_n == 0 && !e.has_held)
 				break; /* nothing in flight, nothing that may start */
 			continue;
 		}
 
 		double now = pc_monotonic_ms();
-		double soonest = now + 1000, key;
+		/* held back by the pace: its next token is near */
+		double soonest = now + (paced ? 1 : 1000), key;
 		uint32_t first;
 		if (pc_heap_top(&e.deadlines, &first, &key) && key < soonest)
 			soonest = key;
@@ -220,6 +239,7 @@ out:
 	free(due);
 	pc_heap_free(&e.deadlines);
 	pc_probe_sched_free(&e.sched);
+	pc_pace_free(e.pace);
 	pc_tls_ctx_free(e.tls_ctx);
 	if (e.epfd >= 0)
 		close(e.epfd);

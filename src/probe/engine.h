@@ -29,6 +29,7 @@
 #include "core/hostmap.h"
 #include "probe/probe_ops.h"
 #include "probe/tls.h"
+#include "scan/pace.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -107,6 +108,7 @@ struct job {
 
 	double deadline;
 	double budget_end;
+	double connect_ms; /* when its connection was opened (the pacer's RTT) */
 	size_t read_total;
 	unsigned silent;
 	bool connected_once;
@@ -154,6 +156,12 @@ struct engine {
 	const struct pc_probe_ops *probes[MAX_PROBES];
 	size_t n_probes;
 	int tls_index;
+	/* the adaptive pacer of the scan engines (scan/pace.h): a job starts
+	 * when its host's path has a token, and each handshake's round trip
+	 * feeds the path; a job the pace holds back waits as `held` */
+	struct pc_pace *pace;
+	size_t held;
+	bool has_held;
 };
 
 static inline const struct pc_probe_ops *op(struct engine *e, size_t i)

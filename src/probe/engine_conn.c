@@ -88,6 +88,7 @@ int pc_probe_conn_open(struct engine *e, struct job *j)
 		return r;
 	}
 	j->conn = j->udp ? CONN_READY : CONN_CONNECTING;
+	j->connect_ms = pc_monotonic_ms();
 	j->clean = true;
 	j->got_first_cipher = false;
 	pc_probe_conn_watch(e, j, j->udp ? EPOLLIN : EPOLLOUT, true);

@@ -346,6 +346,13 @@ void pc_probe_on_connected(struct engine *e, struct job *j)
 		return;
 	}
 	j->connected_once = true;
+	if (e->pace) {
+		/* a completed handshake: its round trip tells the path's pace */
+		double now = pc_monotonic_ms();
+		double rtt = now - j->connect_ms;
+		pc_pace_answer(e->pace, &j->addr, rtt > 0 ? (uint64_t)(rtt * 1000.0) : 1,
+			       (uint64_t)(j->connect_ms * 1000.0), false, (uint64_t)(now * 1000.0));
+	}
 	pc_probe_conn_watch(e, j, EPOLLIN, false);
 	if (j->tls_mode || j->act == ACT_TLS_DETECT) {
 		j->ssl = pc_tls_new(e->tls_ctx);

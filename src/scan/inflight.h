@@ -27,6 +27,7 @@ struct pc_inflight_entry {
 	bool done;     /* reported; waits for its deadline to leave */
 	uint8_t waits; /* rounds spent waiting for the next hop (ARP) */
 	uint64_t sent_us, deadline_us;
+	uint64_t first_us; /* its first send: the pacer judges an answer by it */
 };
 
 struct pc_inflight;

@@ -12,31 +12,46 @@
  * IPv6 /64) starts at start_pps and lives in epochs of max(10 ms, 2 x its
  * smallest RTT). At the end of an epoch in which it used at least half its
  * rate:
- *  - slow start (rate below ssthresh): the rate doubles;
+ *  - slow start (rate below ssthresh): the rate doubles (x4 in the first
+ *    slow start while at least 90 % of the epoch's probes came back at the
+ *    base RTT, in rounds as short as 2 ms once a round holds 16 probes: a
+ *    LAN reaches the machine's ceiling in ~15 ms, not 90);
  *  - congestion avoidance: it grows by ssthresh per second
  *    (linear, scaled to the rate where the path last broke; not faster, because
  *    loss shows only a timeout late);
  *  - slow start ends without a cut when the epoch's smallest RTT passes
  *    twice the base plus 5 ms (a queue beginning, as TCP's HyStart).
- * It is cut (rate x 0.7, and no higher than the answers per second the
- * path delivered lately - the best of the last 100 ms window and the open
- * one - ssthresh = the new rate) when:
- *  - more than 10 % of the answers (judged over at least 200) needed a retry:
+ * It is cut (rate x 0.7, and no higher than 0.9x the answers per second
+ * the path delivered lately - the best of the last 100 ms window and the
+ * open one - but not under half the best window it ever delivered, so
+ * that late answers cannot cut a low rate down to nothing; ssthresh = the
+ * new rate) when:
+ *  - more than 15 % of the answers (judged over at least 200) needed a retry:
  *    loss that silence from filtering cannot fake, because the port did
- *    answer in the end;
+ *    answer in the end. A path cut for loss then grows to 0.8x its best
+ *    delivery rate at most (its best itself if its RTT rose first: a
+ *    link's queue, which the RTT signal guards, not a policer, whose loss
+ *    grows with the rate without warning), so that its re-sends are
+ *    answered;
  *  - the smallest RTT of the epoch (at least 8 answers) exceeds twice the
  *    smallest RTT ever seen on the path plus 20 ms: a queue is building in
  *    front of a slow link (a standing queue delays every answer; our own
  *    scheduling delays on a loaded machine delay only some, so the
  *    epoch's minimum ignores them);
- *  - the target rate-limits its ICMP errors (x 0.5, UDP): the closed ports
- *    it leaves silent would be reported open|filtered.
+ *  - the target rate-limits its ICMP errors (UDP): the path drops at once
+ *    to the budget, 0.8/s per source address (Linux allows one error a
+ *    second per peer after a burst of 6) and never grows past it: the
+ *    closed ports it leaves silent would be reported open|filtered.
+ * It also keeps an RFC 6298 estimate of the RTT (on unretried answers,
+ * Karn) for the per-path try timeout, and counts re-sends and the answers
+ * they bring, so the loop retries a policed path's silence more.
  * A cut only counts once per round: answers to probes sent before the
  * last cut cannot cut again (they tell of the old rate), as TCP reacts
  * once per window.
  *
  * The total (what scan.c's token bucket hands out, the sum over paths)
- * starts at 10,000/s, doubles per 10 ms epoch it is used and is halved
+ * starts at 10,000/s, grows x4 per 2 ms epoch it is used until its first
+ * cut (then doubles per 10 ms) and is halved
  * when our own side overflows (a full send buffer, capture drops); it
  * never exceeds the ceiling (--max-rate).
  *
@@ -63,6 +78,18 @@
 #define DELIVERY_US 100000
 #define RTT_SLACK_US 20000
 #define CUT 0.7
+#define DELIVERED_SHARE 0.9 /* a model cut: this share of the delivery rate */
+#define PROVEN_SHARE 0.5    /* ... and never under this share of the best */
+#define LOSS_CAP 0.8         /* after a loss cut: this share of the best, at most */
+#define LOSS_CAP_QUEUE 1.0   /* ... on a path that showed a queue first */
+#define FAST_EPOCH_US 2000   /* the shortest round of that start */
+#define FAST_START 4         /* slow start's factor while every answer is back at once */
+#define RTO_MIN_US 200000     /* a try waits at least this long ... */
+#define RTO_SAMPLES 16       /* ... and the full timeout until this many RTTs */
+#define ICMP_PEER_PPS 1.0    /* Linux: one error a second per peer after the burst */
+#define ICMP_SHARE 0.8       /* of it, paced to */
+#define RETRY_WINDOW 512    /* re-sends judged together (then halved) */
+#define RETRY_YIELD 10      /* per cent of re-sends answered: still worth it */
 #define RATE_MAX 1e8
 
 struct path {
@@ -71,6 +98,8 @@ struct path {
 	double rate, ssthresh, tokens;
 	uint64_t refill_us;
 	uint64_t min_rtt_us, srtt_us;
+	uint64_t rto_srtt_us, rto_var_us; /* Karn: unretried answers only */
+	uint32_t rto_samples;
 	uint64_t epoch_us; /* start of the current epoch */
 	uint64_t cut_us;   /* last cut: older probes cannot cut again */
 	uint32_t sent, answers, retried;
@@ -82,8 +111,16 @@ struct path {
 	uint32_t delivered; /* answers in the open window, old probes' too */
 	uint64_t dl_us;     /* start of the open delivery window */
 	double dl_last;     /* the last full window's answers per second */
+	double dl_best;     /* the best full window: what the path has proven */
+	/* re-sends and the answers they brought, halved as they grow: whether
+	 * retries still bring answers (a policer dropped some, not a filter) */
+	uint32_t retry_sent, retry_answered;
 	uint64_t epoch_min_rtt_us; /* smallest RTT of the epoch (0: none) */
 	bool lossy;                /* an answer ever needed a retry */
+	bool loss_cut;             /* it was cut for loss: grows to LOSS_CAP at most */
+	bool queued;               /* its RTT once rose (a queue: a link, not a policer) */
+	bool fast;                 /* its last round grew x4 (all back at once) */
+	uint64_t icmp_us;          /* when its ICMP budget was found (0: not) */
 	enum pc_pace_limit why;
 };
 
@@ -201,9 +238,18 @@ static void cut_path(struct pc_pace *p, struct path *s, double factor, enum pc_p
 		     bool model, uint64_t now)
 {
 	double delivered = model ? delivery_rate(s, now) : 0;
-	s->rate *= factor;
-	if (delivered > 0 && delivered < s->rate)
-		s->rate = delivered;
+	double cut = s->rate * factor;
+	s->rate = cut;
+	/* below what came back: re-sends at that pace are answered */
+	if (delivered > 0 && delivered * DELIVERED_SHARE < s->rate)
+		s->rate = delivered * DELIVERED_SHARE;
+	/* but not below a share of the best the path ever delivered: late
+	 * answers (retries of probes sent before a cut, a policer's drops
+	 * found a timeout later) would otherwise cut a rate that is already
+	 * low again and again, down to the minimum (a scan of 3,000 ports
+	 * behind a 500/s RST policer took minutes at 1 probe/s) */
+	if (model && s->rate < s->dl_best * PROVEN_SHARE)
+		s->rate = cut < s->dl_best * PROVEN_SHARE ? cut : s->dl_best * PROVEN_SHARE;
 	if (s->rate < p->cfg.min_pps)
 		s->rate = p->cfg.min_pps;
 	s->ssthresh = s->rate;
@@ -223,7 +269,27 @@ static void cut_path(struct pc_pace *p, struct path *s, double factor, enum pc_p
 static uint64_t path_epoch(const struct path *s)
 {
 	uint64_t e = 2 * s->min_rtt_us;
-	return e > EPOCH_MIN_US ? e : EPOCH_MIN_US;
+	/* the first slow start on a path that answers at once (a LAN) need
+	 * not wait 10 ms a round: as soon as a round holds 16 probes and two
+	 * RTTs, at least 2 ms (a clean -p- reaches the ceiling in ~15 ms) */
+	uint64_t floor = EPOCH_MIN_US;
+	if (s->ssthresh >= RATE_MAX && s->fast) {
+		floor = s->rate > 0 ? (uint64_t)(16e6 / s->rate) : EPOCH_MIN_US;
+		if (floor < FAST_EPOCH_US)
+			floor = FAST_EPOCH_US;
+		if (floor > EPOCH_MIN_US)
+			floor = EPOCH_MIN_US;
+	}
+	return e > floor ? e : floor;
+}
+
+/* What one target's ICMP errors allow: Linux's per-peer refill (one per
+ * icmp_ratelimit, 1 s) for each of our source addresses, with a margin so
+ * that the target's bucket always holds a token when a probe arrives. */
+static double icmp_budget(const struct pc_pace *p)
+{
+	unsigned n = p->cfg.n_sources ? p->cfg.n_sources : 1;
+	return ICMP_PEER_PPS * ICMP_SHARE * n;
 }
 
 /* End an epoch that is over: judge loss, else grow (the lock is held). */
@@ -234,6 +300,8 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 	double secs = (double)(now - s->epoch_us) / 1e6;
 	if (now - s->dl_us >= DELIVERY_US) {
 		s->dl_last = (double)s->delivered * 1e6 / (double)(now - s->dl_us);
+		if (s->dl_last > s->dl_best)
+			s->dl_best = s->dl_last;
 		s->delivered = 0;
 		s->dl_us = now;
 	}
@@ -243,6 +311,7 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 		bool lossy = (uint64_t)s->loss_retried * 100 > (uint64_t)s->loss_answers * LOSS_PCT;
 		s->loss_answers = s->loss_retried = 0;
 		if (lossy) {
+			s->loss_cut = true;
 			cut_path(p, s, CUT, PC_PACE_LOSS, true, now);
 			return;
 		}
@@ -250,6 +319,8 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 	/* a standing queue raises even the smallest RTT of the epoch; our
 	 * own scheduling delays (a loaded machine) raise only some samples */
 	bool judged = s->answers >= RTT_MIN;
+	if (judged && s->epoch_min_rtt_us > 2 * s->min_rtt_us + RTT_SLACK_US / 4)
+		s->queued = true;
 	if (judged && s->epoch_min_rtt_us > 2 * s->min_rtt_us + RTT_SLACK_US) {
 		cut_path(p, s, CUT, PC_PACE_RTT, true, now);
 		return;
@@ -270,7 +341,26 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 		 * path last broke per second (loss shows a timeout late: a
 		 * faster climb would overshoot before it is seen) */
 		double step = s->rate < s->ssthresh ? s->rate : s->ssthresh * secs;
-		s->rate += step < 1 ? 1 : step;
+		/* the first slow start, while every answer comes back at once
+		 * at the base RTT (a LAN): four times a round, not twice; a
+		 * clean -p- reaches the machine's ceiling in 40 ms, not 90 */
+		s->fast = s->ssthresh >= RATE_MAX && s->answers * 10 >= s->sent * 9 && judged &&
+			  s->epoch_min_rtt_us <= 2 * s->min_rtt_us + RTT_SLACK_US / 20;
+		if (s->fast)
+			step = s->rate * (FAST_START - 1);
+		double grown = s->rate + (step < 1 ? 1 : step);
+		/* a path that lost answers at a rate (a policer: its loss grows
+		 * with the rate) stays under the answers per second it has
+		 * proven it carries, so that its re-sends are answered; one
+		 * whose RTT rose first (a link's queue, that warns before it
+		 * drops) nearer to it */
+		double cap = s->dl_best * (s->queued ? LOSS_CAP_QUEUE : LOSS_CAP);
+		if (s->loss_cut && grown > cap)
+			grown = s->rate > cap ? s->rate : cap;
+		/* a target that limits its ICMP errors: at most its budget */
+		if (s->icmp_us && grown > icmp_budget(p))
+			grown = s->rate > icmp_budget(p) ? s->rate : icmp_budget(p);
+		s->rate = grown;
 		if (s->rate > RATE_MAX)
 			s->rate = RATE_MAX;
 	}
@@ -281,11 +371,15 @@ static void path_epoch_end(struct pc_pace *p, struct path *s, uint64_t now)
 
 static void total_epoch_end(struct pc_pace *p, uint64_t now)
 {
-	if (now - p->total_epoch_us < EPOCH_MIN_US)
+	/* never cut: rounds as short as the fastest path's start */
+	if (now - p->total_epoch_us < (p->total_ssthresh >= RATE_MAX ? FAST_EPOCH_US : EPOCH_MIN_US))
 		return;
 	double secs = (double)(now - p->total_epoch_us) / 1e6;
 	if ((double)p->total_sent >= p->total * secs * 0.5) {
-		double step = p->total < p->total_ssthresh ? p->total : p->total_ssthresh / 16;
+		/* never cut: as fast as the fastest path's start */
+		double step = p->total < p->total_ssthresh
+				      ? p->total * (p->total_ssthresh >= RATE_MAX ? FAST_START - 1 : 1)
+				      : p->total_ssthresh / 16;
 		p->total += step;
 	}
 	if (p->cfg.max_pps > 0 && p->total >= p->cfg.max_pps) {
@@ -347,6 +441,20 @@ void pc_pace_answer(struct pc_pace *p, const struct pc_addr *addr, uint64_t rtt_
 	if (!s->min_rtt_us || rtt_us < s->min_rtt_us)
 		s->min_rtt_us = rtt_us ? rtt_us : 1;
 	s->srtt_us = s->srtt_us ? (s->srtt_us * 7 + rtt_us) / 8 : rtt_us;
+	if (!retried) {
+		/* RFC 6298's estimator, on answers that cannot be ambiguous
+		 * (an answer to a re-sent probe may belong to either send) */
+		if (!s->rto_srtt_us) {
+			s->rto_srtt_us = rtt_us;
+			s->rto_var_us = rtt_us / 2;
+		} else {
+			uint64_t d = rtt_us > s->rto_srtt_us ? rtt_us - s->rto_srtt_us
+							     : s->rto_srtt_us - rtt_us;
+			s->rto_var_us = (s->rto_var_us * 3 + d) / 4;
+			s->rto_srtt_us = (s->rto_srtt_us * 7 + rtt_us) / 8;
+		}
+		s->rto_samples++;
+	}
 	s->delivered++;
 	/* only probes sent after the last cut tell of the current rate */
 	if (first_us >= s->cut_us) {
@@ -356,8 +464,13 @@ void pc_pace_answer(struct pc_pace *p, const struct pc_addr *addr, uint64_t rtt_
 		if (!s->epoch_min_rtt_us || rtt_us < s->epoch_min_rtt_us)
 			s->epoch_min_rtt_us = rtt_us;
 	}
-	if (retried)
+	if (retried) {
 		s->lossy = true;
+		/* no more answers than re-sends (an engine that does not
+		 * report its re-sends: the yield stays unknown) */
+		if (s->retry_answered < s->retry_sent)
+			s->retry_answered++;
+	}
 	path_epoch_end(p, s, now_us);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -368,11 +481,20 @@ void pc_pace_signal(struct pc_pace *p, const struct pc_addr *addr, enum pc_pace_
 	pthread_mutex_lock(&p->lock);
 	if (addr && sig == PC_PACE_SIG_ICMP) {
 		struct path *s = find_path(p, addr, now_us);
-		/* once per round trip at most (a burst of silences is one
-		 * event); at least 100 ms when the RTT is unknown */
-		uint64_t round = s->srtt_us > 100000 ? s->srtt_us : 100000;
-		if (now_us - s->cut_us >= round || !s->cut_us)
-			cut_path(p, s, 0.5, PC_PACE_ICMP, false, now_us);
+		double budget = icmp_budget(p);
+		if (!s->icmp_us) {
+			/* the target's burst is spent: straight down to what
+			 * its refill allows (halvings from thousands a second
+			 * would take a second and leave hundreds of closed
+			 * ports silent), and no growth above it */
+			s->icmp_us = now_us ? now_us : 1;
+			cut_path(p, s, 1.0, PC_PACE_ICMP, false, now_us);
+			/* under the minimum too: the budget is the model */
+			if (s->rate > budget)
+				s->rate = s->ssthresh = budget;
+		}
+		/* later silences are of tries sent before (when the burst
+		 * was spent): no further cut, the budget holds */
 	} else if (now_us - p->total_cut_us >= EPOCH_MIN_US || !p->total_cut_us) {
 		p->total *= 0.5;
 		if (p->total < TOTAL_MIN)
@@ -471,4 +593,53 @@ bool pc_pace_lossy(const struct pc_pace *p, const struct pc_addr *addr)
 	bool lossy = s && s->lossy;
 	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
 	return lossy;
+}
+
+void pc_pace_resent(struct pc_pace *p, const struct pc_addr *addr, uint64_t now_us)
+{
+	pthread_mutex_lock(&p->lock);
+	struct path *s = find_path(p, addr, now_us);
+	if (++s->retry_sent >= RETRY_WINDOW) {
+		s->retry_sent /= 2;
+		s->retry_answered /= 2;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+enum pc_pace_loss pc_pace_loss(const struct pc_pace *p, const struct pc_addr *addr)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	const struct path *s = known_path(p, addr);
+	enum pc_pace_loss r = PC_PACE_LOSS_NONE;
+	if (s && s->lossy)
+		r = (uint64_t)s->retry_answered * 100 >= (uint64_t)s->retry_sent * RETRY_YIELD
+			    ? PC_PACE_LOSS_RETRIES_ANSWER
+			    : PC_PACE_LOSS_SEEN;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return r;
+}
+
+uint64_t pc_pace_timeout_us(const struct pc_pace *p, const struct pc_addr *addr, uint64_t max_us)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	const struct path *s = known_path(p, addr);
+	uint64_t t = max_us;
+	if (s && s->rto_samples >= RTO_SAMPLES) {
+		t = 2 * s->rto_srtt_us + 4 * s->rto_var_us;
+		if (t < RTO_MIN_US)
+			t = RTO_MIN_US;
+		if (t > max_us)
+			t = max_us;
+	}
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return t;
+}
+
+uint64_t pc_pace_icmp_since(const struct pc_pace *p, const struct pc_addr *addr)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	const struct path *s = known_path(p, addr);
+	uint64_t t = s ? s->icmp_us : 0;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return t;
 }

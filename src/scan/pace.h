@@ -43,6 +43,7 @@ struct pc_pace_config {
 	double start_pps;    /* first rate of a path; 0 = default */
 	double min_pps;      /* lowest rate of a path; 0 = default */
 	uint64_t n_targets;  /* hosts in the scan: up to 256, one path per host */
+	unsigned n_sources;  /* our source addresses (--source-ip); 0 = one */
 };
 
 #define PC_PACE_DEFAULT_START 2000.0 /* per path, probes/s */
@@ -74,6 +75,30 @@ void pc_pace_signal(struct pc_pace *p, const struct pc_addr *addr, enum pc_pace_
 /* Whether addr's path lost answered probes (some needed a retry): its
  * silent probes deserve more retries. */
 bool pc_pace_lossy(const struct pc_pace *p, const struct pc_addr *addr);
+
+/* How long a try of a probe to addr waits for its answer: twice the
+ * path's smoothed RTT plus four deviations (RFC 6298's estimator, on
+ * unretried answers), at least 200 ms, at most max_us (--timeout); max_us
+ * until the path has answered 16 probes. */
+uint64_t pc_pace_timeout_us(const struct pc_pace *p, const struct pc_addr *addr, uint64_t max_us);
+
+/* When addr's path was found to rate-limit its ICMP errors (UDP), in
+ * the callers' microseconds; 0: it was not. From then on the path is
+ * paced to the budget of one error a second per source address, so a
+ * try sent after that time is answered when its port is closed. */
+uint64_t pc_pace_icmp_since(const struct pc_pace *p, const struct pc_addr *addr);
+
+/* A probe to addr was sent again (a retry, not a first send). */
+void pc_pace_resent(struct pc_pace *p, const struct pc_addr *addr, uint64_t now_us);
+
+enum pc_pace_loss {
+	PC_PACE_LOSS_NONE,            /* no answered probe needed a retry */
+	PC_PACE_LOSS_SEEN,            /* some did */
+	PC_PACE_LOSS_RETRIES_ANSWER, /* and its recent retries still bring answers */
+};
+/* What addr's path showed of reply loss: its silent probes deserve more
+ * retries, and more again while retries keep being answered. */
+enum pc_pace_loss pc_pace_loss(const struct pc_pace *p, const struct pc_addr *addr);
 
 /* The total rate allowed now (probes/s; the sum of the paths' rates
  * within the ceiling). */

@@ -95,6 +95,7 @@ int pc_probeloop_init(struct pc_probeloop *l, struct pc_scan_ctx *ctx, struct pc
 	if (l->last_us < l->timeout_us)
 		l->last_us = l->timeout_us;
 	l->retries = o->retries > 10 ? 10 : o->retries;
+	l->cooldown_set = o->cooldown_ms > 0;
 	l->pace = pc_scan_ctx_pace(ctx);
 	if (l->pace && defer_init(l) < 0)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
@@ -133,11 +134,11 @@ void pc_probeloop_report(struct pc_probeloop *l, struct pc_inflight_entry *e, en
 	e->done = true;
 	l->pending--;
 	if (l->pace && rtt >= 0) {
-		/* every try waited timeout_us: the first went out that much
-		 * earlier per retry */
-		uint64_t back = (uint64_t)(e->tries - 1) * l->timeout_us;
-		uint64_t first = e->sent_us > back ? e->sent_us - back : 0;
-		pc_pace_answer(l->pace, &e->addr, now - e->sent_us, first, e->tries > 1, now);
+		/* the first send itself, not a guess from the tries: a retry
+		 * its path's pace held back waited longer than a timeout, and
+		 * a guess would pass an answer to a probe sent before the last
+		 * cut for a new one (and cut again, down to nothing) */
+		pc_pace_answer(l->pace, &e->addr, now - e->sent_us, e->first_us, e->tries > 1, now);
 	}
 	if (l->count_hosts)
 		pc_hostcount_dec(l->hosts, &e->addr);
@@ -162,22 +163,76 @@ void pc_probeloop_release(struct pc_probeloop *l)
 }
 
 /* How long a probe waits for its next hop (ARP) before looking again:
- * 10 ms, doubling, at most the timeout. ARP on a LAN answers within a
- * millisecond, so most probes go on their first look; a host that never
- * answers is given up by the engine's queue callback. */
+ * 1 ms, doubling, at most the timeout. ARP on a LAN answers within a
+ * millisecond, so most probes go on their first or second look (a first
+ * wait of 10 ms cost every on-link scan 9 ms of nothing); a host that
+ * never answers is given up by the engine's queue callback. */
 static uint64_t hop_wait(unsigned waits, uint64_t timeout_us)
 {
 	unsigned shift = waits > 1 ? waits - 1 : 0;
-	uint64_t w = (uint64_t)10000 << (shift > 10 ? 10 : shift);
+	uint64_t w = (uint64_t)1000 << (shift > 10 ? 10 : shift);
 	return w < timeout_us ? w : timeout_us;
 }
 
 /* Re-sends a probe to addr gets: --retries, and two more on a path the
  * pacer saw lose answered probes (silence there may be loss, not a
- * filter: nmap too retries more where it sees drops). */
+ * filter: nmap too retries more where it sees drops); on such a path,
+ * EXTRA_RETRIES more while its retries still bring answers (a policer
+ * that dropped replies: a port is declared filtered only once re-sends at
+ * the pace the path has shown it answers stop bringing new answers). */
+#define EXTRA_RETRIES 4
 static unsigned retries_for(const struct pc_probeloop *l, const struct pc_addr *addr)
 {
-	return l->retries + (l->pace && pc_pace_lossy(l->pace, addr) ? 2 : 0);
+	if (!l->pace)
+		return l->retries;
+	switch (pc_pace_loss(l->pace, addr)) {
+	case PC_PACE_LOSS_NONE:
+		break;
+	case PC_PACE_LOSS_SEEN:
+		return l->retries + 2;
+	case PC_PACE_LOSS_RETRIES_ANSWER:
+		return l->retries + 2 + EXTRA_RETRIES;
+	}
+	return l->retries;
+}
+
+/* How long a try waits for its answer. Under a fixed --rate: --timeout,
+ * and the last try --cooldown too. Paced: the path's own timeout from
+ * its round trips (pace.h; --timeout at most), and the last try twice
+ * that, unless --cooldown was given: a LAN's silent ports are given up
+ * after 200-400 ms instead of a second or two. */
+static uint64_t try_wait(const struct pc_probeloop *l, const struct pc_addr *addr, bool last)
+{
+	if (!l->pace)
+		return last ? l->last_us : l->timeout_us;
+	uint64_t t = pc_pace_timeout_us(l->pace, addr, l->timeout_us);
+	if (!last)
+		return t;
+	if (l->cooldown_set)
+		return t > l->last_us ? t : l->last_us;
+	return 2 * t < l->last_us ? 2 * t : l->last_us;
+}
+
+/* When a retry its path's pace held back looks again: after a few of the
+ * path's token intervals (1-20 ms). */
+static uint64_t token_wait(const struct pc_probeloop *l, const struct pc_addr *addr)
+{
+	double rate = pc_pace_path_rate(l->pace, addr);
+	double us = rate > 0 ? 4e6 / rate : 20000;
+	return us < 1000 ? 1000 : us > 20000 ? 20000 : (uint64_t)us;
+}
+
+/* A silent UDP probe at a target that rate-limits its ICMP errors is
+ * given up only once a try went out after the pacer found the budget
+ * (and so was paced to it): before, silence may be a suppressed
+ * port-unreachable. At most MAX_TRIES tries in all. */
+#define MAX_TRIES 16
+static bool icmp_retry(const struct pc_probeloop *l, const struct pc_inflight_entry *h)
+{
+	if (!l->pace || l->proto != PC_PROTO_UDP || h->tries >= MAX_TRIES)
+		return false;
+	uint64_t since = pc_pace_icmp_since(l->pace, &h->addr);
+	return since && h->sent_us < since;
 }
 
 enum started { START_PARK, START_SENT, START_DEFERRED };
@@ -231,8 +286,8 @@ static enum started start_probe(struct pc_probeloop *l, const struct pc_scan_pro
 		break;
 	}
 	e->tries = 1;
-	e->sent_us = now;
-	e->deadline_us = now + (retries_for(l, &p->addr) == 0 ? l->last_us : l->timeout_us);
+	e->sent_us = e->first_us = now;
+	e->deadline_us = now + try_wait(l, &p->addr, retries_for(l, &p->addr) == 0);
 	return START_SENT;
 }
 
@@ -248,7 +303,7 @@ static unsigned settle_head(struct pc_probeloop *l, struct pc_scan_stats *st, ui
 			pc_inflight_pop(l->inflight);
 			continue;
 		}
-		if (h->tries > retries_for(l, &h->addr)) {
+		if (h->tries > retries_for(l, &h->addr) && !icmp_retry(l, h)) {
 			pc_probeloop_report(l, h, l->silent_state, now);
 			pc_inflight_pop(l->inflight);
 			continue;
@@ -258,10 +313,15 @@ static unsigned settle_head(struct pc_probeloop *l, struct pc_scan_stats *st, ui
 		if (h->tries && l->ops->unanswered)
 			l->ops->unanswered(l->eng, &h->addr, now);
 		if (h->tries && l->pace && !pc_pace_take(l->pace, &h->addr, now)) {
-			/* its path is at its pace: the retry waits one more
-			 * timeout (a wait, not a try) */
+			/* its path is at its pace: the retry waits for the
+			 * path's next tokens (a wait, not a try). Not a whole
+			 * timeout: when hundreds of retries fall due at once
+			 * (a policer dropped a burst of answers), the path's
+			 * 10 ms burst takes a few and a timeout's wait for the
+			 * others let 15 retries a second through at a pace of
+			 * 300 */
 			h = pc_inflight_requeue(l->inflight);
-			h->deadline_us = now + l->timeout_us;
+			h->deadline_us = now + token_wait(l, &h->addr);
 			l->paced = true;
 			continue;
 		}
@@ -281,7 +341,12 @@ static unsigned settle_head(struct pc_probeloop *l, struct pc_scan_stats *st, ui
 		bool first = h->tries == 0;
 		h->tries++;
 		h->sent_us = now;
-		h->deadline_us = now + (h->tries > retries_for(l, &h->addr) ? l->last_us : l->timeout_us);
+		if (first)
+			h->first_us = now;
+		else if (l->pace)
+			pc_pace_resent(l->pace, &h->addr, now);
+		h->deadline_us = now + try_wait(l, &h->addr, h->tries > retries_for(l, &h->addr) &&
+								!icmp_retry(l, h));
 		if (!first) /* a first send after ARP is not a retry */
 			__atomic_fetch_add(&st->retries, 1, __ATOMIC_RELAXED);
 		resend++;

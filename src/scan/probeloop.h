@@ -72,6 +72,7 @@ struct pc_probeloop {
 	struct pc_scan_ctx *ctx;
 	unsigned retries;
 	uint64_t timeout_us, last_us; /* every try waits timeout; the last, last_us */
+	bool cooldown_set;            /* --cooldown given: the last try waits it */
 	struct pc_inflight *inflight;
 	uint64_t pending; /* in the ring and not yet reported */
 	/* per-host cap: unanswered probes per host, and probes parked until

@@ -18,13 +18,8 @@
  * Endpoints are streamed to on_endpoint as each result arrives; with
  * store = false none is kept, so memory stays flat however many ports open.
  *
- * The privilege split (opts->privsep, privsep.h): the engines' `prepare`
- * opens the raw and packet sockets here; then a worker is forked that
- * confines itself and runs the engines, which read every reply. It streams
- * each result back as a FOUND record; this process checks it against its
- * own target set, port list and "reported" sets (hostile input), stores
- * it and calls on_endpoint, and closes the engines' sockets, which only
- * the worker needs.
+ * The privilege split (opts->privsep) lives in scan_worker.c, the dry run
+ * (--list-targets) in scan_dryrun.c; the three share scan_int.h.
  */
 #include "scan/scan.h"
 #include "scan/cover.h"
@@ -33,6 +28,8 @@
 #include "scan/permute.h"
 #include "scan/privdrop.h"
 #include "scan/ports.h"
+#include "scan/scan_int.h"
+#include "scan/sources.h"
 #include "scan/targets.h"
 
 #include <errno.h>
@@ -67,54 +64,8 @@ static const struct pc_scan_engine_ops *find_engine(const char *name)
 	return NULL;
 }
 
-/* ---- context ---- */
 
-#define BITMAP_MAX_BITS (UINT64_C(1) << 36)
-#define NAME_CACHE 64
-
-struct seen_set {
-	uint8_t *bits; /* mmap'ed bitmap, or NULL */
-	size_t bits_len;
-	uint64_t *hash; /* open addressing of value + 1, when no bitmap */
-	size_t hash_cap, hash_n;
-};
-
-struct pc_scan_ctx {
-	const struct pc_scan_opts *opts;
-	struct pc_snapshot *snap;
-	const struct pc_targets *targets;
-	const struct pc_ports *ports;
-	uint64_t n_addrs;
-
-	/* the current pass */
-	enum pc_proto proto;
-	uint64_t n_ports;
-	uint64_t n;
-	struct pc_permute perm;
-	uint64_t shard_first, shard_step, shard_len;
-	_Atomic uint64_t next;
-
-	/* pacing: a token bucket, at a fixed --rate or at the adaptive
-	 * pacer's total (pace != NULL) */
-	pthread_mutex_t pace_lock;
-	double rate, burst, tokens, refilled_ms;
-	struct pc_pace *pace;
-	double hist_sum, hist_t0; /* rate history: the open interval */
-	uint64_t hist_sent;
-
-	/* results */
-	pthread_mutex_t lock;
-	struct seen_set seen;
-	uint64_t results, found;
-	double last_progress_ms;
-	double t0; /* start of the first pass */
-	int error; /* first failure inside pc_scan_result (ENOMEM) */
-	struct {
-		const char *key, *copy;
-	} names[NAME_CACHE];
-};
-
-static uint64_t random_seed(void)
+uint64_t pc_scan_random_seed(void)
 {
 	uint64_t s = 0;
 	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
@@ -126,7 +77,7 @@ static uint64_t random_seed(void)
 }
 
 /* Set ctx up for one pass over proto. */
-static void pass_init(struct pc_scan_ctx *ctx, enum pc_proto proto, uint64_t seed)
+void pc_scan_pass_init(struct pc_scan_ctx *ctx, enum pc_proto proto, uint64_t seed)
 {
 	const struct pc_scan_opts *o = ctx->opts;
 	ctx->proto = proto;
@@ -177,7 +128,7 @@ bool pc_scan_index(const struct pc_scan_ctx *ctx, const struct pc_addr *addr, en
 
 /* ---- the set of reported values ---- */
 
-static int seen_init(struct seen_set *s, uint64_t n)
+int pc_scan_seen_init(struct seen_set *s, uint64_t n)
 {
 	memset(s, 0, sizeof(*s));
 	if (n == 0)
@@ -196,7 +147,7 @@ static int seen_init(struct seen_set *s, uint64_t n)
 	return s->hash ? 0 : PC_ENOMEM;
 }
 
-static void seen_free(struct seen_set *s)
+void pc_scan_seen_free(struct seen_set *s)
 {
 	if (s->bits)
 		munmap(s->bits, s->bits_len);
@@ -227,7 +178,7 @@ static bool seen_has(const struct seen_set *s, uint64_t v)
 }
 
 /* Mark v; 1 if it was new, 0 if already there, PC_ENOMEM. */
-static int seen_add(struct seen_set *s, uint64_t v)
+int pc_scan_seen_add(struct seen_set *s, uint64_t v)
 {
 	if (s->bits) {
 		uint8_t bit = (uint8_t)(1u << (v % 8));
@@ -291,6 +242,7 @@ static int pace_init(struct pc_scan_ctx *ctx)
 		struct pc_pace_config cfg = {
 			.max_pps = (double)ctx->opts->max_rate_pps,
 			.n_targets = ctx->n_addrs,
+			.n_sources = (unsigned)ctx->opts->n_sources,
 		};
 		int ret = pc_pace_new(&cfg, &ctx->pace);
 		if (ret < 0)
@@ -396,13 +348,19 @@ void pc_scan_limit_text(const struct pc_scan_stats *st, char *buf, size_t len)
 		return;
 	}
 	char a[PC_ADDR_STRLEN];
-	snprintf(buf, len, "limited by %s on %s/%u", pc_pace_limit_name(l),
-		 pc_addr_format(&st->limit_net, a, sizeof(a)), st->limit_prefix);
+	pc_addr_format(&st->limit_net, a, sizeof(a));
+	unsigned host = st->limit_net.family == AF_INET ? 32 : 128;
+	if (l == PC_PACE_ICMP && st->limit_prefix == host) {
+		/* the target's own ICMP budget: name the host */
+		snprintf(buf, len, "limited by icmp rate on %s", a);
+		return;
+	}
+	snprintf(buf, len, "limited by %s on %s/%u", pc_pace_limit_name(l), a, st->limit_prefix);
 }
 
 /* ---- results ---- */
 
-static bool shown(const struct pc_scan_opts *o, enum pc_state st)
+bool pc_scan_shown(const struct pc_scan_opts *o, enum pc_state st)
 {
 	switch (st) {
 	case PC_STATE_OPEN:
@@ -489,7 +447,7 @@ static void report_progress(struct pc_scan_ctx *ctx, bool force)
 
 /* A shown result becomes an endpoint: stored (opts->store) and handed to
  * on_endpoint. 0 or PC_ENOMEM. */
-static int emit(struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc_proto proto,
+int pc_scan_emit(struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc_proto proto,
 		uint16_t port, enum pc_state state, double rtt_ms)
 {
 	const struct pc_scan_opts *o = ctx->opts;
@@ -523,7 +481,7 @@ void pc_scan_result(struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc
 	if (!pc_scan_index(ctx, addr, proto, port, &x))
 		return; /* not ours: a stray or forged reply */
 	pthread_mutex_lock(&ctx->lock);
-	int fresh = seen_add(&ctx->seen, x);
+	int fresh = pc_scan_seen_add(&ctx->seen, x);
 	if (fresh <= 0) {
 		if (fresh < 0 && !ctx->error)
 			ctx->error = fresh;
@@ -533,7 +491,7 @@ void pc_scan_result(struct pc_scan_ctx *ctx, const struct pc_addr *addr, enum pc
 	ctx->results++;
 	if (state == PC_STATE_OPEN)
 		ctx->found++;
-	if (shown(ctx->opts, state) && emit(ctx, addr, proto, port, state, rtt_ms) < 0) {
+	if (pc_scan_shown(ctx->opts, state) && pc_scan_emit(ctx, addr, proto, port, state, rtt_ms) < 0) {
 		if (!ctx->error)
 			ctx->error = PC_ENOMEM;
 		pthread_mutex_unlock(&ctx->lock);
@@ -608,7 +566,7 @@ static int choose_engines(const struct pc_scan_opts *o, bool tcp, bool udp,
 	return 0;
 }
 
-static int check_opts(const struct pc_scan_opts *o, struct pc_error *err)
+int pc_scan_check_opts(const struct pc_scan_opts *o, struct pc_error *err)
 {
 	if (!o->targets || !o->ports)
 		return pc_error_set(err, PC_EINVAL, "no targets or no ports");
@@ -623,7 +581,7 @@ static int check_opts(const struct pc_scan_opts *o, struct pc_error *err)
 	return 0;
 }
 
-static int ctx_init(struct pc_scan_ctx *ctx, const struct pc_scan_opts *o, struct pc_snapshot *snap)
+int pc_scan_ctx_init(struct pc_scan_ctx *ctx, const struct pc_scan_opts *o, struct pc_snapshot *snap)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->opts = o;
@@ -640,7 +598,7 @@ static int ctx_init(struct pc_scan_ctx *ctx, const struct pc_scan_opts *o, struc
 	return pace_init(ctx);
 }
 
-static void ctx_free(struct pc_scan_ctx *ctx)
+void pc_scan_ctx_free(struct pc_scan_ctx *ctx)
 {
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->pace_lock);
@@ -655,25 +613,8 @@ static uint64_t planned(const struct pc_scan_opts *o, uint64_t n)
 	return n > i ? (n - i + k - 1) / k : 0;
 }
 
-/* ---- the passes, here or in the worker ---- */
 
-struct run {
-	struct pc_scan_ctx *ctx;
-	const struct pc_scan_engine_ops **ops;
-	void **state;
-	uint64_t seed;
-	/* the worker: its channel and the options its engines see */
-	struct pc_privsep *ps;
-	struct pc_scan_opts wopts;
-	/* the parent: the caller's options, what was reported per proto, the
-	 * fds the worker must close */
-	const struct pc_scan_opts *opts;
-	struct seen_set seen[2];
-	const int *close_list;
-	size_t n_close_list;
-};
-
-static int run_passes(struct run *run, struct pc_error *err)
+int pc_scan_run_passes(struct pc_scan_run_ctx *run, struct pc_error *err)
 {
 	struct pc_scan_ctx *ctx = run->ctx;
 	struct pc_scan_stats *st = &ctx->snap->scan;
@@ -683,14 +624,14 @@ static int run_passes(struct run *run, struct pc_error *err)
 	for (int p = 0; p < 2 && r >= 0; p++) {
 		if (!run->ops[p])
 			continue;
-		pass_init(ctx, p ? PC_PROTO_UDP : PC_PROTO_TCP, run->seed);
-		r = seen_init(&ctx->seen, ctx->n);
+		pc_scan_pass_init(ctx, p ? PC_PROTO_UDP : PC_PROTO_TCP, run->seed);
+		r = pc_scan_seen_init(&ctx->seen, ctx->n);
 		if (r < 0) {
 			pc_error_set(err, r, "out of memory");
 			break;
 		}
 		r = run->ops[p]->run(ctx, run->state[p], err);
-		seen_free(&ctx->seen);
+		pc_scan_seen_free(&ctx->seen);
 		if (r >= 0 && ctx->error)
 			r = pc_error_set(err, ctx->error, "scan: %s", pc_strerror(ctx->error));
 	}
@@ -702,159 +643,10 @@ static int run_passes(struct run *run, struct pc_error *err)
 	return r;
 }
 
-/* Results wait at most this long in the worker's datagram before they
- * are sent (a streamed report shows them as they come, a busy scan sends
- * ~1,800 per datagram). */
-#define FLUSH_MS 10.0
-
-static void stats_record(const struct pc_scan_stats *st, uint64_t found,
-			 enum pc_privsep_type type, struct pc_privsep_rec *rec)
-{
-	*rec = (struct pc_privsep_rec){.type = type};
-	rec->u.stats = (struct pc_privsep_stats){
-		.sent = st->sent, .replies = st->replies, .retries = st->retries,
-		.capture_drops = st->capture_drops, .duration_s = st->duration_s,
-		.rate_pps = st->rate_pps, .found = found,
-		.pace_pps = st->pace_pps, .rate_step_s = st->rate_step_s, .limit = st->limit,
-		.limit_prefix = st->limit_prefix, .limit_net = st->limit_net,
-		.n_rate_hist = st->n_rate_hist,
-	};
-	memcpy(rec->u.stats.rate_hist, st->rate_hist, sizeof(st->rate_hist));
-}
-
-/* Worker: a result (called under ctx->lock) goes to the parent. */
-static void worker_endpoint(void *c, const struct pc_snapshot *snap, const struct pc_endpoint *ep)
-{
-	(void)snap;
-	struct run *run = c;
-	struct pc_privsep_rec rec = {.type = PC_PRIVSEP_FOUND};
-	rec.u.found = (struct pc_privsep_found){
-		.proto = ep->proto, .addr = ep->addr, .port = ep->port, .state = ep->state,
-		.rtt_ms = ep->rtt_ms,
-	};
-	int r = pc_privsep_send(run->ps, &rec);
-	if (r == 0 && pc_privsep_pending_ms(run->ps) >= FLUSH_MS)
-		r = pc_privsep_flush(run->ps);
-	if (r < 0 && !run->ctx->error)
-		run->ctx->error = PC_EIO;
-}
-
-/* Worker: progress (a few times a second, and at the end) flushes what is
- * queued, and goes to the parent when it shows progress. */
-static void worker_progress(void *c, const struct pc_scan_stats *st, uint64_t found)
-{
-	struct run *run = c;
-	if (run->opts->on_progress) {
-		struct pc_privsep_rec rec;
-		stats_record(st, found, PC_PRIVSEP_PROGRESS, &rec);
-		pc_privsep_send(run->ps, &rec);
-	}
-	pc_privsep_flush(run->ps);
-}
-
-static int scan_worker(struct pc_privsep *ps, struct pc_snapshot *snap, void *arg,
-		       struct pc_error *err)
-{
-	struct run *run = arg;
-	run->ps = ps;
-	run->wopts = *run->opts;
-	run->wopts.store = false; /* the parent keeps them */
-	run->wopts.on_endpoint = worker_endpoint;
-	run->wopts.on_progress = worker_progress;
-	run->wopts.ctx = run;
-	run->ctx->opts = &run->wopts;
-	int r = run_passes(run, err);
-	struct pc_privsep_rec rec;
-	stats_record(&snap->scan, 0, PC_PRIVSEP_STATS, &rec);
-	if (pc_privsep_send(ps, &rec) < 0 && r == 0)
-		r = pc_error_set(err, PC_EIO, "scan: the channel to the parent is gone");
-	return r;
-}
-
-/* Parent, after the fork: the engines' sockets belong to the worker now,
- * and the `scan` command needs no capability any more. */
-static int parent_after_fork(void *c, struct pc_error *err)
-{
-	struct run *run = c;
-	for (int p = 0; p < 2; p++) {
-		if (run->ops[p] && run->ops[p]->release && run->state[p])
-			run->ops[p]->release(run->state[p]);
-		run->state[p] = NULL;
-	}
-	return run->opts->drop_caps ? pc_privdrop_all(err) : 0;
-}
-
-/* Parent: a result from the worker, checked against what we asked for. */
-static int parent_found(void *c, const struct pc_privsep_found *f, struct pc_error *err)
-{
-	struct run *run = c;
-	struct pc_scan_ctx *ctx = run->ctx;
-	uint64_t ai;
-	size_t pi;
-	if (!run->ops[f->proto] || !pc_targets_index(ctx->targets, &f->addr, &ai) ||
-	    !pc_ports_index(ctx->ports, f->proto, f->port, &pi))
-		return pc_error_set(err, PC_EPARSE, "a result for a probe that was not asked for");
-	if (!shown(run->opts, f->state))
-		return pc_error_set(err, PC_EPARSE, "a result in a state that is not shown");
-	int fresh = seen_add(&run->seen[f->proto], ai + ctx->n_addrs * (uint64_t)pi);
-	if (fresh == 0)
-		return pc_error_set(err, PC_EPARSE, "a probe reported twice");
-	if (fresh < 0 || emit(ctx, &f->addr, f->proto, f->port, f->state, f->rtt_ms) < 0)
-		return pc_error_set(err, PC_ENOMEM, "out of memory");
-	return 0;
-}
-
-static void parent_stats(void *c, const struct pc_privsep_stats *s, bool progress)
-{
-	struct run *run = c;
-	struct pc_scan_stats *st = &run->ctx->snap->scan;
-	st->sent = s->sent;
-	st->replies = s->replies;
-	st->retries = s->retries;
-	st->capture_drops = s->capture_drops;
-	st->duration_s = s->duration_s;
-	st->rate_pps = s->rate_pps;
-	st->pace_pps = s->pace_pps;
-	st->rate_step_s = s->rate_step_s;
-	st->limit = s->limit;
-	st->limit_prefix = s->limit_prefix;
-	st->limit_net = s->limit_net;
-	st->n_rate_hist = s->n_rate_hist;
-	memcpy(st->rate_hist, s->rate_hist, sizeof(st->rate_hist));
-	if (progress && run->opts->on_progress)
-		run->opts->on_progress(run->opts->ctx, st, s->found);
-}
-
-static int run_split(struct run *run, struct pc_error *err)
-{
-	struct pc_scan_ctx *ctx = run->ctx;
-	const struct pc_scan_opts *o = ctx->opts;
-	run->opts = o;
-	int r = 0;
-	for (int p = 0; p < 2 && r == 0; p++)
-		r = seen_init(&run->seen[p], run->ops[p] ? ctx->n_addrs * pc_ports_count(o->ports, (enum pc_proto)p) : 0);
-	if (r < 0) {
-		r = pc_error_set(err, r, "out of memory");
-	} else {
-		struct pc_privsep_hooks h = {
-			.after_fork = parent_after_fork,
-			.on_found = parent_found,
-			.max_found = ctx->snap->scan.probes_planned,
-			.on_stats = parent_stats,
-			.ctx = run,
-			.close_list = run->close_list,
-			.n_close_list = run->n_close_list,
-		};
-		r = pc_privsep_run(ctx->snap, o->privsep, &h, scan_worker, run, err);
-	}
-	seen_free(&run->seen[0]);
-	seen_free(&run->seen[1]);
-	return r;
-}
 
 int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struct pc_error *err)
 {
-	int r = check_opts(opts, err);
+	int r = pc_scan_check_opts(opts, err);
 	if (r < 0)
 		return r;
 	uint64_t n_addrs = pc_targets_count(opts->targets);
@@ -864,6 +656,15 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 	r = choose_engines(opts, n_tcp > 0, n_udp > 0, &ops[0], &ops[1], err);
 	if (r < 0)
 		return r;
+	if (opts->n_sources) {
+		if (ops[0] && strcmp(ops[0]->name, "syn") != 0)
+			return pc_error_set(err, PC_EINVAL,
+					    "--source-ip works with the SYN and UDP engines, not "
+					    "--connect");
+		r = pc_scan_sources_check(opts->sources, opts->n_sources, err);
+		if (r < 0)
+			return r;
+	}
 
 	/* engines read the port list from several threads: no lazy build */
 	if (pc_ports_seal((struct pc_ports *)opts->ports) < 0)
@@ -871,11 +672,11 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 	struct pc_scan_ctx *ctx = malloc(sizeof(*ctx));
 	if (!ctx)
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
-	if (ctx_init(ctx, opts, snap) < 0) {
-		ctx_free(ctx);
+	if (pc_scan_ctx_init(ctx, opts, snap) < 0) {
+		pc_scan_ctx_free(ctx);
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
 	}
-	uint64_t seed = opts->seed_set ? opts->seed : random_seed();
+	uint64_t seed = opts->seed_set ? opts->seed : pc_scan_random_seed();
 
 	struct pc_scan_stats *st = &snap->scan;
 	memset(st, 0, sizeof(*st));
@@ -907,104 +708,33 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 	for (int p = 0; p < 2; p++) {
 		if (!ops[p])
 			continue;
-		pass_init(ctx, p ? PC_PROTO_UDP : PC_PROTO_TCP, seed);
+		pc_scan_pass_init(ctx, p ? PC_PROTO_UDP : PC_PROTO_TCP, seed);
 		if (ops[p]->prepare) {
 			r = ops[p]->prepare(ctx, &state[p], err);
 			if (r < 0)
 				goto out;
 		}
 	}
-	struct run run = {.ctx = ctx, .ops = ops, .state = state, .seed = seed,
+	struct pc_scan_run_ctx run = {.ctx = ctx, .ops = ops, .state = state, .seed = seed,
 			  .close_list = before, .n_close_list = n_before};
 	if (opts->privsep) {
-		r = run_split(&run, err);
+		r = pc_scan_run_split(&run, err);
 	} else {
 		if (opts->drop_caps) {
 			r = pc_privdrop_all(err);
 			if (r < 0)
 				goto out;
 		}
-		r = run_passes(&run, err);
+		r = pc_scan_run_passes(&run, err);
 	}
 out:
 	for (int p = 0; p < 2; p++)
 		if (ops[p] && ops[p]->release && state[p])
 			ops[p]->release(state[p]);
 	free(before);
-	ctx_free(ctx);
+	pc_scan_ctx_free(ctx);
 	if (r >= 0 && opts->store)
 		pc_snapshot_sort(snap);
 	return r < 0 ? r : 0;
 }
 
-/* ---- dry run ---- */
-
-/* IPv4 text without inet_ntop: the dry run prints millions of lines. */
-static size_t format_v4(const uint8_t *b, char *out)
-{
-	size_t n = 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned v = b[i];
-		if (v >= 100)
-			out[n++] = (char)('0' + v / 100);
-		if (v >= 10)
-			out[n++] = (char)('0' + v / 10 % 10);
-		out[n++] = (char)('0' + v % 10);
-		if (i < 3)
-			out[n++] = '.';
-	}
-	return n;
-}
-
-int pc_scan_list_targets(const struct pc_scan_opts *opts, FILE *f, struct pc_error *err)
-{
-	int r = check_opts(opts, err);
-	if (r < 0)
-		return r;
-	struct pc_scan_ctx *ctx = malloc(sizeof(*ctx));
-	if (!ctx)
-		return pc_error_set(err, PC_ENOMEM, "out of memory");
-	struct pc_scan_opts fixed = *opts;
-	fixed.rate_pps = PC_SCAN_RATE_UNLIMITED; /* nothing is sent */
-	ctx_init(ctx, &fixed, NULL);
-	ctx->rate = 0;
-	uint64_t seed = opts->seed_set ? opts->seed : random_seed();
-	for (int p = 0; p < 2; p++) {
-		enum pc_proto proto = p ? PC_PROTO_UDP : PC_PROTO_TCP;
-		if (pc_ports_count(opts->ports, proto) == 0)
-			continue;
-		pass_init(ctx, proto, seed);
-		const char *tail = p ? " udp " : " tcp ";
-		struct pc_scan_probe pr;
-		char line[PC_ADDR_STRLEN + 16];
-		while (pc_scan_next(ctx, &pr)) {
-			size_t n;
-			if (pr.addr.family == AF_INET) {
-				n = format_v4(pr.addr.bytes, line);
-			} else {
-				pc_addr_format(&pr.addr, line, PC_ADDR_STRLEN);
-				n = strlen(line);
-			}
-			memcpy(line + n, tail, 5);
-			n += 5;
-			char digits[6];
-			size_t d = 0;
-			unsigned port = pr.port;
-			do {
-				digits[d++] = (char)('0' + port % 10);
-				port /= 10;
-			} while (port);
-			while (d)
-				line[n++] = digits[--d];
-			line[n++] = '\n';
-			if (fwrite(line, 1, n, f) != n) {
-				r = pc_error_set(err, PC_EIO, "writing the target list: %s",
-						 strerror(errno));
-				goto out;
-			}
-		}
-	}
-out:
-	ctx_free(ctx);
-	return r;
-}

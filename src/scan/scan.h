@@ -50,6 +50,10 @@ struct pc_scan_opts {
 	 * this user, once `prepare` has opened the privileged sockets here
 	 * (privsep.h); NULL: in this process */
 	const struct pc_privsep_opts *privsep;
+	/* --source-ip: our source addresses for the SYN and UDP engines, IPv4
+	 * first (sources.h); NULL/0: the kernel's choice */
+	const struct pc_addr *sources;
+	size_t n_sources;
 	/* optional: each reported endpoint, as soon as it is final */
 	void (*on_endpoint)(void *ctx, const struct pc_snapshot *snap,
 			    const struct pc_endpoint *ep);

@@ -85,6 +85,7 @@ struct syn_worker {
 	struct iovec iov[BATCH];
 	struct mmsghdr msg[BATCH];
 	int fam[BATCH];
+	uint64_t n_queued; /* rotates --source-ip addresses */
 	/* receive batch */
 	uint8_t rbuf[BATCH][SNAPLEN];
 	struct iovec riov[BATCH];

@@ -20,6 +20,7 @@
  */
 #include "scan/syn_int.h"
 #include "scan/pace.h"
+#include "scan/sources.h"
 
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -153,6 +154,13 @@ enum pc_queued pc_syn_queue_probe(struct syn_worker *s, const struct pc_addr *ds
 	unsigned i = s->loop.n_batch;
 	struct pc_syn_spec sp;
 	memset(&sp, 0, sizeof(sp));
+	/* --source-ip: the next of our addresses (the cookie covers it, and
+	 * the capture sees replies to any of them) */
+	const struct pc_scan_opts *o = pc_scan_ctx_opts(s->eng->ctx);
+	const struct pc_addr *src =
+		pc_scan_sources_pick(o->sources, o->n_sources, dst->family, s->n_queued++);
+	if (src)
+		rt.src = *src;
 	sp.src = rt.src;
 	sp.dst = *dst;
 	/* spread over the port block by target, so one flow never

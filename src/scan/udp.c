@@ -23,13 +23,18 @@
  * looks silent, so open|filtered may include closed ports when many ports
  * of one host are probed quickly; the run says so in a warning when a host
  * sent at least a full burst of port-unreachables and left other ports
- * silent (a per-host tally, bounded at 32,768 hosts). Retries, spaced by --timeout, recover some;
- * exact closed sets on many ports need a rate of about one probe per
- * second per host, as nmap's -sU slows to.
+ * silent (a per-host tally, bounded at 32,768 hosts). Under the adaptive
+ * pace that pattern is a signal (cb_unanswered): the host's path drops to
+ * its ICMP budget (pace.c) and a silent probe there gets another try once
+ * it is paced to it (probeloop.c), so closed sets are exact; --source-ip
+ * (set_source) multiplies the budget by the number of our addresses.
+ * Under a fixed --rate, retries spaced by --timeout recover some, and the
+ * warning stays.
  */
 #include "scan/pace.h"
 #include "scan/probeloop.h"
 #include "scan/scan.h"
+#include "scan/sources.h"
 #include "scan/syn.h"
 #include "scan/udp_payloads.h"
 
@@ -70,6 +75,12 @@ struct udp_state {
 	struct iovec iov[BATCH];
 	struct mmsghdr msg[BATCH];
 	int fam[BATCH];
+	/* --source-ip: each datagram's source, as IP(V6)_PKTINFO */
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} src_cmsg[BATCH];
+	uint64_t n_queued; /* rotates the source addresses */
 	uint8_t rbuf[RBUF];
 	union {
 		struct cmsghdr align; /* CMSG_* walk it as cmsghdrs */
@@ -369,6 +380,33 @@ static int flush(struct udp_state *s, struct pc_scan_stats *st)
 	return 0;
 }
 
+/* With --source-ip, message i leaves from the next of our addresses of
+ * its family: the kernel sends it from there (the socket is bound to the
+ * wildcard, so the ICMP errors and answers to any of them reach it). */
+static void set_source(struct udp_state *s, unsigned i, int family)
+{
+	const struct pc_scan_opts *o = pc_scan_ctx_opts(s->ctx);
+	const struct pc_addr *src =
+		pc_scan_sources_pick(o->sources, o->n_sources, family, s->n_queued++);
+	if (!src)
+		return;
+	struct msghdr *mh = &s->msg[i].msg_hdr;
+	memset(&s->src_cmsg[i], 0, sizeof(s->src_cmsg[i]));
+	mh->msg_control = s->src_cmsg[i].buf;
+	struct cmsghdr *c = (struct cmsghdr *)s->src_cmsg[i].buf;
+	struct in_pktinfo pi4 = {0};
+	struct in6_pktinfo pi6 = {0};
+	memcpy(&pi4.ipi_spec_dst, src->bytes, 4);
+	memcpy(&pi6.ipi6_addr, src->bytes, 16);
+	bool v4 = family == AF_INET;
+	size_t len = v4 ? sizeof(pi4) : sizeof(pi6);
+	c->cmsg_level = v4 ? IPPROTO_IP : IPPROTO_IPV6;
+	c->cmsg_type = v4 ? IP_PKTINFO : IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), v4 ? (const void *)&pi4 : (const void *)&pi6, len);
+	mh->msg_controllen = CMSG_SPACE(len);
+}
+
 static bool queue_probe(struct udp_state *s, const struct pc_addr *dst, uint16_t port)
 {
 	int fi = dst->family == AF_INET ? 0 : 1;
@@ -387,6 +425,7 @@ static bool queue_probe(struct udp_state *s, const struct pc_addr *dst, uint16_t
 	s->msg[i].msg_hdr.msg_namelen = (socklen_t)sl;
 	s->msg[i].msg_hdr.msg_iov = &s->iov[i];
 	s->msg[i].msg_hdr.msg_iovlen = 1;
+	set_source(s, i, dst->family);
 	s->fam[i] = dst->family;
 	s->loop.n_batch++;
 	return true;

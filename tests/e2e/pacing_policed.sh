@@ -4,8 +4,10 @@
 # Lab: one target whose output of TCP RSTs is policed by nftables to 500
 # per second (`limit rate over 500/second drop`). A default-settings scan
 # of 3,000 ports (2 open) must report every closed port closed, never
-# filtered: the pacer sees answers that needed a retry, slows that path to
-# what it delivers, and gives its silent probes one more retry.
+# filtered: the pacer sees answers that needed a retry, cuts that path
+# below the answers per second it delivered (and keeps it under 0.8x the
+# best it ever delivered), and gives its silent probes more retries while
+# retries still bring answers.
 . "$(dirname "$0")/../lab/lab.sh"
 lab_init
 command -v python3 >/dev/null || lab_skip "needs python3"

@@ -3,7 +3,10 @@
  * start, the cuts by loss, RTT, ICMP limits and our own overflow, the
  * once-per-round rule, paths kept apart, the ceiling, and a simulated
  * bottleneck link (a FIFO queue that drains at a fixed rate and drops when
- * full) whose capacity the pacer must find without flooding it.
+ * full) whose capacity the pacer must find without flooding it; the
+ * per-path timeout, the policed-path rules (a floor and a cap from the
+ * best delivery rate, retries while they bring answers), and the
+ * --source-ip list (sources.h) with the progress text of the ICMP limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,9 +17,12 @@
 #include "core/addr.h"
 #include "core/error.h"
 #include "scan/pace.h"
+#include "scan/scan.h"
+#include "scan/sources.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static struct pc_addr v4(uint32_t host_order)
 {
@@ -179,23 +185,32 @@ static void test_pace_paths_apart(void **state)
 	p = make(0, 65536);
 	struct pc_addr a1 = v4(0xc6120002), a2 = v4(0xc61200fe), b = v4(0xc6120102);
 	pc_pace_signal(p, &a1, PC_PACE_SIG_ICMP, 1000000);
-	assert_true(pc_pace_path_rate(p, &a2) == PC_PACE_DEFAULT_START / 2);
+	/* straight down to the ICMP budget: 0.8/s for one source address */
+	assert_true(pc_pace_path_rate(p, &a2) == 0.8);
+	assert_true(pc_pace_icmp_since(p, &a2) == 1000000);
+	assert_true(pc_pace_icmp_since(p, &b) == 0);
 	assert_true(pc_pace_path_rate(p, &b) == PC_PACE_DEFAULT_START);
 	struct pc_addr net;
 	unsigned prefix;
 	assert_int_equal(pc_pace_limit(p, &net, &prefix), PC_PACE_ICMP);
 	assert_int_equal(prefix, 24);
 	assert_true(pc_addr_v4(&net) == 0xc6120000);
-	/* a burst of silences within one round is one event */
-	pc_pace_signal(p, &a2, PC_PACE_SIG_ICMP, 1000100);
-	assert_true(pc_pace_path_rate(p, &a1) == PC_PACE_DEFAULT_START / 2);
-	pc_pace_signal(p, &a2, PC_PACE_SIG_ICMP, 1200000);
-	assert_true(pc_pace_path_rate(p, &a1) == PC_PACE_DEFAULT_START / 4);
-	/* down to one probe a second, never zero */
-	for (uint64_t t = 1400000; t < 100000000; t += 200000)
+	/* later silences (tries sent before) do not cut again, and answers
+	 * do not grow it past the budget */
+	for (uint64_t t = 1400000; t < 100000000; t += 200000) {
 		pc_pace_signal(p, &a1, PC_PACE_SIG_ICMP, t);
-	assert_true(pc_pace_path_rate(p, &a1) == PC_PACE_DEFAULT_MIN);
+		if (pc_pace_take(p, &a1, t))
+			pc_pace_answer(p, &a1, 100, t, false, t + 100);
+	}
+	assert_true(pc_pace_path_rate(p, &a1) == 0.8);
 	assert_true(pc_pace_take(p, &a1, 200000000));
+	pc_pace_free(p);
+
+	/* with 64 source addresses, 64 budgets */
+	struct pc_pace_config cfg = {.n_targets = 1, .n_sources = 64};
+	assert_int_equal(pc_pace_new(&cfg, &p), 0);
+	pc_pace_signal(p, &a1, PC_PACE_SIG_ICMP, 1000000);
+	assert_true(pc_pace_path_rate(p, &a1) > 51.1 && pc_pace_path_rate(p, &a1) < 51.3);
 	pc_pace_free(p);
 }
 
@@ -292,6 +307,126 @@ static void test_pace_bottleneck(void **state)
 	pc_pace_free(p);
 }
 
+/* the try timeout follows the path's round trips (RFC 6298), within
+ * 200 ms and --timeout, and only once 16 unretried answers were seen */
+static void test_pace_timeout(void **state)
+{
+	(void)state;
+	struct pc_pace *p = make(0, 1);
+	struct pc_addr a = v4(0xc6120002), b = v4(0xc6120003);
+	assert_true(pc_pace_timeout_us(p, &a, 1000000) == 1000000);
+	uint64_t now = 1000000;
+	for (int i = 0; i < 15; i++, now += 1000)
+		pc_pace_answer(p, &a, 500, now - 500, false, now);
+	assert_true(pc_pace_timeout_us(p, &a, 1000000) == 1000000);
+	pc_pace_answer(p, &a, 500, now - 500, false, now);
+	assert_true(pc_pace_timeout_us(p, &a, 1000000) == 200000); /* a LAN: the floor */
+	/* answers to re-sent probes are ambiguous: they do not count */
+	for (int i = 0; i < 100; i++, now += 1000)
+		pc_pace_answer(p, &a, 900000, now - 900000, true, now);
+	assert_true(pc_pace_timeout_us(p, &a, 1000000) == 200000);
+	/* a slow path: 2 x 300 ms plus its deviation, within --timeout */
+	for (int i = 0; i < 200; i++, now += 1000)
+		pc_pace_answer(p, &a, 300000, now - 300000, false, now);
+	uint64_t t = pc_pace_timeout_us(p, &a, 1000000);
+	assert_true(t >= 600000 && t <= 700000);
+	assert_true(pc_pace_timeout_us(p, &a, 400000) == 400000);
+	assert_true(pc_pace_timeout_us(p, &b, 1000000) == 1000000); /* its own */
+	pc_pace_free(p);
+}
+
+/* a policer: loss cuts land under what the path delivered but never under
+ * half its best, and the path then stays under 0.8x its best; retries that
+ * keep being answered earn more retries */
+static void test_pace_policed(void **state)
+{
+	(void)state;
+	struct pc_pace *p = make(0, 1);
+	struct pc_addr a = v4(0xc6120002);
+	uint64_t now = 1000000;
+	/* 500 answers a second get through, whatever is sent */
+	double allowance = 0;
+	uint64_t last = now;
+	for (; now < 4000000; now += 100) {
+		allowance += (double)(now - last) * 500 / 1e6;
+		if (allowance > 5)
+			allowance = 5;
+		last = now;
+		for (int k = 0; k < 1000 && pc_pace_take(p, &a, now); k++) {
+			if (allowance >= 1) {
+				allowance -= 1;
+				/* one in five answers needed a retry (the policer
+				 * dropped the first) */
+				pc_pace_answer(p, &a, 100, now, k % 5 == 0, now + 100);
+			}
+		}
+	}
+	assert_int_equal(pc_pace_limit(p, NULL, NULL), PC_PACE_LOSS);
+	double r = pc_pace_path_rate(p, &a);
+	assert_true(r >= 200 && r <= 0.8 * 600);
+	assert_int_equal(pc_pace_loss(p, &a), PC_PACE_LOSS_RETRIES_ANSWER);
+	/* retries that bring nothing (a filter, not a policer) */
+	for (int i = 0; i < 1000; i++)
+		pc_pace_resent(p, &a, now);
+	assert_int_equal(pc_pace_loss(p, &a), PC_PACE_LOSS_SEEN);
+	struct pc_addr b = v4(0xc6120003);
+	assert_int_equal(pc_pace_loss(p, &b), PC_PACE_LOSS_NONE);
+	pc_pace_free(p);
+}
+
+static void test_pace_sources(void **state)
+{
+	(void)state;
+	struct pc_addr *l = NULL;
+	size_t n = 0;
+	struct pc_error err = {0};
+	assert_int_equal(pc_scan_sources_parse("fd00:198:18::5", &l, &n, &err), 0);
+	assert_int_equal(pc_scan_sources_parse("198.18.36.64/30", &l, &n, &err), 0);
+	assert_int_equal(pc_scan_sources_parse("198.18.36.10-198.18.36.11", &l, &n, &err), 0);
+	assert_int_equal(n, 7);
+	char a[PC_ADDR_STRLEN];
+	/* IPv4 first, in the order given; then IPv6 */
+	assert_string_equal(pc_addr_format(&l[0], a, sizeof(a)), "198.18.36.64");
+	assert_string_equal(pc_addr_format(&l[3], a, sizeof(a)), "198.18.36.67");
+	assert_string_equal(pc_addr_format(&l[5], a, sizeof(a)), "198.18.36.11");
+	assert_string_equal(pc_addr_format(&l[6], a, sizeof(a)), "fd00:198:18::5");
+	/* rotation within a family */
+	assert_true(pc_scan_sources_pick(l, n, AF_INET, 0) == &l[0]);
+	assert_true(pc_scan_sources_pick(l, n, AF_INET, 7) == &l[1]);
+	assert_true(pc_scan_sources_pick(l, n, AF_INET6, 12345) == &l[6]);
+	assert_null(pc_scan_sources_pick(l, 6, AF_INET6, 0));
+	assert_null(pc_scan_sources_pick(NULL, 0, AF_INET, 0));
+	/* bad specs */
+	const char *bad[] = {"", "198.18.36.1-fd00::1", "198.18.36.9-198.18.36.1", "198.18.0.0/33",
+			     "198.18.0.0/", "198.18.0.0/8x", "nonsense", "1.2.3.4/8-9"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		size_t before = n;
+		assert_int_equal(pc_scan_sources_parse(bad[i], &l, &n, &err), PC_EINVAL);
+		assert_int_equal(n, before);
+	}
+	/* at most PC_SCAN_SOURCES_MAX in all */
+	assert_int_equal(pc_scan_sources_parse("10.0.0.0/16", &l, &n, &err), PC_ETOOBIG);
+	free(l);
+}
+
+static void test_pace_limit_text(void **state)
+{
+	(void)state;
+	struct pc_scan_stats st;
+	memset(&st, 0, sizeof(st));
+	char buf[128];
+	st.limit = PC_PACE_ICMP;
+	st.limit_prefix = 32;
+	pc_addr_parse("198.18.36.2", &st.limit_net);
+	pc_scan_limit_text(&st, buf, sizeof(buf));
+	assert_string_equal(buf, "limited by icmp rate on 198.18.36.2");
+	st.limit = PC_PACE_LOSS;
+	st.limit_prefix = 24;
+	pc_addr_parse("198.18.36.0", &st.limit_net);
+	pc_scan_limit_text(&st, buf, sizeof(buf));
+	assert_string_equal(buf, "limited by loss on 198.18.36.0/24");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +439,10 @@ int main(void)
 		cmocka_unit_test(test_pace_paths_apart),
 		cmocka_unit_test(test_pace_ceiling_and_overflow),
 		cmocka_unit_test(test_pace_bottleneck),
+		cmocka_unit_test(test_pace_timeout),
+		cmocka_unit_test(test_pace_policed),
+		cmocka_unit_test(test_pace_sources),
+		cmocka_unit_test(test_pace_limit_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
