@@ -691,7 +691,7 @@ int pc_scan_run(struct pc_snapshot *snap, const struct pc_scan_opts *opts, struc
 	/* what the ledger needs to tell "not open" from "never scanned" */
 	if (pc_scan_cover_record(snap, opts->targets, opts->ports, opts->shard_index,
 				 opts->shard_count) < 0) {
-		ctx_free(ctx);
+		pc_scan_ctx_free(ctx);
 		return pc_error_set(err, PC_ENOMEM, "out of memory");
 	}
 
