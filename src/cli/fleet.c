@@ -28,6 +28,7 @@
  * job or CI can use without exposure's every row tripping it.
  */
 #include "cli/cli.h"
+#include "cli/fleet_table.h"
 #include "cli/ledger_opts.h"
 #include "core/json.h"
 #include "core/text.h"
@@ -67,264 +68,6 @@ static const char usage[] =
 	"  ship                   ship the local ledger's (--db) owed snapshots to\n"
 	"                         the central ledger\n";
 
-#define MAX_COLS 10
-
-struct ftable {
-	struct pc_arena arena;
-	int ncols;  /* shown */
-	int hidden; /* more columns after them, for prom */
-	const char *names[MAX_COLS];
-	bool numeric[MAX_COLS];
-	char **rows; /* rows[i][c] */
-	size_t n, cap;
-};
-
-static char **ft_add(struct ftable *t)
-{
-	if (t->n == t->cap) {
-		size_t nc = t->cap ? t->cap * 2 : 64;
-		char **p = realloc(t->rows, nc * sizeof(*p));
-		if (!p)
-			return NULL;
-		t->rows = p;
-		t->cap = nc;
-	}
-	char **row = pc_arena_alloc(&t->arena, (size_t)(t->ncols + t->hidden) * sizeof(*row));
-	if (row)
-		t->rows[t->n++] = (char *)row;
-	return row;
-}
-
-static int ft_set(struct ftable *t, char **row, int c, const char *v)
-{
-	row[c] = pc_arena_strdup(&t->arena, v ? v : "");
-	return row[c] ? 0 : PC_ENOMEM;
-}
-
-/* A cell that is v itself, not a copy: for strings that live as long as
- * the table (its arena, static text, argv). Cells are never written to
- * once set, so the cast only lets them share the row type. */
-static void ft_ref(char **row, int c, const char *v)
-{
-	row[c] = (char *)(v ? v : "");
-}
-
-static char **ft_row(const struct ftable *t, size_t i)
-{
-	return (char **)t->rows[i];
-}
-
-/* v as pc_text_sanitize(v, buf, n) would give it, without the copy when
- * that is v itself: printable ASCII (which it keeps) shorter than n. The
- * table writer asks twice per cell (widths, then text), 85,600 rows x 10
- * for `fleet exposure`. */
-static const char *cell_text(const char *v, char *buf, size_t n)
-{
-	if (!v)
-		v = "";
-	size_t i = 0;
-	while (i < n && v[i] >= 0x20 && v[i] < 0x7f)
-		i++;
-	return !v[i] && i < n ? v : pc_text_sanitize(v, buf, n);
-}
-
-/* s, then spaces up to width, then sep (printf's "%-*s%s" without the
- * format parsing) */
-static void put_padded(FILE *f, const char *s, size_t width, const char *sep)
-{
-	static const char spaces[] = "                                ";
-	size_t n = strlen(s);
-	fwrite_unlocked(s, 1, n, f);
-	while (n < width) {
-		size_t k = width - n < sizeof(spaces) - 1 ? width - n : sizeof(spaces) - 1;
-		fwrite_unlocked(spaces, 1, k, f);
-		n += k;
-	}
-	fputs_unlocked(sep, f);
-}
-
-static void write_table(FILE *f, const struct ftable *t)
-{
-	size_t w[MAX_COLS];
-	char cell[256];
-	for (int c = 0; c < t->ncols; c++) {
-		w[c] = strlen(t->names[c]);
-		for (size_t i = 0; i < t->n; i++) {
-			size_t n = strlen(cell_text(ft_row(t, i)[c], cell, 64));
-			if (n > w[c])
-				w[c] = n;
-		}
-	}
-	for (int c = 0; c < t->ncols; c++)
-		put_padded(f, t->names[c], c + 1 < t->ncols ? w[c] : 0,
-			   c + 1 < t->ncols ? "  " : "\n");
-	/* the last column (a reason) is not padded: it may be longer */
-	for (size_t i = 0; i < t->n; i++)
-		for (int c = 0; c < t->ncols; c++)
-			put_padded(f,
-				   cell_text(ft_row(t, i)[c], cell,
-					     c + 1 < t->ncols ? 64 : sizeof(cell)),
-				   c + 1 < t->ncols ? w[c] : 0, c + 1 < t->ncols ? "  " : "\n");
-}
-
-/* A Markdown cell: sanitized, with | and backslash escaped. */
-static void md_cell(FILE *f, const char *s)
-{
-	char cell[512];
-	pc_text_sanitize(s, cell, sizeof(cell));
-	for (const char *p = cell; *p; p++) {
-		if (*p == '|' || *p == '\\' || *p == '`' || *p == '*' || *p == '_' || *p == '<')
-			fputc('\\', f);
-		fputc(*p, f);
-	}
-}
-
-static void write_md(FILE *f, const struct ftable *t)
-{
-	fputs("|", f);
-	for (int c = 0; c < t->ncols; c++)
-		fprintf(f, " %s |", t->names[c]);
-	fputs("\n|", f);
-	for (int c = 0; c < t->ncols; c++)
-		fputs(t->numeric[c] ? "---:|" : "---|", f);
-	fputc('\n', f);
-	for (size_t i = 0; i < t->n; i++) {
-		fputs("|", f);
-		for (int c = 0; c < t->ncols; c++) {
-			fputc(' ', f);
-			md_cell(f, ft_row(t, i)[c]);
-			fputs(" |", f);
-		}
-		fputc('\n', f);
-	}
-}
-
-static void write_json(FILE *f, const struct ftable *t)
-{
-	struct pc_json j;
-	pc_json_init(&j, f, true);
-	/* the keys, lower case, once for all rows */
-	char keys[MAX_COLS][64];
-	size_t key_len[MAX_COLS];
-	for (int c = 0; c < t->ncols; c++) {
-		size_t k = 0;
-		for (const char *p = t->names[c]; *p && k + 1 < sizeof(keys[c]); p++)
-			keys[c][k++] = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-		keys[c][k] = '\0';
-		key_len[c] = k;
-	}
-	pc_json_begin_array(&j);
-	for (size_t i = 0; i < t->n; i++) {
-		pc_json_begin_object(&j);
-		for (int c = 0; c < t->ncols; c++) {
-			pc_json_keyn(&j, keys[c], key_len[c]);
-			const char *v = ft_row(t, i)[c];
-			if (t->numeric[c] && *v)
-				pc_json_int(&j, strtoll(v, NULL, 10));
-			else
-				pc_json_string(&j, v);
-		}
-		pc_json_end_object(&j);
-	}
-	pc_json_end_array(&j);
-	fputc('\n', f);
-}
-
-/* A page for a browser: one table, every cell escaped (document.h). */
-static void write_html(FILE *f, const struct ftable *t, const char *question)
-{
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", f);
-	fputs("portcensus fleet ", f);
-	pc_report_html_text(f, question);
-	fputs("</title>\n<style>body{font-family:sans-serif}table{border-collapse:collapse}"
-	      "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
-	      "td.n{text-align:right}</style>\n</head><body>\n<h1>portcensus fleet ",
-	      f);
-	pc_report_html_text(f, question);
-	fprintf(f, "</h1>\n<p>%zu row(s)</p>\n<table>\n<thead><tr>", t->n);
-	for (int c = 0; c < t->ncols; c++) {
-		fputs("<th>", f);
-		pc_report_html_text(f, t->names[c]);
-		fputs("</th>", f);
-	}
-	fputs("</tr></thead>\n<tbody>\n", f);
-	for (size_t i = 0; i < t->n; i++) {
-		fputs("<tr>", f);
-		for (int c = 0; c < t->ncols; c++) {
-			fputs(t->numeric[c] ? "<td class=\"n\">" : "<td>", f);
-			pc_report_html_text(f, ft_row(t, i)[c]);
-			fputs("</td>", f);
-		}
-		fputs("</tr>\n", f);
-	}
-	fputs("</tbody>\n</table>\n</body></html>\n", f);
-}
-
-/* A Prometheus label value: sanitized, with \\, " and newline escaped. */
-static void prom_label(FILE *f, const char *s)
-{
-	char clean[256];
-	pc_text_sanitize(s, clean, sizeof(clean));
-	for (const char *p = clean; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			fputc('\\', f);
-		fputc(*p, f);
-	}
-}
-
-/* The text exposition format: for hosts, one sample per host of its last
- * audit time, audits and staleness; for the other questions, how many
- * rows each host (the first column) has. */
-static void write_prom(FILE *f, const struct ftable *t, const char *question, bool hosts)
-{
-	if (hosts) {
-		static const struct {
-			const char *name, *help;
-			int col;
-		} m[] = {
-			{"portcensus_fleet_last_audit_timestamp_seconds", "Start of the host's last audit.", 5},
-			{"portcensus_fleet_audits", "Audits of the host in the ledger.", 3},
-			{"portcensus_fleet_host_stale", "1 when the host is silent longer than --stale.", 6},
-		};
-		for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
-			fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", m[k].name, m[k].help, m[k].name);
-			for (size_t i = 0; i < t->n; i++) {
-				char **row = ft_row(t, i);
-				fprintf(f, "%s{host_id=\"", m[k].name);
-				prom_label(f, row[0]);
-				fputs("\",host=\"", f);
-				prom_label(f, row[1]);
-				fprintf(f, "\"} %s\n", row[m[k].col]);
-			}
-		}
-		return;
-	}
-	fputs("# HELP portcensus_fleet_rows Rows of a fleet question, by host.\n"
-	      "# TYPE portcensus_fleet_rows gauge\n",
-	      f);
-	/* rows come sorted by the first column for every question but drift
-	 * and findings: count runs after a stable pass over the table */
-	for (size_t i = 0; i < t->n; i++) {
-		const char *key = ft_row(t, i)[0];
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = strcmp(ft_row(t, j)[0], key) == 0;
-		if (seen)
-			continue;
-		size_t n = 0;
-		for (size_t j = i; j < t->n; j++)
-			n += strcmp(ft_row(t, j)[0], key) == 0;
-		fputs("portcensus_fleet_rows{question=\"", f);
-		prom_label(f, question);
-		fprintf(f, "\",%s=\"",
-			strcmp(t->names[0], "HOST") == 0      ? "host"
-			: strcmp(t->names[0], "HOST_ID") == 0 ? "host_id"
-							      : "address");
-		prom_label(f, key);
-		fprintf(f, "\"} %zu\n", n);
-	}
-}
-
 /* --- the questions --------------------------------------------------------- */
 
 /* Each host's latest audit (the host id, or the host name before schema 3). */
@@ -352,7 +95,7 @@ static int q_row(void *ctx, int ncols, const char *const *cols)
 {
 	struct q *q = ctx;
 	struct ftable *t = &q->fl->t;
-	char **row = ft_add(t);
+	char **row = pc_fleet_ft_add(t);
 	if (!row)
 		return PC_ENOMEM;
 	for (int c = 0; c < t->ncols + t->hidden; c++)
@@ -379,16 +122,16 @@ static int fill_hosts(struct q *q, int ncols, const char *const *cols, char **ro
 	fl->n_stale += stale;
 	char t[40];
 	int r = 0;
-	r |= ft_set(&fl->t, row, 0, cols[0]);
-	r |= ft_set(&fl->t, row, 1, cols[1]);
-	r |= ft_set(&fl->t, row, 2, pc_format_time(last, t, sizeof(t)));
-	r |= ft_set(&fl->t, row, 3, cols[3]);
-	r |= ft_set(&fl->t, row, 4, stale ? "yes" : "no");
+	r |= pc_fleet_ft_set(&fl->t, row, 0, cols[0]);
+	r |= pc_fleet_ft_set(&fl->t, row, 1, cols[1]);
+	r |= pc_fleet_ft_set(&fl->t, row, 2, pc_format_time(last, t, sizeof(t)));
+	r |= pc_fleet_ft_set(&fl->t, row, 3, cols[3]);
+	r |= pc_fleet_ft_set(&fl->t, row, 4, stale ? "yes" : "no");
 	/* for prom only (not shown): seconds, and staleness as a number */
 	char secs[32];
 	snprintf(secs, sizeof(secs), "%.3f", (double)last / 1000.0);
-	r |= ft_set(&fl->t, row, 5, secs);
-	r |= ft_set(&fl->t, row, 6, stale ? "1" : "0");
+	r |= pc_fleet_ft_set(&fl->t, row, 5, secs);
+	r |= pc_fleet_ft_set(&fl->t, row, 6, stale ? "1" : "0");
 	return r ? PC_ENOMEM : 0;
 }
 
@@ -402,9 +145,9 @@ static int fill_findings(struct q *q, int ncols, const char *const *cols, char *
 {
 	(void)ncols;
 	struct ftable *t = &q->fl->t;
-	int r = ft_set(t, row, 0, cols[0]) | ft_set(t, row, 1, sev_name(cols[1]));
+	int r = pc_fleet_ft_set(t, row, 0, cols[0]) | pc_fleet_ft_set(t, row, 1, sev_name(cols[1]));
 	for (int c = 2; c < 5; c++)
-		r |= ft_set(t, row, c, cols[c]);
+		r |= pc_fleet_ft_set(t, row, c, cols[c]);
 	return r ? PC_ENOMEM : 0;
 }
 
@@ -418,7 +161,7 @@ static int fill_listener(struct q *q, int ncols, const char *const *cols, char *
 	struct ftable *t = &q->fl->t;
 	int r = 0;
 	for (int c = 0; c < ncols && c < t->ncols; c++)
-		r |= ft_set(t, row, c, c == 3 ? proto_name(cols[c]) : cols[c]);
+		r |= pc_fleet_ft_set(t, row, c, c == 3 ? proto_name(cols[c]) : cols[c]);
 	return r ? PC_ENOMEM : 0;
 }
 
@@ -502,11 +245,11 @@ static int fill_sweep(struct q *q, int ncols, const char *const *cols, char **ro
 	(void)ncols;
 	struct ftable *t = &q->fl->t;
 	long st = strtol(str(cols[3]), NULL, 10);
-	int r = ft_set(t, row, 0, cols[0]) | ft_set(t, row, 1, cols[1]) |
-		ft_set(t, row, 2, proto_name(cols[2])) |
-		ft_set(t, row, 3,
+	int r = pc_fleet_ft_set(t, row, 0, cols[0]) | pc_fleet_ft_set(t, row, 1, cols[1]) |
+		pc_fleet_ft_set(t, row, 2, proto_name(cols[2])) |
+		pc_fleet_ft_set(t, row, 3,
 		       st >= 0 && st <= PC_STATE_FORWARDED ? pc_state_name((enum pc_state)st) : "?") |
-		ft_set(t, row, 4, cols[4]);
+		pc_fleet_ft_set(t, row, 4, cols[4]);
 	return r ? PC_ENOMEM : 0;
 }
 
@@ -608,7 +351,7 @@ static int q_drift(struct fleet *fl)
 		r = fl->l->ops->diff(fl->l, pairs.v[i].a, pairs.v[i].b, &d, &err);
 		for (size_t k = 0; r == 0 && k < d.n_changes; k++) {
 			const struct pc_ledger_change *c = &d.changes[k];
-			char **row = ft_add(&fl->t);
+			char **row = pc_fleet_ft_add(&fl->t);
 			char port[8], fields[128] = "", now[256] = "", before[256] = "";
 			if (!row) {
 				r = pc_error_set(&err, PC_ENOMEM, "out of memory");
@@ -634,11 +377,11 @@ static int q_drift(struct fleet *fl)
 							       "%s%s=%s", bk ? " " : "", nm,
 							       str(c->before.v[f]));
 			}
-			if (ft_set(&fl->t, row, 0, c->host) |
-			    ft_set(&fl->t, row, 1, pc_ledger_action_name(c->action)) |
-			    ft_set(&fl->t, row, 2, c->proto) | ft_set(&fl->t, row, 3, c->address) |
-			    ft_set(&fl->t, row, 4, port) | ft_set(&fl->t, row, 5, fields) |
-			    ft_set(&fl->t, row, 6, now) | ft_set(&fl->t, row, 7, before))
+			if (pc_fleet_ft_set(&fl->t, row, 0, c->host) |
+			    pc_fleet_ft_set(&fl->t, row, 1, pc_ledger_action_name(c->action)) |
+			    pc_fleet_ft_set(&fl->t, row, 2, c->proto) | pc_fleet_ft_set(&fl->t, row, 3, c->address) |
+			    pc_fleet_ft_set(&fl->t, row, 4, port) | pc_fleet_ft_set(&fl->t, row, 5, fields) |
+			    pc_fleet_ft_set(&fl->t, row, 6, now) | pc_fleet_ft_set(&fl->t, row, 7, before))
 				r = pc_error_set(&err, PC_ENOMEM, "out of memory");
 		}
 		pc_ledger_diff_free(&d);
@@ -655,7 +398,7 @@ static const char *segment_name(const char *s)
 static int exposure_row(void *ctx, const struct pc_exposure_row *e)
 {
 	struct fleet *fl = ctx;
-	char **row = ft_add(&fl->t);
+	char **row = pc_fleet_ft_add(&fl->t);
 	if (!row)
 		return PC_ENOMEM;
 	char when[40] = "";
@@ -668,24 +411,24 @@ static int exposure_row(void *ctx, const struct pc_exposure_row *e)
 		return PC_ENOMEM;
 	/* the row's strings live in the table's arena (the exposure's), its
 	 * static names or argv: referenced, not copied (85,600 rows x 10) */
-	ft_ref(row, 0, e->host_id);
-	ft_ref(row, 1, e->address);
-	ft_ref(row, 3, e->proto == PC_PROTO_UDP ? "udp" : "tcp");
-	ft_ref(row, 5, e->service);
-	ft_ref(row, 6, segment_name(e->segment));
-	ft_ref(row, 7, pc_exposure_seen_name(e->seen));
-	ft_ref(row, 8, e->sweep);
-	ft_ref(row, 2, *port);
-	ft_ref(row, 9, "");
-	int r = *when ? ft_set(&fl->t, row, 9, when) : 0;
+	pc_fleet_ft_ref(row, 0, e->host_id);
+	pc_fleet_ft_ref(row, 1, e->address);
+	pc_fleet_ft_ref(row, 3, e->proto == PC_PROTO_UDP ? "udp" : "tcp");
+	pc_fleet_ft_ref(row, 5, e->service);
+	pc_fleet_ft_ref(row, 6, segment_name(e->segment));
+	pc_fleet_ft_ref(row, 7, pc_exposure_seen_name(e->seen));
+	pc_fleet_ft_ref(row, 8, e->sweep);
+	pc_fleet_ft_ref(row, 2, *port);
+	pc_fleet_ft_ref(row, 9, "");
+	int r = *when ? pc_fleet_ft_set(&fl->t, row, 9, when) : 0;
 	/* as bound, cut to the cell's size as a copy would be */
 	char bound[PC_ADDR_STRLEN + 16];
 	if (e->forwarded || strlen(e->listen_address) >= sizeof(bound)) {
 		snprintf(bound, sizeof(bound), "%s%s", e->listen_address,
 			 e->forwarded ? " (fwd)" : "");
-		r |= ft_set(&fl->t, row, 4, bound);
+		r |= pc_fleet_ft_set(&fl->t, row, 4, bound);
 	} else {
-		ft_ref(row, 4, e->listen_address);
+		pc_fleet_ft_ref(row, 4, e->listen_address);
 	}
 	return r ? PC_ENOMEM : 0;
 }
@@ -707,7 +450,7 @@ static int q_exposure(struct fleet *fl)
 static int unexplained_row(void *ctx, const struct pc_unexplained *u)
 {
 	struct fleet *fl = ctx;
-	char **row = ft_add(&fl->t);
+	char **row = pc_fleet_ft_add(&fl->t);
 	if (!row)
 		return PC_ENOMEM;
 	const char *proto = u->proto == PC_PROTO_UDP ? "udp" : "tcp";
@@ -730,11 +473,11 @@ static int unexplained_row(void *ctx, const struct pc_unexplained *u)
 			 " agent or another device",
 			 u->address, u->port, proto, from, u->sweep, when, u->address);
 	fl->n_unexplained++;
-	int r = ft_set(&fl->t, row, 0, u->address) | ft_set(&fl->t, row, 1, port) |
-		ft_set(&fl->t, row, 2, proto) | ft_set(&fl->t, row, 3, segment_name(u->segment)) |
-		ft_set(&fl->t, row, 4, u->sweep) | ft_set(&fl->t, row, 5, when) |
-		ft_set(&fl->t, row, 6, pc_severity_name(u->severity)) |
-		ft_set(&fl->t, row, 7, u->host_id ? u->host_id : "-") | ft_set(&fl->t, row, 8, reason);
+	int r = pc_fleet_ft_set(&fl->t, row, 0, u->address) | pc_fleet_ft_set(&fl->t, row, 1, port) |
+		pc_fleet_ft_set(&fl->t, row, 2, proto) | pc_fleet_ft_set(&fl->t, row, 3, segment_name(u->segment)) |
+		pc_fleet_ft_set(&fl->t, row, 4, u->sweep) | pc_fleet_ft_set(&fl->t, row, 5, when) |
+		pc_fleet_ft_set(&fl->t, row, 6, pc_severity_name(u->severity)) |
+		pc_fleet_ft_set(&fl->t, row, 7, u->host_id ? u->host_id : "-") | pc_fleet_ft_set(&fl->t, row, 8, reason);
 	return r ? PC_ENOMEM : 0;
 }
 
@@ -900,15 +643,15 @@ static int run(struct pc_cli *cli, int argc, char **argv)
 		rc = PC_EXIT_RUNTIME;
 	if (f) {
 		if (strcmp(format, "json") == 0)
-			write_json(f, &fl.t);
+			pc_fleet_write_json(f, &fl.t);
 		else if (strcmp(format, "md") == 0)
-			write_md(f, &fl.t);
+			pc_fleet_write_md(f, &fl.t);
 		else if (strcmp(format, "html") == 0)
-			write_html(f, &fl.t, what);
+			pc_fleet_write_html(f, &fl.t, what);
 		else if (strcmp(format, "prom") == 0)
-			write_prom(f, &fl.t, what, strcmp(what, "hosts") == 0);
+			pc_fleet_write_prom(f, &fl.t, what, strcmp(what, "hosts") == 0);
 		else
-			write_table(f, &fl.t);
+			pc_fleet_write_table(f, &fl.t);
 		rc = pc_cli_finish_output(cli, f, NULL, NULL, 0);
 	}
 	if (rc == 0 && ((fl.stale_only && fl.n_stale) || fl.n_unexplained))

@@ -23,6 +23,8 @@
  *   sweep is the evidence: what it saw (open, closed, filtered), "not open"
  *   when it scanned the port and kept no record of it (a scan keeps only
  *   open ports unless --show closed,filtered), or "never" scanned.
+ * - The classifier's evidence for one host (pc_ledger_evidence) is the same
+ *   join asked about that host's addresses only: exposure_evidence.c.
  * - The working sets are arrays sorted once and searched with bsearch: the
  *   scan endpoints by (sweep, proto, port, address), the agents' points and
  *   addresses by (address, proto, port). Strings are copied into the arena
@@ -33,7 +35,7 @@
  * enum ranges checked; an address that does not parse or a row out of range
  * is skipped, never guessed; strings are copied into the caller's arena.
  */
-#include "ledger/exposure.h"
+#include "ledger/exposure_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -41,117 +43,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* Addresses one host's evidence asks about at most; a host with more
- * reads every scan endpoint instead. */
-#define ONLY_MAX 64
-
-/* Distinct service, executable and namespace names kept once each. */
-#define INTERN_SLOTS 1024
-
 /* Each host's latest audit of itself (not a network audit it ran). */
 #define LATEST_HOST                                                                          \
 	"(SELECT max(id) AS id FROM snapshot WHERE kind = 'audit' AND scan = 0"              \
 	" GROUP BY COALESCE(host_id, host))"
 
-struct sweep {
-	const char *name;    /* the sweep id, or "snapshot N" */
-	const char *segment; /* "" when the scan named none */
-	int64_t started_at, newest_id;
-	uint32_t shards;     /* 0: not sharded */
-	uint64_t shard_seen; /* bit i: shard i + 1 stored (up to 64 shards) */
-	struct pc_scan_range *cover;
-	size_t n_cover, cap_cover;
-	size_t order; /* index before sort_sweeps */
-};
-
-/* A scan snapshot and the sweep it belongs to. */
-struct snap_sweep {
-	int64_t id;
-	size_t sweep;
-};
-
-struct scan_ep {
-	size_t sweep;
-	enum pc_proto proto;
-	uint16_t port;
-	struct pc_addr addr;
-	enum pc_state state;
-};
-
-struct point {
-	struct pc_exposure_row row;
-	struct pc_addr addr; /* family 0: none known */
-};
-
-struct host_addr {
-	struct pc_addr addr;
-	const char *host_id, *host;
-};
-
-/* What the agents' query returns: a host's latest audit, ... */
-struct agent_host {
-	int64_t id;
-	const char *host_id, *host;
-};
-
-/* ... an address of one of its namespaces, ... */
-struct agent_addr {
-	int64_t snap, inode, seq;
-	bool has_inode, parsed;
-	struct pc_addr addr;
-	const char *text;
-};
-
-/* ... and a listener or forwarded front of it, not on loopback. */
-struct listener {
-	int64_t snap, seq, inode;
-	size_t host; /* index in hosts, once sorted */
-	bool has_inode, have_listen, forwarded;
-	enum pc_proto proto;
-	uint16_t port;
-	enum pc_bind bind;
-	struct pc_addr listen;
-	const char *listen_text, *service, *exe, *ns;
-};
-
-struct work {
-	struct pc_ledger *l;
-	struct pc_arena *arena;
-	struct pc_error *err;
-	const char *segment; /* filter, or NULL */
-	/* only the scan endpoints at these addresses (the classifier's
-	 * evidence for one host), or all when n_only is 0 */
-	const char *only[ONLY_MAX];
-	int n_only;
-	struct snap_sweep *snaps; /* sorted by id */
-	size_t n_snaps, cap_snaps;
-	struct sweep *sweeps;
-	size_t n_sweeps, cap_sweeps;
-	struct scan_ep *eps;
-	size_t n_eps, cap_eps;
-	struct point *points;
-	size_t n_points, cap_points;
-	struct host_addr *addrs;
-	size_t n_addrs, cap_addrs;
-	const char **segments;
-	size_t n_segments, cap_segments;
-	struct agent_host *hosts;
-	size_t n_hosts, cap_hosts;
-	struct agent_addr *agent_addrs;
-	size_t n_agent_addrs, cap_agent_addrs;
-	struct listener *listeners;
-	size_t n_listeners, cap_listeners;
-	const char *interned[INTERN_SLOTS];
-	/* where an agent's point goes: kept (add_point: unexplained looks
-	 * them up) or written out as it is made (emit_point: exposure) */
-	int (*sink)(struct work *w, const struct point *p);
-	int (*emit)(void *ctx, const struct pc_exposure_row *row);
-	void *emit_ctx;
-	bool oom, bad;
-};
-
 /* Grow a vector to hold one more; false on ENOMEM. */
-static bool grow(void **v, size_t *cap, size_t n, size_t size)
+bool pc_exposure_grow(void **v, size_t *cap, size_t n, size_t size)
 {
 	if (n < *cap)
 		return true;
@@ -263,7 +161,7 @@ static int row_scan(void *ctx, int ncols, const char *const *c)
 			    strcmp(w->sweeps[k].segment, segment) == 0)
 				break;
 	if (k == w->n_sweeps) {
-		if (!grow((void **)&w->sweeps, &w->cap_sweeps, w->n_sweeps, sizeof(*w->sweeps)))
+		if (!pc_exposure_grow((void **)&w->sweeps, &w->cap_sweeps, w->n_sweeps, sizeof(*w->sweeps)))
 			return PC_ENOMEM;
 		struct sweep *s = &w->sweeps[w->n_sweeps++];
 		memset(s, 0, sizeof(*s));
@@ -277,7 +175,7 @@ static int row_scan(void *ctx, int ncols, const char *const *c)
 		while (g < w->n_segments && strcmp(w->segments[g], segment) != 0)
 			g++;
 		if (g == w->n_segments) {
-			if (!grow((void **)&w->segments, &w->cap_segments, w->n_segments,
+			if (!pc_exposure_grow((void **)&w->segments, &w->cap_segments, w->n_segments,
 				  sizeof(*w->segments)))
 				return PC_ENOMEM;
 			w->segments[w->n_segments++] = s->segment;
@@ -292,7 +190,7 @@ static int row_scan(void *ctx, int ncols, const char *const *c)
 		if (shard >= 1 && shard <= 64)
 			s->shard_seen |= UINT64_C(1) << (shard - 1);
 	}
-	if (!grow((void **)&w->snaps, &w->cap_snaps, w->n_snaps, sizeof(*w->snaps)))
+	if (!pc_exposure_grow((void **)&w->snaps, &w->cap_snaps, w->n_snaps, sizeof(*w->snaps)))
 		return PC_ENOMEM;
 	w->snaps[w->n_snaps].id = id;
 	w->snaps[w->n_snaps++].sweep = k;
@@ -325,7 +223,7 @@ static int row_cover(void *ctx, int ncols, const char *const *c)
 	}
 	if (s->n_cover >= PC_SCAN_COVER_MAX * 4)
 		return 0; /* a sweep of many shards: their ranges repeat */
-	if (!grow((void **)&s->cover, &s->cap_cover, s->n_cover, sizeof(*s->cover)))
+	if (!pc_exposure_grow((void **)&s->cover, &s->cap_cover, s->n_cover, sizeof(*s->cover)))
 		return PC_ENOMEM;
 	s->cover[s->n_cover++] = r;
 	return 0;
@@ -344,7 +242,7 @@ static int row_scan_ep(void *ctx, int ncols, const char *const *c)
 		return 0;
 	if (!sweep_index(w, id, &e.sweep))
 		return 0;
-	if (!grow((void **)&w->eps, &w->cap_eps, w->n_eps, sizeof(*w->eps)))
+	if (!pc_exposure_grow((void **)&w->eps, &w->cap_eps, w->n_eps, sizeof(*w->eps)))
 		return PC_ENOMEM;
 	e.proto = (enum pc_proto)proto;
 	e.port = (uint16_t)port;
@@ -355,7 +253,7 @@ static int row_scan_ep(void *ctx, int ncols, const char *const *c)
 
 static int add_point(struct work *w, const struct point *p)
 {
-	if (!grow((void **)&w->points, &w->cap_points, w->n_points, sizeof(*w->points)))
+	if (!pc_exposure_grow((void **)&w->points, &w->cap_points, w->n_points, sizeof(*w->points)))
 		return PC_ENOMEM;
 	w->points[w->n_points++] = *p;
 	return 0;
@@ -381,7 +279,7 @@ static int row_agent(void *ctx, int ncols, const char *const *c)
 		return 0;
 	}
 	if (kind == 0) {
-		if (!grow((void **)&w->hosts, &w->cap_hosts, w->n_hosts, sizeof(*w->hosts)))
+		if (!pc_exposure_grow((void **)&w->hosts, &w->cap_hosts, w->n_hosts, sizeof(*w->hosts)))
 			return PC_ENOMEM;
 		struct agent_host *h = &w->hosts[w->n_hosts++];
 		h->id = id;
@@ -398,7 +296,7 @@ static int row_agent(void *ctx, int ncols, const char *const *c)
 		a.text = dup(w, c[9]);
 		if (w->oom)
 			return PC_ENOMEM;
-		if (!grow((void **)&w->agent_addrs, &w->cap_agent_addrs, w->n_agent_addrs,
+		if (!pc_exposure_grow((void **)&w->agent_addrs, &w->cap_agent_addrs, w->n_agent_addrs,
 			  sizeof(*w->agent_addrs)))
 			return PC_ENOMEM;
 		w->agent_addrs[w->n_agent_addrs++] = a;
@@ -427,7 +325,7 @@ static int row_agent(void *ctx, int ncols, const char *const *c)
 	e.ns = intern(w, c[12]);
 	if (w->oom)
 		return PC_ENOMEM;
-	if (!grow((void **)&w->listeners, &w->cap_listeners, w->n_listeners,
+	if (!pc_exposure_grow((void **)&w->listeners, &w->cap_listeners, w->n_listeners,
 		  sizeof(*w->listeners)))
 		return PC_ENOMEM;
 	w->listeners[w->n_listeners++] = e;
@@ -744,7 +642,7 @@ static int gather_agents(struct work *w)
 				   : NULL;
 		if (!a->parsed || !ah)
 			continue;
-		if (!grow((void **)&w->addrs, &w->cap_addrs, w->n_addrs, sizeof(*w->addrs)))
+		if (!pc_exposure_grow((void **)&w->addrs, &w->cap_addrs, w->n_addrs, sizeof(*w->addrs)))
 			r = PC_ENOMEM;
 		else
 			w->addrs[w->n_addrs++] =
@@ -757,7 +655,7 @@ static int gather_agents(struct work *w)
 
 /* The state sweep k saw of (addr, proto, port): open, closed, filtered, or
  * not open when it kept no record. */
-static enum pc_exposure_seen seen_by(const struct work *w, size_t k, const struct pc_addr *addr,
+enum pc_exposure_seen pc_exposure_seen_by(const struct work *w, size_t k, const struct pc_addr *addr,
 				     enum pc_proto proto, uint16_t port)
 {
 	struct scan_ep key = {.sweep = k, .proto = proto, .port = port, .addr = *addr};
@@ -793,7 +691,7 @@ static bool complete(const struct sweep *s)
 
 /* The newest complete sweep of segment covering (addr, proto, port), or
  * n_sweeps. Sweeps are sorted newest first. */
-static size_t newest_cover(const struct work *w, const char *segment, const struct pc_addr *addr,
+size_t pc_exposure_newest_cover(const struct work *w, const char *segment, const struct pc_addr *addr,
 			   enum pc_proto proto, uint16_t port)
 {
 	for (size_t k = 0; k < w->n_sweeps; k++) {
@@ -805,7 +703,7 @@ static size_t newest_cover(const struct work *w, const char *segment, const stru
 	return w->n_sweeps;
 }
 
-static void work_free(struct work *w)
+void pc_exposure_work_free(struct work *w)
 {
 	for (size_t k = 0; k < w->n_sweeps; k++)
 		free(w->sweeps[k].cover);
@@ -844,7 +742,7 @@ static int sort_sweeps(struct work *w)
 	return 0;
 }
 
-static int prepare(struct work *w, struct pc_ledger *l, const char *segment,
+int pc_exposure_prepare(struct work *w, struct pc_ledger *l, const char *segment,
 		   struct pc_arena *arena, struct pc_error *err)
 {
 	/* the caller may have set w->only before */
@@ -884,10 +782,10 @@ static int emit_point(struct work *w, const struct point *p)
 		struct pc_exposure_row row = p->row;
 		row.segment = segs[g];
 		row.seen = PC_SEEN_NEVER;
-		size_t k = p->addr.family ? newest_cover(w, segs[g], &p->addr, row.proto, row.port)
+		size_t k = p->addr.family ? pc_exposure_newest_cover(w, segs[g], &p->addr, row.proto, row.port)
 					  : w->n_sweeps;
 		if (k < w->n_sweeps) {
-			row.seen = seen_by(w, k, &p->addr, row.proto, row.port);
+			row.seen = pc_exposure_seen_by(w, k, &p->addr, row.proto, row.port);
 			row.sweep = w->sweeps[k].name;
 			row.scanned_at_ms = w->sweeps[k].started_at;
 		}
@@ -902,13 +800,13 @@ int pc_ledger_exposure(struct pc_ledger *l, const char *segment, struct pc_arena
 {
 	struct work w = {0};
 	/* the sweeps first (sorted), then each agent's point as it is made */
-	int r = prepare(&w, l, segment, arena, err);
+	int r = pc_exposure_prepare(&w, l, segment, arena, err);
 	w.sink = emit_point;
 	w.emit = cb;
 	w.emit_ctx = ctx;
 	if (r == 0)
 		r = gather_agents(&w);
-	work_free(&w);
+	pc_exposure_work_free(&w);
 	return r;
 }
 
@@ -918,7 +816,7 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 {
 	struct work w = {0};
 	/* the agents' side only when some sweep saw something open */
-	int r = prepare(&w, l, segment, arena, err);
+	int r = pc_exposure_prepare(&w, l, segment, arena, err);
 	bool any_open = false;
 	for (size_t i = 0; i < w.n_eps && !any_open; i++)
 		any_open = w.eps[i].state == PC_STATE_OPEN;
@@ -934,7 +832,7 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 		const struct scan_ep *e = &w.eps[i];
 		const struct sweep *s = &w.sweeps[e->sweep];
 		if (e->state != PC_STATE_OPEN || !complete(s) ||
-		    newest_cover(&w, s->segment, &e->addr, e->proto, e->port) < e->sweep)
+		    pc_exposure_newest_cover(&w, s->segment, &e->addr, e->proto, e->port) < e->sweep)
 			continue;
 		/* the same port seen again by an older shard of this sweep */
 		if (i > 0 && w.eps[i - 1].sweep == e->sweep && cmp_ep(&w.eps[i - 1], e) == 0)
@@ -966,131 +864,8 @@ int pc_ledger_unexplained(struct pc_ledger *l, const char *segment, struct pc_ar
 		else
 			r = cb(ctx, &u);
 	}
-	work_free(&w);
+	pc_exposure_work_free(&w);
 	return r;
-}
-
-/* One evidence row per segment that covered (addr, proto, port). */
-static int add_evidence(struct work *w, struct pc_snapshot *snap, const struct pc_endpoint *ep,
-			const struct pc_addr *addr, struct pc_exposure_evidence **v, size_t *n,
-			size_t *cap)
-{
-	for (size_t g = 0; g < w->n_segments; g++) {
-		size_t k = newest_cover(w, w->segments[g], addr, ep->proto, ep->port);
-		if (k == w->n_sweeps)
-			continue;
-		if (!grow((void **)v, cap, *n, sizeof(**v)))
-			return PC_ENOMEM;
-		enum pc_exposure_seen seen = seen_by(w, k, addr, ep->proto, ep->port);
-		(*v)[(*n)++] = (struct pc_exposure_evidence){
-			.netns_inode = ep->netns.inode,
-			.bound = ep->addr,
-			.proto = ep->proto,
-			.port = ep->port,
-			.addr = *addr,
-			.segment = pc_snapshot_strdup(snap, w->segments[g]),
-			.sweep = pc_snapshot_strdup(snap, w->sweeps[k].name),
-			.seen = seen == PC_SEEN_OPEN     ? PC_STATE_OPEN
-				: seen == PC_SEEN_CLOSED ? PC_STATE_CLOSED
-							 : PC_STATE_FILTERED,
-		};
-		if (!(*v)[*n - 1].segment || !(*v)[*n - 1].sweep)
-			return PC_ENOMEM;
-	}
-	return 0;
-}
-
-/* The addresses snap's listeners answer on (its namespaces' and those
- * bound to one address), as text in w->only; none (read everything) past
- * ONLY_MAX. 0, 1 when there is no address at all (no evidence to look
- * for), or PC_ENOMEM. */
-static int only_addresses(struct work *w, const struct pc_snapshot *snap,
-			  struct pc_arena *arena)
-{
-	w->n_only = 0;
-	for (size_t i = 0; i < snap->n_addresses + snap->n_endpoints; i++) {
-		const struct pc_addr *a;
-		if (i < snap->n_addresses) {
-			a = &snap->addresses[i].addr;
-		} else {
-			const struct pc_endpoint *ep = &snap->endpoints[i - snap->n_addresses];
-			if (ep->source != PC_SOURCE_HOST || ep->bind != PC_BIND_SPECIFIC)
-				continue;
-			a = &ep->addr;
-		}
-		char t[PC_ADDR_STRLEN];
-		pc_addr_format(a, t, sizeof(t));
-		bool dup = false;
-		for (int k = 0; k < w->n_only && !dup; k++)
-			dup = strcmp(w->only[k], t) == 0;
-		if (dup)
-			continue;
-		if (w->n_only == ONLY_MAX) {
-			w->n_only = 0; /* too many to list: every scan endpoint */
-			return 0;
-		}
-		if (!(w->only[w->n_only++] = pc_arena_strdup(arena, t)))
-			return PC_ENOMEM;
-	}
-	return w->n_only ? 0 : 1;
-}
-
-int pc_ledger_evidence(const struct pc_ledger_request *req, struct pc_snapshot *snap,
-		       const struct pc_exposure_evidence **ret, size_t *ret_n)
-{
-	*ret = NULL;
-	*ret_n = 0;
-	const char *where = req->central ? req->central : req->path;
-	struct pc_arena arena;
-	pc_arena_init(&arena);
-	struct work w = {0};
-	int r = only_addresses(&w, snap, &arena);
-	struct pc_ledger *l = NULL;
-	struct pc_error err = {0};
-	/* nothing to look for, no ledger yet, or unreachable: no evidence */
-	if (r != 0 || !where || pc_ledger_open(where, false, &l, &err) < 0) {
-		pc_arena_free(&arena);
-		return r < 0 ? r : 0;
-	}
-	struct pc_exposure_evidence *v = NULL;
-	size_t n = 0, cap = 0;
-	r = prepare(&w, l, NULL, &arena, &err);
-	for (size_t i = 0; r == 0 && i < snap->n_endpoints; i++) {
-		const struct pc_endpoint *ep = &snap->endpoints[i];
-		if (ep->source != PC_SOURCE_HOST || ep->bind == PC_BIND_LOOPBACK ||
-		    (ep->state != PC_STATE_LISTEN && ep->state != PC_STATE_FORWARDED))
-			continue;
-		if (!pc_addr_is_any(&ep->addr)) {
-			r = add_evidence(&w, snap, ep, &ep->addr, &v, &n, &cap);
-			continue;
-		}
-		for (size_t a = 0; r == 0 && a < snap->n_addresses; a++) {
-			const struct pc_ns_address *na = &snap->addresses[a];
-			if (na->netns_inode == ep->netns.inode &&
-			    (ep->addr.family == AF_INET6 || na->addr.family == AF_INET))
-				r = add_evidence(&w, snap, ep, &na->addr, &v, &n, &cap);
-		}
-	}
-	work_free(&w);
-	pc_arena_free(&arena);
-	pc_ledger_close(l);
-	if (r == PC_ENOMEM) {
-		free(v);
-		return r;
-	}
-	if (r < 0 || !n) {
-		free(v); /* a ledger that cannot answer: no evidence */
-		return 0;
-	}
-	struct pc_exposure_evidence *keep = pc_arena_alloc(&snap->arena, n * sizeof(*keep));
-	if (keep)
-		memcpy(keep, v, n * sizeof(*keep));
-	free(v);
-	if (!keep)
-		return PC_ENOMEM;
-	*ret = keep;
-	*ret_n = n;
-	return 0;
 }
 
 const char *pc_exposure_seen_name(enum pc_exposure_seen s)
